@@ -1,0 +1,65 @@
+/**
+ * Object keys at the hot-site bucket (SPEC §2, §3):
+ * - `sets/SET_<n>/<file>`: phase-1 copy of each SET (manifest uploaded last);
+ * - `archive/SET_<n>/<file>`: phase-2 copy in a Glacier storage class;
+ * - `jobs/<jobId>.json`: job history records (mirror of the phase-1 destination's history).
+ */
+import { parseSetName, setName } from './set-id';
+
+export const SETS_PREFIX = 'sets/';
+export const ARCHIVE_PREFIX = 'archive/';
+export const JOBS_PREFIX = 'jobs/';
+export const MANIFEST_FILE = 'manifest.json';
+
+/** Which copy of a SET a key belongs to. */
+export type SetArea = 'sets' | 'archive';
+
+/** `sets/SET_001/` or `archive/SET_001/`. */
+export function setPrefix(area: SetArea, jobId: number): string {
+  return `${area}/${setName(jobId)}/`;
+}
+
+/** `sets/SET_001/commserv_FULL.dmp`. `file` must be a plain file name (see `assertSafeFileName`). */
+export function setObjectKey(area: SetArea, jobId: number, file: string): string {
+  assertSafeFileName(file);
+  return `${setPrefix(area, jobId)}${file}`;
+}
+
+/** `jobs/001.json`-style key of a job history record. */
+export function jobRecordKey(jobId: number): string {
+  return `${JOBS_PREFIX}${setName(jobId).slice('SET_'.length)}.json`;
+}
+
+/**
+ * Splits a hot-site key into its area, job id and file name, or returns undefined for any key that is
+ * not an object of a SET of this product (such keys are never touched: SPEC §5).
+ */
+export function parseSetObjectKey(key: string): { area: SetArea; jobId: number; setName: string; file: string } | undefined {
+  const parts = key.split('/');
+  if (parts.length !== 3) return undefined;
+  const [area, set, file] = parts;
+  if (area !== 'sets' && area !== 'archive') return undefined;
+  const jobId = parseSetName(set);
+  if (jobId === undefined || !isSafeFileName(file)) return undefined;
+  return { area, jobId, setName: set, file };
+}
+
+/** Whether `name` is a plain file name: no separators, not `.`/`..`, no NUL, at most 255 bytes. */
+export function isSafeFileName(name: string): boolean {
+  return (
+    name.length > 0 &&
+    Buffer.byteLength(name, 'utf8') <= 255 &&
+    name !== '.' &&
+    name !== '..' &&
+    !/[/\\\0]/.test(name) &&
+    !/^[a-zA-Z]:/.test(name)
+  );
+}
+
+/**
+ * Refuses any file name that could escape a SET folder or a staging directory (SPEC §10).
+ * @throws Error naming the offending value.
+ */
+export function assertSafeFileName(name: string): void {
+  if (!isSafeFileName(name)) throw new Error(`unsafe file name in a SET: ${JSON.stringify(name)}`);
+}

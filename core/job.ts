@@ -1,0 +1,185 @@
+/**
+ * The DR backup job as the state machine sees it: its input, the phase-1 result the agent reports
+ * through the task-token callback, the phase-2 results, and the job record kept in history.
+ *
+ * Payloads between states hold keys and summaries, never listings, so they stay far below the
+ * 256 KB Step Functions payload limit whatever the SET count.
+ */
+import { z } from 'zod';
+import { JobEventSchema } from './manifest';
+import { BackupType } from './set-id';
+import { JobStatus } from './job-status';
+
+const backupType = z.enum([BackupType.Full, BackupType.Differential]);
+const jobStatus = z.enum([JobStatus.Completed, JobStatus.CompletedWithErrors, JobStatus.Failed, JobStatus.Killed]);
+
+/**
+ * What phase 1 reports on success (SendTaskSuccess output, or the `phase1` field of a job started by hand).
+ * `status` is Completed or Completed With One or More Errors (e.g. a missing required registry key).
+ */
+export const Phase1ResultSchema = z.object({
+  jobId: z.number().int().positive(),
+  setName: z.string(),
+  /** The type actually run (a DIFFERENTIAL may have been promoted to FULL). */
+  backupType,
+  requestedType: backupType,
+  cycleId: z.number().int().positive(),
+  bucket: z.string(),
+  /** `sets/SET_n/` */
+  setPrefix: z.string(),
+  /** `sets/SET_n/manifest.json` */
+  manifestKey: z.string(),
+  /** Files in the SET, excluding the manifest. */
+  files: z.number().int().nonnegative(),
+  /** Bytes in the SET, excluding the manifest. */
+  bytes: z.number().int().nonnegative(),
+  /** Where the local copy went; null when the phase-1 destination was skipped. */
+  phase1Destination: z.string().nullable(),
+  integrity: z.enum(['ok', 'corrupt', 'check-failed', 'skipped']),
+  status: jobStatus,
+  startTime: z.string(),
+  endTime: z.string(),
+  /** Durations of the phase-1 steps, in ms. */
+  durationsMs: z.record(z.string(), z.number()).default({}),
+  events: z.array(JobEventSchema).default([]),
+});
+export type Phase1Result = z.infer<typeof Phase1ResultSchema>;
+
+/** Input of the DR job state machine (from the schedule, or from an operator's hand-run job). */
+export const DrJobInputSchema = z.object({
+  backupType: backupType.default(BackupType.Full),
+  /** Present when phase 1 already ran (job started by hand from the agent): the machine starts at phase 2. */
+  phase1: Phase1ResultSchema.optional(),
+});
+export type DrJobInput = z.infer<typeof DrJobInputSchema>;
+
+/** What the ValidateSet state adds (`$.validation`). */
+export const ValidationResultSchema = z.object({
+  files: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  /** How each file was checked: S3's stored checksum (no download) or a streamed re-hash. */
+  checkedBy: z.object({ s3Checksum: z.number().int(), streamedHash: z.number().int() }),
+});
+export type ValidationResult = z.infer<typeof ValidationResultSchema>;
+
+/** What the ArchiveSet state adds (`$.archive`). */
+export const ArchiveResultSchema = z.object({
+  storageClass: z.string(),
+  prefix: z.string(),
+  objects: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  /** Objects copied with multipart copy (over the 5 GiB CopyObject limit). */
+  multipartCopies: z.number().int().nonnegative(),
+});
+export type ArchiveResult = z.infer<typeof ArchiveResultSchema>;
+
+/** A state's caught error as Step Functions passes it (`ResultPath` of a Catch). */
+export const StateErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+export type StateError = z.infer<typeof StateErrorSchema>;
+
+/** Input of the ReportJob state: everything the previous states added. */
+export const ReportJobInputSchema = DrJobInputSchema.extend({
+  validation: ValidationResultSchema.optional(),
+  archive: ArchiveResultSchema.optional(),
+  /** Set by the Catch of the phase-1 or validation state. */
+  error: StateErrorSchema.optional(),
+  /** Set by the Catch of the archive state (after its retries). */
+  archiveError: StateErrorSchema.optional(),
+});
+export type ReportJobInput = z.infer<typeof ReportJobInputSchema>;
+
+/** The history record of one job (`jobs/<jobId>.json` at the hot-site, and in the phase-1 destination). */
+export const JobRecordSchema = z.object({
+  jobId: z.number().int().positive().nullable(),
+  setName: z.string().nullable(),
+  backupType: backupType,
+  requestedType: backupType,
+  status: jobStatus,
+  startTime: z.string().nullable(),
+  endTime: z.string(),
+  bytes: z.number().int().nonnegative(),
+  copies: z.object({
+    phase1Destination: z.string().nullable(),
+    hotSite: z.string().nullable(),
+    archive: z.string().nullable(),
+  }),
+  /** Phase-2 outcome: retention keeps SETs whose archive copy failed (SPEC §5). */
+  phase2: z.enum(['archived', 'failed', 'not-run']),
+  integrity: z.enum(['ok', 'corrupt', 'check-failed', 'skipped']).nullable(),
+  events: z.array(JobEventSchema),
+});
+export type JobRecord = z.infer<typeof JobRecordSchema>;
+
+/**
+ * Decides the job record from the states' results (SPEC §4.4):
+ * - no phase-1 result or a validation error → Failed (no usable SET);
+ * - the archive copy failed after its retries → Completed With One or More Errors, phase 2 `failed`;
+ * - otherwise phase 1's own status (Completed, or Completed With One or More Errors).
+ * @param now ISO-8601 UTC end time.
+ */
+export function decideJobRecord(input: ReportJobInput, bucket: string, now: string): JobRecord {
+  const p1 = input.phase1;
+  const events = [...(p1?.events ?? [])];
+  const base = {
+    jobId: p1?.jobId ?? null,
+    setName: p1?.setName ?? null,
+    backupType: p1?.backupType ?? input.backupType,
+    requestedType: p1?.requestedType ?? input.backupType,
+    startTime: p1?.startTime ?? null,
+    endTime: now,
+    bytes: p1?.bytes ?? 0,
+    integrity: p1?.integrity ?? null,
+  };
+  if (!p1 || input.error) {
+    const error = input.error;
+    events.push({
+      time: now,
+      level: 'error',
+      code: error?.Error ?? 'PHASE1_MISSING',
+      message: error ? `${p1 ? 'SET validation' : 'phase 1'} failed: ${summariseCause(error.Cause)}` : 'phase 1 reported no SET',
+    });
+    return {
+      ...base,
+      status: JobStatus.Failed,
+      copies: { phase1Destination: p1?.phase1Destination ?? null, hotSite: null, archive: null },
+      phase2: 'not-run',
+      events,
+    };
+  }
+  const hotSite = `s3://${bucket}/${p1.setPrefix}`;
+  if (input.archiveError || !input.archive) {
+    events.push({
+      time: now,
+      level: 'error',
+      code: input.archiveError?.Error ?? 'ARCHIVE_NOT_RUN',
+      message: `phase 2 archive copy failed: ${summariseCause(input.archiveError?.Cause)}`,
+    });
+    return {
+      ...base,
+      status: JobStatus.CompletedWithErrors,
+      copies: { phase1Destination: p1.phase1Destination, hotSite, archive: null },
+      phase2: 'failed',
+      events,
+    };
+  }
+  return {
+    ...base,
+    status: p1.status === JobStatus.Completed ? JobStatus.Completed : JobStatus.CompletedWithErrors,
+    copies: { phase1Destination: p1.phase1Destination, hotSite, archive: `s3://${bucket}/${input.archive.prefix}` },
+    phase2: 'archived',
+    events,
+  };
+}
+
+/** Step Functions puts a JSON `{errorMessage, errorType}` in `Cause` for Lambda errors: keep the message. */
+function summariseCause(cause: string | undefined): string {
+  if (!cause) return 'no detail';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown; message?: unknown };
+    const message = parsed.errorMessage ?? parsed.message;
+    if (typeof message === 'string') return message;
+  } catch {
+    // not JSON: use as is
+  }
+  return cause.length > 500 ? `${cause.slice(0, 500)}…` : cause;
+}

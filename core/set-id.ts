@@ -1,0 +1,59 @@
+/**
+ * SET names: `SET_<jobId>`, the job id zero-padded to at least 3 digits (SPEC §2), sorted numerically.
+ */
+
+/** Regular expression of a SET folder name; group 1 is the job id digits. */
+export const SET_NAME_PATTERN = /^SET_(\d{3,})$/;
+
+/** Largest job id accepted (fits a JS safe integer with margin). */
+export const MAX_JOB_ID = 2 ** 48;
+
+/**
+ * `SET_<jobId>` for a job id.
+ * @param jobId positive integer.
+ * @throws RangeError when `jobId` is not a positive safe integer ≤ MAX_JOB_ID.
+ */
+export function setName(jobId: number): string {
+  if (!Number.isSafeInteger(jobId) || jobId < 1 || jobId > MAX_JOB_ID) {
+    throw new RangeError(`invalid job id ${jobId}: must be an integer between 1 and ${MAX_JOB_ID}`);
+  }
+  return `SET_${String(jobId).padStart(3, '0')}`;
+}
+
+/**
+ * The job id of a SET name, or `undefined` when `name` is not a SET name of this product.
+ * `SET_001` → 1; `SET_12` (fewer than 3 digits), `SET_0010` (padded beyond 3 digits), `set_001` → undefined.
+ */
+export function parseSetName(name: string): number | undefined {
+  const match = SET_NAME_PATTERN.exec(name);
+  if (!match) return undefined;
+  const jobId = Number(match[1]);
+  if (!Number.isSafeInteger(jobId) || jobId < 1 || jobId > MAX_JOB_ID) return undefined;
+  // Only the canonical spelling counts, so one job id has exactly one SET name.
+  return setName(jobId) === name ? jobId : undefined;
+}
+
+/** Orders SET names by job id (numerically: SET_999 before SET_1000). Non-SET names sort last, by name. */
+export function compareSetNames(a: string, b: string): number {
+  const ja = parseSetName(a);
+  const jb = parseSetName(b);
+  if (ja !== undefined && jb !== undefined) return ja - jb;
+  if (ja !== undefined) return -1;
+  if (jb !== undefined) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** DR backup types (SPEC §2). */
+export const BackupType = { Full: 'FULL', Differential: 'DIFFERENTIAL' } as const;
+export type BackupType = (typeof BackupType)[keyof typeof BackupType];
+
+/**
+ * Parses a backup type as typed by an operator (`full`, `FULL`, `differential`, `diff`).
+ * @returns undefined when not recognised.
+ */
+export function parseBackupType(text: string): BackupType | undefined {
+  const t = text.trim().toUpperCase();
+  if (t === 'FULL') return BackupType.Full;
+  if (t === 'DIFFERENTIAL' || t === 'DIFF') return BackupType.Differential;
+  return undefined;
+}

@@ -1,0 +1,117 @@
+/**
+ * Settings (SPEC §9): names, defaults and validation. Pure: reading them from a config file,
+ * the environment or SSM Parameter Store is done by the agent and the Lambdas.
+ *
+ * Setting names are the SSM parameter names (`/commserve-dr/<cell>/<Name>`), so one vocabulary serves
+ * the config file, the parameters and the docs.
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+/** Glacier-class storage classes allowed for phase-2 archive copies (SPEC §4.3). */
+export const ArchiveStorageClass = z.enum(['GLACIER', 'DEEP_ARCHIVE', 'GLACIER_IR']);
+export type ArchiveStorageClass = z.infer<typeof ArchiveStorageClass>;
+
+/** Minimum storage duration per archive class, in days (S3 pricing: early deletion is charged). */
+export const ARCHIVE_MINIMUM_DAYS: Record<ArchiveStorageClass, number> = {
+  GLACIER: 90,
+  GLACIER_IR: 90,
+  DEEP_ARCHIVE: 180,
+};
+
+const SqliteDatabase = z.object({
+  engine: z.literal('sqlite'),
+  /** Path of the CommServe SQLite database file. */
+  path: z.string().min(1),
+});
+const SqlServerDatabase = z.object({
+  engine: z.literal('sqlserver'),
+  server: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(1433),
+  database: z.string().min(1),
+  /** SQL login name; the password comes from `passwordEnv` (local) or `passwordParameter` (SSM SecureString). */
+  user: z.string().min(1).optional(),
+  passwordEnv: z.string().min(1).optional(),
+  passwordParameter: z.string().min(1).optional(),
+  /** Directory local to the SQL Server service where it can write backup files. */
+  backupDirectory: z.string().min(1).optional(),
+});
+
+const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)');
+
+/** Every setting, with its default. Durations carry their unit in the name. */
+export const SettingsSchema = z
+  .object({
+    /** Successful complete FULL cycles kept at the hot-site (plus the open one). */
+    RetainCycles: z.number().int().min(1).default(5),
+    /** Days a SET whose phase-2 copy failed (or an incomplete SET) is kept. */
+    SetLifeSpanForFailedDR: z.number().int().min(1).default(90),
+    /** When true, job activity stays enabled even if the integrity check finds corruption. */
+    DisableActivityOnDbCorruption: z.boolean().default(false),
+    ArchiveStorageClass: ArchiveStorageClass.default('GLACIER'),
+    /** FULL cycles kept in `archive/`; null keeps everything (default). */
+    ArchiveRetainCycles: z.number().int().min(1).nullable().default(null),
+    /** Phase-1 destination: local or network directory holding the SET folders. */
+    Phase1Destination: z.string().min(1).default('.commserve-dr/dr-backups'),
+    DbRetryCount: z.number().int().min(0).default(10),
+    DbRetryIntervalMinutes: z.number().min(0).default(30),
+    ArchiveRetryCount: z.number().int().min(0).default(10),
+    ArchiveRetryIntervalMinutes: z.number().min(0).default(30),
+    ScheduleTime: HHMM.default('17:00'),
+    ScheduleTimeZone: z.string().min(1).default('UTC'),
+    /** The CommServe database. The local default is the generated sample CommServe. */
+    Database: z.discriminatedUnion('engine', [SqliteDatabase, SqlServerDatabase]).default({
+      engine: 'sqlite',
+      path: '.commserve-dr/sample/commserv.db',
+    }),
+    /** Registry: where the hive is (file-backed store) and which keys to export. */
+    Registry: z
+      .object({
+        /** `file-hive` (portable `.reg` hive file) or `windows` (`reg.exe`); default by platform. */
+        store: z.enum(['file-hive', 'windows']).optional(),
+        /** Hive file for the file-backed store. */
+        hiveFile: z.string().min(1).default('.commserve-dr/sample/registry/commserv_hive.reg'),
+        /** The CommServe's registry root(s), exported to `commserv_hive*.reg`. */
+        commServeKeys: z.array(z.string().min(1)).min(1).default(['HKEY_LOCAL_MACHINE\\SOFTWARE\\CommServeDR-Sample\\CommServe']),
+        /** Extra module keys, each exported to `<module>.reg`; `required` ones missing make the job end with errors. */
+        modules: z
+          .array(z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]+$/), key: z.string().min(1), required: z.boolean().default(false) }))
+          .default([]),
+      })
+      .default({
+        hiveFile: '.commserve-dr/sample/registry/commserv_hive.reg',
+        commServeKeys: ['HKEY_LOCAL_MACHINE\\SOFTWARE\\CommServeDR-Sample\\CommServe'],
+        modules: [],
+      }),
+    /** Directory holding FwPeers.txt, FwHosts.txt, FwPorts.txt. */
+    FirewallDirectory: z.string().min(1).default('.commserve-dr/sample/firewall'),
+    /** The hot-site bucket. `endpoint` is for S3-compatible stand-ins (moto); omit for AWS. */
+    HotSite: z
+      .object({
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name'),
+        region: z.string().min(1).default('us-east-1'),
+        endpoint: z.url().optional(),
+      })
+      .default({ bucket: 'commserve-dr-hot-site', region: 'us-east-1' }),
+    /** Local state (job counter, lock, history) lives here. */
+    StateDirectory: z.string().min(1).default('.commserve-dr/state'),
+  })
+  .strict();
+export type Settings = z.infer<typeof SettingsSchema>;
+export type SettingsInput = z.input<typeof SettingsSchema>;
+
+/** Names of the settings (top-level keys). */
+export const SETTING_NAMES = Object.keys(SettingsSchema.shape) as Array<keyof Settings>;
+
+/**
+ * Validates settings, listing every problem at once with the offending key.
+ * @throws ConfigError whose `context.issues` is `["RetainCycles: must be ≥ 1", …]`.
+ */
+export function parseSettings(value: unknown, source: string): Settings {
+  const result = SettingsSchema.safeParse(value ?? {});
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid settings in ${source}: ${issues.join('; ')}`, { context: { issues, source } });
+  }
+  return result.data;
+}
