@@ -1,0 +1,173 @@
+/**
+ * The `commserve-dr` command line: every command and option is declared here; `exec(args)` runs one
+ * command and returns its exit code (SPEC §11: 0 success, 1 failure, 2 usage error, 3 completed with
+ * one or more errors) without touching `process`, so it is testable in-process.
+ *
+ * Results go to stdout (tables for people, `--json` for scripts); logs and progress go to stderr.
+ * Operator mistakes print one line, never a stack trace.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { resolve } from 'node:path';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
+import { exitCodeForStatus } from '#core/job-status';
+import { BackupType, parseBackupType } from '#core/set-id';
+import { loadConfig } from './config';
+import { createLogger } from './log';
+import { runPhase1 } from './commands/backup/phase1';
+import { runWithCallback, sfnTaskCallback } from './commands/backup/callback';
+import { createHotSiteClient } from './hotsite/hot-site';
+import { formatJobSummary } from './commands/backup/summary';
+import { runLocalJob, DEFAULT_SAMPLE_BYTES } from './local/local-run';
+import { executeDrJobLocally } from './local/local-state-machine';
+import { recordJob } from './history/history';
+import { generateSampleCommServe } from './local/sample-db/index';
+
+/** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  cwd: string;
+}
+
+const defaultIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  cwd: process.cwd(),
+};
+
+function backupTypeOption(value: string): BackupType {
+  const type = parseBackupType(value);
+  if (!type) throw new InvalidArgumentError('expected full or differential');
+  return type;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/**
+ * Runs the command line `args` (without the node and script names) and returns the exit code.
+ * Never throws: every error becomes a one-line message on stderr and an exit code.
+ */
+export async function exec(args: string[], io: CliIo = defaultIo): Promise<number> {
+  let exitCode: number = ExitCode.Success;
+  const program = new Command('commserve-dr')
+    .description('Disaster-recovery backups of a CommServe (database, registry, firewall files) to an AWS hot-site.')
+    .option('--config <file>', 'settings file (default: commserve-dr.config.json if present, else the embedded local defaults)')
+    .option('--json', 'print one JSON document on stdout')
+    .option('-v, --verbose', 'more detail in the logs (stderr)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run commserve-dr --help for usage)');
+
+  const context = () => {
+    const opts = program.opts<GlobalOptions>();
+    const logger = createLogger({ verbose: opts.verbose });
+    const status = (line: string) => {
+      if (!opts.json) io.stderr(`${line}\n`);
+    };
+    return { opts, logger, status, config: () => loadConfig(opts.config, io.cwd) };
+  };
+
+  program
+    .command('start')
+    .description('run one DR backup job of the local CommServe end to end, with moto server as the hot-site (no AWS account)')
+    .addOption(new Option('--type <type>', 'full or differential').argParser(backupTypeOption).default(BackupType.Full, 'full'))
+    .option('--shrink', 'compact the database before the dump')
+    .option('--sample-size-mb <mb>', 'size of the sample CommServe created on first run (MB)', positiveNumber, DEFAULT_SAMPLE_BYTES / 1024 / 1024)
+    .option('--s3-endpoint <url>', 'use this running S3 stand-in instead of starting moto server')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr start\n  $ commserve-dr start --type differential\n  $ commserve-dr start --sample-size-mb 20 --json')
+    .action(async (cmd: { type: BackupType; shrink?: boolean; sampleSizeMb: number; s3Endpoint?: string }) => {
+      const { opts, logger, status, config } = context();
+      const { settings } = config();
+      const result = await runLocalJob({
+        settings,
+        backupType: cmd.type,
+        shrink: cmd.shrink,
+        logger,
+        sampleSizeBytes: Math.round(cmd.sampleSizeMb * 1024 * 1024),
+        s3Endpoint: cmd.s3Endpoint,
+        onStatus: status,
+      });
+      if (opts.json) {
+        io.stdout(`${JSON.stringify({ record: result.record, durationsMs: result.execution.stateDurationsMs, endpoint: result.endpoint, refill: result.refill }, null, 2)}\n`);
+      } else {
+        io.stdout(formatJobSummary(result.record, { durationsMs: result.execution.stateDurationsMs, totalMs: result.totalMs, hotSiteNote: result.motoStarted ? `moto server at ${result.endpoint}, stopped` : result.endpoint }));
+      }
+      exitCode = exitCodeForStatus(result.record.status);
+    });
+
+  program
+    .command('backup')
+    .description('one DR backup job: phase 1 on this CommServe, upload to the hot-site, then phase 2')
+    .addOption(new Option('--type <type>', 'full or differential').argParser(backupTypeOption).default(BackupType.Full, 'full'))
+    .option('--shrink', 'compact the database before the dump')
+    .option('--task-token <token>', 'started by the DR job state machine: report phase 1 through this Step Functions task token')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr backup\n  $ commserve-dr backup --type differential --json')
+    .action(async (cmd: { type: BackupType; shrink?: boolean; taskToken?: string }) => {
+      const { opts, logger, config } = context();
+      const { settings } = config();
+      const s3 = createHotSiteClient(settings.HotSite);
+      const phase1 = (heartbeat?: () => Promise<void>) => runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3, logger, heartbeat });
+      if (cmd.taskToken) {
+        // Phase 1 for the state machine: it runs phase 2 when we call back.
+        const sfn = new SFNClient({ region: settings.HotSite.region });
+        const result = await runWithCallback(sfnTaskCallback(sfn, cmd.taskToken), phase1, (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed'));
+        io.stdout(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `phase 1 of job ${result.jobId} done (${result.setName}, ${result.status}); the state machine continues with phase 2\n`);
+        exitCode = exitCodeForStatus(result.status);
+        return;
+      }
+      // Started by hand: phase 1, then phase 2 with the same definition, run by this agent.
+      const p1 = await phase1();
+      const execution = await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
+      recordJob(settings.StateDirectory, execution.record);
+      io.stdout(opts.json ? `${JSON.stringify(execution.record, null, 2)}\n` : formatJobSummary(execution.record, { durationsMs: execution.stateDurationsMs }));
+      exitCode = exitCodeForStatus(execution.record.status);
+    });
+
+  program
+    .command('sample-db')
+    .description('create a realistic sample CommServe (SQLite database, registry hive, firewall files)')
+    .requiredOption('--dir <dir>', 'directory to create it in')
+    .option('--size-mb <mb>', 'database size (MB)', positiveNumber, 100)
+    .option('--seed <n>', 'seed (same seed and size give the same database)', (v) => Number.parseInt(v, 10), 1)
+    .addHelpText('after', '\nExample:\n  $ commserve-dr sample-db --dir ./cs --size-mb 20 --seed 7')
+    .action(async (cmd: { dir: string; sizeMb: number; seed: number }) => {
+      const { opts } = context();
+      const sample = await generateSampleCommServe({ dir: resolve(io.cwd, cmd.dir), sizeBytes: Math.round(cmd.sizeMb * 1024 * 1024), seed: cmd.seed });
+      io.stdout(opts.json ? `${JSON.stringify(sample, null, 2)}\n` : `sample CommServe created: ${sample.dbPath} (${(sample.sizeBytes / 1024 / 1024).toFixed(1)} MB)\n`);
+    });
+
+  program
+    .command('config')
+    .description('print the effective settings and where they came from')
+    .action(async () => {
+      const { config } = context();
+      const loaded = config();
+      io.stdout(`${JSON.stringify({ source: loaded.source ?? 'embedded defaults', settings: loaded.settings }, null, 2)}\n`);
+    });
+
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are not errors; commander has already printed its message.
+      return error.exitCode === 0 ? ExitCode.Success : ExitCode.Usage;
+    }
+    const opts = program.opts<GlobalOptions>();
+    io.stderr(`commserve-dr: ${describeError(error)}\n`);
+    if (opts.verbose && error instanceof Error && !(error instanceof CommserveDrError)) io.stderr(`${error.stack}\n`);
+    if (error instanceof UsageError || error instanceof CommserveDrError) return error.exitCode;
+    return ExitCode.Failure;
+  }
+  return exitCode;
+}

@@ -1,0 +1,266 @@
+/**
+ * Phase 1 of a DR backup job (SPEC §4.2): integrity check, dump, registry, firewall files, manifest
+ * last, then upload to the hot-site (manifest last). Runs under the phase-1 lock.
+ *
+ * Order matters for "bad input loses nothing": everything that can be checked before a SET folder
+ * exists (database present and SQLite, hot-site reachable, destination writable) is checked first, so
+ * an operator mistake leaves no folder behind; a failure after that removes the incomplete SET folder.
+ * A SET without `manifest.json` never counts.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import lockfile from 'proper-lockfile';
+import type { Logger } from 'pino';
+import { CommserveDrError, DestinationError, JobLockedError, UsageError } from '#core/errors';
+import { MANIFEST_FILE, setPrefix, setObjectKey } from '#core/hotsite-layout';
+import { JobStatus } from '#core/job-status';
+import type { Phase1Result } from '#core/job';
+import { serializeManifest, type JobEvent, type Manifest, type ManifestInput } from '#core/manifest';
+import { BackupType, setName } from '#core/set-id';
+import type { Settings } from '#core/settings';
+import { openSqliteEngine } from '#agent/engines/sqlite/sqlite-engine';
+import type { DatabaseEngine } from '#agent/engines/types';
+import { createRegistryStore } from '#agent/registry/index';
+import { checksumFile } from '#agent/hotsite/file-checksums';
+import { hotSiteError, listHotSiteSets, uploadSet } from '#agent/hotsite/hot-site';
+import { allocateJobId } from '#agent/state/job-ids';
+import { AGENT_VERSION } from '#agent/version';
+import { copyFirewallFiles, dumpFull, exportRegistry, hiveFileName, type SetFile } from './set-files';
+
+/** What a phase-1 run needs. */
+export interface Phase1Options {
+  settings: Settings;
+  requestedType: BackupType;
+  /** Compact the database before the dump (`--shrink`). */
+  shrink?: boolean;
+  s3: S3Client;
+  logger: Logger;
+  /** Called between steps and during long transfers (at most every few seconds) — e.g. SendTaskHeartbeat. */
+  heartbeat?: () => Promise<void>;
+  /** Progress of the dump and upload, in bytes. */
+  onProgress?: (stage: 'dump' | 'upload', done: number, total: number) => void;
+}
+
+/** Name of the lock file (a directory created by proper-lockfile) in the state directory. */
+export const PHASE1_LOCK = 'phase1';
+
+/**
+ * Opens the configured CommServe database.
+ * @throws DatabaseError (missing, not SQLite, unreadable); UsageError for SQL Server until its engine lands.
+ */
+export function openEngine(settings: Settings): DatabaseEngine {
+  const db = settings.Database;
+  if (db.engine === 'sqlite') return openSqliteEngine(db.path);
+  throw new UsageError('the SQL Server engine is not part of this agent version; configure Database.engine "sqlite"');
+}
+
+function writeFileDurably(path: string, data: Buffer): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, data);
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+function ensureWritableDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    const probe = join(dir, `.write-probe-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new DestinationError('DESTINATION_UNWRITABLE', `phase-1 destination ${dir} cannot be written (${code})`, { cause: error });
+  }
+}
+
+/**
+ * Takes the phase-1 lock (SPEC §4.1: at most one job in phase 1). A lock left by a killed process is
+ * taken over once stale (its mtime is not refreshed for `staleMs`).
+ * @returns a release function.
+ * @throws JobLockedError when another job holds it.
+ */
+export async function acquirePhase1Lock(stateDir: string, staleMs = 60_000): Promise<() => Promise<void>> {
+  mkdirSync(stateDir, { recursive: true });
+  try {
+    return await lockfile.lock(stateDir, { lockfilePath: join(stateDir, `${PHASE1_LOCK}.lock`), stale: staleMs, update: staleMs / 4, realpath: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw new JobLockedError(`another DR backup job is in phase 1 (lock ${join(stateDir, `${PHASE1_LOCK}.lock`)}); wait for it to finish`, { cause: error });
+    }
+    throw new DestinationError('LOCK_FAILED', `cannot take the phase-1 lock in ${stateDir}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Runs phase 1 and returns the SET summary the state machine continues with.
+ * @throws CommserveDrError subclasses: DatabaseError (database missing/not SQLite/dump failed),
+ *   DestinationError (phase-1 destination unwritable), HotSiteError (hot-site unreachable),
+ *   JobLockedError (another job running). No complete-looking SET is left behind by a failure.
+ */
+export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
+  const { settings, logger, s3 } = options;
+  const beat = async () => {
+    await options.heartbeat?.();
+  };
+  const bucket = settings.HotSite.bucket;
+  const durationsMs: Record<string, number> = {};
+  const timed = async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await fn();
+    } finally {
+      durationsMs[name] = Math.round(performance.now() - started);
+      await beat();
+    }
+  };
+
+  const release = await acquirePhase1Lock(settings.StateDirectory);
+  let engine: DatabaseEngine | undefined;
+  let setDir: string | undefined;
+  let committed = false;
+  try {
+    // Preflight: nothing is created until these pass.
+    engine = await timed('open', () => openEngine(settings));
+    ensureWritableDir(settings.Phase1Destination);
+    const hotSiteIds = await timed('preflight', async () => {
+      try {
+        await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+      } catch (error) {
+        throw hotSiteError('reach the bucket', bucket, error);
+      }
+      return (await listHotSiteSets(s3, bucket)).map((s) => s.jobId);
+    });
+
+    const jobId = allocateJobId(settings.StateDirectory, settings.Phase1Destination, hotSiteIds);
+    const name = setName(jobId);
+    const startTime = new Date().toISOString();
+    const events: JobEvent[] = [];
+    const note = (level: JobEvent['level'], code: string, message: string) => {
+      events.push({ time: new Date().toISOString(), level, code, message });
+      logger[level === 'error' ? 'error' : level === 'warning' ? 'warn' : 'info']({ jobId, code }, message);
+    };
+    let backupType: BackupType = options.requestedType;
+    let promotion: Manifest['promotion'] = null;
+    if (options.requestedType === BackupType.Differential) {
+      backupType = BackupType.Full;
+      promotion = {
+        requested: BackupType.Differential,
+        reason: `this agent version (${AGENT_VERSION}) takes FULL dumps only for the ${engine.engine} engine; ran as FULL`,
+      };
+      note('warning', 'PROMOTED_TO_FULL', `DIFFERENTIAL promoted to FULL: ${promotion.reason}`);
+    }
+    logger.info({ jobId, setName: name, backupType }, 'DR backup job started');
+
+    setDir = join(settings.Phase1Destination, name);
+    try {
+      mkdirSync(setDir);
+    } catch (error) {
+      throw new DestinationError('SET_DIR_FAILED', `cannot create ${setDir}: ${(error as Error).message}`, { cause: error });
+    }
+
+    // 1. Integrity check: damage flags the SET but the backup proceeds (a copy of a damaged database is still wanted).
+    const integrity = await timed('integrity', () => engine!.checkIntegrity());
+    if (integrity.status === 'corrupt') {
+      note('error', 'DB_CORRUPTION_DETECTED', `integrity check found damage: ${integrity.messages.slice(0, 3).join('; ')}`);
+    } else if (integrity.status === 'check-failed') {
+      note('warning', 'INTEGRITY_CHECK_FAILED', `integrity check could not run: ${integrity.messages[0] ?? ''}`);
+    }
+    // 2. Optional shrink.
+    if (options.shrink) await timed('shrink', () => engine!.shrink());
+    // 3. Database dump.
+    const dump = await timed('dump', () => dumpFull(engine!, setDir!, (done, total) => options.onProgress?.('dump', done, total)));
+    // 4. Registry (always a complete export).
+    const registryStore = createRegistryStore(settings.Registry);
+    const registry = await timed('registry', () =>
+      exportRegistry(
+        registryStore,
+        { commServeKeys: settings.Registry.commServeKeys, modules: settings.Registry.modules },
+        setDir!,
+        hiveFileName(backupType, jobId),
+      ),
+    );
+    // 5. Firewall files.
+    const firewall = await timed('firewall', () => copyFirewallFiles(settings.FirewallDirectory, setDir!));
+    for (const e of [...registry.events, ...firewall.events]) note(e.level, e.code, e.message);
+    const partial = registry.partial || firewall.partial;
+
+    // 6. Manifest, written last (fsync + rename): from here on the SET is complete.
+    const setFiles: SetFile[] = [...dump.files, ...registry.files, ...firewall.files];
+    const files = await timed('checksum', async () => {
+      const out: ManifestInput['files'] = [];
+      for (const f of setFiles) {
+        const sums = await checksumFile(join(setDir!, f.name));
+        out.push({ name: f.name, role: f.role, size: sums.size, sha256: sums.sha256, s3: { partSize: sums.partSize, checksumSHA256: sums.s3ChecksumSHA256 } });
+      }
+      return out;
+    });
+    const manifestInput: ManifestInput = {
+      formatVersion: 1,
+      product: 'commserve-dr',
+      jobId,
+      setName: name,
+      backupType,
+      cycleId: jobId,
+      baseFullSet: null,
+      promotion,
+      startTime,
+      endTime: new Date().toISOString(),
+      agentVersion: AGENT_VERSION,
+      hostname: hostname(),
+      database: dump.detail.identity,
+      integrity,
+      registry: { store: registryStore.kind, exportedKeys: registry.detail.exportedKeys, missingKeys: registry.detail.missingKeys },
+      firewall: firewall.detail,
+      files,
+      events,
+    };
+    const manifestBytes = serializeManifest(manifestInput);
+    writeFileDurably(join(setDir, MANIFEST_FILE), manifestBytes);
+    committed = true;
+    const manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
+    const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
+    logger.info({ jobId, files: manifest.files.length, bytes }, 'SET written to the phase-1 destination');
+
+    // Upload to the hot-site, manifest last.
+    await timed('upload', () => uploadSet(s3, bucket, setDir!, manifest, (sent, total) => options.onProgress?.('upload', sent, total)));
+    logger.info({ jobId, bucket, prefix: setPrefix('sets', jobId) }, 'SET uploaded to the hot-site');
+
+    return {
+      jobId,
+      setName: name,
+      backupType,
+      requestedType: options.requestedType,
+      cycleId: jobId,
+      bucket,
+      setPrefix: setPrefix('sets', jobId),
+      manifestKey: setObjectKey('sets', jobId, MANIFEST_FILE),
+      files: manifest.files.length,
+      bytes,
+      phase1Destination: setDir,
+      integrity: integrity.status,
+      status: partial ? JobStatus.CompletedWithErrors : JobStatus.Completed,
+      startTime,
+      endTime: new Date().toISOString(),
+      durationsMs,
+      events,
+    };
+  } catch (error) {
+    if (setDir && !committed) {
+      // An incomplete SET (no manifest) never counts; remove what was written so it cannot be mistaken for one.
+      rmSync(setDir, { recursive: true, force: true });
+    }
+    if (error instanceof CommserveDrError) throw error;
+    throw new CommserveDrError('PHASE1_FAILED', `phase 1 failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await engine?.close();
+    await release().catch(() => undefined);
+  }
+}

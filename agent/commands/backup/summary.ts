@@ -1,0 +1,56 @@
+/**
+ * The one-screen job summary printed after a DR backup job: job id, type, status, phases with
+ * durations and bytes, where each copy went, and the job's warnings and errors.
+ */
+import type { JobRecord } from '#core/job';
+
+/** Human-readable bytes (binary units): `104.9 MiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Human-readable duration: `850 ms`, `2.4 s`, `3 min 05 s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
+/**
+ * Formats the summary.
+ * @param extra.durationsMs per-state wall times (ms) keyed by state name.
+ */
+export function formatJobSummary(
+  record: JobRecord,
+  extra: { durationsMs?: Record<string, number | undefined>; totalMs?: number; hotSiteNote?: string } = {},
+): string {
+  const d = extra.durationsMs ?? {};
+  const dur = (state: string) => (d[state] === undefined ? '—' : formatDuration(d[state]!));
+  const lines: string[] = [];
+  const promoted = record.requestedType !== record.backupType ? ` (requested ${record.requestedType})` : '';
+  lines.push(`DR backup job ${record.jobId ?? '(none)'} · ${record.backupType}${promoted} · ${record.status}`);
+  lines.push('');
+  const row = (label: string, time: string, detail: string) => lines.push(`  ${label.padEnd(22)}${time.padStart(10)}   ${detail}`);
+  row('SET', '', record.setName ?? 'none');
+  row('integrity check', '', record.integrity ?? 'not run');
+  row('phase 1 (agent)', dur('RunPhase1'), record.copies.phase1Destination ? `${formatBytes(record.bytes)} → ${record.copies.phase1Destination}` : 'no SET written');
+  row('  hot-site upload', '', record.copies.hotSite ? `→ ${record.copies.hotSite}` : 'not uploaded');
+  row('phase 2: validate', dur('ValidateSet'), record.copies.hotSite ? 'every file checked against the manifest' : 'not run');
+  row('phase 2: archive', dur('ArchiveSet'), record.copies.archive ? `→ ${record.copies.archive}` : record.phase2 === 'failed' ? 'FAILED (SET kept for the failed-DR lifespan)' : 'not run');
+  row('report', dur('ReportJob'), record.jobId !== null ? `job record jobs/${String(record.jobId).padStart(3, '0')}.json` : '');
+  if (extra.totalMs !== undefined) row('total', formatDuration(extra.totalMs), extra.hotSiteNote ?? '');
+  const notable = record.events.filter((e) => e.level !== 'info');
+  if (notable.length > 0) {
+    lines.push('');
+    for (const e of notable) lines.push(`  ${e.level === 'error' ? 'ERROR' : 'warning'} ${e.code}: ${e.message}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

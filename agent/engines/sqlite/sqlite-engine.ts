@@ -1,0 +1,130 @@
+/**
+ * SQLite engine (SPEC §7): the embedded default and the sample CommServe.
+ * FULL = a consistent online-backup copy (better-sqlite3 `backup`); integrity = `PRAGMA integrity_check`.
+ */
+import Database from 'better-sqlite3';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { DatabaseError } from '#core/errors';
+import type { Integrity } from '#core/manifest';
+import type { DatabaseEngine, DumpResult } from '../types';
+
+/** The 16-byte header every SQLite 3 database file starts with. */
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+/** At most this many integrity messages are kept (PRAGMA integrity_check's own default limit is 100). */
+const MAX_INTEGRITY_MESSAGES = 100;
+
+/** Page size (bytes) and page count read from a SQLite database file header (bytes 16–17 and 28–31). */
+export function readSqliteHeader(file: string): { pageSize: number; pageCount: number } {
+  const header = Buffer.alloc(100);
+  const fd = openSync(file, 'r');
+  try {
+    const read = readSync(fd, header, 0, 100, 0);
+    if (read < 100 || !header.subarray(0, 16).equals(SQLITE_MAGIC)) {
+      throw new DatabaseError('DB_NOT_SQLITE', `${basename(file)} is not an SQLite database (bad header)`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const raw = header.readUInt16BE(16);
+  return { pageSize: raw === 1 ? 65536 : raw, pageCount: header.readUInt32BE(28) };
+}
+
+/**
+ * Opens an SQLite CommServe database read-write (the online backup API needs a connection; nothing is written).
+ * @throws DatabaseError `DB_NOT_FOUND` (no such file), `DB_NOT_SQLITE` (not an SQLite file), `DB_OPEN_FAILED`.
+ */
+export function openSqliteEngine(path: string): SqliteEngine {
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new DatabaseError('DB_NOT_FOUND', `CommServe database ${path} is not a file`);
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof DatabaseError) throw error;
+    throw new DatabaseError('DB_NOT_FOUND', `CommServe database not found: ${path}`, { cause: error });
+  }
+  if (size < 100) throw new DatabaseError('DB_NOT_SQLITE', `${path} is not an SQLite database (${size} bytes, no header)`);
+  readSqliteHeader(path);
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: true });
+    db.pragma('busy_timeout = 10000');
+  } catch (error) {
+    throw new DatabaseError('DB_OPEN_FAILED', `cannot open CommServe database ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return new SqliteEngine(path, db);
+}
+
+/** A DatabaseEngine over one SQLite file. Create with `openSqliteEngine`. */
+export class SqliteEngine implements DatabaseEngine {
+  readonly engine = 'sqlite' as const;
+  readonly displayName: string;
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    private readonly db: Database.Database,
+  ) {
+    this.displayName = basename(path);
+  }
+
+  async checkIntegrity(): Promise<Integrity> {
+    const started = performance.now();
+    try {
+      const rows = this.db.prepare(`PRAGMA integrity_check(${MAX_INTEGRITY_MESSAGES})`).all() as Array<{ integrity_check: string }>;
+      const messages = rows.map((r) => r.integrity_check);
+      const ok = messages.length === 1 && messages[0] === 'ok';
+      return { status: ok ? 'ok' : 'corrupt', messages: ok ? [] : messages, durationMs: performance.now() - started };
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      // On heavy damage the pragma itself throws SQLITE_CORRUPT (or NOTADB): that is corruption, not a failed check.
+      if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+        return { status: 'corrupt', messages: [`${code}: ${(error as Error).message}`], durationMs: performance.now() - started };
+      }
+      return { status: 'check-failed', messages: [`${code || 'error'}: ${(error as Error).message}`], durationMs: performance.now() - started };
+    }
+  }
+
+  async dumpFull(file: string, onProgress?: (copiedBytes: number, totalBytes: number) => void): Promise<DumpResult> {
+    try {
+      await this.db.backup(file, {
+        progress: ({ totalPages, remainingPages }) => {
+          const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+          onProgress?.((totalPages - remainingPages) * pageSize, totalPages * pageSize);
+          return 1024; // pages per step: ~4 MiB at 4 KiB pages, yields to the event loop between steps
+        },
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      throw new DatabaseError(
+        code === 'SQLITE_FULL' ? 'DUMP_DISK_FULL' : 'DUMP_FAILED',
+        `FULL dump of ${this.displayName} failed: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    // A backup of a WAL-mode database is itself WAL-mode: make the dump a self-contained rollback-journal file.
+    const dump = new Database(file);
+    try {
+      if ((dump.pragma('journal_mode', { simple: true }) as string).toLowerCase() === 'wal') dump.pragma('journal_mode = DELETE');
+    } finally {
+      dump.close();
+    }
+    const { pageSize, pageCount } = readSqliteHeader(file);
+    return {
+      file,
+      bytes: statSync(file).size,
+      identity: { engine: 'sqlite', name: this.displayName, pageSize, pageCount, details: {} },
+    };
+  }
+
+  async shrink(): Promise<void> {
+    this.db.exec('VACUUM');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

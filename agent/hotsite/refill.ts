@@ -1,0 +1,63 @@
+/**
+ * Re-fills the hot-site from the phase-1 destination: every complete SET on disk (valid manifest) that the
+ * hot-site lacks, or holds only incompletely, is uploaded again (manifest last). The phase-1 destination
+ * is the source of truth for the local run, whose moto hot-site keeps nothing between runs (SPEC §7).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
+import { MANIFEST_FILE } from '#core/hotsite-layout';
+import { parseManifest } from '#core/manifest';
+import { parseSetName } from '#core/set-id';
+import { listHotSiteSets, uploadSet } from './hot-site';
+
+/** What a refill did. */
+export interface RefillResult {
+  /** SET names uploaded. */
+  uploaded: string[];
+  /** SET folders skipped, with the reason (no manifest, malformed manifest). */
+  skipped: Array<{ setName: string; reason: string }>;
+  /** Bytes uploaded. */
+  bytes: number;
+}
+
+/**
+ * @throws HotSiteError when the hot-site cannot be listed or an upload fails.
+ */
+export async function refillHotSite(s3: S3Client, bucket: string, phase1Destination: string, logger: Logger): Promise<RefillResult> {
+  const result: RefillResult = { uploaded: [], skipped: [], bytes: 0 };
+  if (!existsSync(phase1Destination)) return result;
+  const atHotSite = new Map((await listHotSiteSets(s3, bucket)).map((s) => [s.jobId, s.complete]));
+  const folders = readdirSync(phase1Destination, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && parseSetName(e.name) !== undefined)
+    .map((e) => e.name)
+    .sort((a, b) => parseSetName(a)! - parseSetName(b)!);
+  for (const name of folders) {
+    const jobId = parseSetName(name)!;
+    if (atHotSite.get(jobId) === true) continue;
+    const dir = join(phase1Destination, name);
+    const manifestPath = join(dir, MANIFEST_FILE);
+    if (!existsSync(manifestPath)) {
+      result.skipped.push({ setName: name, reason: 'incomplete (no manifest)' });
+      continue;
+    }
+    let manifest;
+    try {
+      manifest = parseManifest(readFileSync(manifestPath), manifestPath);
+    } catch (error) {
+      result.skipped.push({ setName: name, reason: (error as Error).message });
+      logger.warn({ setName: name }, `not re-uploading ${name}: ${(error as Error).message}`);
+      continue;
+    }
+    const missingFile = manifest.files.find((f) => !existsSync(join(dir, f.name)));
+    if (missingFile) {
+      result.skipped.push({ setName: name, reason: `file ${missingFile.name} listed in the manifest is missing` });
+      continue;
+    }
+    result.bytes += await uploadSet(s3, bucket, dir, manifest);
+    result.uploaded.push(name);
+    logger.info({ setName: name }, 're-uploaded a SET the hot-site lacked');
+  }
+  return result;
+}

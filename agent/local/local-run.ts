@@ -1,0 +1,117 @@
+/**
+ * `npm start` / `commserve-dr start`: one DR backup job of the sample CommServe, end to end, with no AWS
+ * account (SPEC §7). Starts moto server as the hot-site, creates the sample CommServe on first run,
+ * re-fills the hot-site from the phase-1 destination (moto keeps nothing between runs), runs the
+ * synthesized state machine locally, records the job, and stops moto.
+ */
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { JobRecord } from '#core/job';
+import type { BackupType } from '#core/set-id';
+import type { Settings } from '#core/settings';
+import { runPhase1 } from '#agent/commands/backup/phase1';
+import { recordJob } from '#agent/history/history';
+import { createHotSiteClient, ensureBucket } from '#agent/hotsite/hot-site';
+import { refillHotSite, type RefillResult } from '#agent/hotsite/refill';
+import { generateSampleCommServe } from '#agent/local/sample-db/index';
+import { executeDrJobLocally, type LocalExecution } from './local-state-machine';
+import { startMotoServer, type MotoServer } from './moto-server';
+
+/** Default size of the generated sample CommServe database (bytes). */
+export const DEFAULT_SAMPLE_BYTES = 100 * 1024 * 1024;
+
+/** Options of a local run. */
+export interface LocalRunOptions {
+  settings: Settings;
+  backupType: BackupType;
+  shrink?: boolean;
+  logger: Logger;
+  /** Size of the sample CommServe to generate when it does not exist yet (bytes). */
+  sampleSizeBytes?: number;
+  /** Use this S3 endpoint (an already running moto) instead of starting one; it is not stopped. */
+  s3Endpoint?: string;
+  /** Progress lines for the operator (stderr). */
+  onStatus?: (line: string) => void;
+  onProgress?: (stage: 'sample' | 'dump' | 'upload', done: number, total: number) => void;
+}
+
+/** What a local run did. */
+export interface LocalRunResult {
+  record: JobRecord;
+  execution: LocalExecution;
+  sampleCreated: boolean;
+  refill: RefillResult;
+  endpoint: string;
+  motoStarted: boolean;
+  totalMs: number;
+}
+
+/** Whether the configured database is the embedded sample CommServe (created on demand). */
+function usesSample(settings: Settings): settings is Settings & { Database: { engine: 'sqlite'; path: string } } {
+  return settings.Database.engine === 'sqlite' && /[\\/]\.commserve-dr[\\/]sample[\\/]commserv\.db$/.test(settings.Database.path);
+}
+
+/**
+ * Runs one local DR backup job.
+ * @throws the phase-1 errors only through the job record (status Failed); throws LocalRunError when
+ *   moto cannot start, HotSiteError when the endpoint given is unreachable.
+ */
+export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunResult> {
+  const started = performance.now();
+  const status = options.onStatus ?? (() => undefined);
+  let settings = options.settings;
+
+  let sampleCreated = false;
+  if (usesSample(settings) && !existsSync(settings.Database.path)) {
+    const size = options.sampleSizeBytes ?? DEFAULT_SAMPLE_BYTES;
+    status(`creating the sample CommServe (${(size / 1024 / 1024).toFixed(0)} MB) in ${dirname(settings.Database.path)}`);
+    await generateSampleCommServe({ dir: dirname(settings.Database.path), sizeBytes: size, onProgress: (b) => options.onProgress?.('sample', b, size) });
+    sampleCreated = true;
+  }
+
+  let moto: MotoServer | undefined;
+  let endpoint = options.s3Endpoint;
+  if (!endpoint) {
+    status('starting moto server (the local hot-site)');
+    moto = await startMotoServer();
+    endpoint = moto.endpoint;
+  }
+  try {
+    settings = { ...settings, HotSite: { ...settings.HotSite, endpoint } };
+    const s3: S3Client = createHotSiteClient(settings.HotSite);
+    await ensureBucket(s3, settings.HotSite.bucket);
+    const refill = await refillHotSite(s3, settings.HotSite.bucket, settings.Phase1Destination, options.logger);
+    if (refill.uploaded.length > 0) status(`re-filled the hot-site with ${refill.uploaded.length} SET(s) from the phase-1 destination`);
+    status(`running the DR job state machine (${options.backupType})`);
+    const execution = await executeDrJobLocally({
+      input: { backupType: options.backupType },
+      s3,
+      settings,
+      phase1: (heartbeat) =>
+        runPhase1({
+          settings,
+          requestedType: options.backupType,
+          shrink: options.shrink,
+          s3,
+          logger: options.logger,
+          heartbeat,
+          onProgress: options.onProgress,
+        }),
+      archiveRetryIntervalMs: Math.min(settings.ArchiveRetryIntervalMinutes * 60_000, 2_000),
+    });
+    recordJob(settings.StateDirectory, execution.record);
+    return {
+      record: execution.record,
+      execution,
+      sampleCreated,
+      refill,
+      endpoint,
+      motoStarted: moto !== undefined,
+      totalMs: Math.round(performance.now() - started),
+    };
+  } finally {
+    await moto?.stop();
+  }
+}

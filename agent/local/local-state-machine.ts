@@ -1,0 +1,134 @@
+/**
+ * Runs the DR job state machine locally (SPEC §7): the definition the CDK app synthesizes, executed by
+ * aws-local-stepfunctions, with every Task state overridden — the Lambda handlers in-process against
+ * the hot-site client, and the RunPhase1 callback state served by the in-process agent.
+ */
+import './promise-with-resolvers';
+import { randomUUID } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type * as LocalStepFunctions from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
+import type { StateMachineDefinition } from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
+import { LocalRunError } from '#core/errors';
+import type { DrJobInput, JobRecord, Phase1Result } from '#core/job';
+import type { Settings } from '#core/settings';
+import { synthesizeDrJobDefinition } from '#infra/definition';
+import { makeArchiveSetHandler } from '#lambdas/archive-set';
+import { makeReportJobHandler } from '#lambdas/report-job';
+import { makeValidateSetHandler } from '#lambdas/validate-set';
+import { inProcessTaskCallback, runWithCallback } from '#agent/commands/backup/callback';
+
+// The package ships a CommonJS build (exports.require) but its types are declared as ESM only.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { StateMachine, ExecutionError } = require('aws-local-stepfunctions') as typeof LocalStepFunctions;
+
+/** The Task states of the DR job state machine, each overridden locally. */
+export const TASK_STATES = ['RunPhase1', 'ValidateSet', 'ArchiveSet', 'ReportJob'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+/** What a local execution produced. */
+export interface LocalExecution {
+  record: JobRecord;
+  /** Wall time of each Task state that ran, in ms (a retried state counts all its attempts). */
+  stateDurationsMs: Partial<Record<TaskState, number>>;
+  /** States entered, in order (a retried state appears once per attempt). */
+  statesEntered: string[];
+  /** Heartbeats the agent sent during phase 1. */
+  heartbeats: number;
+  /** `$.validation` and `$.archive` as the states produced them. */
+  output: Record<string, unknown>;
+}
+
+let cachedDefinition: StateMachineDefinition | undefined;
+
+/** The synthesized DR job definition (synthesized once per process; synthesis takes ~1–2 s). */
+export function drJobDefinition(): StateMachineDefinition {
+  cachedDefinition ??= synthesizeDrJobDefinition().definition as StateMachineDefinition;
+  return cachedDefinition;
+}
+
+/**
+ * Executes one DR job with the synthesized definition.
+ * @param phase1 the agent's phase-1 work, called by the RunPhase1 override with a heartbeat function;
+ *   omitted when `input.phase1` is given (hand-run job: the machine starts at ValidateSet).
+ * @param archiveRetryIntervalMs wait between ArchiveSet retries (the definition says 30 min; locally shorter).
+ * @throws LocalRunError when the execution ends in a way the definition does not foresee.
+ */
+export async function executeDrJobLocally(options: {
+  input: DrJobInput;
+  s3: S3Client;
+  settings: Settings;
+  phase1?: (heartbeat: () => Promise<void>) => Promise<Phase1Result>;
+  archiveRetryIntervalMs?: number;
+  archiveCopyOptions?: { multipartThresholdBytes?: number; partSizeBytes?: number };
+}): Promise<LocalExecution> {
+  const { s3, settings } = options;
+  const bucket = settings.HotSite.bucket;
+  const stateDurationsMs: Partial<Record<TaskState, number>> = {};
+  const statesEntered: string[] = [];
+  let heartbeats = 0;
+  let record: JobRecord | undefined;
+  const output: Record<string, unknown> = {};
+
+  const timed =
+    <I, O>(state: TaskState, fn: (input: I) => Promise<O>) =>
+    async (input: I): Promise<O> => {
+      statesEntered.push(state);
+      const started = performance.now();
+      try {
+        return await fn(input);
+      } finally {
+        stateDurationsMs[state] = (stateDurationsMs[state] ?? 0) + Math.round(performance.now() - started);
+      }
+    };
+
+  const validateSet = makeValidateSetHandler({ s3, bucket });
+  const archiveSet = makeArchiveSetHandler({ s3, bucket, storageClass: settings.ArchiveStorageClass, ...options.archiveCopyOptions });
+  const reportJob = makeReportJobHandler({ s3, bucket });
+
+  const handlers: Record<TaskState, (input: never) => Promise<unknown>> = {
+    RunPhase1: timed('RunPhase1', async () => {
+      if (!options.phase1) throw new LocalRunError('NO_PHASE1', 'the state machine asked for phase 1 but this run has none');
+      // The callback state: the agent gets a task token, works, heart-beats, and calls back.
+      const callback = inProcessTaskCallback();
+      runWithCallback(callback, options.phase1).catch(() => undefined);
+      try {
+        return await callback.result;
+      } finally {
+        heartbeats = callback.heartbeats();
+      }
+    }),
+    ValidateSet: timed('ValidateSet', async (input: never) => {
+      const result = await validateSet(input);
+      output.validation = result;
+      return result;
+    }),
+    ArchiveSet: timed('ArchiveSet', async (input: never) => {
+      const result = await archiveSet(input);
+      output.archive = result;
+      return result;
+    }),
+    ReportJob: timed('ReportJob', async (input: never) => {
+      record = (await reportJob(input)) as JobRecord;
+      return record;
+    }),
+  };
+
+  const machine = new StateMachine(drJobDefinition(), { validationOptions: { checkArn: false, checkPaths: true } });
+  const execution = machine.run(options.input as never, {
+    overrides: {
+      taskResourceLocalHandlers: handlers as never,
+      retryIntervalOverrides: { ArchiveSet: options.archiveRetryIntervalMs ?? 1000 },
+    },
+    context: { Task: { Token: `local-${randomUUID()}` } },
+  });
+  try {
+    await execution.result;
+  } catch (error) {
+    // A Fail state after ReportJob is the expected end of a Failed job; anything else is unexpected.
+    if (!(error instanceof ExecutionError) || !record) {
+      throw new LocalRunError('LOCAL_EXECUTION_FAILED', `the local DR job execution failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  if (!record) throw new LocalRunError('NO_JOB_RECORD', 'the DR job ended without a job record (ReportJob did not run)');
+  return { record, stateDurationsMs, statesEntered, heartbeats, output };
+}
