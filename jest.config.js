@@ -14,7 +14,7 @@ module.exports = {
     '^#infra/(.*)$': '<rootDir>/infra/$1',
   },
   cacheDirectory: '<rootDir>/.cache/jest',
-  setupFiles: ['<rootDir>/agent/local/promise-with-resolvers.ts'],
+  setupFiles: ['<rootDir>/test/support/setup-env.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
   maxWorkers: 2,

@@ -10,7 +10,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { resolve } from 'node:path';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
-import { exitCodeForStatus } from '#core/job-status';
+import { exitCodeForStatus, JobStatus } from '#core/job-status';
+import type { JobRecord } from '#core/job';
 import { BackupType, parseBackupType } from '#core/set-id';
 import { loadConfig } from './config';
 import { createLogger } from './log';
@@ -69,6 +70,13 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run commserve-dr --help for usage)');
 
+  /** A failed job also ends with one line on stderr naming the problem. */
+  const reportFailure = (record: JobRecord) => {
+    if (record.status !== JobStatus.Failed) return;
+    const error = [...record.events].reverse().find((e) => e.level === 'error');
+    io.stderr(`commserve-dr: DR job failed: ${error ? error.message : 'no usable SET'}\n`);
+  };
+
   const context = () => {
     const opts = program.opts<GlobalOptions>();
     const logger = createLogger({ verbose: opts.verbose });
@@ -103,6 +111,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       } else {
         io.stdout(formatJobSummary(result.record, { durationsMs: result.execution.stateDurationsMs, totalMs: result.totalMs, hotSiteNote: result.motoStarted ? `moto server at ${result.endpoint}, stopped` : result.endpoint }));
       }
+      reportFailure(result.record);
       exitCode = exitCodeForStatus(result.record.status);
     });
 
@@ -130,6 +139,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const p1 = await phase1();
       const execution = await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
       recordJob(settings.StateDirectory, execution.record);
+      reportFailure(execution.record);
       io.stdout(opts.json ? `${JSON.stringify(execution.record, null, 2)}\n` : formatJobSummary(execution.record, { durationsMs: execution.stateDurationsMs }));
       exitCode = exitCodeForStatus(execution.record.status);
     });

@@ -37,6 +37,9 @@ const SqlServerDatabase = z.object({
   backupDirectory: z.string().min(1).optional(),
 });
 
+/** Registry root of the generated sample CommServe (the local defaults export it). */
+const SAMPLE_ROOT = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\CommServeDR-Sample\\CommServe';
+
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)');
 
 /** Every setting, with its default. Durations carry their unit in the name. */
@@ -72,7 +75,7 @@ export const SettingsSchema = z
         /** Hive file for the file-backed store. */
         hiveFile: z.string().min(1).default('.commserve-dr/sample/registry/commserv_hive.reg'),
         /** The CommServe's registry root(s), exported to `commserv_hive*.reg`. */
-        commServeKeys: z.array(z.string().min(1)).min(1).default(['HKEY_LOCAL_MACHINE\\SOFTWARE\\CommServeDR-Sample\\CommServe']),
+        commServeKeys: z.array(z.string().min(1)).min(1).default([SAMPLE_ROOT]),
         /** Extra module keys, each exported to `<module>.reg`; `required` ones missing make the job end with errors. */
         modules: z
           .array(z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]+$/), key: z.string().min(1), required: z.boolean().default(false) }))
@@ -80,8 +83,11 @@ export const SettingsSchema = z
       })
       .default({
         hiveFile: '.commserve-dr/sample/registry/commserv_hive.reg',
-        commServeKeys: ['HKEY_LOCAL_MACHINE\\SOFTWARE\\CommServeDR-Sample\\CommServe'],
-        modules: [],
+        commServeKeys: [SAMPLE_ROOT],
+        modules: [
+          { name: 'MediaAgent', key: `${SAMPLE_ROOT}\\MediaAgent`, required: false },
+          { name: 'Cvd', key: `${SAMPLE_ROOT}\\Cvd`, required: false },
+        ],
       }),
     /** Directory holding FwPeers.txt, FwHosts.txt, FwPorts.txt. */
     FirewallDirectory: z.string().min(1).default('.commserve-dr/sample/firewall'),

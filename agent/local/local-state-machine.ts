@@ -42,7 +42,7 @@ let cachedDefinition: StateMachineDefinition | undefined;
 
 /** The synthesized DR job definition (synthesized once per process; synthesis takes ~1–2 s). */
 export function drJobDefinition(): StateMachineDefinition {
-  cachedDefinition ??= synthesizeDrJobDefinition().definition as StateMachineDefinition;
+  cachedDefinition ??= synthesizeDrJobDefinition().definition as unknown as StateMachineDefinition;
   return cachedDefinition;
 }
 

@@ -9,20 +9,42 @@
 export type RegFormat = 'REGEDIT4' | 'REGEDIT5';
 
 /**
- * A registry value with its decoded data.
+ * A registry value with its decoded data. `name` is `""` for the default value (`@`).
  * - `REG_SZ`, `REG_EXPAND_SZ`: decoded string (without the terminating NUL);
- * - `REG_MULTI_SZ`: the list of strings;
- * - `REG_DWORD`: unsigned 32-bit number;
+ * - `REG_MULTI_SZ`: the list of strings (none may contain a NUL);
+ * - `REG_DWORD`: unsigned 32-bit number (0 … 4294967295);
  * - `REG_QWORD`: unsigned 64-bit number as a decimal string (exceeds JS number precision);
- * - `REG_BINARY`, `REG_NONE`, `REG_DWORD_BIG_ENDIAN` and any other `hex(N)` type: raw bytes as lowercase hex.
+ * - `REG_BINARY`, `REG_NONE`, `REG_DWORD_BIG_ENDIAN`, `REG_LINK`, `REG_RESOURCE_LIST`,
+ *   `REG_FULL_RESOURCE_DESCRIPTOR`, `REG_RESOURCE_REQUIREMENTS_LIST`: raw bytes as lowercase hex;
+ * - `REG_HEX_<N>` (N = the registry type number **in decimal**, e.g. `hex(100):` → `REG_HEX_256`): raw bytes
+ *   as lowercase hex, for a type number without a name above, **or** for a named type whose bytes are not a
+ *   well-formed encoding of it (a `hex(4)` that is not 4 bytes, a `hex(b)` that is not 8, a `hex(1)`/`hex(2)`/
+ *   `hex(7)` string that is not NUL-terminated). Nothing read from a `.reg` file is ever lost or altered.
+ *
+ * `hex(1)` (a REG_SZ written as hex) decodes to `REG_SZ`; the writer uses `hex(1)` again only for strings a
+ * quoted `"…"` cannot carry (CR, LF or NUL inside). `hex(3)` decodes to `REG_BINARY` (written `hex:`),
+ * `hex(4)` of 4 bytes to `REG_DWORD` (written `dword:`).
  */
 export type RegValue =
   | { name: string; type: 'REG_SZ' | 'REG_EXPAND_SZ'; data: string }
   | { name: string; type: 'REG_MULTI_SZ'; data: string[] }
   | { name: string; type: 'REG_DWORD'; data: number }
   | { name: string; type: 'REG_QWORD'; data: string }
-  | { name: string; type: 'REG_BINARY' | 'REG_NONE' | 'REG_DWORD_BIG_ENDIAN' | 'REG_LINK' | 'REG_RESOURCE_LIST'; data: string }
+  | { name: string; type: RegRawType; data: string }
   | { name: string; type: `REG_HEX_${number}`; data: string };
+
+/** Named registry types whose data this model keeps as raw bytes (lowercase hex). */
+export type RegRawType =
+  | 'REG_BINARY'
+  | 'REG_NONE'
+  | 'REG_DWORD_BIG_ENDIAN'
+  | 'REG_LINK'
+  | 'REG_RESOURCE_LIST'
+  | 'REG_FULL_RESOURCE_DESCRIPTOR'
+  | 'REG_RESOURCE_REQUIREMENTS_LIST';
+
+/** Every value type of the model, e.g. `REG_SZ` or `REG_HEX_256`. */
+export type RegValueType = RegValue['type'];
 
 /** A value deletion (`"Name"=-`); `name` is `""` for the default value `@=-`. */
 export interface RegValueDeletion {

@@ -1,0 +1,158 @@
+/**
+ * The DR job state machine (SPEC §4.1, §4.3): phase 1 on the CommServe through SSM Run Command with
+ * the task-token callback, then phase 2 (validate, archive) and the job report.
+ *
+ * ```
+ * HasPhase1Result ─ $.phase1 present ─────────────────────────┐
+ *        └ otherwise → RunPhase1 (sendCommand.waitForTaskToken) → ValidateSet → ArchiveSet → ReportJob → IsJobFailed
+ *             Catch → $.error ──────────┐    Catch → $.error ┐   Catch → $.archiveError ┐       ├ Failed → JobFailed
+ *                                       └────────────────────┴──────────────────────────┴→ ReportJob └ else → JobSucceeded
+ * ```
+ *
+ * The state names are a contract: the local runner (aws-local-stepfunctions) overrides tasks by name.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+/** Names of the states (the override keys of the local runner). */
+export const DrJobState = {
+  HasPhase1Result: 'HasPhase1Result',
+  RunPhase1: 'RunPhase1',
+  ValidateSet: 'ValidateSet',
+  ArchiveSet: 'ArchiveSet',
+  ReportJob: 'ReportJob',
+  IsJobFailed: 'IsJobFailed',
+  JobSucceeded: 'JobSucceeded',
+  JobFailed: 'JobFailed',
+} as const;
+export type DrJobState = (typeof DrJobState)[keyof typeof DrJobState];
+
+/** Error name of the JobFailed state. */
+export const DR_JOB_FAILED_ERROR = 'DrJobFailed';
+/** SSM document that runs the agent on the (Windows) CommServe. */
+export const RUN_COMMAND_DOCUMENT = 'AWS-RunPowerShellScript';
+
+/** Properties of the DR job state machine. */
+export interface DrJobStateMachineProps {
+  /** The CommServe's SSM managed-node id: `mi-…` (hybrid, on premises) or `i-…` (EC2). */
+  readonly commServeInstanceId: string;
+  readonly validateSet: lambda.IFunction;
+  readonly archiveSet: lambda.IFunction;
+  readonly reportJob: lambda.IFunction;
+  /** Longest phase 1 may take (RunPhase1 `TimeoutSeconds`, and the SSM `executionTimeout`). Default 6 h. */
+  readonly phase1Timeout?: Duration;
+  /** Longest gap between the agent's heartbeats (RunPhase1 `HeartbeatSeconds`). Default 10 min. */
+  readonly phase1Heartbeat?: Duration;
+  /** ArchiveSet retries after a failure (`ArchiveRetryCount`, SPEC §9). Default 10. */
+  readonly archiveRetryCount?: number;
+  /** Minutes between ArchiveSet retries (`ArchiveRetryIntervalMinutes`). Default 30; at least 1 s is used. */
+  readonly archiveRetryIntervalMinutes?: number;
+  /** Log group of the executions (level ERROR); default a new one kept one year. */
+  readonly logGroup?: logs.ILogGroup;
+}
+
+/** The DR job state machine and its role. */
+export class DrJobStateMachine extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: DrJobStateMachineProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const phase1Timeout = props.phase1Timeout ?? Duration.hours(6);
+    const archiveRetryCount = props.archiveRetryCount ?? 10;
+    const archiveRetryIntervalSeconds = Math.max(1, Math.round((props.archiveRetryIntervalMinutes ?? 30) * 60));
+    if (!Number.isInteger(archiveRetryCount) || archiveRetryCount < 0 || archiveRetryCount > 99999999) {
+      throw new Error(`archiveRetryCount must be an integer ≥ 0, got ${archiveRetryCount}`);
+    }
+
+    const documentArn = stack.formatArn({ service: 'ssm', account: '', resource: 'document', resourceName: RUN_COMMAND_DOCUMENT });
+    const instanceArn = props.commServeInstanceId.startsWith('mi-')
+      ? stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: props.commServeInstanceId })
+      : stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: props.commServeInstanceId });
+
+    const reportJob = new tasks.LambdaInvoke(this, DrJobState.ReportJob, {
+      lambdaFunction: props.reportJob,
+      payloadResponseOnly: true,
+      resultPath: '$.report',
+    });
+    const jobFailed = new sfn.Fail(this, DrJobState.JobFailed, {
+      error: DR_JOB_FAILED_ERROR,
+      cause: 'The DR backup job failed; its job record (jobs/ in the hot-site bucket) gives the reason.',
+    });
+    const jobSucceeded = new sfn.Succeed(this, DrJobState.JobSucceeded);
+    reportJob.next(
+      new sfn.Choice(this, DrJobState.IsJobFailed).when(sfn.Condition.stringEquals('$.report.status', 'Failed'), jobFailed).otherwise(jobSucceeded),
+    );
+
+    const runPhase1 = new tasks.CallAwsService(this, DrJobState.RunPhase1, {
+      service: 'ssm',
+      action: 'sendCommand',
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      parameters: {
+        DocumentName: RUN_COMMAND_DOCUMENT,
+        InstanceIds: [props.commServeInstanceId],
+        Comment: 'commserve-dr DR backup job, phase 1',
+        Parameters: {
+          commands: sfn.JsonPath.array(
+            sfn.JsonPath.format('commserve-dr backup --type {} --task-token {}', sfn.JsonPath.stringAt('$.backupType'), sfn.JsonPath.taskToken),
+          ),
+          executionTimeout: [String(phase1Timeout.toSeconds())],
+        },
+      },
+      iamResources: [documentArn, instanceArn],
+      iamAction: 'ssm:SendCommand',
+      taskTimeout: sfn.Timeout.duration(phase1Timeout),
+      heartbeatTimeout: sfn.Timeout.duration(props.phase1Heartbeat ?? Duration.minutes(10)),
+      resultPath: '$.phase1',
+    });
+    runPhase1.addCatch(reportJob, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+    const validateSet = new tasks.LambdaInvoke(this, DrJobState.ValidateSet, {
+      lambdaFunction: props.validateSet,
+      payloadResponseOnly: true,
+      resultPath: '$.validation',
+    });
+    validateSet.addCatch(reportJob, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+    const archiveSet = new tasks.LambdaInvoke(this, DrJobState.ArchiveSet, {
+      lambdaFunction: props.archiveSet,
+      payloadResponseOnly: true,
+      resultPath: '$.archive',
+      // The configured retry policy alone (it covers Lambda service errors too).
+      retryOnServiceExceptions: false,
+    });
+    archiveSet.addRetry({
+      errors: [sfn.Errors.ALL],
+      maxAttempts: archiveRetryCount,
+      interval: Duration.seconds(archiveRetryIntervalSeconds),
+      backoffRate: 1,
+    });
+    archiveSet.addCatch(reportJob, { errors: [sfn.Errors.ALL], resultPath: '$.archiveError' });
+
+    runPhase1.next(validateSet);
+    validateSet.next(archiveSet);
+    archiveSet.next(reportJob);
+
+    const start = new sfn.Choice(this, DrJobState.HasPhase1Result)
+      .when(sfn.Condition.isPresent('$.phase1'), validateSet)
+      .otherwise(runPhase1);
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      comment: 'commserve-dr DR backup job: phase 1 on the CommServe (SSM callback), then validate, archive and report',
+      definitionBody: sfn.DefinitionBody.fromChainable(start),
+      logs: {
+        destination: props.logGroup ?? new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR }),
+        level: sfn.LogLevel.ERROR,
+        includeExecutionData: false,
+      },
+    });
+  }
+}
+
+/** Every state name, in definition order. */
+export const DR_JOB_STATE_NAMES: readonly DrJobState[] = Object.values(DrJobState);

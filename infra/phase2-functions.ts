@@ -1,0 +1,93 @@
+/**
+ * The phase-2 Lambda functions (SPEC §4.3, §8): one per state-machine task, named after the state
+ * (`lambdas/validate-set.ts`, `lambdas/archive-set.ts`, `lambdas/report-job.ts`).
+ *
+ * Bundled locally with esbuild (a devDependency: no Docker), for Node.js 22 on arm64. The AWS SDK is
+ * bundled rather than taken from the runtime: the handlers rely on S3 checksum behaviour
+ * (`ChecksumMode`, SHA-256 on copies) that changed across SDK v3 releases, so the function runs the
+ * SDK version the tests ran, whatever the runtime happens to ship; the cost is a larger bundle.
+ * `keepNames` keeps error class names intact after minification (Step Functions matches on them).
+ *
+ * Each function gets only the bucket areas it needs (prefix-scoped grants of `HotSiteBucket`).
+ */
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { ArchiveStorageClass } from '#core/settings';
+import type { HotSiteBucket } from './hot-site-bucket';
+
+/** Root of the project (holds package-lock.json, tsconfig.json, lambdas/). */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/** Properties of the phase-2 functions. */
+export interface Phase2FunctionsProps {
+  readonly hotSite: HotSiteBucket;
+  /** Storage class of archive copies (`ARCHIVE_STORAGE_CLASS`). Default GLACIER. */
+  readonly archiveStorageClass?: ArchiveStorageClass;
+  /** Retention of the functions' log groups. Default one year. */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** The three phase-2 functions. */
+export class Phase2Functions extends Construct {
+  /** ValidateSet: reads `sets/*`. 15 min, 512 MiB (may stream-hash large objects). */
+  readonly validateSet: nodejs.NodejsFunction;
+  /** ArchiveSet: reads `sets/*`, reads and writes `archive/*` (multipart copy included). 15 min, 256 MiB. */
+  readonly archiveSet: nodejs.NodejsFunction;
+  /** ReportJob: writes `jobs/*`. 1 min, 256 MiB. */
+  readonly reportJob: nodejs.NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: Phase2FunctionsProps) {
+    super(scope, id);
+    const bucketName = props.hotSite.bucket.bucketName;
+    const make = (name: string, file: string, options: { timeout: Duration; memorySize: number; environment: Record<string, string> }) =>
+      new nodejs.NodejsFunction(this, name, {
+        description: `commserve-dr phase 2: ${name} state`,
+        entry: path.join(PROJECT_ROOT, 'lambdas', file),
+        handler: 'handler',
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        timeout: options.timeout,
+        memorySize: options.memorySize,
+        // Stack traces point into the TypeScript sources (the bundles carry source maps).
+        environment: { ...options.environment, NODE_OPTIONS: '--enable-source-maps' },
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+        logGroup: new logs.LogGroup(this, `${name}Logs`, { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR }),
+        bundling: {
+          target: 'node22',
+          minify: true,
+          sourceMap: true,
+          keepNames: true,
+          externalModules: [],
+          tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
+          forceDockerBundling: false,
+        },
+      });
+
+    this.validateSet = make('ValidateSet', 'validate-set.ts', {
+      timeout: Duration.minutes(15),
+      memorySize: 512,
+      environment: { HOT_SITE_BUCKET: bucketName },
+    });
+    props.hotSite.grantReadSets(this.validateSet);
+
+    this.archiveSet = make('ArchiveSet', 'archive-set.ts', {
+      timeout: Duration.minutes(15),
+      memorySize: 256,
+      environment: { HOT_SITE_BUCKET: bucketName, ARCHIVE_STORAGE_CLASS: props.archiveStorageClass ?? 'GLACIER' },
+    });
+    props.hotSite.grantReadSets(this.archiveSet);
+    props.hotSite.grantArchive(this.archiveSet);
+
+    this.reportJob = make('ReportJob', 'report-job.ts', {
+      timeout: Duration.minutes(1),
+      memorySize: 256,
+      environment: { HOT_SITE_BUCKET: bucketName },
+    });
+    props.hotSite.grantWriteJobs(this.reportJob);
+  }
+}

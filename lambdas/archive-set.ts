@@ -1,0 +1,289 @@
+/**
+ * ArchiveSet — phase 2, step 2 (SPEC §4.3): copies the validated SET from `sets/SET_n/` to
+ * `archive/SET_n/` in the configured Glacier class (GLACIER by default; DEEP_ARCHIVE, GLACIER_IR),
+ * every file first and the manifest last, so an archive copy with a manifest is complete.
+ *
+ * Server-side copies only (no bytes pass through the function):
+ * - objects up to 5 GiB: CopyObject (`MetadataDirective: 'COPY'`, SHA-256 checksum requested);
+ * - larger objects (S3 caps a CopyObject source at 5 GiB): multipart copy — CreateMultipartUpload
+ *   (storage class, the source's metadata), UploadPartCopy per `CopySourceRange` with bounded
+ *   concurrency, CompleteMultipartUpload; the upload is aborted on any failure.
+ *
+ * Idempotent: an object already in the archive with the source's size, the target class and a
+ * matching checksum is not copied again, so a retry after a partial run completes it without
+ * re-copying (and without leaving extra noncurrent Glacier versions behind).
+ *
+ * Input: the state input (`DrJobInput` with `phase1`). Output: `ArchiveResult` (`$.archive`).
+ * Failures throw `ArchiveCopyError` (the state retries, then records Completed With One or More Errors).
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  UploadPartCopyCommand,
+  type CompletedPart,
+  type HeadObjectCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { ArchiveResult } from '#core/job';
+import { MANIFEST_FILE, setObjectKey, setPrefix } from '#core/hotsite-layout';
+import type { ArchiveStorageClass } from '#core/settings';
+import { choosePartSize, GiB, MiB, partRanges, S3_MAX_COPY_OBJECT_BYTES } from '#core/transfer-plan';
+import { mapWithConcurrency } from './shared/concurrency';
+import { archiveStorageClassFromEnv, hotSiteBucketFromEnv } from './shared/env';
+import { ArchiveCopyError } from './shared/errors';
+import { phase1FromInput } from './shared/input';
+import { lazyHandler } from './shared/lazy';
+import { jsonLog, silentLog, type Log } from './shared/log';
+import { copySource, describeS3Error, hexToBase64, isNotFound, s3ClientFromEnv, sameS3Checksum } from './shared/s3';
+import { loadSetManifest } from './shared/set-manifest';
+
+/** Name of the state this handler serves. */
+export const STATE_NAME = 'ArchiveSet';
+
+/** Default part size of a multipart copy, in bytes (grown by `choosePartSize` to stay within 10,000 parts). */
+export const DEFAULT_COPY_PART_BYTES = 512 * MiB;
+/** Default number of UploadPartCopy requests in flight per object. */
+export const DEFAULT_COPY_CONCURRENCY = 4;
+
+/** Dependencies and tuning of the ArchiveSet handler. */
+export interface ArchiveSetDeps {
+  s3: S3Client;
+  /** The hot-site bucket (source and destination). */
+  bucket: string;
+  /** Storage class of the archive copies. Default GLACIER. */
+  storageClass?: ArchiveStorageClass;
+  /**
+   * Objects larger than this many bytes are copied with multipart copy. Default 5 GiB, the CopyObject
+   * source limit (S3 user guide, "Copying objects"); tests lower it to exercise multipart copy.
+   */
+  multipartThresholdBytes?: number;
+  /** Preferred part size in bytes for multipart copy (default 512 MiB; at least 5 MiB, at most 10,000 parts). */
+  partSizeBytes?: number;
+  /** UploadPartCopy requests in flight per object (default 4). */
+  copyConcurrency?: number;
+  log?: Log;
+}
+
+/** One object to archive. */
+interface CopyItem {
+  name: string;
+  size: number;
+  /** SHA-256 of the content (lowercase hex): from the manifest, or computed for the manifest itself as read. */
+  sha256: string;
+}
+
+/**
+ * Builds the ArchiveSet handler.
+ * @returns `(event) => ArchiveResult`: storage class, archive prefix (`archive/SET_n/`), objects and
+ *   bytes in the archive copy (files plus the manifest), and how many objects needed multipart copy.
+ * @throws InvalidInputError when the event is not a `DrJobInput` with `phase1`;
+ *   ArchiveCopyError naming the object and the failure.
+ */
+export function makeArchiveSetHandler(deps: ArchiveSetDeps): (event: unknown) => Promise<ArchiveResult> {
+  const {
+    s3,
+    bucket,
+    storageClass = 'GLACIER',
+    multipartThresholdBytes = S3_MAX_COPY_OBJECT_BYTES,
+    partSizeBytes = DEFAULT_COPY_PART_BYTES,
+    copyConcurrency = DEFAULT_COPY_CONCURRENCY,
+    log = silentLog,
+  } = deps;
+  if (!(multipartThresholdBytes > 0 && multipartThresholdBytes <= 5 * GiB)) {
+    throw new RangeError(`multipartThresholdBytes must be between 1 and ${5 * GiB} (the CopyObject limit), got ${multipartThresholdBytes}`);
+  }
+  const fail = (code: string, message: string, cause?: unknown) => new ArchiveCopyError(code, message, { cause });
+
+  return async (event) => {
+    const phase1 = phase1FromInput(event, STATE_NAME);
+    const loaded = await loadSetManifest(s3, bucket, phase1, fail);
+    const { manifest } = loaded;
+    const items: CopyItem[] = [
+      ...manifest.files.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
+      // The manifest last: its presence makes the archive copy complete.
+      { name: MANIFEST_FILE, size: loaded.bytes, sha256: loaded.sha256 },
+    ];
+    let copied = 0;
+    let multipartCopies = 0;
+    for (const item of items) {
+      const source = setObjectKey('sets', manifest.jobId, item.name);
+      const target = setObjectKey('archive', manifest.jobId, item.name);
+      const multipart = item.size > multipartThresholdBytes;
+      if (multipart) multipartCopies++;
+      const outcome = await archiveObject({ s3, bucket, storageClass, source, target, item, multipart, partSizeBytes, copyConcurrency });
+      if (outcome === 'copied') copied++;
+      log({ level: 'info', message: `${source} → ${target}: ${outcome}`, bytes: item.size, multipart, storageClass });
+    }
+    const result: ArchiveResult = {
+      storageClass,
+      prefix: setPrefix('archive', manifest.jobId),
+      objects: items.length,
+      bytes: items.reduce((sum, i) => sum + i.size, 0),
+      multipartCopies,
+    };
+    log({ level: 'info', message: `${manifest.setName} archived`, jobId: manifest.jobId, copied, skipped: items.length - copied, ...result });
+    return result;
+  };
+}
+
+interface ArchiveObjectArgs {
+  s3: S3Client;
+  bucket: string;
+  storageClass: ArchiveStorageClass;
+  source: string;
+  target: string;
+  item: CopyItem;
+  multipart: boolean;
+  partSizeBytes: number;
+  copyConcurrency: number;
+}
+
+/** Copies one object unless the archive already holds it; says which. */
+async function archiveObject(args: ArchiveObjectArgs): Promise<'copied' | 'already archived'> {
+  const { s3, bucket, source, target, item } = args;
+  let sourceHead: HeadObjectCommandOutput;
+  try {
+    sourceHead = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: source, ChecksumMode: 'ENABLED' }));
+  } catch (error) {
+    if (isNotFound(error)) throw new ArchiveCopyError('SOURCE_MISSING', `${source} is missing: cannot archive it`, { cause: error });
+    throw new ArchiveCopyError('COPY_FAILED', `cannot read ${source}: ${describeS3Error(error)}`, { cause: error });
+  }
+  if (sourceHead.ContentLength !== item.size) {
+    throw new ArchiveCopyError('SOURCE_CHANGED', `${source} is ${sourceHead.ContentLength} bytes, the manifest says ${item.size}: it changed after validation`);
+  }
+  const accepted = acceptedChecksums(item, sourceHead);
+  if (await alreadyArchived(args, sourceHead, accepted)) return 'already archived';
+  try {
+    if (args.multipart) await multipartCopy(args, sourceHead);
+    else await singleCopy(args, sourceHead, accepted);
+  } catch (error) {
+    if (error instanceof ArchiveCopyError) throw error;
+    throw new ArchiveCopyError('COPY_FAILED', `copying ${source} to ${target} failed: ${describeS3Error(error)}`, { cause: error });
+  }
+  return 'copied';
+}
+
+/** Checksums (S3 `ChecksumSHA256` form) that identify the source's content. */
+function acceptedChecksums(item: CopyItem, sourceHead: HeadObjectCommandOutput): string[] {
+  const values: string[] = [];
+  values.push(hexToBase64(item.sha256));
+  if (sourceHead.ChecksumSHA256) values.push(sourceHead.ChecksumSHA256);
+  return values;
+}
+
+/**
+ * Whether the archive already holds this object: same size, the target storage class, and either a
+ * SHA-256 checksum matching the source's, or — for a multipart copy, whose composite checksum depends
+ * on the copy's own part size — last modified no earlier than the source.
+ */
+async function alreadyArchived(args: ArchiveObjectArgs, sourceHead: HeadObjectCommandOutput, accepted: string[]): Promise<boolean> {
+  let head: HeadObjectCommandOutput;
+  try {
+    head = await args.s3.send(new HeadObjectCommand({ Bucket: args.bucket, Key: args.target, ChecksumMode: 'ENABLED' }));
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw new ArchiveCopyError('COPY_FAILED', `cannot check ${args.target}: ${describeS3Error(error)}`, { cause: error });
+  }
+  if (head.ContentLength !== args.item.size || (head.StorageClass ?? 'STANDARD') !== args.storageClass) return false;
+  if (head.ChecksumSHA256 && accepted.some((c) => sameS3Checksum(head.ChecksumSHA256!, c))) return true;
+  if (args.multipart && head.LastModified && sourceHead.LastModified) return head.LastModified >= sourceHead.LastModified;
+  return false;
+}
+
+/** CopyObject (source ≤ 5 GiB), checking the checksum S3 computed for the copy when it reports one. */
+async function singleCopy(args: ArchiveObjectArgs, sourceHead: HeadObjectCommandOutput, accepted: string[]): Promise<void> {
+  const { s3, bucket, source, target, storageClass } = args;
+  const response = await s3.send(
+    new CopyObjectCommand({
+      Bucket: bucket,
+      Key: target,
+      CopySource: copySource(bucket, source),
+      CopySourceIfMatch: sourceHead.ETag,
+      StorageClass: storageClass,
+      MetadataDirective: 'COPY',
+      ChecksumAlgorithm: 'SHA256',
+    }),
+  );
+  const checksum = response.CopyObjectResult?.ChecksumSHA256;
+  if (checksum && !accepted.some((c) => sameS3Checksum(checksum, c))) {
+    throw new ArchiveCopyError(
+      'COPY_CHECKSUM_MISMATCH',
+      `${target} was copied with SHA-256 checksum ${checksum}, expected ${accepted.join(' or ')} from ${source}`,
+    );
+  }
+}
+
+/**
+ * Multipart copy of an object over the threshold. The destination gets the source's content headers
+ * and user metadata (what `MetadataDirective: 'COPY'` does for CopyObject). Aborts the upload when
+ * any step fails, so no orphan parts are left (the bucket's lifecycle rule is the backstop).
+ */
+async function multipartCopy(args: ArchiveObjectArgs, sourceHead: HeadObjectCommandOutput): Promise<void> {
+  const { s3, bucket, source, target, storageClass, item } = args;
+  const created = await s3.send(
+    new CreateMultipartUploadCommand({
+      Bucket: bucket,
+      Key: target,
+      StorageClass: storageClass,
+      ChecksumAlgorithm: 'SHA256',
+      ContentType: sourceHead.ContentType,
+      ContentEncoding: sourceHead.ContentEncoding,
+      ContentDisposition: sourceHead.ContentDisposition,
+      ContentLanguage: sourceHead.ContentLanguage,
+      CacheControl: sourceHead.CacheControl,
+      Metadata: sourceHead.Metadata,
+    }),
+  );
+  const uploadId = created.UploadId;
+  if (!uploadId) throw new ArchiveCopyError('COPY_FAILED', `S3 returned no upload id for ${target}`);
+  try {
+    const ranges = partRanges(item.size, choosePartSize(item.size, args.partSizeBytes));
+    const parts = await mapWithConcurrency(ranges, args.copyConcurrency, async (range): Promise<CompletedPart> => {
+      const response = await s3.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: target,
+          UploadId: uploadId,
+          PartNumber: range.partNumber,
+          CopySource: copySource(bucket, source),
+          CopySourceIfMatch: sourceHead.ETag,
+          CopySourceRange: `bytes=${range.start}-${range.end}`,
+        }),
+      );
+      const result = response.CopyPartResult;
+      if (!result?.ETag) throw new ArchiveCopyError('COPY_FAILED', `S3 returned no ETag for part ${range.partNumber} of ${target}`);
+      return { PartNumber: range.partNumber, ETag: result.ETag, ChecksumSHA256: result.ChecksumSHA256 };
+    });
+    await s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: target, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+    );
+  } catch (error) {
+    try {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: target, UploadId: uploadId }));
+    } catch (abortError) {
+      throw new ArchiveCopyError(
+        'COPY_FAILED',
+        `multipart copy of ${source} to ${target} failed (${describeS3Error(error)}) and aborting upload ${uploadId} failed too (${describeS3Error(abortError)}); the bucket's lifecycle rule removes its parts`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * The Lambda entry point: `makeArchiveSetHandler` over an S3 client from the Lambda environment,
+ * `HOT_SITE_BUCKET` and `ARCHIVE_STORAGE_CLASS`, built on the first invocation.
+ * @throws EnvironmentError when a variable is missing or invalid.
+ */
+export const handler = lazyHandler(() =>
+  makeArchiveSetHandler({
+    s3: s3ClientFromEnv(),
+    bucket: hotSiteBucketFromEnv(),
+    storageClass: archiveStorageClassFromEnv(),
+    log: jsonLog(STATE_NAME),
+  }),
+);

@@ -1,0 +1,46 @@
+/** SQLite helpers for tests: content hashes of every table, and deliberate corruption. */
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { openSync, writeSync, closeSync } from 'node:fs';
+
+/** Row count and SHA-256 of the rows (ordered by rowid or all columns) of every user table. */
+export function tableDigests(path: string): Record<string, { rows: number; sha256: string }> {
+  const db = new Database(path, { readonly: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>;
+    const out: Record<string, { rows: number; sha256: string }> = {};
+    for (const { name } of tables) {
+      const hash = createHash('sha256');
+      let rows = 0;
+      for (const row of db.prepare(`SELECT * FROM "${name}" ORDER BY 1, 2`).iterate()) {
+        hash.update(JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? v.toString('hex') : v)));
+        rows++;
+      }
+      out[name] = { rows, sha256: hash.digest('hex') };
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+/** Small database with one indexed table of `rows` rows. */
+export function makeDatabase(path: string, rows = 2000): void {
+  const db = new Database(path);
+  db.exec('CREATE TABLE clients (id INTEGER PRIMARY KEY, name TEXT NOT NULL, note TEXT); CREATE INDEX clients_name ON clients(name);');
+  const insert = db.prepare('INSERT INTO clients (name, note) VALUES (?, ?)');
+  db.transaction(() => {
+    for (let i = 0; i < rows; i++) insert.run(`client-${i}.corp.example`, 'x'.repeat(200));
+  })();
+  db.close();
+}
+
+/** Damages the b-tree page `page` (1-based) by overwriting its cell-pointer area with garbage. */
+export function corruptPage(path: string, page: number, pageSize = 4096): void {
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, (page - 1) * pageSize + 8);
+  } finally {
+    closeSync(fd);
+  }
+}
