@@ -1,0 +1,111 @@
+/**
+ * Operator mistakes and unreachable services end with one clear line, a non-zero exit code, and no
+ * SET that looks complete (CLI run in-process with `exec`, real SQLite, real moto).
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exec, type CliIo } from '#agent/cli';
+import { freeLoopbackPort } from '#agent/local/moto-server';
+import { acquirePhase1Lock } from '#agent/commands/backup/phase1';
+import { useMoto } from '../../support/moto';
+import { makeDatabase } from '../../support/sqlite';
+import { useTempDirs } from '../../support/tmp';
+
+function capture(cwd: string): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return { cwd, stdout: (t) => (out += t), stderr: (t) => (err += t), out: () => out, err: () => err };
+}
+
+function writeConfig(cwd: string, settings: Record<string, unknown>): void {
+  writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ Phase1Destination: 'dr', StateDirectory: 'state', ...settings }));
+}
+
+/** SET folders in the phase-1 destination that have a manifest (i.e. look complete). */
+function completeSets(cwd: string, dest = 'dr'): string[] {
+  const dir = join(cwd, dest);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((n) => existsSync(join(dir, n, 'manifest.json')));
+}
+
+describe('bad input (CLI in-process, real SQLite, moto)', () => {
+  const moto = useMoto();
+  const tempDir = useTempDirs();
+
+  it('a missing database file: one line naming it, exit 1, no SET', async () => {
+    const cwd = tempDir();
+    writeConfig(cwd, { Database: { engine: 'sqlite', path: 'missing/commserv.db' } });
+    const io = capture(cwd);
+    const code = await exec(['start', '--s3-endpoint', moto.endpoint()], io);
+    expect(code).toBe(1);
+    expect(io.err()).toContain(`commserve-dr: DR job failed: phase 1 failed: CommServe database not found: ${join(cwd, 'missing/commserv.db')}`);
+    expect(io.err()).not.toMatch(/\n\s+at /);
+    expect(io.out()).toContain('· Failed');
+    expect(existsSync(join(cwd, 'dr'))).toBe(false);
+  });
+
+  it('a database that is not SQLite: exit 1, no SET', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'commserv.db'), 'MSSQL page dump, not an SQLite file\n'.repeat(20));
+    writeConfig(cwd, { Database: { engine: 'sqlite', path: 'commserv.db' } });
+    const io = capture(cwd);
+    expect(await exec(['start', '--s3-endpoint', moto.endpoint()], io)).toBe(1);
+    expect(io.err()).toMatch(/commserv\.db is not an SQLite database/);
+    expect(completeSets(cwd)).toEqual([]);
+  });
+
+  it('an unwritable phase-1 destination: exit 1, the destination named, no SET', async () => {
+    const cwd = tempDir();
+    makeDatabase(join(cwd, 'commserv.db'), 100);
+    writeFileSync(join(cwd, 'blocker'), 'a file where a directory should be');
+    writeConfig(cwd, { Database: { engine: 'sqlite', path: 'commserv.db' }, Phase1Destination: 'blocker/dr' });
+    const io = capture(cwd);
+    expect(await exec(['start', '--s3-endpoint', moto.endpoint()], io)).toBe(1);
+    expect(io.err()).toContain(`phase-1 destination ${join(cwd, 'blocker/dr')} cannot be written (ENOTDIR)`);
+  });
+
+  it('an unreachable hot-site endpoint: exit 1, "hot-site unreachable", no SET', async () => {
+    const cwd = tempDir();
+    makeDatabase(join(cwd, 'commserv.db'), 100);
+    writeConfig(cwd, { Database: { engine: 'sqlite', path: 'commserv.db' } });
+    const closedPort = await freeLoopbackPort();
+    const io = capture(cwd);
+    expect(await exec(['start', '--s3-endpoint', `http://127.0.0.1:${closedPort}`], io)).toBe(1);
+    expect(io.err()).toMatch(/^commserve-dr: hot-site unreachable while trying to check the bucket \(bucket commserve-dr-hot-site\)/);
+    expect(io.err().trim().split('\n')).toHaveLength(1);
+    expect(completeSets(cwd)).toEqual([]);
+  });
+
+  it('invalid settings: exit 2 with every problem and its key at once', async () => {
+    const cwd = tempDir();
+    writeConfig(cwd, { RetainCycles: 0, ArchiveStorageClass: 'STANDARD', Bogus: true });
+    const io = capture(cwd);
+    expect(await exec(['config'], io)).toBe(2);
+    expect(io.err()).toMatch(/RetainCycles/);
+    expect(io.err()).toMatch(/ArchiveStorageClass/);
+    expect(io.err()).toMatch(/Bogus/);
+  });
+
+  it('a usage mistake: exit 2 and a hint, no stack trace', async () => {
+    const io = capture(tempDir());
+    expect(await exec(['backup', '--type', 'incremental'], io)).toBe(2);
+    expect(io.err()).toMatch(/expected full or differential/);
+    expect(io.err()).toMatch(/commserve-dr --help/);
+  });
+
+  it('a second job while one holds the phase-1 lock is refused with a clear message', async () => {
+    const cwd = tempDir();
+    makeDatabase(join(cwd, 'commserv.db'), 100);
+    writeConfig(cwd, { Database: { engine: 'sqlite', path: 'commserv.db' } });
+    mkdirSync(join(cwd, 'state'), { recursive: true });
+    const release = await acquirePhase1Lock(join(cwd, 'state'));
+    try {
+      const io = capture(cwd);
+      expect(await exec(['start', '--s3-endpoint', moto.endpoint()], io)).toBe(1);
+      expect(io.err()).toMatch(/another DR backup job is in phase 1/);
+      expect(completeSets(cwd)).toEqual([]);
+    } finally {
+      await release();
+    }
+  });
+});
