@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GiB, MiB } from '#core/transfer-plan';
 import { makeArchiveSetHandler, handler as archiveSetHandler } from '#lambdas/archive-set';
-import { makeReportJobHandler, reportInput, reportKey, handler as reportJobHandler } from '#lambdas/report-job';
+import { reportInput, reportKey, handler as reportJobHandler } from '#lambdas/report-job';
 import { makeValidateSetHandler, handler as validateSetHandler } from '#lambdas/validate-set';
-import { compositeSha256, bytes, makeSet, sha256Hex, type FixtureSet } from '../../integration/lambdas/fixtures';
+import { compositeSha256, bytes, makeSet, type FixtureSet } from '../../integration/lambdas/fixtures';
 
 type Sent = { name: string; input: Record<string, unknown> };
 type Responder = (name: string, input: Record<string, unknown>) => unknown;
@@ -233,14 +233,11 @@ describe('ArchiveSet', () => {
       code: 'COPY_CHECKSUM_MISMATCH',
       message: expect.stringMatching(/^archive\/SET_001\/commserv_FULL\.dmp was copied with SHA-256 checksum LPJNul/),
     });
-    expect(sha256Hex(content)).toHaveLength(64);
   });
 });
 
 describe('ReportJob', () => {
   it('keys a record by job id, or by time when there is none', () => {
-    const base = makeReportJobHandler; // the factory is exercised against moto in the integration tests
-    expect(typeof base).toBe('function');
     expect(reportKey({ jobId: 12, endTime: 'x' } as never)).toBe('jobs/012.json');
     expect(reportKey({ jobId: 1234, endTime: 'x' } as never)).toBe('jobs/1234.json');
     expect(reportKey({ jobId: null, endTime: '2026-11-29T17:30:00.000Z' } as never)).toBe('jobs/failed-2026-11-29T17:30:00.000Z.json');

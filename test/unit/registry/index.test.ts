@@ -8,19 +8,16 @@ describe('createRegistryStore', () => {
     expect(store.kind).toBe('windows');
   });
 
-  it('chooses the file-backed hive elsewhere, under the local state directory by default', () => {
+  it('chooses the file-backed hive elsewhere, at the local default hive file', () => {
     const store = createRegistryStore({ platform: 'linux' });
     expect(store).toBeInstanceOf(FileHiveStore);
     expect(store.kind).toBe('file-hive');
-    expect((store as FileHiveStore).hiveFile).toBe(path.resolve('.commserve-dr', 'registry', 'commserv_hive.reg'));
+    expect((store as FileHiveStore).hiveFile).toBe(path.resolve('.commserve-dr', 'sample', 'registry', 'commserv_hive.reg'));
   });
 
-  it('uses the configured hive file or state directory, and honours an explicit kind', () => {
+  it('takes the Registry settings as they are: the hive file, and an explicit store', () => {
     expect((createRegistryStore({ platform: 'darwin', hiveFile: '/x/hive.reg' }) as FileHiveStore).hiveFile).toBe(path.resolve('/x/hive.reg'));
-    expect((createRegistryStore({ platform: 'linux', stateDir: '/state' }) as FileHiveStore).hiveFile).toBe(
-      path.resolve('/state', 'registry', 'commserv_hive.reg'),
-    );
-    expect(createRegistryStore({ platform: 'win32', kind: 'file-hive' })).toBeInstanceOf(FileHiveStore);
-    expect(createRegistryStore({ platform: 'linux', kind: 'windows' })).toBeInstanceOf(WindowsRegistryStore);
+    expect(createRegistryStore({ platform: 'win32', store: 'file-hive' })).toBeInstanceOf(FileHiveStore);
+    expect(createRegistryStore({ platform: 'linux', store: 'windows' })).toBeInstanceOf(WindowsRegistryStore);
   });
 });

@@ -1,0 +1,321 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { buildApp, type BuildAppOptions } from '#infra/app';
+import { resolveDefinitionFromTemplate, type CfnTemplate } from '#infra/definition';
+
+const CACHE = path.join(__dirname, '..', '..', '.cache');
+
+/** Synthesizes in-process without bundling, into a folder under .cache/ that is removed afterwards. */
+function synth(options: BuildAppOptions = {}) {
+  fs.mkdirSync(CACHE, { recursive: true });
+  const outdir = fs.mkdtempSync(path.join(CACHE, 'infra-test-'));
+  try {
+    const { stack } = buildApp({ outdir, skipBundling: true, cloudFormationValidation: false, ...options });
+    const template = Template.fromStack(stack);
+    const annotations = Annotations.fromStack(stack);
+    return { stack, template, annotations, json: template.toJSON() as CfnTemplate & { Resources: Record<string, any> } };
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** The logical id of the only resource of `type` whose id starts with `prefix`. */
+function logicalId(json: { Resources: Record<string, any> }, type: string, prefix: string): string {
+  const ids = Object.keys(json.Resources).filter((id) => json.Resources[id].Type === type && id.startsWith(prefix));
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
+/** The statements of the default policy of a function's role: `[{ actions, resources }]`, as synthesized. */
+function roleStatements(json: { Resources: Record<string, any> }, rolePrefix: string): Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> {
+  const roleId = logicalId(json, 'AWS::IAM::Role', rolePrefix);
+  const policies = Object.values(json.Resources).filter(
+    (r: any) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((ref: any) => ref.Ref === roleId),
+  ) as any[];
+  expect(policies).toHaveLength(1);
+  return policies[0].Properties.PolicyDocument.Statement;
+}
+
+const objectsArn = (bucketId: string, prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${prefix}/*`]] });
+
+describe('CommserveDrStack', () => {
+  let t: ReturnType<typeof synth>;
+  let bucketId: string;
+  let keyId: string;
+
+  beforeAll(() => {
+    t = synth();
+    bucketId = logicalId(t.json, 'AWS::S3::Bucket', 'HotSiteBucket');
+    keyId = logicalId(t.json, 'AWS::KMS::Key', 'HotSiteKey');
+  });
+
+  describe('hot-site bucket', () => {
+    it('is encrypted with a rotating customer-managed KMS key (S3 Bucket Key on)', () => {
+      t.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+      t.template.hasResourceProperties('AWS::S3::Bucket', {
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            {
+              BucketKeyEnabled: true,
+              ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+            },
+          ],
+        },
+      });
+    });
+
+    it('is versioned, blocks all public access and disables ACLs', () => {
+      t.template.hasResourceProperties('AWS::S3::Bucket', {
+        VersioningConfiguration: { Status: 'Enabled' },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      });
+    });
+
+    it('aborts incomplete multipart uploads after 7 days and expires noncurrent versions after 30', () => {
+      t.template.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            Match.objectLike({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }),
+            Match.objectLike({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+          ]),
+        },
+      });
+    });
+
+    it('denies requests without TLS', () => {
+      t.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: bucketId },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 's3:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('is retained, with its key, when the stack is deleted, and never auto-emptied', () => {
+      t.template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+      t.template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+      t.template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+    });
+  });
+
+  describe('phase-2 functions', () => {
+    it.each([
+      ['Phase2ValidateSet', 900, 512],
+      ['Phase2ArchiveSet', 900, 256],
+      ['Phase2ReportJob', 60, 256],
+    ])('%s runs Node.js 22 on arm64 with the bucket in its environment', (prefix, timeout, memory) => {
+      const id = logicalId(t.json, 'AWS::Lambda::Function', `${prefix}`);
+      expect(t.json.Resources[id].Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        Timeout: timeout,
+        MemorySize: memory,
+        Environment: { Variables: { HOT_SITE_BUCKET: { Ref: bucketId }, NODE_OPTIONS: '--enable-source-maps' } },
+      });
+    });
+
+    it('gives ArchiveSet the archive storage class (GLACIER by default)', () => {
+      t.template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('ArchiveSet'),
+        Environment: { Variables: Match.objectLike({ ARCHIVE_STORAGE_CLASS: 'GLACIER' }) },
+      });
+    });
+
+    it('keeps function logs one year', () => {
+      t.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 4);
+    });
+  });
+
+  describe('least-privilege IAM', () => {
+    const kmsViaS3 = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
+
+    it('ValidateSet reads sets/* only', () => {
+      expect(roleStatements(t.json, 'Phase2ValidateSetServiceRole')).toEqual([
+        { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: objectsArn(bucketId, 'sets') },
+        { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] }, Condition: kmsViaS3 },
+        { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
+      ]);
+    });
+
+    it('ArchiveSet reads sets/* and archive/*, and writes archive/* (multipart included)', () => {
+      const statements = roleStatements(t.json, 'Phase2ArchiveSetServiceRole');
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:GetObjectVersion'],
+        Resource: [objectsArn(bucketId, 'archive'), objectsArn(bucketId, 'sets')],
+      });
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject'],
+        Resource: objectsArn(bucketId, 'archive'),
+      });
+      const writes = statements.filter((s) => [s.Action].flat().includes('s3:PutObject'));
+      expect(writes.map((s) => s.Resource)).toEqual([objectsArn(bucketId, 'archive')]);
+    });
+
+    it('ReportJob writes jobs/* only', () => {
+      const statements = roleStatements(t.json, 'Phase2ReportJobServiceRole');
+      expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')))).toEqual([
+        { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject'], Resource: objectsArn(bucketId, 'jobs') },
+      ]);
+    });
+
+    it('the state machine sends commands only with AWS-RunPowerShellScript to the CommServe, and invokes only the three functions', () => {
+      const statements = roleStatements(t.json, 'DrJobStateMachineRole');
+      const ssm = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('ssm:')));
+      expect(ssm).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'ssm:SendCommand',
+          Resource: [
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':managed-instance/mi-00000000000000000']] },
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, '::document/AWS-RunPowerShellScript']] },
+          ],
+        },
+      ]);
+      const invoke = statements.filter((s) => [s.Action].flat().includes('lambda:InvokeFunction'));
+      expect(invoke).toHaveLength(1);
+      const functionIds = ['Phase2ValidateSet', 'Phase2ArchiveSet', 'Phase2ReportJob'].map((p) => logicalId(t.json, 'AWS::Lambda::Function', p)).sort();
+      const referenced = JSON.stringify(invoke[0].Resource).match(/"Fn::GetAtt":\["([^"]+)","Arn"\]/g)!.map((m) => m.split('"')[3]);
+      expect([...new Set(referenced)].sort()).toEqual(functionIds);
+      expect(statements.some((s) => [s.Action].flat().some((a) => a.startsWith('s3:')))).toBe(false);
+    });
+  });
+
+  describe('DR job state machine', () => {
+    let states: Record<string, any>;
+    beforeAll(() => {
+      states = resolveDefinitionFromTemplate(t.json).definition.States as Record<string, any>;
+    });
+
+    it('logs errors to its own log group', () => {
+      t.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }] },
+      });
+    });
+
+    it('starts with HasPhase1Result: phase 1 result present → ValidateSet, else RunPhase1', () => {
+      expect(states.HasPhase1Result).toEqual({
+        Type: 'Choice',
+        Choices: [{ Variable: '$.phase1', IsPresent: true, Next: 'ValidateSet' }],
+        Default: 'RunPhase1',
+      });
+    });
+
+    it('runs phase 1 as an SSM sendCommand callback task with timeout and heartbeat', () => {
+      expect(states.RunPhase1).toEqual({
+        Type: 'Task',
+        Resource: 'arn:aws:states:::aws-sdk:ssm:sendCommand.waitForTaskToken',
+        Parameters: {
+          DocumentName: 'AWS-RunPowerShellScript',
+          InstanceIds: ['mi-00000000000000000'],
+          Comment: 'commserve-dr DR backup job, phase 1',
+          Parameters: {
+            'commands.$': "States.Array(States.Format('commserve-dr backup --type {} --task-token {}', $.backupType, $$.Task.Token))",
+            executionTimeout: ['21600'],
+          },
+        },
+        TimeoutSeconds: 21600,
+        HeartbeatSeconds: 600,
+        ResultPath: '$.phase1',
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReportJob' }],
+        Next: 'ValidateSet',
+      });
+    });
+
+    it('validates the SET, sending failures to ReportJob in $.error', () => {
+      expect(states.ValidateSet).toMatchObject({
+        Type: 'Task',
+        Resource: expect.stringMatching(/^arn:aws:lambda:us-east-1:123456789012:function:Phase2ValidateSet/),
+        ResultPath: '$.validation',
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReportJob' }],
+        Next: 'ArchiveSet',
+      });
+      expect(states.ValidateSet.Parameters).toBeUndefined(); // payloadResponseOnly: the function gets the whole state
+    });
+
+    it('retries ArchiveSet 10 times, 30 minutes apart, then reports in $.archiveError', () => {
+      expect(states.ArchiveSet).toMatchObject({
+        Type: 'Task',
+        Resource: expect.stringMatching(/function:Phase2ArchiveSet/),
+        ResultPath: '$.archive',
+        Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1800, MaxAttempts: 10, BackoffRate: 1 }],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.archiveError', Next: 'ReportJob' }],
+        Next: 'ReportJob',
+      });
+    });
+
+    it('reports, then ends in JobFailed (DrJobFailed) for a Failed job and JobSucceeded otherwise', () => {
+      expect(states.ReportJob).toMatchObject({ Type: 'Task', ResultPath: '$.report', Next: 'IsJobFailed' });
+      expect(states.ReportJob.Catch).toBeUndefined();
+      expect(states.IsJobFailed).toEqual({
+        Type: 'Choice',
+        Choices: [{ Variable: '$.report.status', StringEquals: 'Failed', Next: 'JobFailed' }],
+        Default: 'JobSucceeded',
+      });
+      expect(states.JobFailed).toMatchObject({ Type: 'Fail', Error: 'DrJobFailed' });
+      expect(states.JobSucceeded).toEqual({ Type: 'Succeed' });
+    });
+
+    it('never lists another error next to States.ALL in a Catch or Retry', () => {
+      for (const state of Object.values(states)) {
+        for (const rule of [...(state.Catch ?? []), ...(state.Retry ?? [])]) {
+          if (rule.ErrorEquals.includes('States.ALL')) expect(rule.ErrorEquals).toEqual(['States.ALL']);
+        }
+      }
+    });
+  });
+
+  it('warns when commServeInstanceId is not set', () => {
+    t.annotations.hasWarning('*', Match.stringLikeRegexp('commServeInstanceId is not set'));
+  });
+});
+
+describe('CommserveDrStack configured through context', () => {
+  let t: ReturnType<typeof synth>;
+  beforeAll(() => {
+    t = synth({
+      context: {
+        commServeInstanceId: 'i-0123456789abcdef0',
+        archiveStorageClass: 'DEEP_ARCHIVE',
+        archiveRetryCount: '3', // as `cdk -c` passes it
+        archiveRetryIntervalMinutes: 0.5,
+        phase1TimeoutSeconds: 7200,
+        phase1HeartbeatSeconds: 300,
+        bucketName: 'acme-commserve-dr',
+      },
+    });
+  });
+
+  it('applies the settings to the bucket, the functions and the state machine', () => {
+    t.template.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'acme-commserve-dr' });
+    t.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ ARCHIVE_STORAGE_CLASS: 'DEEP_ARCHIVE' }) } });
+    const states = resolveDefinitionFromTemplate(t.json).definition.States as Record<string, any>;
+    expect(states.ArchiveSet.Retry).toEqual([{ ErrorEquals: ['States.ALL'], IntervalSeconds: 30, MaxAttempts: 3, BackoffRate: 1 }]);
+    expect(states.RunPhase1).toMatchObject({ TimeoutSeconds: 7200, HeartbeatSeconds: 300, Parameters: { InstanceIds: ['i-0123456789abcdef0'], Parameters: { executionTimeout: ['7200'] } } });
+  });
+
+  it('scopes SendCommand to the EC2 instance ARN for an i-… id, without a placeholder warning', () => {
+    const statements = roleStatements(t.json, 'DrJobStateMachineRole');
+    expect(JSON.stringify(statements)).toContain(':instance/i-0123456789abcdef0');
+    t.annotations.hasNoWarning('*', Match.stringLikeRegexp('commServeInstanceId'));
+  });
+});
+
+describe('buildApp', () => {
+  it('refuses invalid context values, naming them', () => {
+    expect(() => buildApp({ skipBundling: true, context: { archiveStorageClass: 'STANDARD', commServeInstanceId: 'server01' } })).toThrow(
+      /invalid context: commServeInstanceId: must be an SSM managed-node id \(mi-… or i-…\); archiveStorageClass: /,
+    );
+  });
+});

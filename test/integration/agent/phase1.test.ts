@@ -1,0 +1,139 @@
+/**
+ * Phase 1 against real SQLite, the real file-backed hive and a real moto hot-site.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HeadObjectCommand, ListObjectsV2Command, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { parseManifest, serializeManifest, type ManifestInput } from '#core/manifest';
+import { parseSettings, type Settings } from '#core/settings';
+import { MiB } from '#core/transfer-plan';
+import { runPhase1 } from '#agent/commands/backup/phase1';
+import { createLogger } from '#agent/log';
+import { checksumFile } from '#agent/hotsite/file-checksums';
+import { uploadSet } from '#agent/hotsite/hot-site';
+import { allocateJobId } from '#agent/state/job-ids';
+import { generateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import { motoS3Client, useMoto } from '../../support/moto';
+import { useTempDirs } from '../../support/tmp';
+
+const BUCKET = 'phase1-hot-site';
+const logger = createLogger({ level: 'silent' });
+
+describe('phase 1 (real SQLite, file hive, moto)', () => {
+  const moto = useMoto();
+  const tempDir = useTempDirs();
+  let sampleDir: string;
+
+  beforeAll(async () => {
+    sampleDir = tempDir();
+    await generateSampleCommServe({ dir: sampleDir, sizeBytes: 2 * MiB, seed: 3 });
+  });
+
+  async function settingsFor(cwd: string, overrides: Record<string, unknown> = {}): Promise<Settings> {
+    await motoS3Client().send(new CreateBucketCommand({ Bucket: BUCKET }));
+    return parseSettings(
+      {
+        Database: { engine: 'sqlite', path: join(sampleDir, 'commserv.db') },
+        Registry: { store: 'file-hive', hiveFile: join(sampleDir, 'registry', 'commserv_hive.reg'), commServeKeys: [SAMPLE_REGISTRY_ROOT] },
+        FirewallDirectory: join(sampleDir, 'firewall'),
+        Phase1Destination: join(cwd, 'dr'),
+        StateDirectory: join(cwd, 'state'),
+        HotSite: { bucket: BUCKET, endpoint: moto.endpoint() },
+        ...overrides,
+      },
+      'test',
+    );
+  }
+
+  it('writes a complete SET (manifest last) and uploads it with the checksums S3 reports', async () => {
+    const cwd = tempDir();
+    const settings = await settingsFor(cwd);
+    const beats: number[] = [];
+    const result = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger, heartbeat: async () => void beats.push(Date.now()) });
+    expect(result).toMatchObject({ jobId: 1, setName: 'SET_001', backupType: 'FULL', status: 'Completed', integrity: 'ok', manifestKey: 'sets/SET_001/manifest.json' });
+    expect(beats.length).toBeGreaterThanOrEqual(5);
+
+    const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_001', 'manifest.json')));
+    expect(manifest.files.map((f) => f.name)).toEqual(['commserv_FULL.dmp', 'commserv_hive.reg', 'FwPeers.txt', 'FwHosts.txt', 'FwPorts.txt']);
+    expect(manifest.registry).toEqual({ store: 'file-hive', exportedKeys: [SAMPLE_REGISTRY_ROOT], missingKeys: [] });
+    for (const file of manifest.files) {
+      const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: `sets/SET_001/${file.name}`, ChecksumMode: 'ENABLED' }));
+      expect(head.ContentLength).toBe(file.size);
+      expect(head.ChecksumSHA256).toBe(file.s3!.checksumSHA256);
+    }
+  });
+
+  it('predicts the composite SHA-256 checksum S3 reports for a multipart upload (moto omits the -N part count AWS appends)', async () => {
+    const dir = tempDir();
+    await motoS3Client().send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const data = Buffer.alloc(12 * MiB + 123);
+    for (let i = 0; i < data.length; i += 4096) data.writeUInt32LE(i, i);
+    writeFileSync(join(dir, 'commserv_FULL.dmp'), data);
+    const sums = await checksumFile(join(dir, 'commserv_FULL.dmp'), 5 * MiB);
+    expect(sums.s3ChecksumSHA256).toMatch(/-3$/);
+    const input: ManifestInput = {
+      formatVersion: 1, product: 'commserve-dr', jobId: 7, setName: 'SET_007', backupType: 'FULL', cycleId: 7, baseFullSet: null,
+      startTime: '2026-11-29T17:00:00.000Z', endTime: '2026-11-29T17:00:01.000Z', agentVersion: 'test', hostname: 'cs',
+      database: { engine: 'sqlite', name: 'commserv.db' }, integrity: { status: 'ok', messages: [], durationMs: 1 },
+      registry: { store: 'file-hive', exportedKeys: [], missingKeys: [] }, firewall: { present: [], missing: [] },
+      files: [{ name: 'commserv_FULL.dmp', role: 'database', size: sums.size, sha256: sums.sha256, s3: { partSize: sums.partSize, checksumSHA256: sums.s3ChecksumSHA256 } }],
+    };
+    writeFileSync(join(dir, 'manifest.json'), serializeManifest(input));
+    const sent = await uploadSet(motoS3Client(), BUCKET, dir, parseManifest(serializeManifest(input)));
+    expect(sent).toBe(data.length);
+    const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_007/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
+    // AWS reports `<base64>-3`; moto 5.2 reports the same checksum-of-checksums without the suffix.
+    expect(head.ChecksumSHA256).toBe(sums.s3ChecksumSHA256.replace(/-\d+$/, ''));
+  });
+
+  it('ends with errors when a required module key is missing, and only notes a missing optional one', async () => {
+    const cwd = tempDir();
+    const settings = await settingsFor(cwd, {
+      Registry: {
+        store: 'file-hive',
+        hiveFile: join(sampleDir, 'registry', 'commserv_hive.reg'),
+        commServeKeys: [SAMPLE_REGISTRY_ROOT],
+        modules: [
+          { name: 'MediaAgent', key: `${SAMPLE_REGISTRY_ROOT}\\MediaAgent`, required: true },
+          { name: 'Gone', key: `${SAMPLE_REGISTRY_ROOT}\\NoSuchModule`, required: false },
+          { name: 'Needed', key: `${SAMPLE_REGISTRY_ROOT}\\AlsoMissing`, required: true },
+        ],
+      },
+    });
+    const result = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
+    expect(result.status).toBe('Completed With One or More Errors');
+    const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_001', 'manifest.json')));
+    expect(manifest.files.map((f) => f.name)).toContain('MediaAgent.reg');
+    expect(manifest.files.map((f) => f.name)).not.toContain('Gone.reg');
+    expect(manifest.registry.missingKeys).toEqual([`${SAMPLE_REGISTRY_ROOT}\\NoSuchModule`, `${SAMPLE_REGISTRY_ROOT}\\AlsoMissing`]);
+    expect(manifest.events.map((e) => [e.level, e.code])).toEqual(
+      expect.arrayContaining([
+        ['warning', 'REGISTRY_KEY_MISSING'],
+        ['error', 'REGISTRY_KEY_MISSING'],
+      ]),
+    );
+  });
+
+  it('notes absent firewall files without failing', async () => {
+    const cwd = tempDir();
+    const settings = await settingsFor(cwd, { FirewallDirectory: join(cwd, 'no-firewall-here') });
+    const result = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
+    expect(result.status).toBe('Completed');
+    const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_001', 'manifest.json')));
+    expect(manifest.firewall).toEqual({ present: [], missing: ['FwPeers.txt', 'FwHosts.txt', 'FwPorts.txt'] });
+  });
+
+  it('keeps job ids monotonic across restarts, even when the counter file is lost', async () => {
+    const cwd = tempDir();
+    const settings = await settingsFor(cwd);
+    expect((await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger })).jobId).toBe(1);
+    expect((await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger })).jobId).toBe(2);
+    // Lose the state directory: the SET folders and the hot-site still prevent reuse.
+    const fresh = join(cwd, 'state-lost');
+    expect(allocateJobId(fresh, join(cwd, 'dr'))).toBe(3);
+    expect(allocateJobId(join(cwd, 'state-lost-2'), null, [41])).toBe(42);
+    const keys = ((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sets/' }))).Contents ?? []).map((o) => o.Key);
+    expect(keys.filter((k) => k!.endsWith('manifest.json'))).toEqual(['sets/SET_001/manifest.json', 'sets/SET_002/manifest.json']);
+    expect(existsSync(join(cwd, 'state', 'last-job-id'))).toBe(true);
+  });
+});
