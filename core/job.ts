@@ -36,7 +36,8 @@ export const Phase1ResultSchema = z.object({
   /** Where the local copy went; null when the phase-1 destination was skipped. */
   phase1Destination: z.string().nullable(),
   integrity: z.enum(['ok', 'corrupt', 'check-failed', 'skipped']),
-  status: jobStatus,
+  /** Phase 1 that reports success produced a usable SET: Failed/Killed are reported as task failures instead. */
+  status: z.enum([JobStatus.Completed, JobStatus.CompletedWithErrors]),
   startTime: z.string(),
   endTime: z.string(),
   /** Durations of the phase-1 steps, in ms. */

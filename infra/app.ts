@@ -4,7 +4,7 @@
  *
  * Context keys (all optional):
  * - `commServeInstanceId`: the CommServe's SSM managed-node id (`mi-…` or `i-…`). Without it the
- *   stack synthesizes with a placeholder and a warning — set it before deploying;
+ *   stack takes it as the CloudFormation parameter `CommServeInstanceId` at deploy time;
  * - `bucketName`: explicit hot-site bucket name;
  * - `archiveStorageClass`: GLACIER (default), DEEP_ARCHIVE or GLACIER_IR;
  * - `archiveRetryCount` (default 10), `archiveRetryIntervalMinutes` (default 30);
@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Annotations, App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { z } from 'zod';
 import { ArchiveStorageClass } from '#core/settings';
 import { CommserveDrStack, type CommserveDrStackProps } from './commserve-dr-stack';
@@ -20,8 +20,6 @@ import { PROJECT_ROOT } from './phase2-functions';
 
 /** Name (and id) of the stack. */
 export const STACK_NAME = 'CommserveDrStack';
-/** Used when `commServeInstanceId` is not in the context: synthesizes, but cannot run phase 1. */
-export const PLACEHOLDER_INSTANCE_ID = 'mi-00000000000000000';
 /** Context key that lists the stacks whose assets are bundled (`[]` = none). */
 export const BUNDLING_STACKS_CONTEXT = 'aws:cdk:bundling-stacks';
 
@@ -88,7 +86,8 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
   const context = parsed.data;
   const stack = new CommserveDrStack(app, STACK_NAME, {
     description: 'commserve-dr: hot-site bucket and DR backup job for the CommServe metadata',
-    commServeInstanceId: context.commServeInstanceId ?? PLACEHOLDER_INSTANCE_ID,
+    // Without `-c commServeInstanceId=…` the id is a stack parameter the operator gives at deploy time.
+    commServeInstanceId: context.commServeInstanceId,
     bucketName: context.bucketName,
     archiveStorageClass: context.archiveStorageClass,
     archiveRetryCount: context.archiveRetryCount,
@@ -97,11 +96,5 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
     phase1HeartbeatSeconds: context.phase1HeartbeatSeconds,
     ...options.stackProps,
   });
-  if ((options.stackProps?.commServeInstanceId ?? context.commServeInstanceId) === undefined) {
-    Annotations.of(stack).addWarningV2(
-      'commserve-dr:placeholder-instance',
-      `commServeInstanceId is not set (cdk -c commServeInstanceId=mi-…): RunPhase1 targets the placeholder ${PLACEHOLDER_INSTANCE_ID}`,
-    );
-  }
   return { app, stack };
 }

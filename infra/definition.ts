@@ -164,12 +164,18 @@ function resolveValue(value: unknown, template: CfnTemplate): unknown {
   return Object.fromEntries(entries.map(([k, v]) => [k, resolveValue(v, template)]));
 }
 
+/** Values standing in for deploy-time parameters without a default when the definition runs locally. */
+export const LOCAL_PARAMETER_STAND_INS: Readonly<Record<string, string>> = {
+  CommServeInstanceId: 'mi-0123456789abcdef0',
+};
+
 function resolveRef(name: string, template: CfnTemplate): string {
   if (name in LOCAL_PSEUDO_PARAMETERS) return LOCAL_PSEUDO_PARAMETERS[name];
   const parameter = template.Parameters?.[name];
   if (parameter) {
-    if (parameter.Default === undefined) throw new DefinitionResolutionError(`parameter ${name} has no default to stand in for it`);
-    return asString(parameter.Default, `parameter ${name}`);
+    if (parameter.Default !== undefined) return asString(parameter.Default, `parameter ${name}`);
+    if (name in LOCAL_PARAMETER_STAND_INS) return LOCAL_PARAMETER_STAND_INS[name];
+    throw new DefinitionResolutionError(`parameter ${name} has no default to stand in for it`);
   }
   const resource = template.Resources?.[name];
   if (!resource) throw new DefinitionResolutionError(`Ref to unknown resource or parameter ${name}`);

@@ -2,16 +2,26 @@
  * The DR job state machine (SPEC §4.1, §4.3): phase 1 on the CommServe through SSM Run Command with
  * the task-token callback, then phase 2 (validate, archive) and the job report.
  *
- * ```
- * HasPhase1Result ─ $.phase1 present ─────────────────────────┐
- *        └ otherwise → RunPhase1 (sendCommand.waitForTaskToken) → ValidateSet → ArchiveSet → ReportJob → IsJobFailed
- *             Catch → $.error ──────────┐    Catch → $.error ┐   Catch → $.archiveError ┐       ├ Failed → JobFailed
- *                                       └────────────────────┴──────────────────────────┴→ ReportJob └ else → JobSucceeded
- * ```
+ * | state | type | result | on error |
+ * |---|---|---|---|
+ * | HasPhase1Result | Choice: `$.phase1` present → ValidateSet; `$.backupType` FULL or DIFFERENTIAL → RunPhase1; else → RejectInput | | |
+ * | RejectInput | Pass: `{Error: "InvalidJobInput", Cause}` | `$.error` → ReportJob | |
+ * | RunPhase1 | Task `ssm:sendCommand.waitForTaskToken` (timeout, heartbeat) | `$.phase1` | States.ALL → `$.error` → ReportJob |
+ * | ValidateSet | Lambda (payload only) | `$.validation` | States.ALL → `$.error` → ReportJob |
+ * | ArchiveSet | Lambda, Retry States.ALL (count × interval, backoff 1) | `$.archive` | States.ALL → `$.archiveError` → ReportJob |
+ * | ReportJob | Lambda | `$.report` | (execution fails) |
+ * | IsJobFailed | Choice: `$.report.status` = "Failed" → JobFailed, else → JobSucceeded | | |
+ * | JobFailed / JobSucceeded | Fail (`DrJobFailed`) / Succeed | | |
+ *
+ * RejectInput exists because a missing `$.backupType` would make RunPhase1's parameters fail with
+ * States.Runtime, which no Catch can handle: the execution would end without a job record.
  *
  * The state names are a contract: the local runner (aws-local-stepfunctions) overrides tasks by name.
+ * An override of RunPhase1 receives the SendCommand parameters, not the state input:
+ * `{DocumentName, InstanceIds, Comment, Parameters: {commands: ["commserve-dr backup --type FULL
+ * --task-token <token>"], executionTimeout: ["21600"]}}`, and returns the agent's `Phase1Result`.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -22,6 +32,7 @@ import { Construct } from 'constructs';
 /** Names of the states (the override keys of the local runner). */
 export const DrJobState = {
   HasPhase1Result: 'HasPhase1Result',
+  RejectInput: 'RejectInput',
   RunPhase1: 'RunPhase1',
   ValidateSet: 'ValidateSet',
   ArchiveSet: 'ArchiveSet',
@@ -30,6 +41,7 @@ export const DrJobState = {
   JobSucceeded: 'JobSucceeded',
   JobFailed: 'JobFailed',
 } as const;
+/** One of the state names. */
 export type DrJobState = (typeof DrJobState)[keyof typeof DrJobState];
 
 /** Error name of the JobFailed state. */
@@ -71,9 +83,13 @@ export class DrJobStateMachine extends Construct {
     }
 
     const documentArn = stack.formatArn({ service: 'ssm', account: '', resource: 'document', resourceName: RUN_COMMAND_DOCUMENT });
-    const instanceArn = props.commServeInstanceId.startsWith('mi-')
-      ? stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: props.commServeInstanceId })
-      : stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: props.commServeInstanceId });
+    // The CommServe is an SSM managed node: `mi-…` (hybrid activation) or `i-…` (EC2). When the id is a
+    // deploy-time parameter (a token), both ARN forms are allowed for that one id.
+    const managedInstanceArn = stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: props.commServeInstanceId });
+    const ec2InstanceArn = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: props.commServeInstanceId });
+    const instanceArns = Token.isUnresolved(props.commServeInstanceId)
+      ? [managedInstanceArn, ec2InstanceArn]
+      : [props.commServeInstanceId.startsWith('mi-') ? managedInstanceArn : ec2InstanceArn];
 
     const reportJob = new tasks.LambdaInvoke(this, DrJobState.ReportJob, {
       lambdaFunction: props.reportJob,
@@ -104,7 +120,7 @@ export class DrJobStateMachine extends Construct {
           executionTimeout: [String(phase1Timeout.toSeconds())],
         },
       },
-      iamResources: [documentArn, instanceArn],
+      iamResources: [documentArn, ...instanceArns],
       iamAction: 'ssm:SendCommand',
       taskTimeout: sfn.Timeout.duration(phase1Timeout),
       heartbeatTimeout: sfn.Timeout.duration(props.phase1Heartbeat ?? Duration.minutes(10)),
@@ -138,9 +154,22 @@ export class DrJobStateMachine extends Construct {
     validateSet.next(archiveSet);
     archiveSet.next(reportJob);
 
+    const rejectInput = new sfn.Pass(this, DrJobState.RejectInput, {
+      result: sfn.Result.fromObject({ Error: 'InvalidJobInput', Cause: 'the job input needs backupType "FULL" or "DIFFERENTIAL" (or a phase1 result)' }),
+      resultPath: '$.error',
+    }).next(reportJob);
+
     const start = new sfn.Choice(this, DrJobState.HasPhase1Result)
       .when(sfn.Condition.isPresent('$.phase1'), validateSet)
-      .otherwise(runPhase1);
+      .when(
+        // IsPresent first: a comparison on a missing path is itself a States.Runtime error.
+        sfn.Condition.and(
+          sfn.Condition.isPresent('$.backupType'),
+          sfn.Condition.or(sfn.Condition.stringEquals('$.backupType', 'FULL'), sfn.Condition.stringEquals('$.backupType', 'DIFFERENTIAL')),
+        ),
+        runPhase1,
+      )
+      .otherwise(rejectInput);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'commserve-dr DR backup job: phase 1 on the CommServe (SSM callback), then validate, archive and report',
@@ -151,6 +180,16 @@ export class DrJobStateMachine extends Construct {
         includeExecutionData: false,
       },
     });
+  }
+
+  /** Lets the agent (on the CommServe) report phase 1: states:SendTaskSuccess/Failure/Heartbeat on this machine. */
+  grantTaskResponse(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantTaskResponse(grantee);
+  }
+
+  /** Lets an operator's agent start a job by hand (states:StartExecution on this machine). */
+  grantStartExecution(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
   }
 }
 

@@ -173,16 +173,16 @@ describe('CommserveDrStack', () => {
     it('the state machine sends commands only with AWS-RunPowerShellScript to the CommServe, and invokes only the three functions', () => {
       const statements = roleStatements(t.json, 'DrJobStateMachineRole');
       const ssm = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('ssm:')));
-      expect(ssm).toEqual([
-        {
-          Effect: 'Allow',
-          Action: 'ssm:SendCommand',
-          Resource: [
-            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':managed-instance/mi-00000000000000000']] },
+      expect(ssm).toHaveLength(1);
+      expect(ssm[0]).toMatchObject({ Effect: 'Allow', Action: 'ssm:SendCommand' });
+      expect(ssm[0].Resource).toHaveLength(3);
+      expect(ssm[0].Resource).toEqual(
+        expect.arrayContaining([
             { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, '::document/AWS-RunPowerShellScript']] },
-          ],
-        },
-      ]);
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':managed-instance/', { Ref: 'CommServeInstanceId' }]] },
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':instance/', { Ref: 'CommServeInstanceId' }]] },
+        ]),
+      );
       const invoke = statements.filter((s) => [s.Action].flat().includes('lambda:InvokeFunction'));
       expect(invoke).toHaveLength(1);
       const functionIds = ['Phase2ValidateSet', 'Phase2ArchiveSet', 'Phase2ReportJob'].map((p) => logicalId(t.json, 'AWS::Lambda::Function', p)).sort();
@@ -204,12 +204,27 @@ describe('CommserveDrStack', () => {
       });
     });
 
-    it('starts with HasPhase1Result: phase 1 result present → ValidateSet, else RunPhase1', () => {
+    it('starts with HasPhase1Result: phase 1 result present → ValidateSet, a valid backupType → RunPhase1, else RejectInput', () => {
       expect(states.HasPhase1Result).toEqual({
         Type: 'Choice',
-        Choices: [{ Variable: '$.phase1', IsPresent: true, Next: 'ValidateSet' }],
-        Default: 'RunPhase1',
+        Choices: [
+          { Variable: '$.phase1', IsPresent: true, Next: 'ValidateSet' },
+          {
+            And: [
+              { Variable: '$.backupType', IsPresent: true },
+              {
+                Or: [
+                  { Variable: '$.backupType', StringEquals: 'FULL' },
+                  { Variable: '$.backupType', StringEquals: 'DIFFERENTIAL' },
+                ],
+              },
+            ],
+            Next: 'RunPhase1',
+          },
+        ],
+        Default: 'RejectInput',
       });
+      expect(states.RejectInput).toMatchObject({ Type: 'Pass', Result: { Error: 'InvalidJobInput' }, ResultPath: '$.error', Next: 'ReportJob' });
     });
 
     it('runs phase 1 as an SSM sendCommand callback task with timeout and heartbeat', () => {
@@ -218,7 +233,7 @@ describe('CommserveDrStack', () => {
         Resource: 'arn:aws:states:::aws-sdk:ssm:sendCommand.waitForTaskToken',
         Parameters: {
           DocumentName: 'AWS-RunPowerShellScript',
-          InstanceIds: ['mi-00000000000000000'],
+          InstanceIds: ['mi-0123456789abcdef0'],
           Comment: 'commserve-dr DR backup job, phase 1',
           Parameters: {
             'commands.$': "States.Array(States.Format('commserve-dr backup --type {} --task-token {}', $.backupType, $$.Task.Token))",
@@ -276,8 +291,9 @@ describe('CommserveDrStack', () => {
     });
   });
 
-  it('warns when commServeInstanceId is not set', () => {
-    t.annotations.hasWarning('*', Match.stringLikeRegexp('commServeInstanceId is not set'));
+  it('takes the CommServe managed-node id as a deploy-time parameter when commServeInstanceId is not set', () => {
+    t.template.hasParameter('CommServeInstanceId', { Type: 'String', AllowedPattern: '^(mi|i)-[0-9a-f]{8,17}$' });
+    expect(t.template.toJSON().Parameters.CommServeInstanceId.Default).toBeUndefined();
   });
 });
 
