@@ -23,6 +23,7 @@ import { runLocalJob, DEFAULT_SAMPLE_BYTES } from './local/local-run';
 import { executeDrJobLocally } from './local/local-state-machine';
 import { recordJob } from './history/history';
 import { generateSampleCommServe } from './local/sample-db/index';
+import { formatRegistryParse, formatRegistryParseJson, formatSecretsWarning, readRegistryExport } from './commands/registry/parse';
 
 /** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
 export interface CliIo {
@@ -155,6 +156,24 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { opts } = context();
       const sample = await generateSampleCommServe({ dir: resolve(io.cwd, cmd.dir), sizeBytes: Math.round(cmd.sizeMb * 1024 * 1024), seed: cmd.seed });
       io.stdout(opts.json ? `${JSON.stringify(sample, null, 2)}\n` : `sample CommServe created: ${sample.dbPath} (${(sample.sizeBytes / 1024 / 1024).toFixed(1)} MB)\n`);
+    });
+
+  const registry = program
+    .command('registry')
+    .description('inspect registry exports (.reg files), such as the commserv_hive.reg of a SET');
+  registry
+    .command('parse')
+    .description("print a .reg file's operations in file order (keys, value types and decoded data, deletions), its format and encoding, and the values to re-enter after recovery (DPAPI)")
+    .argument('<file>', '.reg file: REGEDIT4 or REGEDIT5, UTF-16LE, UTF-8 or ANSI')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json\n\nThe table cuts long data; --json prints { format, encoding, operations } complete.\nA malformed file exits with 1 and one line: <file>: line L, column C: <problem>.')
+    .action(async (file: string) => {
+      const report = await readRegistryExport(resolve(io.cwd, file), file);
+      if (program.opts<GlobalOptions>().json) {
+        io.stdout(formatRegistryParseJson(report));
+        for (const line of formatSecretsWarning(report.secrets)) io.stderr(`warning: ${line.trim()}\n`);
+      } else {
+        io.stdout(formatRegistryParse(report));
+      }
     });
 
   program

@@ -72,7 +72,7 @@ export class RegistryError extends CommserveDrError {
   }
 }
 
-/** A `.reg` file is malformed. `context.line` gives the 1-based line number. */
+/** A `.reg` file is malformed. `context.line` and `context.column` give the 1-based position. */
 export class RegistryFormatError extends RegistryError {
   constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
     super('REG_FORMAT', message, options);

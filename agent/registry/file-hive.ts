@@ -188,7 +188,7 @@ export class FileHiveStore implements RegistryStore {
 
   /**
    * Reads the hive file into memory (an empty hive when the file does not exist).
-   * @throws RegistryFormatError when the hive file is malformed (`context.file`, `context.line`);
+   * @throws RegistryFormatError when the hive file is malformed (`context.file`, `context.line`, `context.column`);
    *   RegistryError (code `REG_IO`) when it cannot be read.
    */
   async load(): Promise<RegHive> {
@@ -244,7 +244,7 @@ export class FileHiveStore implements RegistryStore {
    * order, then writes the hive back atomically. Nothing changes when the file is malformed or an operation is
    * invalid (the whole file is checked and applied in memory first).
    * @returns the number of operations (key blocks) applied.
-   * @throws RegistryFormatError when the file (or the hive) is malformed (`context.file`, `context.line`);
+   * @throws RegistryFormatError when the file (or the hive) is malformed (`context.file`, `context.line`, `context.column`);
    *   RegistryError (code `REG_BAD_KEY`) for a key without a valid root or a root-key deletion, (`REG_IO`) when a
    *   file cannot be read or written.
    */

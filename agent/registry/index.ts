@@ -1,6 +1,6 @@
 /**
- * The registry area: the `.reg` format, the two {@link RegistryStore} implementations and the factory that
- * picks one for this machine.
+ * The registry area: the `.reg` format, the two {@link RegistryStore} implementations, the factory that
+ * picks one for this machine, and the detection of machine-bound (DPAPI) secrets.
  */
 import * as path from 'node:path';
 import { FileHiveStore } from './file-hive';
@@ -11,6 +11,7 @@ export * from './types';
 export * from './reg-format';
 export * from './file-hive';
 export * from './windows-store';
+export * from './secrets';
 
 /** Hive file of the file-backed store when none is configured (relative to the working directory; the local default of `Registry.hiveFile`). */
 export const DEFAULT_HIVE_FILE = path.join('.commserve-dr', 'sample', 'registry', 'commserv_hive.reg');

@@ -13,8 +13,10 @@
  *   default value, quoted strings with `\\` and `\"` escapes (any other backslash is kept literally, as regedit
  *   does), `dword:`, `hex:`, `hex(N):` for every N, hex data continued over lines ending in `\`.
  * - Value lines after a `[-KEY]` line are ignored, as regedit ignores them.
- * - Malformed input throws {@link RegistryFormatError} whose message starts with `line <n>: ` and whose
- *   `context.line` is that 1-based line number.
+ * - Malformed input throws {@link RegistryFormatError} whose message starts with `line <n>, column <c>: ` and
+ *   whose `context.line` and `context.column` are those 1-based numbers; the column points at the offending
+ *   character (the opening quote of an unterminated string, the bad hex byte, the header, the place where `=`
+ *   was expected, …) and counts characters of the decoded line (a BOM is not counted).
  *
  * How the data is represented is documented on {@link RegValue}.
  */
@@ -105,15 +107,31 @@ function decodeUtf16(bytes: Buffer, order: 'LE' | 'BE'): string {
   if (bytes.length % 2 !== 0) {
     const partial = Buffer.from(bytes.subarray(0, bytes.length - 1));
     if (order === 'BE') partial.swap16();
-    const line = partial.toString('utf16le').split('\n').length;
-    throw formatError(line, 'truncated UTF-16 text (odd number of bytes)');
+    const lines = partial.toString('utf16le').replace(/^\uFEFF/, '').split('\n');
+    const last = lines[lines.length - 1];
+    throw formatError(lines.length, columnOf(last, last.length), 'truncated UTF-16 text (odd number of bytes)');
   }
   if (order === 'LE') return bytes.toString('utf16le');
   return Buffer.from(bytes).swap16().toString('utf16le');
 }
 
-function formatError(line: number, message: string): RegistryFormatError {
-  return new RegistryFormatError(`line ${line}: ${message}`, { context: { line } });
+/** 1-based column of `raw[index]`, counted in characters (a surrogate pair counts once). */
+function columnOf(raw: string, index: number): number {
+  return Array.from(raw.slice(0, index)).length + 1;
+}
+
+/** Index of the first non-blank character of `text` (its length when all blank). */
+function firstNonBlank(text: string): number {
+  return text.length - text.trimStart().length;
+}
+
+function formatError(line: number, column: number, message: string): RegistryFormatError {
+  return new RegistryFormatError(`line ${line}, column ${column}: ${message}`, { context: { line, column } });
+}
+
+/** A format error pointing at `raw[index]` of line `lineNo` (1-based). */
+function errorAt(lineNo: number, raw: string, index: number, message: string): RegistryFormatError {
+  return formatError(lineNo, columnOf(raw, index), message);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -124,15 +142,29 @@ function formatError(line: number, message: string): RegistryFormatError {
  * Parses a `.reg` file (bytes as read from disk) into its operations, in file order.
  * @param bytes the whole file; encoding detected as in {@link decodeRegText}.
  * @returns the format named by the header and the operations.
- * @throws RegistryFormatError on any malformed line (message `line <n>: …`, `context.line` = n, 1-based).
+ * @throws RegistryFormatError on any malformed line: message `line <n>, column <c>: <problem>`, `context.line`
+ *   and `context.column` 1-based, the column pointing at the offending character. Nothing is returned for a
+ *   malformed file, so callers never apply part of one.
  */
 export function parseReg(bytes: Buffer): RegFile {
   return parseRegText(decodeRegText(bytes).text);
 }
 
 /**
- * Parses the decoded text of a `.reg` file (see {@link parseReg}). A leading BOM character is ignored.
- * @throws RegistryFormatError on any malformed line.
+ * {@link parseReg}, plus the text encoding that was detected (for `registry parse`).
+ * @returns `{ format, encoding, operations }`.
+ * @throws RegistryFormatError as {@link parseReg}.
+ */
+export function parseRegWithEncoding(bytes: Buffer): RegFile & { encoding: RegEncoding } {
+  const { text, encoding } = decodeRegText(bytes);
+  const { format, operations } = parseRegText(text);
+  return { format, encoding, operations };
+}
+
+/**
+ * Parses the decoded text of a `.reg` file (see {@link parseReg}). A leading BOM character is ignored (and not
+ * counted in columns).
+ * @throws RegistryFormatError on any malformed line, as {@link parseReg}.
  */
 export function parseRegText(text: string): RegFile {
   // Old exporters pad the end of a file with NULs or a Ctrl-Z.
@@ -141,15 +173,18 @@ export function parseRegText(text: string): RegFile {
   let index = 0;
   while (index < lines.length && lines[index].trim() === '') index++;
   if (index >= lines.length) {
-    throw formatError(1, `missing header: expected "${REGEDIT5_HEADER}" or "${REGEDIT4_HEADER}"`);
+    throw formatError(1, 1, `missing header: expected "${REGEDIT5_HEADER}" or "${REGEDIT4_HEADER}"`);
   }
-  const headerLine = lines[index].trim();
+  const headerRaw = lines[index];
+  const headerLine = headerRaw.trim();
   let format: RegFormat;
   if (headerLine === REGEDIT5_HEADER) format = 'REGEDIT5';
   else if (headerLine === REGEDIT4_HEADER) format = 'REGEDIT4';
   else {
-    throw formatError(
+    throw errorAt(
       index + 1,
+      headerRaw,
+      firstNonBlank(headerRaw),
       `unknown header "${snippet(headerLine)}": expected "${REGEDIT5_HEADER}" or "${REGEDIT4_HEADER}"`,
     );
   }
@@ -159,10 +194,12 @@ export function parseRegText(text: string): RegFile {
   let current: RegSetKey | 'deleted' | undefined;
   for (index++; index < lines.length; index++) {
     const lineNo = index + 1;
-    const line = lines[index].trimStart();
-    if (line === '' || line.trim() === '' || line.startsWith(';')) continue;
+    const raw = lines[index];
+    const start = firstNonBlank(raw);
+    const line = raw.slice(start);
+    if (line === '' || line.startsWith(';')) continue;
     if (line.startsWith('[')) {
-      const { key, deletion } = parseKeyLine(line, lineNo);
+      const { key, deletion } = parseKeyLine(raw, start, lineNo);
       if (deletion) {
         operations.push({ op: 'deleteKey', key });
         current = 'deleted';
@@ -173,13 +210,13 @@ export function parseRegText(text: string): RegFile {
       continue;
     }
     if (line.startsWith('"') || line.startsWith('@')) {
-      if (current === undefined) throw formatError(lineNo, 'value outside of a key (no [KEY] line before it)');
-      const parsed = parseValueLine(lines, index, line, format);
+      if (current === undefined) throw errorAt(lineNo, raw, start, 'value outside of a key (no [KEY] line before it)');
+      const parsed = parseValueLine(lines, index, start, format);
       index = parsed.lastIndex;
       if (current !== 'deleted') current.values.push(parsed.value);
       continue;
     }
-    throw formatError(lineNo, `unexpected text "${snippet(line)}"`);
+    throw errorAt(lineNo, raw, start, `unexpected text "${snippet(line)}"`);
   }
   return { format, operations };
 }
@@ -187,20 +224,27 @@ export function parseRegText(text: string): RegFile {
 /** A comment or nothing until the end of the line. */
 const REST_OF_LINE_EMPTY = /^\s*(;[\s\S]*)?$/;
 
-function parseKeyLine(line: string, lineNo: number): { key: string; deletion: boolean } {
+/** Reads `[KEY]` or `[-KEY]` from `raw`, whose `[` is at `start`. */
+function parseKeyLine(raw: string, start: number, lineNo: number): { key: string; deletion: boolean } {
+  const line = raw.slice(start);
   // The key ends at the first `]` followed only by blanks or a comment, so keys may contain `]`.
   let end = line.indexOf(']');
   while (end !== -1 && !REST_OF_LINE_EMPTY.test(line.slice(end + 1))) end = line.indexOf(']', end + 1);
   if (end === -1) {
-    if (line.includes(']')) throw formatError(lineNo, `unexpected text after "]" in "${snippet(line)}"`);
-    throw formatError(lineNo, 'unterminated key: missing "]"');
+    if (line.includes(']')) {
+      const after = line.lastIndexOf(']') + 1;
+      throw errorAt(lineNo, raw, start + after + firstNonBlank(line.slice(after)), `unexpected text after "]" in "${snippet(line)}"`);
+    }
+    throw errorAt(lineNo, raw, start + line.trimEnd().length, 'unterminated key: missing "]"');
   }
   const deletion = line[1] === '-';
-  const key = line.slice(deletion ? 2 : 1, end);
-  if (key.trim() === '') throw formatError(lineNo, 'empty key name');
+  const nameStart = deletion ? 2 : 1;
+  const key = line.slice(nameStart, end);
+  if (key.trim() === '') throw errorAt(lineNo, raw, start + nameStart, 'empty key name');
   return { key, deletion };
 }
 
+/** A position in one raw line of the file. */
 interface Cursor {
   line: string;
   pos: number;
@@ -208,7 +252,8 @@ interface Cursor {
 
 /**
  * Reads a quoted string starting at `cursor.pos` (which holds `"`); `\\` and `\"` are escapes, any other
- * backslash is kept with the character after it. Leaves the cursor after the closing quote.
+ * backslash is kept with the character after it. Leaves the cursor after the closing quote. An unterminated
+ * string is reported at its opening quote.
  */
 function readQuoted(cursor: Cursor, lineNo: number): string {
   const { line } = cursor;
@@ -228,7 +273,7 @@ function readQuoted(cursor: Cursor, lineNo: number): string {
     }
     out += ch;
   }
-  throw formatError(lineNo, 'unterminated string');
+  throw errorAt(lineNo, line, cursor.pos, 'unterminated string');
 }
 
 function skipBlanks(cursor: Cursor): void {
@@ -237,26 +282,30 @@ function skipBlanks(cursor: Cursor): void {
 
 function expectEndOfLine(cursor: Cursor, lineNo: number, what: string): void {
   const rest = cursor.line.slice(cursor.pos);
-  if (!REST_OF_LINE_EMPTY.test(rest)) throw formatError(lineNo, `unexpected text after ${what}: "${snippet(rest)}"`);
+  if (!REST_OF_LINE_EMPTY.test(rest)) {
+    throw errorAt(lineNo, cursor.line, cursor.pos + firstNonBlank(rest), `unexpected text after ${what}: "${snippet(rest)}"`);
+  }
 }
 
+/** Reads the value line `lines[index]` (its name starts at `start`), and the lines it continues onto. */
 function parseValueLine(
   lines: string[],
   index: number,
-  line: string,
+  start: number,
   format: RegFormat,
 ): { value: RegValue | RegValueDeletion; lastIndex: number } {
   const lineNo = index + 1;
-  const cursor: Cursor = { line, pos: 0 };
+  const line = lines[index];
+  const cursor: Cursor = { line, pos: start };
   let name: string;
-  if (line[0] === '@') {
+  if (line[start] === '@') {
     name = '';
-    cursor.pos = 1;
+    cursor.pos = start + 1;
   } else {
     name = readQuoted(cursor, lineNo);
   }
   skipBlanks(cursor);
-  if (line[cursor.pos] !== '=') throw formatError(lineNo, `expected "=" after the value name`);
+  if (line[cursor.pos] !== '=') throw errorAt(lineNo, line, cursor.pos, `expected "=" after the value name`);
   cursor.pos++;
   skipBlanks(cursor);
   const rest = line.slice(cursor.pos);
@@ -274,49 +323,86 @@ function parseValueLine(
   const dword = /^dword:/i.exec(rest);
   if (dword) {
     cursor.pos += dword[0].length;
-    const digits = /^[0-9a-fA-F]{1,8}(?![0-9a-fA-F])/.exec(line.slice(cursor.pos));
-    if (!digits) throw formatError(lineNo, `invalid dword "${snippet(line.slice(cursor.pos))}": expected 1 to 8 hex digits`);
-    cursor.pos += digits[0].length;
+    const digits = /^[0-9a-fA-F]*/.exec(line.slice(cursor.pos))![0];
+    if (digits.length === 0 || digits.length > 8) {
+      // Point at the first character that is not one of 1 to 8 hex digits.
+      throw errorAt(
+        lineNo,
+        line,
+        cursor.pos + Math.min(digits.length, 8),
+        `invalid dword "${snippet(line.slice(cursor.pos))}": expected 1 to 8 hex digits`,
+      );
+    }
+    cursor.pos += digits.length;
     expectEndOfLine(cursor, lineNo, 'the dword');
-    return { value: { name, type: 'REG_DWORD', data: parseInt(digits[0], 16) }, lastIndex: index };
+    return { value: { name, type: 'REG_DWORD', data: parseInt(digits, 16) }, lastIndex: index };
   }
   const hex = /^hex(?:\(([0-9a-fA-F]{1,8})\))?:/i.exec(rest);
   if (hex) {
     const typeNumber = hex[1] === undefined ? REG_TYPE_NUMBERS.REG_BINARY : parseInt(hex[1], 16);
-    const { bytes, lastIndex } = readHexData(lines, index, rest.slice(hex[0].length));
+    const { bytes, lastIndex } = readHexData(lines, index, cursor.pos + hex[0].length);
     return { value: decodeTypedValue(name, typeNumber, bytes, format), lastIndex };
   }
-  throw formatError(lineNo, `unknown value type in "${snippet(rest)}": expected "…", dword:, hex: or hex(N):`);
+  throw errorAt(lineNo, line, cursor.pos, `unknown value type in "${snippet(rest)}": expected "…", dword:, hex: or hex(N):`);
 }
 
-/** Reads comma-separated hex bytes, following lines that end in `\`. Comments after the data are allowed. */
-function readHexData(lines: string[], index: number, first: string): { bytes: Buffer; lastIndex: number } {
-  const tokens: Array<{ text: string; line: number; boundary: boolean }> = [];
-  let text = first;
+/** One comma-separated piece of hex data and where it is (for error columns). */
+interface HexToken {
+  text: string;
+  lineNo: number;
+  raw: string;
+  /** Index in `raw` of the token's first non-blank character (of the position where a byte was expected, if empty). */
+  at: number;
+  /** First or last piece of its line. */
+  boundary: boolean;
+}
+
+/**
+ * Reads comma-separated hex bytes from `lines[index]` at `from`, following lines that end in `\`. Comments
+ * after the data are allowed.
+ */
+function readHexData(lines: string[], index: number, from: number): { bytes: Buffer; lastIndex: number } {
+  const tokens: HexToken[] = [];
+  let raw = lines[index];
   for (;;) {
     const lineNo = index + 1;
-    const comment = text.indexOf(';');
-    let segment = (comment === -1 ? text : text.slice(0, comment)).trim();
-    const continued = segment.endsWith('\\');
-    if (continued) segment = segment.slice(0, -1);
-    const parts = segment.split(',');
-    parts.forEach((part, i) =>
-      tokens.push({ text: part.trim(), line: lineNo, boundary: i === 0 || i === parts.length - 1 }),
+    const comment = raw.indexOf(';', from);
+    let end = comment === -1 ? raw.length : comment;
+    while (end > from && /\s/.test(raw[end - 1])) end--;
+    const backslash = end - 1;
+    const continued = end > from && raw[backslash] === '\\';
+    if (continued) end = backslash;
+    const pieces: Array<{ at: number; text: string }> = [];
+    for (let i = from, pieceStart = from; i <= end; i++) {
+      if (i === end || raw[i] === ',') {
+        pieces.push({ at: pieceStart, text: raw.slice(pieceStart, i) });
+        pieceStart = i + 1;
+      }
+    }
+    pieces.forEach((piece, i) =>
+      tokens.push({
+        text: piece.text.trim(),
+        lineNo,
+        raw,
+        at: piece.at + Math.min(firstNonBlank(piece.text), piece.text.length),
+        boundary: i === 0 || i === pieces.length - 1,
+      }),
     );
     if (!continued) break;
     index++;
-    if (index >= lines.length) throw formatError(lineNo, 'unexpected end of file after "\\" (continued hex data)');
-    text = lines[index];
-    if (text.trim() === '') throw formatError(lineNo, 'blank line after "\\" (continued hex data)');
+    if (index >= lines.length) throw errorAt(lineNo, raw, backslash, 'unexpected end of file after "\\" (continued hex data)');
+    if (lines[index].trim() === '') throw errorAt(lineNo, raw, backslash, 'blank line after "\\" (continued hex data)');
+    raw = lines[index];
+    from = 0;
   }
   const bytes: number[] = [];
   for (const token of tokens) {
     if (token.text === '') {
       // Empty at a line boundary: a trailing comma before "\" or at the end, or an empty value.
       if (token.boundary) continue;
-      throw formatError(token.line, 'empty hex byte (",,")');
+      throw errorAt(token.lineNo, token.raw, token.at, 'empty hex byte (",,")');
     }
-    if (!/^[0-9a-fA-F]{1,2}$/.test(token.text)) throw formatError(token.line, `invalid hex byte "${snippet(token.text)}"`);
+    if (!/^[0-9a-fA-F]{1,2}$/.test(token.text)) throw errorAt(token.lineNo, token.raw, token.at, `invalid hex byte "${snippet(token.text)}"`);
     bytes.push(parseInt(token.text, 16));
   }
   return { bytes: Buffer.from(bytes), lastIndex: index };
@@ -525,8 +611,9 @@ function formatHexData(column: number, typeNumber: number, bytes: Buffer): strin
   return out;
 }
 
+/** Up to 40 characters of `text` for a one-line message (control characters shown as `\xNN`). */
 function snippet(text: string): string {
-  const trimmed = text.trim();
+  const trimmed = text.trim().replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return trimmed.length > 40 ? `${trimmed.slice(0, 40)}…` : trimmed;
 }
 

@@ -129,7 +129,7 @@ export class WindowsRegistryStore implements RegistryStore {
    * before anything is applied). A file reg.exe would misread (UTF-8 with non-ASCII text, UTF-16 without BOM or
    * big-endian) is imported through a temporary UTF-16LE copy next to it, always removed.
    * @returns the number of operations (key blocks) in the file.
-   * @throws RegistryFormatError when the file is malformed (`context.file`, `context.line`); RegistryError
+   * @throws RegistryFormatError when the file is malformed (`context.file`, `context.line`, `context.column`); RegistryError
    *   (code `REG_IO`) when it cannot be read, (`REG_IMPORT_FAILED`) when `reg.exe` fails.
    */
   async importFile(file: string): Promise<{ operations: number }> {

@@ -206,8 +206,8 @@ describe('FileHiveStore', () => {
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(RegistryFormatError);
-      expect((error as RegistryFormatError).message).toBe('bad.reg: line 5: unterminated string');
-      expect((error as RegistryFormatError).context).toMatchObject({ line: 5, file });
+      expect((error as RegistryFormatError).message).toBe('bad.reg: line 5, column 5: unterminated string');
+      expect((error as RegistryFormatError).context).toMatchObject({ line: 5, column: 5, file });
       expect((await fs.readFile(store.hiveFile)).equals(before)).toBe(true);
       expect((await fs.readdir(dir)).sort()).toEqual(['bad.reg', 'hive.reg']);
     });
@@ -230,7 +230,7 @@ describe('FileHiveStore', () => {
       const hiveFile = path.join(dir, 'hive.reg');
       await fs.writeFile(hiveFile, 'not a reg file');
       await expect(new FileHiveStore(hiveFile).exportKeys([BASE], path.join(dir, 'out.reg'))).rejects.toThrow(
-        'hive.reg: line 1: unknown header "not a reg file"',
+        'hive.reg: line 1, column 1: unknown header "not a reg file"',
       );
     });
 

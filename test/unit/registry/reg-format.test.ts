@@ -10,6 +10,7 @@ import {
   normalizeKeyPath,
   parseReg,
   parseRegText,
+  parseRegWithEncoding,
   writeReg,
 } from '#agent/registry/reg-format';
 import type { RegFile, RegOperation, RegValue, RegValueDeletion } from '#agent/registry/types';
@@ -56,6 +57,10 @@ describe('reg-format: the commserv_hive.reg case', () => {
     expect(file.format).toBe(expected.format);
     expect(decodeRegText(bytes).encoding).toBe(expected.encoding);
     expect(file.operations).toEqual(expected.operations);
+  });
+
+  it('parseRegWithEncoding returns { format, encoding, operations } equal to the expected JSON document', () => {
+    expect(parseRegWithEncoding(bytes)).toEqual(expected);
   });
 
   it('round-trips: write → parse gives the same operations, and re-writing is byte-identical', () => {
@@ -329,8 +334,8 @@ describe('reg-format: reader', () => {
     it('refuses truncated UTF-16 (odd number of bytes) with a line number', () => {
       const bytes = Buffer.concat([reg5(HEADER5, '', `[${KEY}]`), Buffer.from([0x41])]);
       const error = formatErrorOf(() => parseReg(bytes));
-      expect(error.message).toMatch(/^line 4: truncated UTF-16/);
-      expect(error.context.line).toBe(4);
+      expect(error.message).toMatch(/^line 4, column 1: truncated UTF-16/);
+      expect(error.context).toEqual({ line: 4, column: 1 });
     });
   });
 
@@ -416,40 +421,49 @@ describe('reg-format: reader', () => {
     ]);
   });
 
-  describe('malformed input: RegistryFormatError with the 1-based line number', () => {
-    it.each<[string, string[], number, RegExp]>([
-      ['an unterminated string', [HEADER5, '', `[${KEY}]`, '"a"="b"', '"name"="open'], 5, /unterminated string/],
-      ['an unterminated value name', [HEADER5, '', `[${KEY}]`, '"name=1'], 4, /unterminated string/],
-      ['a string ending in a backslash', [HEADER5, '', `[${KEY}]`, '"p"="C:\\'], 4, /unterminated string/],
-      ['an unknown header', ['Windows Registry Editor Version 6.00', ''], 1, /unknown header/],
-      ['a value before any key', [HEADER5, '', '"a"="b"'], 3, /outside of a key/],
-      ['an unknown value type', [HEADER5, '', `[${KEY}]`, '"a"=qword:01'], 4, /unknown value type/],
-      ['a dword with 9 digits', [HEADER5, '', `[${KEY}]`, '"a"=dword:000000001'], 4, /invalid dword/],
-      ['a dword with no digits', [HEADER5, '', `[${KEY}]`, '"a"=dword:'], 4, /invalid dword/],
-      ['text after a dword', [HEADER5, '', `[${KEY}]`, '"a"=dword:00000001 x'], 4, /unexpected text after the dword/],
-      ['text after a string', [HEADER5, '', `[${KEY}]`, '"a"="b" c'], 4, /unexpected text after the string/],
-      ['text after a deletion', [HEADER5, '', `[${KEY}]`, '"a"=-x'], 4, /unexpected text after the value deletion/],
-      ['a bad hex byte on a continuation line', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,02,\\', '  03,zz'], 5, /invalid hex byte "zz"/],
-      ['a three-digit hex byte', [HEADER5, '', `[${KEY}]`, '"h"=hex:010'], 4, /invalid hex byte/],
-      ['two commas', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,,02'], 4, /empty hex byte/],
-      ['a continuation at the end of the file', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,\\'], 4, /end of file/],
-      ['a continuation followed by a blank line', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,\\', '', '"a"="b"'], 4, /blank line after/],
-      ['a missing "="', [HEADER5, '', `[${KEY}]`, '"a" "b"'], 4, /expected "="/],
-      ['a missing "]"', [HEADER5, '', `[${KEY}`], 3, /missing "\]"/],
-      ['text after "]"', [HEADER5, '', `[${KEY}] x`], 3, /unexpected text after "\]"/],
-      ['an empty key', [HEADER5, '', '[]'], 3, /empty key name/],
-      ['a stray line', [HEADER5, '', `[${KEY}]`, '"a"="b"', 'garbage'], 5, /unexpected text "garbage"/],
-    ])('%s', (_what, lines, line, message) => {
+  describe('malformed input: RegistryFormatError with the 1-based line and column of the offending character', () => {
+    it.each<[string, string[], number, number, RegExp]>([
+      ['an unterminated string', [HEADER5, '', `[${KEY}]`, '"a"="b"', '"name"="open'], 5, 8, /unterminated string/],
+      ['an unterminated value name', [HEADER5, '', `[${KEY}]`, '"name=1'], 4, 1, /unterminated string/],
+      ['a string ending in a backslash', [HEADER5, '', `[${KEY}]`, '"p"="C:\\'], 4, 5, /unterminated string/],
+      ['an unknown header', ['Windows Registry Editor Version 6.00', ''], 1, 1, /unknown header/],
+      ['a value before any key', [HEADER5, '', '"a"="b"'], 3, 1, /outside of a key/],
+      ['an unknown value type', [HEADER5, '', `[${KEY}]`, '"a"=qword:01'], 4, 5, /unknown value type/],
+      ['a dword with 9 digits', [HEADER5, '', `[${KEY}]`, '"a"=dword:000000001'], 4, 19, /invalid dword/],
+      ['a dword with no digits', [HEADER5, '', `[${KEY}]`, '"a"=dword:'], 4, 11, /invalid dword/],
+      ['text after a dword', [HEADER5, '', `[${KEY}]`, '"a"=dword:00000001 x'], 4, 20, /unexpected text after the dword/],
+      ['text after a string', [HEADER5, '', `[${KEY}]`, '"a"="b" c'], 4, 9, /unexpected text after the string/],
+      ['text after a deletion', [HEADER5, '', `[${KEY}]`, '"a"=-x'], 4, 6, /unexpected text after the value deletion/],
+      ['a bad hex byte on a continuation line', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,02,\\', '  03,zz'], 5, 6, /invalid hex byte "zz"/],
+      ['a three-digit hex byte', [HEADER5, '', `[${KEY}]`, '"h"=hex:010'], 4, 9, /invalid hex byte/],
+      ['two commas', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,,02'], 4, 12, /empty hex byte/],
+      ['a continuation at the end of the file', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,\\'], 4, 12, /end of file/],
+      ['a continuation followed by a blank line', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,\\', '', '"a"="b"'], 4, 12, /blank line after/],
+      ['a missing "="', [HEADER5, '', `[${KEY}]`, '"a" "b"'], 4, 5, /expected "="/],
+      ['a missing "]"', [HEADER5, '', `[${KEY}`], 3, 36, /missing "\]"/],
+      ['text after "]"', [HEADER5, '', `[${KEY}] x`], 3, 38, /unexpected text after "\]"/],
+      ['an empty key', [HEADER5, '', '[]'], 3, 2, /empty key name/],
+      ['a stray line', [HEADER5, '', `[${KEY}]`, '"a"="b"', 'garbage'], 5, 1, /unexpected text "garbage"/],
+      ['an indented line with a bad hex byte (column counts the indent)', [HEADER5, '', `[${KEY}]`, '   "h"=hex:01, g1'], 4, 16, /invalid hex byte "g1"/],
+      ['an indented unknown header', ['  REGEDIT5', ''], 1, 3, /unknown header "REGEDIT5"/],
+      ['a character outside the BMP before the error (counted once)', [HEADER5, '', `[${KEY}]`, '"😀"=dword:xyz'], 4, 11, /invalid dword "xyz"/],
+      ['a bad hex byte in hex(7) data', [HEADER5, '', `[${KEY}]`, '"m"=hex(7):41,00,4g'], 4, 18, /invalid hex byte "4g"/],
+    ])('%s', (_what, lines, line, column, message) => {
       const error = formatErrorOf(() => parseReg(reg5(...lines)));
       expect(error.code).toBe('REG_FORMAT');
-      expect(error.context.line).toBe(line);
-      expect(error.message.startsWith(`line ${line}: `)).toBe(true);
+      expect(error.context).toEqual({ line, column });
+      expect(error.message.startsWith(`line ${line}, column ${column}: `)).toBe(true);
       expect(error.message).toMatch(message);
     });
 
     it('an empty file', () => {
       const error = formatErrorOf(() => parseReg(Buffer.alloc(0)));
-      expect(error.message).toMatch(/^line 1: missing header/);
+      expect(error.message).toMatch(/^line 1, column 1: missing header/);
+    });
+
+    it('a control character in the offending text is shown escaped, so the message stays one line', () => {
+      const error = formatErrorOf(() => parseReg(reg5(HEADER5, '', `[${KEY}]`, '"a"="b" \x01zz')));
+      expect(error.message).toBe('line 4, column 9: unexpected text after the string: "\\x01zz"');
     });
   });
 });

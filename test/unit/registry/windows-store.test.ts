@@ -167,8 +167,8 @@ describe('WindowsRegistryStore', () => {
     await fs.writeFile(file, 'Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\X]\r\n"a"=dword:xyz\r\n');
     await expect(new WindowsRegistryStore({ exec }).importFile(file)).rejects.toMatchObject({
       code: 'REG_FORMAT',
-      message: 'bad.reg: line 4: invalid dword "xyz": expected 1 to 8 hex digits',
-      context: { line: 4, file },
+      message: 'bad.reg: line 4, column 11: invalid dword "xyz": expected 1 to 8 hex digits',
+      context: { line: 4, column: 11, file },
     });
     expect(calls).toEqual([]);
   });

@@ -1,0 +1,163 @@
+/**
+ * `commserve-dr registry parse`: the CLI run in-process with `exec` on real `.reg` files on disk (the shared
+ * case file and files written by the test). Nothing is mocked.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exec, type CliIo } from '#agent/cli';
+import { useTempDirs } from '../../support/tmp';
+
+const fixtures = join(__dirname, '..', '..', 'fixtures', 'reg');
+const CASE_FILE = join(fixtures, 'commserv_hive.reg');
+const HEADER5 = 'Windows Registry Editor Version 5.00';
+const KEY = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ExampleVendor\\CommServe\\Base';
+
+function capture(cwd: string): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return { cwd, stdout: (t) => (out += t), stderr: (t) => (err += t), out: () => out, err: () => err };
+}
+
+/** Writes a REGEDIT5 file as regedit does (UTF-16LE with BOM, CRLF). */
+function writeReg5(file: string, ...lines: string[]): void {
+  writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf16le')]));
+}
+
+describe('registry parse (CLI in-process, real .reg files)', () => {
+  const tempDir = useTempDirs();
+
+  it('--json on the commserv_hive.reg case prints exactly the expected { format, encoding, operations }, exit 0', async () => {
+    const io = capture(fixtures);
+    const code = await exec(['registry', 'parse', CASE_FILE, '--json'], io);
+    expect(code).toBe(0);
+    expect(JSON.parse(io.out())).toEqual(JSON.parse(readFileSync(join(fixtures, 'commserv_hive.expected.json'), 'utf8')));
+    expect(io.err()).toBe('');
+  });
+
+  it('--json is also accepted before the command (global flag)', async () => {
+    const io = capture(fixtures);
+    expect(await exec(['--json', 'registry', 'parse', 'commserv_hive.reg'], io)).toBe(0);
+    expect(Object.keys(JSON.parse(io.out()))).toEqual(['format', 'encoding', 'operations']);
+  });
+
+  it('the table shows format, encoding, keys in file order, value types and decoded data, and deletions', async () => {
+    const io = capture(fixtures);
+    expect(await exec(['registry', 'parse', 'commserv_hive.reg'], io)).toBe(0);
+    const out = io.out();
+    expect(out).toContain('commserv_hive.reg: REGEDIT5 ("Windows Registry Editor Version 5.00"), UTF-16LE with BOM');
+    expect(out).toContain('3 operations: 2 key sets (11 values set, 1 value deletion), 1 key deletion');
+    const base = out.indexOf(`set key     ${KEY}\n`);
+    const firewall = out.indexOf(`set key     ${KEY}\\Firewall\n`);
+    const deleted = out.indexOf(`delete key  ${KEY}\\OldModule`);
+    expect(base).toBeGreaterThan(-1);
+    expect(firewall).toBeGreaterThan(base);
+    expect(deleted).toBeGreaterThan(firewall);
+    const row = (name: string) => out.split('\n').find((l) => l.trimStart().startsWith(name))?.trim().replace(/ {2,}/g, ' | ');
+    expect(row('"dGALAXYHOME"')).toBe('"dGALAXYHOME" | REG_SZ | "C:\\\\Program Files\\\\ExampleVendor\\\\Base"');
+    expect(row('"sCSCLIENTNAME"')).toBe('"sCSCLIENTNAME" | REG_SZ | "cs01 \\"primary\\""');
+    expect(row('(default)')).toBe('(default) | REG_SZ | "default value"');
+    expect(row('"nDRRetainCount"')).toBe('"nDRRetainCount" | REG_DWORD | 5 (0x00000005)');
+    expect(row('"qwLastJob"')).toBe('"qwLastJob" | REG_QWORD | 1000');
+    expect(row('"sLogDir"')).toBe('"sLogDir" | REG_EXPAND_SZ | "%ProgramFiles%\\\\CommServe\\\\Log Files"');
+    expect(row('"mInstances"')).toBe('"mInstances" | REG_MULTI_SZ | ["SQLINSTANCE01", "C:\\\\DR\\\\Sets", "with \\"quotes\\""]');
+    expect(row('"bBlob"')).toBe('"bBlob" | REG_BINARY | 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f … (48 bytes)');
+    expect(row('"nPort"')).toBe('"nPort" | REG_DWORD | 8192 (0x00002000)');
+    expect(row('"Obsolete"')).toBe('"Obsolete" | delete value');
+    expect(out).not.toContain('re-entered after recovery');
+    expect(io.err()).toBe('');
+  });
+
+  it('cuts long strings and lists in the table but prints them complete with --json', async () => {
+    const cwd = tempDir();
+    const long = 'x'.repeat(300);
+    writeReg5(join(cwd, 'long.reg'), HEADER5, '', `[${KEY}]`, `"sLong"="${long}"`, `"mMany"=hex(7):${Buffer.from(`${'abc\0'.repeat(40)}\0`, 'utf16le').toString('hex').replace(/(..)(?!$)/g, '$1,')}`);
+    const table = capture(cwd);
+    expect(await exec(['registry', 'parse', 'long.reg'], table)).toBe(0);
+    expect(table.out()).toContain('… (300 characters)');
+    expect(table.out()).toContain('(40 strings)');
+    expect(table.out()).not.toContain(long);
+    const json = capture(cwd);
+    expect(await exec(['registry', 'parse', 'long.reg', '--json'], json)).toBe(0);
+    const [operation] = JSON.parse(json.out()).operations;
+    expect(operation.values).toEqual([
+      { name: 'sLong', type: 'REG_SZ', data: long },
+      { name: 'mMany', type: 'REG_MULTI_SZ', data: Array(40).fill('abc') },
+    ]);
+  });
+
+  describe('DPAPI blobs (machine-bound secrets)', () => {
+    const blob = '01,00,00,00,d0,8c,9d,df,01,15,d1,11,8c,7a,00,c0,4f,c2,97,eb,01,00,00,00';
+
+    it('lists a binary value that starts with the DPAPI header in a warning section, and not one that contains it later', async () => {
+      const cwd = tempDir();
+      writeReg5(join(cwd, 'secrets.reg'), HEADER5, '', `[${KEY}\\Credentials]`, `"sDbPassword"=hex:${blob}`, `"bLater"=hex:00,${blob}`, '"sUser"="backupadmin"');
+      const io = capture(cwd);
+      expect(await exec(['registry', 'parse', 'secrets.reg'], io)).toBe(0);
+      const out = io.out();
+      const section = out.indexOf('values that must be re-entered after recovery (DPAPI, machine-bound):');
+      expect(section).toBeGreaterThan(out.indexOf('"sUser"'));
+      const warning = out.slice(section).split('\n').filter((l) => l.startsWith('    '));
+      expect(warning).toHaveLength(1);
+      expect(warning[0]).toContain(`${KEY}\\Credentials  "sDbPassword"  REG_BINARY: DPAPI blob`);
+      expect(out.slice(section)).not.toContain('bLater');
+    });
+
+    it('--json keeps stdout to { format, encoding, operations } and warns on stderr', async () => {
+      const cwd = tempDir();
+      writeReg5(join(cwd, 'secrets.reg'), HEADER5, '', `[${KEY}]`, `@=hex(0):${blob}`);
+      const io = capture(cwd);
+      expect(await exec(['registry', 'parse', 'secrets.reg', '--json'], io)).toBe(0);
+      expect(Object.keys(JSON.parse(io.out()))).toEqual(['format', 'encoding', 'operations']);
+      expect(io.err()).toMatch(/^warning: values that must be re-entered after recovery \(DPAPI, machine-bound\):\nwarning: .*\(default\) {2}REG_NONE: DPAPI blob/);
+    });
+  });
+
+  describe('malformed files: exit 1, one line "<file>: line L, column C: <problem>", nothing on stdout', () => {
+    it.each<[string, string[], string]>([
+      ['an unterminated string', [HEADER5, '', `[${KEY}]`, '"a"="b"', '"name"="open'], 'bad.reg: line 5, column 8: unterminated string'],
+      ['a bad hex byte', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,zz,03'], 'bad.reg: line 4, column 12: invalid hex byte "zz"'],
+      ['a bad hex byte on a continuation line', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,02,\\', '  03,0g'], 'bad.reg: line 5, column 6: invalid hex byte "0g"'],
+      [
+        'an unknown header',
+        ['Windows Registry Editor Version 6.00', '', `[${KEY}]`],
+        'bad.reg: line 1, column 1: unknown header "Windows Registry Editor Version 6.00": expected "Windows Registry Editor Version 5.00" or "REGEDIT4"',
+      ],
+      ['a missing "="', [HEADER5, '', `[${KEY}]`, '"a" "b"'], 'bad.reg: line 4, column 5: expected "=" after the value name'],
+      ['a bad dword', [HEADER5, '', `[${KEY}]`, '"n"=dword:0000000z'], 'bad.reg: line 4, column 18: unexpected text after the dword: "z"'],
+    ])('%s', async (_what, lines, message) => {
+      const cwd = tempDir();
+      writeReg5(join(cwd, 'bad.reg'), ...lines);
+      const io = capture(cwd);
+      expect(await exec(['registry', 'parse', 'bad.reg'], io)).toBe(1);
+      expect(io.err()).toBe(`commserve-dr: ${message}\n`);
+      expect(io.out()).toBe('');
+    });
+
+    it('the same with --json: the error is still one line on stderr', async () => {
+      const cwd = tempDir();
+      writeFileSync(join(cwd, 'bad.reg'), `REGEDIT4\n\n[${KEY}]\n"a"="b\n`, 'latin1');
+      const io = capture(cwd);
+      expect(await exec(['registry', 'parse', 'bad.reg', '--json'], io)).toBe(1);
+      expect(io.err()).toBe('commserve-dr: bad.reg: line 4, column 5: unterminated string\n');
+      expect(io.out()).toBe('');
+    });
+  });
+
+  it('a file that does not exist: exit 1, one line naming it', async () => {
+    const io = capture(tempDir());
+    expect(await exec(['registry', 'parse', 'absent.reg'], io)).toBe(1);
+    expect(io.err()).toMatch(/^commserve-dr: cannot read absent\.reg: ENOENT[^\n]*\n$/);
+  });
+
+  it('no file argument is a usage error: exit 2', async () => {
+    const io = capture(tempDir());
+    expect(await exec(['registry', 'parse'], io)).toBe(2);
+    expect(io.err()).toContain("missing required argument 'file'");
+  });
+
+  it('--help shows examples', async () => {
+    const io = capture(tempDir());
+    expect(await exec(['registry', 'parse', '--help'], io)).toBe(0);
+    expect(io.out()).toContain('Examples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json');
+  });
+});
