@@ -23,6 +23,8 @@ import { runLocalJob, DEFAULT_SAMPLE_BYTES } from './local/local-run';
 import { executeDrJobLocally } from './local/local-state-machine';
 import { recordJob } from './history/history';
 import { generateSampleCommServe } from './local/sample-db/index';
+import { takeInventory } from './commands/sets/inventory';
+import { formatSets, setsDocument } from './commands/sets/sets';
 import { formatRegistryParse, formatRegistryParseJson, formatSecretsWarning, readRegistryExport } from './commands/registry/parse';
 
 /** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
@@ -156,6 +158,19 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { opts } = context();
       const sample = await generateSampleCommServe({ dir: resolve(io.cwd, cmd.dir), sizeBytes: Math.round(cmd.sizeMb * 1024 * 1024), seed: cmd.seed });
       io.stdout(opts.json ? `${JSON.stringify(sample, null, 2)}\n` : `sample CommServe created: ${sample.dbPath} (${(sample.sizeBytes / 1024 / 1024).toFixed(1)} MB)\n`);
+    });
+
+  program
+    .command('sets')
+    .description('SETs and cycles in the phase-1 destination and at the hot-site: type, status, size, completeness, copies, cycle verdicts')
+    .option('--local-only', 'look only at the phase-1 destination (do not list the hot-site)')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr sets\n  $ commserve-dr sets --local-only --json')
+    .action(async (cmd: { localOnly?: boolean }) => {
+      const { opts, config } = context();
+      const { settings } = config();
+      const inventory = await takeInventory(settings, cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }));
+      const { document } = setsDocument(inventory);
+      io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : formatSets(document));
     });
 
   const registry = program
