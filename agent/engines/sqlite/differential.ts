@@ -1,0 +1,677 @@
+/**
+ * SQLite DIFFERENTIAL dumps (SPEC §3, §7; issue 3): every page of the live database that differs from
+ * the cycle's FULL — cumulative since that FULL, never relative to a previous DIFFERENTIAL — found by
+ * comparing page digests with the FULL's page-hash sidecar (see `page-hashes.ts`), so the FULL dump is
+ * never read back. Restore = FULL + one DIFFERENTIAL, verified against the recorded SHA-256.
+ *
+ * ## DIFF format `CSDRDF01`, version 1 (`commserv_DIFF_<jobId>.dmp`; all integers big-endian)
+ *
+ * | offset | size | field |
+ * |---|---|---|
+ * | 0 | 8 | magic, ASCII `CSDRDF01` |
+ * | 8 | 2 | format version, uint16 (= 1) |
+ * | 10 | 2 | header length in bytes, uint16 (= 128) |
+ * | 12 | 4 | page size in bytes, uint32 |
+ * | 16 | 4 | base page count (pages of the FULL), uint32 |
+ * | 20 | 4 | new page count (pages of the reconstructed database), uint32 |
+ * | 24 | 8 | job id of the base FULL, uint64 |
+ * | 32 | 8 | job id of this DIFFERENTIAL, uint64 |
+ * | 40 | 32 | SHA-256 of the whole reconstructed database (= of the snapshot the DIFF was taken from) |
+ * | 72 | 4 | number of page records, uint32 |
+ * | 76 | 32 | SHA-256 of the base FULL dump (copied from its sidecar) |
+ * | 108 | 20 | reserved, zero |
+ * | 128 | (4 + page size) × records | page records in ascending page order: page number (1-based, uint32), then the page's bytes |
+ * | 128 + (4 + page size) × records | 32 | trailer: SHA-256 of every byte before it |
+ *
+ * Every page numbered above the base page count is always present (new pages); a database that shrank
+ * (e.g. after `VACUUM`) is expressed by a new page count below the base page count. Size:
+ * 160 + records × (4 + page size) bytes — 0.1 % above the changed pages themselves at 4 KiB pages.
+ *
+ * ## Database identity
+ * A DIFF is correct whatever happened to the database (it is a byte-level difference), but a replaced
+ * database or a changed page size makes it as large as a FULL, or impossible: {@link databaseIdentity}
+ * reads the header fields that identify a database so the caller can record them with the FULL and
+ * promote a DIFFERENTIAL to a FULL when they change ({@link compareDatabaseIdentity}).
+ */
+import Database from 'better-sqlite3';
+import { randomBytes, createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { DatabaseError } from '#core/errors';
+import {
+  PAGE_DIGEST_BYTES,
+  pageDigest,
+  pagesPerChunk,
+  readFully,
+  readPageDigests,
+  readPageHashes,
+  removeQuietly,
+  sha256OfRange,
+  writeFully,
+  type PageHashesHeader,
+} from './page-hashes';
+import { readSqliteHeader } from './sqlite-engine';
+
+/** Magic of a DIFF dump (bytes 0–7). */
+export const DIFF_MAGIC = 'CSDRDF01';
+/** Current (and only) DIFF format version (bytes 8–9). */
+export const DIFF_VERSION = 1;
+/** DIFF header length in bytes; page records start at this offset. */
+export const DIFF_HEADER_BYTES = 128;
+/** DIFF trailer length in bytes (SHA-256 of everything before it). */
+export const DIFF_TRAILER_BYTES = 32;
+/** Bytes of a page record before the page itself (the uint32 page number). */
+export const DIFF_RECORD_PREFIX_BYTES = 4;
+
+/** SQLite header fields that identify a database (beyond its content). */
+export interface SqliteDatabaseIdentity {
+  /** Page size in bytes (header offset 16, 2 bytes; 1 means 65536). */
+  pageSize: number;
+  /** In-header page count (offset 28, 4 bytes). */
+  pageCount: number;
+  /** Schema format number (offset 44): 1–4. */
+  schemaFormat: number;
+  /** Text encoding (offset 56): 1 UTF-8, 2 UTF-16le, 3 UTF-16be. */
+  textEncoding: number;
+  /** `PRAGMA user_version` (offset 60, signed 32-bit). */
+  userVersion: number;
+  /** `PRAGMA application_id` (offset 68, signed 32-bit); the sample CommServe uses 0x43534452. */
+  applicationId: number;
+}
+
+/**
+ * Reads the identity fields of an SQLite database file's 100-byte header (no SQLite connection).
+ * Record them with the FULL (e.g. in the manifest's `database.details`) and compare at each
+ * DIFFERENTIAL with {@link compareDatabaseIdentity}.
+ * @throws DatabaseError `DB_NOT_SQLITE` when the file has no SQLite header.
+ */
+export function databaseIdentity(dbFile: string): SqliteDatabaseIdentity {
+  const { pageSize, pageCount } = readSqliteHeader(dbFile);
+  const header = Buffer.alloc(100);
+  const fd = openSync(dbFile, 'r');
+  try {
+    readSync(fd, header, 0, 100, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return {
+    pageSize,
+    pageCount,
+    schemaFormat: header.readUInt32BE(44),
+    textEncoding: header.readUInt32BE(56),
+    userVersion: header.readInt32BE(60),
+    applicationId: header.readInt32BE(68),
+  };
+}
+
+/** One field that differs between two identities. */
+export interface IdentityChange {
+  field: 'pageSize' | 'textEncoding' | 'applicationId' | 'userVersion';
+  base: number;
+  current: number;
+  /** true for a change that means "another database" or makes a DIFF impossible (page size, encoding, application id). */
+  replaced: boolean;
+}
+
+/**
+ * Differences between the identity recorded with the FULL and the live database's. A change with
+ * `replaced: true` (page size, text encoding, application_id) means the DIFFERENTIAL should be promoted
+ * to a FULL; a `user_version` change is a schema upgrade of the same database — a DIFF stays correct,
+ * the caller may still prefer a FULL. Page count and schema format are expected to change and ignored.
+ */
+export function compareDatabaseIdentity(base: SqliteDatabaseIdentity, current: SqliteDatabaseIdentity): IdentityChange[] {
+  const changes: IdentityChange[] = [];
+  for (const field of ['pageSize', 'textEncoding', 'applicationId', 'userVersion'] as const) {
+    if (base[field] !== current[field]) changes.push({ field, base: base[field], current: current[field], replaced: field !== 'userVersion' });
+  }
+  return changes;
+}
+
+/** Options of {@link writeDifferential}. */
+export interface WriteDifferentialOptions {
+  /** Path of the live CommServe database (SQLite). */
+  sourceDb: string;
+  /**
+   * Takes a consistent snapshot of the live database into `file` (e.g. `(f) => engine.dumpFull(f)`).
+   * Default: a better-sqlite3 online backup of `sourceDb`. A WAL-mode snapshot is converted afterwards.
+   */
+  takeSnapshot?: (file: string) => Promise<unknown>;
+  /** Page-hash sidecar of the cycle's FULL (written by `writePageHashes`). */
+  baseHashesFile: string;
+  /** Where to write the DIFF (`commserv_DIFF_<jobId>.dmp`); written as `<outFile>.partial`, then renamed. */
+  outFile: string;
+  /** Job id of the cycle's FULL. */
+  baseJobId: number;
+  /** Job id of this DIFFERENTIAL. */
+  jobId: number;
+  /** Called after each 1 MiB of the snapshot compared: (bytes compared, snapshot size). */
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+/** What {@link writeDifferential} wrote. */
+export interface DifferentialResult {
+  /** Path of the DIFF written. */
+  file: string;
+  /** Size of the DIFF in bytes. */
+  bytes: number;
+  /** Page records written (pages changed since the FULL, plus every page beyond its page count). */
+  changedPages: number;
+  /** Page size in bytes. */
+  pageSize: number;
+  /** Page count of the reconstructed database. */
+  pageCount: number;
+  /** Page count of the base FULL. */
+  basePageCount: number;
+  /** SHA-256 of the reconstructed database (= of the snapshot), lowercase hex. */
+  sha256: string;
+  /** Wall time of the whole operation (snapshot, comparison, write), milliseconds. */
+  durationMs: number;
+  /** Of which the snapshot took, milliseconds. */
+  snapshotMs: number;
+}
+
+function checkJobId(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${what} must be a positive integer, got ${String(value)}`);
+}
+
+async function removeDatabaseFiles(file: string): Promise<void> {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) await removeQuietly(file + suffix);
+}
+
+/** Online backup of `sourceDb` into `file` (consistent even while the CommServe writes). */
+async function backupInto(sourceDb: string, file: string): Promise<void> {
+  const db = new Database(sourceDb, { fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 10000');
+    await db.backup(file, { progress: () => 4096 });
+  } finally {
+    db.close();
+  }
+}
+
+/** Makes a snapshot a self-contained rollback-journal file (a backup of a WAL database is WAL: header byte 18 = 2). */
+function convertOutOfWal(file: string): void {
+  const header = Buffer.alloc(20);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, header, 0, 20, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (header[18] !== 2 && header[19] !== 2) return;
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = DELETE');
+  } finally {
+    db.close();
+  }
+}
+
+function baseMismatch(message: string, cause?: unknown): DatabaseError {
+  return new DatabaseError('DIFF_BASE_MISMATCH', message, { cause });
+}
+
+/**
+ * Writes a DIFFERENTIAL dump: snapshots the live database into a temporary file next to `outFile`
+ * (consistent; converted out of WAL mode), reads the snapshot once sequentially in 1 MiB chunks,
+ * compares each page's digest with the base FULL's sidecar and writes the differing pages (and every page
+ * beyond the FULL's page count) in the `CSDRDF01` format (see the module comment). Memory is bounded
+ * (a few MiB) whatever the database size. The snapshot is deleted afterwards, also on error; the DIFF is
+ * written as `<outFile>.partial`, fsynced and renamed, and removed on error.
+ *
+ * @returns size, changed pages, page size/count and the SHA-256 of the reconstructed database.
+ * @throws DatabaseError `DIFF_BASE_MISMATCH` when the base sidecar is missing/unreadable/corrupt, belongs
+ *   to another FULL job id, or the page size changed — the caller should then run a FULL instead;
+ *   `DIFF_SNAPSHOT_FAILED` when the snapshot cannot be taken; `DIFF_WRITE_FAILED` on I/O errors.
+ */
+export async function writeDifferential(options: WriteDifferentialOptions): Promise<DifferentialResult> {
+  const started = performance.now();
+  const { sourceDb, baseHashesFile, outFile, baseJobId, jobId, onProgress } = options;
+  checkJobId(baseJobId, 'baseJobId');
+  checkJobId(jobId, 'jobId');
+
+  let base: PageHashesHeader;
+  try {
+    base = await readPageHashes(baseHashesFile);
+  } catch (error) {
+    throw baseMismatch(`cannot take a DIFFERENTIAL: the FULL's page hashes are unusable (${(error as Error).message})`, error);
+  }
+  if (base.jobId !== 0 && base.jobId !== baseJobId) {
+    throw baseMismatch(`cannot take a DIFFERENTIAL: the page hashes belong to FULL job ${base.jobId}, not to job ${baseJobId}`);
+  }
+
+  const snapshot = join(dirname(outFile), `.${basename(outFile)}.${process.pid}.${randomBytes(4).toString('hex')}.snapshot`);
+  const partial = `${outFile}.partial`;
+  let snap: FileHandle | undefined;
+  let sidecar: FileHandle | undefined;
+  let out: FileHandle | undefined;
+  let snapshotMs = 0;
+  try {
+    try {
+      await removeDatabaseFiles(snapshot);
+      if (options.takeSnapshot) await options.takeSnapshot(snapshot);
+      else await backupInto(sourceDb, snapshot);
+      convertOutOfWal(snapshot);
+    } catch (error) {
+      if (error instanceof DatabaseError) throw error;
+      throw new DatabaseError('DIFF_SNAPSHOT_FAILED', `cannot snapshot ${basename(sourceDb)} for a DIFFERENTIAL: ${(error as Error).message}`, { cause: error });
+    }
+    snapshotMs = performance.now() - started;
+    const { pageSize } = readSqliteHeader(snapshot);
+    if (pageSize !== base.pageSize) {
+      throw baseMismatch(`page size changed since the FULL (${base.pageSize} → ${pageSize} bytes): a DIFFERENTIAL is impossible, run a FULL`);
+    }
+
+    snap = await open(snapshot, 'r');
+    const snapBytes = (await snap.stat()).size;
+    if (snapBytes % pageSize !== 0) throw new Error(`snapshot is ${snapBytes} bytes, not a whole number of ${pageSize}-byte pages`);
+    const pageCount = snapBytes / pageSize;
+    sidecar = await open(baseHashesFile, 'r');
+    out = await open(partial, 'w+');
+
+    const chunkPages = pagesPerChunk(pageSize);
+    const recordBytes = DIFF_RECORD_PREFIX_BYTES + pageSize;
+    const input = Buffer.allocUnsafe(chunkPages * pageSize);
+    const baseDigests = Buffer.allocUnsafe(chunkPages * PAGE_DIGEST_BYTES);
+    const output = Buffer.allocUnsafe(chunkPages * recordBytes);
+    const whole = createHash('sha256');
+    let outPos = DIFF_HEADER_BYTES;
+    let records = 0;
+    for (let first = 0; first < pageCount; first += chunkPages) {
+      const n = Math.min(chunkPages, pageCount - first);
+      const got = await readFully(snap, input, 0, n * pageSize, first * pageSize);
+      if (got !== n * pageSize) throw new Error('snapshot ended early');
+      whole.update(input.subarray(0, got));
+      const compared = Math.max(0, Math.min(n, base.pageCount - first));
+      if (compared > 0) await readPageDigests(sidecar, first, compared, baseDigests);
+      let fill = 0;
+      for (let i = 0; i < n; i++) {
+        const page = input.subarray(i * pageSize, (i + 1) * pageSize);
+        if (i < compared) {
+          const at = i * PAGE_DIGEST_BYTES;
+          if (pageDigest(page).equals(baseDigests.subarray(at, at + PAGE_DIGEST_BYTES))) continue;
+        }
+        output.writeUInt32BE(first + i + 1, fill);
+        page.copy(output, fill + DIFF_RECORD_PREFIX_BYTES);
+        fill += recordBytes;
+        records++;
+      }
+      if (fill > 0) {
+        await writeFully(out, output, 0, fill, outPos);
+        outPos += fill;
+      }
+      onProgress?.((first + n) * pageSize, snapBytes);
+    }
+    const sha = whole.digest();
+
+    const header = Buffer.alloc(DIFF_HEADER_BYTES);
+    header.write(DIFF_MAGIC, 0, 'latin1');
+    header.writeUInt16BE(DIFF_VERSION, 8);
+    header.writeUInt16BE(DIFF_HEADER_BYTES, 10);
+    header.writeUInt32BE(pageSize, 12);
+    header.writeUInt32BE(base.pageCount, 16);
+    header.writeUInt32BE(pageCount, 20);
+    header.writeBigUInt64BE(BigInt(baseJobId), 24);
+    header.writeBigUInt64BE(BigInt(jobId), 32);
+    sha.copy(header, 40);
+    header.writeUInt32BE(records, 72);
+    Buffer.from(base.dumpSha256, 'hex').copy(header, 76);
+    await writeFully(out, header, 0, header.length, 0);
+    // The trailer covers the header, known only now: hash the DIFF back (its size is proportional to the changes).
+    const trailer = await sha256OfRange(out, outPos);
+    await writeFully(out, trailer, 0, trailer.length, outPos);
+    await out.sync();
+    await out.close();
+    out = undefined;
+    await rename(partial, outFile);
+    return {
+      file: outFile,
+      bytes: outPos + DIFF_TRAILER_BYTES,
+      changedPages: records,
+      pageSize,
+      pageCount,
+      basePageCount: base.pageCount,
+      sha256: sha.toString('hex'),
+      durationMs: performance.now() - started,
+      snapshotMs,
+    };
+  } catch (error) {
+    await out?.close().catch(() => undefined);
+    out = undefined;
+    await removeQuietly(partial);
+    if (error instanceof DatabaseError) throw error;
+    const code = (error as { code?: string }).code;
+    throw new DatabaseError(
+      code === 'ENOSPC' || code === 'SQLITE_FULL' ? 'DUMP_DISK_FULL' : 'DIFF_WRITE_FAILED',
+      `DIFFERENTIAL dump of ${basename(sourceDb)} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
+  } finally {
+    await out?.close().catch(() => undefined);
+    await snap?.close().catch(() => undefined);
+    await sidecar?.close().catch(() => undefined);
+    await removeDatabaseFiles(snapshot);
+  }
+}
+
+/** Header of a DIFF dump, as returned by {@link readDifferentialHeader}. */
+export interface DifferentialHeader {
+  /** Format version (1). */
+  version: number;
+  /** Page size, bytes. */
+  pageSize: number;
+  /** Page count of the base FULL. */
+  basePageCount: number;
+  /** Page count of the reconstructed database. */
+  pageCount: number;
+  /** Job id of the base FULL. */
+  baseJobId: number;
+  /** Job id of the DIFFERENTIAL. */
+  jobId: number;
+  /** SHA-256 of the reconstructed database, lowercase hex. */
+  sha256: string;
+  /** Number of page records. */
+  records: number;
+  /** SHA-256 of the base FULL dump, lowercase hex. */
+  baseSha256: string;
+  /** Size of the DIFF file, bytes. */
+  fileBytes: number;
+}
+
+function corrupt(file: string, why: string, cause?: unknown): DatabaseError {
+  return new DatabaseError('DIFF_CORRUPT', `DIFFERENTIAL dump ${basename(file)} is unusable: ${why}`, { cause, context: { file: basename(file) } });
+}
+
+/**
+ * Reads and fully validates a DIFF dump without applying it: magic, version, header fields, the file
+ * length (= 160 + records × (4 + page size)), the trailer SHA-256 over everything before it (detects
+ * truncation and bit flips), and the page records (strictly ascending, within 1 … new page count, every
+ * page above the base page count present). One sequential pass, bounded memory.
+ * @throws DatabaseError `DIFF_CORRUPT` with the reason.
+ */
+export async function readDifferentialHeader(diffFile: string): Promise<DifferentialHeader> {
+  let fh: FileHandle;
+  try {
+    fh = await open(diffFile, 'r');
+  } catch (error) {
+    throw corrupt(diffFile, `cannot open it (${(error as Error).message})`, error);
+  }
+  try {
+    const fileBytes = (await fh.stat()).size;
+    if (fileBytes < DIFF_HEADER_BYTES + DIFF_TRAILER_BYTES) throw corrupt(diffFile, `truncated (${fileBytes} bytes)`);
+    const header = Buffer.alloc(DIFF_HEADER_BYTES);
+    await readFully(fh, header, 0, header.length, 0);
+    if (header.toString('latin1', 0, 8) !== DIFF_MAGIC) throw corrupt(diffFile, `bad magic (not a ${DIFF_MAGIC} file)`);
+    const version = header.readUInt16BE(8);
+    if (version !== DIFF_VERSION) throw corrupt(diffFile, `unsupported format version ${version} (this agent reads ${DIFF_VERSION})`);
+    if (header.readUInt16BE(10) !== DIFF_HEADER_BYTES) throw corrupt(diffFile, `unexpected header length ${header.readUInt16BE(10)}`);
+    const pageSize = header.readUInt32BE(12);
+    if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) throw corrupt(diffFile, `impossible page size ${pageSize}`);
+    const records = header.readUInt32BE(72);
+    const recordBytes = DIFF_RECORD_PREFIX_BYTES + pageSize;
+    const expected = DIFF_HEADER_BYTES + records * recordBytes + DIFF_TRAILER_BYTES;
+    if (fileBytes !== expected) {
+      throw corrupt(diffFile, `${fileBytes < expected ? 'truncated' : 'too long'}: ${fileBytes} bytes, ${expected} expected for ${records} page records`);
+    }
+    const parsed: DifferentialHeader = {
+      version,
+      pageSize,
+      basePageCount: header.readUInt32BE(16),
+      pageCount: header.readUInt32BE(20),
+      baseJobId: Number(header.readBigUInt64BE(24)),
+      jobId: Number(header.readBigUInt64BE(32)),
+      sha256: header.toString('hex', 40, 72),
+      records,
+      baseSha256: header.toString('hex', 76, 108),
+      fileBytes,
+    };
+
+    // One pass: trailer hash and record page numbers.
+    const body = expected - DIFF_TRAILER_BYTES;
+    const hasher = createHash('sha256').update(header);
+    const chunk = Buffer.allocUnsafe(Math.max(1, Math.floor((1024 * 1024) / recordBytes)) * recordBytes);
+    let position = DIFF_HEADER_BYTES;
+    let previous = 0;
+    let problem: string | undefined;
+    while (position < body) {
+      const want = Math.min(chunk.length, body - position);
+      const got = await readFully(fh, chunk, 0, want, position);
+      if (got !== want) throw corrupt(diffFile, 'truncated while reading');
+      hasher.update(chunk.subarray(0, got));
+      for (let at = 0; at < got && problem === undefined; at += recordBytes) {
+        const page = chunk.readUInt32BE(at);
+        if (page <= previous || page > parsed.pageCount) problem = `page record ${page} out of order or beyond page ${parsed.pageCount}`;
+        previous = page;
+      }
+      position += got;
+    }
+    const trailer = Buffer.alloc(DIFF_TRAILER_BYTES);
+    await readFully(fh, trailer, 0, trailer.length, body);
+    if (!hasher.digest().equals(trailer)) throw corrupt(diffFile, 'trailer SHA-256 does not match its content (damaged or truncated file)');
+    // Only now trust the header fields (the trailer matched).
+    if (parsed.pageCount < 1) throw corrupt(diffFile, 'new page count is 0');
+    if (problem) throw corrupt(diffFile, problem);
+    if (parsed.pageCount > parsed.basePageCount && parsed.records < parsed.pageCount - parsed.basePageCount) {
+      throw corrupt(diffFile, `the pages beyond the base page count ${parsed.basePageCount} are not all present`);
+    }
+    return parsed;
+  } catch (error) {
+    if (error instanceof DatabaseError) throw error;
+    throw corrupt(diffFile, (error as Error).message, error);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/** Options of {@link restoreFullPlusDifferential}. */
+export interface RestoreDifferentialOptions {
+  /** The cycle's FULL dump (`commserv_FULL.dmp`). Never modified. */
+  fullDump: string;
+  /** The DIFF to apply (`commserv_DIFF_<jobId>.dmp`). Never modified. */
+  diffFile: string;
+  /** The FULL's page-hash sidecar, when available: its job id, page size/count and SHA-256 are checked first. */
+  baseHashesFile?: string;
+  /** Job id of the FULL as known from its manifest, when available: checked against the DIFF's base job id. */
+  fullJobId?: number;
+  /** The database file to create (replaced atomically if it exists). Written as `<target>.partial`, then renamed. */
+  target: string;
+}
+
+/** What {@link restoreFullPlusDifferential} produced. */
+export interface RestoreDifferentialResult {
+  /** Path of the restored database. */
+  target: string;
+  /** Its size, bytes. */
+  bytes: number;
+  /** Page size, bytes. */
+  pageSize: number;
+  /** Page count. */
+  pageCount: number;
+  /** Page records applied from the DIFF. */
+  appliedPages: number;
+  /** SHA-256 of the restored database, lowercase hex (equal to the DIFF's recorded hash). */
+  sha256: string;
+  /** Wall time, milliseconds. */
+  durationMs: number;
+}
+
+/**
+ * Restores FULL + one DIFFERENTIAL into `target`.
+ *
+ * Before anything is written: the DIFF is validated completely ({@link readDifferentialHeader}: trailer hash,
+ * records), its page size must equal the FULL's (header bytes 16–17), the FULL's size must be exactly the
+ * DIFF's base page count × page size, and when given, the sidecar (job id, page size/count, SHA-256) and
+ * `fullJobId` must match the DIFF's base. Then one sequential pass merges the FULL (1 MiB reads) with the
+ * DIFF's records (in page order) into `<target>.partial`, hashing both the FULL as read (must equal the
+ * DIFF's recorded base SHA-256) and the result as written (must equal the DIFF's recorded database SHA-256);
+ * the partial file is fsynced and renamed only when both match, and deleted on any failure, so the
+ * target is never created from bad input. The source files are opened read-only. Memory is bounded.
+ *
+ * @throws DatabaseError `DIFF_CORRUPT` (truncated, bit-flipped or malformed DIFF), `DIFF_PAGE_SIZE_MISMATCH`
+ *   (FULL and DIFF page sizes differ), `DIFF_WRONG_BASE` (the DIFF was taken against another FULL — other job id,
+ *   page count or content — or the FULL is damaged), `FULL_CORRUPT` (the sidecar confirms the DIFF's base but
+ *   the FULL's bytes differ from it), `RESTORE_VERIFY_FAILED` (the result's SHA-256 differs from the recorded one),
+ *   `RESTORE_WRITE_FAILED` (I/O error, target path equal to a source), `DB_NOT_SQLITE` (the FULL is not SQLite).
+ */
+export async function restoreFullPlusDifferential(options: RestoreDifferentialOptions): Promise<RestoreDifferentialResult> {
+  const started = performance.now();
+  const { fullDump, diffFile, baseHashesFile, target, fullJobId } = options;
+  if ([fullDump, diffFile, baseHashesFile].some((f) => f !== undefined && resolve(f) === resolve(target))) {
+    throw new DatabaseError('RESTORE_WRITE_FAILED', `restore target ${basename(target)} is one of the source files`);
+  }
+  const diff = await readDifferentialHeader(diffFile);
+  const full = readSqliteHeader(fullDump);
+  const fullBytes = (await stat(fullDump)).size;
+  const wrongBase = (why: string) =>
+    new DatabaseError('DIFF_WRONG_BASE', `${basename(diffFile)} does not apply to ${basename(fullDump)}: ${why}`, {
+      context: { diffBaseJobId: diff.baseJobId, diffJobId: diff.jobId },
+    });
+  if (full.pageSize !== diff.pageSize) {
+    throw new DatabaseError(
+      'DIFF_PAGE_SIZE_MISMATCH',
+      `${basename(diffFile)} has ${diff.pageSize}-byte pages but the FULL ${basename(fullDump)} has ${full.pageSize}-byte pages`,
+    );
+  }
+  let sidecar: PageHashesHeader | undefined;
+  if (baseHashesFile !== undefined) {
+    sidecar = await readPageHashes(baseHashesFile).catch((error: unknown) => {
+      throw wrongBase(`the FULL's page hashes cannot be checked (${(error as Error).message})`);
+    });
+    if (sidecar.jobId !== 0 && sidecar.jobId !== diff.baseJobId) throw wrongBase(`it was taken against FULL job ${diff.baseJobId}, the FULL is job ${sidecar.jobId}`);
+    if (sidecar.dumpSha256 !== diff.baseSha256) throw wrongBase(`it was taken against another FULL (base SHA-256 ${diff.baseSha256.slice(0, 12)}…, the FULL's is ${sidecar.dumpSha256.slice(0, 12)}…)`);
+    if (sidecar.pageSize !== diff.pageSize) throw wrongBase(`the FULL's page hashes are for ${sidecar.pageSize}-byte pages`);
+  }
+  if (fullJobId !== undefined && fullJobId !== diff.baseJobId) throw wrongBase(`it was taken against FULL job ${diff.baseJobId}, the FULL is job ${fullJobId}`);
+  if (fullBytes !== diff.basePageCount * diff.pageSize) {
+    const why = `the FULL is ${fullBytes} bytes, the DIFF's base was ${diff.basePageCount} pages of ${diff.pageSize} bytes`;
+    if (sidecar) throw new DatabaseError('FULL_CORRUPT', `FULL dump ${basename(fullDump)} is damaged or truncated: ${why}`);
+    throw wrongBase(why);
+  }
+
+  const partial = `${target}.partial`;
+  let fullFh: FileHandle | undefined;
+  let diffFh: FileHandle | undefined;
+  let out: FileHandle | undefined;
+  try {
+    await removeQuietly(partial);
+    fullFh = await open(fullDump, 'r');
+    diffFh = await open(diffFile, 'r');
+    out = await open(partial, 'wx');
+    const { pageSize, pageCount, basePageCount } = diff;
+    const recordBytes = DIFF_RECORD_PREFIX_BYTES + pageSize;
+    const chunkPages = pagesPerChunk(pageSize);
+    const buffer = Buffer.allocUnsafe(chunkPages * pageSize);
+    const records = new RecordReader(diffFh, recordBytes, diff.records);
+    const fullHash = createHash('sha256');
+    const resultHash = createHash('sha256');
+    const span = Math.max(pageCount, basePageCount);
+    let applied = 0;
+    for (let first = 0; first < span; first += chunkPages) {
+      const n = Math.min(chunkPages, span - first);
+      const fromFull = Math.max(0, Math.min(n, basePageCount - first));
+      if (fromFull > 0) {
+        const got = await readFully(fullFh, buffer, 0, fromFull * pageSize, first * pageSize);
+        if (got !== fromFull * pageSize) throw wrongBase('the FULL ended early');
+        fullHash.update(buffer.subarray(0, got));
+      }
+      const outPages = Math.max(0, Math.min(n, pageCount - first));
+      for (let i = 0; i < outPages; i++) {
+        const pageNo = first + i + 1;
+        if (records.empty) await records.fill();
+        if (records.peek() === pageNo) {
+          records.takeInto(buffer, i * pageSize);
+          applied++;
+        } else if (pageNo > basePageCount) {
+          throw corrupt(diffFile, `page ${pageNo} beyond the base is missing`);
+        }
+      }
+      if (outPages > 0) {
+        await writeFully(out, buffer, 0, outPages * pageSize, first * pageSize);
+        resultHash.update(buffer.subarray(0, outPages * pageSize));
+      }
+    }
+    if (applied !== diff.records) throw corrupt(diffFile, `${diff.records - applied} page records were not applied`);
+    const fullSha = fullHash.digest('hex');
+    if (fullSha !== diff.baseSha256) {
+      if (sidecar) {
+        throw new DatabaseError('FULL_CORRUPT', `FULL dump ${basename(fullDump)} is damaged: its SHA-256 differs from the one recorded in its page hashes and in the DIFF`);
+      }
+      throw wrongBase(`the FULL's SHA-256 ${fullSha.slice(0, 12)}… is not the DIFF's base ${diff.baseSha256.slice(0, 12)}… (another FULL, or a damaged one)`);
+    }
+    const sha256 = resultHash.digest('hex');
+    if (sha256 !== diff.sha256) {
+      throw new DatabaseError('RESTORE_VERIFY_FAILED', `restored database SHA-256 ${sha256.slice(0, 12)}… differs from the recorded ${diff.sha256.slice(0, 12)}…; nothing was written to ${basename(target)}`);
+    }
+    await out.sync();
+    await out.close();
+    out = undefined;
+    await rename(partial, target);
+    await syncDirectory(dirname(target));
+    return { target, bytes: pageCount * pageSize, pageSize, pageCount, appliedPages: applied, sha256, durationMs: performance.now() - started };
+  } catch (error) {
+    await out?.close().catch(() => undefined);
+    out = undefined;
+    await removeQuietly(partial);
+    if (error instanceof DatabaseError) throw error;
+    throw new DatabaseError('RESTORE_WRITE_FAILED', `cannot restore ${basename(target)} from FULL + DIFFERENTIAL: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await out?.close().catch(() => undefined);
+    await fullFh?.close().catch(() => undefined);
+    await diffFh?.close().catch(() => undefined);
+  }
+}
+
+/** fsync of a directory after a rename (best effort: not supported on every platform). */
+async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r').catch(() => undefined);
+  if (!fh) return;
+  await fh.sync().catch(() => undefined);
+  await fh.close().catch(() => undefined);
+}
+
+/** Sequential, buffered reader of a DIFF's page records (1 MiB at a time). */
+class RecordReader {
+  private readonly buffer: Buffer;
+  private readonly perChunk: number;
+  private next = 0;
+  private held = 0;
+  private index = 0;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly recordBytes: number,
+    private readonly total: number,
+  ) {
+    this.perChunk = Math.max(1, Math.floor((1024 * 1024) / recordBytes));
+    this.buffer = Buffer.allocUnsafe(this.perChunk * recordBytes);
+  }
+
+  /** true when no record is buffered (call {@link fill}). */
+  get empty(): boolean {
+    return this.index >= this.held;
+  }
+
+  /** Buffers the next records (up to 1 MiB) if none is buffered. */
+  async fill(): Promise<void> {
+    if (this.index < this.held || this.next >= this.total) return;
+    const n = Math.min(this.perChunk, this.total - this.next);
+    const got = await readFully(this.fh, this.buffer, 0, n * this.recordBytes, DIFF_HEADER_BYTES + this.next * this.recordBytes);
+    if (got !== n * this.recordBytes) throw new Error('DIFF ended early');
+    this.next += n;
+    this.held = n;
+    this.index = 0;
+  }
+
+  /** Page number of the next buffered record, or 0 when none is buffered. */
+  peek(): number {
+    return this.index < this.held ? this.buffer.readUInt32BE(this.index * this.recordBytes) : 0;
+  }
+
+  /** Copies the next buffered record's page into `into[offset…]` and moves on. */
+  takeInto(into: Buffer, offset: number): void {
+    const at = this.index * this.recordBytes + DIFF_RECORD_PREFIX_BYTES;
+    this.buffer.copy(into, offset, at, at + this.recordBytes - DIFF_RECORD_PREFIX_BYTES);
+    this.index++;
+  }
+}
