@@ -92,17 +92,21 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
   program
     .command('start')
     .description('run one DR backup job of the local CommServe end to end, with moto server as the hot-site (no AWS account)')
-    .addOption(new Option('--type <type>', 'full or differential').argParser(backupTypeOption).default(BackupType.Full, 'full'))
+    .addOption(
+      new Option('--type <type>', 'full or differential; default: FULL when there is no open cycle or it holds LocalDifferentialsPerCycle DIFFERENTIALs, else DIFFERENTIAL').argParser(
+        backupTypeOption,
+      ),
+    )
     .option('--shrink', 'compact the database before the dump')
     .option('--sample-size-mb <mb>', 'size of the sample CommServe created on first run (MB)', positiveNumber, DEFAULT_SAMPLE_BYTES / 1024 / 1024)
     .option('--s3-endpoint <url>', 'use this running S3 stand-in instead of starting moto server')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr start\n  $ commserve-dr start --type differential\n  $ commserve-dr start --sample-size-mb 20 --json')
-    .action(async (cmd: { type: BackupType; shrink?: boolean; sampleSizeMb: number; s3Endpoint?: string }) => {
+    .action(async (cmd: { type?: BackupType; shrink?: boolean; sampleSizeMb: number; s3Endpoint?: string }) => {
       const { opts, logger, status, config } = context();
       const { settings } = config();
       const result = await runLocalJob({
         settings,
-        backupType: cmd.type,
+        backupType: cmd.type ?? 'auto',
         shrink: cmd.shrink,
         logger,
         sampleSizeBytes: Math.round(cmd.sampleSizeMb * 1024 * 1024),
@@ -110,7 +114,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         onStatus: status,
       });
       if (opts.json) {
-        io.stdout(`${JSON.stringify({ record: result.record, durationsMs: result.execution.stateDurationsMs, endpoint: result.endpoint, refill: result.refill }, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ record: result.record, durationsMs: result.execution.stateDurationsMs, endpoint: result.endpoint, refill: result.refill, sampleRowsChanged: result.sampleRowsChanged }, null, 2)}\n`);
       } else {
         io.stdout(formatJobSummary(result.record, { durationsMs: result.execution.stateDurationsMs, totalMs: result.totalMs, hotSiteNote: result.motoStarted ? `moto server at ${result.endpoint}, stopped` : result.endpoint }));
       }

@@ -60,6 +60,8 @@ export const SettingsSchema = z
     DbRetryIntervalMinutes: z.number().min(0).default(30),
     ArchiveRetryCount: z.number().int().min(0).default(10),
     ArchiveRetryIntervalMinutes: z.number().min(0).default(30),
+    /** Local run (`npm start` without `--type`): DIFFERENTIALs per cycle before the next FULL. */
+    LocalDifferentialsPerCycle: z.number().int().min(0).default(6),
     ScheduleTime: HHMM.default('17:00'),
     ScheduleTimeZone: z.string().min(1).default('UTC'),
     /** The CommServe database. The local default is the generated sample CommServe. */

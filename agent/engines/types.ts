@@ -2,7 +2,7 @@
  * The database engine behind a CommServe (SPEC §7): SQL Server in production, SQLite embedded.
  * Phase 1 talks to the database only through this interface.
  */
-import type { DatabaseIdentity, Integrity } from '#core/manifest';
+import type { DatabaseIdentity, Integrity, Manifest } from '#core/manifest';
 
 /** Result of writing a FULL dump. */
 export interface DumpResult {
@@ -12,6 +12,19 @@ export interface DumpResult {
   bytes: number;
   /** Identity of the database as dumped (engine, name, page size/count or LSNs). */
   identity: DatabaseIdentity;
+}
+
+/** A file an engine writes next to a dump (e.g. the FULL's page hashes) and the manifest lists. */
+export interface DumpSidecar {
+  /** Plain file name inside the SET folder. */
+  name: string;
+}
+
+/** The cycle's FULL a DIFFERENTIAL is taken against: its manifest and where its SET folder is. */
+export interface DifferentialBase {
+  manifest: Manifest;
+  /** The FULL's SET folder in the phase-1 destination. */
+  setDir: string;
 }
 
 /** An open connection to the CommServe database. Close it when done. */
@@ -30,6 +43,23 @@ export interface DatabaseEngine {
    * @throws DatabaseError when the dump cannot be taken or written.
    */
   dumpFull(file: string, onProgress?: (copiedBytes: number, totalBytes: number) => void): Promise<DumpResult>;
+  /**
+   * Writes what later DIFFERENTIALs of this cycle need next to a FULL dump (SQLite: the page-hash
+   * sidecar), and returns it with identity details to record in the manifest's `database.details`.
+   * @throws DatabaseError when the sidecar cannot be written (the FULL then fails: no cycle without it).
+   */
+  prepareCycle(dumpFile: string, setDir: string, jobId: number): Promise<{ sidecars: DumpSidecar[]; details: DatabaseIdentity['details'] }>;
+  /**
+   * Why a DIFFERENTIAL cannot be taken against `base` (engine or database changed, the base's sidecar
+   * missing…), or null when it can. The job then runs a FULL and says why (SPEC §4.2 step 3).
+   */
+  differentialBaseProblem(base: DifferentialBase): Promise<string | null>;
+  /**
+   * Writes a cumulative DIFFERENTIAL dump against the cycle's FULL.
+   * @throws DatabaseError `DIFF_BASE_MISMATCH` when the base turns out unusable (the caller runs a FULL),
+   *   other DatabaseErrors when the dump fails.
+   */
+  dumpDifferential(base: DifferentialBase, file: string, jobId: number, onProgress?: (doneBytes: number, totalBytes: number) => void): Promise<DumpResult>;
   /** Compacts the database before the dump (`--shrink`; SQLite `VACUUM`). */
   shrink(): Promise<void>;
   /** Releases the connection. Idempotent. */

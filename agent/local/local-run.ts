@@ -9,13 +9,17 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobRecord } from '#core/job';
+import { BackupType as BackupTypes } from '#core/set-id';
 import type { BackupType } from '#core/set-id';
+import { buildCycles } from '#core/cycles';
+import { maxSetIdIn } from '#agent/state/job-ids';
+import { takeInventory } from '#agent/commands/sets/inventory';
 import type { Settings } from '#core/settings';
 import { runPhase1 } from '#agent/commands/backup/phase1';
 import { recordJob } from '#agent/history/history';
 import { createHotSiteClient, ensureBucket } from '#agent/hotsite/hot-site';
 import { refillHotSite, type RefillResult } from '#agent/hotsite/refill';
-import { generateSampleCommServe } from '#agent/local/sample-db/index';
+import { generateSampleCommServe, mutateSampleCommServe } from '#agent/local/sample-db/index';
 import { executeDrJobLocally, type LocalExecution } from './local-state-machine';
 import { startMotoServer, type MotoServer } from './moto-server';
 
@@ -25,7 +29,8 @@ export const DEFAULT_SAMPLE_BYTES = 100 * 1024 * 1024;
 /** Options of a local run. */
 export interface LocalRunOptions {
   settings: Settings;
-  backupType: BackupType;
+  /** The type to run; `auto` applies the local rule (see `chooseLocalBackupType`). */
+  backupType: BackupType | 'auto';
   shrink?: boolean;
   logger: Logger;
   /** Size of the sample CommServe to generate when it does not exist yet (bytes). */
@@ -42,10 +47,29 @@ export interface LocalRunResult {
   record: JobRecord;
   execution: LocalExecution;
   sampleCreated: boolean;
+  /** Rows of the sample CommServe changed before this job (0 on the first run or for another database). */
+  sampleRowsChanged: number;
+  /** The type that was asked for (after the local rule for `auto`). */
+  requestedType: BackupType;
   refill: RefillResult;
   endpoint: string;
   motoStarted: boolean;
   totalMs: number;
+}
+
+/** Share of the sample CommServe's rows changed between two local runs (a day of activity). */
+export const SAMPLE_ACTIVITY_FRACTION = 0.01;
+
+/**
+ * The local run's rule for `npm start` without `--type`: a FULL when there is no open cycle in the
+ * phase-1 destination or the open cycle already holds `LocalDifferentialsPerCycle` DIFFERENTIALs, else a
+ * DIFFERENTIAL (which is itself promoted to FULL when its base turns out unusable).
+ */
+export async function chooseLocalBackupType(settings: Settings): Promise<BackupType> {
+  const inventory = await takeInventory(settings, null);
+  const open = buildCycles(inventory.entries.map((e) => e.summary)).openCycle;
+  if (!open || open.differentials.length >= settings.LocalDifferentialsPerCycle) return BackupTypes.Full;
+  return BackupTypes.Differential;
 }
 
 /** Whether the configured database is the embedded sample CommServe (created on demand). */
@@ -64,12 +88,19 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
   let settings = options.settings;
 
   let sampleCreated = false;
+  let sampleRowsChanged = 0;
   if (usesSample(settings) && !existsSync(settings.Database.path)) {
     const size = options.sampleSizeBytes ?? DEFAULT_SAMPLE_BYTES;
     status(`creating the sample CommServe (${(size / 1024 / 1024).toFixed(0)} MB) in ${dirname(settings.Database.path)}`);
     await generateSampleCommServe({ dir: dirname(settings.Database.path), sizeBytes: size, onProgress: (b) => options.onProgress?.('sample', b, size) });
     sampleCreated = true;
+  } else if (usesSample(settings)) {
+    // The sample CommServe has been busy since the last DR backup: new jobs and events, jobs finishing, old events purged.
+    const seed = maxSetIdIn(settings.Phase1Destination) + 1;
+    sampleRowsChanged = mutateSampleCommServe(settings.Database.path, { fraction: SAMPLE_ACTIVITY_FRACTION, seed });
+    status(`the sample CommServe changed ${sampleRowsChanged} rows since the last DR backup`);
   }
+  const backupType = options.backupType === 'auto' ? await chooseLocalBackupType(settings) : options.backupType;
 
   let moto: MotoServer | undefined;
   let endpoint = options.s3Endpoint;
@@ -84,15 +115,15 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
     await ensureBucket(s3, settings.HotSite.bucket);
     const refill = await refillHotSite(s3, settings.HotSite.bucket, settings.Phase1Destination, options.logger);
     if (refill.uploaded.length > 0) status(`re-filled the hot-site with ${refill.uploaded.length} SET(s) from the phase-1 destination`);
-    status(`running the DR job state machine (${options.backupType})`);
+    status(`running the DR job state machine (${backupType})`);
     const execution = await executeDrJobLocally({
-      input: { backupType: options.backupType },
+      input: { backupType: backupType },
       s3,
       settings,
       phase1: (heartbeat) =>
         runPhase1({
           settings,
-          requestedType: options.backupType,
+          requestedType: backupType,
           shrink: options.shrink,
           s3,
           logger: options.logger,
@@ -106,6 +137,8 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
       record: execution.record,
       execution,
       sampleCreated,
+      sampleRowsChanged,
+      requestedType: backupType,
       refill,
       endpoint,
       motoStarted: moto !== undefined,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, RestoreObjectCommand } from '@aws-sdk/client-s3';
 import { parseManifest } from '#core/manifest';
+import { restoreFullPlusDifferential } from '#agent/engines/sqlite/differential';
 import { motoS3Client, useMoto } from '../support/moto';
 import { tableDigests } from '../support/sqlite';
 import { useTempDirs } from '../support/tmp';
@@ -44,7 +45,7 @@ describe('npm start (end to end, real CLI, moto hot-site)', () => {
     const setDir = join(cwd, '.commserve-dr', 'dr-backups', 'SET_001');
     const manifest = parseManifest(readFileSync(join(setDir, 'manifest.json')));
     expect(manifest.files.map((f) => f.name).sort()).toEqual(
-      ['Cvd.reg', 'FwHosts.txt', 'FwPeers.txt', 'FwPorts.txt', 'MediaAgent.reg', 'commserv_FULL.dmp', 'commserv_hive.reg'].sort(),
+      ['Cvd.reg', 'FwHosts.txt', 'FwPeers.txt', 'FwPorts.txt', 'MediaAgent.reg', 'commserv_FULL.dmp', 'commserv_FULL.pagehashes', 'commserv_hive.reg'].sort(),
     );
     expect(manifest.integrity.status).toBe('ok');
 
@@ -81,17 +82,36 @@ describe('npm start (end to end, real CLI, moto hot-site)', () => {
     expect(existsSync(join(cwd, '.commserve-dr', 'state', 'history', '000001.json'))).toBe(true);
   });
 
-  it('continues with the next job id on a second run and re-fills an empty hot-site from the phase-1 destination', async () => {
+  it('runs a DIFFERENTIAL next (re-filling an empty hot-site first), and the hot-site FULL + archived DIFF restore the changed database', async () => {
     const cwd = tempDir();
-    expect(runCli(cwd, ['start', '--sample-size-mb', '2', '--s3-endpoint', moto.endpoint(), '--json']).code).toBe(0);
+    expect(runCli(cwd, ['start', '--sample-size-mb', '3', '--s3-endpoint', moto.endpoint(), '--json']).code).toBe(0);
     // moto keeps nothing between local runs: simulate that.
     await fetch(`${moto.endpoint()}/moto-api/reset`, { method: 'POST' });
     const second = runCli(cwd, ['start', '--s3-endpoint', moto.endpoint(), '--json']);
     expect(second.code).toBe(0);
-    const out = JSON.parse(second.stdout) as { record: { jobId: number; status: string }; refill: { uploaded: string[] } };
-    expect(out.record).toMatchObject({ jobId: 2, status: 'Completed' });
+    const out = JSON.parse(second.stdout) as { record: { jobId: number; status: string; backupType: string }; refill: { uploaded: string[] }; sampleRowsChanged: number };
+    expect(out.sampleRowsChanged).toBeGreaterThan(50);
+    expect(out.record).toMatchObject({ jobId: 2, status: 'Completed', backupType: 'DIFFERENTIAL' });
     expect(out.refill.uploaded).toEqual(['SET_001']);
-    const keys = ((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sets/' }))).Contents ?? []).map((o) => o.Key);
-    expect(keys).toEqual(expect.arrayContaining(['sets/SET_001/manifest.json', 'sets/SET_002/manifest.json']));
+    const s3 = motoS3Client();
+    const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sets/' }))).Contents ?? []).map((o) => o.Key);
+    expect(keys).toEqual(expect.arrayContaining(['sets/SET_001/manifest.json', 'sets/SET_002/manifest.json', 'sets/SET_002/commserv_DIFF_2.dmp']));
+
+    // Restore the FULL from the (re-filled) hot-site copy and the DIFF from its archive copy (GLACIER: restored first).
+    const staging = tempDir();
+    for (const key of ['sets/SET_001/commserv_FULL.dmp', 'sets/SET_001/commserv_FULL.pagehashes', 'archive/SET_002/commserv_DIFF_2.dmp']) {
+      if (key.startsWith('archive/')) {
+        await s3.send(new RestoreObjectCommand({ Bucket: BUCKET, Key: key, RestoreRequest: { Days: 1, GlacierJobParameters: { Tier: 'Standard' } } }));
+      }
+      writeFileSync(join(staging, key.split('/')[2]), await getBytes(key));
+    }
+    const restored = join(staging, 'restored.db');
+    await restoreFullPlusDifferential({
+      fullDump: join(staging, 'commserv_FULL.dmp'),
+      diffFile: join(staging, 'commserv_DIFF_2.dmp'),
+      baseHashesFile: join(staging, 'commserv_FULL.pagehashes'),
+      target: restored,
+    });
+    expect(tableDigests(restored)).toEqual(tableDigests(join(cwd, '.commserve-dr', 'sample', 'commserv.db')));
   });
 });

@@ -14,7 +14,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import lockfile from 'proper-lockfile';
 import type { Logger } from 'pino';
-import { CommserveDrError, DestinationError, JobLockedError, UsageError } from '#core/errors';
+import { CommserveDrError, DatabaseError, DestinationError, JobLockedError, UsageError } from '#core/errors';
 import { MANIFEST_FILE, setPrefix, setObjectKey } from '#core/hotsite-layout';
 import { JobStatus } from '#core/job-status';
 import type { Phase1Result } from '#core/job';
@@ -22,13 +22,14 @@ import { serializeManifest, type JobEvent, type Manifest, type ManifestInput } f
 import { BackupType, setName } from '#core/set-id';
 import type { Settings } from '#core/settings';
 import { openSqliteEngine } from '#agent/engines/sqlite/sqlite-engine';
-import type { DatabaseEngine } from '#agent/engines/types';
+import type { DatabaseEngine, DifferentialBase, DumpResult } from '#agent/engines/types';
 import { createRegistryStore } from '#agent/registry/index';
 import { checksumFile } from '#agent/hotsite/file-checksums';
 import { hotSiteError, listHotSiteSets, uploadSet } from '#agent/hotsite/hot-site';
 import { allocateJobId } from '#agent/state/job-ids';
 import { AGENT_VERSION } from '#agent/version';
-import { copyFirewallFiles, dumpFull, exportRegistry, hiveFileName, type SetFile } from './set-files';
+import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, FULL_DUMP_FILE, hiveFileName, type SetFile, type StepOutcome } from './set-files';
+import { planDifferential } from './dump-plan';
 
 /** What a phase-1 run needs. */
 export interface Phase1Options {
@@ -149,13 +150,17 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     };
     let backupType: BackupType = options.requestedType;
     let promotion: Manifest['promotion'] = null;
-    if (options.requestedType === BackupType.Differential) {
+    let base: DifferentialBase | null = null;
+    const promote = (reason: string) => {
       backupType = BackupType.Full;
-      promotion = {
-        requested: BackupType.Differential,
-        reason: `this agent version (${AGENT_VERSION}) takes FULL dumps only for the ${engine.engine} engine; ran as FULL`,
-      };
-      note('warning', 'PROMOTED_TO_FULL', `DIFFERENTIAL promoted to FULL: ${promotion.reason}`);
+      base = null;
+      promotion = { requested: BackupType.Differential, reason };
+      note('warning', 'PROMOTED_TO_FULL', `DIFFERENTIAL promoted to FULL: ${reason}`);
+    };
+    if (options.requestedType === BackupType.Differential) {
+      const plan = await timed('plan', () => planDifferential(settings, engine!));
+      if ('promote' in plan) promote(plan.promote);
+      else base = plan.base;
     }
     logger.info({ jobId, setName: name, backupType }, 'DR backup job started');
 
@@ -175,8 +180,25 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     }
     // 2. Optional shrink.
     if (options.shrink) await timed('shrink', () => engine!.shrink());
-    // 3. Database dump.
-    const dump = await timed('dump', () => dumpFull(engine!, setDir!, (done, total) => options.onProgress?.('dump', done, total)));
+    // 3. Database dump: a cumulative DIFFERENTIAL against the cycle's FULL, or a FULL that starts a cycle.
+    const onDumpProgress = (done: number, total: number) => options.onProgress?.('dump', done, total);
+    let dump: StepOutcome<DumpResult> | undefined;
+    if (base) {
+      const diffBase: DifferentialBase = base;
+      try {
+        dump = await timed('dump', () => dumpDifferential(engine!, diffBase, setDir!, jobId, onDumpProgress));
+      } catch (error) {
+        if (!(error instanceof DatabaseError && error.code === 'DIFF_BASE_MISMATCH')) throw error;
+        promote(error.message);
+      }
+    }
+    if (!dump) {
+      dump = await timed('dump', () => dumpFull(engine!, setDir!, onDumpProgress));
+      const cycle = await timed('pageHashes', () => engine!.prepareCycle(join(setDir!, FULL_DUMP_FILE), setDir!, jobId));
+      dump.files.push(...cycle.sidecars.map((s) => ({ name: s.name, role: 'sidecar' as const })));
+      dump.detail.identity = { ...dump.detail.identity, details: { ...dump.detail.identity.details, ...cycle.details } };
+    }
+    const cycleId = backupType === BackupType.Full ? jobId : (base as DifferentialBase | null)!.manifest.jobId;
     // 4. Registry (always a complete export).
     const registryStore = createRegistryStore(settings.Registry);
     const registry = await timed('registry', () =>
@@ -208,8 +230,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       jobId,
       setName: name,
       backupType,
-      cycleId: jobId,
-      baseFullSet: null,
+      cycleId,
+      baseFullSet: backupType === BackupType.Full ? null : setName(cycleId),
       promotion,
       startTime,
       endTime: new Date().toISOString(),
@@ -238,7 +260,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       setName: name,
       backupType,
       requestedType: options.requestedType,
-      cycleId: jobId,
+      cycleId,
       bucket,
       setPrefix: setPrefix('sets', jobId),
       manifestKey: setObjectKey('sets', jobId, MANIFEST_FILE),

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryError } from '#core/errors';
 import type { FileRole, JobEvent } from '#core/manifest';
-import type { DatabaseEngine, DumpResult } from '#agent/engines/types';
+import type { DatabaseEngine, DifferentialBase, DumpResult } from '#agent/engines/types';
 import type { RegistryStore } from '#agent/registry/types';
 
 /** The three firewall files (SPEC §3), copied when present. */
@@ -45,6 +45,27 @@ export async function dumpFull(
 ): Promise<StepOutcome<DumpResult>> {
   const result = await engine.dumpFull(join(setDir, FULL_DUMP_FILE), onProgress);
   return { files: [{ name: FULL_DUMP_FILE, role: 'database' }], events: [], partial: false, detail: result };
+}
+
+/** Name of a DIFFERENTIAL dump in a SET (SPEC §3). */
+export function differentialDumpFile(jobId: number): string {
+  return `commserv_DIFF_${jobId}.dmp`;
+}
+
+/**
+ * Writes the cumulative DIFFERENTIAL dump `commserv_DIFF_<jobId>.dmp` against the cycle's FULL.
+ * @throws DatabaseError `DIFF_BASE_MISMATCH` (the caller promotes to FULL) or another DatabaseError.
+ */
+export async function dumpDifferential(
+  engine: DatabaseEngine,
+  base: DifferentialBase,
+  setDir: string,
+  jobId: number,
+  onProgress?: (copied: number, total: number) => void,
+): Promise<StepOutcome<DumpResult>> {
+  const name = differentialDumpFile(jobId);
+  const result = await engine.dumpDifferential(base, join(setDir, name), jobId, onProgress);
+  return { files: [{ name, role: 'database' }], events: [], partial: false, detail: result };
 }
 
 /** The registry export file of a SET: `commserv_hive.reg` in a FULL, `commserv_hive_<jobId>.reg` in a DIFFERENTIAL. */

@@ -6,7 +6,7 @@
  * a manifest but no job record (e.g. the agent was killed after writing it, or phase 2 ran in the cloud
  * and its record was not fetched) is taken as `Completed`, or `Completed With One or More Errors` when
  * its manifest holds error events. A SET without a manifest is `Running` while the phase-1 lock is held
- * and it is the newest SET, else `Failed`.
+ * and it is the newest SET, else `Failed`; its type comes from the dump file it holds (FULL when none).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,6 +60,14 @@ function folderBytes(dir: string): number {
   return total;
 }
 
+/** The type of an incomplete SET from the dump it holds (`commserv_DIFF_<id>.dmp` or `commserv_FULL.dmp`), if any. */
+function inferBackupType(dir: string, jobId: number): BackupType | undefined {
+  const names = readdirSync(dir);
+  if (names.some((n) => n.startsWith(`commserv_DIFF_${jobId}.dmp`))) return BackupType.Differential;
+  if (names.some((n) => n.startsWith('commserv_FULL.dmp'))) return BackupType.Full;
+  return undefined;
+}
+
 function isPhase1Running(stateDir: string): boolean {
   try {
     return lockfile.checkSync(stateDir, { lockfilePath: join(stateDir, `${PHASE1_LOCK}.lock`), realpath: false, stale: 60_000 });
@@ -94,6 +102,7 @@ export async function takeInventory(settings: Settings, s3: S3Client | null): Pr
   const problems = new Map<number, string[]>();
   const problem = (jobId: number, text: string) => problems.set(jobId, [...(problems.get(jobId) ?? []), text]);
   const local = new Map<number, SetLocations['local']>();
+  const typeFromFiles = new Map<number, BackupType | undefined>();
 
   if (existsSync(settings.Phase1Destination)) {
     for (const entry of readdirSync(settings.Phase1Destination, { withFileTypes: true })) {
@@ -111,6 +120,7 @@ export async function takeInventory(settings: Settings, s3: S3Client | null): Pr
         }
       }
       local.set(jobId, { path: dir, complete, bytes: folderBytes(dir) });
+      if (!complete) typeFromFiles.set(jobId, inferBackupType(dir, jobId));
     }
   }
 
@@ -147,7 +157,7 @@ export async function takeInventory(settings: Settings, s3: S3Client | null): Pr
     const record = records.get(jobId) ?? null;
     const complete = (local.get(jobId)?.complete ?? false) || (hotSite.get(jobId)?.complete ?? false);
     const status: SetStatus = record ? record.status : statusWithoutRecord(complete ? manifest : null, jobId === newest, running);
-    const backupType = manifest?.backupType ?? record?.backupType ?? BackupType.Full;
+    const backupType = manifest?.backupType ?? record?.backupType ?? typeFromFiles.get(jobId) ?? BackupType.Full;
     const summary: SetSummary = {
       jobId,
       setName: setName(jobId),

@@ -3,11 +3,16 @@
  * FULL = a consistent online-backup copy (better-sqlite3 `backup`); integrity = `PRAGMA integrity_check`.
  */
 import Database from 'better-sqlite3';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { DatabaseError } from '#core/errors';
 import type { Integrity } from '#core/manifest';
-import type { DatabaseEngine, DumpResult } from '../types';
+import type { DatabaseEngine, DifferentialBase, DumpResult, DumpSidecar } from '../types';
+import { compareDatabaseIdentity, databaseIdentity, writeDifferential, type SqliteDatabaseIdentity } from './differential';
+import { writePageHashes } from './page-hashes';
+
+/** The FULL's page-hash sidecar in a SET: what DIFFERENTIALs of the cycle compare pages against. */
+export const PAGE_HASHES_FILE = 'commserv_FULL.pagehashes';
 
 /** The 16-byte header every SQLite 3 database file starts with. */
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
@@ -115,6 +120,73 @@ export class SqliteEngine implements DatabaseEngine {
       file,
       bytes: statSync(file).size,
       identity: { engine: 'sqlite', name: this.displayName, pageSize, pageCount, details: {} },
+    };
+  }
+
+  async prepareCycle(dumpFile: string, setDir: string, jobId: number): Promise<{ sidecars: DumpSidecar[]; details: Record<string, number | string> }> {
+    const hashes = await writePageHashes(dumpFile, join(setDir, PAGE_HASHES_FILE), { jobId });
+    const identity = databaseIdentity(dumpFile);
+    return {
+      sidecars: [{ name: PAGE_HASHES_FILE }],
+      details: {
+        textEncoding: identity.textEncoding,
+        userVersion: identity.userVersion,
+        applicationId: identity.applicationId,
+        schemaFormat: identity.schemaFormat,
+        pageHashesFile: PAGE_HASHES_FILE,
+        dumpSha256: hashes.dumpSha256,
+      },
+    };
+  }
+
+  async differentialBaseProblem(base: DifferentialBase): Promise<string | null> {
+    const recorded = base.manifest.database;
+    if (recorded.engine !== 'sqlite') return `the cycle's FULL ${base.manifest.setName} is of the ${recorded.engine} engine`;
+    if (recorded.name !== this.displayName) return `the database was replaced: the cycle's FULL ${base.manifest.setName} is of ${recorded.name}, this is ${this.displayName}`;
+    const sidecar = base.manifest.files.find((f) => f.name === PAGE_HASHES_FILE);
+    if (!sidecar) return `the cycle's FULL ${base.manifest.setName} has no page hashes (${PAGE_HASHES_FILE})`;
+    if (!existsSync(join(base.setDir, PAGE_HASHES_FILE))) return `the page hashes of the cycle's FULL are missing from ${base.setDir}`;
+    const details = recorded.details;
+    const baseIdentity: SqliteDatabaseIdentity = {
+      pageSize: recorded.pageSize ?? 0,
+      pageCount: recorded.pageCount ?? 0,
+      schemaFormat: Number(details.schemaFormat ?? 0),
+      textEncoding: Number(details.textEncoding ?? 0),
+      userVersion: Number(details.userVersion ?? 0),
+      applicationId: Number(details.applicationId ?? 0),
+    };
+    const replaced = compareDatabaseIdentity(baseIdentity, databaseIdentity(this.path)).filter((c) => c.replaced);
+    if (replaced.length > 0) {
+      return `the database changed since the cycle's FULL ${base.manifest.setName}: ${replaced.map((c) => `${c.field} ${c.base} → ${c.current}`).join(', ')}`;
+    }
+    return null;
+  }
+
+  async dumpDifferential(base: DifferentialBase, file: string, jobId: number, onProgress?: (done: number, total: number) => void): Promise<DumpResult> {
+    const result = await writeDifferential({
+      sourceDb: this.path,
+      takeSnapshot: (snapshot) => this.db.backup(snapshot),
+      baseHashesFile: join(base.setDir, PAGE_HASHES_FILE),
+      outFile: file,
+      baseJobId: base.manifest.jobId,
+      jobId,
+      onProgress,
+    });
+    return {
+      file,
+      bytes: result.bytes,
+      identity: {
+        engine: 'sqlite',
+        name: this.displayName,
+        pageSize: result.pageSize,
+        pageCount: result.pageCount,
+        details: {
+          changedPages: result.changedPages,
+          basePageCount: result.basePageCount,
+          reconstructedSha256: result.sha256,
+          snapshotMs: Math.round(result.snapshotMs),
+        },
+      },
     };
   }
 
