@@ -54,7 +54,7 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     expect(beats.length).toBeGreaterThanOrEqual(5);
 
     const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_001', 'manifest.json')));
-    expect(manifest.files.map((f) => f.name)).toEqual(['commserv_FULL.dmp', 'commserv_hive.reg', 'FwPeers.txt', 'FwHosts.txt', 'FwPorts.txt']);
+    expect(manifest.files.map((f) => f.name)).toEqual(['commserv_FULL.dmp', 'commserv_FULL.pagehashes', 'commserv_hive.reg', 'FwPeers.txt', 'FwHosts.txt', 'FwPorts.txt']);
     expect(manifest.registry).toEqual({ store: 'file-hive', exportedKeys: [SAMPLE_REGISTRY_ROOT], missingKeys: [] });
     for (const file of manifest.files) {
       const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: `sets/SET_001/${file.name}`, ChecksumMode: 'ENABLED' }));
