@@ -24,6 +24,7 @@ import { executeDrJobLocally } from './local/local-state-machine';
 import { recordJob } from './history/history';
 import { generateSampleCommServe } from './local/sample-db/index';
 import { takeInventory } from './commands/sets/inventory';
+import { collectHistory, formatHistory, parseDateFilter, parseStatusFilter } from './commands/history/history';
 import { formatSets, setsDocument } from './commands/sets/sets';
 import { formatRegistryParse, formatRegistryParseJson, formatSecretsWarning, readRegistryExport } from './commands/registry/parse';
 
@@ -145,7 +146,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       // Started by hand: phase 1, then phase 2 with the same definition, run by this agent.
       const p1 = await phase1();
       const execution = await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
-      recordJob(settings.StateDirectory, execution.record);
+      recordJob(settings.Phase1Destination, execution.record);
       reportFailure(execution.record);
       io.stdout(opts.json ? `${JSON.stringify(execution.record, null, 2)}\n` : formatJobSummary(execution.record, { durationsMs: execution.stateDurationsMs }));
       exitCode = exitCodeForStatus(execution.record.status);
@@ -175,6 +176,26 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const inventory = await takeInventory(settings, cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }));
       const { document } = setsDocument(inventory);
       io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : formatSets(document));
+    });
+
+  program
+    .command('history')
+    .description('job history: id, type, status, start, end, duration, bytes, copies, warnings and errors')
+    .option('--status <status...>', 'only jobs with these statuses: completed, errors, failed, killed')
+    .option('--since <date>', 'only jobs that ended at or after this date (ISO, UTC)')
+    .option('--until <date>', 'only jobs that ended at or before this date (ISO, UTC)')
+    .option('--local-only', 'read only the phase-1 destination (not the hot-site mirror jobs/)')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr history\n  $ commserve-dr history --status failed errors --since 2026-11-01\n  $ commserve-dr history --local-only --json')
+    .action(async (cmd: { status?: string[]; since?: string; until?: string; localOnly?: boolean }) => {
+      const { opts, config } = context();
+      const filter = {
+        statuses: (cmd.status ?? []).map(parseStatusFilter),
+        since: cmd.since ? parseDateFilter(cmd.since, '--since') : undefined,
+        until: cmd.until ? parseDateFilter(cmd.until, '--until') : undefined,
+      };
+      const { settings } = config();
+      const document = await collectHistory(settings, cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }), filter);
+      io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : formatHistory(document));
     });
 
   const registry = program

@@ -132,7 +132,7 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
         }),
       archiveRetryIntervalMs: Math.min(settings.ArchiveRetryIntervalMinutes * 60_000, 2_000),
     });
-    recordJob(settings.StateDirectory, execution.record);
+    recordJob(settings.Phase1Destination, execution.record);
     return {
       record: execution.record,
       execution,

@@ -79,7 +79,7 @@ describe('npm start (end to end, real CLI, moto hot-site)', () => {
     // The job record is at the hot-site and in the local history.
     const record = JSON.parse((await getBytes('jobs/001.json')).toString('utf8'));
     expect(record).toMatchObject({ jobId: 1, status: 'Completed' });
-    expect(existsSync(join(cwd, '.commserve-dr', 'state', 'history', '000001.json'))).toBe(true);
+    expect(existsSync(join(cwd, '.commserve-dr', 'dr-backups', 'jobs', '001.json'))).toBe(true);
   });
 
   it('runs a DIFFERENTIAL next (re-filling an empty hot-site first), and the hot-site FULL + archived DIFF restore the changed database', async () => {

@@ -97,7 +97,7 @@ async function readHotSiteRecord(s3: S3Client, bucket: string, jobId: number): P
  */
 export async function takeInventory(settings: Settings, s3: S3Client | null): Promise<Inventory> {
   const bucket = settings.HotSite.bucket;
-  const records = new Map(readHistory(settings.StateDirectory).filter((r) => r.jobId !== null).map((r) => [r.jobId!, r]));
+  const records = new Map(readHistory(settings.Phase1Destination).filter((r) => r.jobId !== null).map((r) => [r.jobId!, r]));
   const manifests = new Map<number, Manifest>();
   const problems = new Map<number, string[]>();
   const problem = (jobId: number, text: string) => problems.set(jobId, [...(problems.get(jobId) ?? []), text]);
