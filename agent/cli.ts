@@ -13,7 +13,7 @@ import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/err
 import { exitCodeForStatus, JobStatus } from '#core/job-status';
 import type { JobRecord } from '#core/job';
 import { BackupType, parseBackupType } from '#core/set-id';
-import { loadConfig } from './config';
+import { loadEffectiveConfig } from './config';
 import { createLogger } from './log';
 import { runPhase1 } from './commands/backup/phase1';
 import { runWithCallback, sfnTaskCallback } from './commands/backup/callback';
@@ -87,7 +87,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     const status = (line: string) => {
       if (!opts.json) io.stderr(`${line}\n`);
     };
-    return { opts, logger, status, config: () => loadConfig(opts.config, io.cwd) };
+    return { opts, logger, status, config: () => loadEffectiveConfig(opts.config, io.cwd) };
   };
 
   program
@@ -104,7 +104,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .addHelpText('after', '\nExamples:\n  $ commserve-dr start\n  $ commserve-dr start --type differential\n  $ commserve-dr start --sample-size-mb 20 --json')
     .action(async (cmd: { type?: BackupType; shrink?: boolean; sampleSizeMb: number; s3Endpoint?: string }) => {
       const { opts, logger, status, config } = context();
-      const { settings } = config();
+      const { settings } = await config();
       const result = await runLocalJob({
         settings,
         backupType: cmd.type ?? 'auto',
@@ -132,7 +132,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .addHelpText('after', '\nExamples:\n  $ commserve-dr backup\n  $ commserve-dr backup --type differential --json')
     .action(async (cmd: { type: BackupType; shrink?: boolean; taskToken?: string }) => {
       const { opts, logger, config } = context();
-      const { settings } = config();
+      const { settings } = await config();
       const s3 = createHotSiteClient(settings.HotSite);
       const phase1 = (heartbeat?: () => Promise<void>) => runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3, logger, heartbeat });
       if (cmd.taskToken) {
@@ -172,7 +172,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .addHelpText('after', '\nExamples:\n  $ commserve-dr sets\n  $ commserve-dr sets --local-only --json')
     .action(async (cmd: { localOnly?: boolean }) => {
       const { opts, config } = context();
-      const { settings } = config();
+      const { settings } = await config();
       const inventory = await takeInventory(settings, cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }));
       const { document } = setsDocument(inventory);
       io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : formatSets(document));
@@ -193,7 +193,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         since: cmd.since ? parseDateFilter(cmd.since, '--since') : undefined,
         until: cmd.until ? parseDateFilter(cmd.until, '--until') : undefined,
       };
-      const { settings } = config();
+      const { settings } = await config();
       const document = await collectHistory(settings, cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }), filter);
       io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : formatHistory(document));
     });
@@ -218,11 +218,20 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
 
   program
     .command('config')
-    .description('print the effective settings and where they came from')
+    .description('the effective settings and where each came from (default, file, environment, SSM)')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr config\n  $ COMMSERVE_DR_RetainCycles=7 commserve-dr config --json\n  $ commserve-dr --config site.json config')
     .action(async () => {
-      const { config } = context();
-      const loaded = config();
-      io.stdout(`${JSON.stringify({ source: loaded.source ?? 'embedded defaults', settings: loaded.settings }, null, 2)}\n`);
+      const { opts, config } = context();
+      const loaded = await config();
+      if (opts.json) {
+        io.stdout(`${JSON.stringify({ file: loaded.source, ssmPath: loaded.ssmPath, settings: loaded.settings, sources: loaded.sources }, null, 2)}\n`);
+        return;
+      }
+      const lines = [`settings file: ${loaded.source ?? 'none (embedded defaults)'}${loaded.ssmPath ? ` · SSM path: ${loaded.ssmPath}` : ''}`, ''];
+      for (const [name, value] of Object.entries(loaded.settings)) {
+        lines.push(`  ${name.padEnd(30)} ${(loaded.sources[name] ?? 'default').padEnd(12)} ${JSON.stringify(value)}`);
+      }
+      io.stdout(`${lines.join('\n')}\n`);
     });
 
   try {

@@ -1,31 +1,59 @@
 /**
- * Loads the agent's effective settings: the config file (`--config FILE`, else `commserve-dr.config.json`
- * in the working directory if present, else the embedded local defaults), validated with core's schema,
- * with relative paths resolved against the working directory.
+ * Loads the agent's effective settings (SPEC §9) and records where each came from:
+ * 1. the embedded defaults (core/settings.ts);
+ * 2. the config file (`--config FILE`, else `commserve-dr.config.json` in the working directory if present);
+ * 3. environment variables `COMMSERVE_DR_<Name>` (e.g. `COMMSERVE_DR_RetainCycles=7`; objects as JSON);
+ * 4. SSM Parameter Store, when `SettingsParameterPath` is set (by file or environment): every parameter
+ *    under that path named after a setting (`<path>/RetainCycles`), read with GetParametersByPath —
+ *    so changing a setting needs no redeploy.
+ * Precedence, key by key: defaults < SSM (the operator's central settings) < file < environment (a local
+ * override). All problems are listed at once, with the key.
+ * Relative paths are resolved against the working directory.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { ConfigError } from '#core/errors';
-import { parseSettings, type Settings } from '#core/settings';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { ConfigError, describeError } from '#core/errors';
+import { parseSettings, SETTING_NAMES, type Settings } from '#core/settings';
 
 /** The config file looked for in the working directory when `--config` is not given. */
 export const DEFAULT_CONFIG_FILE = 'commserve-dr.config.json';
+/** Prefix of the environment variables that set settings. */
+export const ENV_PREFIX = 'COMMSERVE_DR_';
+/** Environment variable / file key naming the SSM path to read settings from (not itself a setting). */
+export const SSM_PATH_KEY = 'SettingsParameterPath';
+
+/** Where a setting's value came from. */
+export type SettingSource = 'default' | 'file' | 'environment' | 'ssm';
 
 /** Effective settings and where they came from. */
 export interface LoadedConfig {
   settings: Settings;
-  /** The config file read, or `null` for the embedded local defaults. */
+  /** The config file read, or `null` for none. */
   source: string | null;
+  /** Source of each top-level setting. */
+  sources: Record<string, SettingSource>;
+  /** The SSM path read, when one was. */
+  ssmPath: string | null;
   /** The working directory relative paths were resolved against. */
   cwd: string;
 }
 
 /**
- * Reads and validates the settings.
- * @param configFile explicit `--config` path (must exist), or undefined.
- * @throws ConfigError when the file is missing (explicit), unreadable, not JSON, or invalid (all problems listed).
+ * A value from the environment or SSM: JSON when it parses (numbers, booleans, objects), else the text;
+ * `unlimited` or an empty string mean null (e.g. `ArchiveRetainCycles`).
  */
-export function loadConfig(configFile: string | undefined, cwd: string = process.cwd()): LoadedConfig {
+export function coerceSettingText(text: string): unknown {
+  const t = text.trim();
+  if (t === '' || t.toLowerCase() === 'unlimited') return null;
+  try {
+    return JSON.parse(t);
+  } catch {
+    return text;
+  }
+}
+
+function readConfigFile(configFile: string | undefined, cwd: string): { file: string | null; raw: Record<string, unknown> } {
   let file: string | null = null;
   if (configFile) {
     file = resolve(cwd, configFile);
@@ -33,16 +61,103 @@ export function loadConfig(configFile: string | undefined, cwd: string = process
   } else if (existsSync(resolve(cwd, DEFAULT_CONFIG_FILE))) {
     file = resolve(cwd, DEFAULT_CONFIG_FILE);
   }
-  let raw: unknown = {};
-  if (file) {
-    try {
-      raw = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (error) {
-      throw new ConfigError(`config file ${file} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  if (!file) return { file: null, raw: {} };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`config file ${file} must hold a JSON object`);
+  return { file, raw: raw as Record<string, unknown> };
+}
+
+function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const name of [...SETTING_NAMES, SSM_PATH_KEY]) {
+    const text = env[`${ENV_PREFIX}${name}`];
+    if (text !== undefined) values[name] = coerceSettingText(text);
+  }
+  return values;
+}
+
+function merge(layers: Array<{ source: SettingSource; values: Record<string, unknown> }>): { raw: Record<string, unknown>; sources: Record<string, SettingSource> } {
+  const raw: Record<string, unknown> = {};
+  const sources: Record<string, SettingSource> = Object.fromEntries(SETTING_NAMES.map((n) => [n, 'default' as SettingSource]));
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer.values)) {
+      raw[key] = value;
+      sources[key] = layer.source;
     }
   }
-  const settings = resolvePaths(parseSettings(raw, file ?? 'the embedded defaults'), cwd);
-  return { settings, source: file, cwd };
+  return { raw, sources };
+}
+
+function finish(raw: Record<string, unknown>, sources: Record<string, SettingSource>, file: string | null, ssmPath: string | null, cwd: string): LoadedConfig {
+  const { [SSM_PATH_KEY]: _path, ...settingsRaw } = raw;
+  delete sources[SSM_PATH_KEY];
+  const origin = [file, ssmPath ? `SSM ${ssmPath}` : null, 'the environment'].filter(Boolean).join(', ');
+  const settings = resolvePaths(parseSettings(settingsRaw, file || ssmPath ? origin : 'the embedded defaults and the environment'), cwd);
+  return { settings, source: file, sources, ssmPath, cwd };
+}
+
+/**
+ * Reads the settings from defaults, the config file and the environment (no network).
+ * @param configFile explicit `--config` path (must exist), or undefined.
+ * @throws ConfigError when the file is missing (explicit), unreadable, not JSON, or invalid (all problems listed).
+ */
+export function loadConfig(configFile: string | undefined, cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const { file, raw: fileValues } = readConfigFile(configFile, cwd);
+  const { raw, sources } = merge([
+    { source: 'file', values: fileValues },
+    { source: 'environment', values: fromEnvironment(env) },
+  ]);
+  return finish(raw, sources, file, null, cwd);
+}
+
+/**
+ * Like `loadConfig`, then overlays SSM parameters when `SettingsParameterPath` is set.
+ * @param ssm client to use (default: one for the hot-site region).
+ * @throws ConfigError as `loadConfig`, and when SSM cannot be read (the path and the reason; never a value).
+ */
+export async function loadEffectiveConfig(
+  configFile: string | undefined,
+  cwd: string = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+  ssm?: SSMClient,
+): Promise<LoadedConfig> {
+  const { file, raw: fileValues } = readConfigFile(configFile, cwd);
+  const envValues = fromEnvironment(env);
+  const path = (envValues[SSM_PATH_KEY] ?? fileValues[SSM_PATH_KEY]) as unknown;
+  if (path === undefined || path === null) return loadConfig(configFile, cwd, env);
+  if (typeof path !== 'string' || !path.startsWith('/')) throw new ConfigError(`${SSM_PATH_KEY}: must be an SSM path starting with /, got ${JSON.stringify(path)}`);
+  // The SSM client needs only the region (and a stand-in endpoint); the rest is validated once, with SSM's values.
+  const hotSite = (envValues.HotSite ?? fileValues.HotSite ?? {}) as { region?: unknown; endpoint?: unknown };
+  const region = typeof hotSite.region === 'string' ? hotSite.region : 'us-east-1';
+  const endpoint = typeof hotSite.endpoint === 'string' ? hotSite.endpoint : undefined;
+  const client = ssm ?? new SSMClient({ region, ...(endpoint ? { endpoint } : {}) });
+  const ssmValues: Record<string, unknown> = {};
+  const prefix = path.endsWith('/') ? path : `${path}/`;
+  try {
+    let token: string | undefined;
+    do {
+      const page = await client.send(new GetParametersByPathCommand({ Path: prefix, Recursive: false, WithDecryption: false, NextToken: token }));
+      for (const p of page.Parameters ?? []) {
+        const name = p.Name?.slice(prefix.length);
+        if (name && (SETTING_NAMES as string[]).includes(name) && p.Type !== 'SecureString') ssmValues[name] = coerceSettingText(p.Value ?? '');
+      }
+      token = page.NextToken;
+    } while (token);
+  } catch (error) {
+    throw new ConfigError(`cannot read the settings under SSM ${prefix}: ${describeError(error)}`, { cause: error });
+  }
+  // Precedence: defaults < SSM (the operator's central settings) < file < environment (a local override).
+  const { raw, sources } = merge([
+    { source: 'ssm', values: ssmValues },
+    { source: 'file', values: fileValues },
+    { source: 'environment', values: envValues },
+  ]);
+  return finish(raw, sources, file, prefix, cwd);
 }
 
 function resolvePaths(settings: Settings, cwd: string): Settings {
