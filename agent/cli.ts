@@ -14,7 +14,8 @@ import { exitCodeForStatus, JobStatus } from '#core/job-status';
 import type { JobRecord } from '#core/job';
 import { BackupType, parseBackupType } from '#core/set-id';
 import { loadEffectiveConfig } from './config';
-import { createLogger } from './log';
+import { createLogger, type LogFormat } from './log';
+import { createProgress } from './progress';
 import { runPhase1 } from './commands/backup/phase1';
 import { runWithCallback, sfnTaskCallback } from './commands/backup/callback';
 import { createHotSiteClient } from './hotsite/hot-site';
@@ -57,6 +58,7 @@ interface GlobalOptions {
   config?: string;
   json?: boolean;
   verbose?: boolean;
+  logFormat?: LogFormat;
 }
 
 /**
@@ -70,6 +72,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--config <file>', 'settings file (default: commserve-dr.config.json if present, else the embedded local defaults)')
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'more detail in the logs (stderr)')
+    .addOption(new Option('--log-format <format>', 'log lines on stderr: pretty (default on a terminal) or json (default otherwise)').choices(['pretty', 'json']))
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run commserve-dr --help for usage)');
@@ -83,11 +86,13 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
 
   const context = () => {
     const opts = program.opts<GlobalOptions>();
-    const logger = createLogger({ verbose: opts.verbose });
+    const logger = createLogger({ verbose: opts.verbose, format: opts.logFormat });
+    const progress = createProgress(!opts.json);
     const status = (line: string) => {
+      progress.stop();
       if (!opts.json) io.stderr(`${line}\n`);
     };
-    return { opts, logger, status, config: () => loadEffectiveConfig(opts.config, io.cwd) };
+    return { opts, logger, status, progress, config: () => loadEffectiveConfig(opts.config, io.cwd) };
   };
 
   program
@@ -103,7 +108,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--s3-endpoint <url>', 'use this running S3 stand-in instead of starting moto server')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr start\n  $ commserve-dr start --type differential\n  $ commserve-dr start --sample-size-mb 20 --json')
     .action(async (cmd: { type?: BackupType; shrink?: boolean; sampleSizeMb: number; s3Endpoint?: string }) => {
-      const { opts, logger, status, config } = context();
+      const { opts, logger, status, progress, config } = context();
       const { settings } = await config();
       const result = await runLocalJob({
         settings,
@@ -113,7 +118,8 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         sampleSizeBytes: Math.round(cmd.sampleSizeMb * 1024 * 1024),
         s3Endpoint: cmd.s3Endpoint,
         onStatus: status,
-      });
+        onProgress: progress.update,
+      }).finally(() => progress.stop());
       if (opts.json) {
         io.stdout(`${JSON.stringify({ record: result.record, durationsMs: result.execution.stateDurationsMs, endpoint: result.endpoint, refill: result.refill, sampleRowsChanged: result.sampleRowsChanged }, null, 2)}\n`);
       } else {
@@ -131,20 +137,22 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--task-token <token>', 'started by the DR job state machine: report phase 1 through this Step Functions task token')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr backup\n  $ commserve-dr backup --type differential --json')
     .action(async (cmd: { type: BackupType; shrink?: boolean; taskToken?: string }) => {
-      const { opts, logger, config } = context();
+      const { opts, logger, progress, config } = context();
       const { settings } = await config();
       const s3 = createHotSiteClient(settings.HotSite);
-      const phase1 = (heartbeat?: () => Promise<void>) => runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3, logger, heartbeat });
+      const phase1 = (heartbeat?: () => Promise<void>) => runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3, logger, heartbeat, onProgress: progress.update });
       if (cmd.taskToken) {
         // Phase 1 for the state machine: it runs phase 2 when we call back.
         const sfn = new SFNClient({ region: settings.HotSite.region });
-        const result = await runWithCallback(sfnTaskCallback(sfn, cmd.taskToken), phase1, (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed'));
+        const result = await runWithCallback(sfnTaskCallback(sfn, cmd.taskToken), phase1, (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed')).finally(() =>
+          progress.stop(),
+        );
         io.stdout(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `phase 1 of job ${result.jobId} done (${result.setName}, ${result.status}); the state machine continues with phase 2\n`);
         exitCode = exitCodeForStatus(result.status);
         return;
       }
       // Started by hand: phase 1, then phase 2 with the same definition, run by this agent.
-      const p1 = await phase1();
+      const p1 = await phase1().finally(() => progress.stop());
       const execution = await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
       recordJob(settings.Phase1Destination, execution.record);
       reportFailure(execution.record);

@@ -1,20 +1,32 @@
 /**
- * Logging: pino, always to stderr (stdout carries results). JSON lines; level `info` with `-v`,
- * `warn` otherwise, `silent` in tests unless asked.
+ * Logging: pino, always to stderr (stdout carries results). On a terminal, one readable line per
+ * entry (pino-pretty, no colour); JSON lines when stderr is not a terminal or with `--log-format json`.
+ * Level: `info` with `-v`… `debug`; `warn` otherwise. Secrets are redacted whatever object is logged.
  */
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
-/** Creates the agent's logger. `verbose` lowers the level to debug. */
-export function createLogger(options: { verbose?: boolean; level?: pino.LevelWithSilent } = {}): Logger {
+/** `pretty` (human lines) or `json`. */
+export type LogFormat = 'pretty' | 'json';
+
+/** Keys never written to a log line. */
+export const REDACTED_PATHS = ['password', '*.password', 'connectionString', '*.connectionString', 'secretAccessKey', '*.secretAccessKey', 'taskToken', '*.taskToken'];
+
+/**
+ * Creates the agent's logger.
+ * @param options.format default: `pretty` when stderr is a TTY, else `json`.
+ */
+export function createLogger(options: { verbose?: boolean; level?: pino.LevelWithSilent; format?: LogFormat } = {}): Logger {
   const level = options.level ?? (options.verbose ? 'debug' : 'warn');
-  return pino(
-    {
-      level,
-      base: { app: 'commserve-dr' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      // Never let a secret reach a log line, whatever object is logged.
-      redact: { paths: ['password', '*.password', 'connectionString', '*.connectionString', 'secretAccessKey', '*.secretAccessKey', 'taskToken'], censor: '[redacted]' },
-    },
-    pino.destination({ dest: 2, sync: true }),
-  );
+  const format = options.format ?? (process.stderr.isTTY ? 'pretty' : 'json');
+  const config: pino.LoggerOptions = {
+    level,
+    base: { app: 'commserve-dr' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+  };
+  if (format === 'pretty') {
+    return pino(config, pretty({ destination: 2, sync: true, colorize: false, ignore: 'pid,hostname,app', translateTime: 'SYS:HH:MM:ss' }));
+  }
+  return pino(config, pino.destination({ dest: 2, sync: true }));
 }
