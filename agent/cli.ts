@@ -22,9 +22,15 @@ import { createHotSiteClient } from './hotsite/hot-site';
 import { formatJobSummary } from './commands/backup/summary';
 import { runLocalJob, DEFAULT_SAMPLE_BYTES } from './local/local-run';
 import { executeDrJobLocally } from './local/local-state-machine';
-import { recordJob } from './history/history';
+import { tryRecordJob } from './history/history';
 import { generateSampleCommServe } from './local/sample-db/index';
 import { takeInventory } from './commands/sets/inventory';
+import { runPrune } from './commands/prune/prune';
+import { runRecover } from './commands/recover/recover';
+import { runFetch } from './commands/recover/fetch';
+import { readVerifications, runVerify } from './commands/recover/verify';
+import { createRegistryStore } from './registry/index';
+import { parseRetrievalTier, type RetrievalTier } from '#core/recovery';
 import { collectHistory, formatHistory, parseDateFilter, parseStatusFilter } from './commands/history/history';
 import { formatSets, setsDocument } from './commands/sets/sets';
 import { formatRegistryParse, formatRegistryParseJson, formatSecretsWarning, readRegistryExport } from './commands/registry/parse';
@@ -154,7 +160,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       // Started by hand: phase 1, then phase 2 with the same definition, run by this agent.
       const p1 = await phase1().finally(() => progress.stop());
       const execution = await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
-      recordJob(settings.Phase1Destination, execution.record);
+      tryRecordJob(settings.Phase1Destination, execution.record, (e) => logger.warn(`job record not written to the phase-1 destination: ${describeError(e)}`));
       reportFailure(execution.record);
       io.stdout(opts.json ? `${JSON.stringify(execution.record, null, 2)}\n` : formatJobSummary(execution.record, { durationsMs: execution.stateDurationsMs }));
       exitCode = exitCodeForStatus(execution.record.status);
@@ -182,7 +188,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { opts, config } = context();
       const { settings } = await config();
       const inventory = await takeInventory(settings, cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }));
-      const { document } = setsDocument(inventory);
+      const { document } = setsDocument(inventory, readVerifications(settings));
       io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : formatSets(document));
     });
 
@@ -204,6 +210,85 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { settings } = await config();
       const document = await collectHistory(settings, cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }), filter);
       io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : formatHistory(document));
+    });
+
+  program
+    .command('prune')
+    .description('apply retention now (SPEC §5): expire SETs beyond RetainCycles at the hot-site, in archive/ and in the phase-1 destination')
+    .option('--dry-run', 'print the plan with the reason for every SET kept or expired; delete nothing')
+    .option('--allow-early-archive-deletion', 'delete archive objects younger than their storage class minimum (90/180 days) despite the early-deletion charge')
+    .option('--local-only', 'prune the phase-1 destination only (do not touch the hot-site)')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr prune --dry-run\n  $ commserve-dr prune --json')
+    .action(async (cmd: { dryRun?: boolean; allowEarlyArchiveDeletion?: boolean; localOnly?: boolean }) => {
+      const { opts, config } = context();
+      const { settings } = await config();
+      const { document, table } = await runPrune({
+        settings,
+        s3: cmd.localOnly ? null : createHotSiteClient(settings.HotSite),
+        dryRun: cmd.dryRun,
+        allowEarlyArchiveDeletion: cmd.allowEarlyArchiveDeletion,
+      });
+      io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : table);
+      if ((document.applied?.failedCount ?? 0) > 0) exitCode = ExitCode.CompletedWithErrors;
+    });
+
+  const tierOption = () => new Option('--tier <tier>', 'retrieval tier for GLACIER/DEEP_ARCHIVE objects: Expedited, Standard or Bulk').argParser(parseRetrievalTier).default('Standard');
+
+  program
+    .command('recover')
+    .description('hot-site recovery (SPEC §6): rebuild the CommServe database, registry (and firewall files) from the newest restorable point or a named SET')
+    .requiredOption('--to <dir>', 'recovery directory: staging, the restored database (<dir>/commserv.db) and the recovery report')
+    .option('--set <SET_n>', 'restore to this SET (a DIFFERENTIAL brings its FULL); default the newest restorable point')
+    .option('--firewall', 'also restore FwPeers.txt, FwHosts.txt, FwPorts.txt')
+    .option('--force', 'override preflight refusals (platform components installed, CommServe services running), with warnings')
+    .option('--dry-run', 'print the plan and the registry changes; change nothing')
+    .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
+    .option('--registry-hive <file>', 'import the registry into this file-backed hive (default: the Windows registry on Windows, <dir>/registry/commserv_hive.reg elsewhere)')
+    .addOption(tierOption())
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
+    .action(async (cmd: { to: string; set?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string }) => {
+      const { opts, logger, config } = context();
+      const { settings } = await config();
+      const to = resolve(io.cwd, cmd.to);
+      const registryStore = cmd.registryHive
+        ? createRegistryStore({ store: 'file-hive', hiveFile: resolve(io.cwd, cmd.registryHive) })
+        : process.platform === 'win32'
+          ? createRegistryStore({ store: 'windows' })
+          : undefined;
+      const result = await runRecover({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: cmd.set, to, firewall: cmd.firewall, force: cmd.force, dryRun: cmd.dryRun, wait: cmd.wait, tier: cmd.tier, registryStore });
+      io.stdout(opts.json ? `${JSON.stringify(result.document, null, 2)}\n` : result.text);
+      exitCode = result.exitCode;
+    });
+
+  program
+    .command('fetch')
+    .description('restore a SET to disk without applying it: download and verify every file into <dir>/SET_n/')
+    .argument('<SET_n>', 'the SET to fetch')
+    .requiredOption('--to <dir>', 'directory to write SET_n/ into')
+    .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
+    .addOption(tierOption())
+    .addHelpText('after', '\nExample:\n  $ commserve-dr fetch SET_042 --to ./fetched')
+    .action(async (set: string, cmd: { to: string; wait?: boolean; tier: RetrievalTier }) => {
+      const { opts, logger, config } = context();
+      const { settings } = await config();
+      const result = await runFetch({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, to: resolve(io.cwd, cmd.to), wait: cmd.wait, tier: cmd.tier });
+      io.stdout(opts.json ? `${JSON.stringify(result.document, null, 2)}\n` : result.text);
+      exitCode = result.exitCode;
+    });
+
+  program
+    .command('verify')
+    .description('check a restorable point at the hot-site (sizes and SHA-256), then trial-restore it into a scratch database with an integrity check; records the result')
+    .argument('[SET_n]', 'the SET to verify (a DIFFERENTIAL with its FULL); default the newest restorable point')
+    .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
+    .addOption(tierOption())
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr verify\n  $ commserve-dr verify SET_042 --json')
+    .action(async (set: string | undefined, cmd: { wait?: boolean; tier: RetrievalTier }) => {
+      const { opts, logger, config } = context();
+      const { settings } = await config();
+      const result = await runVerify({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, wait: cmd.wait, tier: cmd.tier });
+      io.stdout(opts.json ? `${JSON.stringify(result.document, null, 2)}\n` : result.text);
+      exitCode = result.exitCode;
     });
 
   const registry = program

@@ -1,16 +1,25 @@
 /**
- * `CommserveDrStack`: the hot-site bucket, the phase-2 functions and the DR job state machine
- * (SPEC §8). Each concern is its own construct; this stack only wires them together.
+ * `CommserveDrStack` (SPEC §8): the hot-site bucket, the settings parameters, the phase-2 functions,
+ * the DR job state machine, its schedule, the monitoring, and the agent's access. Each concern is its
+ * own construct; this stack only resolves the settings and wires the constructs together.
  */
-import { CfnOutput, CfnParameter, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import type { ArchiveStorageClass } from '#core/settings';
+import { ARCHIVE_MINIMUM_DAYS, type ArchiveStorageClass, type SettingsInput } from '#core/settings';
+import { AgentAccess, type SqlServerCredential } from './agent-access';
 import { DrJobStateMachine } from './dr-job-state-machine';
-import { HotSiteBucket } from './hot-site-bucket';
+import { HotSiteBucket, type ObjectLockMode } from './hot-site-bucket';
+import { DrMonitoring, METRIC_NAMESPACE } from './monitoring';
 import { Phase2Functions } from './phase2-functions';
+import { DrJobSchedule } from './schedule';
+import { DEFAULT_CELL, SettingsParameters, settingsPrefixForCell } from './settings-parameters';
 
 /** Logical id of the deploy-time parameter holding the CommServe's managed-node id. */
 export const COMMSERVE_INSTANCE_PARAMETER = 'CommServeInstanceId';
+
+/** Feature flag: server access logs are delivered through a bucket policy (not the legacy ACL, which enforced object ownership forbids). */
+const SERVER_ACCESS_LOGS_USE_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
 
 /** Properties of the commserve-dr stack. */
 export interface CommserveDrStackProps extends StackProps {
@@ -19,30 +28,99 @@ export interface CommserveDrStackProps extends StackProps {
    * declares the CloudFormation parameter `CommServeInstanceId` (same pattern) to be given at deploy time.
    */
   readonly commServeInstanceId?: string;
+  /** Settings cell: the parameters live under `/commserve-dr/<cell>/`, metrics carry `Cell=<cell>`. Default `default`. */
+  readonly cell?: string;
+  /**
+   * Values of the settings published to Parameter Store (SPEC §9), when they differ from the schema's
+   * defaults. The dedicated props below (archive class, retries, schedule) take precedence.
+   */
+  readonly settings?: SettingsInput;
   /** Explicit hot-site bucket name; default generated. */
   readonly bucketName?: string;
+  /** ARN of an existing KMS key for the hot-site bucket; default a key created (and retained) by the stack. */
+  readonly hotSiteKeyArn?: string;
+  /** Days a noncurrent object version is kept. Default 30. */
+  readonly noncurrentVersionExpirationDays?: number;
+  /** Days server access logs are kept. Default 365. */
+  readonly accessLogRetentionDays?: number;
+  /** Object Lock for `archive/` objects; default off. `days` defaults to the archive class's minimum storage duration (90 or 180). */
+  readonly archiveObjectLock?: { readonly mode: ObjectLockMode; readonly days?: number };
   /** `ArchiveStorageClass` (SPEC §9). Default GLACIER. */
   readonly archiveStorageClass?: ArchiveStorageClass;
-  /** `ArchiveRetryCount` (SPEC §9). Default 10. */
+  /** `ArchiveRetryCount` (SPEC §9). Default 10. Fixed in the state machine's Retry at deploy time. */
   readonly archiveRetryCount?: number;
-  /** `ArchiveRetryIntervalMinutes` (SPEC §9). Default 30. */
+  /** `ArchiveRetryIntervalMinutes` (SPEC §9). Default 30. Fixed in the state machine's Retry at deploy time. */
   readonly archiveRetryIntervalMinutes?: number;
   /** Phase-1 time limit in seconds. Default 21,600 (6 h). */
   readonly phase1TimeoutSeconds?: number;
   /** Phase-1 heartbeat limit in seconds. Default 600 (10 min). */
   readonly phase1HeartbeatSeconds?: number;
+  /** `ScheduleTime`: daily FULL, `HH:MM`. Default 17:00. */
+  readonly scheduleTime?: string;
+  /** `ScheduleTimeZone`: IANA time zone of the schedules. Default UTC. */
+  readonly scheduleTimeZone?: string;
+  /** Extra DIFFERENTIAL schedules (`cron(…)` / `rate(…)` expressions, in `scheduleTimeZone`). Default none. */
+  readonly differentialSchedules?: readonly string[];
+  /** Whether the schedules are enabled. Default true. */
+  readonly scheduleEnabled?: boolean;
+  /** Name of the SQL Server credential `SecureString` the operator creates; default none (SQLite). */
+  readonly sqlServerCredentialParameter?: string;
+  /** ARN of the KMS key of that `SecureString`; default a key created by the stack (output `CredentialKeyArn`). */
+  readonly sqlServerCredentialKeyArn?: string;
+  /** E-mail addresses subscribed to the alarm topic. Default none. */
+  readonly alarmEmails?: readonly string[];
+  /** Attach `AmazonSSMManagedInstanceCore` to the agent's role instead of the trimmed Run Command policy. Default false. */
+  readonly agentUseManagedInstanceCore?: boolean;
 }
 
 /** The commserve-dr stack. */
 export class CommserveDrStack extends Stack {
   readonly hotSite: HotSiteBucket;
+  readonly settings: SettingsParameters;
   readonly functions: Phase2Functions;
   readonly drJob: DrJobStateMachine;
+  readonly schedule: DrJobSchedule;
+  readonly monitoring: DrMonitoring;
+  readonly agent: AgentAccess;
 
   constructor(scope: Construct, id: string, props: CommserveDrStackProps) {
     super(scope, id, props);
-    this.hotSite = new HotSiteBucket(this, 'HotSite', { bucketName: props.bucketName });
-    this.functions = new Phase2Functions(this, 'Phase2', { hotSite: this.hotSite, archiveStorageClass: props.archiveStorageClass });
+    this.node.setContext(SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
+    const cell = props.cell ?? DEFAULT_CELL;
+
+    // The dedicated props win over `settings`; the schema fills in every default.
+    this.settings = new SettingsParameters(this, 'Settings', {
+      prefix: settingsPrefixForCell(cell),
+      settings: {
+        ...props.settings,
+        ...definedEntries({
+          ArchiveStorageClass: props.archiveStorageClass,
+          ArchiveRetryCount: props.archiveRetryCount,
+          ArchiveRetryIntervalMinutes: props.archiveRetryIntervalMinutes,
+          ScheduleTime: props.scheduleTime,
+          ScheduleTimeZone: props.scheduleTimeZone,
+        }),
+      },
+    });
+    const settings = this.settings.settings;
+
+    this.hotSite = new HotSiteBucket(this, 'HotSite', {
+      bucketName: props.bucketName,
+      encryptionKey: props.hotSiteKeyArn ? kms.Key.fromKeyArn(this, 'HotSiteSuppliedKey', props.hotSiteKeyArn) : undefined,
+      noncurrentVersionExpirationDays: props.noncurrentVersionExpirationDays,
+      accessLogRetentionDays: props.accessLogRetentionDays,
+      archiveStorageClass: settings.ArchiveStorageClass,
+      archiveObjectLock: props.archiveObjectLock && {
+        mode: props.archiveObjectLock.mode,
+        days: props.archiveObjectLock.days ?? ARCHIVE_MINIMUM_DAYS[settings.ArchiveStorageClass],
+      },
+    });
+    this.functions = new Phase2Functions(this, 'Phase2', {
+      hotSite: this.hotSite,
+      archiveStorageClass: settings.ArchiveStorageClass,
+      settings: this.settings,
+      metrics: { namespace: METRIC_NAMESPACE, cell },
+    });
     const commServeInstanceId =
       props.commServeInstanceId ??
       new CfnParameter(this, COMMSERVE_INSTANCE_PARAMETER, {
@@ -56,12 +134,62 @@ export class CommserveDrStack extends Stack {
       validateSet: this.functions.validateSet,
       archiveSet: this.functions.archiveSet,
       reportJob: this.functions.reportJob,
-      archiveRetryCount: props.archiveRetryCount,
-      archiveRetryIntervalMinutes: props.archiveRetryIntervalMinutes,
+      archiveRetryCount: settings.ArchiveRetryCount,
+      archiveRetryIntervalMinutes: settings.ArchiveRetryIntervalMinutes,
       phase1Timeout: props.phase1TimeoutSeconds === undefined ? undefined : Duration.seconds(props.phase1TimeoutSeconds),
       phase1Heartbeat: props.phase1HeartbeatSeconds === undefined ? undefined : Duration.seconds(props.phase1HeartbeatSeconds),
     });
+    this.schedule = new DrJobSchedule(this, 'Schedule', {
+      stateMachine: this.drJob.stateMachine,
+      scheduleTime: settings.ScheduleTime,
+      scheduleTimeZone: settings.ScheduleTimeZone,
+      differentialSchedules: props.differentialSchedules,
+      enabled: props.scheduleEnabled,
+    });
+    this.monitoring = new DrMonitoring(this, 'Monitoring', {
+      stateMachine: this.drJob.stateMachine,
+      cell,
+      alarmEmails: props.alarmEmails,
+    });
+
+    let sqlServerCredential: SqlServerCredential | undefined;
+    if (props.sqlServerCredentialParameter) {
+      const key = props.sqlServerCredentialKeyArn
+        ? kms.Key.fromKeyArn(this, 'CredentialSuppliedKey', props.sqlServerCredentialKeyArn)
+        : new kms.Key(this, 'CredentialKey', {
+            description: `commserve-dr: encrypts the SQL Server credential SecureString ${props.sqlServerCredentialParameter}`,
+            enableKeyRotation: true,
+            removalPolicy: RemovalPolicy.RETAIN,
+          });
+      sqlServerCredential = { parameterName: props.sqlServerCredentialParameter, key };
+      if (!props.sqlServerCredentialKeyArn) {
+        new CfnOutput(this, 'CredentialKeyArn', {
+          description: 'KMS key for the SQL Server credential: aws ssm put-parameter --type SecureString --key-id <this>',
+          value: key.keyArn,
+        });
+      }
+    }
+    this.agent = new AgentAccess(this, 'Agent', {
+      hotSite: this.hotSite,
+      drJob: this.drJob,
+      settings: this.settings,
+      sqlServerCredential,
+      useManagedInstanceCore: props.agentUseManagedInstanceCore,
+    });
+
     new CfnOutput(this, 'HotSiteBucketName', { value: this.hotSite.bucket.bucketName });
     new CfnOutput(this, 'DrJobStateMachineArn', { value: this.drJob.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'AgentRoleName', {
+      description: 'IAM role of the CommServe managed node: aws ssm create-activation --iam-role <this>',
+      value: this.agent.role.roleName,
+    });
+    new CfnOutput(this, 'SettingsPrefix', { description: 'SSM Parameter Store path of the settings', value: this.settings.prefix });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
   }
+}
+
+/** The entries whose value is defined. */
+function definedEntries<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -28,6 +28,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { acknowledgeWildcardResource } from './nag';
 
 /** Names of the states (the override keys of the local runner). */
 export const DrJobState = {
@@ -64,7 +65,7 @@ export interface DrJobStateMachineProps {
   readonly archiveRetryCount?: number;
   /** Minutes between ArchiveSet retries (`ArchiveRetryIntervalMinutes`). Default 30; at least 1 s is used. */
   readonly archiveRetryIntervalMinutes?: number;
-  /** Log group of the executions (level ERROR); default a new one kept one year. */
+  /** Log group of the executions (level ALL, without execution data); default a new one kept one year. */
   readonly logGroup?: logs.ILogGroup;
 }
 
@@ -176,10 +177,25 @@ export class DrJobStateMachine extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(start),
       logs: {
         destination: props.logGroup ?? new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR }),
-        level: sfn.LogLevel.ERROR,
+        // Every state transition, without the payloads (keys and summaries only, but no need to copy them).
+        level: sfn.LogLevel.ALL,
         includeExecutionData: false,
       },
+      tracingEnabled: true,
     });
+    const role = this.stateMachine.role;
+    acknowledgeWildcardResource(
+      role,
+      '*',
+      'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules/Targets) and CloudWatch Logs vended delivery (logs:CreateLogDelivery …) do not support resource-level permissions; CDK adds exactly those for tracing and logging.',
+    );
+    for (const fn of [props.validateSet, props.archiveSet, props.reportJob]) {
+      acknowledgeWildcardResource(
+        role,
+        `${fn.functionArn}:*`,
+        'LambdaInvoke also allows the versions and aliases of this one phase-2 function (<function ARN>:*); no other function.',
+      );
+    }
   }
 
   /** Lets the agent (on the CommServe) report phase 1: states:SendTaskSuccess/Failure/Heartbeat on this machine. */

@@ -8,16 +8,29 @@
  * SDK version the tests ran, whatever the runtime happens to ship; the cost is a larger bundle.
  * `keepNames` keeps error class names intact after minification (Step Functions matches on them).
  *
- * Each function gets only the bucket areas it needs (prefix-scoped grants of `HotSiteBucket`).
+ * Each function gets only the bucket areas it needs (prefix-scoped grants of `HotSiteBucket`), read
+ * access to the settings path (`SETTINGS_PREFIX`, read at cold start) and, for ReportJob, PutMetricData
+ * in the `CommServeDR` namespace.
+ *
+ * Environment:
+ * | variable | functions | value |
+ * |---|---|---|
+ * | `HOT_SITE_BUCKET` | all | bucket name |
+ * | `SETTINGS_PREFIX` | all (when settings are given) | `/commserve-dr/<cell>`: `GetParametersByPath` at cold start |
+ * | `ARCHIVE_STORAGE_CLASS` | ArchiveSet | GLACIER, DEEP_ARCHIVE or GLACIER_IR |
+ * | `ARCHIVE_OBJECT_LOCK_MODE`, `ARCHIVE_OBJECT_LOCK_DAYS` | ArchiveSet (Object Lock on) | GOVERNANCE or COMPLIANCE; days |
+ * | `METRIC_NAMESPACE`, `METRIC_CELL` | ReportJob (when metrics are given) | `CommServeDR`; value of the `Cell` dimension |
  */
 import * as path from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ArchiveStorageClass } from '#core/settings';
 import type { HotSiteBucket } from './hot-site-bucket';
+import { grantPutMetricData } from './monitoring';
+import type { SettingsParameters } from './settings-parameters';
 
 /** Root of the project (holds package-lock.json, tsconfig.json, lambdas/). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -29,6 +42,10 @@ export interface Phase2FunctionsProps {
   readonly archiveStorageClass?: ArchiveStorageClass;
   /** Retention of the functions' log groups. Default one year. */
   readonly logRetention?: logs.RetentionDays;
+  /** The settings parameters: every function gets `SETTINGS_PREFIX` and read access to that path. Default none. */
+  readonly settings?: SettingsParameters;
+  /** Custom metrics ReportJob publishes (`METRIC_NAMESPACE`, `METRIC_CELL`; PutMetricData in that namespace only). Default none. */
+  readonly metrics?: { readonly namespace: string; readonly cell: string };
 }
 
 /** The three phase-2 functions. */
@@ -53,7 +70,11 @@ export class Phase2Functions extends Construct {
         timeout: options.timeout,
         memorySize: options.memorySize,
         // Stack traces point into the TypeScript sources (the bundles carry source maps).
-        environment: { ...options.environment, NODE_OPTIONS: '--enable-source-maps' },
+        environment: {
+          ...options.environment,
+          ...(props.settings ? { SETTINGS_PREFIX: props.settings.prefix } : {}),
+          NODE_OPTIONS: '--enable-source-maps',
+        },
         projectRoot: PROJECT_ROOT,
         depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
         logGroup: new logs.LogGroup(this, `${name}Logs`, { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR }),
@@ -78,7 +99,13 @@ export class Phase2Functions extends Construct {
     this.archiveSet = make('ArchiveSet', 'archive-set.ts', {
       timeout: Duration.minutes(15),
       memorySize: 256,
-      environment: { HOT_SITE_BUCKET: bucketName, ARCHIVE_STORAGE_CLASS: props.archiveStorageClass ?? 'GLACIER' },
+      environment: {
+        HOT_SITE_BUCKET: bucketName,
+        ARCHIVE_STORAGE_CLASS: props.archiveStorageClass ?? 'GLACIER',
+        ...(props.hotSite.archiveObjectLock
+          ? { ARCHIVE_OBJECT_LOCK_MODE: props.hotSite.archiveObjectLock.mode, ARCHIVE_OBJECT_LOCK_DAYS: String(props.hotSite.archiveObjectLock.days) }
+          : {}),
+      },
     });
     props.hotSite.grantReadSets(this.archiveSet);
     props.hotSite.grantArchive(this.archiveSet);
@@ -86,8 +113,31 @@ export class Phase2Functions extends Construct {
     this.reportJob = make('ReportJob', 'report-job.ts', {
       timeout: Duration.minutes(1),
       memorySize: 256,
-      environment: { HOT_SITE_BUCKET: bucketName },
+      environment: {
+        HOT_SITE_BUCKET: bucketName,
+        ...(props.metrics ? { METRIC_NAMESPACE: props.metrics.namespace, METRIC_CELL: props.metrics.cell } : {}),
+      },
     });
     props.hotSite.grantWriteJobs(this.reportJob);
+    if (props.metrics) grantPutMetricData(this.reportJob, props.metrics.namespace);
+
+    for (const fn of this.all) {
+      props.settings?.grantRead(fn);
+      Validations.of(fn).acknowledge(
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: 'AWS policy for writing the function\'s own CloudWatch Logs (logs:CreateLogStream/PutLogEvents); nothing else, and AWS keeps it current.',
+        },
+        {
+          id: 'AwsSolutions-L1',
+          reason: 'nodejs22.x on purpose: the bundles are built and tested with esbuild target node22 (docs: TOOLING.md); moving to a newer runtime is a tested change, not a default.',
+        },
+      );
+    }
+  }
+
+  /** The three functions. */
+  get all(): nodejs.NodejsFunction[] {
+    return [this.validateSet, this.archiveSet, this.reportJob];
   }
 }

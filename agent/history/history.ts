@@ -35,6 +35,20 @@ export function recordJob(phase1Destination: string, record: JobRecord): string 
   return file;
 }
 
+/**
+ * Like `recordJob`, but a record that cannot be written (the phase-1 destination is unwritable — the job
+ * may have failed for that very reason) is reported through `onError` instead of failing the command.
+ * @returns the path written, or null.
+ */
+export function tryRecordJob(phase1Destination: string, record: JobRecord, onError: (error: unknown) => void): string | null {
+  try {
+    return recordJob(phase1Destination, record);
+  } catch (error) {
+    onError(error);
+    return null;
+  }
+}
+
 /** Reads every valid local record, by end time; unreadable files are reported through `onInvalid` and skipped. */
 export function readHistory(phase1Destination: string, onInvalid: (file: string, error: unknown) => void = () => undefined): JobRecord[] {
   const dir = historyDir(phase1Destination);

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobRecord } from '#core/job';
+import { describeError } from '#core/errors';
 import { BackupType as BackupTypes } from '#core/set-id';
 import type { BackupType } from '#core/set-id';
 import { buildCycles } from '#core/cycles';
@@ -16,7 +17,7 @@ import { maxSetIdIn } from '#agent/state/job-ids';
 import { takeInventory } from '#agent/commands/sets/inventory';
 import type { Settings } from '#core/settings';
 import { runPhase1 } from '#agent/commands/backup/phase1';
-import { recordJob } from '#agent/history/history';
+import { tryRecordJob } from '#agent/history/history';
 import { createHotSiteClient, ensureBucket } from '#agent/hotsite/hot-site';
 import { refillHotSite, type RefillResult } from '#agent/hotsite/refill';
 import { generateSampleCommServe, mutateSampleCommServe } from '#agent/local/sample-db/index';
@@ -132,7 +133,7 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
         }),
       archiveRetryIntervalMs: Math.min(settings.ArchiveRetryIntervalMinutes * 60_000, 2_000),
     });
-    recordJob(settings.Phase1Destination, execution.record);
+    tryRecordJob(settings.Phase1Destination, execution.record, (e) => options.logger.warn(`job record not written to the phase-1 destination: ${describeError(e)}`));
     return {
       record: execution.record,
       execution,

@@ -57,3 +57,15 @@ export class EnvironmentError extends CommserveDrError {
     this.name = 'EnvironmentError';
   }
 }
+
+/**
+ * Pruning could not plan or record safely (`code`: `LIST_FAILED`, `READ_FAILED`, `RECORD_WRITE_FAILED`,
+ * `PLAN_FAILED`); nothing is deleted when it is thrown. Per-key deletion failures are reported in the
+ * result instead.
+ */
+export class PruneError extends CommserveDrError {
+  constructor(code: string, message: string, options: ErrorOptions = {}) {
+    super(code, message, options);
+    this.name = 'PruneError';
+  }
+}

@@ -1,43 +1,7 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { buildApp, type BuildAppOptions } from '#infra/app';
-import { resolveDefinitionFromTemplate, type CfnTemplate } from '#infra/definition';
-
-const CACHE = path.join(__dirname, '..', '..', '.cache');
-
-/** Synthesizes in-process without bundling, into a folder under .cache/ that is removed afterwards. */
-function synth(options: BuildAppOptions = {}) {
-  fs.mkdirSync(CACHE, { recursive: true });
-  const outdir = fs.mkdtempSync(path.join(CACHE, 'infra-test-'));
-  try {
-    const { stack } = buildApp({ outdir, skipBundling: true, cloudFormationValidation: false, ...options });
-    const template = Template.fromStack(stack);
-    const annotations = Annotations.fromStack(stack);
-    return { stack, template, annotations, json: template.toJSON() as CfnTemplate & { Resources: Record<string, any> } };
-  } finally {
-    fs.rmSync(outdir, { recursive: true, force: true });
-  }
-}
-
-/** The logical id of the only resource of `type` whose id starts with `prefix`. */
-function logicalId(json: { Resources: Record<string, any> }, type: string, prefix: string): string {
-  const ids = Object.keys(json.Resources).filter((id) => json.Resources[id].Type === type && id.startsWith(prefix));
-  expect(ids).toHaveLength(1);
-  return ids[0];
-}
-
-/** The statements of the default policy of a function's role: `[{ actions, resources }]`, as synthesized. */
-function roleStatements(json: { Resources: Record<string, any> }, rolePrefix: string): Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> {
-  const roleId = logicalId(json, 'AWS::IAM::Role', rolePrefix);
-  const policies = Object.values(json.Resources).filter(
-    (r: any) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((ref: any) => ref.Ref === roleId),
-  ) as any[];
-  expect(policies).toHaveLength(1);
-  return policies[0].Properties.PolicyDocument.Statement;
-}
-
-const objectsArn = (bucketId: string, prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${prefix}/*`]] });
+import { Match } from 'aws-cdk-lib/assertions';
+import { buildApp } from '#infra/app';
+import { resolveDefinitionFromTemplate } from '#infra/definition';
+import { logicalId, objectsArn, parameterArn, roleStatements, synth } from './support/synth';
 
 describe('CommserveDrStack', () => {
   let t: ReturnType<typeof synth>;
@@ -139,11 +103,16 @@ describe('CommserveDrStack', () => {
   describe('least-privilege IAM', () => {
     const kmsViaS3 = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
 
-    it('ValidateSet reads sets/* only', () => {
+    it('ValidateSet reads sets/* only, and its settings', () => {
       expect(roleStatements(t.json, 'Phase2ValidateSetServiceRole')).toEqual([
         { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: objectsArn(bucketId, 'sets') },
         { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] }, Condition: kmsViaS3 },
         { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
+        {
+          Effect: 'Allow',
+          Action: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
+          Resource: [parameterArn('commserve-dr/default'), parameterArn('commserve-dr/default/*')],
+        },
       ]);
     });
 
@@ -198,9 +167,10 @@ describe('CommserveDrStack', () => {
       states = resolveDefinitionFromTemplate(t.json).definition.States as Record<string, any>;
     });
 
-    it('logs errors to its own log group', () => {
+    it('logs every transition (without payloads) to its own log group, with X-Ray tracing on', () => {
       t.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-        LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }] },
+        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }] },
+        TracingConfiguration: { Enabled: true },
       });
     });
 

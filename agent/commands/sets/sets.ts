@@ -5,6 +5,7 @@
 import { buildCycles, type Cycle, type CycleReport, type SetSummary } from '#core/cycles';
 import { formatBytes } from '#agent/commands/backup/summary';
 import type { Inventory, InventoryEntry } from './inventory';
+import type { Verification } from '#agent/commands/recover/verify';
 
 /** One SET as printed (and as `--json` gives it). */
 export interface SetRow {
@@ -18,6 +19,8 @@ export interface SetRow {
   /** `local`, `hot-site`, `archive` — where a copy is (archive from the job record). */
   copies: string[];
   problems: string[];
+  /** The last `verify` of the point ending at this SET: result and time, when one was recorded. */
+  verified: { result: 'restorable' | 'failed'; at: string; trialRestoreMs: number | null } | null;
 }
 
 /** The `--json` document of `sets`. */
@@ -28,7 +31,8 @@ export interface SetsDocument {
   hotSiteUnavailable: string | null;
 }
 
-function row(entry: InventoryEntry): SetRow {
+function row(entry: InventoryEntry, verifications: ReadonlyMap<string, Verification>): SetRow {
+  const v = verifications.get(entry.summary.setName);
   const copies: string[] = [];
   if (entry.locations.local) copies.push('local');
   if (entry.locations.hotSite) copies.push('hot-site');
@@ -43,14 +47,15 @@ function row(entry: InventoryEntry): SetRow {
     integrity: entry.integrity,
     copies,
     problems: entry.problems,
+    verified: v ? { result: v.result, at: v.verifiedAt, trialRestoreMs: v.trialRestore?.durationMs ?? null } : null,
   };
 }
 
 /** Builds the document from an inventory (pure). */
-export function setsDocument(inventory: Inventory): { document: SetsDocument; report: CycleReport } {
+export function setsDocument(inventory: Inventory, verifications: ReadonlyMap<string, Verification> = new Map()): { document: SetsDocument; report: CycleReport } {
   const byJob = new Map(inventory.entries.map((e) => [e.summary.jobId, e]));
   const report = buildCycles(inventory.entries.map((e) => e.summary));
-  const rowOf = (s: SetSummary) => row(byJob.get(s.jobId)!);
+  const rowOf = (s: SetSummary) => row(byJob.get(s.jobId)!, verifications);
   const document: SetsDocument = {
     cycles: report.cycles.map((c) => ({
       cycleId: c.cycleId,
@@ -74,7 +79,7 @@ export function setsDocument(inventory: Inventory): { document: SetsDocument; re
 export function formatSets(document: SetsDocument): string {
   const lines: string[] = [];
   const setLine = (r: SetRow, extra = '') =>
-    `  ${r.setName.padEnd(10)} ${r.backupType.padEnd(13)} ${r.status.padEnd(34)} ${(r.bytes === null ? '—' : formatBytes(r.bytes)).padStart(10)}  ${(r.complete ? 'complete' : 'INCOMPLETE').padEnd(10)} ${r.copies.join('+') || '—'}${r.integrity === 'corrupt' ? '  CORRUPT DB' : ''}${extra}`;
+    `  ${r.setName.padEnd(10)} ${r.backupType.padEnd(13)} ${r.status.padEnd(34)} ${(r.bytes === null ? '—' : formatBytes(r.bytes)).padStart(10)}  ${(r.complete ? 'complete' : 'INCOMPLETE').padEnd(10)} ${r.copies.join('+') || '—'}${r.integrity === 'corrupt' ? '  CORRUPT DB' : ''}${r.verified ? `  verified ${r.verified.result} ${r.verified.at.slice(0, 10)}` : ''}${extra}`;
   if (document.cycles.length === 0 && document.orphans.length === 0) lines.push('No SETs yet.');
   for (const c of document.cycles) {
     const verdict = `${c.open ? 'open' : c.complete ? 'complete' : 'incomplete'} · ${c.successful ? 'successful' : 'NOT successful'}`;

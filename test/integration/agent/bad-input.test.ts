@@ -41,7 +41,8 @@ describe('bad input (CLI in-process, real SQLite, moto)', () => {
     expect(io.err()).toContain(`commserve-dr: DR job failed: phase 1 failed: CommServe database not found: ${join(cwd, 'missing/commserv.db')}`);
     expect(io.err()).not.toMatch(/\n\s+at /);
     expect(io.out()).toContain('· Failed');
-    expect(existsSync(join(cwd, 'dr'))).toBe(false);
+    // Only the job's history record is in the phase-1 destination: no SET folder at all.
+    expect(readdirSync(join(cwd, 'dr'))).toEqual(['jobs']);
   });
 
   it('a database that is not SQLite: exit 1, no SET', async () => {

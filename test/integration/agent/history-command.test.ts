@@ -22,9 +22,9 @@ describe('history command (CLI in-process, real SQLite, moto)', () => {
     const cwd = tempDir();
     expect(await exec(['start', '--sample-size-mb', '2', '--s3-endpoint', moto.endpoint()], capture(cwd))).toBe(0);
     expect(await exec(['start', '--type', 'differential', '--s3-endpoint', moto.endpoint()], capture(cwd))).toBe(0);
-    // A job that fails in phase 1: the database disappeared.
-    rmSync(join(cwd, '.commserve-dr', 'sample', 'commserv.db'));
-    expect(await exec(['start', '--type', 'full', '--s3-endpoint', moto.endpoint()], capture(cwd))).toBe(1);
+    // A job that fails in phase 1: the configured database does not exist.
+    writeFileSync(join(cwd, 'broken.json'), JSON.stringify({ Database: { engine: 'sqlite', path: 'gone/commserv.db' } }));
+    expect(await exec(['--config', 'broken.json', 'start', '--type', 'full', '--s3-endpoint', moto.endpoint()], capture(cwd))).toBe(1);
 
     writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: { bucket: 'commserve-dr-hot-site', endpoint: moto.endpoint() } }));
     const all = capture(cwd);

@@ -1,0 +1,270 @@
+/**
+ * Staging (SPEC §6): bring the objects of a restore point to a local directory — archive restores first
+ * (RestoreObject, then wait until readable, or report what is pending) — verifying every size and SHA-256 against
+ * the manifests while streaming. Also `commserve-dr fetch SET_n --to DIR` ("restore to disk"): download and
+ * verify one SET into `DIR/SET_n/` without applying it.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { RestorablePoint } from '#core/cycles';
+import { CommserveDrError, describeError, ExitCode, ManifestError, UsageError } from '#core/errors';
+import { MANIFEST_FILE } from '#core/hotsite-layout';
+import type { Manifest } from '#core/manifest';
+import { formatBytes, RecoveryError, formatPlan, needsRestore, stagingPath, type PlannedObject, type RecoveryPlan, type RetrievalTier } from '#core/recovery';
+import type { Settings } from '#core/settings';
+import { parseSetName, setName as setNameOf } from '#core/set-id';
+import { downloadObject, readSmallObject, requestRestore, waitForRestores, type WaitOptions } from '#agent/hotsite/download';
+import { buildPlan, checkPointManifests, discoverHotSite, readSetManifest, sourceObject, type FileFilter, type HotSiteView } from './plan';
+
+/** Result of a command: the `--json` document, the text for people, and the exit code (SPEC §11). */
+export interface CommandResult<D> {
+  document: D;
+  text: string;
+  exitCode: ExitCode;
+}
+
+/** An archive object whose restore is not finished. */
+export interface PendingRestore {
+  key: string;
+  storageClass: string;
+  /** `restoring` (requested, running) — every pending object has been requested by the time this is reported. */
+  state: 'restoring';
+}
+
+/** A file staged and verified. */
+export interface StagedFile {
+  setName: string;
+  file: string;
+  role: Manifest['files'][number]['role'];
+  path: string;
+  key: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** Options shared by the commands that read archive objects. */
+export interface ArchiveOptions {
+  /** Retrieval tier for GLACIER/DEEP_ARCHIVE restores (default Standard). */
+  tier?: RetrievalTier;
+  /** Wait for archive restores (poll HeadObject) instead of reporting them pending with exit code 3. */
+  wait?: boolean;
+  /** Days the restored copies stay readable (default 7). */
+  restoreDays?: number;
+  /** Polling of restores (interval, timeout, sleep) — tests inject small values. */
+  waitOptions?: WaitOptions;
+}
+
+/** What {@link stagePoint} produced. */
+export type StageOutcome =
+  | { kind: 'pending'; plan: RecoveryPlan; pending: PendingRestore[] }
+  | { kind: 'staged'; plan: RecoveryPlan; files: StagedFile[]; manifests: Map<string, Manifest>; durationsMs: { archiveRestore: number; download: number } };
+
+/** Options of {@link stagePoint}. */
+export interface StageOptions extends ArchiveOptions {
+  s3: S3Client;
+  bucket: string;
+  view: HotSiteView;
+  point: RestorablePoint;
+  /** Files land in `<stagingDir>/<SET_n>/<file>`. */
+  stagingDir: string;
+  filter: FileFilter;
+  /** Check the manifests form a valid FULL(+DIFF) chain (false for fetching one SET alone). */
+  checkChain: boolean;
+  /** Only plan (and report pending restores), request nothing and download nothing. */
+  planOnly?: boolean;
+  logger?: Logger;
+}
+
+/**
+ * Stages a point: plans, restores archive objects (or reports them pending), then downloads every selected file
+ * of every SET into the staging directory, verifying size and SHA-256 against the manifest. A file is under its
+ * final name only once verified.
+ * @throws ManifestError (malformed manifest, unsafe file name, DIFF based on another FULL), HotSiteError
+ *   (`SIZE_MISMATCH`, `CHECKSUM_MISMATCH`, S3 failures), RecoveryError.
+ */
+export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
+  const { s3, bucket, view, point, filter } = options;
+  const tier = options.tier ?? 'Standard';
+  if (options.checkChain) checkPointManifests(view, point);
+  let plan = await buildPlan(s3, bucket, view, point, filter, tier);
+  if (options.planOnly) return { kind: 'staged', plan, files: [], manifests: new Map(), durationsMs: { archiveRestore: 0, download: 0 } };
+
+  const restoreStarted = performance.now();
+  if (plan.pendingObjects > 0) {
+    const pending: PendingRestore[] = [];
+    for (const object of plan.objects) {
+      if (object.state !== 'restore-needed' && object.state !== 'restoring') continue;
+      let state: 'restoring' | 'restored' = 'restoring';
+      if (object.state === 'restore-needed' && needsRestore(object.storageClass)) {
+        state = await requestRestore(s3, bucket, object.key, object.storageClass, tier, options.restoreDays ?? 7);
+        options.logger?.info({ key: object.key, tier, state }, 'archive restore requested');
+      }
+      if (state === 'restoring') pending.push({ key: object.key, storageClass: object.storageClass, state });
+    }
+    if (pending.length > 0) {
+      if (!options.wait) return { kind: 'pending', plan, pending };
+      await waitForRestores(s3, bucket, pending.map((p) => p.key), options.waitOptions);
+    }
+    // Manifests that were only in the archive can be read now; then plan again with the real file lists.
+    for (const set of point.sets) {
+      const entry = view.get(set.jobId)!;
+      if (entry.manifestState !== 'pending') continue;
+      Object.assign(entry, await readSetManifest(s3, bucket, entry.listed));
+      if (entry.manifest) entry.summary = { ...entry.summary, backupType: entry.manifest.backupType, cycleId: entry.manifest.cycleId, endTime: entry.manifest.endTime };
+    }
+    if (options.checkChain) checkPointManifests(view, point);
+    for (const set of point.sets) {
+      const entry = view.get(set.jobId)!;
+      if (!entry.manifest) throw new CommserveDrError('MANIFEST_UNREADABLE', `${set.setName}: the manifest is still not readable after its restore (${entry.manifestState})`);
+      if (entry.manifest.backupType !== set.backupType) {
+        throw new CommserveDrError('SET_TYPE_CHANGED', `${set.setName} is a ${entry.manifest.backupType} by its manifest, not a ${set.backupType}: run the command again to plan with it`);
+      }
+    }
+    plan = await buildPlan(s3, bucket, view, point, filter, tier);
+    const still = plan.objects.filter((o) => o.state === 'restore-needed' || o.state === 'restoring');
+    if (still.length > 0) {
+      // Files found only once the manifest was read: restore them too.
+      for (const o of still) if (o.state === 'restore-needed' && needsRestore(o.storageClass)) await requestRestore(s3, bucket, o.key, o.storageClass, tier, options.restoreDays ?? 7);
+      const pendingNow = still.map((o): PendingRestore => ({ key: o.key, storageClass: o.storageClass, state: 'restoring' }));
+      if (!options.wait) return { kind: 'pending', plan, pending: pendingNow };
+      await waitForRestores(s3, bucket, pendingNow.map((p) => p.key), options.waitOptions);
+      plan = await buildPlan(s3, bucket, view, point, filter, tier);
+    }
+  }
+  const archiveRestore = performance.now() - restoreStarted;
+
+  const downloadStarted = performance.now();
+  const files: StagedFile[] = [];
+  const manifests = new Map<string, Manifest>();
+  for (const set of point.sets) {
+    const manifest = view.get(set.jobId)!.manifest!;
+    manifests.set(set.setName, manifest);
+    // Every name is checked before any byte is written.
+    for (const file of manifest.files) stagingPath(options.stagingDir, set.setName, file.name);
+  }
+  for (const object of plan.objects) {
+    const manifest = manifests.get(object.setName)!;
+    const file = manifest.files.find((f) => f.name === object.file);
+    if (!file) continue;
+    const path = stagingPath(options.stagingDir, object.setName, file.name);
+    await mkdir(resolve(options.stagingDir, object.setName), { recursive: true });
+    const result = await downloadObject(s3, bucket, object.key, path, { size: file.size, sha256: file.sha256 });
+    files.push({ setName: object.setName, file: file.name, role: file.role, path, key: object.key, bytes: result.bytes, sha256: result.sha256 });
+    options.logger?.info({ key: object.key, bytes: result.bytes }, 'downloaded and verified');
+  }
+  return { kind: 'staged', plan, files, manifests, durationsMs: { archiveRestore, download: performance.now() - downloadStarted } };
+}
+
+/** Text for pending restores: what was requested and the estimated wait. */
+export function formatPending(plan: RecoveryPlan, pending: readonly PendingRestore[]): string {
+  const lines = [`${pending.length} archive object(s) are being restored (tier ${plan.tier}); estimated wait ${plan.estimatedWait.text}:`];
+  for (const p of pending) lines.push(`  ${p.key} (${p.storageClass}, ${p.state})`);
+  lines.push('Run the command again once they are readable, or add --wait to wait for them.');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Options of {@link runFetch}. */
+export interface FetchOptions extends ArchiveOptions {
+  settings: Settings;
+  s3: S3Client;
+  logger?: Logger;
+  /** The SET to fetch (`SET_n`). */
+  setName: string;
+  /** The SET is written to `<to>/SET_n/` (which must not exist yet). */
+  to: string;
+}
+
+/** The `fetch` document (`--json`). */
+export interface FetchDocument {
+  command: 'fetch';
+  status: 'fetched' | 'pending' | 'failed';
+  setName: string;
+  directory: string | null;
+  plan: RecoveryPlan | null;
+  files: Array<{ name: string; role: string; bytes: number; sha256: string; verified: true }>;
+  pending: PendingRestore[];
+  error: { code: string; message: string } | null;
+  durationMs: number;
+}
+
+/**
+ * `commserve-dr fetch SET_n --to DIR`: downloads every file of the SET and its manifest into `DIR/SET_n/`, each
+ * verified against the manifest; nothing is applied. The SET is assembled in `DIR/.SET_n.partial/` and renamed when
+ * complete, so `DIR/SET_n/` exists only verified and whole.
+ * @returns exit code 0 (fetched), 3 (archive restores pending; run again or use `wait`), 1 (failure), 2 (bad SET name,
+ *   SET not at the hot-site, `DIR/SET_n` already exists).
+ */
+export async function runFetch(options: FetchOptions): Promise<CommandResult<FetchDocument>> {
+  const started = performance.now();
+  const bucket = options.settings.HotSite.bucket;
+  const jobId = parseSetName(options.setName);
+  const document: FetchDocument = {
+    command: 'fetch',
+    status: 'failed',
+    setName: options.setName,
+    directory: null,
+    plan: null,
+    files: [],
+    pending: [],
+    error: null,
+    durationMs: 0,
+  };
+  const finish = (exitCode: ExitCode, text: string): CommandResult<FetchDocument> => {
+    document.durationMs = Math.round(performance.now() - started);
+    return { document, text, exitCode };
+  };
+  const partialDir = resolve(options.to, `.${options.setName}.partial`);
+  try {
+    if (jobId === undefined) throw new UsageError(`${JSON.stringify(options.setName)} is not a SET name (SET_<n>)`);
+    const name = setNameOf(jobId);
+    document.setName = name;
+    const target = resolve(options.to, name);
+    if (existsSync(target)) throw new UsageError(`${target} already exists: fetch into another directory or remove it`);
+    const view = await discoverHotSite(options.s3, bucket);
+    const entry = view.get(jobId);
+    if (!entry) throw new RecoveryError('SET_NOT_FOUND', `${name} is not at the hot-site (neither under sets/ nor archive/)`, { exitCode: 2 });
+    if (entry.manifestState === 'invalid') throw new ManifestError('MANIFEST_INVALID', `${name}: manifest unusable: ${entry.problems.join('; ')}`);
+    if (entry.manifestState === 'missing') throw new RecoveryError('SET_NOT_RESTORABLE', `${name} is incomplete (no manifest): nothing to fetch`);
+    const set = entry.summary;
+    await mkdir(options.to, { recursive: true });
+    await rm(partialDir, { recursive: true, force: true });
+    const outcome = await stagePoint({
+      ...options,
+      bucket,
+      view,
+      point: { cycleId: set.cycleId ?? jobId, full: set, jobId, sets: [set] },
+      stagingDir: partialDir,
+      filter: () => true,
+      checkChain: false,
+    });
+    document.plan = outcome.plan;
+    if (outcome.kind === 'pending') {
+      document.status = 'pending';
+      document.pending = outcome.pending;
+      return finish(ExitCode.CompletedWithErrors, formatPlan(outcome.plan) + formatPending(outcome.plan, outcome.pending));
+    }
+    // The manifest last: its presence makes the fetched SET complete.
+    const listed = view.get(jobId)!.listed;
+    const manifestBytes = await readSmallObject(options.s3, bucket, sourceObject(listed, MANIFEST_FILE)!.key);
+    await writeFile(join(partialDir, name, MANIFEST_FILE), manifestBytes);
+    await rename(join(partialDir, name), target);
+    await rm(partialDir, { recursive: true, force: true });
+    document.status = 'fetched';
+    document.directory = target;
+    document.files = outcome.files.map((f) => ({ name: f.file, role: f.role, bytes: f.bytes, sha256: f.sha256, verified: true as const }));
+    const text = `${formatPlan(outcome.plan)}Fetched ${name} into ${target}: ${outcome.files.length} file(s), ${formatBytes(outcome.files.reduce((s, f) => s + f.bytes, 0))}, every size and SHA-256 verified against the manifest (not applied).\n`;
+    return finish(ExitCode.Success, text);
+  } catch (error) {
+    await rm(partialDir, { recursive: true, force: true }).catch(() => undefined);
+    const e = error instanceof CommserveDrError ? error : undefined;
+    document.error = { code: e?.code ?? 'ERROR', message: describeError(error) };
+    options.logger?.error({ code: document.error.code }, document.error.message);
+    return finish(e?.exitCode ?? ExitCode.Failure, `fetch ${options.setName} failed: ${document.error.message}\n`);
+  }
+}
+
+/** Re-exported for the other recovery commands. */
+export type { PlannedObject };

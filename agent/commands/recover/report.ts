@@ -1,0 +1,159 @@
+/**
+ * The recovery report (JSON document + text) and the registry diff shown by a dry run.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { RecoveryPlan } from '#core/recovery';
+import { formatBytes, formatPlan } from '#core/recovery';
+import { foldRegistryName, RegHive, type MachineBoundSecret, type RegOperation, type RegValue } from '#agent/registry/index';
+import type { PendingRestore } from './fetch';
+import type { PreflightResult } from './preflight';
+
+/** One change an import would make to the target hive. */
+export interface RegistryChange {
+  kind: 'key-added' | 'key-removed' | 'value-added' | 'value-changed' | 'value-removed';
+  key: string;
+  /** Value name (`""` = default value) for value changes. */
+  name?: string;
+  before?: Omit<RegValue, 'name'>;
+  after?: Omit<RegValue, 'name'>;
+}
+
+function snapshot(hive: RegHive): Map<string, { key: string; values: Map<string, RegValue> }> {
+  const out = new Map<string, { key: string; values: Map<string, RegValue> }>();
+  for (const op of hive.toOperations()) {
+    out.set(foldRegistryName(op.key), { key: op.key, values: new Map(op.values.filter((v): v is RegValue => !('op' in v)).map((v) => [foldRegistryName(v.name), v])) });
+  }
+  return out;
+}
+
+const typed = (v: RegValue): Omit<RegValue, 'name'> => ({ type: v.type, data: v.data }) as Omit<RegValue, 'name'>;
+
+/**
+ * The keys and values importing `operations` into `before` would add, change or remove (keys in regedit order).
+ * Pure: `before` is not modified.
+ */
+export function registryDiff(before: RegHive, operations: readonly RegOperation[]): RegistryChange[] {
+  const old = snapshot(before);
+  const after = RegHive.fromOperations([...before.toOperations(), ...operations]);
+  const now = snapshot(after);
+  const changes: RegistryChange[] = [];
+  for (const [folded, entry] of now) {
+    const prior = old.get(folded);
+    if (!prior) {
+      changes.push({ kind: 'key-added', key: entry.key });
+      for (const v of entry.values.values()) changes.push({ kind: 'value-added', key: entry.key, name: v.name, after: typed(v) });
+      continue;
+    }
+    for (const [name, v] of entry.values) {
+      const was = prior.values.get(name);
+      if (!was) changes.push({ kind: 'value-added', key: entry.key, name: v.name, after: typed(v) });
+      else if (JSON.stringify(typed(was)) !== JSON.stringify(typed(v))) changes.push({ kind: 'value-changed', key: entry.key, name: v.name, before: typed(was), after: typed(v) });
+    }
+    for (const [name, was] of prior.values) {
+      if (!entry.values.has(name)) changes.push({ kind: 'value-removed', key: entry.key, name: was.name, before: typed(was) });
+    }
+  }
+  for (const [folded, entry] of old) if (!now.has(folded)) changes.push({ kind: 'key-removed', key: entry.key });
+  return changes;
+}
+
+/** The `recover` document (`--json`, and `commserve-dr-recovery-report.json`). */
+export interface RecoveryDocument {
+  command: 'recover';
+  /** `recovered`; `planned` (dry run); `pending` (archive restores running, exit 3); `refused` (preflight); `failed`. */
+  status: 'recovered' | 'planned' | 'pending' | 'refused' | 'failed';
+  dryRun: boolean;
+  startedAt: string;
+  endedAt: string;
+  target: { directory: string; database: string; registry: string; firewallDirectory: string | null };
+  /** The point restored: its SETs (FULL first) and the point in time (the newest SET's job end time). */
+  point: { sets: string[]; full: string; differential: string | null; pointInTime: string | null } | null;
+  plan: RecoveryPlan | null;
+  preflight: PreflightResult | null;
+  pending: PendingRestore[];
+  database: { file: string; bytes: number; sha256: string; appliedPages: number; integrity: string; integrityMessages: string[] } | null;
+  registry: { store: string; imported: Array<{ set: string; file: string; operations: number }> } | null;
+  firewall: { restored: boolean; copied: string[]; skipped: string[]; note: string } | null;
+  /** Every file used, with the size and SHA-256 verified against its manifest. */
+  checksums: Array<{ set: string; file: string; bytes: number; sha256: string; verified: true }>;
+  /** Values that must be entered again (DPAPI-encrypted for the old machine). */
+  machineBoundSecrets: Array<MachineBoundSecret & { file: string }>;
+  /** Dry run: what the registry import would change (null when it could not be computed). */
+  registryDiff: RegistryChange[] | null;
+  warnings: string[];
+  error: { code: string; message: string } | null;
+  durationsMs: Record<string, number>;
+  reportFiles: { json: string; text: string } | null;
+}
+
+function describeChange(c: RegistryChange): string {
+  const data = (v?: { type: string; data: unknown }) => (v ? `${v.type} ${JSON.stringify(v.data).slice(0, 60)}` : '');
+  const name = c.name === undefined ? '' : ` "${c.name === '' ? '@' : c.name}"`;
+  switch (c.kind) {
+    case 'key-added':
+      return `+ [${c.key}]`;
+    case 'key-removed':
+      return `- [${c.key}]`;
+    case 'value-added':
+      return `+ ${c.key}${name} = ${data(c.after)}`;
+    case 'value-removed':
+      return `- ${c.key}${name} (was ${data(c.before)})`;
+    case 'value-changed':
+      return `~ ${c.key}${name}: ${data(c.before)} → ${data(c.after)}`;
+  }
+}
+
+/** The report as text for people. */
+export function formatRecovery(doc: RecoveryDocument): string {
+  const lines: string[] = [];
+  const title = {
+    recovered: 'CommServe recovered',
+    planned: 'Recovery plan (dry run: nothing changed)',
+    pending: 'Recovery waiting for archive restores',
+    refused: 'Recovery refused by the preflight',
+    failed: 'Recovery FAILED (the target was not changed)',
+  }[doc.status];
+  lines.push(`${title}`);
+  if (doc.point) lines.push(`Point: ${doc.point.sets.join(' + ')}${doc.point.pointInTime ? `, state at ${doc.point.pointInTime}` : ''}`);
+  lines.push(`Target: ${doc.target.directory} (database ${doc.target.database}; registry ${doc.target.registry})`);
+  if (doc.preflight) {
+    for (const f of doc.preflight.findings) lines.push(`Preflight: ${f.detail}`);
+    if (doc.preflight.findings.length === 0) lines.push('Preflight: no other platform component, no CommServe service running');
+  }
+  if (doc.plan) lines.push(formatPlan(doc.plan).trimEnd());
+  if (doc.pending.length > 0) {
+    lines.push(`Pending archive restores (${doc.pending.length}); run again when readable, or use --wait:`);
+    for (const p of doc.pending) lines.push(`  ${p.key} (${p.storageClass})`);
+  }
+  if (doc.database) {
+    lines.push(`Database: ${doc.database.file}, ${formatBytes(doc.database.bytes)}, SHA-256 ${doc.database.sha256}, integrity ${doc.database.integrity}${doc.database.appliedPages ? `, ${doc.database.appliedPages} DIFFERENTIAL pages applied` : ''}`);
+  }
+  if (doc.registry) for (const r of doc.registry.imported) lines.push(`Registry: imported ${r.set}/${r.file} (${r.operations} key blocks) into ${doc.registry.store}`);
+  if (doc.firewall) lines.push(`Firewall: ${doc.firewall.note}`);
+  if (doc.registryDiff) {
+    lines.push(`Registry changes the import would make: ${doc.registryDiff.length}`);
+    for (const c of doc.registryDiff.slice(0, 200)) lines.push(`  ${describeChange(c)}`);
+    if (doc.registryDiff.length > 200) lines.push(`  … ${doc.registryDiff.length - 200} more (see --json)`);
+  }
+  if (doc.checksums.length > 0) {
+    lines.push('Verified files:');
+    for (const c of doc.checksums) lines.push(`  ${c.set}/${c.file}  ${formatBytes(c.bytes)}  sha256 ${c.sha256}`);
+  }
+  if (doc.machineBoundSecrets.length > 0) {
+    lines.push('Re-enter these values (encrypted with DPAPI for the old machine, unreadable here):');
+    for (const s of doc.machineBoundSecrets) lines.push(`  ${s.key} "${s.name === '' ? '@' : s.name}" (${s.file})`);
+  }
+  for (const w of doc.warnings) lines.push(`WARNING: ${w}`);
+  if (doc.error) lines.push(`Error: ${doc.error.code}: ${doc.error.message}`);
+  const d = doc.durationsMs;
+  lines.push(`Durations: ${Object.entries(d).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
+  if (doc.reportFiles) lines.push(`Report: ${doc.reportFiles.json}, ${doc.reportFiles.text}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Writes the report as JSON and text next to each other. */
+export async function writeRecoveryReport(doc: RecoveryDocument, jsonFile: string, textFile: string): Promise<void> {
+  doc.reportFiles = { json: jsonFile, text: textFile };
+  await writeFile(jsonFile, `${JSON.stringify(doc, null, 2)}\n`);
+  await writeFile(textFile, formatRecovery(doc));
+}

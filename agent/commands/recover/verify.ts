@@ -1,0 +1,228 @@
+/**
+ * `commserve-dr verify [SET_n]`: proves a restore point restorable without touching any CommServe —
+ * 1. checksums at the hot-site: HeadObject (`ChecksumMode: ENABLED`) size and `ChecksumSHA256` against the manifest
+ *    (the recorded S3 checksum, or base64 of the file's SHA-256); a streamed re-hash when S3 has no checksum;
+ * 2. a trial restore into a scratch database (`<StateDirectory>/verify/scratch-<SET>/`, removed afterwards) with
+ *    `PRAGMA integrity_check`.
+ * The result is recorded in `<StateDirectory>/verify/<SET>.json` and at the hot-site as `verify/<SET>.json`, keyed by
+ * the point's newest SET; {@link readVerifications} reads them back for `sets`.
+ */
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { CommserveDrError, describeError, ExitCode } from '#core/errors';
+import { choosePoint, needsRestore } from '#core/recovery';
+import type { Settings } from '#core/settings';
+import { hashObject } from '#agent/hotsite/download';
+import { hotSiteError } from '#agent/hotsite/hot-site';
+import { rebuildDatabase } from './database';
+import { stagePoint, type ArchiveOptions, type CommandResult, type PendingRestore } from './fetch';
+import { assertNamedManifestUsable, discoverHotSite, sourceObject } from './plan';
+
+/** Hot-site prefix of verification records. */
+export const VERIFY_PREFIX = 'verify/';
+
+/** A verification record (`verify/<SET>.json`). */
+export const VerificationSchema = z.object({
+  /** The point's newest SET (the key of the record). */
+  setName: z.string(),
+  /** The point's SETs, FULL first. */
+  sets: z.array(z.string()),
+  verifiedAt: z.string(),
+  /** `restorable` (every check passed) or `failed`. */
+  result: z.enum(['restorable', 'failed']),
+  checksums: z.array(
+    z.object({ set: z.string(), file: z.string(), bytes: z.number(), method: z.enum(['s3-checksum', 'streamed-hash']), ok: z.boolean(), detail: z.string().optional() }),
+  ),
+  trialRestore: z
+    .object({ integrity: z.string(), messages: z.array(z.string()), sha256: z.string(), bytes: z.number(), durationMs: z.number() })
+    .nullable(),
+  problems: z.array(z.string()),
+  durationMs: z.number(),
+});
+export type Verification = z.infer<typeof VerificationSchema>;
+
+/** Options of {@link runVerify}. */
+export interface VerifyOptions extends ArchiveOptions {
+  settings: Settings;
+  s3: S3Client;
+  logger?: Logger;
+  /** The SET to verify (a DIFFERENTIAL is verified with its FULL); default the newest restorable point. */
+  setName?: string;
+}
+
+/** The `verify` document (`--json`). */
+export interface VerifyDocument {
+  command: 'verify';
+  status: 'restorable' | 'failed' | 'pending';
+  verification: Verification | null;
+  pending: PendingRestore[];
+  recordedAt: { local: string; hotSite: string } | null;
+  error: { code: string; message: string } | null;
+}
+
+function verifyDir(settings: Settings): string {
+  return join(settings.StateDirectory, 'verify');
+}
+
+/**
+ * Reads every local verification record, by SET name (malformed files are skipped).
+ */
+export function readVerifications(settings: Settings): Map<string, Verification> {
+  const dir = verifyDir(settings);
+  const out = new Map<string, Verification>();
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    if (!/^SET_\d+\.json$/.test(name)) continue;
+    try {
+      const v = VerificationSchema.parse(JSON.parse(readFileSync(join(dir, name), 'utf8')));
+      out.set(v.setName, v);
+    } catch {
+      // not ours or damaged: ignore
+    }
+  }
+  return out;
+}
+
+const hexToBase64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+const digestOf = (checksum: string) => checksum.replace(/-\d+$/, '');
+
+function formatVerification(doc: VerifyDocument): string {
+  const v = doc.verification;
+  const lines: string[] = [];
+  if (doc.status === 'pending') {
+    lines.push(`verify: ${doc.pending.length} archive object(s) are being restored; run again when readable, or use --wait:`);
+    for (const p of doc.pending) lines.push(`  ${p.key} (${p.storageClass})`);
+  }
+  if (v) {
+    lines.push(`${v.sets.join(' + ')}: ${v.result === 'restorable' ? 'RESTORABLE (checksums ok, trial restore ok)' : 'FAILED'}`);
+    const byS3 = v.checksums.filter((c) => c.method === 's3-checksum').length;
+    lines.push(`  checksums: ${v.checksums.filter((c) => c.ok).length}/${v.checksums.length} ok (${byS3} by S3's stored checksum, ${v.checksums.length - byS3} re-hashed)`);
+    if (v.trialRestore) lines.push(`  trial restore: integrity ${v.trialRestore.integrity}, ${v.trialRestore.bytes} bytes, SHA-256 ${v.trialRestore.sha256}`);
+    for (const p of v.problems) lines.push(`  problem: ${p}`);
+  }
+  if (doc.recordedAt) lines.push(`  recorded: ${doc.recordedAt.local}, s3 ${doc.recordedAt.hotSite}`);
+  if (doc.error) lines.push(`verify failed: ${doc.error.message}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Verifies a point (see the module comment) and records the result.
+ * @returns exit code 0 (restorable), 1 (a check failed, or the point could not be verified), 2 (unknown SET),
+ *   3 (archive restores pending).
+ */
+export async function runVerify(options: VerifyOptions): Promise<CommandResult<VerifyDocument>> {
+  const started = performance.now();
+  const { s3, settings } = options;
+  const bucket = settings.HotSite.bucket;
+  const doc: VerifyDocument = { command: 'verify', status: 'failed', verification: null, pending: [], recordedAt: null, error: null };
+  const scratchRoot = verifyDir(settings);
+  let scratch: string | undefined;
+  try {
+    const view = await discoverHotSite(s3, bucket);
+    assertNamedManifestUsable(view, options.setName);
+    const point = choosePoint([...view.values()].map((v) => v.summary), options.setName);
+    const pointSet = point.sets.at(-1)!.setName;
+    const problems: string[] = [];
+    const checksums: Verification['checksums'] = [];
+
+    // 1. Checksums at the hot-site (readable objects with a known manifest).
+    for (const set of point.sets) {
+      const entry = view.get(set.jobId)!;
+      if (!entry.manifest) continue; // archived manifest: checked after its restore, by the staging below
+      for (const file of entry.manifest.files) {
+        const object = sourceObject(entry.listed, file.name);
+        if (!object) {
+          checksums.push({ set: set.setName, file: file.name, bytes: 0, method: 's3-checksum', ok: false, detail: 'missing at the hot-site' });
+          problems.push(`${set.setName}/${file.name} is missing at the hot-site`);
+          continue;
+        }
+        let head;
+        try {
+          head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: object.key, ChecksumMode: 'ENABLED' }));
+        } catch (error) {
+          throw hotSiteError(`look at ${object.key}`, bucket, error);
+        }
+        const bytes = head.ContentLength ?? -1;
+        let ok = bytes === file.size;
+        let detail = ok ? undefined : `size ${bytes}, manifest ${file.size}`;
+        let method: 's3-checksum' | 'streamed-hash' = 's3-checksum';
+        if (ok && head.ChecksumSHA256) {
+          const expected = file.s3?.checksumSHA256 ?? hexToBase64(file.sha256);
+          ok = digestOf(head.ChecksumSHA256) === digestOf(expected) || digestOf(head.ChecksumSHA256) === hexToBase64(file.sha256);
+          if (!ok) detail = `S3 checksum ${head.ChecksumSHA256} ≠ manifest ${expected}`;
+        } else if (ok && !needsRestore(head.StorageClass)) {
+          method = 'streamed-hash';
+          const hashed = await hashObject(s3, bucket, object.key);
+          ok = hashed.sha256 === file.sha256 && hashed.bytes === file.size;
+          if (!ok) detail = `SHA-256 ${hashed.sha256.slice(0, 16)}… ≠ manifest ${file.sha256.slice(0, 16)}…`;
+        }
+        checksums.push({ set: set.setName, file: file.name, bytes: Math.max(bytes, 0), method, ok, ...(detail ? { detail } : {}) });
+        if (!ok) problems.push(`${object.key}: ${detail}`);
+      }
+    }
+
+    // 2. Trial restore into a scratch database (downloads verify every SHA-256 again).
+    let trial: Verification['trialRestore'] = null;
+    if (problems.length === 0) {
+      scratch = join(scratchRoot, `scratch-${pointSet}-${process.pid}`);
+      await rm(scratch, { recursive: true, force: true });
+      const outcome = await stagePoint({
+        ...options,
+        bucket,
+        view,
+        point,
+        stagingDir: scratch,
+        filter: (_m, f) => f.role === 'database' || f.role === 'sidecar',
+        checkChain: true,
+        logger: options.logger,
+      });
+      if (outcome.kind === 'pending') {
+        doc.status = 'pending';
+        doc.pending = outcome.pending;
+        return { document: doc, text: formatVerification(doc), exitCode: ExitCode.CompletedWithErrors };
+      }
+      const rebuilt = await rebuildDatabase(point, outcome.manifests, outcome.files, join(scratch, 'trial', 'commserv.db'));
+      trial = { integrity: rebuilt.integrity.status, messages: rebuilt.integrity.messages, sha256: rebuilt.sha256, bytes: rebuilt.bytes, durationMs: Math.round(rebuilt.durationMs) };
+      if (rebuilt.integrity.status !== 'ok') problems.push(`trial restore fails PRAGMA integrity_check: ${rebuilt.integrity.messages.slice(0, 3).join('; ')}`);
+    }
+
+    const verification: Verification = {
+      setName: pointSet,
+      sets: point.sets.map((s) => s.setName),
+      verifiedAt: new Date().toISOString(),
+      result: problems.length === 0 ? 'restorable' : 'failed',
+      checksums,
+      trialRestore: trial,
+      problems,
+      durationMs: Math.round(performance.now() - started),
+    };
+    doc.verification = verification;
+    doc.status = verification.result;
+    // Record locally and at the hot-site.
+    mkdirSync(scratchRoot, { recursive: true });
+    const local = join(scratchRoot, `${pointSet}.json`);
+    const body = `${JSON.stringify(verification, null, 2)}\n`;
+    await writeFile(`${local}.partial`, body);
+    await rename(`${local}.partial`, local);
+    const key = `${VERIFY_PREFIX}${pointSet}.json`;
+    try {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    } catch (error) {
+      throw hotSiteError(`record ${key}`, bucket, error);
+    }
+    doc.recordedAt = { local, hotSite: `s3://${bucket}/${key}` };
+    return { document: doc, text: formatVerification(doc), exitCode: doc.status === 'restorable' ? ExitCode.Success : ExitCode.Failure };
+  } catch (error) {
+    const e = error instanceof CommserveDrError ? error : undefined;
+    doc.status = 'failed';
+    doc.error = { code: e?.code ?? 'ERROR', message: describeError(error) };
+    options.logger?.error({ code: doc.error.code }, doc.error.message);
+    return { document: doc, text: formatVerification(doc), exitCode: e?.exitCode ?? ExitCode.Failure };
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+  }
+}

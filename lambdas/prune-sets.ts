@@ -1,0 +1,173 @@
+/**
+ * PruneSets — phase 2, step 3 (SPEC §4.3, §5): applies hot-site (and archive) retention after the
+ * job's SET was validated and archived, before ReportJob.
+ *
+ * Plan → record → delete: lists `sets/` (ListObjectsV2, paginated), reads new SETs' manifests and
+ * `jobs/<id>.json` records (the previous plan record is the index of the rest), plans with
+ * `core/retention.ts`, writes the plan to `prune/<jobId>.json`, then deletes with DeleteObjects in
+ * batches of ≤ 1,000 keys. Per-key `Errors` in a 200 response are retried, then reported.
+ *
+ * The job's own SET has no job record yet (ReportJob comes after): its status is taken from the
+ * phase-1 result (Completed / Completed With One or More Errors, or the latter with phase 2 `failed`
+ * when `archiveError` is present), so it counts.
+ *
+ * Input: the DR job state (`DrJobInput` with `phase1`; `archive`/`archiveError`/`error` read when
+ * present). Output: {@link PruneSummary} — counts and the plan key, never the listing.
+ * Environment: `HOT_SITE_BUCKET`, `RETAIN_CYCLES`, `SET_LIFESPAN_FOR_FAILED_DR_DAYS`,
+ * `ARCHIVE_RETAIN_CYCLES`, `ALLOW_EARLY_ARCHIVE_DELETION` (see `shared/prune-env.ts`).
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { JobStatus } from '#core/job-status';
+import { Phase1ResultSchema } from '#core/job';
+import { hotSiteBucketFromEnv } from './shared/env';
+import { InvalidInputError } from './shared/errors';
+import { describeIssues } from './shared/input';
+import { lazyHandler } from './shared/lazy';
+import { jsonLog, silentLog, type Log } from './shared/log';
+import { pruneSettingsFromEnv, type PruneSettings } from './shared/prune-env';
+import { pruneRecordKey, type ExpectedStatus, type RequestCounter } from './shared/prune-io';
+import { applyPrune, planPrune } from './shared/prune-run';
+import { s3ClientFromEnv } from './shared/s3';
+
+/** Name of the state this handler serves. */
+export const STATE_NAME = 'PruneSets';
+
+/** Dependencies of the PruneSets handler. */
+export interface PruneSetsDeps {
+  s3: S3Client;
+  bucket: string;
+  settings: PruneSettings;
+  /** Clock; default `() => new Date()`. */
+  now?: () => Date;
+  /** Attempts per key for DeleteObjects failures (default 3) and the first wait in ms (default 200). */
+  deleteAttempts?: number;
+  retryDelayMs?: number;
+  log?: Log;
+}
+
+/** What PruneSets returns (`$.prune`): small whatever the SET count. */
+export interface PruneSummary {
+  /** `pruned`, `pruned-with-errors` (some keys could not be deleted), or `skipped` (the job produced no SET to prune after). */
+  outcome: 'pruned' | 'pruned-with-errors' | 'skipped';
+  jobId: number | null;
+  /** Key of the plan record, when one was written. */
+  planKey: string | null;
+  hotSite: { sets: number; kept: number; expired: number; setsDeleted: number; objectsDeleted: number; foreignKeys: number };
+  archive: { sets: number; kept: number; expired: number; setsDeleted: number; objectsDeleted: number; earlyDeletionWarnings: number } | null;
+  /** Keys not deleted after retries. */
+  failedKeys: number;
+  /** At most 5 failures, `key: code message`. */
+  failureSample: string[];
+  /** S3 requests by operation. */
+  requests: RequestCounter;
+  /** Why nothing was done, when `skipped`. */
+  reason?: string;
+}
+
+/** The fields PruneSets reads from the DR job state; everything else passes through untouched. */
+const PruneInputSchema = z
+  .object({
+    phase1: Phase1ResultSchema.pick({ jobId: true, setName: true, status: true, bucket: true }).optional(),
+    archive: z.unknown().optional(),
+    archiveError: z.unknown().optional(),
+    error: z.unknown().optional(),
+  })
+  .loose();
+
+/**
+ * Builds the PruneSets handler.
+ * @throws InvalidInputError when the event is not an object with a valid `phase1` (when present);
+ *   PruneError (`LIST_FAILED`, `READ_FAILED`, `PLAN_FAILED`, `RECORD_WRITE_FAILED`) when the plan
+ *   cannot be made or recorded — nothing is deleted then.
+ */
+export function makePruneSetsHandler(deps: PruneSetsDeps): (event: unknown) => Promise<PruneSummary> {
+  const { s3, bucket, settings, now = () => new Date(), log = silentLog } = deps;
+  return async (event) => {
+    const parsed = PruneInputSchema.safeParse(event);
+    if (!parsed.success) throw new InvalidInputError(`${STATE_NAME} input is invalid: ${describeIssues(parsed.error)}`);
+    const input = parsed.data;
+    const requests: RequestCounter = {};
+    const skipped = (reason: string): PruneSummary => {
+      log({ level: 'info', message: `prune skipped: ${reason}` });
+      return {
+        outcome: 'skipped',
+        jobId: input.phase1?.jobId ?? null,
+        planKey: null,
+        hotSite: { sets: 0, kept: 0, expired: 0, setsDeleted: 0, objectsDeleted: 0, foreignKeys: 0 },
+        archive: null,
+        failedKeys: 0,
+        failureSample: [],
+        requests,
+        reason,
+      };
+    };
+    // SPEC §5: SETs are expired after each *successful* job.
+    if (!input.phase1) return skipped('phase 1 reported no SET: retention is applied after a successful job only');
+    if (input.error !== undefined) return skipped('the SET failed validation: retention is applied after a successful job only');
+    const { jobId } = input.phase1;
+    if (input.phase1.bucket !== bucket) {
+      throw new InvalidInputError(`${STATE_NAME}: phase 1 uploaded to bucket ${input.phase1.bucket}, but this function serves ${bucket}`);
+    }
+    const archiveFailed = input.archiveError !== undefined;
+    const expected: ExpectedStatus = {
+      status: archiveFailed ? JobStatus.CompletedWithErrors : input.phase1.status,
+      phase2: archiveFailed ? 'failed' : input.archive !== undefined ? 'archived' : 'unknown',
+    };
+
+    const prepared = await planPrune(s3, bucket, {
+      settings,
+      now: now(),
+      jobId,
+      dryRun: false,
+      expected: new Map([[jobId, expected]]),
+      counter: requests,
+    });
+    const planKey = pruneRecordKey(jobId);
+    const outcome = await applyPrune(s3, bucket, prepared, planKey, {
+      attempts: deps.deleteAttempts,
+      retryDelayMs: deps.retryDelayMs,
+      counter: requests,
+    });
+    const { hotSite, archive } = prepared.document;
+    const summary: PruneSummary = {
+      outcome: outcome.failedCount > 0 ? 'pruned-with-errors' : 'pruned',
+      jobId,
+      planKey,
+      hotSite: {
+        sets: hotSite.decisions.length,
+        kept: hotSite.keep.length,
+        expired: hotSite.expire.length,
+        setsDeleted: outcome.hotSite.setsDeleted.length,
+        objectsDeleted: outcome.hotSite.objectsDeleted,
+        foreignKeys: hotSite.foreignKeys,
+      },
+      archive: archive
+        ? {
+            sets: archive.decisions.length,
+            kept: archive.keep.length,
+            expired: archive.expire.length,
+            setsDeleted: outcome.archive?.setsDeleted.length ?? 0,
+            objectsDeleted: outcome.archive?.objectsDeleted ?? 0,
+            earlyDeletionWarnings: archive.warnings.length,
+          }
+        : null,
+      failedKeys: outcome.failedCount,
+      failureSample: outcome.failures.slice(0, 5).map((f) => `${f.key}: ${f.code} ${f.message}`),
+      requests,
+    };
+    for (const warning of archive?.warnings ?? []) log({ level: 'warn', message: warning });
+    for (const failure of outcome.failures) log({ level: 'error', message: `cannot delete ${failure.key}: ${failure.code} ${failure.message}` });
+    log({ level: outcome.failedCount > 0 ? 'error' : 'info', message: `prune after job ${jobId}: ${summary.outcome}`, ...summary });
+    return summary;
+  };
+}
+
+/**
+ * The Lambda entry point: `makePruneSetsHandler` over an S3 client from the Lambda environment and
+ * the settings from the environment, built (and validated) on the first invocation.
+ * @throws EnvironmentError naming a missing or invalid variable.
+ */
+export const handler = lazyHandler(() =>
+  makePruneSetsHandler({ s3: s3ClientFromEnv(), bucket: hotSiteBucketFromEnv(), settings: pruneSettingsFromEnv(), log: jsonLog(STATE_NAME) }),
+);

@@ -1,0 +1,54 @@
+/**
+ * Environment configuration of the PruneSets function (SPEC §9), read and validated once:
+ * - `RETAIN_CYCLES`: successful complete cycles kept at the hot-site (integer ≥ 1; default 5);
+ * - `SET_LIFESPAN_FOR_FAILED_DR_DAYS`: days an incomplete or phase-2-failed SET is kept (integer ≥ 1; default 90);
+ * - `ARCHIVE_RETAIN_CYCLES`: cycles kept under `archive/` (integer ≥ 1); unset, empty or `unlimited` keeps everything;
+ * - `ALLOW_EARLY_ARCHIVE_DELETION`: `true` deletes archive objects younger than their class's minimum (default false).
+ */
+import { RETENTION_DEFAULTS } from '#core/retention';
+import { EnvironmentError } from './errors';
+
+/** Variable names. */
+export const PRUNE_ENV = {
+  RetainCycles: 'RETAIN_CYCLES',
+  SetLifeSpanForFailedDR: 'SET_LIFESPAN_FOR_FAILED_DR_DAYS',
+  ArchiveRetainCycles: 'ARCHIVE_RETAIN_CYCLES',
+  AllowEarlyArchiveDeletion: 'ALLOW_EARLY_ARCHIVE_DELETION',
+} as const;
+
+/** Retention settings of the PruneSets function. */
+export interface PruneSettings {
+  RetainCycles: number;
+  /** Days. */
+  SetLifeSpanForFailedDR: number;
+  /** null keeps every archive copy. */
+  ArchiveRetainCycles: number | null;
+  allowEarlyArchiveDeletion: boolean;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number | null): number | null {
+  const value = env[name]?.trim();
+  if (!value) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new EnvironmentError(`environment variable ${name} must be an integer ≥ 1, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+/**
+ * The PruneSets settings from the environment, with core defaults.
+ * @throws EnvironmentError naming the variable when a value is invalid.
+ */
+export function pruneSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): PruneSettings {
+  const archive = env[PRUNE_ENV.ArchiveRetainCycles]?.trim().toLowerCase();
+  const allow = env[PRUNE_ENV.AllowEarlyArchiveDeletion]?.trim().toLowerCase() ?? '';
+  if (!['', 'true', 'false'].includes(allow)) {
+    throw new EnvironmentError(`environment variable ${PRUNE_ENV.AllowEarlyArchiveDeletion} must be true or false, got ${JSON.stringify(allow)}`);
+  }
+  return {
+    RetainCycles: positiveInt(env, PRUNE_ENV.RetainCycles, RETENTION_DEFAULTS.RetainCycles)!,
+    SetLifeSpanForFailedDR: positiveInt(env, PRUNE_ENV.SetLifeSpanForFailedDR, RETENTION_DEFAULTS.SetLifeSpanForFailedDR)!,
+    ArchiveRetainCycles: archive === 'unlimited' ? null : positiveInt(env, PRUNE_ENV.ArchiveRetainCycles, null),
+    allowEarlyArchiveDeletion: allow === 'true',
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The operator's disaster path through the CLI (in-process `exec`): DR jobs, then `verify`, `sets`,
+ * `recover --dry-run`, `recover`, `fetch` and `prune --dry-run` against the moto hot-site (real SQLite).
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { exec, type CliIo } from '#agent/cli';
+import { useMoto } from '../support/moto';
+import { tableDigests } from '../support/sqlite';
+import { useTempDirs } from '../support/tmp';
+
+function capture(cwd: string): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return { cwd, stdout: (t) => (out += t), stderr: (t) => (err += t), out: () => out, err: () => err };
+}
+
+describe('recovery through the CLI (in-process, real SQLite, moto)', () => {
+  const moto = useMoto();
+  const tempDir = useTempDirs();
+
+  it('verifies, recovers the newest restorable point (FULL + DIFF) and fetches a SET', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: { bucket: 'commserve-dr-hot-site', endpoint: moto.endpoint() } }));
+    const run = async (args: string[]) => {
+      const io = capture(cwd);
+      const code = await exec(args, io);
+      return { code, out: io.out(), err: io.err() };
+    };
+    expect((await run(['start', '--sample-size-mb', '3', '--s3-endpoint', moto.endpoint()])).code).toBe(0);
+    expect((await run(['start', '--s3-endpoint', moto.endpoint()])).code).toBe(0);
+    const source = tableDigests(join(cwd, '.commserve-dr', 'sample', 'commserv.db'));
+
+    const verify = await run(['verify', '--json']);
+    expect(verify.code).toBe(0);
+    expect(JSON.parse(verify.out)).toMatchObject({ status: 'restorable', verification: { setName: 'SET_002', sets: ['SET_001', 'SET_002'], result: 'restorable' } });
+    const sets = await run(['sets', '--json']);
+    const doc = JSON.parse(sets.out);
+    expect(doc.newestRestorablePoint).toEqual({ sets: ['SET_001', 'SET_002'], jobId: 2 });
+    expect(doc.cycles[0].sets[1].verified).toMatchObject({ result: 'restorable' });
+
+    const target = join(tempDir(), 'new-commserve');
+    const plan = await run(['recover', '--to', target, '--dry-run']);
+    expect(plan.code).toBe(0);
+    expect(existsSync(join(target, 'commserv.db'))).toBe(false);
+
+    const recover = await run(['recover', '--to', target, '--json']);
+    expect({ code: recover.code, err: recover.err.split('\n').filter((l) => l.startsWith('commserve-dr:')) }).toEqual({ code: 0, err: [] });
+    const report = JSON.parse(recover.out);
+    expect(report.status).toBe('recovered');
+    const db = new Database(join(target, 'commserv.db'), { readonly: true });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+    expect(tableDigests(join(target, 'commserv.db'))).toEqual(source);
+    expect(existsSync(join(target, 'registry', 'commserv_hive.reg'))).toBe(true);
+    expect(existsSync(join(target, 'firewall', 'FwPeers.txt'))).toBe(false); // only with --firewall
+
+    const fetched = await run(['fetch', 'SET_001', '--to', join(cwd, 'fetched')]);
+    expect(fetched.code).toBe(0);
+    expect(existsSync(join(cwd, 'fetched', 'SET_001', 'commserv_FULL.dmp'))).toBe(true);
+    expect(existsSync(join(cwd, 'fetched', 'SET_001', 'manifest.json'))).toBe(true);
+
+    const prune = await run(['prune', '--dry-run', '--json']);
+    expect(prune.code).toBe(0);
+    const pruneDoc = JSON.parse(prune.out);
+    expect(pruneDoc.dryRun).toBe(true);
+    expect(pruneDoc.applied).toBeNull();
+
+    const unknown = await run(['recover', '--to', join(tempDir(), 'x'), '--set', 'SET_099']);
+    expect(unknown.code).toBe(2);
+  });
+});

@@ -1,0 +1,145 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { logicalId, objectsArn, roleStatements, synth } from './support/synth';
+
+describe('HotSiteBucket', () => {
+  describe('defaults', () => {
+    let t: ReturnType<typeof synth>;
+    let bucketId: string;
+    let logsId: string;
+    beforeAll(() => {
+      t = synth();
+      bucketId = logicalId(t.json, 'AWS::S3::Bucket', 'HotSiteBucket');
+      logsId = logicalId(t.json, 'AWS::S3::Bucket', 'HotSiteAccessLogs');
+    });
+
+    it('has the lifecycle rules: abort multipart after 7 days, noncurrent versions after 30, archive/ kept in GLACIER from day 0', () => {
+      t.template.hasResourceProperties('AWS::S3::Bucket', {
+        BucketName: Match.absent(),
+        LifecycleConfiguration: {
+          Rules: [
+            { Id: 'abort-incomplete-multipart-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } },
+            { Id: 'expire-noncurrent-versions', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 } },
+            { Id: 'keep-archive-in-glacier-class', Status: 'Enabled', Prefix: 'archive/', Transitions: [{ StorageClass: 'GLACIER', TransitionInDays: 0 }] },
+          ],
+        },
+      });
+    });
+
+    it('never expires current versions (retention is the prune step, not the lifecycle)', () => {
+      const rules = t.json.Resources[bucketId].Properties.LifecycleConfiguration.Rules as Array<Record<string, unknown>>;
+      for (const rule of rules) expect(rule.ExpirationInDays).toBeUndefined();
+    });
+
+    it('logs server access to a separate, TLS-only, SSE-S3 logs bucket that is retained', () => {
+      t.template.hasResourceProperties('AWS::S3::Bucket', {
+        LoggingConfiguration: { DestinationBucketName: { Ref: logsId }, LogFilePrefix: 'hot-site/' },
+      });
+      expect(t.json.Resources[logsId]).toMatchObject({
+        DeletionPolicy: 'Retain',
+        Properties: {
+          BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+          PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        },
+      });
+      t.template.hasResourceProperties('AWS::S3::Bucket', {
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 365 })]) },
+      });
+      t.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: logsId },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'logging.s3.amazonaws.com' },
+              Action: 's3:PutObject',
+              Resource: objectsArn(logsId, 'hot-site'),
+              Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [bucketId, 'Arn'] } }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('has no Object Lock by default, and ArchiveSet gets no retention permission', () => {
+      expect(t.json.Resources[bucketId].Properties.ObjectLockEnabled).toBeUndefined();
+      const actions = roleStatements(t.json, 'Phase2ArchiveSetServiceRole').flatMap((s) => [s.Action].flat());
+      expect(actions).not.toContain('s3:PutObjectRetention');
+      expect(actions.filter((a) => a.includes('Bypass'))).toEqual([]);
+    });
+
+    it('writes with kms:GenerateDataKey and kms:Decrypt only, through S3', () => {
+      const kmsStatements = roleStatements(t.json, 'Phase2ArchiveSetServiceRole').filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')));
+      expect(kmsStatements.map((s) => s.Action)).toEqual([['kms:Decrypt', 'kms:GenerateDataKey']]);
+    });
+  });
+
+  describe('configured through context: Object Lock, supplied key, noncurrent days, DEEP_ARCHIVE', () => {
+    let t: ReturnType<typeof synth>;
+    let bucketId: string;
+    const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    beforeAll(() => {
+      t = synth({
+        context: {
+          archiveObjectLockMode: 'COMPLIANCE',
+          archiveStorageClass: 'DEEP_ARCHIVE',
+          hotSiteKeyArn: keyArn,
+          noncurrentVersionExpirationDays: '14',
+          accessLogRetentionDays: 90,
+        },
+      });
+      bucketId = logicalId(t.json, 'AWS::S3::Bucket', 'HotSiteBucket');
+    });
+
+    it('enables Object Lock on the bucket without a default retention (sets/ must stay prunable)', () => {
+      const properties = t.json.Resources[bucketId].Properties;
+      expect(properties.ObjectLockEnabled).toBe(true);
+      expect(properties.ObjectLockConfiguration?.Rule).toBeUndefined();
+    });
+
+    it('tells ArchiveSet the lock mode and days (default: the class minimum, 180 for DEEP_ARCHIVE)', () => {
+      t.template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('ArchiveSet'),
+        Environment: { Variables: Match.objectLike({ ARCHIVE_STORAGE_CLASS: 'DEEP_ARCHIVE', ARCHIVE_OBJECT_LOCK_MODE: 'COMPLIANCE', ARCHIVE_OBJECT_LOCK_DAYS: '180' }) },
+      });
+    });
+
+    it('lets ArchiveSet set and read retention on archive/* only, never bypass it', () => {
+      const statements = roleStatements(t.json, 'Phase2ArchiveSetServiceRole');
+      const retention = statements.filter((s) => [s.Action].flat().some((a) => a.endsWith('ObjectRetention')));
+      expect(retention).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['s3:AbortMultipartUpload', 's3:GetObjectRetention', 's3:ListMultipartUploadParts', 's3:PutObject', 's3:PutObjectRetention'],
+          Resource: objectsArn(bucketId, 'archive'),
+        },
+      ]);
+      expect(statements.flatMap((s) => [s.Action].flat()).filter((a) => a.includes('Bypass'))).toEqual([]);
+    });
+
+    it('keeps archive/ in DEEP_ARCHIVE and expires noncurrent versions after 14 days', () => {
+      t.template.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 14 } }),
+            Match.objectLike({ Prefix: 'archive/', Transitions: [{ StorageClass: 'DEEP_ARCHIVE', TransitionInDays: 0 }] }),
+          ]),
+        },
+      });
+      t.template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 90 })]) } });
+    });
+
+    it('encrypts with the supplied key and creates no hot-site key', () => {
+      t.template.hasResourceProperties('AWS::S3::Bucket', {
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn } }] },
+      });
+      expect(Object.keys(t.json.Resources).filter((id) => id.startsWith('HotSiteKey'))).toEqual([]);
+      expect(roleStatements(t.json, 'Phase2ValidateSetServiceRole')).toContainEqual(expect.objectContaining({ Action: 'kms:Decrypt', Resource: keyArn }));
+    });
+  });
+
+  it('refuses an invalid Object Lock mode, naming the key', () => {
+    expect(() => synth({ context: { archiveObjectLockMode: 'LEGAL_HOLD' } })).toThrow(/invalid context: archiveObjectLockMode/);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Shared fixture of the recovery tests: a sample CommServe with FULL → changes → DIFFERENTIAL → changes →
+ * DIFFERENTIAL made by the real phase 1 (SQLite, file hive, moto), and helpers that give each test its own bucket
+ * holding those SETs under `sets/` (and, when asked, `archive/` in GLACIER).
+ */
+import { randomBytes } from 'node:crypto';
+import { CopyObjectCommand, CreateBucketCommand, DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseManifest } from '#core/manifest';
+import { parseSettings, type Settings } from '#core/settings';
+import { MiB } from '#core/transfer-plan';
+import { runPhase1 } from '#agent/commands/backup/phase1';
+import { uploadSet } from '#agent/hotsite/hot-site';
+import { createLogger } from '#agent/log';
+import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import { motoEndpoint, motoS3Client } from '../../support/moto';
+import { tableDigests } from '../../support/sqlite';
+
+export const logger = createLogger({ level: 'silent' });
+
+/** The SETs made once per test file, and the source state at each point. */
+export interface RecoverFixture {
+  root: string;
+  /** Phase-1 destination holding SET_001 (FULL), SET_002, SET_003 (DIFFERENTIALs). */
+  phase1: string;
+  /** The CommServe's firewall directory (the source of the SETs' firewall files). */
+  firewallDir: string;
+  digestsAtFull: ReturnType<typeof tableDigests>;
+  digestsAtLastDiff: ReturnType<typeof tableDigests>;
+}
+
+let bucketCounter = 0;
+
+/** Builds the fixture in `root` (deletes the source database afterwards: it is "lost"). */
+export async function buildFixture(root: string): Promise<RecoverFixture> {
+  const cs = join(root, 'cs');
+  await generateSampleCommServe({ dir: cs, sizeBytes: 3 * MiB, seed: 21 });
+  // A bucket of its own: a SET left at the hot-site by an earlier test file would move the job ids on.
+  const bucket = `recover-source-${randomBytes(6).toString('hex')}`;
+  await motoS3Client().send(new CreateBucketCommand({ Bucket: bucket }));
+  const settings = parseSettings(
+    {
+      Database: { engine: 'sqlite', path: join(cs, 'commserv.db') },
+      Registry: { store: 'file-hive', hiveFile: join(cs, 'registry', 'commserv_hive.reg'), commServeKeys: [SAMPLE_REGISTRY_ROOT] },
+      FirewallDirectory: join(cs, 'firewall'),
+      Phase1Destination: join(root, 'dr'),
+      StateDirectory: join(root, 'state'),
+      HotSite: { bucket, endpoint: motoEndpoint() },
+    },
+    'test',
+  );
+  const db = join(cs, 'commserv.db');
+  const run = (type: 'FULL' | 'DIFFERENTIAL') => runPhase1({ settings, requestedType: type, s3: motoS3Client(), logger });
+  await run('FULL');
+  const digestsAtFull = tableDigests(db);
+  mutateSampleCommServe(db, { fraction: 0.02, seed: 31 });
+  await run('DIFFERENTIAL');
+  mutateSampleCommServe(db, { fraction: 0.02, seed: 32 });
+  await run('DIFFERENTIAL');
+  const digestsAtLastDiff = tableDigests(db);
+  // The CommServe is lost: only the hot-site remains (each test gets its own copy of the SETs).
+  rmSync(db, { force: true });
+  const keep = join(root, 'phase1-copy');
+  cpSync(settings.Phase1Destination, keep, { recursive: true });
+  rmSync(settings.Phase1Destination, { recursive: true, force: true });
+  return { root, phase1: keep, firewallDir: join(cs, 'firewall'), digestsAtFull, digestsAtLastDiff };
+}
+
+/** A fresh bucket with every SET of the fixture under `sets/`, and settings pointing at it. */
+export async function freshHotSite(fixture: RecoverFixture, stateDir: string): Promise<{ s3: S3Client; bucket: string; settings: Settings }> {
+  const s3 = motoS3Client();
+  const bucket = `recover-${process.pid}-${++bucketCounter}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  for (const set of readdirSync(fixture.phase1).sort()) {
+    const dir = join(fixture.phase1, set);
+    await uploadSet(s3, bucket, dir, parseManifest(readFileSync(join(dir, 'manifest.json'))));
+  }
+  const settings = parseSettings({ HotSite: { bucket, endpoint: motoEndpoint() }, StateDirectory: stateDir, Phase1Destination: join(stateDir, 'dr') }, 'test');
+  return { s3, bucket, settings };
+}
+
+/** Copies every `sets/` object to `archive/` in `storageClass`, then deletes the hot copy (only the archive remains). */
+export async function archiveOnly(s3: S3Client, bucket: string, storageClass: 'GLACIER' | 'DEEP_ARCHIVE' | 'GLACIER_IR' = 'GLACIER'): Promise<string[]> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'sets/' }));
+  const keys: string[] = [];
+  for (const object of listed.Contents ?? []) {
+    const target = `archive/${object.Key!.slice('sets/'.length)}`;
+    await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: target, CopySource: `${bucket}/${object.Key}`, StorageClass: storageClass }));
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key! }));
+    keys.push(target);
+  }
+  return keys;
+}
