@@ -16,6 +16,7 @@ import { BackupType, parseBackupType } from '#core/set-id';
 import { loadEffectiveConfig } from './config';
 import { createLogger, type LogFormat } from './log';
 import { createProgress } from './progress';
+import { createMetricsPublisher } from './metrics/metrics';
 import { runPhase1 } from './commands/backup/phase1';
 import { runWithCallback, sfnTaskCallback } from './commands/backup/callback';
 import { createHotSiteClient } from './hotsite/hot-site';
@@ -146,7 +147,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { opts, logger, progress, config } = context();
       const { settings } = await config();
       const s3 = createHotSiteClient(settings.HotSite);
-      const phase1 = (heartbeat?: () => Promise<void>) => runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3, logger, heartbeat, onProgress: progress.update });
+      const phase1 = (heartbeat?: () => Promise<void>) => runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3, logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger) });
       if (cmd.taskToken) {
         // Phase 1 for the state machine: it runs phase 2 when we call back.
         const sfn = new SFNClient({ region: settings.HotSite.region });

@@ -56,6 +56,9 @@ export const SettingsSchema = z
     ArchiveRetainCycles: z.number().int().min(1).nullable().default(null),
     /** Phase-1 destination: local or network directory holding the SET folders. */
     Phase1Destination: z.string().min(1).default('.commserve-dr/dr-backups'),
+    /** Attempts at creating the phase-1 destination before the local copy is skipped (SPEC §4.2 step 7). */
+    DestinationRetryCount: z.number().int().min(1).default(3),
+    DestinationRetryIntervalSeconds: z.number().min(0).default(5),
     DbRetryCount: z.number().int().min(0).default(10),
     DbRetryIntervalMinutes: z.number().min(0).default(30),
     ArchiveRetryCount: z.number().int().min(0).default(10),
@@ -101,7 +104,11 @@ export const SettingsSchema = z
         endpoint: z.url().optional(),
       })
       .default({ bucket: 'commserve-dr-hot-site', region: 'us-east-1' }),
-    /** Local state (job counter, lock, history) lives here. */
+    /** The CommCell / deployment name: the `Cell` dimension of the metrics (the stack's `cell` context). */
+    Cell: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('default'),
+    /** Publish metrics (DatabaseCorruptionDetected, JobFailed) to CloudWatch; the local run publishes to its stand-in. */
+    PublishMetrics: z.boolean().default(true),
+    /** Local state (job counter, lock) lives here. */
     StateDirectory: z.string().min(1).default('.commserve-dr/state'),
   })
   .strict();

@@ -3,7 +3,9 @@
  * bucket exists for the local stand-in.
  */
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
+  ListMultipartUploadsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   ListObjectsV2Command,
@@ -144,6 +146,34 @@ export async function uploadSet(
     throw hotSiteError(`upload ${manifest.setName}/${MANIFEST_FILE}`, bucket, error);
   }
   return sent;
+}
+
+/**
+ * Aborts every multipart upload in progress under `sets/` (ListMultipartUploads, paginated). Call only
+ * while holding the phase-1 lock: then any such upload was left by an interrupted job (a killed agent),
+ * and its parts would otherwise be billed until the bucket's lifecycle rule removes them.
+ * @returns the keys whose uploads were aborted.
+ * @throws HotSiteError when the uploads cannot be listed or aborted.
+ */
+export async function abortStaleUploads(s3: S3Client, bucket: string): Promise<string[]> {
+  const aborted: string[] = [];
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  try {
+    do {
+      const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: SETS_PREFIX, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      for (const upload of page.Uploads ?? []) {
+        if (!upload.Key || !upload.UploadId) continue;
+        await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }));
+        aborted.push(upload.Key);
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+  } catch (error) {
+    throw hotSiteError('abort interrupted uploads', bucket, error);
+  }
+  return aborted;
 }
 
 /** A SET as seen at the hot-site under `sets/`. */

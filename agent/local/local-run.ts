@@ -18,6 +18,7 @@ import { takeInventory } from '#agent/commands/sets/inventory';
 import type { Settings } from '#core/settings';
 import { runPhase1 } from '#agent/commands/backup/phase1';
 import { tryRecordJob } from '#agent/history/history';
+import { createMetricsPublisher } from '#agent/metrics/metrics';
 import { createHotSiteClient, ensureBucket } from '#agent/hotsite/hot-site';
 import { refillHotSite, type RefillResult } from '#agent/hotsite/refill';
 import { generateSampleCommServe, mutateSampleCommServe } from '#agent/local/sample-db/index';
@@ -130,6 +131,7 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
           logger: options.logger,
           heartbeat,
           onProgress: options.onProgress,
+          metrics: createMetricsPublisher(settings, options.logger),
         }),
       archiveRetryIntervalMs: Math.min(settings.ArchiveRetryIntervalMinutes * 60_000, 2_000),
     });

@@ -7,9 +7,10 @@
  * an operator mistake leaves no folder behind; a failure after that removes the incomplete SET folder.
  * A SET without `manifest.json` never counts.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import lockfile from 'proper-lockfile';
@@ -25,7 +26,10 @@ import { openSqliteEngine } from '#agent/engines/sqlite/sqlite-engine';
 import type { DatabaseEngine, DifferentialBase, DumpResult } from '#agent/engines/types';
 import { createRegistryStore } from '#agent/registry/index';
 import { checksumFile } from '#agent/hotsite/file-checksums';
-import { hotSiteError, listHotSiteSets, uploadSet } from '#agent/hotsite/hot-site';
+import { abortStaleUploads, hotSiteError, listHotSiteSets, uploadSet } from '#agent/hotsite/hot-site';
+import { NO_METRICS, type MetricsPublisher } from '#agent/metrics/metrics';
+import { prepareDestination, type DestinationRetry } from './destination';
+import { handleIntegrityResult } from './corruption';
 import { allocateJobId } from '#agent/state/job-ids';
 import { AGENT_VERSION } from '#agent/version';
 import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, FULL_DUMP_FILE, hiveFileName, type SetFile, type StepOutcome } from './set-files';
@@ -43,6 +47,10 @@ export interface Phase1Options {
   heartbeat?: () => Promise<void>;
   /** Progress of the dump and upload, in bytes. */
   onProgress?: (stage: 'dump' | 'upload', done: number, total: number) => void;
+  /** Where `DatabaseCorruptionDetected` goes (default: none). */
+  metrics?: MetricsPublisher;
+  /** Retries of creating the phase-1 destination before skipping the local copy (default from the settings). */
+  destinationRetry?: DestinationRetry;
 }
 
 /** Name of the lock file (a directory created by proper-lockfile) in the state directory. */
@@ -70,17 +78,6 @@ function writeFileDurably(path: string, data: Buffer): void {
   renameSync(tmp, path);
 }
 
-function ensureWritableDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-    const probe = join(dir, `.write-probe-${process.pid}`);
-    writeFileSync(probe, '');
-    rmSync(probe);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new DestinationError('DESTINATION_UNWRITABLE', `phase-1 destination ${dir} cannot be written (${code})`, { cause: error });
-  }
-}
 
 /**
  * Takes the phase-1 lock (SPEC §4.1: at most one job in phase 1). A lock left by a killed process is
@@ -126,21 +123,26 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
   const release = await acquirePhase1Lock(settings.StateDirectory);
   let engine: DatabaseEngine | undefined;
   let setDir: string | undefined;
+  /** The private staging directory when the local copy is skipped (removed at the end). */
+  let staging: string | undefined;
   let committed = false;
   try {
     // Preflight: nothing is created until these pass.
     engine = await timed('open', () => openEngine(settings));
-    ensureWritableDir(settings.Phase1Destination);
+    const destination = await timed('destination', () => prepareDestination(settings.Phase1Destination, options.destinationRetry ?? { attempts: settings.DestinationRetryCount, intervalMs: settings.DestinationRetryIntervalSeconds * 1000 }));
     const hotSiteIds = await timed('preflight', async () => {
       try {
         await s3.send(new HeadBucketCommand({ Bucket: bucket }));
       } catch (error) {
         throw hotSiteError('reach the bucket', bucket, error);
       }
+      // We hold the phase-1 lock: any multipart upload under sets/ was left by a killed agent.
+      const aborted = await abortStaleUploads(s3, bucket);
+      if (aborted.length > 0) logger.warn({ aborted }, `aborted ${aborted.length} multipart upload(s) left by an interrupted job`);
       return (await listHotSiteSets(s3, bucket)).map((s) => s.jobId);
     });
 
-    const jobId = allocateJobId(settings.StateDirectory, settings.Phase1Destination, hotSiteIds);
+    const jobId = allocateJobId(settings.StateDirectory, destination.writable ? settings.Phase1Destination : null, hotSiteIds);
     const name = setName(jobId);
     const startTime = new Date().toISOString();
     const events: JobEvent[] = [];
@@ -164,20 +166,34 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     }
     logger.info({ jobId, setName: name, backupType }, 'DR backup job started');
 
-    setDir = join(settings.Phase1Destination, name);
-    try {
+    let local = destination.writable;
+    if (local) {
+      setDir = join(settings.Phase1Destination, name);
+      try {
+        mkdirSync(setDir);
+      } catch (error) {
+        local = false;
+        note('error', 'DESTINATION_UNWRITABLE', `cannot create ${setDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): the local copy is skipped, the SET goes straight to the hot-site`);
+      }
+    } else if (!destination.writable) {
+      note('error', 'DESTINATION_UNWRITABLE', `${destination.reason} after ${destination.attempts} attempt(s): the local copy is skipped, the SET goes straight to the hot-site`);
+    }
+    if (!local) {
+      // No local copy: stage the SET in a private temporary directory, upload it, then remove it.
+      setDir = join(mkdtempSync(join(tmpdir(), 'commserve-dr-staging-')), name);
       mkdirSync(setDir);
-    } catch (error) {
-      throw new DestinationError('SET_DIR_FAILED', `cannot create ${setDir}: ${(error as Error).message}`, { cause: error });
+      staging = dirname(setDir);
     }
 
     // 1. Integrity check: damage flags the SET but the backup proceeds (a copy of a damaged database is still wanted).
     const integrity = await timed('integrity', () => engine!.checkIntegrity());
+    const registryStore = createRegistryStore(settings.Registry);
     if (integrity.status === 'corrupt') {
       note('error', 'DB_CORRUPTION_DETECTED', `integrity check found damage: ${integrity.messages.slice(0, 3).join('; ')}`);
     } else if (integrity.status === 'check-failed') {
       note('warning', 'INTEGRITY_CHECK_FAILED', `integrity check could not run: ${integrity.messages[0] ?? ''}`);
     }
+    for (const e of await handleIntegrityResult({ integrity, settings, store: registryStore, metrics: options.metrics ?? NO_METRICS, jobId })) note(e.level, e.code, e.message);
     // 2. Optional shrink.
     if (options.shrink) await timed('shrink', () => engine!.shrink());
     // 3. Database dump: a cumulative DIFFERENTIAL against the cycle's FULL, or a FULL that starts a cycle.
@@ -200,7 +216,6 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     }
     const cycleId = backupType === BackupType.Full ? jobId : (base as DifferentialBase | null)!.manifest.jobId;
     // 4. Registry (always a complete export).
-    const registryStore = createRegistryStore(settings.Registry);
     const registry = await timed('registry', () =>
       exportRegistry(
         registryStore,
@@ -212,7 +227,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     // 5. Firewall files.
     const firewall = await timed('firewall', () => copyFirewallFiles(settings.FirewallDirectory, setDir!));
     for (const e of [...registry.events, ...firewall.events]) note(e.level, e.code, e.message);
-    const partial = registry.partial || firewall.partial;
+    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt';
 
     // 6. Manifest, written last (fsync + rename): from here on the SET is complete.
     const setFiles: SetFile[] = [...dump.files, ...registry.files, ...firewall.files];
@@ -245,11 +260,11 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       events,
     };
     const manifestBytes = serializeManifest(manifestInput);
-    writeFileDurably(join(setDir, MANIFEST_FILE), manifestBytes);
+    writeFileDurably(join(setDir!, MANIFEST_FILE), manifestBytes);
     committed = true;
     const manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
     const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
-    logger.info({ jobId, files: manifest.files.length, bytes }, 'SET written to the phase-1 destination');
+    logger.info({ jobId, files: manifest.files.length, bytes }, local ? 'SET written to the phase-1 destination' : 'SET staged (the phase-1 destination is unwritable)');
 
     // Upload to the hot-site, manifest last.
     await timed('upload', () => uploadSet(s3, bucket, setDir!, manifest, (sent, total) => options.onProgress?.('upload', sent, total)));
@@ -266,7 +281,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       manifestKey: setObjectKey('sets', jobId, MANIFEST_FILE),
       files: manifest.files.length,
       bytes,
-      phase1Destination: setDir,
+      phase1Destination: local ? setDir! : null,
       integrity: integrity.status,
       status: partial ? JobStatus.CompletedWithErrors : JobStatus.Completed,
       startTime,
@@ -275,13 +290,14 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       events,
     };
   } catch (error) {
-    if (setDir && !committed) {
+    if (setDir && !committed && !staging) {
       // An incomplete SET (no manifest) never counts; remove what was written so it cannot be mistaken for one.
       rmSync(setDir, { recursive: true, force: true });
     }
     if (error instanceof CommserveDrError) throw error;
     throw new CommserveDrError('PHASE1_FAILED', `phase 1 failed: ${(error as Error).message}`, { cause: error });
   } finally {
+    if (staging) rmSync(staging, { recursive: true, force: true });
     await engine?.close();
     await release().catch(() => undefined);
   }

@@ -90,7 +90,7 @@ export function formatHistory(document: HistoryDocument): string {
       const time = (t: string | null) => (t ? t.slice(0, 19).replace('T', ' ') : '—');
       const type = j.requestedType !== j.backupType ? `${j.backupType}*` : j.backupType;
       lines.push(
-        `${String(j.jobId ?? '—').padEnd(6)} ${type.padEnd(13)} ${j.status.padEnd(34)} ${time(j.startTime).padEnd(20)} ${time(j.endTime).padEnd(20)} ${(j.durationMs === null ? '—' : formatDuration(j.durationMs)).padStart(10)} ${formatBytes(j.bytes).padStart(10)}  ${copies}`,
+        `${String(j.jobId ?? '—').padEnd(6)} ${type.padEnd(13)} ${j.status.padEnd(34)} ${time(j.startTime).padEnd(20)} ${time(j.endTime).padEnd(20)} ${(j.durationMs === null ? '—' : formatDuration(j.durationMs)).padStart(10)} ${formatBytes(j.bytes).padStart(10)}  ${copies}${j.integrity === 'corrupt' ? '  CORRUPT DB' : ''}`,
       );
       for (const e of j.events.filter((ev) => ev.level !== 'info')) lines.push(`       ${e.level === 'error' ? 'ERROR' : 'warning'} ${e.code}: ${e.message}`);
     }

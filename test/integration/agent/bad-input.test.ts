@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { exec, type CliIo } from '#agent/cli';
 import { freeLoopbackPort } from '#agent/local/moto-server';
 import { acquirePhase1Lock } from '#agent/commands/backup/phase1';
-import { useMoto } from '../../support/moto';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { motoS3Client, useMoto } from '../../support/moto';
 import { makeDatabase } from '../../support/sqlite';
 import { useTempDirs } from '../../support/tmp';
 
@@ -55,14 +56,20 @@ describe('bad input (CLI in-process, real SQLite, moto)', () => {
     expect(completeSets(cwd)).toEqual([]);
   });
 
-  it('an unwritable phase-1 destination: exit 1, the destination named, no SET', async () => {
+  it('an unwritable phase-1 destination: retried, then the local copy is skipped, the SET goes to the hot-site, exit 3', async () => {
     const cwd = tempDir();
     makeDatabase(join(cwd, 'commserv.db'), 100);
     writeFileSync(join(cwd, 'blocker'), 'a file where a directory should be');
-    writeConfig(cwd, { Database: { engine: 'sqlite', path: 'commserv.db' }, Phase1Destination: 'blocker/dr' });
+    writeConfig(cwd, { Database: { engine: 'sqlite', path: 'commserv.db' }, Phase1Destination: 'blocker/dr', DestinationRetryCount: 2, DestinationRetryIntervalSeconds: 0 });
     const io = capture(cwd);
-    expect(await exec(['start', '--s3-endpoint', moto.endpoint()], io)).toBe(1);
-    expect(io.err()).toContain(`phase-1 destination ${join(cwd, 'blocker/dr')} cannot be written (ENOTDIR)`);
+    expect(await exec(['start', '--s3-endpoint', moto.endpoint(), '--json'], io)).toBe(3);
+    const { record } = JSON.parse(io.out());
+    expect(record).toMatchObject({ status: 'Completed With One or More Errors', phase2: 'archived', copies: { phase1Destination: null, hotSite: 's3://commserve-dr-hot-site/sets/SET_001/' } });
+    expect(record.events.find((e: { code: string }) => e.code === 'DESTINATION_UNWRITABLE').message).toBe(
+      `phase-1 destination ${join(cwd, 'blocker/dr')} cannot be written (ENOTDIR) after 2 attempt(s): the local copy is skipped, the SET goes straight to the hot-site`,
+    );
+    const listed = await motoS3Client().send(new ListObjectsV2Command({ Bucket: 'commserve-dr-hot-site', Prefix: 'sets/SET_001/' }));
+    expect((listed.Contents ?? []).map((o) => o.Key)).toContain('sets/SET_001/manifest.json');
   });
 
   it('an unreachable hot-site endpoint: exit 1, "hot-site unreachable", no SET', async () => {
