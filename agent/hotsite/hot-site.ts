@@ -20,6 +20,7 @@ import { MANIFEST_FILE, parseSetObjectKey, SETS_PREFIX, setObjectKey } from '#co
 import type { Manifest } from '#core/manifest';
 import { parseManifest } from '#core/manifest';
 import type { Settings } from '#core/settings';
+import { faultPoint } from '#agent/faults';
 
 /** Concurrent part uploads per file. Memory used ≈ partSize × UPLOAD_QUEUE_SIZE. */
 export const UPLOAD_QUEUE_SIZE = 4;
@@ -117,6 +118,7 @@ export async function uploadSet(
     });
     upload.on('httpUploadProgress', (p) => {
       if (typeof p.loaded === 'number') {
+        if (p.loaded > 0 && p.loaded < file.size) faultPoint('upload');
         sent += p.loaded - fileSent;
         fileSent = p.loaded;
         onProgress?.(sent, total, file.name);

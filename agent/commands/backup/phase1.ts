@@ -13,9 +13,9 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import lockfile from 'proper-lockfile';
 import type { Logger } from 'pino';
-import { CommserveDrError, DatabaseError, DestinationError, JobLockedError, UsageError } from '#core/errors';
+import { CommserveDrError, DatabaseError, UsageError } from '#core/errors';
+import { acquirePhase1Lock } from './lock';
 import { MANIFEST_FILE, setPrefix, setObjectKey } from '#core/hotsite-layout';
 import { JobStatus } from '#core/job-status';
 import type { Phase1Result } from '#core/job';
@@ -32,6 +32,7 @@ import { prepareDestination, type DestinationRetry } from './destination';
 import { handleIntegrityResult } from './corruption';
 import { allocateJobId } from '#agent/state/job-ids';
 import { AGENT_VERSION } from '#agent/version';
+import { faultPoint } from '#agent/faults';
 import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, FULL_DUMP_FILE, hiveFileName, type SetFile, type StepOutcome } from './set-files';
 import { planDifferential } from './dump-plan';
 
@@ -53,8 +54,7 @@ export interface Phase1Options {
   destinationRetry?: DestinationRetry;
 }
 
-/** Name of the lock file (a directory created by proper-lockfile) in the state directory. */
-export const PHASE1_LOCK = 'phase1';
+export { acquirePhase1Lock, PHASE1_LOCK } from './lock';
 
 /**
  * Opens the configured CommServe database.
@@ -79,23 +79,6 @@ function writeFileDurably(path: string, data: Buffer): void {
 }
 
 
-/**
- * Takes the phase-1 lock (SPEC §4.1: at most one job in phase 1). A lock left by a killed process is
- * taken over once stale (its mtime is not refreshed for `staleMs`).
- * @returns a release function.
- * @throws JobLockedError when another job holds it.
- */
-export async function acquirePhase1Lock(stateDir: string, staleMs = 60_000): Promise<() => Promise<void>> {
-  mkdirSync(stateDir, { recursive: true });
-  try {
-    return await lockfile.lock(stateDir, { lockfilePath: join(stateDir, `${PHASE1_LOCK}.lock`), stale: staleMs, update: staleMs / 4, realpath: false });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw new JobLockedError(`another DR backup job is in phase 1 (lock ${join(stateDir, `${PHASE1_LOCK}.lock`)}); wait for it to finish`, { cause: error });
-    }
-    throw new DestinationError('LOCK_FAILED', `cannot take the phase-1 lock in ${stateDir}: ${(error as Error).message}`, { cause: error });
-  }
-}
 
 /**
  * Runs phase 1 and returns the SET summary the state machine continues with.
@@ -197,7 +180,10 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     // 2. Optional shrink.
     if (options.shrink) await timed('shrink', () => engine!.shrink());
     // 3. Database dump: a cumulative DIFFERENTIAL against the cycle's FULL, or a FULL that starts a cycle.
-    const onDumpProgress = (done: number, total: number) => options.onProgress?.('dump', done, total);
+    const onDumpProgress = (done: number, total: number) => {
+      if (done > 0 && done < total) faultPoint('dump');
+      options.onProgress?.('dump', done, total);
+    };
     let dump: StepOutcome<DumpResult> | undefined;
     if (base) {
       const diffBase: DifferentialBase = base;
@@ -260,6 +246,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       events,
     };
     const manifestBytes = serializeManifest(manifestInput);
+    faultPoint('before-manifest');
     writeFileDurably(join(setDir!, MANIFEST_FILE), manifestBytes);
     committed = true;
     const manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;

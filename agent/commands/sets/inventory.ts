@@ -11,7 +11,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import lockfile from 'proper-lockfile';
 import { RUNNING, type SetStatus, type SetSummary } from '#core/cycles';
 import { describeError } from '#core/errors';
 import { jobRecordKey, MANIFEST_FILE } from '#core/hotsite-layout';
@@ -22,7 +21,7 @@ import { BackupType, parseSetName, setName } from '#core/set-id';
 import type { Settings } from '#core/settings';
 import { readHistory } from '#agent/history/history';
 import { listHotSiteSets, readHotSiteManifest } from '#agent/hotsite/hot-site';
-import { PHASE1_LOCK } from '#agent/commands/backup/phase1';
+import { isPhase1Locked } from '#agent/commands/backup/lock';
 
 /** Where the copies of one SET are. */
 export interface SetLocations {
@@ -68,13 +67,6 @@ function inferBackupType(dir: string, jobId: number): BackupType | undefined {
   return undefined;
 }
 
-function isPhase1Running(stateDir: string): boolean {
-  try {
-    return lockfile.checkSync(stateDir, { lockfilePath: join(stateDir, `${PHASE1_LOCK}.lock`), realpath: false, stale: 60_000 });
-  } catch {
-    return false;
-  }
-}
 
 function statusWithoutRecord(manifest: Manifest | null, newest: boolean, running: boolean): SetStatus {
   if (!manifest) return newest && running ? RUNNING : JobStatus.Failed;
@@ -151,7 +143,7 @@ export async function takeInventory(settings: Settings, s3: S3Client | null): Pr
 
   const jobIds = [...new Set([...local.keys(), ...hotSite.keys()])].sort((a, b) => a - b);
   const newest = jobIds.at(-1);
-  const running = isPhase1Running(settings.StateDirectory);
+  const running = isPhase1Locked(settings.StateDirectory);
   const entries = jobIds.map((jobId): InventoryEntry => {
     const manifest = manifests.get(jobId) ?? null;
     const record = records.get(jobId) ?? null;
