@@ -8,6 +8,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
 import { exitCodeForStatus, JobStatus } from '#core/job-status';
@@ -26,6 +27,7 @@ import { executeDrJobLocally } from './local/local-state-machine';
 import { tryRecordJob } from './history/history';
 import { generateSampleCommServe } from './local/sample-db/index';
 import { takeInventory } from './commands/sets/inventory';
+import { buildReadinessReport, formatReportSummary } from './commands/report/report';
 import { runPrune } from './commands/prune/prune';
 import { runRecover } from './commands/recover/recover';
 import { runFetch } from './commands/recover/fetch';
@@ -290,6 +292,27 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const result = await runVerify({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, wait: cmd.wait, tier: cmd.tier });
       io.stdout(opts.json ? `${JSON.stringify(result.document, null, 2)}\n` : result.text);
       exitCode = result.exitCode;
+    });
+
+  program
+    .command('report')
+    .description('recovery-readiness report: a self-contained HTML page (timeline of SETs by cycle, RPO, last verified trial restore, retention verdicts, alarms, job history)')
+    .requiredOption('--html <file>', 'write the page here')
+    .option('--history <n>', 'jobs shown in the history table', (v) => Math.max(1, Number.parseInt(v, 10) || 20), 20)
+    .option('--local-only', 'read only the phase-1 destination (not the hot-site)')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr report --html readiness.html\n  $ commserve-dr report --html readiness.html --json')
+    .action(async (cmd: { html: string; history: number; localOnly?: boolean }) => {
+      const { opts, config } = context();
+      const { settings } = await config();
+      const { html, data } = await buildReadinessReport({
+        settings,
+        s3: cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }),
+        now: new Date(),
+        historyLimit: cmd.history,
+      });
+      const file = resolve(io.cwd, cmd.html);
+      writeFileSync(file, html);
+      io.stdout(opts.json ? `${JSON.stringify(data, null, 2)}\n` : `${formatReportSummary(data)}report written to ${file}\n`);
     });
 
   const registry = program

@@ -1,0 +1,199 @@
+/**
+ * The recovery-readiness report: SETs made by the real CLI in-process (real SQLite, moto hot-site), a
+ * `verify`, a failed job whose message carries markup, then the page rendered by headless Chromium —
+ * its DOM read back and a screenshot decoded — plus the page's own guarantees (self-contained,
+ * escaped, deterministic). Chromium is required: without it this test fails with the install command.
+ *
+ * Set COMMSERVE_DR_REPORT_ARTIFACTS=<dir> to keep the page and the screenshot for a look.
+ */
+import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exec, type CliIo } from '#agent/cli';
+import { loadEffectiveConfig } from '#agent/config';
+import { createHotSiteClient } from '#agent/hotsite/hot-site';
+import { buildReadinessReport, formatReportSummary, RPO_ALARM_HOURS, type ReportData } from '#agent/commands/report/report';
+import { escapeHtml, renderReportHtml } from '#agent/commands/report/html';
+import { colorHistogram, dumpDom, findChromium, readPng, screenshot } from '../support/chromium';
+import { useMoto } from '../support/moto';
+import { useTempDirs } from '../support/tmp';
+
+function capture(cwd: string): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return { cwd, stdout: (t) => (out += t), stderr: (t) => (err += t), out: () => out, err: () => err };
+}
+
+const HOUR = 3_600_000;
+const SCRIPT = '<script>alert(1)</script>';
+
+/** External resource references a self-contained page must not have. */
+const EXTERNAL_REFERENCE = /(?:\b(?:src|href|srcset|action|poster|xlink:href)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?\/\/)|url\(\s*["']?\s*(?:https?:)?\/\/|@import|<(?:script|link|iframe|img|object|embed)\b/i;
+
+/** The elements of the dumped DOM that carry `attr`, as attribute maps. */
+function elementsWith(dom: string, tag: string, attr: string): Array<Record<string, string>> {
+  const out: Array<Record<string, string>> = [];
+  for (const m of dom.matchAll(new RegExp(`<${tag}\\b([^>]*\\b${attr}="[^"]*"[^>]*)>`, 'g'))) {
+    out.push(Object.fromEntries([...m[1].matchAll(/([\w:-]+)="([^"]*)"/g)].map((a) => [a[1], a[2]])));
+  }
+  return out;
+}
+
+function keepArtifacts(files: string[]): void {
+  const dir = process.env.COMMSERVE_DR_REPORT_ARTIFACTS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) copyFileSync(f, join(dir, f.split('/').at(-1)!));
+}
+
+describe('recovery-readiness report (CLI-made SETs, moto, headless Chromium)', () => {
+  const moto = useMoto();
+  const tempDir = useTempDirs();
+
+  it('shows the timeline by cycle, the RPO, the verified trial restore, retention, alarms and history, rendered by Chromium', async () => {
+    // Arrange: Chromium first, so a machine without it fails at once with the install command.
+    const chromium = findChromium();
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: { bucket: 'commserve-dr-hot-site', endpoint: moto.endpoint() } }));
+    const run = async (args: string[]) => {
+      const io = capture(cwd);
+      const code = await exec(args, io);
+      return { code, out: io.out(), err: io.err() };
+    };
+    expect((await run(['start', '--sample-size-mb', '2', '--s3-endpoint', moto.endpoint()])).code).toBe(0); // SET_001 FULL
+    expect((await run(['start', '--s3-endpoint', moto.endpoint()])).code).toBe(0); // SET_002 DIFFERENTIAL
+    expect((await run(['verify'])).code).toBe(0); // SET_001 + SET_002 restorable
+    expect((await run(['start', '--s3-endpoint', moto.endpoint()])).code).toBe(0); // SET_003 DIFFERENTIAL
+    // A job that fails in phase 1; its message carries a path with markup in it.
+    writeFileSync(join(cwd, 'broken.json'), JSON.stringify({ Database: { engine: 'sqlite', path: `gone/${SCRIPT}/commserv.db` } }));
+    expect((await run(['--config', 'broken.json', 'start', '--type', 'full', '--s3-endpoint', moto.endpoint()])).code).toBe(1);
+
+    const { settings } = await loadEffectiveConfig(undefined, cwd);
+    const s3 = createHotSiteClient(settings.HotSite);
+    const probe = await buildReadinessReport({ settings, s3, now: new Date() });
+    const newestEnd = Date.parse(probe.data.rpo.point!.endTime!);
+    const now = new Date(newestEnd + 2 * HOUR + 5 * 60_000);
+
+    // Act
+    const { html, data } = await buildReadinessReport({ settings, s3, now });
+    const again = await buildReadinessReport({ settings, s3, now });
+
+    // Assert: the data.
+    expect(data.cycles.map((c) => [c.setName, c.open, c.sets.map((s) => [s.setName, s.backupType, s.status, s.complete])])).toEqual([
+      ['SET_001', true, [['SET_001', 'FULL', 'Completed', true], ['SET_002', 'DIFFERENTIAL', 'Completed', true], ['SET_003', 'DIFFERENTIAL', 'Completed', true]]],
+    ]);
+    expect(data.rpo).toMatchObject({ point: { sets: ['SET_001', 'SET_003'], jobId: 3 }, ageMs: 2 * HOUR + 5 * 60_000, thresholdHours: RPO_ALARM_HOURS, overThreshold: false });
+    expect(data.verification.last).toMatchObject({ setName: 'SET_002', sets: ['SET_001', 'SET_002'], result: 'restorable', integrity: 'ok' });
+    expect(data.verification.last!.recoveryTimeMs).toEqual(expect.any(Number));
+    expect(data.retention).toMatchObject({ dryRun: true, keep: ['SET_001', 'SET_002', 'SET_003'], expire: [], error: null });
+    expect(data.alarms.map((a) => [a.alarm, a.jobId])).toEqual([['JobFailed', null]]);
+    expect(data.alarms[0].message).toContain(SCRIPT);
+    expect(data.history.jobs.map((j) => [j.jobId, j.status])).toEqual([[null, 'Failed'], [3, 'Completed'], [2, 'Completed'], [1, 'Completed']]);
+    expect(formatReportSummary(data)).toMatch(/RPO: 2 h 05 min \(newest restorable point SET_001 \+ SET_003\)\n/);
+
+    // Assert: the page is deterministic, self-contained and escaped.
+    expect(again.html).toBe(html);
+    expect(html).not.toMatch(EXTERNAL_REFERENCE);
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).not.toContain(SCRIPT);
+    expect(html).toContain(escapeHtml(SCRIPT));
+
+    // Assert: what Chromium renders.
+    const dir = tempDir();
+    const page = join(dir, 'readiness-report.html');
+    const png = join(dir, 'readiness-report.png');
+    writeFileSync(page, html);
+    const dom = await dumpDom(chromium, page);
+    const sets = elementsWith(dom, 'g', 'data-set');
+    expect(sets.map((s) => [s['data-set'], s['data-type'], s['data-status'], s['data-cycle'], s['data-complete'], s['data-restore-point'], s['data-verified']])).toEqual([
+      ['SET_001', 'FULL', 'Completed', '1', 'true', 'true', ''],
+      ['SET_002', 'DIFFERENTIAL', 'Completed', '1', 'true', 'false', 'restorable'],
+      ['SET_003', 'DIFFERENTIAL', 'Completed', '1', 'true', 'true', ''],
+    ]);
+    expect(sets.every((s) => Number(s['data-bytes']) > 0)).toBe(true);
+    expect(elementsWith(dom, 'g', 'data-cycle-id').map((c) => [c['data-cycle-id'], c.class])).toEqual([['1', 'cycle open']]);
+    expect(dom).toMatch(/<p class="big" id="rpo-value">2 h 05 min<\/p>/);
+    expect(elementsWith(dom, 'section', 'data-over-threshold')[0]['data-over-threshold']).toBe('false');
+    expect(elementsWith(dom, 'section', 'data-recovery-ms')[0]).toMatchObject({ 'data-result': 'restorable', 'data-set': 'SET_002' });
+    expect(elementsWith(dom, 'tr', 'data-alarm').map((a) => a['data-alarm'])).toEqual(['JobFailed']);
+    expect(elementsWith(dom, 'tr', 'data-action').map((r) => [r['data-set'], r['data-action']])).toEqual([
+      ['SET_001', 'keep'],
+      ['SET_002', 'keep'],
+      ['SET_003', 'keep'],
+    ]);
+    expect(dom).toContain('CloudWatch alarm state is not read locally');
+    expect(dom).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(dom).not.toMatch(/<script\b/);
+
+    await screenshot(chromium, page, png, { width: 1280, height: 2000 });
+    keepArtifacts([page, png]);
+    expect(statSync(png).size).toBeGreaterThan(20_000);
+    const image = readPng(png);
+    expect([image.width, image.height]).toEqual([1280, 2000]);
+    const colours = colorHistogram(image);
+    expect(colours.size).toBeGreaterThan(50); // text, cards and blocks, not a blank page
+    // The timeline's Completed blocks are painted: their fill covers thousands of pixels, with their outline.
+    expect(colours.get('#dafbe1') ?? 0).toBeGreaterThan(3 * 100 * 50);
+    expect(colours.get('#1a7f37') ?? 0).toBeGreaterThan(1_000);
+
+    // An RPO over 26 hours is flagged, and raises NoSuccessfulDrBackup.
+    const late = await buildReadinessReport({ settings, s3, now: new Date(newestEnd + 30 * HOUR) });
+    expect(late.data.rpo.overThreshold).toBe(true);
+    expect(late.data.alarms[0]).toMatchObject({ alarm: 'NoSuccessfulDrBackup', severity: 'critical', setName: 'SET_003' });
+    expect(late.html).toContain('data-over-threshold="true"');
+    expect(late.html).toContain('OVER the 26-hour threshold');
+    expect(formatReportSummary(late.data)).toMatch(/RPO: 1 d 6 h .* — OVER 26 h/);
+  });
+});
+
+describe('renderReportHtml (pure)', () => {
+  const base: ReportData = {
+    formatVersion: 1,
+    generatedAt: '2026-12-01T08:00:00.000Z',
+    bucket: 'commserve-dr-hot-site',
+    phase1Destination: `/dr/${SCRIPT}`,
+    cycles: [
+      {
+        cycleId: 7,
+        setName: 'SET_007',
+        complete: false,
+        successful: false,
+        open: true,
+        reasons: { complete: 'open: no later FULL yet', successful: `not successful: ${SCRIPT}`, restorablePoint: 'restorable to SET_007: the FULL alone', notes: [] },
+        sets: [
+          {
+            setName: 'SET_007', jobId: 7, backupType: 'FULL', status: 'Completed', complete: true, bytes: 2048, integrity: 'corrupt', copies: ['local', 'hot-site'],
+            problems: [], verified: null, endTime: '2026-11-29T17:00:00.000Z', inNewestRestorablePoint: true, retention: { action: 'keep', code: 'open-cycle', reason: 'open' },
+          },
+          {
+            setName: 'SET_008', jobId: 8, backupType: 'DIFFERENTIAL', status: 'Failed', complete: false, bytes: null, integrity: null, copies: ['local'],
+            problems: [`local manifest unusable: "${SCRIPT}" & more`], verified: null, endTime: null, inNewestRestorablePoint: false, retention: null,
+          },
+        ],
+      },
+    ],
+    orphans: [],
+    rpo: { point: { sets: ['SET_007'], jobId: 7, endTime: '2026-11-29T17:00:00.000Z' }, ageMs: 39 * HOUR, thresholdHours: 26, overThreshold: true },
+    verification: { last: null, lastRestorable: null },
+    retention: { dryRun: true, settings: { RetainCycles: 5, SetLifeSpanForFailedDR: 90 }, keep: [], expire: [], boundary: null, verdicts: [], error: null },
+    alarms: [
+      { alarm: 'DatabaseCorruptionDetected', severity: 'critical', jobId: 7, setName: 'SET_007', time: '2026-11-29T17:00:00.000Z', message: `corrupt: ${SCRIPT}` },
+    ],
+    history: { jobs: [], total: 0, limit: 20, hotSiteUnavailable: null },
+    hotSiteUnavailable: `connect ECONNREFUSED ${SCRIPT}`,
+  };
+
+  it('escapes every text from files, marks corruption and an incomplete SET, and flags an RPO over the threshold', () => {
+    const html = renderReportHtml(base);
+    expect(html).not.toContain(SCRIPT);
+    expect(html.match(/&lt;script&gt;alert\(1\)&lt;\/script&gt;/g)!.length).toBeGreaterThanOrEqual(5);
+    expect(html).toContain('&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot; &amp; more');
+    expect(html).toContain('⚠ CORRUPT DB');
+    expect(html).toMatch(/<g class="set st-failed diff incomplete" data-set="SET_008"/);
+    expect(html).toContain('stroke-dasharray="7 4"');
+    expect(html).toContain('data-over-threshold="true"');
+    expect(html).toContain('data-alarm="DatabaseCorruptionDetected"');
+    expect(html).toContain('No verification recorded');
+    expect(html).not.toMatch(EXTERNAL_REFERENCE);
+    expect(renderReportHtml(base)).toBe(html);
+  });
+});
