@@ -6,7 +6,7 @@
  * 256 KB Step Functions payload limit whatever the SET count.
  */
 import { z } from 'zod';
-import { JobEventSchema } from './manifest';
+import { JobEventSchema, type JobEvent } from './manifest';
 import { BackupType } from './set-id';
 import { JobStatus } from './job-status';
 
@@ -78,6 +78,31 @@ export type ArchiveResult = z.infer<typeof ArchiveResultSchema>;
 export const StateErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
 export type StateError = z.infer<typeof StateErrorSchema>;
 
+/**
+ * What the PruneSets state adds (`$.prune`; `PruneSummary` in `lambdas/prune-sets.ts`), read loosely:
+ * only the fields the job record summarises are checked, the rest passes through, so a later field
+ * in the summary never makes a job record fail.
+ */
+export const PruneResultSchema = z
+  .object({
+    outcome: z.enum(['pruned', 'pruned-with-errors', 'skipped']),
+    planKey: z.string().nullable().optional(),
+    hotSite: z
+      .object({ sets: z.number(), kept: z.number(), expired: z.number(), setsDeleted: z.number(), objectsDeleted: z.number() })
+      .passthrough()
+      .optional(),
+    archive: z
+      .object({ expired: z.number(), setsDeleted: z.number(), objectsDeleted: z.number(), earlyDeletionWarnings: z.number().optional() })
+      .passthrough()
+      .nullable()
+      .optional(),
+    failedKeys: z.number().optional(),
+    failureSample: z.array(z.string()).optional(),
+    reason: z.string().optional(),
+  })
+  .passthrough();
+export type PruneResult = z.infer<typeof PruneResultSchema>;
+
 /** Input of the ReportJob state: everything the previous states added. */
 export const ReportJobInputSchema = DrJobInputSchema.extend({
   validation: ValidationResultSchema.optional(),
@@ -86,6 +111,10 @@ export const ReportJobInputSchema = DrJobInputSchema.extend({
   error: StateErrorSchema.optional(),
   /** Set by the Catch of the archive state (after its retries). */
   archiveError: StateErrorSchema.optional(),
+  /** The PruneSets summary (after a successful archive copy). */
+  prune: PruneResultSchema.optional(),
+  /** Set by the Catch of the PruneSets state: pruning failed, the job does not. */
+  pruneError: StateErrorSchema.optional(),
 });
 export type ReportJobInput = z.infer<typeof ReportJobInputSchema>;
 
@@ -116,6 +145,10 @@ export type JobRecord = z.infer<typeof JobRecordSchema>;
  * - no phase-1 result or a validation error → Failed (no usable SET);
  * - the archive copy failed after its retries → Completed With One or More Errors, phase 2 `failed`;
  * - otherwise phase 1's own status (Completed, or Completed With One or More Errors).
+ *
+ * Pruning never changes the status (it is not among what makes a job "with errors"): a prune summary
+ * adds an info event (`PRUNED`: counts and the plan record's key), or a warning (`PRUNE_INCOMPLETE`)
+ * when some keys could not be deleted; a failed prune (`pruneError`) adds a warning (`PRUNE_FAILED`).
  * @param now ISO-8601 UTC end time.
  */
 export function decideJobRecord(input: ReportJobInput, bucket: string, now: string): JobRecord {
@@ -148,6 +181,8 @@ export function decideJobRecord(input: ReportJobInput, bucket: string, now: stri
     };
   }
   const hotSite = `s3://${bucket}/${p1.setPrefix}`;
+  const pruneEvent = describePrune(input, now);
+  if (pruneEvent) events.push(pruneEvent);
   if (input.archiveError || !input.archive) {
     events.push({
       time: now,
@@ -170,6 +205,41 @@ export function decideJobRecord(input: ReportJobInput, bucket: string, now: stri
     phase2: 'archived',
     events,
   };
+}
+
+/** The job event summarising PruneSets' result, or null when it did not run. */
+export function describePrune(input: Pick<ReportJobInput, 'prune' | 'pruneError'>, now: string): JobEvent | null {
+  if (input.pruneError) {
+    return {
+      time: now,
+      level: 'warning',
+      code: 'PRUNE_FAILED',
+      message: `retention not applied (${input.pruneError.Error}): ${summariseCause(input.pruneError.Cause)}; nothing was deleted unless the plan record says so, and the next job prunes again`,
+    };
+  }
+  const prune = input.prune;
+  if (!prune) return null;
+  if (prune.outcome === 'skipped') {
+    return { time: now, level: 'info', code: 'PRUNE_SKIPPED', message: `retention not applied: ${prune.reason ?? 'no reason given'}` };
+  }
+  const hot = prune.hotSite;
+  const parts = [
+    hot ? `hot-site: ${hot.expired} of ${hot.sets} SET(s) expired, ${hot.setsDeleted} deleted (${hot.objectsDeleted} object(s)), ${hot.kept} kept` : 'hot-site: no summary',
+    prune.archive
+      ? `archive: ${prune.archive.expired} expired, ${prune.archive.setsDeleted} deleted (${prune.archive.objectsDeleted} object(s))${prune.archive.earlyDeletionWarnings ? `, ${prune.archive.earlyDeletionWarnings} early-deletion warning(s)` : ''}`
+      : 'archive: kept in full',
+  ];
+  const plan = prune.planKey ? `; plan ${prune.planKey}` : '';
+  if (prune.outcome === 'pruned-with-errors' || (prune.failedKeys ?? 0) > 0) {
+    const sample = prune.failureSample?.length ? ` (e.g. ${prune.failureSample.slice(0, 3).join('; ')})` : '';
+    return {
+      time: now,
+      level: 'warning',
+      code: 'PRUNE_INCOMPLETE',
+      message: `retention applied with ${prune.failedKeys ?? 'some'} key(s) not deleted${sample}: ${parts.join('; ')}${plan}`,
+    };
+  }
+  return { time: now, level: 'info', code: 'PRUNED', message: `retention applied: ${parts.join('; ')}${plan}` };
 }
 
 /** Step Functions puts a JSON `{errorMessage, errorType}` in `Cause` for Lambda errors: keep the message. */

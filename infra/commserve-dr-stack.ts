@@ -10,7 +10,8 @@ import { ARCHIVE_MINIMUM_DAYS, type ArchiveStorageClass, type SettingsInput } fr
 import { AgentAccess, type SqlServerCredential } from './agent-access';
 import { DrJobStateMachine } from './dr-job-state-machine';
 import { HotSiteBucket, type ObjectLockMode } from './hot-site-bucket';
-import { DrMonitoring, METRIC_NAMESPACE } from './monitoring';
+import { METRIC_NAMESPACE } from '#core/metrics';
+import { DrMonitoring } from './monitoring';
 import { Phase2Functions } from './phase2-functions';
 import { DrJobSchedule } from './schedule';
 import { DEFAULT_CELL, SettingsParameters, settingsPrefixForCell } from './settings-parameters';
@@ -93,6 +94,8 @@ export class CommserveDrStack extends Stack {
       prefix: settingsPrefixForCell(cell),
       settings: {
         ...props.settings,
+        // The agent reads its settings from this path: its metrics must carry the stack's cell, which the alarms watch.
+        Cell: cell,
         ...definedEntries({
           ArchiveStorageClass: props.archiveStorageClass,
           ArchiveRetryCount: props.archiveRetryCount,
@@ -133,6 +136,7 @@ export class CommserveDrStack extends Stack {
       commServeInstanceId,
       validateSet: this.functions.validateSet,
       archiveSet: this.functions.archiveSet,
+      pruneSets: this.functions.pruneSets,
       reportJob: this.functions.reportJob,
       archiveRetryCount: settings.ArchiveRetryCount,
       archiveRetryIntervalMinutes: settings.ArchiveRetryIntervalMinutes,

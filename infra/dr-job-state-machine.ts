@@ -1,6 +1,6 @@
 /**
  * The DR job state machine (SPEC §4.1, §4.3): phase 1 on the CommServe through SSM Run Command with
- * the task-token callback, then phase 2 (validate, archive) and the job report.
+ * the task-token callback, then phase 2 (validate, archive, prune) and the job report.
  *
  * | state | type | result | on error |
  * |---|---|---|---|
@@ -8,7 +8,8 @@
  * | RejectInput | Pass: `{Error: "InvalidJobInput", Cause}` | `$.error` → ReportJob | |
  * | RunPhase1 | Task `ssm:sendCommand.waitForTaskToken` (timeout, heartbeat) | `$.phase1` | States.ALL → `$.error` → ReportJob |
  * | ValidateSet | Lambda (payload only) | `$.validation` | States.ALL → `$.error` → ReportJob |
- * | ArchiveSet | Lambda, Retry States.ALL (count × interval, backoff 1) | `$.archive` | States.ALL → `$.archiveError` → ReportJob |
+ * | ArchiveSet | Lambda, Retry States.ALL (count × interval, backoff 1) | `$.archive` → PruneSets | States.ALL → `$.archiveError` → ReportJob |
+ * | PruneSets | Lambda (payload only) | `$.prune` | States.ALL → `$.pruneError` → ReportJob (a failed prune never fails the job) |
  * | ReportJob | Lambda | `$.report` | (execution fails) |
  * | IsJobFailed | Choice: `$.report.status` = "Failed" → JobFailed, else → JobSucceeded | | |
  * | JobFailed / JobSucceeded | Fail (`DrJobFailed`) / Succeed | | |
@@ -37,6 +38,7 @@ export const DrJobState = {
   RunPhase1: 'RunPhase1',
   ValidateSet: 'ValidateSet',
   ArchiveSet: 'ArchiveSet',
+  PruneSets: 'PruneSets',
   ReportJob: 'ReportJob',
   IsJobFailed: 'IsJobFailed',
   JobSucceeded: 'JobSucceeded',
@@ -56,6 +58,8 @@ export interface DrJobStateMachineProps {
   readonly commServeInstanceId: string;
   readonly validateSet: lambda.IFunction;
   readonly archiveSet: lambda.IFunction;
+  /** Applies retention (SPEC §5) after a successful archive copy. */
+  readonly pruneSets: lambda.IFunction;
   readonly reportJob: lambda.IFunction;
   /** Longest phase 1 may take (RunPhase1 `TimeoutSeconds`, and the SSM `executionTimeout`). Default 6 h. */
   readonly phase1Timeout?: Duration;
@@ -151,9 +155,18 @@ export class DrJobStateMachine extends Construct {
     });
     archiveSet.addCatch(reportJob, { errors: [sfn.Errors.ALL], resultPath: '$.archiveError' });
 
+    // Retention after each successful job (SPEC §5); its failure is recorded, never the job's.
+    const pruneSets = new tasks.LambdaInvoke(this, DrJobState.PruneSets, {
+      lambdaFunction: props.pruneSets,
+      payloadResponseOnly: true,
+      resultPath: '$.prune',
+    });
+    pruneSets.addCatch(reportJob, { errors: [sfn.Errors.ALL], resultPath: '$.pruneError' });
+
     runPhase1.next(validateSet);
     validateSet.next(archiveSet);
-    archiveSet.next(reportJob);
+    archiveSet.next(pruneSets);
+    pruneSets.next(reportJob);
 
     const rejectInput = new sfn.Pass(this, DrJobState.RejectInput, {
       result: sfn.Result.fromObject({ Error: 'InvalidJobInput', Cause: 'the job input needs backupType "FULL" or "DIFFERENTIAL" (or a phase1 result)' }),
@@ -173,7 +186,7 @@ export class DrJobStateMachine extends Construct {
       .otherwise(rejectInput);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      comment: 'commserve-dr DR backup job: phase 1 on the CommServe (SSM callback), then validate, archive and report',
+      comment: 'commserve-dr DR backup job: phase 1 on the CommServe (SSM callback), then validate, archive, prune and report',
       definitionBody: sfn.DefinitionBody.fromChainable(start),
       logs: {
         destination: props.logGroup ?? new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR }),
@@ -189,7 +202,7 @@ export class DrJobStateMachine extends Construct {
       '*',
       'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules/Targets) and CloudWatch Logs vended delivery (logs:CreateLogDelivery …) do not support resource-level permissions; CDK adds exactly those for tracing and logging.',
     );
-    for (const fn of [props.validateSet, props.archiveSet, props.reportJob]) {
+    for (const fn of [props.validateSet, props.archiveSet, props.pruneSets, props.reportJob]) {
       acknowledgeWildcardResource(
         role,
         `${fn.functionArn}:*`,

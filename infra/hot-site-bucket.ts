@@ -57,9 +57,12 @@ export interface HotSiteBucketProps {
 }
 
 /** A bucket area (key prefix) of the hot-site. */
-export type HotSiteArea = 'sets' | 'archive' | 'jobs';
+export type HotSiteArea = 'sets' | 'archive' | 'jobs' | 'prune';
 
-const AREA_PREFIX: Record<HotSiteArea, string> = { sets: SETS_PREFIX, archive: ARCHIVE_PREFIX, jobs: JOBS_PREFIX };
+/** Prefix of the prune plan records (`prune/<jobId>.json`; `PRUNE_PREFIX` of `lambdas/shared/prune-io.ts`). */
+export const PRUNE_RECORDS_PREFIX = 'prune/';
+
+const AREA_PREFIX: Record<HotSiteArea, string> = { sets: SETS_PREFIX, archive: ARCHIVE_PREFIX, jobs: JOBS_PREFIX, prune: PRUNE_RECORDS_PREFIX };
 
 const STORAGE_CLASS: Record<ArchiveStorageClass, s3.StorageClass> = {
   GLACIER: s3.StorageClass.GLACIER,
@@ -71,6 +74,8 @@ const STORAGE_CLASS: Record<ArchiveStorageClass, s3.StorageClass> = {
 const READ_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'];
 /** Object actions to write an object, including every multipart step (PutObject authorises Create/UploadPart/UploadPartCopy/Complete). */
 const WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+/** Object action to delete (DeleteObjects checks it per key; in the versioned bucket it places a delete marker). */
+const DELETE_ACTIONS = ['s3:DeleteObject'];
 /** Object Lock actions of the archive copy: set a retention (on copy, or to extend a FULL's) and read it back. */
 const RETENTION_ACTIONS = ['s3:PutObjectRetention', 's3:GetObjectRetention'];
 /** KMS actions to read SSE-KMS objects. */
@@ -195,6 +200,33 @@ export class HotSiteBucket extends Construct {
       iam.Grant.addToPrincipal({ grantee, actions: RETENTION_ACTIONS, resourceArns: [this.objectsArn('archive')] });
       acknowledgeWildcardResource(grantee.grantPrincipal, this.objectsArn('archive'), 'Object Lock retention of archive/ objects only: their keys are created per job.');
     }
+  }
+
+  /**
+   * Delete the objects of `area` (s3:DeleteObject; no version ids, so the versioned bucket keeps the
+   * data as noncurrent versions until the lifecycle rule expires them). Never s3:DeleteObjectVersion,
+   * never BypassGovernanceRetention: a locked archive version stays until its retention ends.
+   */
+  grantDeleteArea(grantee: iam.IGrantable, area: HotSiteArea): void {
+    iam.Grant.addToPrincipal({ grantee, actions: DELETE_ACTIONS, resourceArns: [this.objectsArn(area)] });
+    acknowledgeWildcardResource(
+      grantee.grantPrincipal,
+      this.objectsArn(area),
+      'Deletes within one area (key prefix) of the hot-site bucket: the SETs expired by the retention plan, whose keys are created per job.',
+    );
+  }
+
+  /**
+   * What PruneSets needs (SPEC §5): list the bucket; read `sets/*`, `archive/*`, `jobs/*` and
+   * `prune/*` (manifests, job records, the previous plan record); write `prune/*` (the plan record);
+   * delete in `sets/*` and `archive/*`. With Object Lock on, deletes of locked archive versions are
+   * refused by S3, as intended.
+   */
+  grantPrune(grantee: iam.IGrantable): void {
+    for (const area of ['sets', 'archive', 'jobs', 'prune'] as const) this.grantReadArea(grantee, area);
+    this.grantWriteArea(grantee, 'prune');
+    this.grantDeleteArea(grantee, 'sets');
+    this.grantDeleteArea(grantee, 'archive');
   }
 
   /** Write `jobs/*` (ReportJob, the agent). */

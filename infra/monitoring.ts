@@ -2,7 +2,7 @@
  * Monitoring of the DR backup jobs (SPEC §4.1, §8): custom metrics, three alarms, an encrypted SNS
  * topic they notify, and a CloudWatch dashboard.
  *
- * **Custom metrics** — namespace `CommServeDR`, one dimension `Cell` (the settings cell, so several
+ * **Custom metrics** (names in `core/metrics.ts`) — namespace `CommServeDR`, one dimension `Cell` (the settings cell, so several
  * CommServes can share an account):
  * | metric | unit | published by | when |
  * |---|---|---|---|
@@ -34,22 +34,11 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { CELL_DIMENSION, DrMetricName, METRIC_NAMESPACE } from '#core/metrics';
 import { acknowledgeWildcardResource } from './nag';
 
-/** Namespace of the custom metrics. */
-export const METRIC_NAMESPACE = 'CommServeDR';
-/** Dimension every custom metric carries: the settings cell. */
-export const CELL_DIMENSION = 'Cell';
-
-/** Names of the custom metrics. */
-export const DrMetricName = {
-  DatabaseCorruptionDetected: 'DatabaseCorruptionDetected',
-  JobSucceeded: 'JobSucceeded',
-  JobFailed: 'JobFailed',
-  BytesProtected: 'BytesProtected',
-  JobDurationSeconds: 'JobDurationSeconds',
-} as const;
-export type DrMetricName = (typeof DrMetricName)[keyof typeof DrMetricName];
+// The names live in core (the publishers use them too); re-exported for the infra code and tests.
+export { CELL_DIMENSION, DrMetricName, METRIC_NAMESPACE } from '#core/metrics';
 
 /**
  * Lets `grantee` publish custom metrics in `namespace` only: `cloudwatch:PutMetricData` (which has no
@@ -263,7 +252,4 @@ export class DrMonitoring extends Construct {
 }
 
 /** Convenience for tests and docs: the metric dimensions a publisher must send. */
-export function metricDimensions(cell: string): Array<{ Name: string; Value: string }> {
-  return [{ Name: CELL_DIMENSION, Value: cell }];
-}
-
+export { metricDimensions } from '#core/metrics';

@@ -1,6 +1,6 @@
 /**
  * The phase-2 Lambda functions (SPEC §4.3, §8): one per state-machine task, named after the state
- * (`lambdas/validate-set.ts`, `lambdas/archive-set.ts`, `lambdas/report-job.ts`).
+ * (`lambdas/validate-set.ts`, `lambdas/archive-set.ts`, `lambdas/prune-sets.ts`, `lambdas/report-job.ts`).
  *
  * Bundled locally with esbuild (a devDependency: no Docker), for Node.js 22 on arm64. The AWS SDK is
  * bundled rather than taken from the runtime: the handlers rely on S3 checksum behaviour
@@ -10,7 +10,9 @@
  *
  * Each function gets only the bucket areas it needs (prefix-scoped grants of `HotSiteBucket`), read
  * access to the settings path (`SETTINGS_PREFIX`, read at cold start) and, for ReportJob, PutMetricData
- * in the `CommServeDR` namespace.
+ * in the `CommServeDR` namespace. PruneSets lists the bucket, reads `sets/`, `archive/`, `jobs/` and
+ * `prune/`, writes `prune/` (its plan records) and deletes in `sets/` and `archive/` only — with Object
+ * Lock on, S3 refuses to delete a locked archive version, which is intended (the plan reports it).
  *
  * Environment:
  * | variable | functions | value |
@@ -20,6 +22,7 @@
  * | `ARCHIVE_STORAGE_CLASS` | ArchiveSet | GLACIER, DEEP_ARCHIVE or GLACIER_IR |
  * | `ARCHIVE_OBJECT_LOCK_MODE`, `ARCHIVE_OBJECT_LOCK_DAYS` | ArchiveSet (Object Lock on) | GOVERNANCE or COMPLIANCE; days |
  * | `METRIC_NAMESPACE`, `METRIC_CELL` | ReportJob (when metrics are given) | `CommServeDR`; value of the `Cell` dimension |
+ * | `RETAIN_CYCLES`, `SET_LIFESPAN_FOR_FAILED_DR_DAYS`, `ARCHIVE_RETAIN_CYCLES` | PruneSets | the retention settings (SPEC §9) at deploy time; `unlimited` keeps every archive copy |
  */
 import * as path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
@@ -27,6 +30,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { RETENTION_DEFAULTS } from '#core/retention';
 import type { ArchiveStorageClass } from '#core/settings';
 import type { HotSiteBucket } from './hot-site-bucket';
 import { grantPutMetricData } from './monitoring';
@@ -46,14 +50,21 @@ export interface Phase2FunctionsProps {
   readonly settings?: SettingsParameters;
   /** Custom metrics ReportJob publishes (`METRIC_NAMESPACE`, `METRIC_CELL`; PutMetricData in that namespace only). Default none. */
   readonly metrics?: { readonly namespace: string; readonly cell: string };
+  /**
+   * Retention settings of PruneSets (SPEC §9). Default the values of `settings` when given, else the
+   * schema defaults (5 cycles, 90 days, archive kept in full).
+   */
+  readonly retention?: { readonly RetainCycles?: number; readonly SetLifeSpanForFailedDR?: number; readonly ArchiveRetainCycles?: number | null };
 }
 
-/** The three phase-2 functions. */
+/** The four phase-2 functions. */
 export class Phase2Functions extends Construct {
   /** ValidateSet: reads `sets/*`. 15 min, 512 MiB (may stream-hash large objects). */
   readonly validateSet: nodejs.NodejsFunction;
   /** ArchiveSet: reads `sets/*`, reads and writes `archive/*` (multipart copy included). 15 min, 256 MiB. */
   readonly archiveSet: nodejs.NodejsFunction;
+  /** PruneSets: lists the bucket, reads `sets/` `archive/` `jobs/` `prune/`, writes `prune/`, deletes in `sets/` and `archive/`. 15 min, 512 MiB. */
+  readonly pruneSets: nodejs.NodejsFunction;
   /** ReportJob: writes `jobs/*`. 1 min, 256 MiB. */
   readonly reportJob: nodejs.NodejsFunction;
 
@@ -110,6 +121,24 @@ export class Phase2Functions extends Construct {
     props.hotSite.grantReadSets(this.archiveSet);
     props.hotSite.grantArchive(this.archiveSet);
 
+    const retention = {
+      RetainCycles: props.retention?.RetainCycles ?? props.settings?.settings.RetainCycles ?? RETENTION_DEFAULTS.RetainCycles,
+      SetLifeSpanForFailedDR: props.retention?.SetLifeSpanForFailedDR ?? props.settings?.settings.SetLifeSpanForFailedDR ?? RETENTION_DEFAULTS.SetLifeSpanForFailedDR,
+      ArchiveRetainCycles: props.retention?.ArchiveRetainCycles !== undefined ? props.retention.ArchiveRetainCycles : (props.settings?.settings.ArchiveRetainCycles ?? null),
+    };
+    this.pruneSets = make('PruneSets', 'prune-sets.ts', {
+      // Lists and deletes in batches of 1,000 keys; the listing of a long history is the slow part.
+      timeout: Duration.minutes(15),
+      memorySize: 512,
+      environment: {
+        HOT_SITE_BUCKET: bucketName,
+        RETAIN_CYCLES: String(retention.RetainCycles),
+        SET_LIFESPAN_FOR_FAILED_DR_DAYS: String(retention.SetLifeSpanForFailedDR),
+        ARCHIVE_RETAIN_CYCLES: retention.ArchiveRetainCycles === null ? 'unlimited' : String(retention.ArchiveRetainCycles),
+      },
+    });
+    props.hotSite.grantPrune(this.pruneSets);
+
     this.reportJob = make('ReportJob', 'report-job.ts', {
       timeout: Duration.minutes(1),
       memorySize: 256,
@@ -136,8 +165,8 @@ export class Phase2Functions extends Construct {
     }
   }
 
-  /** The three functions. */
+  /** The four functions. */
   get all(): nodejs.NodejsFunction[] {
-    return [this.validateSet, this.archiveSet, this.reportJob];
+    return [this.validateSet, this.archiveSet, this.pruneSets, this.reportJob];
   }
 }

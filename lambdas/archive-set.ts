@@ -13,6 +13,16 @@
  * matching checksum is not copied again, so a retry after a partial run completes it without
  * re-copying (and without leaving extra noncurrent Glacier versions behind).
  *
+ * Object Lock (SPEC §4.3, optional; `ARCHIVE_OBJECT_LOCK_MODE` + `ARCHIVE_OBJECT_LOCK_DAYS`): every copy
+ * carries `ObjectLockMode` and `ObjectLockRetainUntilDate` = now + days (CopyObject, or
+ * CreateMultipartUpload), and each archive object is then checked (HeadObject) to hold at least that
+ * retention, which is set (PutObjectRetention) when it does not — an object archived by an earlier
+ * attempt, or a multipart copy whose lock the store did not apply (moto). For a DIFFERENTIAL, the archive objects of its FULL (`archive/SET_<cycleId>/`) are then
+ * extended (PutObjectRetention) when their retention ends before the DIFFERENTIAL's: the FULL stays
+ * locked as long as any DIFFERENTIAL that needs it. Retention is only ever extended, never shortened,
+ * and the mode of a locked object is kept (COMPLIANCE cannot be changed). A FULL without an archive
+ * copy is logged (nothing to protect); a retention that cannot be set fails the state (`RETENTION_FAILED`).
+ *
  * Input: the state input (`DrJobInput` with `phase1`). Output: `ArchiveResult` (`$.archive`).
  * Failures throw `ArchiveCopyError` (the state retries, then records Completed With One or More Errors).
  */
@@ -22,6 +32,8 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectRetentionCommand,
   UploadPartCopyCommand,
   type CompletedPart,
   type HeadObjectCommandOutput,
@@ -29,10 +41,11 @@ import {
 } from '@aws-sdk/client-s3';
 import type { ArchiveResult } from '#core/job';
 import { MANIFEST_FILE, setObjectKey, setPrefix } from '#core/hotsite-layout';
+import { BackupType } from '#core/set-id';
 import type { ArchiveStorageClass } from '#core/settings';
 import { choosePartSize, GiB, MiB, partRanges, S3_MAX_COPY_OBJECT_BYTES } from '#core/transfer-plan';
 import { mapWithConcurrency } from './shared/concurrency';
-import { archiveStorageClassFromEnv, hotSiteBucketFromEnv } from './shared/env';
+import { archiveObjectLockFromEnv, archiveStorageClassFromEnv, hotSiteBucketFromEnv, type ArchiveObjectLockConfig } from './shared/env';
 import { ArchiveCopyError } from './shared/errors';
 import { phase1FromInput } from './shared/input';
 import { lazyHandler } from './shared/lazy';
@@ -64,8 +77,15 @@ export interface ArchiveSetDeps {
   partSizeBytes?: number;
   /** UploadPartCopy requests in flight per object (default 4). */
   copyConcurrency?: number;
+  /** Object Lock retention of the archive copies; default none. */
+  objectLock?: ArchiveObjectLockConfig;
+  /** Clock (the retention date is counted from it); default `() => new Date()`. */
+  now?: () => Date;
   log?: Log;
 }
+
+/** Milliseconds in a day (Object Lock retention is whole days of 24 h from the copy). */
+const DAY_MS = 86_400_000;
 
 /** One object to archive. */
 interface CopyItem {
@@ -90,6 +110,8 @@ export function makeArchiveSetHandler(deps: ArchiveSetDeps): (event: unknown) =>
     multipartThresholdBytes = S3_MAX_COPY_OBJECT_BYTES,
     partSizeBytes = DEFAULT_COPY_PART_BYTES,
     copyConcurrency = DEFAULT_COPY_CONCURRENCY,
+    objectLock,
+    now = () => new Date(),
     log = silentLog,
   } = deps;
   if (!(multipartThresholdBytes > 0 && multipartThresholdBytes <= 5 * GiB)) {
@@ -108,14 +130,28 @@ export function makeArchiveSetHandler(deps: ArchiveSetDeps): (event: unknown) =>
     ];
     let copied = 0;
     let multipartCopies = 0;
+    const lock = objectLock ? { mode: objectLock.mode, retainUntil: new Date(now().getTime() + objectLock.days * DAY_MS) } : undefined;
     for (const item of items) {
       const source = setObjectKey('sets', manifest.jobId, item.name);
       const target = setObjectKey('archive', manifest.jobId, item.name);
       const multipart = item.size > multipartThresholdBytes;
       if (multipart) multipartCopies++;
-      const outcome = await archiveObject({ s3, bucket, storageClass, source, target, item, multipart, partSizeBytes, copyConcurrency });
+      const outcome = await archiveObject({ s3, bucket, storageClass, source, target, item, multipart, partSizeBytes, copyConcurrency, lock });
       if (outcome === 'copied') copied++;
-      log({ level: 'info', message: `${source} → ${target}: ${outcome}`, bytes: item.size, multipart, storageClass });
+      // Checked after every copy: an object already archived (a retry) or a store that ignored the
+      // lock of a multipart upload gets its retention here; a copy that carries it costs one HeadObject.
+      if (lock) await extendRetention(s3, bucket, target, lock);
+      log({ level: 'info', message: `${source} → ${target}: ${outcome}`, bytes: item.size, multipart, storageClass, ...(lock ? { retainUntil: lock.retainUntil.toISOString() } : {}) });
+    }
+    if (lock && manifest.backupType === BackupType.Differential && manifest.cycleId !== manifest.jobId) {
+      const fullPrefix = setPrefix('archive', manifest.cycleId);
+      const keys = await listKeys(s3, bucket, fullPrefix);
+      if (keys.length === 0) {
+        log({ level: 'warn', message: `${fullPrefix} holds no archive copy of the base FULL: no retention to extend`, jobId: manifest.jobId, cycleId: manifest.cycleId });
+      }
+      let extended = 0;
+      for (const key of keys) if (await extendRetention(s3, bucket, key, lock)) extended++;
+      log({ level: 'info', message: `base FULL ${fullPrefix}: retention extended on ${extended} of ${keys.length} object(s)`, retainUntil: lock.retainUntil.toISOString() });
     }
     const result: ArchiveResult = {
       storageClass,
@@ -139,6 +175,47 @@ interface ArchiveObjectArgs {
   multipart: boolean;
   partSizeBytes: number;
   copyConcurrency: number;
+  /** Object Lock retention to put on the copy. */
+  lock?: { mode: ArchiveObjectLockConfig['mode']; retainUntil: Date };
+}
+
+/** Every key under a prefix (ListObjectsV2, paginated). */
+async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  } catch (error) {
+    throw new ArchiveCopyError('RETENTION_FAILED', `cannot list ${prefix}: ${describeS3Error(error)}`, { cause: error });
+  }
+  return keys;
+}
+
+/**
+ * Makes the retention of `key` last at least until `lock.retainUntil`: nothing when it already does,
+ * else PutObjectRetention with the object's own mode (or the configured one when it has none).
+ * @returns whether the retention was changed.
+ * @throws ArchiveCopyError `RETENTION_FAILED`.
+ */
+async function extendRetention(s3: S3Client, bucket: string, key: string, lock: NonNullable<ArchiveObjectArgs['lock']>): Promise<boolean> {
+  try {
+    // HeadObject reports the retention (with s3:GetObjectRetention) and, unlike GetObjectRetention on
+    // some S3 stand-ins, answers for objects in a Glacier class too.
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    const current = { Mode: head.ObjectLockMode, RetainUntilDate: head.ObjectLockRetainUntilDate };
+    if (current?.RetainUntilDate && new Date(current.RetainUntilDate).getTime() >= lock.retainUntil.getTime()) return false;
+    const mode = current?.Mode === 'COMPLIANCE' || current?.Mode === 'GOVERNANCE' ? current.Mode : lock.mode;
+    await s3.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: key, Retention: { Mode: mode, RetainUntilDate: lock.retainUntil } }));
+    return true;
+  } catch (error) {
+    throw new ArchiveCopyError('RETENTION_FAILED', `cannot extend the Object Lock retention of ${key} to ${lock.retainUntil.toISOString()}: ${describeS3Error(error)}`, {
+      cause: error,
+    });
+  }
 }
 
 /** Copies one object unless the archive already holds it; says which. */
@@ -193,6 +270,11 @@ async function alreadyArchived(args: ArchiveObjectArgs, sourceHead: HeadObjectCo
   return false;
 }
 
+/** The Object Lock parameters of a copy, when a lock is configured. */
+function lockParameters(args: ArchiveObjectArgs): { ObjectLockMode?: ArchiveObjectLockConfig['mode']; ObjectLockRetainUntilDate?: Date } {
+  return args.lock ? { ObjectLockMode: args.lock.mode, ObjectLockRetainUntilDate: args.lock.retainUntil } : {};
+}
+
 /** CopyObject (source ≤ 5 GiB), checking the checksum S3 computed for the copy when it reports one. */
 async function singleCopy(args: ArchiveObjectArgs, sourceHead: HeadObjectCommandOutput, accepted: string[]): Promise<void> {
   const { s3, bucket, source, target, storageClass } = args;
@@ -205,6 +287,7 @@ async function singleCopy(args: ArchiveObjectArgs, sourceHead: HeadObjectCommand
       StorageClass: storageClass,
       MetadataDirective: 'COPY',
       ChecksumAlgorithm: 'SHA256',
+      ...lockParameters(args),
     }),
   );
   const checksum = response.CopyObjectResult?.ChecksumSHA256;
@@ -235,6 +318,7 @@ async function multipartCopy(args: ArchiveObjectArgs, sourceHead: HeadObjectComm
       ContentLanguage: sourceHead.ContentLanguage,
       CacheControl: sourceHead.CacheControl,
       Metadata: sourceHead.Metadata,
+      ...lockParameters(args),
     }),
   );
   const uploadId = created.UploadId;
@@ -276,7 +360,7 @@ async function multipartCopy(args: ArchiveObjectArgs, sourceHead: HeadObjectComm
 
 /**
  * The Lambda entry point: `makeArchiveSetHandler` over an S3 client from the Lambda environment,
- * `HOT_SITE_BUCKET` and `ARCHIVE_STORAGE_CLASS`, built on the first invocation.
+ * `HOT_SITE_BUCKET`, `ARCHIVE_STORAGE_CLASS` and the Object Lock variables, built on the first invocation.
  * @throws EnvironmentError when a variable is missing or invalid.
  */
 export const handler = lazyHandler(() =>
@@ -284,6 +368,7 @@ export const handler = lazyHandler(() =>
     s3: s3ClientFromEnv(),
     bucket: hotSiteBucketFromEnv(),
     storageClass: archiveStorageClassFromEnv(),
+    objectLock: archiveObjectLockFromEnv(),
     log: jsonLog(STATE_NAME),
   }),
 );

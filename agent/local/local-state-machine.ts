@@ -5,14 +5,17 @@
  */
 import './promise-with-resolvers';
 import { randomUUID } from 'node:crypto';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type * as LocalStepFunctions from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 import type { StateMachineDefinition } from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 import { LocalRunError } from '#core/errors';
 import type { DrJobInput, JobRecord, Phase1Result } from '#core/job';
+import { METRIC_NAMESPACE } from '#core/metrics';
 import type { Settings } from '#core/settings';
 import { synthesizeDrJobDefinition } from '#infra/definition';
 import { makeArchiveSetHandler } from '#lambdas/archive-set';
+import { makePruneSetsHandler } from '#lambdas/prune-sets';
 import { makeReportJobHandler } from '#lambdas/report-job';
 import { makeValidateSetHandler } from '#lambdas/validate-set';
 import { inProcessTaskCallback, runWithCallback } from '#agent/commands/backup/callback';
@@ -22,7 +25,7 @@ import { inProcessTaskCallback, runWithCallback } from '#agent/commands/backup/c
 const { StateMachine, ExecutionError } = require('aws-local-stepfunctions') as typeof LocalStepFunctions;
 
 /** The Task states of the DR job state machine, each overridden locally. */
-export const TASK_STATES = ['RunPhase1', 'ValidateSet', 'ArchiveSet', 'ReportJob'] as const;
+export const TASK_STATES = ['RunPhase1', 'ValidateSet', 'ArchiveSet', 'PruneSets', 'ReportJob'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 /** What a local execution produced. */
@@ -34,7 +37,7 @@ export interface LocalExecution {
   statesEntered: string[];
   /** Heartbeats the agent sent during phase 1. */
   heartbeats: number;
-  /** `$.validation` and `$.archive` as the states produced them. */
+  /** `$.validation`, `$.archive` and `$.prune` as the states produced them. */
   output: Record<string, unknown>;
 }
 
@@ -83,7 +86,37 @@ export async function executeDrJobLocally(options: {
 
   const validateSet = makeValidateSetHandler({ s3, bucket });
   const archiveSet = makeArchiveSetHandler({ s3, bucket, storageClass: settings.ArchiveStorageClass, ...options.archiveCopyOptions });
-  const reportJob = makeReportJobHandler({ s3, bucket });
+  // Retention from the run's settings (the deployed function has them in its environment).
+  const pruneSets = makePruneSetsHandler({
+    s3,
+    bucket,
+    settings: {
+      RetainCycles: settings.RetainCycles,
+      SetLifeSpanForFailedDR: settings.SetLifeSpanForFailedDR,
+      ArchiveRetainCycles: settings.ArchiveRetainCycles,
+      allowEarlyArchiveDeletion: false,
+    },
+  });
+  // ReportJob's metrics go to the local stand-in (moto) when the run has one and metrics are on.
+  const metricsEndpoint = settings.PublishMetrics ? settings.HotSite.endpoint : undefined;
+  const reportJob = makeReportJobHandler({
+    s3,
+    bucket,
+    ...(metricsEndpoint
+      ? {
+          metrics: {
+            namespace: METRIC_NAMESPACE,
+            cell: settings.Cell,
+            cloudwatch: new CloudWatchClient({
+              endpoint: metricsEndpoint,
+              region: settings.HotSite.region,
+              maxAttempts: 1,
+              ...(process.env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+            }),
+          },
+        }
+      : {}),
+  });
 
   const handlers: Record<TaskState, (input: never) => Promise<unknown>> = {
     RunPhase1: timed('RunPhase1', async () => {
@@ -105,6 +138,11 @@ export async function executeDrJobLocally(options: {
     ArchiveSet: timed('ArchiveSet', async (input: never) => {
       const result = await archiveSet(input);
       output.archive = result;
+      return result;
+    }),
+    PruneSets: timed('PruneSets', async (input: never) => {
+      const result = await pruneSets(input);
+      output.prune = result;
       return result;
     }),
     ReportJob: timed('ReportJob', async (input: never) => {

@@ -4,7 +4,11 @@
  *
  * Variables (set by the CDK stack, `infra/phase2-functions.ts`):
  * - `HOT_SITE_BUCKET` (all functions): name of the hot-site bucket;
- * - `ARCHIVE_STORAGE_CLASS` (ArchiveSet): GLACIER (default when unset), DEEP_ARCHIVE or GLACIER_IR.
+ * - `ARCHIVE_STORAGE_CLASS` (ArchiveSet): GLACIER (default when unset), DEEP_ARCHIVE or GLACIER_IR;
+ * - `ARCHIVE_OBJECT_LOCK_MODE`, `ARCHIVE_OBJECT_LOCK_DAYS` (ArchiveSet, Object Lock on): GOVERNANCE or
+ *   COMPLIANCE, and days (integer 1–36,500); both or neither;
+ * - `METRIC_NAMESPACE`, `METRIC_CELL` (ReportJob): publish the job metrics in that namespace with the
+ *   dimension `Cell` (default `default`); unset: no metrics.
  */
 import { ArchiveStorageClass } from '#core/settings';
 import { EnvironmentError } from './errors';
@@ -13,6 +17,10 @@ import { EnvironmentError } from './errors';
 export const ENV = {
   HotSiteBucket: 'HOT_SITE_BUCKET',
   ArchiveStorageClass: 'ARCHIVE_STORAGE_CLASS',
+  ArchiveObjectLockMode: 'ARCHIVE_OBJECT_LOCK_MODE',
+  ArchiveObjectLockDays: 'ARCHIVE_OBJECT_LOCK_DAYS',
+  MetricNamespace: 'METRIC_NAMESPACE',
+  MetricCell: 'METRIC_CELL',
 } as const;
 
 /** S3 bucket names (3–63 characters, lowercase letters, digits, dots and hyphens). */
@@ -45,4 +53,43 @@ export function archiveStorageClassFromEnv(env: NodeJS.ProcessEnv = process.env)
     );
   }
   return parsed.data;
+}
+
+/** Object Lock retention ArchiveSet applies to each archive object. */
+export interface ArchiveObjectLockConfig {
+  mode: 'GOVERNANCE' | 'COMPLIANCE';
+  /** Retention in days from the copy. */
+  days: number;
+}
+
+/**
+ * The archive Object Lock from `ARCHIVE_OBJECT_LOCK_MODE` and `ARCHIVE_OBJECT_LOCK_DAYS`; undefined when
+ * neither is set.
+ * @throws EnvironmentError naming the variable when only one is set or a value is invalid.
+ */
+export function archiveObjectLockFromEnv(env: NodeJS.ProcessEnv = process.env): ArchiveObjectLockConfig | undefined {
+  const mode = env[ENV.ArchiveObjectLockMode]?.trim();
+  const days = env[ENV.ArchiveObjectLockDays]?.trim();
+  if (!mode && !days) return undefined;
+  if (mode !== 'GOVERNANCE' && mode !== 'COMPLIANCE') {
+    throw new EnvironmentError(`environment variable ${ENV.ArchiveObjectLockMode} must be GOVERNANCE or COMPLIANCE, got ${JSON.stringify(mode ?? '')}`);
+  }
+  if (!days || !/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 36500) {
+    throw new EnvironmentError(`environment variable ${ENV.ArchiveObjectLockDays} must be an integer from 1 to 36500, got ${JSON.stringify(days ?? '')}`);
+  }
+  return { mode, days: Number(days) };
+}
+
+/** Where ReportJob publishes the job metrics. */
+export interface MetricsTarget {
+  namespace: string;
+  /** Value of the `Cell` dimension. */
+  cell: string;
+}
+
+/** The metrics target from `METRIC_NAMESPACE` and `METRIC_CELL` (default `default`); undefined when `METRIC_NAMESPACE` is unset. */
+export function metricsTargetFromEnv(env: NodeJS.ProcessEnv = process.env): MetricsTarget | undefined {
+  const namespace = env[ENV.MetricNamespace]?.trim();
+  if (!namespace) return undefined;
+  return { namespace, cell: env[ENV.MetricCell]?.trim() || 'default' };
 }

@@ -75,6 +75,7 @@ describe('CommserveDrStack', () => {
     it.each([
       ['Phase2ValidateSet', 900, 512],
       ['Phase2ArchiveSet', 900, 256],
+      ['Phase2PruneSets', 900, 512],
       ['Phase2ReportJob', 60, 256],
     ])('%s runs Node.js 22 on arm64 with the bucket in its environment', (prefix, timeout, memory) => {
       const id = logicalId(t.json, 'AWS::Lambda::Function', `${prefix}`);
@@ -95,8 +96,22 @@ describe('CommserveDrStack', () => {
       });
     });
 
+    it('gives PruneSets the retention settings (defaults: 5 cycles, 90 days, archive kept in full)', () => {
+      const id = logicalId(t.json, 'AWS::Lambda::Function', 'Phase2PruneSets');
+      expect(t.json.Resources[id].Properties.Environment.Variables).toEqual({
+        HOT_SITE_BUCKET: { Ref: bucketId },
+        RETAIN_CYCLES: '5',
+        SET_LIFESPAN_FOR_FAILED_DR_DAYS: '90',
+        ARCHIVE_RETAIN_CYCLES: 'unlimited',
+        SETTINGS_PREFIX: '/commserve-dr/default',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+      expect(t.json.Resources[id].Properties.Handler).toBe('index.handler');
+    });
+
     it('keeps function logs one year', () => {
-      t.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 4);
+      // four functions and the state machine
+      t.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 5);
     });
   });
 
@@ -139,7 +154,24 @@ describe('CommserveDrStack', () => {
       ]);
     });
 
-    it('the state machine sends commands only with AWS-RunPowerShellScript to the CommServe, and invokes only the three functions', () => {
+    it('PruneSets lists the bucket, reads sets/ archive/ jobs/ prune/, writes prune/ and deletes in sets/ and archive/ only', () => {
+      const statements = roleStatements(t.json, 'Phase2PruneSetsServiceRole');
+      const s3 = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')));
+      expect(s3).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['s3:GetObject', 's3:GetObjectVersion'],
+          Resource: [objectsArn(bucketId, 'archive'), objectsArn(bucketId, 'jobs'), objectsArn(bucketId, 'prune'), objectsArn(bucketId, 'sets')],
+        },
+        { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
+        { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject'], Resource: objectsArn(bucketId, 'prune') },
+        { Effect: 'Allow', Action: 's3:DeleteObject', Resource: [objectsArn(bucketId, 'archive'), objectsArn(bucketId, 'sets')] },
+      ]);
+      const actions = new Set(s3.flatMap((s) => [s.Action].flat()));
+      for (const forbidden of ['s3:DeleteObjectVersion', 's3:BypassGovernanceRetention', 's3:PutObjectRetention', 's3:*']) expect(actions.has(forbidden)).toBe(false);
+    });
+
+    it('the state machine sends commands only with AWS-RunPowerShellScript to the CommServe, and invokes only the four functions', () => {
       const statements = roleStatements(t.json, 'DrJobStateMachineRole');
       const ssm = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('ssm:')));
       expect(ssm).toHaveLength(1);
@@ -154,7 +186,7 @@ describe('CommserveDrStack', () => {
       );
       const invoke = statements.filter((s) => [s.Action].flat().includes('lambda:InvokeFunction'));
       expect(invoke).toHaveLength(1);
-      const functionIds = ['Phase2ValidateSet', 'Phase2ArchiveSet', 'Phase2ReportJob'].map((p) => logicalId(t.json, 'AWS::Lambda::Function', p)).sort();
+      const functionIds = ['Phase2ValidateSet', 'Phase2ArchiveSet', 'Phase2PruneSets', 'Phase2ReportJob'].map((p) => logicalId(t.json, 'AWS::Lambda::Function', p)).sort();
       const referenced = JSON.stringify(invoke[0].Resource).match(/"Fn::GetAtt":\["([^"]+)","Arn"\]/g)!.map((m) => m.split('"')[3]);
       expect([...new Set(referenced)].sort()).toEqual(functionIds);
       expect(statements.some((s) => [s.Action].flat().some((a) => a.startsWith('s3:')))).toBe(false);
@@ -236,8 +268,21 @@ describe('CommserveDrStack', () => {
         ResultPath: '$.archive',
         Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1800, MaxAttempts: 10, BackoffRate: 1 }],
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.archiveError', Next: 'ReportJob' }],
+        Next: 'PruneSets',
+      });
+    });
+
+    it('prunes after a successful archive copy into $.prune; a failed prune goes to ReportJob in $.pruneError', () => {
+      expect(states.PruneSets).toMatchObject({
+        Type: 'Task',
+        Resource: expect.stringMatching(/function:Phase2PruneSets/),
+        ResultPath: '$.prune',
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.pruneError', Next: 'ReportJob' }],
         Next: 'ReportJob',
       });
+      expect(states.PruneSets.Parameters).toBeUndefined(); // payloadResponseOnly: the function gets the whole state
+      // Only Lambda service errors are retried (the next job prunes again anyway).
+      for (const rule of states.PruneSets.Retry ?? []) expect(rule.ErrorEquals).not.toContain('States.ALL');
     });
 
     it('reports, then ends in JobFailed (DrJobFailed) for a Failed job and JobSucceeded otherwise', () => {

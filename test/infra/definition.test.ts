@@ -21,7 +21,7 @@ describe('synthesizeDrJobDefinition', () => {
 
   it('lists the states, with the names the local runner overrides', () => {
     expect([...stateNames].sort()).toEqual(
-      ['ArchiveSet', 'HasPhase1Result', 'IsJobFailed', 'JobFailed', 'JobSucceeded', 'RejectInput', 'ReportJob', 'RunPhase1', 'ValidateSet'],
+      ['ArchiveSet', 'HasPhase1Result', 'IsJobFailed', 'JobFailed', 'JobSucceeded', 'PruneSets', 'RejectInput', 'ReportJob', 'RunPhase1', 'ValidateSet'],
     );
     expect([...stateNames].sort()).toEqual([...DR_JOB_STATE_NAMES].sort());
     expect(definition.StartAt).toBe('HasPhase1Result');
@@ -31,7 +31,7 @@ describe('synthesizeDrJobDefinition', () => {
     const text = JSON.stringify(definition);
     expect(text).not.toMatch(/Fn::|"Ref"|\$\{Token/);
     expect(definition.States.RunPhase1.Resource).toBe('arn:aws:states:::aws-sdk:ssm:sendCommand.waitForTaskToken');
-    for (const state of ['ValidateSet', 'ArchiveSet', 'ReportJob']) {
+    for (const state of ['ValidateSet', 'ArchiveSet', 'PruneSets', 'ReportJob']) {
       expect(definition.States[state].Resource).toMatch(new RegExp(`^arn:aws:lambda:us-east-1:123456789012:function:Phase2${state}[0-9A-F]{8}$`));
     }
     expect(synthesizeDrJobDefinition().definition).toEqual(definition);
@@ -43,7 +43,7 @@ describe('synthesizeDrJobDefinition', () => {
 
   describe('executed by aws-local-stepfunctions', () => {
     /** Runs the definition with every Task overridden; returns the result or the failure, and each task's inputs. */
-    async function run(input: unknown, handlers: Partial<Record<'RunPhase1' | 'ValidateSet' | 'ArchiveSet' | 'ReportJob', Handler>>) {
+    async function run(input: unknown, handlers: Partial<Record<'RunPhase1' | 'ValidateSet' | 'ArchiveSet' | 'PruneSets' | 'ReportJob', Handler>>) {
       const inputs: Record<string, unknown[]> = {};
       const wrap = (name: string, handler: Handler | undefined): Handler => async (i) => {
         (inputs[name] ??= []).push(i);
@@ -57,6 +57,7 @@ describe('synthesizeDrJobDefinition', () => {
             RunPhase1: wrap('RunPhase1', handlers.RunPhase1),
             ValidateSet: wrap('ValidateSet', handlers.ValidateSet),
             ArchiveSet: wrap('ArchiveSet', handlers.ArchiveSet),
+            PruneSets: wrap('PruneSets', handlers.PruneSets),
             ReportJob: wrap('ReportJob', handlers.ReportJob),
           },
           retryIntervalOverrides: { ArchiveSet: 0 },
@@ -73,6 +74,7 @@ describe('synthesizeDrJobDefinition', () => {
     const phase1 = { jobId: 7, setName: 'SET_007' };
     const validation = { files: 3, bytes: 10, checkedBy: { s3Checksum: 3, streamedHash: 0 } };
     const archive = { storageClass: 'GLACIER', prefix: 'archive/SET_007/', objects: 4, bytes: 11, multipartCopies: 0 };
+    const prune = { outcome: 'pruned', jobId: 7, planKey: 'prune/007.json', hotSite: { sets: 3, kept: 2, expired: 1, setsDeleted: 1, objectsDeleted: 5, foreignKeys: 0 } };
     const completed: Handler = async () => ({ status: 'Completed' });
     const failing = (name: string): Handler => async () => {
       throw Object.assign(new Error(`${name} broke`), { name });
@@ -81,7 +83,7 @@ describe('synthesizeDrJobDefinition', () => {
     it('scheduled job: RunPhase1 sends the agent command with the backup type and task token, then phase 2 runs', async () => {
       const { output, inputs } = await run(
         { backupType: 'DIFFERENTIAL' },
-        { RunPhase1: async () => phase1, ValidateSet: async () => validation, ArchiveSet: async () => archive, ReportJob: completed },
+        { RunPhase1: async () => phase1, ValidateSet: async () => validation, ArchiveSet: async () => archive, PruneSets: async () => prune, ReportJob: completed },
       );
       expect(inputs.RunPhase1).toEqual([
         {
@@ -93,14 +95,15 @@ describe('synthesizeDrJobDefinition', () => {
       ]);
       expect(inputs.ValidateSet).toEqual([{ backupType: 'DIFFERENTIAL', phase1 }]);
       expect(inputs.ArchiveSet).toEqual([{ backupType: 'DIFFERENTIAL', phase1, validation }]);
-      expect(inputs.ReportJob).toEqual([{ backupType: 'DIFFERENTIAL', phase1, validation, archive }]);
-      expect(output).toEqual({ backupType: 'DIFFERENTIAL', phase1, validation, archive, report: { status: 'Completed' } });
+      expect(inputs.PruneSets).toEqual([{ backupType: 'DIFFERENTIAL', phase1, validation, archive }]);
+      expect(inputs.ReportJob).toEqual([{ backupType: 'DIFFERENTIAL', phase1, validation, archive, prune }]);
+      expect(output).toEqual({ backupType: 'DIFFERENTIAL', phase1, validation, archive, prune, report: { status: 'Completed' } });
     });
 
     it('job started by hand (phase1 present): starts at ValidateSet', async () => {
       const { output, inputs } = await run(
         { backupType: 'FULL', phase1 },
-        { ValidateSet: async () => validation, ArchiveSet: async () => archive, ReportJob: completed },
+        { ValidateSet: async () => validation, ArchiveSet: async () => archive, PruneSets: async () => prune, ReportJob: completed },
       );
       expect(inputs.RunPhase1).toBeUndefined();
       expect(output.report).toEqual({ status: 'Completed' });
@@ -121,6 +124,18 @@ describe('synthesizeDrJobDefinition', () => {
       expect((error?.cause as Error).name).toBe('DrJobFailed');
     });
 
+    it('prune failure: caught into $.pruneError, reported; the job still succeeds', async () => {
+      const { output, inputs } = await run(
+        { backupType: 'FULL', phase1 },
+        { ValidateSet: async () => validation, ArchiveSet: async () => archive, PruneSets: failing('PruneError'), ReportJob: completed },
+      );
+      expect(inputs.PruneSets).toHaveLength(1); // no Retry on States.ALL: the next job prunes again
+      expect(inputs.ReportJob).toEqual([
+        { backupType: 'FULL', phase1, validation, archive, pruneError: { Error: 'PruneError', Cause: expect.stringContaining('PruneError broke') } },
+      ]);
+      expect(output.report).toEqual({ status: 'Completed' });
+    });
+
     it('validation failure: caught into $.error, ArchiveSet skipped', async () => {
       const { error, inputs } = await run({ backupType: 'FULL', phase1 }, { ValidateSet: failing('SetValidationError'), ReportJob: async () => ({ status: 'Failed' }) });
       expect(inputs.ArchiveSet).toBeUndefined();
@@ -134,6 +149,7 @@ describe('synthesizeDrJobDefinition', () => {
         { ValidateSet: async () => validation, ArchiveSet: failing('ArchiveCopyError'), ReportJob: async () => ({ status: 'Completed With One or More Errors' }) },
       );
       expect(inputs.ArchiveSet).toHaveLength(11);
+      expect(inputs.PruneSets).toBeUndefined(); // no retention after a job whose archive copy failed
       expect(inputs.ReportJob).toEqual([
         { backupType: 'FULL', phase1, validation, archiveError: { Error: 'ArchiveCopyError', Cause: expect.stringContaining('ArchiveCopyError broke') } },
       ]);

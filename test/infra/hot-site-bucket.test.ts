@@ -118,6 +118,14 @@ describe('HotSiteBucket', () => {
       expect(statements.flatMap((s) => [s.Action].flat()).filter((a) => a.includes('Bypass'))).toEqual([]);
     });
 
+    it('lets PruneSets delete in archive/ without touching retention: S3 refuses deletes of locked versions, as intended', () => {
+      const actions = roleStatements(t.json, 'Phase2PruneSetsServiceRole').flatMap((s) => [s.Action].flat());
+      expect(actions).toContain('s3:DeleteObject');
+      for (const forbidden of ['s3:PutObjectRetention', 's3:BypassGovernanceRetention', 's3:DeleteObjectVersion', 's3:PutObjectLegalHold']) {
+        expect(actions).not.toContain(forbidden);
+      }
+    });
+
     it('keeps archive/ in DEEP_ARCHIVE and expires noncurrent versions after 14 days', () => {
       t.template.hasResourceProperties('AWS::S3::Bucket', {
         LifecycleConfiguration: {

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { METRIC_NAMESPACE } from '#infra/monitoring';
+import * as coreMetrics from '#core/metrics';
+import { DrMetricName, METRIC_NAMESPACE } from '#infra/monitoring';
 import { logicalId, roleStatements, synth } from './support/synth';
 
 describe('DrMonitoring', () => {
@@ -22,8 +23,13 @@ describe('DrMonitoring', () => {
     ReturnData: false,
   });
 
-  it('uses the CommServeDR namespace', () => {
+  it('uses the CommServeDR namespace and the metric names of core/metrics (shared with the publishers)', () => {
     expect(METRIC_NAMESPACE).toBe('CommServeDR');
+    expect(coreMetrics.METRIC_NAMESPACE).toBe('CommServeDR');
+    expect(coreMetrics.CELL_DIMENSION).toBe('Cell');
+    expect(DrMetricName).toBe(coreMetrics.DrMetricName);
+    expect([...coreMetrics.METRIC_NAMES].sort()).toEqual(['BytesProtected', 'DatabaseCorruptionDetected', 'JobDurationSeconds', 'JobFailed', 'JobSucceeded']);
+    expect(coreMetrics.metricDimensions('paris')).toEqual([{ Name: 'Cell', Value: 'paris' }]);
   });
 
   it('alarms on DatabaseCorruptionDetected ≥ 1, keeping the state until a later check publishes 0', () => {
@@ -103,7 +109,7 @@ describe('DrMonitoring', () => {
     });
     const put = roleStatements(t.json, 'Phase2ReportJobServiceRole').filter((s) => [s.Action].flat().includes('cloudwatch:PutMetricData'));
     expect(put).toEqual([{ Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'CommServeDR' } } }]);
-    for (const fn of ['Phase2ValidateSetServiceRole', 'Phase2ArchiveSetServiceRole']) {
+    for (const fn of ['Phase2ValidateSetServiceRole', 'Phase2ArchiveSetServiceRole', 'Phase2PruneSetsServiceRole']) {
       expect(roleStatements(t.json, fn).flatMap((s) => [s.Action].flat())).not.toContain('cloudwatch:PutMetricData');
     }
   });

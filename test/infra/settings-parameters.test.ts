@@ -14,6 +14,8 @@ describe('SettingsParameters', () => {
       'ArchiveStorageClass',
       'ArchiveRetainCycles',
       'Phase1Destination',
+      'DestinationRetryCount',
+      'DestinationRetryIntervalSeconds',
       'DbRetryCount',
       'DbRetryIntervalMinutes',
       'ArchiveRetryCount',
@@ -21,6 +23,8 @@ describe('SettingsParameters', () => {
       'ScheduleTime',
       'ScheduleTimeZone',
       'FirewallDirectory',
+      'Cell',
+      'PublishMetrics',
     ]);
   });
 
@@ -60,7 +64,7 @@ describe('SettingsParameters', () => {
       });
     });
 
-    it.each(['Phase2ValidateSet', 'Phase2ArchiveSet', 'Phase2ReportJob'])('%s gets SETTINGS_PREFIX and may read that path only', (fn) => {
+    it.each(['Phase2ValidateSet', 'Phase2ArchiveSet', 'Phase2PruneSets', 'Phase2ReportJob'])('%s gets SETTINGS_PREFIX and may read that path only', (fn) => {
       t.template.hasResourceProperties('AWS::Lambda::Function', {
         Description: Match.stringLikeRegexp(fn.replace('Phase2', '')),
         Environment: { Variables: Match.objectLike({ SETTINGS_PREFIX: '/commserve-dr/default' }) },
@@ -105,8 +109,19 @@ describe('SettingsParameters', () => {
       }
     });
 
+    it('stores the stack cell as the Cell setting (the dimension the alarms watch)', () => {
+      t.template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/commserve-dr/paris/Cell', Value: 'paris' });
+    });
+
     it('gives the functions the cell prefix', () => {
       t.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SETTINGS_PREFIX: '/commserve-dr/paris' }) } });
+    });
+
+    it('gives PruneSets the same retention settings as Parameter Store', () => {
+      t.template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('PruneSets'),
+        Environment: { Variables: Match.objectLike({ RETAIN_CYCLES: '7', ARCHIVE_RETAIN_CYCLES: '3', SET_LIFESPAN_FOR_FAILED_DR_DAYS: '90' }) },
+      });
     });
 
     it('uses the same ArchiveRetryCount in the state machine as in Parameter Store', () => {

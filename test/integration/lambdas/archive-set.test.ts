@@ -1,4 +1,5 @@
 import {
+  CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -210,5 +211,147 @@ describe('ArchiveSet (moto)', () => {
   it('fails with ArchiveCopyError when the manifest is missing', async () => {
     const set = makeSet(1, defaultFiles('single'));
     await expect(archiver().archive({ phase1: set.phase1 })).rejects.toMatchObject({ name: 'ArchiveCopyError', code: 'MANIFEST_MISSING' });
+  });
+});
+
+describe('ArchiveSet with Object Lock (moto, Object-Lock-enabled bucket)', () => {
+  useMoto();
+  const s3 = motoS3Client();
+  const DAY = 86_400_000;
+  const T0 = Date.now();
+
+  beforeEach(async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET, ObjectLockEnabledForBucket: true }));
+  });
+
+  const diffFiles = (): FixtureFile[] => [
+    { name: 'commserv_DIFF_2.dmp', role: 'database', content: bytes(50_000, 9) },
+    { name: 'commserv_hive_2.reg', role: 'registry', content: Buffer.from('Windows Registry Editor Version 5.00\r\n') },
+  ];
+
+  function archiver(options: Partial<ArchiveSetDeps> & { at: number }) {
+    const client = motoS3Client();
+    // moto 5 refuses Object Lock headers on any PUT without Content-MD5 or x-amz-sdk-checksum-algorithm,
+    // CopyObject included; AWS requires that only of uploads with a body (boto/s3transfer#224 copies
+    // with lock arguments as they are). The header is added to CopyObject here so moto accepts it.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'CopyObjectCommand') (args.request as { headers: Record<string, string> }).headers['x-amz-sdk-checksum-algorithm'] = 'SHA256';
+        return next(args);
+      },
+      { step: 'build', name: 'motoObjectLockCopyHeader' },
+    );
+    const recorder = recordCommands(client);
+    const { at, ...rest } = options;
+    return { ...recorder, archive: makeArchiveSetHandler({ s3: client, bucket: BUCKET, now: () => new Date(at), ...rest }) };
+  }
+
+  /** The retention of an object. (moto answers GetObjectRetention with InvalidObjectState for GLACIER objects; HeadObject reports it.) */
+  async function retention(key: string) {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    return head.ObjectLockMode ? { Mode: head.ObjectLockMode, RetainUntilDate: head.ObjectLockRetainUntilDate } : undefined;
+  }
+
+  async function archivedKeys(jobId: number): Promise<string[]> {
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `archive/SET_${String(jobId).padStart(3, '0')}/` }));
+    return (listed.Contents ?? []).map((o) => o.Key!);
+  }
+
+  it('locks every archive copy until now + days, in the configured mode', async () => {
+    const full = makeSet(1, defaultFiles('single'));
+    await uploadSet(s3, full);
+    const { archive, calls } = archiver({ at: T0, objectLock: { mode: 'GOVERNANCE', days: 30 } });
+
+    await archive({ backupType: 'FULL', phase1: full.phase1 });
+
+    const until = new Date(T0 + 30 * DAY);
+    for (const copy of calls.filter((c) => c.name === 'CopyObjectCommand')) {
+      expect(copy.input).toMatchObject({ ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until });
+    }
+    const keys = await archivedKeys(1);
+    expect(keys).toHaveLength(4);
+    for (const key of keys) {
+      const r = await retention(key);
+      expect(r?.Mode).toBe('GOVERNANCE');
+      expect(new Date(r!.RetainUntilDate!).getTime()).toBe(until.getTime());
+    }
+    // The hot-site copy is not locked: it must stay prunable.
+    expect(await retention('sets/SET_001/commserv_FULL.dmp')).toBeUndefined();
+    // Each copy carried its lock: no retention had to be set afterwards.
+    expect(calls.filter((c) => c.name === 'PutObjectRetentionCommand')).toEqual([]);
+  });
+
+  it('locks a multipart copy too (CreateMultipartUpload carries the lock)', async () => {
+    const full = makeSet(1, [bigDatabase('single'), ...defaultFiles('single').slice(1)]);
+    await uploadSet(s3, full);
+    const { archive, calls } = archiver({ at: T0, objectLock: { mode: 'COMPLIANCE', days: 10 }, ...FORCE_MULTIPART });
+
+    const result = await archive({ backupType: 'FULL', phase1: full.phase1 });
+
+    expect(result.multipartCopies).toBe(1);
+    const created = calls.filter((c) => c.name === 'CreateMultipartUploadCommand');
+    expect(created).toHaveLength(1);
+    expect(created[0].input).toMatchObject({ ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date(T0 + 10 * DAY) });
+    // moto does not apply the lock of a multipart upload; ArchiveSet's check after the copy sets it.
+    const r = await retention('archive/SET_001/commserv_FULL.dmp');
+    expect(r?.Mode).toBe('COMPLIANCE');
+    expect(new Date(r!.RetainUntilDate!).getTime()).toBe(T0 + 10 * DAY);
+  });
+
+  it("extends the retention of a DIFFERENTIAL's FULL archive copy when the DIFFERENTIAL's lock outlasts it, never shortens it", async () => {
+    const full = makeSet(1, defaultFiles('single'));
+    await uploadSet(s3, full);
+    await archiver({ at: T0, objectLock: { mode: 'GOVERNANCE', days: 30 } }).archive({ backupType: 'FULL', phase1: full.phase1 });
+
+    const diff = makeSet(2, diffFiles(), { backupType: 'DIFFERENTIAL', cycleId: 1, baseFullSet: 'SET_001' });
+    await uploadSet(s3, diff);
+    const diffPhase1 = { ...diff.phase1, backupType: 'DIFFERENTIAL' as const, requestedType: 'DIFFERENTIAL' as const, cycleId: 1 };
+
+    // 10 days later, a DIFFERENTIAL locked for 30 days: until T0 + 40 d, beyond the FULL's T0 + 30 d.
+    const later = archiver({ at: T0 + 10 * DAY, objectLock: { mode: 'GOVERNANCE', days: 30 } });
+    await later.archive({ backupType: 'DIFFERENTIAL', phase1: diffPhase1 });
+
+    const diffUntil = T0 + 40 * DAY;
+    for (const key of await archivedKeys(2)) expect(new Date((await retention(key))!.RetainUntilDate!).getTime()).toBe(diffUntil);
+    const fullKeys = await archivedKeys(1);
+    expect(fullKeys).toHaveLength(4);
+    for (const key of fullKeys) {
+      const r = await retention(key);
+      expect(r?.Mode).toBe('GOVERNANCE');
+      expect(new Date(r!.RetainUntilDate!).getTime()).toBe(diffUntil);
+    }
+    expect(later.calls.filter((c) => c.name === 'PutObjectRetentionCommand').map((c) => c.input.Key).sort()).toEqual([...fullKeys].sort());
+
+    // A DIFFERENTIAL whose lock ends earlier than the FULL's leaves the FULL as it is.
+    const shorter = archiver({ at: T0 + 11 * DAY, objectLock: { mode: 'GOVERNANCE', days: 5 } });
+    await shorter.archive({ backupType: 'DIFFERENTIAL', phase1: diffPhase1 });
+    expect(shorter.calls.filter((c) => c.name === 'PutObjectRetentionCommand')).toEqual([]);
+    for (const key of fullKeys) expect(new Date((await retention(key))!.RetainUntilDate!).getTime()).toBe(diffUntil);
+  });
+
+  it('archives a DIFFERENTIAL whose FULL has no archive copy (nothing to extend), and logs it', async () => {
+    const diff = makeSet(2, diffFiles(), { backupType: 'DIFFERENTIAL', cycleId: 1, baseFullSet: 'SET_001' });
+    await uploadSet(s3, diff);
+    const entries: Array<Record<string, unknown>> = [];
+    const { archive } = archiver({ at: T0, objectLock: { mode: 'GOVERNANCE', days: 30 }, log: (e) => entries.push(e) });
+
+    const result = await archive({ backupType: 'DIFFERENTIAL', phase1: { ...diff.phase1, backupType: 'DIFFERENTIAL', cycleId: 1 } });
+
+    expect(result.objects).toBe(3);
+    expect(entries).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringMatching(/^archive\/SET_001\/ holds no archive copy of the base FULL/) }));
+  });
+
+  it('fails with ArchiveCopyError RETENTION_FAILED when the retention cannot be set', async () => {
+    const full = makeSet(1, defaultFiles('single'));
+    await uploadSet(s3, full);
+    await archiver({ at: T0, objectLock: { mode: 'GOVERNANCE', days: 30 } }).archive({ backupType: 'FULL', phase1: full.phase1 });
+    // A retry of the same job a day later: the objects are archived already, their retention is extended.
+    const retry = archiver({ at: T0 + DAY, objectLock: { mode: 'GOVERNANCE', days: 30 } });
+    retry.failWhen((name) => name === 'PutObjectRetentionCommand', Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+
+    const error = await retry.archive({ backupType: 'FULL', phase1: full.phase1 }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ArchiveCopyError);
+    expect(error).toMatchObject({ code: 'RETENTION_FAILED', message: expect.stringMatching(/cannot extend the Object Lock retention of archive\/SET_001\/.* AccessDenied: denied/) });
   });
 });

@@ -1,4 +1,4 @@
-import { decideJobRecord, type Phase1Result } from '#core/job';
+import { decideJobRecord, ReportJobInputSchema, type Phase1Result } from '#core/job';
 import { exitCodeForStatus, JobStatus, worseStatus } from '#core/job-status';
 
 const phase1: Phase1Result = {
@@ -65,5 +65,75 @@ describe('decideJobRecord', () => {
     const r = decideJobRecord({ backupType: 'FULL', phase1: { ...phase1, status: JobStatus.CompletedWithErrors }, archive }, 'hot', now);
     expect(r.status).toBe('Completed With One or More Errors');
     expect(r.phase2).toBe('archived');
+  });
+
+  describe('pruning (never changes the status)', () => {
+    const validation = { files: 5, bytes: 1000, checkedBy: { s3Checksum: 5, streamedHash: 0 } };
+    const pruned = {
+      outcome: 'pruned' as const,
+      jobId: 9,
+      planKey: 'prune/009.json',
+      hotSite: { sets: 9, kept: 5, expired: 4, setsDeleted: 4, objectsDeleted: 28, foreignKeys: 0 },
+      archive: null,
+      failedKeys: 0,
+      failureSample: [],
+      requests: { ListObjectsV2: 3 },
+    };
+
+    it('adds an info event with the counts and the plan key', () => {
+      const r = decideJobRecord({ backupType: 'FULL', phase1, validation, archive, prune: pruned }, 'hot', now);
+      expect(r.status).toBe('Completed');
+      expect(r.events).toEqual([
+        {
+          time: now,
+          level: 'info',
+          code: 'PRUNED',
+          message: 'retention applied: hot-site: 4 of 9 SET(s) expired, 4 deleted (28 object(s)), 5 kept; archive: kept in full; plan prune/009.json',
+        },
+      ]);
+    });
+
+    it('names archive deletions and early-deletion warnings', () => {
+      const prune = { ...pruned, archive: { sets: 9, kept: 7, expired: 2, setsDeleted: 1, objectsDeleted: 7, earlyDeletionWarnings: 1 } };
+      const r = decideJobRecord({ backupType: 'FULL', phase1, validation, archive, prune }, 'hot', now);
+      expect(r.events.at(-1)?.message).toContain('archive: 2 expired, 1 deleted (7 object(s)), 1 early-deletion warning(s)');
+    });
+
+    it('adds a warning, status unchanged, when some keys could not be deleted', () => {
+      const prune = { ...pruned, outcome: 'pruned-with-errors' as const, failedKeys: 2, failureSample: ['archive/SET_001/manifest.json: AccessDenied locked'] };
+      const r = decideJobRecord({ backupType: 'FULL', phase1, validation, archive, prune }, 'hot', now);
+      expect(r.status).toBe('Completed');
+      expect(r.events.at(-1)).toMatchObject({ level: 'warning', code: 'PRUNE_INCOMPLETE' });
+      expect(r.events.at(-1)?.message).toMatch(/^retention applied with 2 key\(s\) not deleted \(e\.g\. archive\/SET_001\/manifest\.json: AccessDenied locked\)/);
+    });
+
+    it('adds a warning, status unchanged, when PruneSets failed', () => {
+      const r = decideJobRecord(
+        { backupType: 'FULL', phase1, validation, archive, pruneError: { Error: 'PruneError', Cause: '{"errorMessage":"cannot list s3://hot/sets/: AccessDenied"}' } },
+        'hot',
+        now,
+      );
+      expect(r.status).toBe('Completed');
+      expect(r.phase2).toBe('archived');
+      expect(r.events.at(-1)).toMatchObject({ level: 'warning', code: 'PRUNE_FAILED' });
+      expect(r.events.at(-1)?.message).toMatch(/^retention not applied \(PruneError\): cannot list s3:\/\/hot\/sets\/: AccessDenied;/);
+    });
+
+    it('keeps Completed With One or More Errors as it was', () => {
+      const r = decideJobRecord({ backupType: 'FULL', phase1: { ...phase1, status: JobStatus.CompletedWithErrors }, archive, prune: pruned }, 'hot', now);
+      expect(r.status).toBe('Completed With One or More Errors');
+    });
+
+    it('records a skipped prune with its reason', () => {
+      const prune = { ...pruned, outcome: 'skipped' as const, planKey: null, reason: 'phase 1 reported no SET' };
+      const r = decideJobRecord({ backupType: 'FULL', phase1, validation, archive, prune }, 'hot', now);
+      expect(r.events.at(-1)).toMatchObject({ level: 'info', code: 'PRUNE_SKIPPED', message: 'retention not applied: phase 1 reported no SET' });
+    });
+
+    it('parses the prune summary loosely: extra fields pass, a wrong outcome is refused', () => {
+      const parsed = ReportJobInputSchema.parse({ backupType: 'FULL', phase1, archive, prune: { ...pruned, futureField: 1 } });
+      expect(parsed.prune).toMatchObject({ outcome: 'pruned', futureField: 1 });
+      expect(ReportJobInputSchema.safeParse({ backupType: 'FULL', phase1, archive, prune: { ...pruned, outcome: 'done' } }).success).toBe(false);
+    });
   });
 });
