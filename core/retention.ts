@@ -297,8 +297,8 @@ export function planRetention(input: RetentionInput): RetentionPlan {
       protect(last.jobId, 'last-differential-of-kept-cycle', `the last DIFFERENTIAL of kept cycle ${c.full.setName}: it records that the cycle cannot be restored to its end point`);
     }
   }
-  // The FULL of every kept DIFFERENTIAL.
-  for (const item of input.sets) {
+  // The FULL of every kept DIFFERENTIAL (in job order, so the reason names the oldest such DIFFERENTIAL whatever the input order).
+  for (const item of [...input.sets].sort((a, b) => a.summary.jobId - b.summary.jobId)) {
     const s = item.summary;
     if (s.backupType !== BackupType.Differential || drafts.get(s.jobId)?.action !== 'keep') continue;
     const fullId = s.cycleId ?? cycleOf.get(s.jobId)?.cycleId;
@@ -468,8 +468,8 @@ export function planArchiveRetention(input: ArchiveRetentionInput): ArchiveReten
       allow ? { ...d, earlyDeletion } : { ...d, action: 'keep', code: 'early-deletion-skipped', reason: `${d.reason}; but ${warning}`, earlyDeletion },
     );
   }
-  // A DIFFERENTIAL kept by the early-deletion rule keeps its FULL.
-  for (const d of decisions.values()) {
+  // A DIFFERENTIAL kept by the early-deletion rule keeps its FULL (in job order: deterministic reasons).
+  for (const d of [...decisions.values()].sort((a, b) => a.jobId - b.jobId)) {
     if (d.backupType !== BackupType.Differential || d.action !== 'keep') continue;
     const fullId = bySet.get(d.jobId)!.summary.cycleId ?? d.cycleId;
     const full = fullId === undefined ? undefined : decisions.get(fullId);

@@ -41,17 +41,26 @@ const historyArb: fc.Arbitrary<RetentionSetInput[]> = fc
       jobId += step.gap;
       const { status, complete } = outcomes[step.outcome];
       const time = new Date(NOW_MS - ((total - jobId) * 5 + step.ageJitter) * 86_400_000).toISOString();
-      const phase2 = complete && status !== RUNNING ? phase2s[step.phase2] : 'not-run';
+      const phase2Of = (sum: SetSummary) => (sum.complete && sum.status !== RUNNING ? phase2s[step.phase2] : 'not-run');
       const base = { jobId, setName: setName(jobId), status, complete, ...(complete ? { endTime: time } : {}) };
       let summary: SetSummary;
       if (step.full) {
         summary = { ...base, backupType: 'FULL', ...(complete ? { cycleId: jobId } : {}) };
         if (good(summary)) lastGoodFull = jobId;
+      } else if (complete && lastGoodFull !== undefined) {
+        // A complete SET has a manifest, and every valid manifest of a DIFFERENTIAL names its cycle's FULL
+        // (core/manifest.ts); the agent writes the open cycle's. (withCycleId only varies incomplete ones.)
+        summary = { ...base, backupType: 'DIFFERENTIAL', cycleId: lastGoodFull };
+      } else if (complete) {
+        // No successful FULL before it: the agent would have promoted it to FULL (dump-plan.ts), so this job
+        // can only have failed before its manifest.
+        summary = { ...base, status: JobStatus.Failed, complete: false, backupType: 'DIFFERENTIAL' };
+        delete (summary as { endTime?: string }).endTime;
       } else {
-        const cycleId = complete && step.withCycleId ? lastGoodFull : undefined;
+        const cycleId = step.withCycleId ? lastGoodFull : undefined;
         summary = { ...base, backupType: 'DIFFERENTIAL', ...(cycleId !== undefined ? { cycleId } : {}) };
       }
-      sets.push({ summary, phase2, lastModified: time });
+      sets.push({ summary, phase2: phase2Of(summary), lastModified: time });
     }
     return sets;
   });
