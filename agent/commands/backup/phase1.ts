@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
-import { CommserveDrError, DatabaseError, UsageError } from '#core/errors';
+import { CommserveDrError, DatabaseError, describeError } from '#core/errors';
 import { acquirePhase1Lock } from './lock';
 import { MANIFEST_FILE, setPrefix, setObjectKey } from '#core/hotsite-layout';
 import { JobStatus } from '#core/job-status';
@@ -22,10 +22,11 @@ import type { Phase1Result } from '#core/job';
 import { serializeManifest, type JobEvent, type Manifest, type ManifestInput } from '#core/manifest';
 import { BackupType, setName } from '#core/set-id';
 import type { Settings } from '#core/settings';
-import { openSqliteEngine } from '#agent/engines/sqlite/sqlite-engine';
+import { openEngine } from '#agent/engines/index';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { DatabaseEngine, DifferentialBase, DumpResult } from '#agent/engines/types';
 import { createRegistryStore } from '#agent/registry/index';
-import { checksumFile } from '#agent/hotsite/file-checksums';
+import { checksumFileWithParts } from '#agent/hotsite/file-checksums';
 import { abortStaleUploads, hotSiteError, listHotSiteSets, uploadSet } from '#agent/hotsite/hot-site';
 import { NO_METRICS, type MetricsPublisher } from '#agent/metrics/metrics';
 import { prepareDestination, type DestinationRetry } from './destination';
@@ -56,15 +57,6 @@ export interface Phase1Options {
 
 export { acquirePhase1Lock, PHASE1_LOCK } from './lock';
 
-/**
- * Opens the configured CommServe database.
- * @throws DatabaseError (missing, not SQLite, unreadable); UsageError for SQL Server until its engine lands.
- */
-export function openEngine(settings: Settings): DatabaseEngine {
-  const db = settings.Database;
-  if (db.engine === 'sqlite') return openSqliteEngine(db.path);
-  throw new UsageError('the SQL Server engine is not part of this agent version; configure Database.engine "sqlite"');
-}
 
 function writeFileDurably(path: string, data: Buffer): void {
   const tmp = `${path}.tmp`;
@@ -111,7 +103,18 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
   let committed = false;
   try {
     // Preflight: nothing is created until these pass.
-    engine = await timed('open', () => openEngine(settings));
+    engine = await timed('open', () =>
+      openEngine(settings, {
+        ...(settings.Database.engine === 'sqlserver' ? { ssm: new SSMClient({ region: settings.HotSite.region }) } : {}),
+        // SPEC §4.2 step 7: a database server that does not answer is retried DbRetryCount × DbRetryIntervalMinutes.
+        retry: {
+          count: settings.DbRetryCount,
+          intervalMs: settings.DbRetryIntervalMinutes * 60_000,
+          onRetry: ({ attempt, attempts, delayMs, error }) =>
+            logger.warn(`database unreachable (attempt ${attempt} of ${attempts}): ${describeError(error)}; retrying in ${Math.round(delayMs / 1000)} s`),
+        },
+      }),
+    );
     const destination = await timed('destination', () => prepareDestination(settings.Phase1Destination, options.destinationRetry ?? { attempts: settings.DestinationRetryCount, intervalMs: settings.DestinationRetryIntervalSeconds * 1000 }));
     const hotSiteIds = await timed('preflight', async () => {
       try {
@@ -217,10 +220,14 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
 
     // 6. Manifest, written last (fsync + rename): from here on the SET is complete.
     const setFiles: SetFile[] = [...dump.files, ...registry.files, ...firewall.files];
+    // One hashing pass per file: the whole SHA-256 for the manifest and each upload part's SHA-256, which the
+    // upload sends as is (S3 verifies every part against it) instead of hashing the bytes a second time.
+    const partChecksums = new Map<string, string[]>();
     const files = await timed('checksum', async () => {
       const out: ManifestInput['files'] = [];
       for (const f of setFiles) {
-        const sums = await checksumFile(join(setDir!, f.name));
+        const sums = await checksumFileWithParts(join(setDir!, f.name));
+        partChecksums.set(f.name, sums.partChecksums);
         out.push({ name: f.name, role: f.role, size: sums.size, sha256: sums.sha256, s3: { partSize: sums.partSize, checksumSHA256: sums.s3ChecksumSHA256 } });
       }
       return out;
@@ -254,7 +261,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     logger.info({ jobId, files: manifest.files.length, bytes }, local ? 'SET written to the phase-1 destination' : 'SET staged (the phase-1 destination is unwritable)');
 
     // Upload to the hot-site, manifest last.
-    await timed('upload', () => uploadSet(s3, bucket, setDir!, manifest, (sent, total) => options.onProgress?.('upload', sent, total)));
+    await timed('upload', () => uploadSet(s3, bucket, setDir!, manifest, (sent, total) => options.onProgress?.('upload', sent, total), { partChecksums }));
     logger.info({ jobId, bucket, prefix: setPrefix('sets', jobId) }, 'SET uploaded to the hot-site');
 
     return {

@@ -1,8 +1,13 @@
 /**
- * Rebuilding the database file from staged, verified dumps (SQLite engine, SPEC §7): the FULL alone is copied;
- * FULL + DIFFERENTIAL goes through `restoreFullPlusDifferential` with the FULL's page hashes. Then
- * `PRAGMA integrity_check`. The result is written to a work file (never the target): installing it is the caller's
- * atomic rename.
+ * Restoring the database of a point from staged, verified dumps.
+ *
+ * - SQLite (SPEC §7): the FULL alone is copied; FULL + DIFFERENTIAL goes through `restoreFullPlusDifferential` with
+ *   the FULL's page hashes. Then `PRAGMA integrity_check`. The result is written to a work file (never the target):
+ *   installing it is the caller's atomic rename ({@link rebuildDatabase}).
+ * - SQL Server (SPEC §6, issue 6): the chain is checked from the manifests (DifferentialBaseGUID/LSN of the
+ *   DIFFERENTIAL = BackupSetGUID/CheckpointLSN of the FULL) before any statement, then `restoreSqlServerPoint`
+ *   (RESTORE … WITH NORECOVERY, REPLACE, MOVE …; the DIFFERENTIAL WITH RECOVERY; DBCC CHECKDB)
+ *   ({@link restoreSqlServerDatabase}). {@link restorePointDatabase} picks one by the FULL's engine.
  */
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
@@ -14,6 +19,7 @@ import type { Integrity, Manifest } from '#core/manifest';
 import { RecoveryError } from '#core/recovery';
 import { readDifferentialHeader, restoreFullPlusDifferential } from '#agent/engines/sqlite/differential';
 import { PAGE_HASHES_FILE } from '#agent/engines/sqlite/sqlite-engine';
+import { differentialChainProblem, restoreSqlServerPoint, type SqlServerRestoreResult, type SqlServerRestoreTarget } from '#agent/engines/sqlserver/restore';
 import type { StagedFile } from './fetch';
 
 /** What {@link rebuildDatabase} produced. */
@@ -59,7 +65,7 @@ function staged(files: readonly StagedFile[], setName: string, name: string): St
 export async function checkStagedDumps(point: RestorablePoint, manifests: ReadonlyMap<string, Manifest>, files: readonly StagedFile[]) {
   const full = manifests.get(point.full.setName)!;
   if (full.database.engine !== 'sqlite') {
-    throw new RecoveryError('ENGINE_UNSUPPORTED', `${full.setName} is a ${full.database.engine} backup: restore it with SQL Server (RESTORE DATABASE … WITH NORECOVERY, then the DIFFERENTIAL WITH RECOVERY)`);
+    throw new RecoveryError('ENGINE_UNSUPPORTED', `${full.setName} is a ${full.database.engine} backup: restore it with SQL Server (RESTORE DATABASE … WITH NORECOVERY, then the DIFFERENTIAL WITH RECOVERY; restorePointDatabase with SQL Server options)`);
   }
   const fullDumpEntry = full.files.find((f) => f.role === 'database');
   const fullDump = fullDumpEntry && staged(files, full.setName, fullDumpEntry.name);
@@ -109,4 +115,76 @@ export async function rebuildDatabase(point: RestorablePoint, manifests: Readonl
   const integrity = checkIntegrity(workFile);
   const { size } = statSync(workFile);
   return { file: workFile, bytes: size, sha256, appliedPages, integrity, durationMs: performance.now() - started };
+}
+
+/** How a SQL Server point is restored: the server session and directories, and how SQL Server reaches the staged files. */
+export interface SqlServerRecoveryOptions extends SqlServerRestoreTarget {
+  /**
+   * The staged file's path as the SQL Server service sees it (default: the staged path itself — SQL Server runs on
+   * this machine and its service account can read the staging directory).
+   */
+  serverPathOf?: (file: StagedFile) => string;
+}
+
+/**
+ * Checks, before anything is restored, that the staged SQL Server dumps of the point fit together: a FULL dump, and
+ * for a DIFFERENTIAL that its manifest's DifferentialBaseGUID/LSN are the FULL's BackupSetGUID/CheckpointLSN.
+ * @throws RecoveryError `ENGINE_UNSUPPORTED` (not SQL Server), `DUMP_MISSING`; DatabaseError `DIFF_WRONG_BASE`.
+ */
+export function checkSqlServerStagedDumps(point: RestorablePoint, manifests: ReadonlyMap<string, Manifest>, files: readonly StagedFile[]) {
+  const full = manifests.get(point.full.setName)!;
+  if (full.database.engine !== 'sqlserver') throw new RecoveryError('ENGINE_UNSUPPORTED', `${full.setName} is a ${full.database.engine} backup, not SQL Server`);
+  const fullEntry = full.files.find((f) => f.role === 'database');
+  const fullDump = fullEntry && staged(files, full.setName, fullEntry.name);
+  if (!fullDump) throw new RecoveryError('DUMP_MISSING', `${full.setName}: the FULL dump was not staged`);
+  if (!point.differential) return { full, fullDump, diff: undefined };
+  const diffManifest = manifests.get(point.differential.setName)!;
+  const problem = differentialChainProblem(full, diffManifest);
+  if (problem) throw new DatabaseError('DIFF_WRONG_BASE', `refusing to restore: ${problem}`);
+  const diffEntry = diffManifest.files.find((f) => f.role === 'database');
+  const diffDump = diffEntry && staged(files, diffManifest.setName, diffEntry.name);
+  if (!diffDump) throw new RecoveryError('DUMP_MISSING', `${diffManifest.setName}: the DIFFERENTIAL dump was not staged`);
+  return { full, fullDump, diff: { manifest: diffManifest, dump: diffDump } };
+}
+
+/**
+ * Restores a SQL Server point into `options.database` (default the FULL's database name) on the server of
+ * `options.session`: chain check first (nothing sent when it fails), then `restoreSqlServerPoint`.
+ * @throws as {@link checkSqlServerStagedDumps} and `restoreSqlServerPoint`.
+ */
+export async function restoreSqlServerDatabase(
+  point: RestorablePoint,
+  manifests: ReadonlyMap<string, Manifest>,
+  files: readonly StagedFile[],
+  options: SqlServerRecoveryOptions,
+): Promise<SqlServerRestoreResult> {
+  const dumps = checkSqlServerStagedDumps(point, manifests, files);
+  const pathOf = options.serverPathOf ?? ((f: StagedFile) => f.path);
+  return restoreSqlServerPoint(
+    { manifest: dumps.full, serverPath: pathOf(dumps.fullDump) },
+    dumps.diff ? { manifest: dumps.diff.manifest, serverPath: pathOf(dumps.diff.dump) } : undefined,
+    options,
+  );
+}
+
+/** The database of a point, restored by its engine. */
+export type RestoredDatabase = { engine: 'sqlite'; rebuilt: RebuiltDatabase } | { engine: 'sqlserver'; restored: SqlServerRestoreResult };
+
+/**
+ * Restores the point's database by the FULL's engine: SQLite into `workFile` ({@link rebuildDatabase}; the caller
+ * installs it), SQL Server onto the server of `sqlServer` ({@link restoreSqlServerDatabase}).
+ * @throws RecoveryError `ENGINE_UNSUPPORTED` for a SQL Server point without `sqlServer` options; as the two above.
+ */
+export async function restorePointDatabase(
+  point: RestorablePoint,
+  manifests: ReadonlyMap<string, Manifest>,
+  files: readonly StagedFile[],
+  options: { workFile: string; sqlServer?: SqlServerRecoveryOptions },
+): Promise<RestoredDatabase> {
+  const engine = manifests.get(point.full.setName)!.database.engine;
+  if (engine === 'sqlite') return { engine, rebuilt: await rebuildDatabase(point, manifests, files, options.workFile) };
+  if (!options.sqlServer) {
+    throw new RecoveryError('ENGINE_UNSUPPORTED', `${point.full.setName} is a SQL Server backup: a SQL Server connection and target directories are needed to restore it`);
+  }
+  return { engine, restored: await restoreSqlServerDatabase(point, manifests, files, options.sqlServer) };
 }

@@ -84,6 +84,30 @@ describe('bad input (CLI in-process, real SQLite, moto)', () => {
     expect(completeSets(cwd)).toEqual([]);
   });
 
+  it('an unreachable SQL Server (real mssql driver, closed port): retried DbRetryCount times, then one line, exit 1, no SET', async () => {
+    const cwd = tempDir();
+    const port = await freeLoopbackPort();
+    writeConfig(cwd, {
+      Database: { engine: 'sqlserver', server: '127.0.0.1', port, database: 'CommServ', user: 'sqladmin_cs', passwordEnv: 'CS_DR_BAD_INPUT_PW' },
+      DbRetryCount: 2,
+      DbRetryIntervalMinutes: 0,
+    });
+    process.env.CS_DR_BAD_INPUT_PW = 'Sup3r-Secret!';
+    try {
+      const io = capture(cwd);
+      expect(await exec(['start', '--s3-endpoint', moto.endpoint(), '--json'], io)).toBe(1);
+      const { record } = JSON.parse(io.out());
+      const error = record.events.find((e: { level: string }) => e.level === 'error');
+      expect(error.code).toBe('DB_UNREACHABLE');
+      expect(error.message).toContain(`127.0.0.1:${port}`);
+      expect(error.message).toMatch(/\(gave up after 3 attempts\)$/);
+      expect(io.out() + io.err()).not.toContain('Sup3r-Secret!');
+      expect(completeSets(cwd)).toEqual([]);
+    } finally {
+      delete process.env.CS_DR_BAD_INPUT_PW;
+    }
+  });
+
   it('invalid settings: exit 2 with every problem and its key at once', async () => {
     const cwd = tempDir();
     writeConfig(cwd, { RetainCycles: 0, ArchiveStorageClass: 'STANDARD', Bogus: true });

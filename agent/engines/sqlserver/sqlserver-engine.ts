@@ -1,0 +1,362 @@
+/**
+ * SQL Server engine (SPEC §7, issue 6): the production CommServe database, through `mssql`.
+ *
+ * - Integrity: `DBCC CHECKDB (N'<db>') WITH NO_INFOMSGS, ALL_ERRORMSGS`, messages classified by `classifyCheckDb`.
+ * - FULL / DIFFERENTIAL: `BACKUP DATABASE … TO DISK … WITH CHECKSUM, INIT[, COMPRESSION][, DIFFERENTIAL]` into the
+ *   backup directory (as the SQL Server service sees it), `RESTORE HEADERONLY` (+ exact LSNs from msdb) recorded in
+ *   the manifest's `database.details`, then the file is streamed into the SET (the agent must be able to read that
+ *   directory: same machine, or a share — `agentBackupDirectory`) and removed from the backup directory.
+ * - Chain safety: a DIFFERENTIAL is taken only while the database's differential base (`sys.database_files`) is the
+ *   cycle's FULL (its BackupSetGUID and CheckpointLSN); a full backup by another tool that was not `COPY_ONLY`
+ *   changes the base and promotes the job to FULL, with who/when/where from msdb when readable.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ConfigError, DatabaseError } from '#core/errors';
+import type { DatabaseIdentity, Integrity } from '#core/manifest';
+import type { DatabaseEngine, DifferentialBase, DumpResult, DumpSidecar } from '../types';
+import { resolveSqlServerPassword, type PasswordSources, type SqlServerDatabaseSettings } from './credentials';
+import {
+  BACKUP_TYPE,
+  classifyCheckDb,
+  guidText,
+  headerDetails,
+  parseDifferentialBase,
+  parseHeaderOnly,
+  withExactLsns,
+  type BackupHeader,
+  type FileDifferentialBase,
+} from './parse';
+import { withDbRetry, type DbRetryOptions } from './retry';
+import { connectionError, connectMssql, SqlBatchError, targetLabel, type MssqlOptions, type SqlMessage, type SqlServerLogin, type SqlServerTarget, type SqlSession } from './session';
+import {
+  backupSetLsnQuery,
+  backupSetOriginQuery,
+  backupStatement,
+  checkDbStatement,
+  DEFAULT_BACKUP_PATH_QUERY,
+  differentialBaseQuery,
+  headerOnlyStatement,
+  serverPath,
+  shrinkStatement,
+} from './tsql';
+
+/**
+ * Copies the backup file SQL Server wrote (`source`, as the agent sees it) into the SET (`target`).
+ * @returns the bytes copied.
+ */
+export type BackupFileCopier = (source: string, target: string, onProgress?: (copiedBytes: number, totalBytes: number) => void) => Promise<number>;
+
+/** Streams `source` to `target` (bounded memory), reporting progress. The default {@link BackupFileCopier}. */
+export const streamCopy: BackupFileCopier = async (source, target, onProgress) => {
+  const total = (await stat(source)).size;
+  let copied = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      copied += chunk.length;
+      onProgress?.(copied, total);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(createReadStream(source, { highWaterMark: 1024 * 1024 }), counter, createWriteStream(target));
+  return copied;
+};
+
+/** How a {@link SqlServerEngine} is built: an open session and where backups go. */
+export interface SqlServerEngineOptions {
+  /** The connected session (see `connectMssql`; tests pass a fake). */
+  session: SqlSession;
+  /** Server, port and CommServe database name (for T-SQL and messages; no secret). */
+  target: SqlServerTarget;
+  /**
+   * Directory where the SQL Server service writes backup files, as the *server* sees it (`D:\SQLBackup`,
+   * `/var/opt/mssql/backup`). Default: `SERVERPROPERTY('InstanceDefaultBackupPath')` (SQL Server 2019+).
+   */
+  backupDirectory?: string;
+  /** The same directory as the *agent* sees it (a share, a mount); default `backupDirectory` (same machine). */
+  agentBackupDirectory?: string;
+  /** `COMPRESSION` (true), `NO_COMPRESSION` (false) or the server's default (undefined, the default). */
+  compression?: boolean;
+  /** Copies the backup file into the SET (default {@link streamCopy}). */
+  copyBackupFile?: BackupFileCopier;
+  /** Removes the backup file from the backup directory once copied or rejected (default `fs.rm`, best effort). */
+  removeBackupFile?: (agentPath: string) => Promise<void>;
+}
+
+/** Driver codes of a batch that mean the connection was lost (the server stopped answering). */
+const CONNECTION_LOST = new Set(['ESOCKET', 'ECONNCLOSED', 'ECONNRESET', 'ENOTOPEN']);
+
+/** A file name SQL Server and every file system accept: `[A-Za-z0-9_.-]` only. */
+function safeFileName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+/**
+ * Why a DIFFERENTIAL may not be taken against `base` given the database's current differential base, or null.
+ * Pure: the decision the engine makes with what it read from `sys.database_files` and (best effort) msdb.
+ * @param recorded the FULL's manifest `database` (engine, name, details with BackupSetGUID / CheckpointLSN).
+ * @param database the CommServe database name now configured.
+ * @param current the database's per-file differential base.
+ * @param origin the msdb `backupset` row of the backup that is the current base, when readable.
+ */
+export function differentialBaseDecision(
+  setName: string,
+  recorded: DatabaseIdentity,
+  database: string,
+  current: readonly FileDifferentialBase[],
+  origin?: Record<string, unknown>,
+): string | null {
+  if (recorded.engine !== 'sqlserver') return `the cycle's FULL ${setName} is of the ${recorded.engine} engine`;
+  if (recorded.name.toLowerCase() !== database.toLowerCase()) return `the cycle's FULL ${setName} is of database ${recorded.name}, this is ${database}`;
+  const d = recorded.details;
+  const fullGuid = guidText(d.BackupSetGUID);
+  if (!fullGuid) return `the cycle's FULL ${setName} records no BackupSetGUID`;
+  if (Number(d.BackupType) !== BACKUP_TYPE.Database) return `the cycle's FULL ${setName} is not a database backup (BackupType ${String(d.BackupType)})`;
+  if (d.IsCopyOnly === true) return `the cycle's FULL ${setName} is COPY_ONLY and cannot be a differential base`;
+  if (current.length === 0) return `no data file of ${database} is visible in sys.database_files`;
+  const guids = [...new Set(current.map((f) => f.guid))];
+  if (guids.includes(null)) return `${database} has no differential base (no full backup since it was created, attached or restored)`;
+  if (guids.length > 1) return `the data files of ${database} have different differential bases (${guids.join(', ')}): a file or partial backup was taken`;
+  const now = guids[0]!;
+  if (now !== fullGuid) {
+    let by = '(not in this server\'s msdb backup history: the database was restored or attached, or the history was purged)';
+    if (origin) {
+      const when = origin.backup_finish_date instanceof Date ? origin.backup_finish_date.toISOString() : String(origin.backup_finish_date ?? '?');
+      by = `(finished ${when} by ${String(origin.user_name ?? '?')} to ${String(origin.physical_device_name ?? '?')})`;
+    }
+    return `a full backup not taken by commserve-dr, not COPY_ONLY, is now the differential base of ${database} (BackupSetGUID ${now}) ${by} instead of the cycle's FULL ${setName} (${fullGuid}); other tools must take full backups WITH COPY_ONLY`;
+  }
+  const fullLsn = typeof d.CheckpointLSN === 'string' ? d.CheckpointLSN : null;
+  const lsns = [...new Set(current.map((f) => f.lsn).filter((l): l is string => l !== null))];
+  if (fullLsn && lsns.length > 0 && (lsns.length > 1 || lsns[0] !== fullLsn)) {
+    return `the differential base LSN of ${database} (${lsns.join(', ')}) is not the CheckpointLSN of the cycle's FULL ${setName} (${fullLsn})`;
+  }
+  return null;
+}
+
+/** A DatabaseEngine over one SQL Server database. Create with {@link openSqlServerEngine} (or directly, for tests). */
+export class SqlServerEngine implements DatabaseEngine {
+  readonly engine = 'sqlserver' as const;
+  readonly displayName: string;
+  private readonly session: SqlSession;
+  private readonly target: SqlServerTarget;
+  private readonly options: SqlServerEngineOptions;
+  private backupDir?: string;
+  private lastFull?: { file: string; header: BackupHeader };
+  private closed = false;
+
+  constructor(options: SqlServerEngineOptions) {
+    this.options = options;
+    this.session = options.session;
+    this.target = options.target;
+    this.displayName = options.target.database;
+    this.backupDir = options.backupDirectory;
+  }
+
+  /** The CommServe database name. */
+  get database(): string {
+    return this.target.database;
+  }
+
+  private failure(code: string, what: string, error: unknown): DatabaseError {
+    if (error instanceof DatabaseError) return error;
+    const where = `SQL Server ${targetLabel(this.target)} (database ${this.database})`;
+    if (error instanceof SqlBatchError) {
+      if (CONNECTION_LOST.has(error.driverCode)) return new DatabaseError('DB_UNREACHABLE', `${where} stopped answering during ${what}`, { context: { driverCode: error.driverCode } });
+      if (error.driverCode === 'ETIMEOUT') return new DatabaseError('DB_QUERY_TIMEOUT', `${what} on ${where} timed out`, { context: { driverCode: error.driverCode } });
+      const diskFull = error.errors.some((m) => /not enough space|disk is full|no space left/i.test(m.message));
+      return new DatabaseError(diskFull ? 'DUMP_DISK_FULL' : code, `${what} on ${where} failed: ${error.message}`, { context: { sqlErrors: error.errors.map((m) => m.number) } });
+    }
+    return new DatabaseError(code, `${what} on ${where} failed: ${(error as Error)?.message ?? String(error)}`);
+  }
+
+  private async run(code: string, what: string, batch: string) {
+    try {
+      return await this.session.execute(batch);
+    } catch (error) {
+      throw this.failure(code, what, error);
+    }
+  }
+
+  async checkIntegrity(): Promise<Integrity> {
+    const started = performance.now();
+    let messages: SqlMessage[];
+    let failed = false;
+    try {
+      messages = (await this.session.execute(checkDbStatement(this.database))).messages;
+    } catch (error) {
+      failed = true;
+      messages = error instanceof SqlBatchError ? [...error.messages, ...error.errors] : [{ number: 0, severity: 16, state: 0, message: (error as Error)?.message ?? String(error) }];
+    }
+    return classifyCheckDb(messages, failed, performance.now() - started);
+  }
+
+  private async serverBackupDirectory(): Promise<string> {
+    if (this.backupDir) return this.backupDir;
+    const result = await this.run('DUMP_FAILED', 'reading the default backup directory', DEFAULT_BACKUP_PATH_QUERY);
+    const path = result.recordsets[0]?.[0]?.path;
+    if (typeof path !== 'string' || path.length === 0) {
+      throw new ConfigError('Database.backupDirectory is not set and the server reports no default backup directory: set it to a directory the SQL Server service can write and the agent can read');
+    }
+    this.backupDir = path;
+    return path;
+  }
+
+  /** `RESTORE HEADERONLY` of a backup file on the server, with exact LSNs from msdb when readable. */
+  async readBackupHeader(serverFile: string): Promise<BackupHeader> {
+    const result = await this.run('DUMP_HEADER_INVALID', `RESTORE HEADERONLY of ${serverFile}`, headerOnlyStatement(serverFile));
+    const header = parseHeaderOnly(result.recordsets[0] ?? [], serverFile);
+    try {
+      const lsns = await this.session.execute(backupSetLsnQuery(header.BackupSetGUID));
+      return withExactLsns(header, lsns.recordsets[0]?.[0]);
+    } catch {
+      return header; // msdb not readable: LSNs from HEADERONLY (exact below 2^53, else null)
+    }
+  }
+
+  private async dump(file: string, differential: boolean, base: DifferentialBase | undefined, onProgress?: (done: number, total: number) => void): Promise<DumpResult> {
+    const directory = await this.serverBackupDirectory();
+    const name = safeFileName(`commserve-dr_${basename(dirname(file))}_${basename(file)}`);
+    const serverFile = serverPath(directory, name);
+    const agentFile = join(this.options.agentBackupDirectory ?? directory, name);
+    const kind = differential ? 'DIFFERENTIAL' : 'FULL';
+    const remove = this.options.removeBackupFile ?? ((p: string) => rm(p, { force: true }));
+    await this.run('DUMP_FAILED', `${kind} backup`, backupStatement({ database: this.database, file: serverFile, differential, compression: this.options.compression }));
+    try {
+      const header = await this.readBackupHeader(serverFile);
+      const expectedType = differential ? BACKUP_TYPE.DatabaseDifferential : BACKUP_TYPE.Database;
+      if (header.BackupType !== expectedType || header.DatabaseName.toLowerCase() !== this.database.toLowerCase()) {
+        throw new DatabaseError('DUMP_HEADER_INVALID', `${serverFile} holds a backup of type ${header.BackupType} of ${header.DatabaseName}, expected type ${expectedType} of ${this.database}`);
+      }
+      if (base) {
+        const d = base.manifest.database.details;
+        const fullGuid = guidText(d.BackupSetGUID);
+        const fullLsn = typeof d.CheckpointLSN === 'string' ? d.CheckpointLSN : null;
+        if (header.DifferentialBaseGUID !== fullGuid || (fullLsn && header.DifferentialBaseLSN && header.DifferentialBaseLSN !== fullLsn)) {
+          throw new DatabaseError(
+            'DIFF_BASE_MISMATCH',
+            `the DIFFERENTIAL just taken is based on ${header.DifferentialBaseGUID ?? 'no base'} (LSN ${header.DifferentialBaseLSN ?? '?'}), not on the cycle's FULL ${base.manifest.setName} (${fullGuid}, LSN ${fullLsn ?? '?'}): another full backup ran meanwhile`,
+          );
+        }
+      }
+      let bytes: number;
+      try {
+        bytes = await (this.options.copyBackupFile ?? streamCopy)(agentFile, file, onProgress);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM') {
+          throw new DatabaseError('DUMP_NOT_READABLE', `the agent cannot read ${agentFile} (${code}), the ${kind} backup SQL Server wrote to ${serverFile}: run the agent where that directory is local, or set the agent's path to it (a share)`, { cause: error });
+        }
+        throw new DatabaseError(code === 'ENOSPC' ? 'DUMP_DISK_FULL' : 'DUMP_FAILED', `copying the ${kind} backup into ${file} failed (${code ?? 'error'})`, { cause: error });
+      }
+      if (!differential) this.lastFull = { file, header };
+      return { file, bytes, identity: { engine: 'sqlserver', name: this.database, details: headerDetails(header) } };
+    } finally {
+      await remove(agentFile).catch(() => undefined);
+    }
+  }
+
+  async dumpFull(file: string, onProgress?: (copiedBytes: number, totalBytes: number) => void): Promise<DumpResult> {
+    return this.dump(file, false, undefined, onProgress);
+  }
+
+  /**
+   * No sidecar: what later DIFFERENTIALs need (the FULL's BackupSetGUID and CheckpointLSN) is in the FULL's
+   * `database.details` already. Records whether the database's differential base is now this FULL.
+   */
+  async prepareCycle(dumpFile: string, _setDir: string, _jobId: number): Promise<{ sidecars: DumpSidecar[]; details: DatabaseIdentity['details'] }> {
+    const details: DatabaseIdentity['details'] = { differentialBaseOf: 'BackupSetGUID+CheckpointLSN' };
+    const full = this.lastFull?.file === dumpFile ? this.lastFull.header : undefined;
+    try {
+      const current = parseDifferentialBase((await this.session.execute(differentialBaseQuery(this.database))).recordsets[0] ?? []);
+      const guids = [...new Set(current.map((f) => f.guid))];
+      details.differentialBaseAfterFull = guids.length === 1 ? guids[0]! : null;
+      if (full) details.differentialBaseIsThisFull = guids.length === 1 && guids[0] === full.BackupSetGUID;
+    } catch {
+      details.differentialBaseAfterFull = null; // not readable now: checked again before every DIFFERENTIAL
+    }
+    return { sidecars: [], details };
+  }
+
+  async differentialBaseProblem(base: DifferentialBase): Promise<string | null> {
+    const setName = base.manifest.setName;
+    // The checks that need only the recorded FULL (engine, name, GUID, type, COPY_ONLY): a stand-in file whose base is
+    // the FULL itself passes the server-side part, so only a recorded-FULL problem can come back here.
+    const early = differentialBaseDecision(setName, base.manifest.database, this.database, [{ fileId: 1, name: '', guid: guidText(base.manifest.database.details.BackupSetGUID), lsn: null }]);
+    if (early) return early;
+    let current: FileDifferentialBase[];
+    try {
+      current = parseDifferentialBase((await this.session.execute(differentialBaseQuery(this.database))).recordsets[0] ?? []);
+    } catch (error) {
+      const e = this.failure('DB_QUERY_FAILED', 'reading the differential base', error);
+      if (e.code === 'DB_UNREACHABLE') throw e;
+      return `cannot read the differential base of ${this.database} (${e.message})`;
+    }
+    let origin: Record<string, unknown> | undefined;
+    const now = current.length > 0 && current.every((f) => f.guid === current[0]!.guid) ? current[0]!.guid : null;
+    if (now && now !== guidText(base.manifest.database.details.BackupSetGUID)) {
+      try {
+        origin = (await this.session.execute(backupSetOriginQuery(this.database, now))).recordsets[0]?.[0];
+      } catch {
+        origin = undefined; // msdb not readable: the reason says so
+      }
+    }
+    return differentialBaseDecision(setName, base.manifest.database, this.database, current, origin);
+  }
+
+  async dumpDifferential(base: DifferentialBase, file: string, _jobId: number, onProgress?: (doneBytes: number, totalBytes: number) => void): Promise<DumpResult> {
+    const problem = await this.differentialBaseProblem(base);
+    if (problem) throw new DatabaseError('DIFF_BASE_MISMATCH', problem);
+    return this.dump(file, true, base, onProgress);
+  }
+
+  async shrink(): Promise<void> {
+    await this.run('SHRINK_FAILED', 'DBCC SHRINKDATABASE', shrinkStatement(this.database));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.session.close();
+  }
+}
+
+/** Opens a session: `(target, login) → SqlSession` (default `connectMssql`). */
+export type SqlConnector = (target: SqlServerTarget, login: SqlServerLogin) => Promise<SqlSession>;
+
+/** What {@link openSqlServerEngine} may be given besides the settings. */
+export interface OpenSqlServerDeps extends PasswordSources {
+  /** Connects (default `connectMssql` with `mssql` options). */
+  connect?: SqlConnector;
+  /** Driver options of the default connector. */
+  mssql?: MssqlOptions;
+  /** Retry connecting while the server is unreachable (`DbRetryCount` × `DbRetryIntervalMinutes`); default one attempt. */
+  retry?: DbRetryOptions;
+  /** Engine options not in the settings (compression, the agent's path to the backup directory, file copier). */
+  engine?: Partial<Omit<SqlServerEngineOptions, 'session' | 'target'>>;
+}
+
+/**
+ * Opens the SQL Server engine from the `Database` setting: reads the password (environment or SSM SecureString),
+ * connects (retrying `DB_UNREACHABLE` when `deps.retry` is given) and returns the engine.
+ * @throws ConfigError (no user / no password source, no backup directory); DatabaseError `DB_SECRET_UNAVAILABLE`,
+ *   `DB_LOGIN_FAILED`, `DB_UNREACHABLE`, `DB_TLS_FAILED`, `DB_CONNECT_FAILED` — messages name `server:port` and the
+ *   database only.
+ */
+export async function openSqlServerEngine(db: SqlServerDatabaseSettings, deps: OpenSqlServerDeps = {}): Promise<SqlServerEngine> {
+  const target: SqlServerTarget = { server: db.server, port: db.port, database: db.database };
+  const login = await resolveSqlServerPassword(db, deps);
+  const connect: SqlConnector = deps.connect ?? ((t, l) => connectMssql(t, l, deps.mssql));
+  const attempt = async () => {
+    try {
+      return await connect(target, { user: login.user, password: login.password });
+    } catch (error) {
+      throw connectionError(error, target, [login.password]);
+    }
+  };
+  const session = deps.retry ? await withDbRetry(attempt, deps.retry) : await attempt();
+  return new SqlServerEngine({ backupDirectory: db.backupDirectory, ...deps.engine, session, target });
+}

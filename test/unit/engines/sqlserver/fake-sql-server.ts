@@ -1,0 +1,164 @@
+/**
+ * A stand-in for SQL Server behind the engine's SqlSession interface (SQL Server cannot run here): it records every
+ * batch and simulates what the engine relies on — BACKUP DATABASE (FULL, DIFFERENTIAL, COPY_ONLY) moving the
+ * database's differential base, RESTORE HEADERONLY / FILELISTONLY rows shaped as SQL Server returns them through
+ * `mssql` (numeric LSNs as JS numbers, bigint FileId as a string, bit as boolean), msdb backupset rows with LSNs
+ * converted to text, sys.database_files differential-base rows, and scripted errors.
+ */
+import { SqlBatchError, type SqlBatchResult, type SqlMessage, type SqlSession } from '#agent/engines/sqlserver/session';
+
+/** One backup set the fake server knows. */
+export interface FakeBackup {
+  guid: string;
+  type: 1 | 5;
+  copyOnly: boolean;
+  database: string;
+  firstLsn: bigint;
+  lastLsn: bigint;
+  checkpointLsn: bigint;
+  databaseBackupLsn: bigint;
+  diffBaseLsn: bigint | null;
+  diffBaseGuid: string | null;
+  userName: string;
+  device: string;
+  finished: Date;
+}
+
+/** Unescapes an N'…' literal's body. */
+function literal(sql: string, after: RegExp): string {
+  const m = new RegExp(`${after.source}\\s*N'((?:[^']|'')*)'`, 'i').exec(sql);
+  if (!m) throw new Error(`fake: no literal after ${after} in ${sql}`);
+  return m[1]!.replace(/''/g, "'");
+}
+
+let guidCounter = 0;
+function nextGuid(): string {
+  guidCounter += 1;
+  return `6F9619FF-8B86-D011-B42D-${guidCounter.toString(16).toUpperCase().padStart(12, '0')}`;
+}
+
+/** The fake server. `database` is the CommServe database; LSNs start above 2^53 on purpose. */
+export class FakeSqlServer implements SqlSession {
+  readonly statements: string[] = [];
+  readonly backups = new Map<string, FakeBackup>();
+  /** Backup file (server path) → backup set GUID. */
+  readonly files = new Map<string, string>();
+  /** The database's current differential base (what sys.database_files reports for both data files). */
+  base: { guid: string; lsn: bigint } | null = null;
+  /** Rows for RESTORE FILELISTONLY. */
+  fileList: Array<Record<string, unknown>> = [
+    { LogicalName: 'CommServ', PhysicalName: 'C:\\Program Files\\Microsoft SQL Server\\MSSQL\\DATA\\CommServ.mdf', Type: 'D', FileGroupName: 'PRIMARY', Size: 1073741824, MaxSize: 35184372080640, FileId: '1', CreateLSN: 0, DropLSN: 0, IsReadOnly: false, IsPresent: true },
+    { LogicalName: "CommServ_O'Data", PhysicalName: 'E:\\Data\\CommServ_2.ndf', Type: 'D', FileGroupName: 'SECONDARY', Size: 1048576, MaxSize: -1, FileId: '3', CreateLSN: 0, DropLSN: 0, IsReadOnly: false, IsPresent: true },
+    { LogicalName: 'CommServ_log', PhysicalName: 'L:\\Logs\\CommServ_log.ldf', Type: 'L', FileGroupName: null, Size: 524288000, MaxSize: 2199023255552, FileId: '2', CreateLSN: 0, DropLSN: 0, IsReadOnly: false, IsPresent: true },
+  ];
+  /** When set, msdb queries fail with a permission error (msdb not readable by the login). */
+  msdbDenied = false;
+  /** Scripted result of the next batch matching a pattern: rows/messages, or errors to throw. */
+  readonly scripted: Array<{ match: RegExp; result?: SqlBatchResult; errors?: SqlMessage[]; messages?: SqlMessage[]; driverCode?: string; once?: boolean }> = [];
+  closed = false;
+  private lsn = 34_000_000_012_300_001n;
+
+  constructor(readonly database = 'commserv') {}
+
+  /** Another tool takes a full backup (COPY_ONLY or not). */
+  foreignFull(copyOnly: boolean, userName = 'CORP\\svc-othertool'): FakeBackup {
+    return this.takeBackup(this.database, `\\\\nas\\othertool\\${this.database}.bak`, false, copyOnly, userName);
+  }
+
+  private takeBackup(database: string, device: string, differential: boolean, copyOnly: boolean, userName: string): FakeBackup {
+    const first = (this.lsn += 1_000_000n);
+    const checkpoint = (this.lsn += 17n);
+    const last = (this.lsn += 5n);
+    if (differential && !this.base) throw new SqlBatchError([{ number: 3035, severity: 16, state: 1, message: `Cannot perform a differential backup for database "${database}", because a current database backup does not exist.` }], [], 'EREQUEST');
+    const backup: FakeBackup = {
+      guid: nextGuid(),
+      type: differential ? 5 : 1,
+      copyOnly,
+      database,
+      firstLsn: first,
+      lastLsn: last,
+      checkpointLsn: checkpoint,
+      databaseBackupLsn: this.base?.lsn ?? 0n,
+      diffBaseLsn: differential ? this.base!.lsn : null,
+      diffBaseGuid: differential ? this.base!.guid : null,
+      userName,
+      device,
+      finished: new Date(Date.UTC(2025, 0, 2, 17, 5, 0)),
+    };
+    this.backups.set(backup.guid, backup);
+    this.files.set(device, backup.guid);
+    if (!differential && !copyOnly) this.base = { guid: backup.guid, lsn: checkpoint };
+    return backup;
+  }
+
+  /** The RESTORE HEADERONLY row of a backup, as `mssql` returns it. */
+  headerRow(b: FakeBackup): Record<string, unknown> {
+    return {
+      BackupName: null, BackupDescription: null, BackupType: b.type, ExpirationDate: null, Compressed: 1, Position: 1, DeviceType: 2,
+      UserName: b.userName, ServerName: 'CS01', DatabaseName: b.database, DatabaseVersion: 957, DatabaseCreationDate: new Date(Date.UTC(2020, 0, 1)),
+      BackupSize: 123456789, FirstLSN: Number(b.firstLsn), LastLSN: Number(b.lastLsn), CheckpointLSN: Number(b.checkpointLsn),
+      DatabaseBackupLSN: Number(b.databaseBackupLsn), BackupStartDate: new Date(b.finished.getTime() - 60_000), BackupFinishDate: b.finished,
+      SortOrder: 0, CodePage: 0, UnicodeLocaleId: 1033, UnicodeComparisonStyle: 196609, CompatibilityLevel: 150,
+      SoftwareVendorId: 4608, SoftwareVersionMajor: 15, SoftwareVersionMinor: 0, SoftwareVersionBuild: 4355, MachineName: 'CS01',
+      Flags: 512, BindingID: '00000000-0000-0000-0000-000000000000', RecoveryForkID: 'A1B2C3D4-0000-0000-0000-000000000001', Collation: 'SQL_Latin1_General_CP1_CI_AS',
+      FamilyGUID: 'A1B2C3D4-0000-0000-0000-000000000002', HasBulkLoggedData: false, IsSnapshot: false, IsReadOnly: false, IsSingleUser: false,
+      HasBackupChecksums: true, IsDamaged: false, BeginsLogChain: false, HasIncompleteMetaData: false, IsForceOffline: false, IsCopyOnly: b.copyOnly,
+      FirstRecoveryForkID: 'A1B2C3D4-0000-0000-0000-000000000001', ForkPointLSN: null, RecoveryModel: 'FULL',
+      DifferentialBaseLSN: b.diffBaseLsn === null ? null : Number(b.diffBaseLsn), DifferentialBaseGUID: b.diffBaseGuid?.toLowerCase() ?? null,
+      BackupTypeDescription: b.type === 1 ? 'Database' : 'Database Differential', BackupSetGUID: b.guid.toLowerCase(),
+      CompressedBackupSize: 23456789, Containment: 0, KeyAlgorithm: null, EncryptorThumbprint: null, EncryptorType: null,
+    };
+  }
+
+  private ok(rows: Array<Record<string, unknown>> = [], messages: SqlMessage[] = []): SqlBatchResult {
+    return { recordsets: [rows], messages };
+  }
+
+  private denied(): never {
+    throw new SqlBatchError([{ number: 229, severity: 14, state: 5, message: "The SELECT permission was denied on the object 'backupset', database 'msdb', schema 'dbo'." }], [], 'EREQUEST');
+  }
+
+  async execute(batch: string): Promise<SqlBatchResult> {
+    if (this.closed) throw new SqlBatchError([], [], 'ENOTOPEN');
+    this.statements.push(batch);
+    const i = this.scripted.findIndex((s) => s.match.test(batch));
+    if (i >= 0) {
+      const s = this.scripted[i]!;
+      if (s.once) this.scripted.splice(i, 1);
+      if (s.errors || s.driverCode) throw new SqlBatchError(s.errors ?? [], s.messages ?? [], s.driverCode ?? 'EREQUEST');
+      return s.result ?? this.ok([], s.messages ?? []);
+    }
+    if (/^BACKUP DATABASE/.test(batch)) {
+      const db = /^BACKUP DATABASE \[((?:[^\]]|\]\])*)\]/.exec(batch)![1]!.replace(/\]\]/g, ']');
+      const file = literal(batch, /TO DISK =/);
+      this.takeBackup(db, file, /DIFFERENTIAL/.test(batch), /COPY_ONLY/.test(batch), 'commserve-dr');
+      return this.ok([], [{ number: 3014, severity: 0, state: 1, message: 'BACKUP DATABASE successfully processed 1000 pages in 0.100 seconds (78.125 MB/sec).' }]);
+    }
+    if (/^RESTORE HEADERONLY/.test(batch)) {
+      const guid = this.files.get(literal(batch, /FROM DISK =/));
+      if (!guid) throw new SqlBatchError([{ number: 3201, severity: 16, state: 2, message: 'Cannot open backup device. Operating system error 2(The system cannot find the file specified.).' }, { number: 3013, severity: 16, state: 1, message: 'RESTORE HEADERONLY is terminating abnormally.' }], [], 'EREQUEST');
+      return this.ok([this.headerRow(this.backups.get(guid)!)]);
+    }
+    if (/^RESTORE FILELISTONLY/.test(batch)) return this.ok(this.fileList);
+    if (/FROM msdb\.dbo\.backupset AS b\nWHERE b\.backup_set_uuid/.test(batch)) {
+      if (this.msdbDenied) this.denied();
+      const b = this.backups.get(literal(batch, /CONVERT\(uniqueidentifier,/).toUpperCase());
+      const lsn = (v: bigint | null) => (v === null ? null : v.toString());
+      return this.ok(b ? [{ backup_set_uuid: b.guid, first_lsn: lsn(b.firstLsn), last_lsn: lsn(b.lastLsn), checkpoint_lsn: lsn(b.checkpointLsn), database_backup_lsn: lsn(b.databaseBackupLsn), differential_base_lsn: lsn(b.diffBaseLsn), differential_base_guid: b.diffBaseGuid }] : []);
+    }
+    if (/LEFT JOIN msdb\.dbo\.backupmediafamily/.test(batch)) {
+      if (this.msdbDenied) this.denied();
+      const b = this.backups.get(literal(batch, /CONVERT\(uniqueidentifier,/).toUpperCase());
+      return this.ok(b ? [{ backup_set_uuid: b.guid, type: 'D', is_copy_only: b.copyOnly, backup_finish_date: b.finished, user_name: b.userName, physical_device_name: b.device }] : []);
+    }
+    if (/sys\.database_files AS f/.test(batch)) {
+      const row = (file_id: number, name: string) => ({ file_id, name, type_desc: 'ROWS', differential_base_lsn: this.base?.lsn.toString() ?? null, differential_base_guid: this.base?.guid ?? null, differential_base_time: null });
+      return this.ok([row(1, 'CommServ'), row(3, 'CommServ_2')]);
+    }
+    return this.ok();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

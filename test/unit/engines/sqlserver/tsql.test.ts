@@ -1,0 +1,106 @@
+import {
+  backupSetLsnQuery,
+  backupSetOriginQuery,
+  backupStatement,
+  checkDbStatement,
+  differentialBaseQuery,
+  fileListOnlyStatement,
+  guidLiteral,
+  headerOnlyStatement,
+  multiUserStatement,
+  quoteIdentifier,
+  quoteString,
+  restoreDatabaseStatement,
+  serverBaseName,
+  serverPath,
+  shrinkStatement,
+  singleUserStatement,
+} from '#agent/engines/sqlserver/tsql';
+
+describe('SQL Server T-SQL builders (SQL Server mocked: cannot run here)', () => {
+  it('quotes identifiers with ] doubled and strings with \' doubled, N-prefixed', () => {
+    expect(quoteIdentifier('commserv')).toBe('[commserv]');
+    expect(quoteIdentifier('Comm]Serv[x')).toBe('[Comm]]Serv[x]');
+    expect(quoteIdentifier("a]]'b")).toBe("[a]]]]'b]");
+    expect(quoteString("D:\\O'Brien's\\x")).toBe("N'D:\\O''Brien''s\\x'");
+    expect(quoteString('')).toBe("N''");
+    expect(quoteString('x]y')).toBe("N'x]y'");
+  });
+
+  it('refuses names that cannot be quoted safely', () => {
+    expect(() => quoteIdentifier('')).toThrow(expect.objectContaining({ code: 'DB_NAME_INVALID' }));
+    expect(() => quoteIdentifier('x'.repeat(129))).toThrow(expect.objectContaining({ code: 'DB_NAME_INVALID' }));
+    expect(() => quoteIdentifier('a\0b')).toThrow(expect.objectContaining({ code: 'DB_NAME_INVALID' }));
+    expect(() => quoteString('a\0b')).toThrow(expect.objectContaining({ code: 'DB_NAME_INVALID' }));
+    expect(quoteIdentifier('x'.repeat(128))).toHaveLength(130);
+  });
+
+  it('embeds only canonical GUIDs', () => {
+    expect(guidLiteral('6f9619ff-8b86-d011-b42d-00c04fc964ff')).toBe("CONVERT(uniqueidentifier, N'6f9619ff-8b86-d011-b42d-00c04fc964ff')");
+    expect(() => guidLiteral("x'; DROP DATABASE commserv; --")).toThrow(expect.objectContaining({ code: 'DB_GUID_INVALID' }));
+  });
+
+  it('joins server paths with the server\'s separator', () => {
+    expect(serverPath('D:\\SQLBackup', 'a.bak')).toBe('D:\\SQLBackup\\a.bak');
+    expect(serverPath('D:\\SQLBackup\\', 'a.bak')).toBe('D:\\SQLBackup\\a.bak');
+    expect(serverPath('\\\\nas\\share', 'a.bak')).toBe('\\\\nas\\share\\a.bak');
+    expect(serverPath('/var/opt/mssql/backup', 'a.bak')).toBe('/var/opt/mssql/backup/a.bak');
+    expect(serverPath('/var/opt/mssql/backup/', 'a.bak')).toBe('/var/opt/mssql/backup/a.bak');
+    expect(serverBaseName('C:\\Data\\CommServ.mdf')).toBe('CommServ.mdf');
+    expect(serverBaseName('/var/opt/mssql/data/cs.mdf')).toBe('cs.mdf');
+  });
+
+  it('builds DBCC CHECKDB and SHRINKDATABASE with the name as an N\'\' literal', () => {
+    expect(checkDbStatement("Comm]Serv'x")).toBe("DBCC CHECKDB (N'Comm]Serv''x') WITH NO_INFOMSGS, ALL_ERRORMSGS;");
+    expect(shrinkStatement('commserv')).toBe("DBCC SHRINKDATABASE (N'commserv') WITH NO_INFOMSGS;");
+  });
+
+  it('builds BACKUP DATABASE for FULL and DIFFERENTIAL, compression configurable', () => {
+    const file = "D:\\SQL Backup\\O'Brien\\commserve-dr_SET_001_commserv_FULL.dmp";
+    expect(backupStatement({ database: 'Comm]Serv', file, differential: false })).toBe(
+      "BACKUP DATABASE [Comm]]Serv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_001_commserv_FULL.dmp' WITH CHECKSUM, INIT;",
+    );
+    expect(backupStatement({ database: 'commserv', file: '/b/x.dmp', differential: false, compression: true })).toBe(
+      "BACKUP DATABASE [commserv] TO DISK = N'/b/x.dmp' WITH CHECKSUM, INIT, COMPRESSION;",
+    );
+    expect(backupStatement({ database: 'commserv', file: '/b/x.dmp', differential: true, compression: true })).toBe(
+      "BACKUP DATABASE [commserv] TO DISK = N'/b/x.dmp' WITH CHECKSUM, INIT, COMPRESSION, DIFFERENTIAL;",
+    );
+    expect(backupStatement({ database: 'commserv', file: '/b/x.dmp', differential: true, compression: false })).toBe(
+      "BACKUP DATABASE [commserv] TO DISK = N'/b/x.dmp' WITH CHECKSUM, INIT, NO_COMPRESSION, DIFFERENTIAL;",
+    );
+    expect(backupStatement({ database: 'commserv', file: '/b/x.dmp', differential: false })).not.toMatch(/COPY_ONLY/);
+  });
+
+  it('builds HEADERONLY, FILELISTONLY and the metadata queries', () => {
+    expect(headerOnlyStatement("C:\\it's.bak")).toBe("RESTORE HEADERONLY FROM DISK = N'C:\\it''s.bak';");
+    expect(fileListOnlyStatement("C:\\it's.bak")).toBe("RESTORE FILELISTONLY FROM DISK = N'C:\\it''s.bak';");
+    expect(differentialBaseQuery('Comm]Serv')).toContain('FROM [Comm]]Serv].sys.database_files AS f');
+    expect(differentialBaseQuery('x')).toContain('CONVERT(varchar(25), f.differential_base_lsn) AS differential_base_lsn');
+    expect(backupSetLsnQuery('6F9619FF-8B86-D011-B42D-00C04FC964FF')).toContain("WHERE b.backup_set_uuid = CONVERT(uniqueidentifier, N'6F9619FF-8B86-D011-B42D-00C04FC964FF');");
+    expect(backupSetLsnQuery('6F9619FF-8B86-D011-B42D-00C04FC964FF')).toContain('CONVERT(varchar(25), b.checkpoint_lsn) AS checkpoint_lsn');
+    expect(backupSetOriginQuery("O'Db", '6F9619FF-8B86-D011-B42D-00C04FC964FF')).toContain("WHERE b.database_name = N'O''Db' AND b.backup_set_uuid");
+  });
+
+  it('builds exclusive access and RESTORE DATABASE with a MOVE per file', () => {
+    expect(singleUserStatement("Comm]Serv'x")).toBe(
+      "IF DB_ID(N'Comm]Serv''x') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'Comm]Serv''x', 'Status')) = N'ONLINE' ALTER DATABASE [Comm]]Serv'x] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;",
+    );
+    expect(multiUserStatement('cs')).toBe("IF DB_ID(N'cs') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'cs', 'Status')) = N'ONLINE' ALTER DATABASE [cs] SET MULTI_USER;");
+    expect(
+      restoreDatabaseStatement({
+        database: 'Comm]Serv',
+        file: "S:\\stage\\O'Neil\\commserv_FULL.dmp",
+        recovery: false,
+        replace: true,
+        moves: [
+          { logicalName: "CommServ_O'Data", physicalName: "D:\\Data\\O'x.ndf" },
+          { logicalName: 'CommServ_log', physicalName: 'L:\\Logs\\CommServ_log.ldf' },
+        ],
+      }),
+    ).toBe(
+      "RESTORE DATABASE [Comm]]Serv] FROM DISK = N'S:\\stage\\O''Neil\\commserv_FULL.dmp' WITH NORECOVERY, REPLACE, MOVE N'CommServ_O''Data' TO N'D:\\Data\\O''x.ndf', MOVE N'CommServ_log' TO N'L:\\Logs\\CommServ_log.ldf';",
+    );
+    expect(restoreDatabaseStatement({ database: 'cs', file: '/s/d.dmp', recovery: true, replace: false, moves: [] })).toBe("RESTORE DATABASE [cs] FROM DISK = N'/s/d.dmp' WITH RECOVERY;");
+  });
+});
