@@ -45,6 +45,8 @@ export function formatJobSummary(
   row('  hot-site upload', '', record.copies.hotSite ? `→ ${record.copies.hotSite}` : 'not uploaded');
   row('phase 2: validate', dur('ValidateSet'), record.copies.hotSite ? 'every file checked against the manifest' : 'not run');
   row('phase 2: archive', dur('ArchiveSet'), record.copies.archive ? `→ ${record.copies.archive}` : record.phase2 === 'failed' ? 'FAILED (SET kept for the failed-DR lifespan)' : 'not run');
+  const pruned = record.events.find((e) => e.code.startsWith('PRUNE'));
+  row('phase 2: prune', dur('PruneSets'), pruned ? pruned.message : record.phase2 === 'archived' ? 'not run' : 'not run (no archive copy)');
   row('report', dur('ReportJob'), record.jobId !== null ? `job record jobs/${String(record.jobId).padStart(3, '0')}.json` : '');
   if (extra.totalMs !== undefined) row('total', formatDuration(extra.totalMs), extra.hotSiteNote ?? '');
   const notable = record.events.filter((e) => e.level !== 'info');
