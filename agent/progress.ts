@@ -3,7 +3,7 @@
  * download and restore stages. Nothing at all when stderr is not a TTY or with `--json`.
  */
 import cliProgress from 'cli-progress';
-import { formatBytes } from '#agent/commands/backup/summary';
+import { formatBytes } from '#core/format';
 
 /** Reports `done` of `total` bytes for a named stage. */
 export type ProgressSink = (stage: string, done: number, total: number) => void;

@@ -5,6 +5,7 @@
  *
  * No I/O: `node:path` is used only to compute paths.
  */
+import { formatBytes } from './format';
 import { resolve, sep } from 'node:path';
 import { buildCycles, describeSetOutcome, isSuccessfulSet, type RestorablePoint, type SetSummary } from './cycles';
 import { CommserveDrError, ManifestError, UsageError } from './errors';
@@ -214,18 +215,6 @@ export function makePlan(point: RestorablePoint, objects: readonly PlannedObject
       tier,
     ),
   };
-}
-
-/** Human-readable size: `1.5 MiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** The plan as text lines for people. */

@@ -7,17 +7,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { exec, type CliIo } from '#agent/cli';
+import { exec } from '#agent/cli';
+import { capture } from '../support/cli';
 import { motoS3Client, useMoto } from '../support/moto';
 import { useTempDirs } from '../support/tmp';
 
 const BUCKET = 'commserve-dr-hot-site';
-
-function capture(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return { cwd, stdout: (t) => (out += t), stderr: (t) => (err += t), out: () => out, err: () => err };
-}
 
 describe('pruning in the local run (CLI in-process, real SQLite, moto)', () => {
   const moto = useMoto();

@@ -5,16 +5,11 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { exec, type CliIo } from '#agent/cli';
+import { exec } from '#agent/cli';
+import { capture } from '../support/cli';
 import { useMoto } from '../support/moto';
 import { tableDigests } from '../support/sqlite';
 import { useTempDirs } from '../support/tmp';
-
-function capture(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return { cwd, stdout: (t) => (out += t), stderr: (t) => (err += t), out: () => out, err: () => err };
-}
 
 describe('recovery through the CLI (in-process, real SQLite, moto)', () => {
   const moto = useMoto();

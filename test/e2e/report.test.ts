@@ -8,7 +8,8 @@
  */
 import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exec, type CliIo } from '#agent/cli';
+import { exec } from '#agent/cli';
+import { capture } from '../support/cli';
 import { loadEffectiveConfig } from '#agent/config';
 import { createHotSiteClient } from '#agent/hotsite/hot-site';
 import { buildReadinessReport, formatReportSummary, RPO_ALARM_HOURS, type ReportData } from '#agent/commands/report/report';
@@ -16,12 +17,6 @@ import { escapeHtml, renderReportHtml } from '#agent/commands/report/html';
 import { colorHistogram, dumpDom, findChromium, readPng, screenshot } from '../support/chromium';
 import { useMoto } from '../support/moto';
 import { useTempDirs } from '../support/tmp';
-
-function capture(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return { cwd, stdout: (t) => (out += t), stderr: (t) => (err += t), out: () => out, err: () => err };
-}
 
 const HOUR = 3_600_000;
 const SCRIPT = '<script>alert(1)</script>';

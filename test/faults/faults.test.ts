@@ -12,7 +12,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, truncat
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { exec, type CliIo } from '#agent/cli';
+import { exec } from '#agent/cli';
+import { capture } from '../support/cli';
 import { FAULT_ENV } from '#agent/faults';
 import { runPrune } from '#agent/commands/prune/prune';
 import { loadConfig } from '#agent/config';
@@ -32,12 +33,6 @@ interface Row {
   dataLost: string;
 }
 const rows: Row[] = [];
-
-function capture(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return { cwd, stdout: (t) => (out += t), stderr: (t) => (err += t), out: () => out, err: () => err };
-}
 
 describe('fault injection (real processes, real SQLite, moto)', () => {
   const moto = useMoto();

@@ -7,7 +7,7 @@ import { describeError, UsageError } from '#core/errors';
 import type { JobRecord } from '#core/job';
 import { ALL_JOB_STATUSES, JobStatus } from '#core/job-status';
 import type { Settings } from '#core/settings';
-import { formatBytes, formatDuration } from '#agent/commands/backup/summary';
+import { formatBytes, formatDuration } from '#core/format';
 import { readHistory, readHotSiteHistory } from '#agent/history/history';
 
 /** Filters of `history`. Dates are inclusive bounds on the job's end time. */

@@ -3,7 +3,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { RecoveryPlan } from '#core/recovery';
-import { formatBytes, formatPlan } from '#core/recovery';
+import { formatBytes } from '#core/format';
+import { formatPlan } from '#core/recovery';
 import { foldRegistryName, RegHive, type MachineBoundSecret, type RegOperation, type RegValue } from '#agent/registry/index';
 import type { PendingRestore } from './fetch';
 import type { PreflightResult } from './preflight';

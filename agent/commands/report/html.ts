@@ -7,7 +7,7 @@
  * Status is never told by colour alone: each SET block carries its status as text, an incomplete SET
  * has a dashed outline, and the tables below repeat every fact for screen readers and printing.
  */
-import { formatBytes, formatDuration } from '#agent/commands/backup/summary';
+import { formatBytes, formatDuration } from '#core/format';
 import { formatAge } from './format';
 import type { ReportAlarm, ReportCycle, ReportData, ReportSet } from './report';
 

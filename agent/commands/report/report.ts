@@ -22,7 +22,7 @@ import { describeError } from '#core/errors';
 import { JobStatus } from '#core/job-status';
 import { planRetention, type RetentionAction, type RetentionCode, type RetentionSetInput } from '#core/retention';
 import type { Settings } from '#core/settings';
-import { formatBytes, formatDuration } from '#agent/commands/backup/summary';
+import { formatBytes, formatDuration } from '#core/format';
 import { collectHistory } from '#agent/commands/history/history';
 import { readVerifications, type Verification } from '#agent/commands/recover/verify';
 import { takeInventory, type InventoryEntry } from '#agent/commands/sets/inventory';

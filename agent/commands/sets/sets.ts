@@ -3,7 +3,7 @@
  * is, each cycle's verdict (complete, successful) and the newest restorable point (SPEC §5, §11).
  */
 import { buildCycles, type Cycle, type CycleReport, type SetSummary } from '#core/cycles';
-import { formatBytes } from '#agent/commands/backup/summary';
+import { formatBytes } from '#core/format';
 import type { Inventory, InventoryEntry } from './inventory';
 import type { Verification } from '#agent/commands/recover/verify';
 

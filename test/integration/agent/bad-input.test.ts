@@ -4,19 +4,14 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exec, type CliIo } from '#agent/cli';
+import { exec } from '#agent/cli';
+import { capture } from '../../support/cli';
 import { freeLoopbackPort } from '#agent/local/moto-server';
 import { acquirePhase1Lock } from '#agent/commands/backup/phase1';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { motoS3Client, useMoto } from '../../support/moto';
 import { makeDatabase } from '../../support/sqlite';
 import { useTempDirs } from '../../support/tmp';
-
-function capture(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return { cwd, stdout: (t) => (out += t), stderr: (t) => (err += t), out: () => out, err: () => err };
-}
 
 function writeConfig(cwd: string, settings: Record<string, unknown>): void {
   writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ Phase1Destination: 'dr', StateDirectory: 'state', ...settings }));

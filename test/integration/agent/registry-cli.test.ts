@@ -4,19 +4,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exec, type CliIo } from '#agent/cli';
+import { exec } from '#agent/cli';
+import { capture } from '../../support/cli';
 import { useTempDirs } from '../../support/tmp';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures', 'reg');
 const CASE_FILE = join(fixtures, 'commserv_hive.reg');
 const HEADER5 = 'Windows Registry Editor Version 5.00';
 const KEY = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ExampleVendor\\CommServe\\Base';
-
-function capture(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return { cwd, stdout: (t) => (out += t), stderr: (t) => (err += t), out: () => out, err: () => err };
-}
 
 /** Writes a REGEDIT5 file as regedit does (UTF-16LE with BOM, CRLF). */
 function writeReg5(file: string, ...lines: string[]): void {

@@ -4,15 +4,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exec, type CliIo } from '#agent/cli';
+import { exec } from '#agent/cli';
+import { capture } from '../../support/cli';
 import { useMoto } from '../../support/moto';
 import { useTempDirs } from '../../support/tmp';
-
-function capture(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return { cwd, stdout: (t) => (out += t), stderr: (t) => (err += t), out: () => out, err: () => err };
-}
 
 describe('sets command (CLI in-process, real SQLite, moto)', () => {
   const moto = useMoto();
