@@ -4,7 +4,12 @@
  */
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  type CompletedPart,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
   ListMultipartUploadsCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -12,17 +17,18 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HotSiteError } from '#core/errors';
 import { MANIFEST_FILE, parseSetObjectKey, SETS_PREFIX, setObjectKey } from '#core/hotsite-layout';
 import type { Manifest } from '#core/manifest';
 import { parseManifest } from '#core/manifest';
 import type { Settings } from '#core/settings';
+import { choosePartSize, partCount, S3_MAX_OBJECT_BYTES, S3_MAX_PART_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES, TransferLimitError } from '#core/transfer-plan';
 import { faultPoint } from '#agent/faults';
 
-/** Concurrent part uploads per file. Memory used ≈ partSize × UPLOAD_QUEUE_SIZE. */
+/** Concurrent part uploads per file. Memory used by an upload ≈ partSize × UPLOAD_QUEUE_SIZE (16 MiB × 4 by default). */
 export const UPLOAD_QUEUE_SIZE = 4;
 
 /**
@@ -83,13 +89,147 @@ export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> 
 /** Progress of a SET upload: bytes sent so far of the SET's total. */
 export type UploadProgress = (sentBytes: number, totalBytes: number, file: string) => void;
 
+/** Options of {@link uploadSet}. */
+export interface UploadSetOptions {
+  /**
+   * Base64 SHA-256 of each upload part, per file name, from the manifest's checksum pass
+   * (`checksumFileWithParts`). Sent as each part's `ChecksumSHA256`: S3 verifies the bytes it receives against
+   * the digests taken when the manifest was made, and the upload hashes nothing again. Files without an entry
+   * are hashed part by part while they are read for the upload.
+   */
+  partChecksums?: ReadonlyMap<string, readonly string[]>;
+  /** Concurrent part uploads per file (default {@link UPLOAD_QUEUE_SIZE}). */
+  queueSize?: number;
+}
+
+/** A file of the SET with its transfer plan, checked before anything is sent. */
+interface PlannedFile {
+  name: string;
+  path: string;
+  key: string;
+  size: number;
+  sha256: string;
+  partSize: number;
+  parts: number;
+  partChecksums?: readonly string[];
+}
+
 /**
- * Uploads a complete SET folder to `sets/SET_<n>/`: every file the manifest lists (streamed, multipart
- * above the manifest's part size, with SHA-256 checksums S3 verifies per part), then `manifest.json` last,
- * so the hot-site copy is complete only when everything else is there. An interrupted multipart upload is
- * aborted (lib-storage `leavePartsOnError: false`), never left as orphan parts.
+ * The transfer plan of every file of the SET, checked against S3's limits before any byte is sent: an object
+ * over 5 TiB, a part under 5 MiB (but the last) or over 10,000 parts is refused here, so nothing is uploaded.
+ */
+function planSetUpload(bucket: string, setDir: string, manifest: Manifest, partChecksums?: ReadonlyMap<string, readonly string[]>): PlannedFile[] {
+  return manifest.files.map((file) => {
+    let partSize: number;
+    try {
+      partSize = file.s3?.partSize ?? choosePartSize(file.size);
+      if (file.size > S3_MAX_OBJECT_BYTES) throw new TransferLimitError(`object of ${file.size} bytes exceeds the 5 TiB S3 object limit`);
+      const parts = partCount(file.size, partSize);
+      if (parts > 1 && partSize < S3_MIN_PART_BYTES) throw new TransferLimitError(`part size ${partSize} is under the 5 MiB S3 minimum`);
+      if (parts > S3_MAX_PARTS) throw new TransferLimitError(`${parts} parts exceed the 10,000-part S3 limit`);
+      if (partSize > S3_MAX_PART_BYTES) throw new TransferLimitError(`part size ${partSize} exceeds the 5 GiB S3 maximum`);
+      const sums = partChecksums?.get(file.name);
+      if (sums && sums.length !== parts) throw new TransferLimitError(`${sums.length} part checksums for ${parts} parts`);
+      return {
+        name: file.name,
+        path: join(setDir, file.name),
+        key: setObjectKey('sets', manifest.jobId, file.name),
+        size: file.size,
+        sha256: file.sha256,
+        partSize,
+        parts,
+        partChecksums: sums,
+      };
+    } catch (error) {
+      throw new HotSiteError('HOTSITE_ERROR', `refusing to upload ${manifest.setName}/${file.name} to bucket ${bucket}: ${(error as Error).message}`, { cause: error });
+    }
+  });
+}
+
+/** Reads exactly `length` bytes at `position` into a new buffer (the part's memory, released once it is sent). */
+async function readPart(handle: FileHandle, position: number, length: number, file: string): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) throw new Error(`${file} is shorter than the manifest says (${position + filled} bytes)`);
+    filled += bytesRead;
+  }
+  return buffer;
+}
+
+const sha256Base64 = (data: Uint8Array): string => createHash('sha256').update(data).digest('base64');
+
+/**
+ * Uploads one file: a single PutObject up to its part size, else a multipart upload whose parts are read one
+ * after the other and sent `queueSize` at a time (memory ≈ partSize × queueSize), each with its SHA-256.
+ * Any failure aborts the multipart upload (after the parts in flight settle), so no orphan parts remain.
+ */
+async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queueSize: number, onLoaded: (loaded: number) => void): Promise<void> {
+  const handle = await open(file.path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size !== file.size) throw new Error(`${file.name} has ${size} bytes, the manifest says ${file.size}`);
+    const metadata = { 'commserve-dr-sha256': file.sha256 };
+    if (file.parts === 1) {
+      const body = await readPart(handle, 0, file.size, file.name);
+      const checksum = file.partChecksums?.[0] ?? Buffer.from(file.sha256, 'hex').toString('base64');
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: body, ContentLength: body.length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum, Metadata: metadata }));
+      onLoaded(file.size);
+      return;
+    }
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: file.key, ChecksumAlgorithm: 'SHA256', Metadata: metadata }));
+    const uploadId = created.UploadId!;
+    const done: CompletedPart[] = [];
+    let failure: unknown;
+    let loaded = 0;
+    const inFlight = new Set<Promise<void>>();
+    try {
+      for (let n = 1; n <= file.parts && failure === undefined; n++) {
+        while (inFlight.size >= queueSize) await Promise.race(inFlight);
+        if (failure !== undefined) break;
+        const start = (n - 1) * file.partSize;
+        const length = Math.min(file.partSize, file.size - start);
+        const body = await readPart(handle, start, length, file.name);
+        const checksum = file.partChecksums?.[n - 1] ?? sha256Base64(body);
+        const sending: Promise<void> = s3
+          .send(new UploadPartCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum }))
+          .then(
+            (r) => {
+              done.push({ PartNumber: n, ETag: r.ETag, ChecksumSHA256: r.ChecksumSHA256 ?? checksum });
+              loaded += length;
+              onLoaded(loaded);
+            },
+            (error: unknown) => {
+              failure ??= error;
+            },
+          )
+          .finally(() => inFlight.delete(sending));
+        inFlight.add(sending);
+      }
+      await Promise.all(inFlight);
+      if (failure !== undefined) throw failure;
+      done.sort((a, b) => a.PartNumber! - b.PartNumber!);
+      await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId, MultipartUpload: { Parts: done } }));
+    } catch (error) {
+      await Promise.allSettled(inFlight);
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId })).catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Uploads a complete SET folder to `sets/SET_<n>/`: every file the manifest lists, then `manifest.json` last,
+ * so the hot-site copy is complete only when everything else is there. Each file is read once for the upload
+ * and sent as a single PUT up to its part size (the manifest's `s3.partSize`), else as a multipart upload of
+ * parts of that size, `queueSize` in parallel; every request carries its SHA-256 (`ChecksumSHA256`), which S3
+ * verifies. Every file's plan is checked against S3's limits first (nothing is sent for a SET with a file over
+ * 5 TiB). An interrupted multipart upload is aborted, never left as orphan parts.
  * @returns bytes uploaded (files + manifest).
- * @throws HotSiteError when the hot-site cannot be reached or refuses an upload.
+ * @throws HotSiteError when the hot-site cannot be reached or refuses an upload, or a file is refused.
  */
 export async function uploadSet(
   s3: S3Client,
@@ -97,35 +237,22 @@ export async function uploadSet(
   setDir: string,
   manifest: Manifest,
   onProgress?: UploadProgress,
+  options: UploadSetOptions = {},
 ): Promise<number> {
-  const total = manifest.files.reduce((sum, f) => sum + f.size, 0);
+  const plan = planSetUpload(bucket, setDir, manifest, options.partChecksums);
+  const queueSize = Math.max(1, options.queueSize ?? UPLOAD_QUEUE_SIZE);
+  const total = plan.reduce((sum, f) => sum + f.size, 0);
   let sent = 0;
-  for (const file of manifest.files) {
-    const partSize = file.s3?.partSize ?? 16 * 1024 * 1024;
+  for (const file of plan) {
     let fileSent = 0;
-    const upload = new Upload({
-      client: s3,
-      params: {
-        Bucket: bucket,
-        Key: setObjectKey('sets', manifest.jobId, file.name),
-        Body: createReadStream(join(setDir, file.name), { highWaterMark: 1024 * 1024 }),
-        ChecksumAlgorithm: 'SHA256',
-        Metadata: { 'commserve-dr-sha256': file.sha256 },
-      },
-      partSize,
-      queueSize: UPLOAD_QUEUE_SIZE,
-      leavePartsOnError: false,
-    });
-    upload.on('httpUploadProgress', (p) => {
-      if (typeof p.loaded === 'number') {
-        if (p.loaded > 0 && p.loaded < file.size) faultPoint('upload');
-        sent += p.loaded - fileSent;
-        fileSent = p.loaded;
-        onProgress?.(sent, total, file.name);
-      }
-    });
+    const progress = (loaded: number) => {
+      if (loaded > 0 && loaded < file.size) faultPoint('upload');
+      sent += loaded - fileSent;
+      fileSent = loaded;
+      onProgress?.(sent, total, file.name);
+    };
     try {
-      await upload.done();
+      await uploadFile(s3, bucket, file, queueSize, progress);
     } catch (error) {
       throw hotSiteError(`upload ${manifest.setName}/${file.name}`, bucket, error);
     }
@@ -133,17 +260,18 @@ export async function uploadSet(
   }
   const manifestPath = join(setDir, MANIFEST_FILE);
   try {
-    await new Upload({
-      client: s3,
-      params: {
+    const body = await readFile(manifestPath);
+    await s3.send(
+      new PutObjectCommand({
         Bucket: bucket,
         Key: setObjectKey('sets', manifest.jobId, MANIFEST_FILE),
-        Body: createReadStream(manifestPath),
+        Body: body,
+        ContentLength: body.length,
         ChecksumAlgorithm: 'SHA256',
+        ChecksumSHA256: sha256Base64(body),
         ContentType: 'application/json',
-      },
-      leavePartsOnError: false,
-    }).done();
+      }),
+    );
   } catch (error) {
     throw hotSiteError(`upload ${manifest.setName}/${MANIFEST_FILE}`, bucket, error);
   }
