@@ -15,6 +15,10 @@ import { isAbsolute, resolve } from 'node:path';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { ConfigError, describeError } from '#core/errors';
 import { parseSettings, SETTING_NAMES, type Settings } from '#core/settings';
+import { coerceSettingText } from '#core/settings-text';
+
+/** The text form of a setting (environment, SSM); shared with the Lambdas. */
+export { coerceSettingText };
 
 /** The config file looked for in the working directory when `--config` is not given. */
 export const DEFAULT_CONFIG_FILE = 'commserve-dr.config.json';
@@ -37,20 +41,6 @@ export interface LoadedConfig {
   ssmPath: string | null;
   /** The working directory relative paths were resolved against. */
   cwd: string;
-}
-
-/**
- * A value from the environment or SSM: JSON when it parses (numbers, booleans, objects), else the text;
- * `unlimited` or an empty string mean null (e.g. `ArchiveRetainCycles`).
- */
-export function coerceSettingText(text: string): unknown {
-  const t = text.trim();
-  if (t === '' || t.toLowerCase() === 'unlimited') return null;
-  try {
-    return JSON.parse(t);
-  } catch {
-    return text;
-  }
 }
 
 function readConfigFile(configFile: string | undefined, cwd: string): { file: string | null; raw: Record<string, unknown> } {

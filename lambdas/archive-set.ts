@@ -45,13 +45,13 @@ import { BackupType } from '#core/set-id';
 import type { ArchiveStorageClass } from '#core/settings';
 import { choosePartSize, GiB, MiB, partRanges, S3_MAX_COPY_OBJECT_BYTES } from '#core/transfer-plan';
 import { mapWithConcurrency } from './shared/concurrency';
-import { archiveObjectLockFromEnv, archiveStorageClassFromEnv, hotSiteBucketFromEnv, type ArchiveObjectLockConfig } from './shared/env';
+import { archiveObjectLockFromEnv, hotSiteBucketFromEnv, loadArchiveStorageClass, type ArchiveObjectLockConfig } from './shared/env';
 import { ArchiveCopyError } from './shared/errors';
 import { phase1FromInput } from './shared/input';
-import { lazyHandler } from './shared/lazy';
 import { jsonLog, silentLog, type Log } from './shared/log';
 import { copySource, describeS3Error, hexToBase64, isNotFound, s3ClientFromEnv, sameS3Checksum } from './shared/s3';
 import { loadSetManifest } from './shared/set-manifest';
+import { lazyHandlerWithSettings } from './shared/settings';
 
 /** Name of the state this handler serves. */
 export const STATE_NAME = 'ArchiveSet';
@@ -360,15 +360,17 @@ async function multipartCopy(args: ArchiveObjectArgs, sourceHead: HeadObjectComm
 
 /**
  * The Lambda entry point: `makeArchiveSetHandler` over an S3 client from the Lambda environment,
- * `HOT_SITE_BUCKET`, `ARCHIVE_STORAGE_CLASS` and the Object Lock variables, built on the first invocation.
- * @throws EnvironmentError when a variable is missing or invalid.
+ * `HOT_SITE_BUCKET`, the storage class and the Object Lock variables, built on the first invocation.
+ * The storage class is the `ArchiveStorageClass` parameter under `SETTINGS_PREFIX` (read at cold start)
+ * when there is one, else `ARCHIVE_STORAGE_CLASS` (the deploy-time default).
+ * @throws EnvironmentError when a variable is missing or invalid; SettingsParameterError naming an
+ *   invalid or unreadable parameter.
  */
-export const handler = lazyHandler(() =>
-  makeArchiveSetHandler({
-    s3: s3ClientFromEnv(),
-    bucket: hotSiteBucketFromEnv(),
-    storageClass: archiveStorageClassFromEnv(),
-    objectLock: archiveObjectLockFromEnv(),
-    log: jsonLog(STATE_NAME),
-  }),
-);
+export const handler = lazyHandlerWithSettings(async () => {
+  const bucket = hotSiteBucketFromEnv();
+  const objectLock = archiveObjectLockFromEnv();
+  const { storageClass, source } = await loadArchiveStorageClass();
+  const log = jsonLog(STATE_NAME);
+  log({ level: 'info', message: `settings: ArchiveStorageClass ${storageClass} (from ${source})` });
+  return makeArchiveSetHandler({ s3: s3ClientFromEnv(), bucket, storageClass, objectLock, log });
+});

@@ -14,7 +14,8 @@
  * Input: the DR job state (`DrJobInput` with `phase1`; `archive`/`archiveError`/`error` read when
  * present). Output: {@link PruneSummary} — counts and the plan key, never the listing.
  * Environment: `HOT_SITE_BUCKET`, `RETAIN_CYCLES`, `SET_LIFESPAN_FOR_FAILED_DR_DAYS`,
- * `ARCHIVE_RETAIN_CYCLES`, `ALLOW_EARLY_ARCHIVE_DELETION` (see `shared/prune-env.ts`).
+ * `ARCHIVE_RETAIN_CYCLES`, `ALLOW_EARLY_ARCHIVE_DELETION` (see `shared/prune-env.ts`); the retention
+ * settings in Parameter Store (`SETTINGS_PREFIX`, read at cold start) override the first three.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
@@ -23,12 +24,12 @@ import { Phase1ResultSchema } from '#core/job';
 import { hotSiteBucketFromEnv } from './shared/env';
 import { InvalidInputError } from './shared/errors';
 import { describeIssues } from './shared/input';
-import { lazyHandler } from './shared/lazy';
 import { jsonLog, silentLog, type Log } from './shared/log';
-import { pruneSettingsFromEnv, type PruneSettings } from './shared/prune-env';
+import { loadPruneSettings, type PruneSettings } from './shared/prune-env';
 import { pruneRecordKey, type ExpectedStatus, type RequestCounter } from './shared/prune-io';
 import { applyPrune, planPrune } from './shared/prune-run';
 import { s3ClientFromEnv } from './shared/s3';
+import { lazyHandlerWithSettings } from './shared/settings';
 
 /** Name of the state this handler serves. */
 export const STATE_NAME = 'PruneSets';
@@ -164,10 +165,17 @@ export function makePruneSetsHandler(deps: PruneSetsDeps): (event: unknown) => P
 }
 
 /**
- * The Lambda entry point: `makePruneSetsHandler` over an S3 client from the Lambda environment and
- * the settings from the environment, built (and validated) on the first invocation.
- * @throws EnvironmentError naming a missing or invalid variable.
+ * The Lambda entry point: `makePruneSetsHandler` over an S3 client from the Lambda environment, built
+ * (and validated) on the first invocation. Retention: the parameters `RetainCycles`,
+ * `SetLifeSpanForFailedDR` and `ArchiveRetainCycles` under `SETTINGS_PREFIX` (read at cold start) where
+ * present, else the environment's deploy-time values.
+ * @throws EnvironmentError naming a missing or invalid variable; SettingsParameterError naming an
+ *   invalid or unreadable parameter.
  */
-export const handler = lazyHandler(() =>
-  makePruneSetsHandler({ s3: s3ClientFromEnv(), bucket: hotSiteBucketFromEnv(), settings: pruneSettingsFromEnv(), log: jsonLog(STATE_NAME) }),
-);
+export const handler = lazyHandlerWithSettings(async () => {
+  const bucket = hotSiteBucketFromEnv();
+  const { settings, sources } = await loadPruneSettings();
+  const log = jsonLog(STATE_NAME);
+  log({ level: 'info', message: 'retention settings', settings, sources });
+  return makePruneSetsHandler({ s3: s3ClientFromEnv(), bucket, settings, log });
+});

@@ -2,6 +2,12 @@
  * Runs the DR job state machine locally (SPEC §7): the definition the CDK app synthesizes, executed by
  * aws-local-stepfunctions, with every Task state overridden — the Lambda handlers in-process against
  * the hot-site client, and the RunPhase1 callback state served by the in-process agent.
+ *
+ * RunPhase1 behaves as the `.waitForTaskToken` state does in AWS: aws-local-stepfunctions 3.0.0 enforces a
+ * Task's `TimeoutSeconds` but ignores `HeartbeatSeconds`, so the override enforces both itself (read from
+ * the synthesized state): no heartbeat for `HeartbeatSeconds` fails the task with `States.HeartbeatTimeout`,
+ * no result within `TimeoutSeconds` with `States.Timeout`; the state's Catch then sends the job to
+ * ReportJob (Failed). Later calls from the agent are refused (`TaskTimedOut`), as SendTask* would be.
  */
 import './promise-with-resolvers';
 import { randomUUID } from 'node:crypto';
@@ -18,7 +24,7 @@ import { makeArchiveSetHandler } from '#lambdas/archive-set';
 import { makePruneSetsHandler } from '#lambdas/prune-sets';
 import { makeReportJobHandler } from '#lambdas/report-job';
 import { makeValidateSetHandler } from '#lambdas/validate-set';
-import { inProcessTaskCallback, runWithCallback } from '#agent/commands/backup/callback';
+import { inProcessTaskCallback, runWithCallback, TaskFailedError, type TaskCallback } from '#agent/commands/backup/callback';
 
 // The package ships a CommonJS build (exports.require) but its types are declared as ESM only.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -41,6 +47,14 @@ export interface LocalExecution {
   output: Record<string, unknown>;
 }
 
+/** Heartbeat and overall limits of the RunPhase1 callback, in ms. */
+export interface CallbackLimitsMs {
+  /** Longest gap between two heartbeats (and before the first); `HeartbeatSeconds`. */
+  heartbeat?: number;
+  /** Longest the callback may take; `TimeoutSeconds`. */
+  timeout?: number;
+}
+
 let cachedDefinition: StateMachineDefinition | undefined;
 
 /** The synthesized DR job definition (synthesized once per process; synthesis takes ~1–2 s). */
@@ -50,10 +64,97 @@ export function drJobDefinition(): StateMachineDefinition {
 }
 
 /**
+ * `HeartbeatSeconds` and `TimeoutSeconds` of the RunPhase1 state, in ms (undefined when the state has none).
+ * @throws LocalRunError when the definition has no RunPhase1 Task state.
+ */
+export function runPhase1LimitsMs(definition: StateMachineDefinition = drJobDefinition()): { heartbeat?: number; timeout?: number } {
+  const state = (definition.States as Record<string, { Type?: string; HeartbeatSeconds?: unknown; TimeoutSeconds?: unknown }>).RunPhase1;
+  if (state?.Type !== 'Task') throw new LocalRunError('NO_RUNPHASE1', 'the DR job definition has no RunPhase1 Task state');
+  const ms = (value: unknown) => (typeof value === 'number' && value > 0 ? value * 1000 : undefined);
+  return { heartbeat: ms(state.HeartbeatSeconds), timeout: ms(state.TimeoutSeconds) };
+}
+
+/** The error a timed-out task token gives to every later SendTask* call (as the Step Functions API does). */
+function taskTimedOut(): Error {
+  return Object.assign(new Error('Task Timed Out: the RunPhase1 callback is no longer waiting'), { name: 'TaskTimedOut' });
+}
+
+/**
+ * Wraps an in-process callback with the callback state's clocks: each heartbeat restarts the heartbeat
+ * timer; `expired` rejects with `States.HeartbeatTimeout` or `States.Timeout` when a limit passes, after
+ * which the agent's calls are refused. `stop()` clears the timers.
+ */
+function watchCallback(callback: TaskCallback, limits: { heartbeat?: number; timeout?: number }, seconds: { heartbeat?: number; timeout?: number }) {
+  let expired = false;
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  let timeoutTimer: NodeJS.Timeout | undefined;
+  let expire!: (error: Error) => void;
+  const expiry = new Promise<never>((_, reject) => {
+    expire = (error) => {
+      if (expired) return;
+      expired = true;
+      stop();
+      reject(error);
+    };
+  });
+  const describe = (ms: number, s: number | undefined, field: string) =>
+    s !== undefined && s * 1000 !== ms ? `${ms / 1000} s (${field} ${s} s, scaled for this run)` : `${ms / 1000} s (${field})`;
+  const armHeartbeat = () => {
+    if (limits.heartbeat === undefined || expired) return;
+    clearTimeout(heartbeatTimer);
+    heartbeatTimer = setTimeout(
+      () => expire(new TaskFailedError('States.HeartbeatTimeout', `RunPhase1: the agent sent no heartbeat for ${describe(limits.heartbeat!, seconds.heartbeat, 'HeartbeatSeconds')}`)),
+      limits.heartbeat,
+    );
+  };
+  function stop() {
+    clearTimeout(heartbeatTimer);
+    clearTimeout(timeoutTimer);
+  }
+  armHeartbeat();
+  if (limits.timeout !== undefined) {
+    timeoutTimer = setTimeout(
+      () => expire(new TaskFailedError('States.Timeout', `RunPhase1: phase 1 did not report within ${describe(limits.timeout!, seconds.timeout, 'TimeoutSeconds')}`)),
+      limits.timeout,
+    );
+  }
+  const watched: TaskCallback = {
+    async heartbeat() {
+      if (expired) throw taskTimedOut();
+      armHeartbeat();
+      await callback.heartbeat();
+    },
+    async success(result) {
+      if (expired) throw taskTimedOut();
+      await callback.success(result);
+    },
+    async failure(error, cause) {
+      if (expired) throw taskTimedOut();
+      await callback.failure(error, cause);
+    },
+  };
+  return { watched, expiry, stop };
+}
+
+/** The limits given, without undefined entries (so they do not hide the definition's). */
+function definedLimits(limits: CallbackLimitsMs | undefined): CallbackLimitsMs {
+  const out: CallbackLimitsMs = {};
+  for (const key of ['heartbeat', 'timeout'] as const) {
+    const value = limits?.[key];
+    if (value === undefined) continue;
+    if (!(value > 0)) throw new RangeError(`callbackLimitsMs.${key} must be a positive number of ms, got ${value}`);
+    out[key] = value;
+  }
+  return out;
+}
+
+/**
  * Executes one DR job with the synthesized definition.
  * @param phase1 the agent's phase-1 work, called by the RunPhase1 override with a heartbeat function;
  *   omitted when `input.phase1` is given (hand-run job: the machine starts at ValidateSet).
  * @param archiveRetryIntervalMs wait between ArchiveSet retries (the definition says 30 min; locally shorter).
+ * @param callbackLimitsMs RunPhase1's heartbeat and overall limits in ms; default the state's
+ *   `HeartbeatSeconds` and `TimeoutSeconds` (tests shorten them).
  * @throws LocalRunError when the execution ends in a way the definition does not foresee.
  */
 export async function executeDrJobLocally(options: {
@@ -62,6 +163,7 @@ export async function executeDrJobLocally(options: {
   settings: Settings;
   phase1?: (heartbeat: () => Promise<void>) => Promise<Phase1Result>;
   archiveRetryIntervalMs?: number;
+  callbackLimitsMs?: CallbackLimitsMs;
   archiveCopyOptions?: { multipartThresholdBytes?: number; partSizeBytes?: number };
 }): Promise<LocalExecution> {
   const { s3, settings } = options;
@@ -118,15 +220,20 @@ export async function executeDrJobLocally(options: {
       : {}),
   });
 
+  const phase1Limits = runPhase1LimitsMs();
+  const phase1Seconds = { heartbeat: phase1Limits.heartbeat && phase1Limits.heartbeat / 1000, timeout: phase1Limits.timeout && phase1Limits.timeout / 1000 };
   const handlers: Record<TaskState, (input: never) => Promise<unknown>> = {
     RunPhase1: timed('RunPhase1', async () => {
       if (!options.phase1) throw new LocalRunError('NO_PHASE1', 'the state machine asked for phase 1 but this run has none');
-      // The callback state: the agent gets a task token, works, heart-beats, and calls back.
+      // The callback state: the agent gets a task token, works, heart-beats, and calls back — within
+      // HeartbeatSeconds of each heartbeat and TimeoutSeconds overall, or the task fails.
       const callback = inProcessTaskCallback();
-      runWithCallback(callback, options.phase1).catch(() => undefined);
+      const watch = watchCallback(callback, { ...phase1Limits, ...definedLimits(options.callbackLimitsMs) }, phase1Seconds);
+      runWithCallback(watch.watched, options.phase1).catch(() => undefined);
       try {
-        return await callback.result;
+        return await Promise.race([callback.result, watch.expiry]);
       } finally {
+        watch.stop();
         heartbeats = callback.heartbeats();
       }
     }),

@@ -4,7 +4,9 @@
  *
  * Variables (set by the CDK stack, `infra/phase2-functions.ts`):
  * - `HOT_SITE_BUCKET` (all functions): name of the hot-site bucket;
- * - `ARCHIVE_STORAGE_CLASS` (ArchiveSet): GLACIER (default when unset), DEEP_ARCHIVE or GLACIER_IR;
+ * - `ARCHIVE_STORAGE_CLASS` (ArchiveSet): GLACIER (default when unset), DEEP_ARCHIVE or GLACIER_IR — the
+ *   deploy-time default: the parameter `ArchiveStorageClass` under `SETTINGS_PREFIX`, read at cold start,
+ *   overrides it (`loadArchiveStorageClass`, `shared/settings.ts`);
  * - `ARCHIVE_OBJECT_LOCK_MODE`, `ARCHIVE_OBJECT_LOCK_DAYS` (ArchiveSet, Object Lock on): GOVERNANCE or
  *   COMPLIANCE, and days (integer 1–36,500); both or neither;
  * - `METRIC_NAMESPACE`, `METRIC_CELL` (ReportJob): publish the job metrics in that namespace with the
@@ -12,6 +14,7 @@
  */
 import { ArchiveStorageClass } from '#core/settings';
 import { EnvironmentError } from './errors';
+import { settingsFromParameters, type SettingsLoaderOptions } from './settings';
 
 /** Environment variable names. */
 export const ENV = {
@@ -53,6 +56,20 @@ export function archiveStorageClassFromEnv(env: NodeJS.ProcessEnv = process.env)
     );
   }
   return parsed.data;
+}
+
+/**
+ * ArchiveSet's storage class: the parameter `ArchiveStorageClass` read at cold start when there is one,
+ * else `ARCHIVE_STORAGE_CLASS`.
+ * @returns the class and its source (`environment` or the parameter's name).
+ * @throws EnvironmentError naming an invalid variable; SettingsParameterError naming an invalid parameter.
+ */
+export async function loadArchiveStorageClass(options: SettingsLoaderOptions = {}): Promise<{ storageClass: ArchiveStorageClass; source: string }> {
+  const env = options.env ?? process.env;
+  const fromEnv = archiveStorageClassFromEnv(env);
+  const parameters = await settingsFromParameters(['ArchiveStorageClass'], { ...options, env });
+  const fromParameter = parameters.settings.ArchiveStorageClass;
+  return fromParameter ? { storageClass: fromParameter, source: parameters.sources.ArchiveStorageClass! } : { storageClass: fromEnv, source: 'environment' };
 }
 
 /** Object Lock retention ArchiveSet applies to each archive object. */

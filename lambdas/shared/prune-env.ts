@@ -4,9 +4,14 @@
  * - `SET_LIFESPAN_FOR_FAILED_DR_DAYS`: days an incomplete or phase-2-failed SET is kept (integer ≥ 1; default 90);
  * - `ARCHIVE_RETAIN_CYCLES`: cycles kept under `archive/` (integer ≥ 1); unset, empty or `unlimited` keeps everything;
  * - `ALLOW_EARLY_ARCHIVE_DELETION`: `true` deletes archive objects younger than their class's minimum (default false).
+ *
+ * The first three are the deploy-time defaults: the parameters `RetainCycles`, `SetLifeSpanForFailedDR`
+ * and `ArchiveRetainCycles` under `SETTINGS_PREFIX`, read at cold start (`shared/settings.ts`), override
+ * them (`loadPruneSettings`).
  */
 import { RETENTION_DEFAULTS } from '#core/retention';
 import { EnvironmentError } from './errors';
+import { settingsFromParameters, type SettingsLoaderOptions } from './settings';
 
 /** Variable names. */
 export const PRUNE_ENV = {
@@ -51,4 +56,27 @@ export function pruneSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Prun
     ArchiveRetainCycles: archive === 'unlimited' ? null : positiveInt(env, PRUNE_ENV.ArchiveRetainCycles, null),
     allowEarlyArchiveDeletion: allow === 'true',
   };
+}
+
+/** The retention settings PruneSets takes from Parameter Store when they are there. */
+export const PRUNE_PARAMETER_SETTINGS = ['RetainCycles', 'SetLifeSpanForFailedDR', 'ArchiveRetainCycles'] as const;
+
+/** Effective PruneSets settings and where each retention setting came from. */
+export interface LoadedPruneSettings {
+  settings: PruneSettings;
+  /** `environment` (the deploy-time default) or the parameter's name. */
+  sources: Record<(typeof PRUNE_PARAMETER_SETTINGS)[number], string>;
+}
+
+/**
+ * The PruneSets settings: the environment's deploy-time values, overridden by the settings parameters
+ * read at cold start (when `SETTINGS_PREFIX` is set).
+ * @throws EnvironmentError naming an invalid variable; SettingsParameterError naming an invalid parameter.
+ */
+export async function loadPruneSettings(options: SettingsLoaderOptions = {}): Promise<LoadedPruneSettings> {
+  const env = options.env ?? process.env;
+  const fromEnv = pruneSettingsFromEnv(env);
+  const parameters = await settingsFromParameters(PRUNE_PARAMETER_SETTINGS, { ...options, env });
+  const sources = Object.fromEntries(PRUNE_PARAMETER_SETTINGS.map((n) => [n, parameters.sources[n] ?? 'environment'])) as LoadedPruneSettings['sources'];
+  return { settings: { ...fromEnv, ...parameters.settings }, sources };
 }

@@ -1,0 +1,18 @@
+/**
+ * The text form of a setting (SPEC §9) as it comes from an environment variable or an SSM parameter.
+ * Pure: shared by the agent's config loader and the Lambdas' settings loader.
+ */
+
+/**
+ * A value from the environment or SSM: JSON when it parses (numbers, booleans, objects), else the text;
+ * `unlimited` or an empty string mean null (e.g. `ArchiveRetainCycles`).
+ */
+export function coerceSettingText(text: string): unknown {
+  const t = text.trim();
+  if (t === '' || t.toLowerCase() === 'unlimited') return null;
+  try {
+    return JSON.parse(t);
+  } catch {
+    return text;
+  }
+}

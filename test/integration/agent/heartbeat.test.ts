@@ -1,0 +1,126 @@
+/**
+ * RunPhase1's HeartbeatSeconds and TimeoutSeconds in the local run. aws-local-stepfunctions 3.0.0
+ * enforces a Task's TimeoutSeconds but ignores HeartbeatSeconds, so the local SSM-callback stand-in
+ * (`executeDrJobLocally`'s RunPhase1 override) enforces both from the synthesized state: a silent agent
+ * ends the job Failed with `States.HeartbeatTimeout` through the Catch → ReportJob, never a hang.
+ * Limits are scaled down with `callbackLimitsMs`.
+ */
+import { join } from 'node:path';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import type { Phase1Result } from '#core/job';
+import { parseSettings, type Settings } from '#core/settings';
+import { MiB } from '#core/transfer-plan';
+import { runPhase1 } from '#agent/commands/backup/phase1';
+import { drJobDefinition, executeDrJobLocally, runPhase1LimitsMs } from '#agent/local/local-state-machine';
+import { generateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import { createLogger } from '#agent/log';
+import { motoS3Client, useMoto } from '../../support/moto';
+import { useTempDirs } from '../../support/tmp';
+import { BUCKET, createBucket, makeSet, uploadSet } from '../lambdas/fixtures';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const never = () => new Promise<never>(() => undefined);
+
+describe('RunPhase1 heartbeat and timeout in the local run (heartbeat enforced by the local SSM-callback stand-in: aws-local-stepfunctions ignores HeartbeatSeconds)', () => {
+  const moto = useMoto();
+  const tempDir = useTempDirs();
+
+  function settingsFor(overrides: Record<string, unknown> = {}): Settings {
+    return parseSettings({ HotSite: { bucket: BUCKET, endpoint: moto.endpoint() }, PublishMetrics: false, ...overrides }, 'test');
+  }
+
+  it('reads the limits from the synthesized RunPhase1 state (HeartbeatSeconds 600, TimeoutSeconds 21600)', () => {
+    expect(runPhase1LimitsMs(drJobDefinition())).toEqual({ heartbeat: 600_000, timeout: 21_600_000 });
+  });
+
+  it('an agent that never heart-beats and never returns: Failed with States.HeartbeatTimeout, quickly', async () => {
+    await createBucket(motoS3Client());
+    const started = performance.now();
+    const run = await executeDrJobLocally({
+      input: { backupType: 'FULL' },
+      s3: motoS3Client(),
+      settings: settingsFor(),
+      phase1: never,
+      callbackLimitsMs: { heartbeat: 300, timeout: 10_000 },
+    });
+    const elapsed = performance.now() - started;
+    expect(run.record.status).toBe('Failed');
+    expect(run.record.events).toContainEqual(
+      expect.objectContaining({ level: 'error', code: 'States.HeartbeatTimeout', message: expect.stringContaining('the agent sent no heartbeat for 0.3 s (HeartbeatSeconds 600 s, scaled for this run)') }),
+    );
+    expect(run.statesEntered).toEqual(['RunPhase1', 'ReportJob']);
+    expect(run.heartbeats).toBe(0);
+    expect(elapsed).toBeLessThan(3000);
+  });
+
+  it('an agent that heart-beats but never finishes: Failed with States.Timeout at TimeoutSeconds', async () => {
+    await createBucket(motoS3Client());
+    let stop = false;
+    const run = await executeDrJobLocally({
+      input: { backupType: 'FULL' },
+      s3: motoS3Client(),
+      settings: settingsFor(),
+      phase1: async (heartbeat) => {
+        while (!stop) {
+          await heartbeat().catch(() => undefined);
+          await sleep(50);
+        }
+        return never();
+      },
+      callbackLimitsMs: { heartbeat: 300, timeout: 700 },
+    }).finally(() => {
+      stop = true;
+    });
+    expect(run.record.status).toBe('Failed');
+    expect(run.record.events).toContainEqual(expect.objectContaining({ code: 'States.Timeout', message: expect.stringContaining('did not report within 0.7 s (TimeoutSeconds 21600 s, scaled for this run)') }));
+    expect(run.heartbeats).toBeGreaterThan(5); // kept alive past the 0.3 s heartbeat limit, stopped by the overall one
+  });
+
+  it('an agent that heart-beats regularly for longer than the heartbeat limit and then reports: Completed', async () => {
+    const s3 = motoS3Client();
+    await createBucket(s3);
+    const set = makeSet(1, [{ name: 'commserv_FULL.dmp', role: 'database', content: Buffer.from('dump') }]);
+    const run = await executeDrJobLocally({
+      input: { backupType: 'FULL' },
+      s3,
+      settings: settingsFor(),
+      phase1: async (heartbeat): Promise<Phase1Result> => {
+        for (let i = 0; i < 8; i++) {
+          await heartbeat();
+          await sleep(100);
+        }
+        await uploadSet(s3, set);
+        return set.phase1;
+      },
+      callbackLimitsMs: { heartbeat: 300, timeout: 10_000 },
+    });
+    expect(run.record.status).toBe('Completed');
+    expect(run.heartbeats).toBe(8);
+    expect(run.stateDurationsMs.RunPhase1).toBeGreaterThan(700);
+    expect(run.statesEntered).toEqual(['RunPhase1', 'ValidateSet', 'ArchiveSet', 'PruneSets', 'ReportJob']);
+  });
+
+  it("the real agent's phase 1 heart-beats between its steps: a small real SET within a 1 s heartbeat limit, Completed", async () => {
+    const sampleDir = tempDir();
+    await generateSampleCommServe({ dir: sampleDir, sizeBytes: 2 * MiB, seed: 5 });
+    const cwd = tempDir();
+    const s3 = motoS3Client();
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const settings = settingsFor({
+      Database: { engine: 'sqlite', path: join(sampleDir, 'commserv.db') },
+      Registry: { store: 'file-hive', hiveFile: join(sampleDir, 'registry', 'commserv_hive.reg'), commServeKeys: [SAMPLE_REGISTRY_ROOT] },
+      FirewallDirectory: join(sampleDir, 'firewall'),
+      Phase1Destination: join(cwd, 'dr'),
+      StateDirectory: join(cwd, 'state'),
+    });
+    const run = await executeDrJobLocally({
+      input: { backupType: 'FULL' },
+      s3,
+      settings,
+      phase1: (heartbeat) => runPhase1({ settings, requestedType: 'FULL', s3, logger: createLogger({ level: 'silent' }), heartbeat }),
+      callbackLimitsMs: { heartbeat: 1000 },
+    });
+    expect(run.record).toMatchObject({ status: 'Completed', jobId: 1, setName: 'SET_001' });
+    expect(run.heartbeats).toBeGreaterThanOrEqual(5);
+  });
+});
