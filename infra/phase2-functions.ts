@@ -22,7 +22,7 @@
  * | `ARCHIVE_STORAGE_CLASS` | ArchiveSet | GLACIER, DEEP_ARCHIVE or GLACIER_IR |
  * | `ARCHIVE_OBJECT_LOCK_MODE`, `ARCHIVE_OBJECT_LOCK_DAYS` | ArchiveSet (Object Lock on) | GOVERNANCE or COMPLIANCE; days |
  * | `METRIC_NAMESPACE`, `METRIC_CELL` | ReportJob (when metrics are given) | `CommServeDR`; value of the `Cell` dimension |
- * | `RETAIN_CYCLES`, `SET_LIFESPAN_FOR_FAILED_DR_DAYS`, `ARCHIVE_RETAIN_CYCLES` | PruneSets | the retention settings (SPEC §9) at deploy time; `unlimited` keeps every archive copy |
+ * | `RETAIN_CYCLES`, `SET_LIFESPAN_FOR_FAILED_DR_DAYS`, `ARCHIVE_RETAIN_CYCLES` | PruneSets | defaults of the retention settings (SPEC §9); the parameters under `SETTINGS_PREFIX`, read at cold start, override them; `unlimited` keeps every archive copy |
  */
 import * as path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
