@@ -33,8 +33,34 @@ const SqlServerDatabase = z.object({
   user: z.string().min(1).optional(),
   passwordEnv: z.string().min(1).optional(),
   passwordParameter: z.string().min(1).optional(),
-  /** Directory local to the SQL Server service where it can write backup files. */
+  /**
+   * Directory where the SQL Server service writes backup files, *as the server sees it* (`D:\\SQLBackup`,
+   * `/var/opt/mssql/backup`). Recovery and `verify` copy the verified staged dumps here too, so the service can read
+   * them. Default: the server's `SERVERPROPERTY('InstanceDefaultBackupPath')` (SQL Server 2019+).
+   */
   backupDirectory: z.string().min(1).optional(),
+  /**
+   * The same backup directory *as the agent sees it* when it is not local to the agent (a share such as
+   * `\\\\cs01\\SQLBackup$` or a mount). Default: `backupDirectory` (the agent runs on the SQL Server machine).
+   */
+  agentBackupDirectory: z.string().min(1).optional(),
+  /** Backups `WITH COMPRESSION` (true) or `NO_COMPRESSION` (false); unset: the server's `backup compression default`. */
+  compression: z.boolean().optional(),
+  /**
+   * Recovery: directory for the restored database's data files (`MOVE … TO`), as the target server sees it.
+   * Default: the server's `SERVERPROPERTY('InstanceDefaultDataPath')`.
+   */
+  restoreDataDirectory: z.string().min(1).optional(),
+  /**
+   * Recovery: directory for the restored database's log files, as the target server sees it.
+   * Default: the server's `SERVERPROPERTY('InstanceDefaultLogPath')`.
+   */
+  restoreLogDirectory: z.string().min(1).optional(),
+  /**
+   * Accept a server certificate the agent's machine does not trust (self-signed). TLS is requested either way;
+   * this only disables the certificate check, so leave it false (default) outside test instances.
+   */
+  trustServerCertificate: z.boolean().default(false),
 });
 
 /** Registry root of the generated sample CommServe (the local defaults export it). */

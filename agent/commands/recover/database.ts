@@ -8,18 +8,31 @@
  *   DIFFERENTIAL = BackupSetGUID/CheckpointLSN of the FULL) before any statement, then `restoreSqlServerPoint`
  *   (RESTORE … WITH NORECOVERY, REPLACE, MOVE …; the DIFFERENTIAL WITH RECOVERY; DBCC CHECKDB)
  *   ({@link restoreSqlServerDatabase}). {@link restorePointDatabase} picks one by the FULL's engine.
+ *   {@link recoverSqlServerPoint} is what `recover` and `verify` run: the chain check from the manifests (no
+ *   connection yet), a session to `master` from the settings, the verified staged dumps copied into the backup
+ *   directory (where the SQL Server service reads them), the restore with MOVE into the restore directories, CHECKDB,
+ *   and the copies removed.
  */
 import Database from 'better-sqlite3';
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { RestorablePoint } from '#core/cycles';
-import { DatabaseError } from '#core/errors';
+import { CommserveDrError, ConfigError, DatabaseError, describeError } from '#core/errors';
 import type { Integrity, Manifest } from '#core/manifest';
 import { RecoveryError } from '#core/recovery';
+import type { Settings } from '#core/settings';
 import { readDifferentialHeader, restoreFullPlusDifferential } from '#agent/engines/sqlite/differential';
 import { PAGE_HASHES_FILE } from '#agent/engines/sqlite/sqlite-engine';
+import type { SqlServerDatabaseSettings } from '#agent/engines/sqlserver/credentials';
 import { differentialChainProblem, restoreSqlServerPoint, type SqlServerRestoreResult, type SqlServerRestoreTarget } from '#agent/engines/sqlserver/restore';
+import { SqlBatchError, targetLabel, type SqlSession } from '#agent/engines/sqlserver/session';
+import { openSqlServerSession, type OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
+import { DEFAULT_BACKUP_PATH_QUERY, DEFAULT_DATA_LOG_PATH_QUERY, dropDatabaseStatement, serverPath } from '#agent/engines/sqlserver/tsql';
 import type { StagedFile } from './fetch';
 
 /** What {@link rebuildDatabase} produced. */
@@ -187,4 +200,238 @@ export async function restorePointDatabase(
     throw new RecoveryError('ENGINE_UNSUPPORTED', `${point.full.setName} is a SQL Server backup: a SQL Server connection and target directories are needed to restore it`);
   }
   return { engine, restored: await restoreSqlServerDatabase(point, manifests, files, options.sqlServer) };
+}
+
+/** Text of a failure for reports, from a SqlBatchError or anything else. */
+function failureText(error: unknown): string {
+  return error instanceof SqlBatchError ? error.message : describeError(error);
+}
+
+/** Server-side directories a restore writes to, and where they came from. */
+export interface SqlServerRestoreDirectories {
+  dataDirectory: string;
+  logDirectory: string;
+  /** `settings` (restoreDataDirectory / restoreLogDirectory) or `server` (InstanceDefaultDataPath / LogPath). */
+  source: 'settings' | 'server';
+}
+
+/**
+ * The data and log directories of a restore: the settings' `restoreDataDirectory` / `restoreLogDirectory`, else the
+ * target server's default data / log paths.
+ * @throws ConfigError when neither says where (the setting names are in the message); DatabaseError
+ *   `DB_QUERY_FAILED` when the server cannot be asked.
+ */
+export async function sqlServerRestoreDirectories(session: SqlSession, db: SqlServerDatabaseSettings): Promise<SqlServerRestoreDirectories> {
+  if (db.restoreDataDirectory && db.restoreLogDirectory) return { dataDirectory: db.restoreDataDirectory, logDirectory: db.restoreLogDirectory, source: 'settings' };
+  let row: Record<string, unknown> | undefined;
+  try {
+    row = (await session.execute(DEFAULT_DATA_LOG_PATH_QUERY)).recordsets[0]?.[0];
+  } catch (error) {
+    throw new DatabaseError('DB_QUERY_FAILED', `reading the server's default data and log directories failed: ${failureText(error)}`);
+  }
+  const data = db.restoreDataDirectory ?? (typeof row?.data_path === 'string' && row.data_path.length > 0 ? row.data_path : undefined);
+  const log = db.restoreLogDirectory ?? (typeof row?.log_path === 'string' && row.log_path.length > 0 ? row.log_path : undefined);
+  if (!data || !log) {
+    throw new ConfigError('Database.restoreDataDirectory and Database.restoreLogDirectory are not set and the server reports no default data/log directory: set them to directories the SQL Server service can write');
+  }
+  return { dataDirectory: data, logDirectory: log, source: db.restoreDataDirectory || db.restoreLogDirectory ? 'settings' : 'server' };
+}
+
+/** Staged dumps copied into the backup directory for the SQL Server service to read. */
+export interface PlacedDumps {
+  /** The backup directory as the server sees it, and as the agent sees it. */
+  serverDirectory: string;
+  agentDirectory: string;
+  files: Array<{ staged: StagedFile; agentPath: string; serverPath: string }>;
+  /** The copy of a staged file, as the server sees it (for `restoreSqlServerDatabase`'s `serverPathOf`). */
+  serverPathOf(file: StagedFile): string;
+  /** Removes the copies (best effort; returns what could not be removed). */
+  remove(): Promise<string[]>;
+}
+
+/** `commserve-dr_restore_<SET>_<file>`: a name SQL Server and every file system accept. */
+export function placedDumpName(file: StagedFile): string {
+  return `commserve-dr_restore_${file.setName}_${file.file}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+/** Copies `source` to `target` hashing the bytes; refuses a copy whose size or SHA-256 is not the staged file's. */
+async function verifiedCopy(file: StagedFile, target: string): Promise<void> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  await pipeline(createReadStream(file.path, { highWaterMark: 1024 * 1024 }), counter, createWriteStream(target));
+  const sha256 = hash.digest('hex');
+  if (bytes !== file.bytes || sha256 !== file.sha256) {
+    throw new CommserveDrError('CHECKSUM_MISMATCH', `the copy of ${file.setName}/${file.file} in ${target} differs from the verified file (${bytes} bytes, SHA-256 ${sha256.slice(0, 16)}…)`);
+  }
+}
+
+/**
+ * Copies the verified staged dumps into the backup directory, where the SQL Server service can read them (it
+ * writes its backups there in phase 1, so its service account has access; the agent reaches it directly or through
+ * `agentBackupDirectory`). Each copy is re-hashed against the verified SHA-256. The staging directory itself is under
+ * `--to`, which the service account usually cannot read.
+ * Directory: `backupDirectory`, else the server's `InstanceDefaultBackupPath` (then assumed local to the agent).
+ * @throws ConfigError (no backup directory), CommserveDrError `DUMP_NOT_WRITABLE`, `CHECKSUM_MISMATCH` (copies
+ *   made so far are removed).
+ */
+export async function placeDumpsForServer(session: SqlSession, db: SqlServerDatabaseSettings, dumps: readonly StagedFile[]): Promise<PlacedDumps> {
+  let serverDirectory = db.backupDirectory;
+  if (!serverDirectory) {
+    let path: unknown;
+    try {
+      path = (await session.execute(DEFAULT_BACKUP_PATH_QUERY)).recordsets[0]?.[0]?.path;
+    } catch (error) {
+      throw new DatabaseError('DB_QUERY_FAILED', `reading the server's default backup directory failed: ${failureText(error)}`);
+    }
+    if (typeof path !== 'string' || path.length === 0) {
+      throw new ConfigError('Database.backupDirectory is not set and the server reports no default backup directory: set it to a directory the SQL Server service can read and the agent can write');
+    }
+    serverDirectory = path;
+  }
+  const agentDirectory = db.agentBackupDirectory ?? serverDirectory;
+  const files: PlacedDumps['files'] = [];
+  const remove = async () => {
+    const left: string[] = [];
+    for (const f of files) {
+      await rm(f.agentPath, { force: true }).catch(() => left.push(f.agentPath));
+    }
+    return left;
+  };
+  try {
+    for (const staged of dumps) {
+      const name = placedDumpName(staged);
+      const agentPath = join(agentDirectory, name);
+      files.push({ staged, agentPath, serverPath: serverPath(serverDirectory, name) });
+      try {
+        await verifiedCopy(staged, agentPath);
+      } catch (error) {
+        if (error instanceof CommserveDrError) throw error;
+        const code = (error as NodeJS.ErrnoException).code ?? 'error';
+        throw new CommserveDrError(
+          'DUMP_NOT_WRITABLE',
+          `cannot copy ${staged.setName}/${staged.file} into the backup directory ${agentDirectory} (${code}): the SQL Server service reads the dumps from there; set Database.backupDirectory (the server's path) and Database.agentBackupDirectory (the agent's path to it)`,
+          { cause: error },
+        );
+      }
+    }
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+  const byStaged = new Map(files.map((f) => [f.staged.path, f.serverPath]));
+  return {
+    serverDirectory,
+    agentDirectory,
+    files,
+    serverPathOf: (f) => {
+      const p = byStaged.get(f.path);
+      if (!p) throw new RecoveryError('DUMP_MISSING', `${f.setName}/${f.file} was not copied for the SQL Server service`);
+      return p;
+    },
+    remove,
+  };
+}
+
+/** Suffix of the scratch database of a trial restore (`verify`): `<db>_commserve_dr_verify`. */
+export const SCRATCH_DATABASE_SUFFIX = '_commserve_dr_verify';
+
+/** Options of {@link recoverSqlServerPoint}. */
+export interface RecoverSqlServerOptions {
+  /** The target server (the `Database` setting, engine `sqlserver`). */
+  db: SqlServerDatabaseSettings;
+  /** Connection dependencies (password sources, connector — tests pass a fake session —, retries). */
+  deps?: OpenSqlServerDeps;
+  /** The database to create or replace (default: the setting's `database`). */
+  database?: string;
+  /** Drop `database` afterwards, whatever happened (the trial restore of `verify`). */
+  dropAfterwards?: boolean;
+  /** Called once the chain check passed, before connecting (e.g. to parse what else must be ready). */
+  beforeConnect?: () => Promise<void>;
+}
+
+/** What {@link recoverSqlServerPoint} did. */
+export interface RecoveredSqlServer {
+  /** `server:port` or `host\instance`. */
+  server: string;
+  restored: SqlServerRestoreResult;
+  directories: SqlServerRestoreDirectories;
+  /** The dumps as the server read them. */
+  dumps: Array<{ set: string; file: string; serverPath: string; bytes: number; sha256: string }>;
+  /** Copies or scratch database that could not be removed (warnings). */
+  leftovers: string[];
+}
+
+/**
+ * A SQL Server point restored from settings (see the module comment): the chain is checked from the manifests
+ * before connecting, then a session to `master`, restore directories, the dumps placed in the backup directory,
+ * {@link restoreSqlServerDatabase} with them, and (always) the copies removed and the session closed.
+ * A CHECKDB finding is in `restored.integrity` (not thrown).
+ * @throws as {@link checkSqlServerStagedDumps} (no connection made), `openSqlServerSession`,
+ *   {@link sqlServerRestoreDirectories}, {@link placeDumpsForServer} and `restoreSqlServerPoint` (DatabaseError
+ *   `RESTORE_FAILED` when a RESTORE DATABASE failed: the target database may be left RESTORING); RecoveryError
+ *   `SCRATCH_NAME_INVALID` when `dropAfterwards` names a database that is not a `…_commserve_dr_verify` scratch.
+ */
+export async function recoverSqlServerPoint(
+  point: RestorablePoint,
+  manifests: ReadonlyMap<string, Manifest>,
+  files: readonly StagedFile[],
+  options: RecoverSqlServerOptions,
+): Promise<RecoveredSqlServer> {
+  const dumps = checkSqlServerStagedDumps(point, manifests, files);
+  const database = options.database ?? options.db.database;
+  if (options.dropAfterwards && (!database.toLowerCase().endsWith(SCRATCH_DATABASE_SUFFIX) || database.toLowerCase() === options.db.database.toLowerCase())) {
+    throw new RecoveryError('SCRATCH_NAME_INVALID', `refusing to drop [${database}] after a trial restore: only a …${SCRATCH_DATABASE_SUFFIX} scratch database is dropped`);
+  }
+  await options.beforeConnect?.();
+  const { session, target } = await openSqlServerSession(options.db, options.deps ?? {}, 'master');
+  const leftovers: string[] = [];
+  let placed: PlacedDumps | undefined;
+  let restoreSent = false;
+  try {
+    const directories = await sqlServerRestoreDirectories(session, options.db);
+    const staged = [dumps.fullDump, ...(dumps.diff ? [dumps.diff.dump] : [])];
+    placed = await placeDumpsForServer(session, options.db, staged);
+    restoreSent = true;
+    const restored = await restoreSqlServerDatabase(point, manifests, files, {
+      session,
+      database,
+      dataDirectory: directories.dataDirectory,
+      logDirectory: directories.logDirectory,
+      serverPathOf: placed.serverPathOf,
+    });
+    return {
+      server: targetLabel(target),
+      restored,
+      directories,
+      dumps: placed.files.map((f) => ({ set: f.staged.setName, file: f.staged.file, serverPath: f.serverPath, bytes: f.staged.bytes, sha256: f.staged.sha256 })),
+      leftovers,
+    };
+  } finally {
+    if (options.dropAfterwards && restoreSent) {
+      try {
+        await session.execute(dropDatabaseStatement(database));
+      } catch (error) {
+        leftovers.push(`scratch database [${database}] on ${targetLabel(target)} could not be dropped: ${failureText(error)}`);
+      }
+    }
+    if (placed) for (const left of await placed.remove()) leftovers.push(`could not remove the dump copy ${left}`);
+    await session.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Password sources and connector for a SQL Server recovery or trial restore: the given ones, plus an SSM client in
+ * the hot-site's region when the setting names a `passwordParameter` and none was given.
+ */
+export function sqlServerDeps(settings: Settings, deps: OpenSqlServerDeps | undefined): OpenSqlServerDeps {
+  const db = settings.Database;
+  const ssm = deps?.ssm ?? (db.engine === 'sqlserver' && db.passwordParameter ? new SSMClient({ region: settings.HotSite.region }) : undefined);
+  return { ...deps, ...(ssm ? { ssm } : {}) };
 }

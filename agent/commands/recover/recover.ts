@@ -8,22 +8,33 @@
  * then change the target: install the database by rename, import the registry export(s), copy the firewall files
  * (only with `firewall`) → write the report (`<to>/commserve-dr-recovery-report.{json,txt}`) → remove the staging
  * directory. Any failure before the install leaves the target as it was.
+ *
+ * A SQL Server point (the FULL's manifest says engine `sqlserver`) goes to the SQL Server of the `Database` setting
+ * instead of a file: the chain is checked from the manifests (no connection yet), every registry export is parsed,
+ * then a session to `master` restores the point (`recoverSqlServerPoint`: dumps copied into the backup directory
+ * for the service to read, `RESTORE … WITH NORECOVERY, REPLACE, MOVE …` into `restoreDataDirectory` /
+ * `restoreLogDirectory`, the DIFFERENTIAL `WITH RECOVERY`, `DBCC CHECKDB`), then the registry and firewall steps as
+ * for SQLite. The RESTORE replaces the target database in place: from then on a failure leaves the target changed
+ * (the report says so).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { RestorablePoint } from '#core/cycles';
 import { CommserveDrError, describeError, ExitCode } from '#core/errors';
 import type { Manifest } from '#core/manifest';
-import { choosePoint } from '#core/recovery';
+import { choosePoint, RecoveryError } from '#core/recovery';
 import type { Settings } from '#core/settings';
+import type { SqlServerDatabaseSettings } from '#agent/engines/sqlserver/credentials';
+import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
+import { targetLabel } from '#agent/engines/sqlserver/session';
 import { readSmallObject } from '#agent/hotsite/download';
 import { FileHiveStore, findMachineBoundSecrets, parseRegFile, RegHive, type RegistryStore, type RegOperation } from '#agent/registry/index';
 import { FIREWALL_FILES } from '#agent/commands/backup/set-files';
-import { rebuildDatabase } from './database';
+import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, type RecoveredSqlServer } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type StagedFile } from './fetch';
 import { assertNamedManifestUsable, discoverHotSite, sourceObject, type FileFilter, type HotSiteView } from './plan';
 import { runPreflight, type PreflightConfig } from './preflight';
@@ -62,6 +73,80 @@ export interface RecoverOptions extends ArchiveOptions {
   preflight?: PreflightConfig;
   /** Keep the staging directory after a successful recovery (default: removed). */
   keepStaging?: boolean;
+  /**
+   * How a SQL Server point reaches the target server of `settings.Database` (engine `sqlserver`): password sources
+   * (default the process environment, and an SSM client in the hot-site's region when `passwordParameter` is set),
+   * the connector (tests pass a fake session), retries (default one attempt).
+   */
+  sqlServer?: OpenSqlServerDeps;
+}
+
+/** What the report records of a SQL Server restore (the `sqlServer` member of the JSON document). */
+export interface SqlServerRecoveryReport {
+  server: string;
+  database: string;
+  /** The database name in the FULL's manifest (the source CommServe). */
+  sourceDatabase: string;
+  dataDirectory: string;
+  logDirectory: string;
+  directoriesFrom: 'settings' | 'server';
+  /** `MOVE` of every logical file. */
+  moves: Array<{ logicalName: string; physicalName: string }>;
+  /** The dumps as the server read them (copies in the backup directory, removed afterwards). */
+  dumps: Array<{ set: string; file: string; serverPath: string; bytes: number; sha256: string }>;
+  /** Every statement sent, in order. */
+  statements: string[];
+  integrity: string;
+  integrityMessages: string[];
+  durationMs: number;
+}
+
+/** The recovery document with the SQL Server details (null for an SQLite point). */
+export type RecoveryDocumentWithSqlServer = RecoveryDocument & { sqlServer?: SqlServerRecoveryReport | null };
+
+/**
+ * The `Database` setting as the target of a SQL Server recovery.
+ * @throws RecoveryError `ENGINE_UNSUPPORTED` when the settings name no SQL Server.
+ */
+function sqlServerTarget(settings: Settings, setName: string): SqlServerDatabaseSettings {
+  if (settings.Database.engine !== 'sqlserver') {
+    throw new RecoveryError(
+      'ENGINE_UNSUPPORTED',
+      `${setName} is a SQL Server backup, but the settings' Database is ${settings.Database.engine}: set Database to the target SQL Server (engine "sqlserver", server, database, user, password source, restoreDataDirectory, restoreLogDirectory)`,
+    );
+  }
+  return settings.Database;
+}
+
+/** `SQL Server cs01:1433, database [commserv]`. */
+function sqlServerLabel(db: SqlServerDatabaseSettings): string {
+  return `SQL Server ${targetLabel({ server: db.server, port: db.port, database: db.database })}, database [${db.database}]`;
+}
+
+function sqlServerReport(out: RecoveredSqlServer, sourceDatabase: string): SqlServerRecoveryReport {
+  return {
+    server: out.server,
+    database: out.restored.database,
+    sourceDatabase,
+    dataDirectory: out.directories.dataDirectory,
+    logDirectory: out.directories.logDirectory,
+    directoriesFrom: out.directories.source,
+    moves: out.restored.moves.map((m) => ({ ...m })),
+    dumps: out.dumps,
+    statements: out.restored.statements,
+    integrity: out.restored.integrity.status,
+    integrityMessages: out.restored.integrity.messages,
+    durationMs: Math.round(out.restored.durationMs),
+  };
+}
+
+/** Text lines of a SQL Server restore for the report. */
+export function formatSqlServerRecovery(r: SqlServerRecoveryReport): string {
+  const lines = [`SQL Server: ${r.server}, database [${r.database}] restored${r.sourceDatabase !== r.database ? ` (source database ${r.sourceDatabase})` : ''}; DBCC CHECKDB ${r.integrity}`];
+  for (const m of r.moves) lines.push(`  MOVE ${m.logicalName} → ${m.physicalName}`);
+  for (const d of r.dumps) lines.push(`  from ${d.set}/${d.file} (read by the server as ${d.serverPath})`);
+  for (const m of r.integrityMessages.slice(0, 20)) lines.push(`  CHECKDB: ${m}`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** Which files recovery reads: dumps and page hashes of every SET; registry (and, when asked, firewall) of the newest. */
@@ -140,7 +225,7 @@ async function dryRunRegistryDiff(options: RecoverOptions, view: HotSiteView, po
  *   unsafe path, DIFFERENTIAL of another FULL, integrity check failed …) — in every failure case before the install
  *   the target is unchanged.
  */
-export async function runRecover(options: RecoverOptions): Promise<CommandResult<RecoveryDocument>> {
+export async function runRecover(options: RecoverOptions): Promise<CommandResult<RecoveryDocumentWithSqlServer>> {
   const started = performance.now();
   const to = resolve(options.to);
   const stagingDir = join(to, STAGING_DIR);
@@ -157,7 +242,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       durations[name] = Math.round(performance.now() - t);
     }
   };
-  const doc: RecoveryDocument = {
+  const doc: RecoveryDocumentWithSqlServer = {
     command: 'recover',
     status: 'failed',
     dryRun: options.dryRun ?? false,
@@ -183,19 +268,30 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     error: null,
     durationsMs: durations,
     reportFiles: null,
+    sqlServer: null,
   };
   let installed = false;
-  const finish = async (exitCode: ExitCode): Promise<CommandResult<RecoveryDocument>> => {
+  /** The report text, with the SQL Server restore (if any) after the database line. */
+  const text = () => {
+    const base = formatRecovery(doc);
+    if (!doc.sqlServer) return base;
+    const lines = base.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('Database: '));
+    lines.splice(at < 0 ? Math.max(lines.length - 2, 0) : at + 1, 0, formatSqlServerRecovery(doc.sqlServer).trimEnd());
+    return lines.join('\n');
+  };
+  const finish = async (exitCode: ExitCode): Promise<CommandResult<RecoveryDocumentWithSqlServer>> => {
     durations.total = Math.round(performance.now() - started);
     doc.endedAt = new Date().toISOString();
     if (installed || doc.status === 'recovered') {
       try {
         await writeRecoveryReport(doc, join(to, REPORT_JSON), join(to, REPORT_TEXT));
+        if (doc.sqlServer) await writeFile(join(to, REPORT_TEXT), text());
       } catch (error) {
         doc.warnings.push(`could not write the report into ${to}: ${describeError(error)}`);
       }
     }
-    return { document: doc, text: formatRecovery(doc), exitCode };
+    return { document: doc, text: text(), exitCode };
   };
 
   try {
@@ -215,6 +311,11 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       if (v.manifestState === 'invalid' && v.summary.jobId > point.jobId) doc.warnings.push(`${v.listed.setName} skipped: ${v.problems.join('; ')}`);
     }
     const filter = recoveryFilter(options.firewall ?? false);
+    const knownFull = view.get(point.full.jobId)?.manifest;
+    if (knownFull?.database.engine === 'sqlserver') {
+      if (options.settings.Database.engine === 'sqlserver') doc.target.database = sqlServerLabel(options.settings.Database);
+      else doc.warnings.push(`${point.full.setName} is a SQL Server backup: the settings' Database must name the target SQL Server to restore it`);
+    }
 
     if (doc.dryRun) {
       const outcome = await timed('plan', () => stagePoint({ ...options, bucket, view, point, stagingDir, filter, checkChain: true, planOnly: true }));
@@ -239,35 +340,80 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     durations.download = Math.round(outcome.durationsMs.download);
     doc.checksums = outcome.files.map((f) => ({ set: f.setName, file: f.file, bytes: f.bytes, sha256: f.sha256, verified: true as const }));
 
-    // Everything below the staging directory so far. Rebuild and check before touching the target.
-    const work = join(stagingDir, 'restore', 'commserv.db');
-    const rebuilt = await timed('database', () => rebuildDatabase(point, outcome.manifests, outcome.files, work));
-    doc.database = {
-      file: targetDb,
-      bytes: rebuilt.bytes,
-      sha256: rebuilt.sha256,
-      appliedPages: rebuilt.appliedPages,
-      integrity: rebuilt.integrity.status,
-      integrityMessages: rebuilt.integrity.messages,
-    };
-    if (rebuilt.integrity.status !== 'ok') {
-      const message = `the rebuilt database fails PRAGMA integrity_check: ${rebuilt.integrity.messages.slice(0, 3).join('; ')}`;
-      if (!options.force) throw new CommserveDrError('RESTORE_INTEGRITY_FAILED', `${message} (the target was not changed; --force installs it anyway)`);
-      doc.warnings.push(`--force: ${message}; installed anyway`);
-    }
     const pointManifest = outcome.manifests.get(point.sets.at(-1)!.setName)!;
     const regFiles = registryFiles(pointManifest)
       .map((f) => outcome.files.find((s) => s.setName === pointManifest.setName && s.file === f.name))
       .filter((f): f is StagedFile => f !== undefined);
-    // Parse every registry export before installing anything: a malformed one fails here, target untouched.
-    const parsed = await Promise.all(regFiles.map(async (f) => ({ f, reg: parseRegFile(await readFile(f.path), f.file) })));
+    // Every registry export is parsed before the target changes: a malformed one fails here, target untouched.
+    const parseRegistry = () => Promise.all(regFiles.map(async (f) => ({ f, reg: parseRegFile(await readFile(f.path), f.file) })));
+    let parsed: Awaited<ReturnType<typeof parseRegistry>> = [];
+    const fullManifest = outcome.manifests.get(point.full.setName)!;
 
-    // Install: database (rename), registry, firewall.
-    await timed('install', async () => {
-      for (const suffix of ['-wal', '-shm', '-journal']) await rm(targetDb + suffix, { force: true });
-      await installFile(work, targetDb);
-    });
-    installed = true;
+    if (fullManifest.database.engine === 'sqlserver') {
+      // SQL Server: chain check (manifests), registry parsed, then the RESTORE on the server replaces the target.
+      const db = sqlServerTarget(options.settings, point.full.setName);
+      doc.target.database = sqlServerLabel(db);
+      let out: RecoveredSqlServer;
+      try {
+        out = await timed('database', () =>
+          recoverSqlServerPoint(point, outcome.manifests, outcome.files, {
+            db,
+            deps: sqlServerDeps(options.settings, options.sqlServer),
+            beforeConnect: async () => {
+              parsed = await parseRegistry();
+            },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof CommserveDrError && error.code === 'RESTORE_FAILED') {
+          installed = true;
+          doc.warnings.push(`the RESTORE of [${db.database}] failed after it started: the database may be left RESTORING or SINGLE_USER on ${doc.target.database}; fix the cause and run the recovery again`);
+        }
+        throw error;
+      }
+      installed = true;
+      doc.sqlServer = sqlServerReport(out, fullManifest.database.name);
+      const newest = out.dumps.at(-1)!;
+      doc.database = {
+        file: `${doc.target.database} (from ${out.dumps.map((d) => `${d.set}/${d.file}`).join(' + ')})`,
+        bytes: out.dumps.reduce((sum, d) => sum + d.bytes, 0),
+        sha256: newest.sha256,
+        appliedPages: 0,
+        integrity: out.restored.integrity.status,
+        integrityMessages: out.restored.integrity.messages,
+      };
+      doc.warnings.push(...out.leftovers);
+      if (out.restored.integrity.status !== 'ok') {
+        const message = `the restored database [${out.restored.database}] fails DBCC CHECKDB (${out.restored.integrity.status}): ${out.restored.integrity.messages.slice(0, 3).join('; ')}`;
+        if (!options.force) throw new CommserveDrError('RESTORE_INTEGRITY_FAILED', `${message} (the database is restored on the server; the registry and firewall files were not restored: --force continues anyway)`);
+        doc.warnings.push(`--force: ${message}; recovery continued`);
+      }
+    } else {
+      // SQLite: everything below the staging directory so far. Rebuild and check before touching the target.
+      const work = join(stagingDir, 'restore', 'commserv.db');
+      const rebuilt = await timed('database', () => rebuildDatabase(point, outcome.manifests, outcome.files, work));
+      doc.database = {
+        file: targetDb,
+        bytes: rebuilt.bytes,
+        sha256: rebuilt.sha256,
+        appliedPages: rebuilt.appliedPages,
+        integrity: rebuilt.integrity.status,
+        integrityMessages: rebuilt.integrity.messages,
+      };
+      if (rebuilt.integrity.status !== 'ok') {
+        const message = `the rebuilt database fails PRAGMA integrity_check: ${rebuilt.integrity.messages.slice(0, 3).join('; ')}`;
+        if (!options.force) throw new CommserveDrError('RESTORE_INTEGRITY_FAILED', `${message} (the target was not changed; --force installs it anyway)`);
+        doc.warnings.push(`--force: ${message}; installed anyway`);
+      }
+      parsed = await parseRegistry();
+
+      // Install: database (rename), registry, firewall.
+      await timed('install', async () => {
+        for (const suffix of ['-wal', '-shm', '-journal']) await rm(targetDb + suffix, { force: true });
+        await installFile(work, targetDb);
+      });
+      installed = true;
+    }
     await timed('registry', async () => {
       if (store instanceof FileHiveStore) await mkdir(dirname(store.hiveFile), { recursive: true });
       const imported: NonNullable<RecoveryDocument['registry']>['imported'] = [];
@@ -302,7 +448,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     const e = error instanceof CommserveDrError ? error : undefined;
     doc.status = 'failed';
     doc.error = { code: e?.code ?? 'ERROR', message: describeError(error) };
-    if (installed) doc.warnings.push('the database was installed before the failure; the registry or firewall step did not complete');
+    if (installed && e?.code !== 'RESTORE_FAILED') doc.warnings.push('the database was installed before the failure; the registry or firewall step did not complete');
     options.logger?.error({ code: doc.error.code }, doc.error.message);
     if (!options.keepStaging) await rm(stagingDir, { recursive: true, force: true }).catch(() => undefined);
     return await finish(e?.exitCode ?? ExitCode.Failure);

@@ -3,7 +3,11 @@
  * 1. checksums at the hot-site: HeadObject (`ChecksumMode: ENABLED`) size and `ChecksumSHA256` against the manifest
  *    (the recorded S3 checksum, or base64 of the file's SHA-256); a streamed re-hash when S3 has no checksum;
  * 2. a trial restore into a scratch database (`<StateDirectory>/verify/scratch-<SET>/`, removed afterwards) with
- *    `PRAGMA integrity_check`.
+ *    `PRAGMA integrity_check`;
+ *    a SQL Server point is trial-restored on the SQL Server of the `Database` setting as `<db>_commserve_dr_verify`
+ *    (files renamed to `<db>_commserve_dr_verify_<file>` in the restore directories), checked with `DBCC CHECKDB`
+ *    and dropped; when the settings name no SQL Server, no trial restore is possible: the record says
+ *    `scope: "checksums-only"` with result `failed` (never `restorable` without a trial restore).
  * The result is recorded in `<StateDirectory>/verify/<SET>.json` and at the hot-site as `verify/<SET>.json`, keyed by
  * the point's newest SET; {@link readVerifications} reads them back for `sets`.
  */
@@ -18,7 +22,8 @@ import { choosePoint, needsRestore } from '#core/recovery';
 import type { Settings } from '#core/settings';
 import { hashObject } from '#agent/hotsite/download';
 import { hotSiteError } from '#agent/hotsite/hot-site';
-import { rebuildDatabase } from './database';
+import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
+import { checkSqlServerStagedDumps, rebuildDatabase, recoverSqlServerPoint, SCRATCH_DATABASE_SUFFIX, sqlServerDeps } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type PendingRestore } from './fetch';
 import { assertNamedManifestUsable, discoverHotSite, sourceObject } from './plan';
 
@@ -32,13 +37,39 @@ export const VerificationSchema = z.object({
   /** The point's SETs, FULL first. */
   sets: z.array(z.string()),
   verifiedAt: z.string(),
-  /** `restorable` (every check passed) or `failed`. */
+  /**
+   * `restorable` (checksums and a trial restore passed) or `failed` (a check failed, or no trial restore was
+   * possible: see `scope`).
+   */
   result: z.enum(['restorable', 'failed']),
+  /**
+   * What was checked: `checksums-and-trial-restore` (absent in records written before SQL Server support), or
+   * `checksums-only` (a SQL Server point with no SQL Server in the settings: downloads verified, chain checked from
+   * the manifests, nothing restored).
+   */
+  scope: z.enum(['checksums-and-trial-restore', 'checksums-only']).optional(),
+  /** Why the scope is reduced, or other remarks for the operator. */
+  note: z.string().optional(),
+  /** Things to clean up by hand (a scratch database or dump copy that could not be removed). */
+  warnings: z.array(z.string()).optional(),
   checksums: z.array(
     z.object({ set: z.string(), file: z.string(), bytes: z.number(), method: z.enum(['s3-checksum', 'streamed-hash']), ok: z.boolean(), detail: z.string().optional() }),
   ),
   trialRestore: z
-    .object({ integrity: z.string(), messages: z.array(z.string()), sha256: z.string(), bytes: z.number(), durationMs: z.number() })
+    .object({
+      integrity: z.string(),
+      messages: z.array(z.string()),
+      /** SQLite: SHA-256 of the rebuilt database file (a SQL Server restore has no file of its own). */
+      sha256: z.string().optional(),
+      /** SQLite: bytes of the rebuilt database; SQL Server: bytes of the dumps restored. */
+      bytes: z.number(),
+      durationMs: z.number(),
+      /** `sqlite` (absent in older records) or `sqlserver`. */
+      engine: z.enum(['sqlite', 'sqlserver']).optional(),
+      /** SQL Server: `server:port` and the scratch database (dropped afterwards). */
+      server: z.string().optional(),
+      database: z.string().optional(),
+    })
     .nullable(),
   problems: z.array(z.string()),
   durationMs: z.number(),
@@ -52,12 +83,18 @@ export interface VerifyOptions extends ArchiveOptions {
   logger?: Logger;
   /** The SET to verify (a DIFFERENTIAL is verified with its FULL); default the newest restorable point. */
   setName?: string;
+  /** How a SQL Server point's trial restore reaches the server of `settings.Database` (see `RecoverOptions.sqlServer`). */
+  sqlServer?: OpenSqlServerDeps;
 }
+
+/** Error codes of a SQL Server trial restore that are findings about the point (recorded), not about this machine. */
+const POINT_FINDINGS = new Set(['DIFF_WRONG_BASE', 'DUMP_HEADER_INVALID', 'RESTORE_FAILED', 'CHECKSUM_MISMATCH', 'DUMP_MISSING']);
 
 /** The `verify` document (`--json`). */
 export interface VerifyDocument {
   command: 'verify';
-  status: 'restorable' | 'failed' | 'pending';
+  /** `checksums-only`: every checksum passed but no trial restore was possible (exit code 1: not proven restorable). */
+  status: 'restorable' | 'failed' | 'pending' | 'checksums-only';
   verification: Verification | null;
   pending: PendingRestore[];
   recordedAt: { local: string; hotSite: string } | null;
@@ -98,11 +135,16 @@ function formatVerification(doc: VerifyDocument): string {
     for (const p of doc.pending) lines.push(`  ${p.key} (${p.storageClass})`);
   }
   if (v) {
-    lines.push(`${v.sets.join(' + ')}: ${v.result === 'restorable' ? 'RESTORABLE (checksums ok, trial restore ok)' : 'FAILED'}`);
+    const verdict = v.result === 'restorable' ? 'RESTORABLE (checksums ok, trial restore ok)' : v.scope === 'checksums-only' && v.problems.length === 1 ? 'CHECKSUMS OK, NOT PROVEN RESTORABLE (no trial restore)' : 'FAILED';
+    lines.push(`${v.sets.join(' + ')}: ${verdict}`);
     const byS3 = v.checksums.filter((c) => c.method === 's3-checksum').length;
     lines.push(`  checksums: ${v.checksums.filter((c) => c.ok).length}/${v.checksums.length} ok (${byS3} by S3's stored checksum, ${v.checksums.length - byS3} re-hashed)`);
-    if (v.trialRestore) lines.push(`  trial restore: integrity ${v.trialRestore.integrity}, ${v.trialRestore.bytes} bytes, SHA-256 ${v.trialRestore.sha256}`);
+    const t = v.trialRestore;
+    if (t?.engine === 'sqlserver') lines.push(`  trial restore: ${t.server ?? 'SQL Server'} as [${t.database ?? '?'}] (dropped), DBCC CHECKDB ${t.integrity}, ${t.bytes} bytes of dumps`);
+    else if (t) lines.push(`  trial restore: integrity ${t.integrity}, ${t.bytes} bytes, SHA-256 ${t.sha256 ?? '?'}`);
+    if (v.note) lines.push(`  note: ${v.note}`);
     for (const p of v.problems) lines.push(`  problem: ${p}`);
+    for (const w of v.warnings ?? []) lines.push(`  warning: ${w}`);
   }
   if (doc.recordedAt) lines.push(`  recorded: ${doc.recordedAt.local}, s3 ${doc.recordedAt.hotSite}`);
   if (doc.error) lines.push(`verify failed: ${doc.error.message}`);
@@ -167,6 +209,9 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
 
     // 2. Trial restore into a scratch database (downloads verify every SHA-256 again).
     let trial: Verification['trialRestore'] = null;
+    let scope: Verification['scope'];
+    let note: string | undefined;
+    const warnings: string[] = [];
     if (problems.length === 0) {
       scratch = join(scratchRoot, `scratch-${pointSet}-${process.pid}`);
       await rm(scratch, { recursive: true, force: true });
@@ -185,9 +230,48 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
         doc.pending = outcome.pending;
         return { document: doc, text: formatVerification(doc), exitCode: ExitCode.CompletedWithErrors };
       }
-      const rebuilt = await rebuildDatabase(point, outcome.manifests, outcome.files, join(scratch, 'trial', 'commserv.db'));
-      trial = { integrity: rebuilt.integrity.status, messages: rebuilt.integrity.messages, sha256: rebuilt.sha256, bytes: rebuilt.bytes, durationMs: Math.round(rebuilt.durationMs) };
-      if (rebuilt.integrity.status !== 'ok') problems.push(`trial restore fails PRAGMA integrity_check: ${rebuilt.integrity.messages.slice(0, 3).join('; ')}`);
+      const full = outcome.manifests.get(point.full.setName)!;
+      scope = 'checksums-and-trial-restore';
+      if (full.database.engine !== 'sqlserver') {
+        const rebuilt = await rebuildDatabase(point, outcome.manifests, outcome.files, join(scratch, 'trial', 'commserv.db'));
+        trial = { integrity: rebuilt.integrity.status, messages: rebuilt.integrity.messages, sha256: rebuilt.sha256, bytes: rebuilt.bytes, durationMs: Math.round(rebuilt.durationMs), engine: 'sqlite' };
+        if (rebuilt.integrity.status !== 'ok') problems.push(`trial restore fails PRAGMA integrity_check: ${rebuilt.integrity.messages.slice(0, 3).join('; ')}`);
+      } else if (settings.Database.engine !== 'sqlserver') {
+        // No server to restore on: the chain is checked from the manifests, the downloads were verified; nothing more.
+        try {
+          checkSqlServerStagedDumps(point, outcome.manifests, outcome.files);
+        } catch (error) {
+          problems.push(describeError(error));
+        }
+        scope = 'checksums-only';
+        note = `trial restore not possible: ${point.full.setName} is a SQL Server backup and the settings' Database names no SQL Server (engine ${settings.Database.engine}); checksums verified and the chain checked from the manifests only — not proven restorable`;
+        problems.push(note);
+      } else {
+        const scratchDb = `${full.database.name}${SCRATCH_DATABASE_SUFFIX}`;
+        try {
+          const out = await recoverSqlServerPoint(point, outcome.manifests, outcome.files, {
+            db: settings.Database,
+            deps: sqlServerDeps(settings, options.sqlServer),
+            database: scratchDb,
+            dropAfterwards: true,
+          });
+          const integrity = out.restored.integrity;
+          trial = {
+            integrity: integrity.status,
+            messages: integrity.messages,
+            bytes: out.dumps.reduce((sum, d) => sum + d.bytes, 0),
+            durationMs: Math.round(out.restored.durationMs),
+            engine: 'sqlserver',
+            server: out.server,
+            database: scratchDb,
+          };
+          warnings.push(...out.leftovers);
+          if (integrity.status !== 'ok') problems.push(`trial restore fails DBCC CHECKDB (${integrity.status}): ${integrity.messages.slice(0, 3).join('; ')}`);
+        } catch (error) {
+          if (!(error instanceof CommserveDrError) || !POINT_FINDINGS.has(error.code)) throw error;
+          problems.push(`trial restore as [${scratchDb}] failed: ${describeError(error)}`);
+        }
+      }
     }
 
     const verification: Verification = {
@@ -196,12 +280,15 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
       verifiedAt: new Date().toISOString(),
       result: problems.length === 0 ? 'restorable' : 'failed',
       checksums,
+      ...(scope ? { scope } : {}),
+      ...(note ? { note } : {}),
+      ...(warnings.length ? { warnings } : {}),
       trialRestore: trial,
       problems,
       durationMs: Math.round(performance.now() - started),
     };
     doc.verification = verification;
-    doc.status = verification.result;
+    doc.status = verification.result === 'failed' && scope === 'checksums-only' && problems.length === 1 ? 'checksums-only' : verification.result;
     // Record locally and at the hot-site.
     mkdirSync(scratchRoot, { recursive: true });
     const local = join(scratchRoot, `${pointSet}.json`);

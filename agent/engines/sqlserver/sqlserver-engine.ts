@@ -335,21 +335,26 @@ export interface OpenSqlServerDeps extends PasswordSources {
   mssql?: MssqlOptions;
   /** Retry connecting while the server is unreachable (`DbRetryCount` × `DbRetryIntervalMinutes`); default one attempt. */
   retry?: DbRetryOptions;
-  /** Engine options not in the settings (compression, the agent's path to the backup directory, file copier). */
+  /** Engine options beyond the settings (file copier and remover, for tests); override the settings' values. */
   engine?: Partial<Omit<SqlServerEngineOptions, 'session' | 'target'>>;
 }
 
+/** Driver options of the default connector: the setting's `trustServerCertificate` (default false), then `deps.mssql`. */
+export function mssqlOptionsFor(db: SqlServerDatabaseSettings, deps: Pick<OpenSqlServerDeps, 'mssql'> = {}): MssqlOptions {
+  return { trustServerCertificate: db.trustServerCertificate ?? false, ...deps.mssql };
+}
+
 /**
- * Opens the SQL Server engine from the `Database` setting: reads the password (environment or SSM SecureString),
- * connects (retrying `DB_UNREACHABLE` when `deps.retry` is given) and returns the engine.
- * @throws ConfigError (no user / no password source, no backup directory); DatabaseError `DB_SECRET_UNAVAILABLE`,
- *   `DB_LOGIN_FAILED`, `DB_UNREACHABLE`, `DB_TLS_FAILED`, `DB_CONNECT_FAILED` — messages name `server:port` and the
- *   database only.
+ * Opens a session to `database` (default the CommServe database; recovery passes `master`) on the server of the
+ * `Database` setting: reads the password (environment or SSM SecureString), connects with TLS (the setting's
+ * `trustServerCertificate` unless `deps.mssql` says otherwise), retrying `DB_UNREACHABLE` when `deps.retry` is given.
+ * @throws ConfigError (no user / no password source); DatabaseError `DB_SECRET_UNAVAILABLE`, `DB_LOGIN_FAILED`,
+ *   `DB_UNREACHABLE`, `DB_TLS_FAILED`, `DB_CONNECT_FAILED` — messages name `server:port` and the database only.
  */
-export async function openSqlServerEngine(db: SqlServerDatabaseSettings, deps: OpenSqlServerDeps = {}): Promise<SqlServerEngine> {
-  const target: SqlServerTarget = { server: db.server, port: db.port, database: db.database };
+export async function openSqlServerSession(db: SqlServerDatabaseSettings, deps: OpenSqlServerDeps = {}, database: string = db.database): Promise<{ session: SqlSession; target: SqlServerTarget }> {
+  const target: SqlServerTarget = { server: db.server, port: db.port, database };
   const login = await resolveSqlServerPassword(db, deps);
-  const connect: SqlConnector = deps.connect ?? ((t, l) => connectMssql(t, l, deps.mssql));
+  const connect: SqlConnector = deps.connect ?? ((t, l) => connectMssql(t, l, mssqlOptionsFor(db, deps)));
   const attempt = async () => {
     try {
       return await connect(target, { user: login.user, password: login.password });
@@ -358,5 +363,19 @@ export async function openSqlServerEngine(db: SqlServerDatabaseSettings, deps: O
     }
   };
   const session = deps.retry ? await withDbRetry(attempt, deps.retry) : await attempt();
-  return new SqlServerEngine({ backupDirectory: db.backupDirectory, ...deps.engine, session, target });
+  return { session, target };
+}
+
+/**
+ * Opens the SQL Server engine from the `Database` setting ({@link openSqlServerSession} to the CommServe database),
+ * with the setting's `backupDirectory`, `agentBackupDirectory` and `compression` (`deps.engine` overrides them).
+ * @throws as {@link openSqlServerSession}.
+ */
+export async function openSqlServerEngine(db: SqlServerDatabaseSettings, deps: OpenSqlServerDeps = {}): Promise<SqlServerEngine> {
+  const { session, target } = await openSqlServerSession(db, deps);
+  const fromSettings: Partial<SqlServerEngineOptions> = {};
+  if (db.backupDirectory !== undefined) fromSettings.backupDirectory = db.backupDirectory;
+  if (db.agentBackupDirectory !== undefined) fromSettings.agentBackupDirectory = db.agentBackupDirectory;
+  if (db.compression !== undefined) fromSettings.compression = db.compression;
+  return new SqlServerEngine({ ...fromSettings, ...deps.engine, session, target });
 }

@@ -153,6 +153,23 @@ export function backupSetOriginQuery(database: string, backupSetGuid: string): s
 export const DEFAULT_BACKUP_PATH_QUERY = "SELECT CONVERT(nvarchar(4000), SERVERPROPERTY('InstanceDefaultBackupPath')) AS path;";
 
 /**
+ * The server's default data and log directories (SQL Server 2012+): where a recovery puts the restored files when
+ * `restoreDataDirectory` / `restoreLogDirectory` are not set.
+ */
+export const DEFAULT_DATA_LOG_PATH_QUERY =
+  "SELECT CONVERT(nvarchar(4000), SERVERPROPERTY('InstanceDefaultDataPath')) AS data_path, CONVERT(nvarchar(4000), SERVERPROPERTY('InstanceDefaultLogPath')) AS log_path;";
+
+/**
+ * Drops a (scratch) database when it exists, whatever its state: exclusive access first when it is online, then
+ * `DROP DATABASE` (which also removes a database left RESTORING and its files):
+ * `IF DB_ID(N'<db>') IS NOT NULL AND … = N'ONLINE' ALTER DATABASE [db] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;`
+ * `IF DB_ID(N'<db>') IS NOT NULL DROP DATABASE [db];`
+ */
+export function dropDatabaseStatement(database: string): string {
+  return `${singleUserStatement(database)}\nIF DB_ID(${quoteString(database)}) IS NOT NULL DROP DATABASE ${quoteIdentifier(database)};`;
+}
+
+/**
  * Exclusive access before a restore, only when the database exists and is online (a database left RESTORING by an
  * earlier attempt refuses ALTER DATABASE and needs none):
  * `IF DB_ID(N'<db>') IS NOT NULL AND … = N'ONLINE' ALTER DATABASE [db] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;`

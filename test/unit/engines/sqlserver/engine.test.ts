@@ -5,7 +5,7 @@ import { openEngine } from '#agent/engines/index';
 import { resolveSqlServerPassword } from '#agent/engines/sqlserver/credentials';
 import { withDbRetry } from '#agent/engines/sqlserver/retry';
 import { connectionError, type SqlServerTarget } from '#agent/engines/sqlserver/session';
-import { differentialBaseDecision, openSqlServerEngine, SqlServerEngine, type SqlServerEngineOptions } from '#agent/engines/sqlserver/sqlserver-engine';
+import { differentialBaseDecision, mssqlOptionsFor, openSqlServerEngine, openSqlServerSession, SqlServerEngine, type SqlServerEngineOptions } from '#agent/engines/sqlserver/sqlserver-engine';
 import { FakeSqlServer } from './fake-sql-server';
 
 const TARGET: SqlServerTarget = { server: 'cs01.corp.example', port: 1433, database: 'commserv' };
@@ -222,7 +222,7 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
 });
 
 describe('SQL Server credentials, connection errors and retries (SQL Server mocked: cannot run here)', () => {
-  const db = { engine: 'sqlserver' as const, server: 'cs01', port: 1433, database: 'commserv', user: 'dr', passwordEnv: 'CS_DR_PW', passwordParameter: '/commserve-dr/prod/DbPassword' };
+  const db = { engine: 'sqlserver' as const, server: 'cs01', port: 1433, database: 'commserv', user: 'dr', passwordEnv: 'CS_DR_PW', passwordParameter: '/commserve-dr/prod/DbPassword', trustServerCertificate: false };
 
   it('reads the password from the environment variable, else the SecureString WithDecryption', async () => {
     await expect(resolveSqlServerPassword(db, { env: { CS_DR_PW: PASSWORD } })).resolves.toEqual({ user: 'dr', password: PASSWORD, source: 'environment variable CS_DR_PW' });
@@ -311,5 +311,35 @@ describe('SQL Server credentials, connection errors and retries (SQL Server mock
     expect(attempts).toBe(1);
     expect(error).toMatchObject({ code: 'DB_LOGIN_FAILED' });
     expect(error.message).not.toContain(PASSWORD);
+  });
+
+  it('openEngine passes the settings\' compression, agentBackupDirectory and trustServerCertificate through', async () => {
+    const settings = parseSettings(
+      { Database: { ...db, backupDirectory: 'D:\\SQLBackup', agentBackupDirectory: '/mnt/sqlbackup', compression: false, trustServerCertificate: true } },
+      'test',
+    );
+    const server = new FakeSqlServer();
+    const copies: string[] = [];
+    const engine = await openEngine(settings, {
+      env: { CS_DR_PW: PASSWORD },
+      connect: async () => server,
+      engine: { copyBackupFile: async (source) => (copies.push(source), 1), removeBackupFile: async () => undefined },
+    });
+    await engine.dumpFull('/dest/SET_009/commserv_FULL.dmp');
+    expect(server.statements[0]).toBe("BACKUP DATABASE [commserv] TO DISK = N'D:\\SQLBackup\\commserve-dr_SET_009_commserv_FULL.dmp' WITH CHECKSUM, INIT, NO_COMPRESSION;");
+    expect(copies).toEqual(['/mnt/sqlbackup/commserve-dr_SET_009_commserv_FULL.dmp']);
+    await engine.close();
+    if (settings.Database.engine !== 'sqlserver') throw new Error('unreachable');
+    expect(mssqlOptionsFor(settings.Database)).toEqual({ trustServerCertificate: true });
+    expect(mssqlOptionsFor(settings.Database, { mssql: { trustServerCertificate: false, connectionTimeoutMs: 5 } })).toEqual({ trustServerCertificate: false, connectionTimeoutMs: 5 });
+    expect(parseSettings({ Database: db }, 'test').Database).toMatchObject({ trustServerCertificate: false });
+  });
+
+  it('openSqlServerSession connects to the database asked for (recovery: master)', async () => {
+    const seen: SqlServerTarget[] = [];
+    const { session, target } = await openSqlServerSession(db, { env: { CS_DR_PW: PASSWORD }, connect: async (t) => (seen.push(t), new FakeSqlServer()) }, 'master');
+    expect(target).toEqual({ server: 'cs01', port: 1433, database: 'master' });
+    expect(seen).toEqual([target]);
+    await session.close();
   });
 });

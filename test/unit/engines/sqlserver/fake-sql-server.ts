@@ -4,7 +4,13 @@
  * database's differential base, RESTORE HEADERONLY / FILELISTONLY rows shaped as SQL Server returns them through
  * `mssql` (numeric LSNs as JS numbers, bigint FileId as a string, bit as boolean), msdb backupset rows with LSNs
  * converted to text, sys.database_files differential-base rows, and scripted errors.
+ *
+ * With `writeBackupFiles`, BACKUP writes a small stand-in backup file (its first line names the backup set GUID) at
+ * the path it was given — a real local path in the tests — and RESTORE HEADERONLY / RESTORE DATABASE of a path it
+ * does not know read that line from disk: the recovery tests thereby check that the dumps really are where the
+ * "server" reads them. RESTORE DATABASE and DROP DATABASE keep `databases` up to date.
  */
+import { closeSync, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { SqlBatchError, type SqlBatchResult, type SqlMessage, type SqlSession } from '#agent/engines/sqlserver/session';
 
 /** One backup set the fake server knows. */
@@ -56,9 +62,47 @@ export class FakeSqlServer implements SqlSession {
   /** Scripted result of the next batch matching a pattern: rows/messages, or errors to throw. */
   readonly scripted: Array<{ match: RegExp; result?: SqlBatchResult; errors?: SqlMessage[]; messages?: SqlMessage[]; driverCode?: string; once?: boolean }> = [];
   closed = false;
+  /** Write a stand-in backup file at the BACKUP's path (a real local path in the tests). */
+  writeBackupFiles = false;
+  /** Where a server path is on this machine's disk (a share: `B:\\SQLBackup\\x` → `/tmp/…/x`); default itself. */
+  localPathOf: (serverPath: string) => string = (p) => p;
+  /** Databases on this server (RESTORE DATABASE adds, DROP DATABASE removes). */
+  readonly databases = new Set<string>();
+  /** SERVERPROPERTY('InstanceDefaultBackupPath' / 'InstanceDefaultDataPath' / 'InstanceDefaultLogPath'). */
+  defaultPaths: { backup: string | null; data: string | null; log: string | null } = { backup: null, data: null, log: null };
   private lsn = 34_000_000_012_300_001n;
 
-  constructor(readonly database = 'commserv') {}
+  constructor(readonly database = 'commserv') {
+    this.databases.add(database);
+  }
+
+  /** The content of a stand-in backup file of `guid` (first line `FAKE-SQLSERVER-BACKUP <GUID>`, then filler). */
+  static backupFileContent(guid: string, bytes = 64 * 1024): Buffer {
+    const head = Buffer.from(`FAKE-SQLSERVER-BACKUP ${guid}\n`, 'ascii');
+    const body = Buffer.alloc(Math.max(bytes - head.length, 0));
+    for (let i = 0; i < body.length; i += 1) body[i] = (i * 31 + guid.charCodeAt(i % guid.length)) & 0xff;
+    return Buffer.concat([head, body]);
+  }
+
+  /** The backup set of a known path, or of a stand-in backup file on disk. */
+  private backupSetOf(path: string): string | undefined {
+    const known = this.files.get(path);
+    const local = this.localPathOf(path);
+    if (known || !existsSync(local)) return known;
+    const fd = openSync(local, 'r');
+    try {
+      const head = Buffer.alloc(80);
+      const n = readSync(fd, head, 0, head.length, 0);
+      const m = /^FAKE-SQLSERVER-BACKUP ([0-9A-F-]{36})\n/.exec(head.subarray(0, n).toString('ascii'));
+      return m && this.backups.has(m[1]!) ? m[1] : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private cannotOpen(statement: string): never {
+    throw new SqlBatchError([{ number: 3201, severity: 16, state: 2, message: 'Cannot open backup device. Operating system error 2(The system cannot find the file specified.).' }, { number: 3013, severity: 16, state: 1, message: `${statement} is terminating abnormally.` }], [], 'EREQUEST');
+  }
 
   /** Another tool takes a full backup (COPY_ONLY or not). */
   foreignFull(copyOnly: boolean, userName = 'CORP\\svc-othertool'): FakeBackup {
@@ -87,6 +131,7 @@ export class FakeSqlServer implements SqlSession {
     };
     this.backups.set(backup.guid, backup);
     this.files.set(device, backup.guid);
+    if (this.writeBackupFiles && !device.startsWith('\\\\')) writeFileSync(this.localPathOf(device), FakeSqlServer.backupFileContent(backup.guid));
     if (!differential && !copyOnly) this.base = { guid: backup.guid, lsn: checkpoint };
     return backup;
   }
@@ -135,11 +180,27 @@ export class FakeSqlServer implements SqlSession {
       return this.ok([], [{ number: 3014, severity: 0, state: 1, message: 'BACKUP DATABASE successfully processed 1000 pages in 0.100 seconds (78.125 MB/sec).' }]);
     }
     if (/^RESTORE HEADERONLY/.test(batch)) {
-      const guid = this.files.get(literal(batch, /FROM DISK =/));
-      if (!guid) throw new SqlBatchError([{ number: 3201, severity: 16, state: 2, message: 'Cannot open backup device. Operating system error 2(The system cannot find the file specified.).' }, { number: 3013, severity: 16, state: 1, message: 'RESTORE HEADERONLY is terminating abnormally.' }], [], 'EREQUEST');
+      const guid = this.backupSetOf(literal(batch, /FROM DISK =/));
+      if (!guid) this.cannotOpen('RESTORE HEADERONLY');
       return this.ok([this.headerRow(this.backups.get(guid)!)]);
     }
-    if (/^RESTORE FILELISTONLY/.test(batch)) return this.ok(this.fileList);
+    if (/^RESTORE FILELISTONLY/.test(batch)) {
+      if (!this.backupSetOf(literal(batch, /FROM DISK =/))) this.cannotOpen('RESTORE FILELISTONLY');
+      return this.ok(this.fileList);
+    }
+    const restore = /^RESTORE DATABASE \[((?:[^\]]|\]\])*)\]/m.exec(batch);
+    if (restore) {
+      if (!this.backupSetOf(literal(batch, /FROM DISK =/))) this.cannotOpen('RESTORE DATABASE');
+      this.databases.add(restore[1]!.replace(/\]\]/g, ']'));
+      return this.ok([], [{ number: 3014, severity: 0, state: 1, message: 'RESTORE DATABASE successfully processed 1000 pages in 0.100 seconds (78.125 MB/sec).' }]);
+    }
+    const drop = /DROP DATABASE \[((?:[^\]]|\]\])*)\];$/.exec(batch);
+    if (drop) {
+      this.databases.delete(drop[1]!.replace(/\]\]/g, ']'));
+      return this.ok();
+    }
+    if (/SERVERPROPERTY\('InstanceDefaultBackupPath'\)/.test(batch)) return this.ok([{ path: this.defaultPaths.backup }]);
+    if (/SERVERPROPERTY\('InstanceDefaultDataPath'\)/.test(batch)) return this.ok([{ data_path: this.defaultPaths.data, log_path: this.defaultPaths.log }]);
     if (/FROM msdb\.dbo\.backupset AS b\nWHERE b\.backup_set_uuid/.test(batch)) {
       if (this.msdbDenied) this.denied();
       const b = this.backups.get(literal(batch, /CONVERT\(uniqueidentifier,/).toUpperCase());

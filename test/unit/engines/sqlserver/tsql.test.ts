@@ -3,7 +3,9 @@ import {
   backupSetOriginQuery,
   backupStatement,
   checkDbStatement,
+  DEFAULT_DATA_LOG_PATH_QUERY,
   differentialBaseQuery,
+  dropDatabaseStatement,
   fileListOnlyStatement,
   guidLiteral,
   headerOnlyStatement,
@@ -102,5 +104,15 @@ describe('SQL Server T-SQL builders (SQL Server mocked: cannot run here)', () =>
       "RESTORE DATABASE [Comm]]Serv] FROM DISK = N'S:\\stage\\O''Neil\\commserv_FULL.dmp' WITH NORECOVERY, REPLACE, MOVE N'CommServ_O''Data' TO N'D:\\Data\\O''x.ndf', MOVE N'CommServ_log' TO N'L:\\Logs\\CommServ_log.ldf';",
     );
     expect(restoreDatabaseStatement({ database: 'cs', file: '/s/d.dmp', recovery: true, replace: false, moves: [] })).toBe("RESTORE DATABASE [cs] FROM DISK = N'/s/d.dmp' WITH RECOVERY;");
+  });
+
+  it('builds the scratch-database drop and the default data/log path query', () => {
+    expect(dropDatabaseStatement("cs]x'_commserve_dr_verify")).toBe(
+      "IF DB_ID(N'cs]x''_commserve_dr_verify') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'cs]x''_commserve_dr_verify', 'Status')) = N'ONLINE' ALTER DATABASE [cs]]x'_commserve_dr_verify] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\n" +
+        "IF DB_ID(N'cs]x''_commserve_dr_verify') IS NOT NULL DROP DATABASE [cs]]x'_commserve_dr_verify];",
+    );
+    expect(DEFAULT_DATA_LOG_PATH_QUERY).toBe(
+      "SELECT CONVERT(nvarchar(4000), SERVERPROPERTY('InstanceDefaultDataPath')) AS data_path, CONVERT(nvarchar(4000), SERVERPROPERTY('InstanceDefaultLogPath')) AS log_path;",
+    );
   });
 });
