@@ -112,9 +112,13 @@ export function formatRecovery(doc: RecoveryDocument): string {
     planned: 'Recovery plan (dry run: nothing changed)',
     pending: 'Recovery waiting for archive restores',
     refused: 'Recovery refused by the preflight',
-    failed: 'Recovery FAILED (the target was not changed)',
+    failed: 'Recovery FAILED',
   }[doc.status];
   lines.push(`${title}`);
+  // A SQL Server RESTORE replaces the database in place; every other failure happens before the target is touched.
+  if (doc.status === 'failed') {
+    lines.push(doc.warnings.some((w) => /RESTORE|RESTORING|SINGLE_USER/.test(w)) ? 'The target database may have been changed: see the warnings.' : 'The target was not changed.');
+  }
   if (doc.point) lines.push(`Point: ${doc.point.sets.join(' + ')}${doc.point.pointInTime ? `, state at ${doc.point.pointInTime}` : ''}`);
   lines.push(`Target: ${doc.target.directory} (database ${doc.target.database}; registry ${doc.target.registry})`);
   if (doc.preflight) {
