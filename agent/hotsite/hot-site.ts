@@ -32,6 +32,14 @@ import { faultPoint } from '#agent/faults';
 export const UPLOAD_QUEUE_SIZE = 4;
 
 /**
+ * Retries of one upload request (a part, or a single PUT) by the uploader itself, on top of the SDK's own
+ * `maxAttempts`: a part whose SDK attempts all failed with a transient error (5xx, throttling, a cut or refused
+ * connection) is sent again after `baseDelayMs`, doubled each time, instead of aborting the whole multipart
+ * upload. Worst case per request: `attempts` × the client's `maxAttempts` tries.
+ */
+export const UPLOAD_REQUEST_RETRY = { attempts: 3, baseDelayMs: 500 } as const;
+
+/**
  * An S3 client for the hot-site. With `endpoint` (moto or another S3-compatible stand-in) it uses
  * path-style addressing; without credentials in the environment it uses dummy ones for a local endpoint only.
  * `maxAttempts` bounds the SDK's own retries (default 3).
@@ -58,7 +66,7 @@ export function hotSiteError(action: string, bucket: string, error: unknown): Ho
   const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const network = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH'];
   const code = e.code ?? (e as { errno?: string }).errno ?? e.name ?? 'Error';
-  if (network.includes(String(code)) || /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH/.test(e.message ?? '')) {
+  if (network.includes(String(code)) || /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|socket hang up/.test(e.message ?? '')) {
     return new HotSiteError('HOTSITE_UNREACHABLE', `hot-site unreachable while trying to ${action} (bucket ${bucket}): ${code}`, { cause: error });
   }
   if (e.name === 'NoSuchBucket') {
@@ -100,6 +108,36 @@ export interface UploadSetOptions {
   partChecksums?: ReadonlyMap<string, readonly string[]>;
   /** Concurrent part uploads per file (default {@link UPLOAD_QUEUE_SIZE}). */
   queueSize?: number;
+  /** The uploader's own retries of a part or single PUT (default {@link UPLOAD_REQUEST_RETRY}; `attempts: 1` turns them off). */
+  requestRetry?: { attempts: number; baseDelayMs: number };
+}
+
+type RequestRetry = NonNullable<UploadSetOptions['requestRetry']>;
+
+/** Whether an upload request that failed (after the SDK's own attempts) is worth sending again. */
+export function isTransientUploadError(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined && status >= 500) return true;
+  if (status === 429 || e.$retryable) return true;
+  if (['SlowDown', 'InternalError', 'ServiceUnavailable', 'RequestTimeout', 'RequestTimeoutException', 'TimeoutError', 'ThrottlingException'].includes(e.name ?? '')) return true;
+  const network = /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|socket hang up/i;
+  return network.test(String(e.code ?? '')) || network.test(String((e as { errno?: unknown }).errno ?? '')) || network.test(e.message ?? '');
+}
+
+/** Sends an idempotent upload request, retrying transient failures `retry.attempts` times in all with doubling waits. */
+async function sendWithRetry<T>(send: () => Promise<T>, retry: RequestRetry): Promise<T> {
+  const attempts = Math.max(1, Math.floor(retry.attempts));
+  let delay = Math.max(0, retry.baseDelayMs);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      if (attempt >= attempts || !isTransientUploadError(error)) throw error;
+      await new Promise((r) => setTimeout(r, delay));
+      delay *= 2;
+    }
+  }
 }
 
 /** A file of the SET with its transfer plan, checked before anything is sent. */
@@ -165,7 +203,7 @@ const sha256Base64 = (data: Uint8Array): string => createHash('sha256').update(d
  * after the other and sent `queueSize` at a time (memory ≈ partSize × queueSize), each with its SHA-256.
  * Any failure aborts the multipart upload (after the parts in flight settle), so no orphan parts remain.
  */
-async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queueSize: number, onLoaded: (loaded: number) => void): Promise<void> {
+async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queueSize: number, retry: RequestRetry, onLoaded: (loaded: number) => void): Promise<void> {
   const handle = await open(file.path, 'r');
   try {
     const { size } = await handle.stat();
@@ -174,7 +212,10 @@ async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queue
     if (file.parts === 1) {
       const body = await readPart(handle, 0, file.size, file.name);
       const checksum = file.partChecksums?.[0] ?? Buffer.from(file.sha256, 'hex').toString('base64');
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: body, ContentLength: body.length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum, Metadata: metadata }));
+      await sendWithRetry(
+        () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: body, ContentLength: body.length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum, Metadata: metadata })),
+        retry,
+      );
       onLoaded(file.size);
       return;
     }
@@ -192,8 +233,11 @@ async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queue
         const length = Math.min(file.partSize, file.size - start);
         const body = await readPart(handle, start, length, file.name);
         const checksum = file.partChecksums?.[n - 1] ?? sha256Base64(body);
-        const sending: Promise<void> = s3
-          .send(new UploadPartCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum }))
+        const sending: Promise<void> = sendWithRetry(
+          () =>
+            s3.send(new UploadPartCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum })),
+          retry,
+        )
           .then(
             (r) => {
               done.push({ PartNumber: n, ETag: r.ETag, ChecksumSHA256: r.ChecksumSHA256 ?? checksum });
@@ -227,7 +271,10 @@ async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queue
  * and sent as a single PUT up to its part size (the manifest's `s3.partSize`), else as a multipart upload of
  * parts of that size, `queueSize` in parallel; every request carries its SHA-256 (`ChecksumSHA256`), which S3
  * verifies. Every file's plan is checked against S3's limits first (nothing is sent for a SET with a file over
- * 5 TiB). An interrupted multipart upload is aborted, never left as orphan parts.
+ * 5 TiB). A part or single PUT that still fails after the SDK's own attempts with a transient error (5xx,
+ * throttling, a cut connection) is sent again by the uploader ({@link UPLOAD_REQUEST_RETRY}), so the multipart
+ * upload resumes at that part instead of starting over. An interrupted multipart upload is aborted, never left
+ * as orphan parts.
  * @returns bytes uploaded (files + manifest).
  * @throws HotSiteError when the hot-site cannot be reached or refuses an upload, or a file is refused.
  */
@@ -241,6 +288,7 @@ export async function uploadSet(
 ): Promise<number> {
   const plan = planSetUpload(bucket, setDir, manifest, options.partChecksums);
   const queueSize = Math.max(1, options.queueSize ?? UPLOAD_QUEUE_SIZE);
+  const retry = options.requestRetry ?? UPLOAD_REQUEST_RETRY;
   const total = plan.reduce((sum, f) => sum + f.size, 0);
   let sent = 0;
   for (const file of plan) {
@@ -252,7 +300,7 @@ export async function uploadSet(
       onProgress?.(sent, total, file.name);
     };
     try {
-      await uploadFile(s3, bucket, file, queueSize, progress);
+      await uploadFile(s3, bucket, file, queueSize, retry, progress);
     } catch (error) {
       throw hotSiteError(`upload ${manifest.setName}/${file.name}`, bucket, error);
     }
@@ -261,16 +309,20 @@ export async function uploadSet(
   const manifestPath = join(setDir, MANIFEST_FILE);
   try {
     const body = await readFile(manifestPath);
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: setObjectKey('sets', manifest.jobId, MANIFEST_FILE),
-        Body: body,
-        ContentLength: body.length,
-        ChecksumAlgorithm: 'SHA256',
-        ChecksumSHA256: sha256Base64(body),
-        ContentType: 'application/json',
-      }),
+    await sendWithRetry(
+      () =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: setObjectKey('sets', manifest.jobId, MANIFEST_FILE),
+            Body: body,
+            ContentLength: body.length,
+            ChecksumAlgorithm: 'SHA256',
+            ChecksumSHA256: sha256Base64(body),
+            ContentType: 'application/json',
+          }),
+        ),
+      retry,
     );
   } catch (error) {
     throw hotSiteError(`upload ${manifest.setName}/${MANIFEST_FILE}`, bucket, error);

@@ -15,14 +15,14 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type * as LocalStepFunctions from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 import type { StateMachineDefinition } from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
-import { LocalRunError } from '#core/errors';
-import type { DrJobInput, JobRecord, Phase1Result } from '#core/job';
+import { describeError, LocalRunError } from '#core/errors';
+import { decideJobRecord, type DrJobInput, type JobRecord, type Phase1Result } from '#core/job';
 import { METRIC_NAMESPACE } from '#core/metrics';
 import type { Settings } from '#core/settings';
 import { synthesizeDrJobDefinition } from '#infra/definition';
 import { makeArchiveSetHandler } from '#lambdas/archive-set';
 import { makePruneSetsHandler } from '#lambdas/prune-sets';
-import { makeReportJobHandler } from '#lambdas/report-job';
+import { makeReportJobHandler, reportInput } from '#lambdas/report-job';
 import { makeValidateSetHandler } from '#lambdas/validate-set';
 import { inProcessTaskCallback, runWithCallback, TaskFailedError, type TaskCallback } from '#agent/commands/backup/callback';
 
@@ -253,7 +253,19 @@ export async function executeDrJobLocally(options: {
       return result;
     }),
     ReportJob: timed('ReportJob', async (input: never) => {
-      record = (await reportJob(input)) as JobRecord;
+      try {
+        record = (await reportJob(input)) as JobRecord;
+      } catch (error) {
+        // The hot-site refused the job record (e.g. it is down: often the very reason the job failed). The
+        // local run still decides and keeps the record, so the operator sees the job's own error, not this one.
+        record = decideJobRecord(reportInput(input), bucket, new Date().toISOString());
+        record.events.push({
+          time: new Date().toISOString(),
+          level: 'warning',
+          code: 'JOB_RECORD_NOT_MIRRORED',
+          message: `the job record could not be written to the hot-site (jobs/): ${describeError(error)}`,
+        });
+      }
       return record;
     }),
   };
