@@ -8,7 +8,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
 import { exitCodeForStatus, JobStatus } from '#core/job-status';
@@ -175,9 +175,12 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .requiredOption('--dir <dir>', 'directory to create it in')
     .option('--size-mb <mb>', 'database size (MB)', positiveNumber, 100)
     .option('--seed <n>', 'seed (same seed and size give the same database)', (v) => Number.parseInt(v, 10), 1)
+    .option('--force', 'replace a database that already exists in the directory')
     .addHelpText('after', '\nExample:\n  $ commserve-dr sample-db --dir ./cs --size-mb 20 --seed 7')
-    .action(async (cmd: { dir: string; sizeMb: number; seed: number }) => {
+    .action(async (cmd: { dir: string; sizeMb: number; seed: number; force?: boolean }) => {
       const { opts } = context();
+      const existing = resolve(io.cwd, cmd.dir, 'commserv.db');
+      if (existsSync(existing) && !cmd.force) throw new UsageError(`${existing} already exists: sample-db would replace it (use --force to do so)`);
       const sample = await generateSampleCommServe({ dir: resolve(io.cwd, cmd.dir), sizeBytes: Math.round(cmd.sizeMb * 1024 * 1024), seed: cmd.seed });
       io.stdout(opts.json ? `${JSON.stringify(sample, null, 2)}\n` : `sample CommServe created: ${sample.dbPath} (${(sample.sizeBytes / 1024 / 1024).toFixed(1)} MB)\n`);
     });

@@ -1,5 +1,21 @@
 /** Process entry of the `commserve-dr` command: the only place that touches `process`. */
 import { exec } from './cli';
+import { runInterruptCleanups } from './shutdown';
+
+let interrupted = false;
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    void runInterruptCleanups().finally(() => {
+      process.stderr.write(`commserve-dr: interrupted (${signal}): the job did not complete; no SET of it counts, and the next job starts cleanly\n`);
+      process.exit(code);
+    });
+  });
+}
 
 exec(process.argv.slice(2)).then(
   (code) => {

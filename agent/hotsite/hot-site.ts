@@ -69,6 +69,13 @@ export function hotSiteError(action: string, bucket: string, error: unknown): Ho
   if (network.includes(String(code)) || /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|socket hang up/.test(e.message ?? '')) {
     return new HotSiteError('HOTSITE_UNREACHABLE', `hot-site unreachable while trying to ${action} (bucket ${bucket}): ${code}`, { cause: error });
   }
+  if (e.name === 'CredentialsProviderError') {
+    return new HotSiteError(
+      'HOTSITE_NO_CREDENTIALS',
+      `no AWS credentials to ${action} (bucket ${bucket}): configure AWS credentials, or set HotSite.endpoint to a local stand-in such as moto_server`,
+      { cause: error },
+    );
+  }
   if (e.name === 'NoSuchBucket') {
     return new HotSiteError('HOTSITE_NO_BUCKET', `hot-site bucket ${bucket} does not exist (while trying to ${action})`, { cause: error });
   }

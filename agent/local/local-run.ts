@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobRecord } from '#core/job';
-import { describeError } from '#core/errors';
+import { describeError, JobLockedError } from '#core/errors';
 import { BackupType as BackupTypes } from '#core/set-id';
 import type { BackupType } from '#core/set-id';
 import { buildCycles } from '#core/cycles';
@@ -24,6 +24,8 @@ import { refillHotSite, type RefillResult } from '#agent/hotsite/refill';
 import { generateSampleCommServe, mutateSampleCommServe } from '#agent/local/sample-db/index';
 import { executeDrJobLocally, type LocalExecution } from './local-state-machine';
 import { startMotoServer, type MotoServer } from './moto-server';
+import { onInterrupt } from '#agent/shutdown';
+import { isPhase1Locked } from '#agent/commands/backup/lock';
 
 /** Default size of the generated sample CommServe database (bytes). */
 export const DEFAULT_SAMPLE_BYTES = 100 * 1024 * 1024;
@@ -37,7 +39,7 @@ export interface LocalRunOptions {
   logger: Logger;
   /** Size of the sample CommServe to generate when it does not exist yet (bytes). */
   sampleSizeBytes?: number;
-  /** Use this S3 endpoint (an already running moto) instead of starting one; it is not stopped. */
+  /** Use this S3 endpoint (an already running moto) instead of `HotSite.endpoint` or a moto of this run; it is not stopped. */
   s3Endpoint?: string;
   /** Progress lines for the operator (stderr). */
   onStatus?: (line: string) => void;
@@ -89,32 +91,38 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
   const status = options.onStatus ?? (() => undefined);
   let settings = options.settings;
 
-  let sampleCreated = false;
-  let sampleRowsChanged = 0;
-  if (usesSample(settings) && !existsSync(settings.Database.path)) {
-    const size = options.sampleSizeBytes ?? DEFAULT_SAMPLE_BYTES;
-    status(`creating the sample CommServe (${(size / 1024 / 1024).toFixed(0)} MB) in ${dirname(settings.Database.path)}`);
-    await generateSampleCommServe({ dir: dirname(settings.Database.path), sizeBytes: size, onProgress: (b) => options.onProgress?.('sample', b, size) });
-    sampleCreated = true;
-  } else if (usesSample(settings)) {
-    // The sample CommServe has been busy since the last DR backup: new jobs and events, jobs finishing, old events purged.
-    const seed = maxSetIdIn(settings.Phase1Destination) + 1;
-    sampleRowsChanged = mutateSampleCommServe(settings.Database.path, { fraction: SAMPLE_ACTIVITY_FRACTION, seed });
-    status(`the sample CommServe changed ${sampleRowsChanged} rows since the last DR backup`);
+  // Prerequisites first: nothing (not even the sample CommServe) changes unless the job can run.
+  if (isPhase1Locked(settings.StateDirectory)) {
+    throw new JobLockedError(`another DR backup job is in phase 1 (state directory ${settings.StateDirectory}); wait for it to finish`);
   }
-  const backupType = options.backupType === 'auto' ? await chooseLocalBackupType(settings) : options.backupType;
-
   let moto: MotoServer | undefined;
-  let endpoint = options.s3Endpoint;
+  // The hot-site: --s3-endpoint, else the configured stand-in (HotSite.endpoint), else a moto server of this run.
+  let endpoint = options.s3Endpoint ?? settings.HotSite.endpoint;
   if (!endpoint) {
     status('starting moto server (the local hot-site)');
     moto = await startMotoServer();
     endpoint = moto.endpoint;
   }
+  const stopMotoOnInterrupt = moto ? onInterrupt(() => moto!.stop()) : () => undefined;
   try {
     settings = { ...settings, HotSite: { ...settings.HotSite, endpoint } };
     const s3: S3Client = createHotSiteClient(settings.HotSite);
     await ensureBucket(s3, settings.HotSite.bucket);
+
+    let sampleCreated = false;
+    let sampleRowsChanged = 0;
+    if (usesSample(settings) && !existsSync(settings.Database.path)) {
+      const size = options.sampleSizeBytes ?? DEFAULT_SAMPLE_BYTES;
+      status(`creating the sample CommServe (${(size / 1024 / 1024).toFixed(0)} MB) in ${dirname(settings.Database.path)}`);
+      await generateSampleCommServe({ dir: dirname(settings.Database.path), sizeBytes: size, onProgress: (b) => options.onProgress?.('sample', b, size) });
+      sampleCreated = true;
+    } else if (usesSample(settings)) {
+      // The sample CommServe has been busy since the last DR backup: new jobs and events, jobs finishing, old events purged.
+      const seed = maxSetIdIn(settings.Phase1Destination) + 1;
+      sampleRowsChanged = mutateSampleCommServe(settings.Database.path, { fraction: SAMPLE_ACTIVITY_FRACTION, seed });
+      status(`the sample CommServe changed ${sampleRowsChanged} rows since the last DR backup`);
+    }
+    const backupType = options.backupType === 'auto' ? await chooseLocalBackupType(settings) : options.backupType;
     const refill = await refillHotSite(s3, settings.HotSite.bucket, settings.Phase1Destination, options.logger);
     if (refill.uploaded.length > 0) status(`re-filled the hot-site with ${refill.uploaded.length} SET(s) from the phase-1 destination`);
     status(`running the DR job state machine (${backupType})`);
@@ -148,6 +156,7 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
       totalMs: Math.round(performance.now() - started),
     };
   } finally {
+    stopMotoOnInterrupt();
     await moto?.stop();
   }
 }

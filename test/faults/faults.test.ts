@@ -7,7 +7,7 @@
  * Data lost is measured, not assumed: the previous restorable point is restored from the hot-site with
  * `recover` after every fault and compared table by table with the database as it was then.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -102,6 +102,36 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
       fault,
       expected: 'SET_002 incomplete and not counted; SET_001 restorable; next job Completed',
       observed: `process SIGKILLed; SET_002 has ${killedSet ? killedSet.length : 0} file(s), no manifest, not in any cycle; recover of SET_001 equal to the source; job 3 ${JSON.parse(next.out).record.status}`,
+      dataLost: 'none',
+    });
+  });
+
+  it('SIGINT (Ctrl-C) during a job: one line, exit 130, lock released, no incomplete SET left, the next job succeeds', async () => {
+    const w = workplace();
+    expect((await w.cli(['start', '--sample-size-mb', '12', '--s3-endpoint', moto.endpoint()])).code).toBe(0);
+    const before = tableDigests(w.db);
+    const child = spawn(process.execPath, [CLI, 'start', '--type', 'full', '--s3-endpoint', moto.endpoint()], { cwd: w.cwd, env: { ...process.env, CI: 'true' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('running the DR job state machine')) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(130);
+    const lines = stderr.split('\n').filter((l) => l.startsWith('commserve-dr:'));
+    expect(lines).toEqual([expect.stringMatching(/^commserve-dr: interrupted \(SIGINT\): the job did not complete/)]);
+    expect(existsSync(join(w.cwd, '.commserve-dr', 'state', 'phase1.lock'))).toBe(false);
+    expect(Object.keys(sets(w.cwd))).toEqual(['SET_001']);
+    const target = tempDir();
+    expect((await w.cli(['recover', '--to', target, '--set', 'SET_001'])).code).toBe(0);
+    const restoredBefore = JSON.stringify(tableDigests(join(target, 'commserv.db'))) === JSON.stringify(before);
+    expect(restoredBefore).toBe(true);
+    const next = await w.cli(['start', '--type', 'full', '--s3-endpoint', moto.endpoint(), '--json']);
+    expect(next.code).toBe(0);
+    rows.push({
+      fault: 'SIGINT (Ctrl-C) while the job runs',
+      expected: 'one line, exit 130, lock released, incomplete SET removed, next job Completed',
+      observed: `exit ${code}: "${lines[0]?.slice(0, 80)}…"; lock gone; SETs on disk: ${Object.keys(sets(w.cwd)).join(', ')}; next job ${JSON.parse(next.out).record.status}; SET_001 restores equal to the source: ${restoredBefore}`,
       dataLost: 'none',
     });
   });

@@ -3,16 +3,19 @@
  *
  * A lock left by a killed agent is recovered safely in two ways:
  * - on the same machine, immediately: the owner file beside the lock names the pid and host; when that
- *   process no longer exists, the lock is stale and is taken over;
+ *   process no longer exists, the lock is stale and is taken over (a lock with no owner file — its holder
+ *   was interrupted before recording itself — once it has not been refreshed for 3 minutes);
+ * - an interrupted command (SIGINT/SIGTERM) releases it on the way out (agent/shutdown.ts);
  * - otherwise once proper-lockfile finds it stale (its mtime not refreshed for `staleMs`, default 6 h —
  *   long, because the agent's event loop can be busy for minutes in a synchronous SQLite integrity check,
  *   and a live job's lock must never be taken).
  */
 import { hostname } from 'node:os';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { DestinationError, JobLockedError } from '#core/errors';
+import { isInterrupting, onInterrupt } from '#agent/shutdown';
 
 /** Name of the lock (a directory made by proper-lockfile) in the state directory. */
 export const PHASE1_LOCK = 'phase1';
@@ -35,6 +38,21 @@ function readOwner(stateDir: string): LockOwner | null {
     return JSON.parse(readFileSync(ownerPath(stateDir), 'utf8')) as LockOwner;
   } catch {
     return null;
+  }
+}
+
+/** A lock whose mtime proper-lockfile has not refreshed for this long has no live holder (ms): 3 refresh periods. */
+export const OWNERLESS_LOCK_STALE_MS = 3 * 60_000;
+
+/**
+ * A lock without an owner file was left between proper-lockfile creating it and the owner being recorded
+ * (an interrupted start): it is stale once its holder stopped refreshing it.
+ */
+function ownerlessLockIsStale(stateDir: string): boolean {
+  try {
+    return Date.now() - statSync(lockPath(stateDir)).mtimeMs > OWNERLESS_LOCK_STALE_MS;
+  } catch {
+    return true;
   }
 }
 
@@ -65,32 +83,61 @@ async function tryLock(stateDir: string, staleMs: number): Promise<() => Promise
  */
 export async function acquirePhase1Lock(stateDir: string, staleMs = DEFAULT_LOCK_STALE_MS): Promise<() => Promise<void>> {
   mkdirSync(stateDir, { recursive: true });
-  let release: () => Promise<void>;
+  let released = false;
+  let raw: (() => Promise<void>) | undefined;
+  const releaseOnce = async () => {
+    if (released) return;
+    released = true;
+    unregister();
+    // Unlock first, then forget the owner: an interruption in between leaves an owner file without a lock
+    // (harmless), never a lock without its owner.
+    if (raw) await raw().catch(() => undefined);
+    rmSync(ownerPath(stateDir), { force: true });
+  };
+  // Registered before the lock exists: a Ctrl-C while it is being taken waits for it, then gives it back.
+  const acquiring = takeLock(stateDir, staleMs).then((release) => {
+    raw = release;
+  });
+  const unregister = onInterrupt(async () => {
+    await acquiring.catch(() => undefined);
+    await releaseOnce();
+  });
   try {
-    release = await tryLock(stateDir, staleMs);
+    await acquiring;
+  } catch (error) {
+    unregister();
+    throw error;
+  }
+  if (isInterrupting()) {
+    await releaseOnce();
+    throw new JobLockedError('interrupted while taking the phase-1 lock');
+  }
+  const owner: LockOwner = { pid: process.pid, hostname: hostname(), since: new Date().toISOString() };
+  writeFileSync(ownerPath(stateDir), JSON.stringify(owner));
+  return releaseOnce;
+}
+
+/** Takes the lock, taking over a dead owner's. @throws JobLockedError, DestinationError (see acquirePhase1Lock). */
+async function takeLock(stateDir: string, staleMs: number): Promise<() => Promise<void>> {
+  try {
+    return await tryLock(stateDir, staleMs);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
       throw new DestinationError('LOCK_FAILED', `cannot take the phase-1 lock in ${stateDir}: ${(error as Error).message}`, { cause: error });
     }
     const owner = readOwner(stateDir);
-    if (!owner || owner.hostname !== hostname() || processAlive(owner.pid)) {
+    if (!owner ? !ownerlessLockIsStale(stateDir) : owner.hostname !== hostname() || processAlive(owner.pid)) {
       const who = owner ? ` (pid ${owner.pid} on ${owner.hostname} since ${owner.since})` : '';
-      throw new JobLockedError(`another DR backup job is in phase 1${who}; wait for it to finish (lock ${lockPath(stateDir)})`, { cause: error });
+      throw new JobLockedError(`another DR backup job is in phase 1${who}; wait for it to finish (lock ${lockPath(stateDir)})`);
     }
     // The owner was killed: its lock is stale. Take it over.
     rmSync(lockPath(stateDir), { recursive: true, force: true });
     try {
-      release = await tryLock(stateDir, staleMs);
+      return await tryLock(stateDir, staleMs);
     } catch (retryError) {
       throw new JobLockedError(`another DR backup job took the phase-1 lock (lock ${lockPath(stateDir)})`, { cause: retryError });
     }
   }
-  const owner: LockOwner = { pid: process.pid, hostname: hostname(), since: new Date().toISOString() };
-  writeFileSync(ownerPath(stateDir), JSON.stringify(owner));
-  return async () => {
-    rmSync(ownerPath(stateDir), { force: true });
-    await release();
-  };
 }
 
 /** Whether a live job holds the lock (for listings: a SET without a manifest may still be written). */

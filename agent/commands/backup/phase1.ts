@@ -34,6 +34,7 @@ import { handleIntegrityResult } from './corruption';
 import { allocateJobId } from '#agent/state/job-ids';
 import { AGENT_VERSION } from '#agent/version';
 import { faultPoint } from '#agent/faults';
+import { onInterrupt } from '#agent/shutdown';
 import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, FULL_DUMP_FILE, hiveFileName, type SetFile, type StepOutcome } from './set-files';
 import { planDifferential } from './dump-plan';
 
@@ -101,6 +102,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
   /** The private staging directory when the local copy is skipped (removed at the end). */
   let staging: string | undefined;
   let committed = false;
+  const cleanups: Array<() => void> = [];
   try {
     // Preflight: nothing is created until these pass.
     engine = await timed('open', () =>
@@ -164,6 +166,11 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     } else if (!destination.writable) {
       note('error', 'DESTINATION_UNWRITABLE', `${destination.reason} after ${destination.attempts} attempt(s): the local copy is skipped, the SET goes straight to the hot-site`);
     }
+    // Interrupted before the manifest (SIGINT/SIGTERM): remove the incomplete SET folder on the way out.
+    const forgetIncomplete = onInterrupt(() => {
+      if (!committed && setDir) rmSync(staging ?? setDir, { recursive: true, force: true });
+    });
+    cleanups.push(forgetIncomplete);
     if (!local) {
       // No local copy: stage the SET in a private temporary directory, upload it, then remove it.
       setDir = join(mkdtempSync(join(tmpdir(), 'commserve-dr-staging-')), name);
@@ -291,6 +298,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     if (error instanceof CommserveDrError) throw error;
     throw new CommserveDrError('PHASE1_FAILED', `phase 1 failed: ${(error as Error).message}`, { cause: error });
   } finally {
+    for (const forget of cleanups) forget();
     if (staging) rmSync(staging, { recursive: true, force: true });
     await engine?.close();
     await release().catch(() => undefined);
