@@ -95,7 +95,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
 
   const context = () => {
     const opts = program.opts<GlobalOptions>();
-    const logger = createLogger({ verbose: opts.verbose, format: opts.logFormat });
+    const logger = createLogger({ verbose: opts.verbose, format: opts.logFormat, write: io === defaultIo ? undefined : io.stderr });
     const progress = createProgress(!opts.json);
     const status = (line: string) => {
       progress.stop();

@@ -5,6 +5,7 @@
  */
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { Writable } from 'node:stream';
 
 /** `pretty` (human lines) or `json`. */
 export type LogFormat = 'pretty' | 'json';
@@ -15,8 +16,9 @@ export const REDACTED_PATHS = ['password', '*.password', 'connectionString', '*.
 /**
  * Creates the agent's logger.
  * @param options.format default: `pretty` when stderr is a TTY, else `json`.
+ * @param options.write where the lines go (default: file descriptor 2, synchronously).
  */
-export function createLogger(options: { verbose?: boolean; level?: pino.LevelWithSilent; format?: LogFormat } = {}): Logger {
+export function createLogger(options: { verbose?: boolean; level?: pino.LevelWithSilent; format?: LogFormat; write?: (text: string) => void } = {}): Logger {
   const level = options.level ?? (options.verbose ? 'debug' : 'warn');
   const format = options.format ?? (process.stderr.isTTY ? 'pretty' : 'json');
   const config: pino.LoggerOptions = {
@@ -25,8 +27,10 @@ export function createLogger(options: { verbose?: boolean; level?: pino.LevelWit
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
+  const write = options.write;
   if (format === 'pretty') {
-    return pino(config, pretty({ destination: 2, sync: true, colorize: false, ignore: 'pid,hostname,app', translateTime: 'SYS:HH:MM:ss' }));
+    const destination = write ? new Writable({ write: (chunk: Buffer, _encoding, done) => (write(chunk.toString('utf8')), done()) }) : 2;
+    return pino(config, pretty({ destination, sync: true, colorize: false, ignore: 'pid,hostname,app', translateTime: 'SYS:HH:MM:ss' }));
   }
-  return pino(config, pino.destination({ dest: 2, sync: true }));
+  return pino(config, write ? { write } : pino.destination({ dest: 2, sync: true }));
 }
