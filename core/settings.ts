@@ -44,6 +44,12 @@ const SqlServerDatabase = z.object({
    * `\\\\cs01\\SQLBackup$` or a mount). Default: `backupDirectory` (the agent runs on the SQL Server machine).
    */
   agentBackupDirectory: z.string().min(1).optional(),
+  /**
+   * T-SQL run in the CommServe database to disable job activity when the integrity check finds corruption
+   * (SPEC §4.2 step 1), e.g. `EXEC dbo.DisableJobActivity @reason = {reason}`; `{reason}` becomes an N'…'
+   * string. Unset (the default): the registry switch `JobActivityDisabled` is set instead, as for SQLite.
+   */
+  jobActivityDisableStatement: z.string().min(1).optional(),
   /** Backups `WITH COMPRESSION` (true) or `NO_COMPRESSION` (false); unset: the server's `backup compression default`. */
   compression: z.boolean().optional(),
   /**

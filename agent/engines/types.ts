@@ -60,6 +60,13 @@ export interface DatabaseEngine {
    *   other DatabaseErrors when the dump fails.
    */
   dumpDifferential(base: DifferentialBase, file: string, jobId: number, onProgress?: (doneBytes: number, totalBytes: number) => void): Promise<DumpResult>;
+  /**
+   * Disables the CommServe's job activity through the database, when this engine is configured to
+   * (SQL Server: `jobActivityDisableStatement`). Absent or returning false: the caller uses the registry switch.
+   * @param reason operator-readable text recorded with the change.
+   * @throws DatabaseError when the configured statement fails.
+   */
+  disableJobActivity?(reason: string): Promise<boolean>;
   /** Compacts the database before the dump (`--shrink`; SQLite `VACUUM`). */
   shrink(): Promise<void>;
   /** Releases the connection. Idempotent. */

@@ -3,7 +3,8 @@
  * (the caller), `DatabaseCorruptionDetected` is published, and job activity on the CommServe is disabled
  * unless `DisableActivityOnDbCorruption` is true. The backup still proceeds.
  *
- * Job activity is a CommServe registry setting: `JobActivityDisabled` (REG_DWORD 1) and
+ * Job activity is switched off by the engine when it is configured to (SQL Server:
+ * `jobActivityDisableStatement`), else through the CommServe registry: `JobActivityDisabled` (REG_DWORD 1) and
  * `JobActivityDisabledReason` (REG_SZ) under the first configured CommServe key, written through the
  * configured RegistryStore (the Windows registry, or the portable hive).
  */
@@ -17,6 +18,7 @@ import type { Settings } from '#core/settings';
 import type { MetricsPublisher } from '#agent/metrics/metrics';
 import { writeReg } from '#agent/registry/reg-format';
 import type { RegistryStore } from '#agent/registry/types';
+import type { DatabaseEngine } from '#agent/engines/types';
 
 /** Registry value names of the job-activity switch. */
 export const JOB_ACTIVITY_DISABLED_VALUE = 'JobActivityDisabled';
@@ -59,6 +61,8 @@ export async function handleIntegrityResult(options: {
   store: RegistryStore;
   metrics: MetricsPublisher;
   jobId: number;
+  /** The engine, when it can switch job activity itself (SQL Server with `jobActivityDisableStatement`). */
+  engine?: Pick<DatabaseEngine, 'disableJobActivity'>;
 }): Promise<JobEvent[]> {
   const { integrity, settings } = options;
   const events: JobEvent[] = [];
@@ -72,8 +76,17 @@ export async function handleIntegrityResult(options: {
     return events;
   }
   const key = settings.Registry.commServeKeys[0];
+  const reason = `DR backup job ${options.jobId} found database corruption: ${integrity.messages[0] ?? ''}`.slice(0, 1000);
   try {
-    await disableJobActivity(options.store, key, `DR backup job ${options.jobId} found database corruption: ${integrity.messages[0] ?? ''}`.slice(0, 1000));
+    if (await options.engine?.disableJobActivity?.(reason)) {
+      event('error', 'JOB_ACTIVITY_DISABLED', 'job activity disabled on the CommServe (the configured jobActivityDisableStatement ran) because of database corruption');
+      return events;
+    }
+  } catch (error) {
+    event('error', 'JOB_ACTIVITY_DISABLE_FAILED', `the jobActivityDisableStatement failed: ${describeError(error)}; setting the registry switch instead`);
+  }
+  try {
+    await disableJobActivity(options.store, key, reason);
     event('error', 'JOB_ACTIVITY_DISABLED', `job activity disabled on the CommServe (${key}\\${JOB_ACTIVITY_DISABLED_VALUE} = 1) because of database corruption`);
   } catch (error) {
     event('error', 'JOB_ACTIVITY_DISABLE_FAILED', `database corruption found, but job activity could not be disabled: ${describeError(error)}`);

@@ -186,7 +186,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     } else if (integrity.status === 'check-failed') {
       note('warning', 'INTEGRITY_CHECK_FAILED', `integrity check could not run: ${integrity.messages[0] ?? ''}`);
     }
-    for (const e of await handleIntegrityResult({ integrity, settings, store: registryStore, metrics: options.metrics ?? NO_METRICS, jobId })) note(e.level, e.code, e.message);
+    for (const e of await handleIntegrityResult({ integrity, settings, store: registryStore, metrics: options.metrics ?? NO_METRICS, jobId, engine })) note(e.level, e.code, e.message);
     // 2. Optional shrink.
     if (options.shrink) await timed('shrink', () => engine!.shrink());
     // 3. Database dump: a cumulative DIFFERENTIAL against the cycle's FULL, or a FULL that starts a cycle.

@@ -41,6 +41,7 @@ import {
   differentialBaseQuery,
   headerOnlyStatement,
   serverPath,
+  jobActivityStatement,
   shrinkStatement,
 } from './tsql';
 
@@ -80,6 +81,8 @@ export interface SqlServerEngineOptions {
   agentBackupDirectory?: string;
   /** `COMPRESSION` (true), `NO_COMPRESSION` (false) or the server's default (undefined, the default). */
   compression?: boolean;
+  /** T-SQL that disables job activity on corruption; `{reason}` becomes an N'…' string (see the setting). */
+  jobActivityDisableStatement?: string;
   /** Copies the backup file into the SET (default {@link streamCopy}). */
   copyBackupFile?: BackupFileCopier;
   /** Removes the backup file from the backup directory once copied or rejected (default `fs.rm`, best effort). */
@@ -313,6 +316,13 @@ export class SqlServerEngine implements DatabaseEngine {
     return this.dump(file, true, base, onProgress);
   }
 
+  async disableJobActivity(reason: string): Promise<boolean> {
+    const statement = this.options.jobActivityDisableStatement;
+    if (!statement) return false;
+    await this.run('JOB_ACTIVITY_FAILED', 'the job-activity statement', jobActivityStatement(statement, reason));
+    return true;
+  }
+
   async shrink(): Promise<void> {
     await this.run('SHRINK_FAILED', 'DBCC SHRINKDATABASE', shrinkStatement(this.database));
   }
@@ -376,6 +386,7 @@ export async function openSqlServerEngine(db: SqlServerDatabaseSettings, deps: O
   const fromSettings: Partial<SqlServerEngineOptions> = {};
   if (db.backupDirectory !== undefined) fromSettings.backupDirectory = db.backupDirectory;
   if (db.agentBackupDirectory !== undefined) fromSettings.agentBackupDirectory = db.agentBackupDirectory;
+  if (db.jobActivityDisableStatement !== undefined) fromSettings.jobActivityDisableStatement = db.jobActivityDisableStatement;
   if (db.compression !== undefined) fromSettings.compression = db.compression;
   return new SqlServerEngine({ ...fromSettings, ...deps.engine, session, target });
 }

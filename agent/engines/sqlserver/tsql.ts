@@ -212,3 +212,11 @@ export function restoreDatabaseStatement(options: RestoreStatementOptions): stri
   for (const m of options.moves) withOptions.push(`MOVE ${quoteString(m.logicalName)} TO ${quoteString(m.physicalName)}`);
   return `RESTORE DATABASE ${quoteIdentifier(options.database)} FROM DISK = ${quoteString(options.file)} WITH ${withOptions.join(', ')};`;
 }
+
+/**
+ * The configured job-activity statement with `{reason}` replaced by an N'…' string literal (quotes doubled),
+ * run in the CommServe database.
+ */
+export function jobActivityStatement(template: string, reason: string): string {
+  return template.split('{reason}').join(quoteString(reason));
+}
