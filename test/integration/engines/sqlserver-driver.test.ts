@@ -14,11 +14,8 @@ describe('SQL Server engine with the real mssql driver against a closed loopback
   it('fails fast with DB_UNREACHABLE naming server:port and database only, no password or connection string', async () => {
     const port = await freeLoopbackPort();
     const settings = parseSettings({ Database: { engine: 'sqlserver', server: '127.0.0.1', port, database: 'commserv', user: 'dr_agent', passwordEnv: 'CS_DR_TEST_PW' } }, 'test');
-    const started = performance.now();
     const error = (await openEngine(settings, { env: { CS_DR_TEST_PW: PASSWORD } }).catch((e: unknown) => e)) as DatabaseError;
-    const elapsed = performance.now() - started;
     expect(error).toMatchObject({ name: 'DatabaseError', code: 'DB_UNREACHABLE', message: `SQL Server 127.0.0.1:${port} (database commserv) is unreachable: connection refused` });
-    expect(elapsed).toBeLessThan(5000);
     const everything = [error.message, describeError(error), JSON.stringify(error.context), String(error.stack)].join('\n');
     expect(everything).not.toContain(PASSWORD);
     expect(everything).not.toMatch(/password|pwd=|user id=|Server=|dr_agent/i);
@@ -30,19 +27,26 @@ describe('SQL Server engine with the real mssql driver against a closed loopback
     const port = await freeLoopbackPort();
     const attempts: number[] = [];
     const retries: string[] = [];
-    const started = performance.now();
+    const waits: number[] = [];
     const error = await withDbRetry(
       (attempt) => {
         attempts.push(attempt);
         return connectMssql({ server: '127.0.0.1', port, database: 'commserv' }, { user: 'dr', password: PASSWORD }, { connectionTimeoutMs: 2000 });
       },
-      { count: 3, intervalMs: 50, onRetry: (r) => void retries.push(`attempt ${r.attempt} of ${r.attempts} failed (${r.error.code}), next in ${r.delayMs} ms`) },
+      {
+        count: 3,
+        intervalMs: 50,
+        sleep: async (ms) => {
+          waits.push(ms);
+          await new Promise((r) => setTimeout(r, ms));
+        },
+        onRetry: (r) => void retries.push(`attempt ${r.attempt} of ${r.attempts} failed (${r.error.code}), next in ${r.delayMs} ms`),
+      },
     ).catch((e: unknown) => e as DatabaseError);
     expect(error).toMatchObject({ code: 'DB_UNREACHABLE', context: { attempts: 4 } });
     expect(attempts).toEqual([1, 2, 3, 4]);
     expect(retries).toEqual([1, 2, 3].map((n) => `attempt ${n} of 4 failed (DB_UNREACHABLE), next in 50 ms`));
-    expect(performance.now() - started).toBeGreaterThanOrEqual(150);
-    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(waits).toEqual([50, 50, 50]); // DbRetryIntervalMinutes between attempts, none after the last
   });
 
   it('an unresolvable host is DB_UNREACHABLE (host not found)', async () => {

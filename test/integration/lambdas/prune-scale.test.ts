@@ -126,9 +126,7 @@ describe('PruneSets at scale against moto (> 2,500 objects, 40 cycles)', () => {
 
     const recorder = recordCommands(s3);
     const handler = makePruneSetsHandler({ s3, bucket: BUCKET, settings });
-    const started = Date.now();
     const summary = await handler({ phase1: { ...sets[LAST_JOB - 1].phase1, backupType: 'DIFFERENTIAL' }, archive: { storageClass: 'GLACIER' } });
-    const elapsedMs = Date.now() - started;
     const handlerCalls = [...recorder.calls]; // the handler's requests only (the checks below send more)
     const ops = countByOperation(handlerCalls);
 
@@ -192,7 +190,6 @@ describe('PruneSets at scale against moto (> 2,500 objects, 40 cycles)', () => {
     expect(ops.PutObject).toBe(1);
     expect(Object.keys(ops).sort()).toEqual(['DeleteObjects', 'GetObject', 'ListObjectsV2', 'PutObject']);
     expect(summary.requests).toEqual(ops); // the handler's own counter agrees with what was sent
-    expect(elapsedMs).toBeLessThan(20_000);
 
     // The next job, FULL 241, completes cycle 40: cycle 35 (SETs 205–210) now falls out of retention.
     // ReportJob wrote job 240's record; the plan record is the index, so only the new SET, SET_240
