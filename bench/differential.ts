@@ -14,22 +14,7 @@ import { openSqliteEngine, PAGE_HASHES_FILE } from '#agent/engines/sqlite/sqlite
 import { generateSampleCommServe, mutateSampleCommServe } from '#agent/local/sample-db/index';
 import type { DifferentialBase } from '#agent/engines/types';
 import { parseManifest, type ManifestInput } from '#core/manifest';
-
-interface Figure {
-  median: number;
-  min: number;
-  max: number;
-}
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function figure(values: number[]): Figure {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] };
-}
+import { arg, figure, type Figure } from './stats';
 
 async function readOnce(file: string): Promise<number> {
   const started = performance.now();

@@ -33,13 +33,9 @@ import type { PruneSettings } from '#lambdas/shared/prune-env';
 import { listPrefix } from '#lambdas/shared/prune-io';
 import { mapWithConcurrency } from '#lambdas/shared/concurrency';
 import { BUCKET, makeSet, type FixtureSet } from '../test/integration/lambdas/fixtures';
+import { arg } from './stats';
 
 const HOUR = 3_600_000;
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 interface Layout {
   perCycle: number;

@@ -35,26 +35,11 @@ import { createLogger } from '#agent/log';
 import { startMotoServer, type MotoServer } from '#agent/local/moto-server';
 import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
 import { procStatusKiB } from './proc-status';
-
-interface Figure {
-  median: number;
-  min: number;
-  max: number;
-}
+import { arg, figure, type Figure } from './stats';
 
 const ROOT = __dirname;
 const WORK = join(ROOT, 'work');
 const logger = createLogger({ level: 'silent' });
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function figure(values: number[]): Figure {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] };
-}
 
 const log = (message: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 
