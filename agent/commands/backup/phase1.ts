@@ -19,7 +19,7 @@ import { acquirePhase1Lock } from './lock';
 import { MANIFEST_FILE, setPrefix, setObjectKey } from '#core/hotsite-layout';
 import { JobStatus } from '#core/job-status';
 import type { Phase1Result } from '#core/job';
-import { serializeManifest, type JobEvent, type Manifest, type ManifestInput } from '#core/manifest';
+import { serializeManifest, type Integrity, type JobEvent, type Manifest, type ManifestInput } from '#core/manifest';
 import { BackupType, setName } from '#core/set-id';
 import type { Settings } from '#core/settings';
 import { openEngine } from '#agent/engines/index';
@@ -179,16 +179,28 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     }
 
     // 1. Integrity check: damage flags the SET but the backup proceeds (a copy of a damaged database is still wanted).
-    const integrity = await timed('integrity', () => engine!.checkIntegrity());
+    //    It runs while the dump and checksums proceed (its result is needed only for the manifest); with
+    //    --shrink it runs first, as VACUUM rewrites the database.
     const registryStore = createRegistryStore(settings.Registry);
-    if (integrity.status === 'corrupt') {
-      note('error', 'DB_CORRUPTION_DETECTED', `integrity check found damage: ${integrity.messages.slice(0, 3).join('; ')}`);
-    } else if (integrity.status === 'check-failed') {
-      note('warning', 'INTEGRITY_CHECK_FAILED', `integrity check could not run: ${integrity.messages[0] ?? ''}`);
-    }
-    for (const e of await handleIntegrityResult({ integrity, settings, store: registryStore, metrics: options.metrics ?? NO_METRICS, jobId, engine })) note(e.level, e.code, e.message);
+    const integrityCheck = timed('integrity', () => engine!.checkIntegrity());
+    integrityCheck.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection
+    const settleIntegrity = async () => {
+      const result = await integrityCheck;
+      if (result.status === 'corrupt') {
+        note('error', 'DB_CORRUPTION_DETECTED', `integrity check found damage: ${result.messages.slice(0, 3).join('; ')}`);
+      } else if (result.status === 'check-failed') {
+        note('warning', 'INTEGRITY_CHECK_FAILED', `integrity check could not run: ${result.messages[0] ?? ''}`);
+      }
+      for (const e of await handleIntegrityResult({ integrity: result, settings, store: registryStore, metrics: options.metrics ?? NO_METRICS, jobId, engine })) note(e.level, e.code, e.message);
+      return result;
+    };
+    let integritySettled: Promise<Integrity> | undefined;
     // 2. Optional shrink.
-    if (options.shrink) await timed('shrink', () => engine!.shrink());
+    if (options.shrink) {
+      integritySettled = settleIntegrity();
+      await integritySettled;
+      await timed('shrink', () => engine!.shrink());
+    }
     // 3. Database dump: a cumulative DIFFERENTIAL against the cycle's FULL, or a FULL that starts a cycle.
     const onDumpProgress = (done: number, total: number) => {
       if (done > 0 && done < total) faultPoint('dump');
@@ -223,7 +235,6 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     // 5. Firewall files.
     const firewall = await timed('firewall', () => copyFirewallFiles(settings.FirewallDirectory, setDir!));
     for (const e of [...registry.events, ...firewall.events]) note(e.level, e.code, e.message);
-    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt';
 
     // 6. Manifest, written last (fsync + rename): from here on the SET is complete.
     const setFiles: SetFile[] = [...dump.files, ...registry.files, ...firewall.files];
@@ -239,6 +250,9 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       }
       return out;
     });
+    // The integrity verdict goes into the manifest: wait for the check (it ran alongside the steps above).
+    const integrity = await (integritySettled ?? settleIntegrity());
+    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt';
     const manifestInput: ManifestInput = {
       formatVersion: 1,
       product: 'commserve-dr',

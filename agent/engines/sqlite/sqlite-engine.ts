@@ -3,6 +3,7 @@
  * FULL = a consistent online-backup copy (better-sqlite3 `backup`); integrity = `PRAGMA integrity_check`.
  */
 import Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DatabaseError } from '#core/errors';
@@ -18,6 +19,39 @@ export const PAGE_HASHES_FILE = 'commserv_FULL.pagehashes';
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 /** At most this many integrity messages are kept (PRAGMA integrity_check's own default limit is 100). */
 const MAX_INTEGRITY_MESSAGES = 100;
+
+/** The integrity check run in a worker thread (plain JavaScript: the worker does not load TypeScript). */
+const INTEGRITY_WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+let db;
+try {
+  db = new Database(workerData.path, { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 10000');
+  const rows = db.prepare('PRAGMA integrity_check(' + workerData.max + ')').all().map((r) => r.integrity_check);
+  parentPort.postMessage({ rows });
+} catch (error) {
+  parentPort.postMessage({ error: { code: error && error.code, message: String(error && error.message) } });
+} finally {
+  if (db) db.close();
+}
+`;
+
+/** Runs `PRAGMA integrity_check(max)` on `path` in a worker thread; never rejects. */
+function runIntegrityWorker(path: string, max: number): Promise<{ rows: string[] } | { error: { code?: string; message: string } }> {
+  return new Promise((resolve) => {
+    const worker = new Worker(INTEGRITY_WORKER_SOURCE, { eval: true, workerData: { path, max, driver: require.resolve('better-sqlite3') } });
+    let settled = false;
+    const settle = (value: { rows: string[] } | { error: { code?: string; message: string } }) => {
+      if (settled) return;
+      settled = true;
+      resolve(value);
+    };
+    worker.once('message', settle);
+    worker.once('error', (error) => settle({ error: { code: (error as { code?: string }).code, message: error.message } }));
+    worker.once('exit', (code) => settle({ error: { code: 'WORKER_EXIT', message: `the integrity-check worker exited with code ${code}` } }));
+  });
+}
 
 /** Page size (bytes) and page count read from a SQLite database file header (bytes 16–17 and 28–31). */
 export function readSqliteHeader(file: string): { pageSize: number; pageCount: number } {
@@ -74,21 +108,24 @@ export class SqliteEngine implements DatabaseEngine {
     this.displayName = basename(path);
   }
 
+  /**
+   * `PRAGMA integrity_check` on a read-only connection in a worker thread, so the check (minutes on a large
+   * database, and synchronous in SQLite) can run while the dump, the page hashes and the checksums proceed.
+   */
   async checkIntegrity(): Promise<Integrity> {
     const started = performance.now();
-    try {
-      const rows = this.db.prepare(`PRAGMA integrity_check(${MAX_INTEGRITY_MESSAGES})`).all() as Array<{ integrity_check: string }>;
-      const messages = rows.map((r) => r.integrity_check);
-      const ok = messages.length === 1 && messages[0] === 'ok';
-      return { status: ok ? 'ok' : 'corrupt', messages: ok ? [] : messages, durationMs: performance.now() - started };
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? '';
-      // On heavy damage the pragma itself throws SQLITE_CORRUPT (or NOTADB): that is corruption, not a failed check.
-      if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
-        return { status: 'corrupt', messages: [`${code}: ${(error as Error).message}`], durationMs: performance.now() - started };
-      }
-      return { status: 'check-failed', messages: [`${code || 'error'}: ${(error as Error).message}`], durationMs: performance.now() - started };
+    const outcome = await runIntegrityWorker(this.path, MAX_INTEGRITY_MESSAGES);
+    const durationMs = performance.now() - started;
+    if ('rows' in outcome) {
+      const ok = outcome.rows.length === 1 && outcome.rows[0] === 'ok';
+      return { status: ok ? 'ok' : 'corrupt', messages: ok ? [] : outcome.rows, durationMs };
     }
+    const code = outcome.error.code ?? '';
+    // On heavy damage the pragma itself throws SQLITE_CORRUPT (or NOTADB): that is corruption, not a failed check.
+    if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+      return { status: 'corrupt', messages: [`${code}: ${outcome.error.message}`], durationMs };
+    }
+    return { status: 'check-failed', messages: [`${code || 'error'}: ${outcome.error.message}`], durationMs };
   }
 
   async dumpFull(file: string, onProgress?: (copiedBytes: number, totalBytes: number) => void): Promise<DumpResult> {
