@@ -5,6 +5,8 @@
 const path = require('node:path');
 const root = path.join(__dirname, '..');
 process.env.TSX_TSCONFIG_PATH = process.env.TSX_TSCONFIG_PATH || path.join(root, 'tsconfig.json');
+// Node 20 is supported by the pinned AWS SDK; its notice about future SDK releases is for developers, not runs.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 require('tsx/cjs/api').register();
 const entry = process.argv[2];
 if (!entry) {
