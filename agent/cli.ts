@@ -348,8 +348,9 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         return;
       }
       const lines = [`settings file: ${loaded.source ?? 'none (embedded defaults)'}${loaded.ssmPath ? ` · SSM path: ${loaded.ssmPath}` : ''}`, ''];
+      const width = Math.max(...Object.keys(loaded.settings).map((n) => n.length));
       for (const [name, value] of Object.entries(loaded.settings)) {
-        lines.push(`  ${name.padEnd(30)} ${(loaded.sources[name] ?? 'default').padEnd(12)} ${JSON.stringify(value)}`);
+        lines.push(`  ${name.padEnd(width)}  ${(loaded.sources[name] ?? 'default').padEnd(12)} ${JSON.stringify(value)}`);
       }
       io.stdout(`${lines.join('\n')}\n`);
     });
