@@ -93,6 +93,12 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     io.stderr(`commserve-dr: DR job failed: ${error ? error.message : 'no usable SET'}\n`);
   };
 
+  /** Prints a recover/fetch/verify result (JSON document or text) and returns its exit code. */
+  const printResult = (opts: GlobalOptions, result: { document: unknown; text: string; exitCode: number }): number => {
+    io.stdout(opts.json ? `${JSON.stringify(result.document, null, 2)}\n` : result.text);
+    return result.exitCode;
+  };
+
   const context = () => {
     const opts = program.opts<GlobalOptions>();
     const logger = createLogger({ verbose: opts.verbose, format: opts.logFormat, write: io === defaultIo ? undefined : io.stderr });
@@ -262,8 +268,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
           ? createRegistryStore({ store: 'windows' })
           : undefined;
       const result = await runRecover({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: cmd.set, to, firewall: cmd.firewall, force: cmd.force, dryRun: cmd.dryRun, wait: cmd.wait, tier: cmd.tier, registryStore });
-      io.stdout(opts.json ? `${JSON.stringify(result.document, null, 2)}\n` : result.text);
-      exitCode = result.exitCode;
+      exitCode = printResult(opts, result);
     });
 
   program
@@ -278,8 +283,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { opts, logger, config } = context();
       const { settings } = await config();
       const result = await runFetch({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, to: resolve(io.cwd, cmd.to), wait: cmd.wait, tier: cmd.tier });
-      io.stdout(opts.json ? `${JSON.stringify(result.document, null, 2)}\n` : result.text);
-      exitCode = result.exitCode;
+      exitCode = printResult(opts, result);
     });
 
   program
@@ -293,8 +297,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { opts, logger, config } = context();
       const { settings } = await config();
       const result = await runVerify({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, wait: cmd.wait, tier: cmd.tier });
-      io.stdout(opts.json ? `${JSON.stringify(result.document, null, 2)}\n` : result.text);
-      exitCode = result.exitCode;
+      exitCode = printResult(opts, result);
     });
 
   program

@@ -7,6 +7,7 @@
  * Data lost is measured, not assumed: the previous restorable point is restored from the hot-site with
  * `recover` after every fault and compared table by table with the database as it was then.
  */
+import { reportFaultTable, type FaultRow } from './support/fault-table';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,27 +27,14 @@ const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'commserve-dr.js');
 const BUCKET = 'commserve-dr-hot-site';
 
-interface Row {
-  fault: string;
-  expected: string;
-  observed: string;
-  dataLost: string;
-}
-const rows: Row[] = [];
+const rows: FaultRow[] = [];
 
 describe('fault injection (real processes, real SQLite, moto)', () => {
   const moto = useMoto();
   const tempDir = useTempDirs('commserve-dr-faults-');
 
   afterAll(() => {
-    const table = [
-      '| fault | expected outcome | observed outcome | data lost |',
-      '|---|---|---|---|',
-      ...rows.map((r) => `| ${r.fault} | ${r.expected} | ${r.observed} | ${r.dataLost} |`),
-    ].join('\n');
-    mkdirSync(join(ROOT, '.cache'), { recursive: true });
-    writeFileSync(join(ROOT, '.cache', 'faults-report.md'), `${table}\n`);
-    process.stdout.write(`\nFault-injection results\n${table}\n\n`);
+    reportFaultTable('Fault-injection results', 'faults-report.md', rows);
   });
 
   /** A working directory with a config pointing at this worker's moto, and the CLI runners. */

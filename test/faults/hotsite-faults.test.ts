@@ -10,9 +10,10 @@
  * and are stopped in afterAll (the proxy's server is unref'ed, moto is SIGTERM'ed then SIGKILL'ed).
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { reportFaultTable, type FaultRow } from './support/fault-table';
 import { exec } from '#agent/cli';
 import { loadConfig } from '#agent/config';
 import { createLogger } from '#agent/log';
@@ -28,18 +29,11 @@ import { tableDigests } from '../support/sqlite';
 import { useTempDirs } from '../support/tmp';
 import { startFaultProxy, type FaultProxy, type ProxiedRequest } from './support/fault-proxy';
 
-const ROOT = join(__dirname, '..', '..');
 const BUCKET = 'commserve-dr-hot-site';
 /** A sample CommServe whose FULL dump (~24 MB) is a 2-part multipart upload (16 MiB parts). */
 const SAMPLE_MB = 24;
 
-interface Row {
-  fault: string;
-  expected: string;
-  observed: string;
-  dataLost: string;
-}
-const rows: Row[] = [];
+const rows: FaultRow[] = [];
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -60,14 +54,7 @@ describe('hot-site faults (fault-injecting proxy in front of a real moto server)
   afterAll(async () => {
     await proxy?.stop();
     await moto?.stop();
-    const table = [
-      '| fault | expected outcome | observed outcome | data lost |',
-      '|---|---|---|---|',
-      ...rows.map((r) => `| ${r.fault} | ${r.expected} | ${r.observed} | ${r.dataLost} |`),
-    ].join('\n');
-    mkdirSync(join(ROOT, '.cache'), { recursive: true });
-    writeFileSync(join(ROOT, '.cache', 'faults-hotsite-report.md'), `${table}\n`);
-    process.stdout.write(`\nHot-site fault results\n${table}\n\n`);
+    reportFaultTable('Hot-site fault results', 'faults-hotsite-report.md', rows);
   });
 
   beforeEach(async () => {
