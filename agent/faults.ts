@@ -4,14 +4,15 @@
  * `kill -9` would. Unset (always, outside the fault suite), a point costs one environment lookup.
  *
  * Points: `dump` (during the database dump), `upload` (after the first part of a multipart upload),
- * `before-manifest` (every data file written, the manifest not yet).
+ * `before-manifest` (every data file written and uploaded, the manifest not yet), `after-commit` (the local SET
+ * complete — manifest written — and its hot-site manifest not yet uploaded).
  */
 
 /** The environment variable naming the point to die at. */
 export const FAULT_ENV = 'COMMSERVE_DR_FAULT_KILL_AT';
 
 /** Fault points. */
-export type FaultPoint = 'dump' | 'upload' | 'before-manifest';
+export type FaultPoint = 'dump' | 'upload' | 'before-manifest' | 'after-commit';
 
 /** Dies here (SIGKILL) when the fault suite asked for this point. */
 export function faultPoint(point: FaultPoint): void {

@@ -280,8 +280,8 @@ function markdown(result: { date: string; node: string; machine: string; runs: n
     `| FULL DR backup, phase 1 + upload (s) | ${result.sizes.map((s) => f(s.full.ms, 1, 1000)).join(' | ')} | — |`,
     `| bare minimum: db.backup + one lib-storage upload (s) | ${result.sizes.map((s) => f(s.full.bareMs, 1, 1000)).join(' | ')} | — |`,
     `| **FULL / bare minimum** | ${result.sizes.map((s) => f(s.full.ratio)).join(' | ')} | ≤ 1.2 (SPEC ≤ 1.5) |`,
-    `| FULL phases: integrity / dump / page hashes / checksum / upload (s) | ${result.sizes
-      .map((s) => ['integrity', 'dump', 'pageHashes', 'checksum', 'upload'].map((p) => ((s.fullPhasesMs[p]?.median ?? 0) / 1000).toFixed(1)).join(' / '))
+    `| FULL phases: dump / one pass (hash + page hashes + upload) / integrity (alongside) / manifest upload (s) | ${result.sizes
+      .map((s) => ['dump', 'stream', 'integrity', 'manifestUpload'].map((p) => ((s.fullPhasesMs[p]?.median ?? 0) / 1000).toFixed(1)).join(' / '))
       .join(' | ')} | — |`,
     `| bare: backup / upload (s) | ${result.sizes.map((s) => `${(s.full.bareBackupMs.median / 1000).toFixed(1)} / ${(s.full.bareUploadMs.median / 1000).toFixed(1)}`).join(' | ')} | — |`,
     `| **peak RSS of the agent, FULL (MiB)** | ${result.sizes.map((s) => f(s.peakRssMiB, 0)).join(' | ')} | ≤ 256, flat |`,

@@ -44,8 +44,31 @@ export const ManifestFileSchema = z.object({
       checksumSHA256: z.string().regex(/^[A-Za-z0-9+/]{43}=(-\d+)?$/),
     })
     .optional(),
+  /**
+   * Present when the file is stored compressed (setting `DumpCompression`): `size`, `sha256` and `s3` then describe
+   * the stored (compressed) bytes — what is on the phase-1 destination and at the hot-site — and this object the
+   * content a restore gets back after decompressing. Absent: the file is stored as is.
+   */
+  compression: z
+    .object({
+      /** `brotli` (RFC 7932), Node's zlib; the only one Node 20 has that is both fast and strong (no zstd before Node 22.15). */
+      algorithm: z.literal('brotli'),
+      /** Brotli quality used (0–11). */
+      level: z.number().int().min(0).max(11),
+      /** Size of the uncompressed content, bytes. */
+      contentSize: z.number().int().nonnegative(),
+      /** SHA-256 of the uncompressed content, lowercase hex. */
+      contentSha256: sha256Hex,
+    })
+    .strict()
+    .optional(),
 });
 export type ManifestFile = z.infer<typeof ManifestFileSchema>;
+
+/** Size (bytes) and SHA-256 (hex) of what a restore gets from a manifest file: the uncompressed content. */
+export function fileContent(file: ManifestFile): { size: number; sha256: string } {
+  return file.compression ? { size: file.compression.contentSize, sha256: file.compression.contentSha256 } : { size: file.size, sha256: file.sha256 };
+}
 
 /** Result of the database integrity check (SPEC §4.2 step 1). */
 export const IntegritySchema = z.object({

@@ -27,6 +27,20 @@ export interface DifferentialBase {
   setDir: string;
 }
 
+/** What {@link DatabaseEngine.beginCycle} returns: a sink for the FULL dump's bytes that writes the cycle's sidecars. */
+export interface CycleWriter {
+  /** The next bytes of the dump, in order. */
+  update(chunk: Buffer): Promise<void>;
+  /**
+   * All bytes given: writes the sidecars and returns what `prepareCycle` returns.
+   * @param dumpSha256 SHA-256 (lowercase hex) of the whole dump, as computed by the caller's pass.
+   * @throws DatabaseError when a sidecar cannot be written (nothing partial is left).
+   */
+  finish(dumpSha256: string): Promise<{ sidecars: DumpSidecar[]; details: DatabaseIdentity['details'] }>;
+  /** Drops whatever was partly written (the pass failed). Never throws. */
+  abort(): Promise<void>;
+}
+
 /** An open connection to the CommServe database. Close it when done. */
 export interface DatabaseEngine {
   /** `sqlite` or `sqlserver`. */
@@ -36,8 +50,11 @@ export interface DatabaseEngine {
   /**
    * Runs the engine's integrity check (SQLite `PRAGMA integrity_check`, SQL Server `DBCC CHECKDB`).
    * Damage is reported as `status: 'corrupt'`, never thrown.
+   * @param dumpFile a FULL dump this engine wrote: SQLite checks that copy (exactly the bytes that are backed up, and
+   *   no read transaction held on the live database for the minutes a check takes); SQL Server ignores it
+   *   (CHECKDB runs on the database). Absent: the live database.
    */
-  checkIntegrity(): Promise<Integrity>;
+  checkIntegrity(dumpFile?: string): Promise<Integrity>;
   /**
    * Writes a consistent FULL dump of the database to `file` (created or replaced).
    * @throws DatabaseError when the dump cannot be taken or written.
@@ -49,6 +66,14 @@ export interface DatabaseEngine {
    * @throws DatabaseError when the sidecar cannot be written (the FULL then fails: no cycle without it).
    */
   prepareCycle(dumpFile: string, setDir: string, jobId: number): Promise<{ sidecars: DumpSidecar[]; details: DatabaseIdentity['details'] }>;
+  /**
+   * Like {@link prepareCycle}, but fed by the caller's own single pass over the FULL dump (phase 1 reads the dump
+   * once, for the checksums, the upload and this): the returned writer gets the dump's bytes in order, then
+   * `finish` with the dump's SHA-256. Engines whose cycle needs no pass over the dump (SQL Server) leave it out and
+   * phase 1 calls {@link prepareCycle}.
+   * @throws DatabaseError when the sidecar cannot be started.
+   */
+  beginCycle?(dumpFile: string, setDir: string, jobId: number): Promise<CycleWriter>;
   /**
    * Why a DIFFERENTIAL cannot be taken against `base` (engine or database changed, the base's sidecar
    * missing…), or null when it can. The job then runs a FULL and says why (SPEC §4.2 step 3).

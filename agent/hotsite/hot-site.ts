@@ -119,7 +119,8 @@ export interface UploadSetOptions {
   requestRetry?: { attempts: number; baseDelayMs: number };
 }
 
-type RequestRetry = NonNullable<UploadSetOptions['requestRetry']>;
+/** The uploader's own retries of one request: attempts in all, and the first wait (ms, doubled each time). */
+export type RequestRetry = NonNullable<UploadSetOptions['requestRetry']>;
 
 /** Whether an upload request that failed (after the SDK's own attempts) is worth sending again. */
 export function isTransientUploadError(error: unknown): boolean {
@@ -132,8 +133,12 @@ export function isTransientUploadError(error: unknown): boolean {
   return network.test(String(e.code ?? '')) || network.test(String((e as { errno?: unknown }).errno ?? '')) || network.test(e.message ?? '');
 }
 
-/** Sends an idempotent upload request, retrying transient failures `retry.attempts` times in all with doubling waits. */
-async function sendWithRetry<T>(send: () => Promise<T>, retry: RequestRetry): Promise<T> {
+/**
+ * Sends an idempotent upload request, retrying transient failures ({@link isTransientUploadError}) `retry.attempts`
+ * times in all with doubling waits from `retry.baseDelayMs` (ms).
+ * @throws the last error, or the first non-transient one.
+ */
+export async function sendWithRetry<T>(send: () => Promise<T>, retry: RequestRetry): Promise<T> {
   const attempts = Math.max(1, Math.floor(retry.attempts));
   let delay = Math.max(0, retry.baseDelayMs);
   for (let attempt = 1; ; attempt++) {
@@ -203,7 +208,8 @@ async function readPart(handle: FileHandle, position: number, length: number, fi
   return buffer;
 }
 
-const sha256Base64 = (data: Uint8Array): string => createHash('sha256').update(data).digest('base64');
+/** Base64 SHA-256 of `data`: the form of S3's `ChecksumSHA256`. */
+export const sha256Base64 = (data: Uint8Array): string => createHash('sha256').update(data).digest('base64');
 
 /**
  * Uploads one file: a single PutObject up to its part size, else a multipart upload whose parts are read one
@@ -215,18 +221,17 @@ async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queue
   try {
     const { size } = await handle.stat();
     if (size !== file.size) throw new Error(`${file.name} has ${size} bytes, the manifest says ${file.size}`);
-    const metadata = { 'commserve-dr-sha256': file.sha256 };
     if (file.parts === 1) {
       const body = await readPart(handle, 0, file.size, file.name);
       const checksum = file.partChecksums?.[0] ?? Buffer.from(file.sha256, 'hex').toString('base64');
       await sendWithRetry(
-        () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: body, ContentLength: body.length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum, Metadata: metadata })),
+        () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: body, ContentLength: body.length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum })),
         retry,
       );
       onLoaded(file.size);
       return;
     }
-    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: file.key, ChecksumAlgorithm: 'SHA256', Metadata: metadata }));
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: file.key, ChecksumAlgorithm: 'SHA256' }));
     const uploadId = created.UploadId!;
     const done: CompletedPart[] = [];
     let failure: unknown;
@@ -313,6 +318,16 @@ export async function uploadSet(
     }
     sent += file.size - fileSent;
   }
+  await uploadManifest(s3, bucket, setDir, manifest, retry);
+  return sent;
+}
+
+/**
+ * Uploads `<setDir>/manifest.json` to `sets/SET_<n>/manifest.json` with its SHA-256 (a single PUT): the hot-site
+ * commit point of a SET, sent only after every other file of the SET is there.
+ * @throws HotSiteError when the hot-site cannot be reached or refuses it.
+ */
+export async function uploadManifest(s3: S3Client, bucket: string, setDir: string, manifest: Manifest, retry: RequestRetry = UPLOAD_REQUEST_RETRY): Promise<void> {
   const manifestPath = join(setDir, MANIFEST_FILE);
   try {
     const body = await readFile(manifestPath);
@@ -334,7 +349,6 @@ export async function uploadSet(
   } catch (error) {
     throw hotSiteError(`upload ${manifest.setName}/${MANIFEST_FILE}`, bucket, error);
   }
-  return sent;
 }
 
 /**

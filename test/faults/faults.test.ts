@@ -124,29 +124,54 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
     });
   });
 
-  it('kill mid-upload: the leftover multipart upload is aborted, the complete local SET is re-uploaded, the next job succeeds', async () => {
+  it('kill mid-upload (the dump streams to the hot-site before the local commit): the orphan multipart upload is aborted, SET_002 never counts, SET_001 restores, the next job succeeds', async () => {
     const w = workplace();
     expect((await w.cli(['start', '--sample-size-mb', '20', '--s3-endpoint', moto.endpoint()])).code).toBe(0);
+    const before = tableDigests(w.db);
     const run = w.killed(['start', '--type', 'full', '--s3-endpoint', moto.endpoint()], 'upload');
     expect(run.signal).toBe('SIGKILL');
     const open = await motoS3Client().send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'sets/' }));
     const leftover = (open.Uploads ?? []).map((u) => u.Key);
     expect(leftover).toEqual(['sets/SET_002/commserv_FULL.dmp']);
+    // Killed during the single pass (hash + upload), before the manifest: incomplete locally and at the hot-site.
+    expect(sets(w.cwd).SET_002 ?? []).not.toContain('manifest.json');
+    const restored = await recoverDigests(w.cli);
+    expect(restored).toEqual(before);
+    const next = await w.cli(['start', '--type', 'full', '--s3-endpoint', moto.endpoint(), '--json']);
+    expect(next.code).toBe(0);
+    expect(JSON.parse(next.out).record).toMatchObject({ jobId: 3, status: 'Completed' });
+    const after = await motoS3Client().send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'sets/' }));
+    expect(after.Uploads ?? []).toEqual([]);
+    const list = JSON.parse((await w.cli(['sets', '--json'])).out);
+    const counted = list.cycles.flatMap((c: { sets: Array<{ setName: string }> }) => c.sets.map((s) => s.setName));
+    expect(counted).not.toContain('SET_002');
+    rows.push({
+      fault: 'SIGKILL mid-upload (after the first part of the dump reached the hot-site, before the local commit)',
+      expected: 'orphan multipart upload aborted by the next job; SET_002 incomplete and not counted; SET_001 restorable; next job Completed',
+      observed: `1 open multipart upload after the kill, 0 after the next job; SET_002 without manifest, not in any cycle; recover of SET_001 equal to the source; job 3 ${JSON.parse(next.out).record.status}`,
+      dataLost: 'none',
+    });
+  });
+
+  it('kill after the local commit, before the hot-site manifest: the complete local SET is re-filled and restores, the next job succeeds', async () => {
+    const w = workplace();
+    expect((await w.cli(['start', '--sample-size-mb', '12', '--s3-endpoint', moto.endpoint()])).code).toBe(0);
+    const run = w.killed(['start', '--type', 'full', '--s3-endpoint', moto.endpoint()], 'after-commit');
+    expect(run.signal).toBe('SIGKILL');
+    expect(sets(w.cwd).SET_002).toContain('manifest.json');
     const atKill = tableDigests(w.db);
     const next = await w.cli(['start', '--type', 'full', '--s3-endpoint', moto.endpoint(), '--json']);
     expect(next.code).toBe(0);
-    const after = await motoS3Client().send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'sets/' }));
-    expect(after.Uploads ?? []).toEqual([]);
-    // SET_002 was complete on disk (manifest before upload): it is re-filled and is a restorable point.
+    // SET_002 was complete on disk: the next job re-fills the hot-site with it, and it is a restorable point.
     const manifest = await motoS3Client().send(new GetObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_002/manifest.json' }));
     expect(manifest.ContentLength).toBeGreaterThan(0);
     const target = tempDir();
     expect((await w.cli(['recover', '--to', target, '--set', 'SET_002'])).code).toBe(0);
     expect(tableDigests(join(target, 'commserv.db'))).toEqual(atKill);
     rows.push({
-      fault: 'SIGKILL mid-upload (after the first part of a multipart upload)',
-      expected: 'orphan multipart upload aborted; SET re-uploaded from the phase-1 destination; next job Completed',
-      observed: `1 open multipart upload after the kill, 0 after the next job; SET_002 re-filled and restores; job 3 ${JSON.parse(next.out).record.status}`,
+      fault: 'SIGKILL after the local commit (manifest written), before the hot-site manifest',
+      expected: 'SET re-filled from the phase-1 destination; it restores; next job Completed',
+      observed: `SET_002 complete on disk at the kill; re-filled (manifest at the hot-site) and restores equal to the source; job 3 ${JSON.parse(next.out).record.status}`,
       dataLost: 'none',
     });
   });

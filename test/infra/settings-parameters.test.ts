@@ -25,6 +25,8 @@ describe('SettingsParameters', () => {
       'FirewallDirectory',
       'Cell',
       'PublishMetrics',
+      'DumpCompression',
+      'DumpCompressionLevel',
     ]);
   });
 

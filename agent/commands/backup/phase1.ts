@@ -7,7 +7,7 @@
  * an operator mistake leaves no folder behind; a failure after that removes the incomplete SET folder.
  * A SET without `manifest.json` never counts.
  */
-import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,8 +26,8 @@ import { openEngine } from '#agent/engines/index';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { DatabaseEngine, DifferentialBase, DumpResult } from '#agent/engines/types';
 import { createRegistryStore } from '#agent/registry/index';
-import { checksumFileWithParts } from '#agent/hotsite/file-checksums';
-import { abortStaleUploads, hotSiteError, listHotSiteSets, uploadSet } from '#agent/hotsite/hot-site';
+import { SetUploadSession, streamSetFile } from '#agent/hotsite/stream-upload';
+import { abortStaleUploads, hotSiteError, listHotSiteSets, uploadManifest } from '#agent/hotsite/hot-site';
 import { NO_METRICS, type MetricsPublisher } from '#agent/metrics/metrics';
 import { prepareDestination, type DestinationRetry } from './destination';
 import { handleIntegrityResult } from './corruption';
@@ -35,7 +35,7 @@ import { allocateJobId } from '#agent/state/job-ids';
 import { AGENT_VERSION } from '#agent/version';
 import { faultPoint } from '#agent/faults';
 import { onInterrupt } from '#agent/shutdown';
-import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, FULL_DUMP_FILE, hiveFileName, type SetFile, type StepOutcome } from './set-files';
+import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, hiveFileName, UNCOMPRESSED_SUFFIX, type StepOutcome } from './set-files';
 import { planDifferential } from './dump-plan';
 
 /** What a phase-1 run needs. */
@@ -179,13 +179,20 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     }
 
     // 1. Integrity check: damage flags the SET but the backup proceeds (a copy of a damaged database is still wanted).
-    //    It runs while the dump and checksums proceed (its result is needed only for the manifest); with
-    //    --shrink it runs first, as VACUUM rewrites the database.
+    //    A FULL checks its own dump once written (exactly the bytes backed up; no read transaction on the live
+    //    database); a DIFFERENTIAL checks the live database from the start. Either way the check runs alongside the
+    //    dump, hashing and upload: its verdict is needed only for the manifest. With --shrink it runs first, as
+    //    VACUUM rewrites the database.
     const registryStore = createRegistryStore(settings.Registry);
-    const integrityCheck = timed('integrity', () => engine!.checkIntegrity());
-    integrityCheck.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection
+    let integrityCheck: Promise<Integrity> | undefined;
+    const startIntegrity = (dumpFile?: string) => {
+      if (integrityCheck) return;
+      integrityCheck = timed('integrity', () => engine!.checkIntegrity(dumpFile));
+      integrityCheck.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection
+    };
     const settleIntegrity = async () => {
-      const result = await integrityCheck;
+      startIntegrity();
+      const result = await integrityCheck!;
       if (result.status === 'corrupt') {
         note('error', 'DB_CORRUPTION_DETECTED', `integrity check found damage: ${result.messages.slice(0, 3).join('; ')}`);
       } else if (result.status === 'check-failed') {
@@ -200,8 +207,13 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       integritySettled = settleIntegrity();
       await integritySettled;
       await timed('shrink', () => engine!.shrink());
+    } else if (base) {
+      startIntegrity();
     }
-    // 3. Database dump: a cumulative DIFFERENTIAL against the cycle's FULL, or a FULL that starts a cycle.
+    // 3. Database dump: a cumulative DIFFERENTIAL against the cycle's FULL, or a FULL that starts a cycle. With
+    //    DumpCompression the engine writes `<name>.uncompressed`, and the pass below stores the compressed `<name>`.
+    const compressionLevel = settings.DumpCompression === 'brotli' ? settings.DumpCompressionLevel : null;
+    const rawName = (name: string) => (compressionLevel === null ? name : `${name}${UNCOMPRESSED_SUFFIX}`);
     const onDumpProgress = (done: number, total: number) => {
       if (done > 0 && done < total) faultPoint('dump');
       options.onProgress?.('dump', done, total);
@@ -210,18 +222,18 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     if (base) {
       const diffBase: DifferentialBase = base;
       try {
-        dump = await timed('dump', () => dumpDifferential(engine!, diffBase, setDir!, jobId, onDumpProgress));
+        dump = await timed('dump', () => dumpDifferential(engine!, diffBase, setDir!, jobId, onDumpProgress, rawName));
       } catch (error) {
         if (!(error instanceof DatabaseError && error.code === 'DIFF_BASE_MISMATCH')) throw error;
         promote(error.message);
       }
     }
     if (!dump) {
-      dump = await timed('dump', () => dumpFull(engine!, setDir!, onDumpProgress));
-      const cycle = await timed('pageHashes', () => engine!.prepareCycle(join(setDir!, FULL_DUMP_FILE), setDir!, jobId));
-      dump.files.push(...cycle.sidecars.map((s) => ({ name: s.name, role: 'sidecar' as const })));
-      dump.detail.identity = { ...dump.detail.identity, details: { ...dump.detail.identity.details, ...cycle.details } };
+      dump = await timed('dump', () => dumpFull(engine!, setDir!, onDumpProgress, rawName));
+      startIntegrity(dump.detail.file);
     }
+    const dumpFile = dump.files[0]!;
+    const rawDump = dump.detail.file;
     const cycleId = backupType === BackupType.Full ? jobId : (base as DifferentialBase | null)!.manifest.jobId;
     // 4. Registry (always a complete export).
     const registry = await timed('registry', () =>
@@ -236,22 +248,49 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const firewall = await timed('firewall', () => copyFirewallFiles(settings.FirewallDirectory, setDir!));
     for (const e of [...registry.events, ...firewall.events]) note(e.level, e.code, e.message);
 
-    // 6. Manifest, written last (fsync + rename): from here on the SET is complete.
-    const setFiles: SetFile[] = [...dump.files, ...registry.files, ...firewall.files];
-    // One hashing pass per file: the whole SHA-256 for the manifest and each upload part's SHA-256, which the
-    // upload sends as is (S3 verifies every part against it) instead of hashing the bytes a second time.
-    const partChecksums = new Map<string, string[]>();
-    const files = await timed('checksum', async () => {
-      const out: ManifestInput['files'] = [];
-      for (const f of setFiles) {
-        const sums = await checksumFileWithParts(join(setDir!, f.name));
-        partChecksums.set(f.name, sums.partChecksums);
-        out.push({ name: f.name, role: f.role, size: sums.size, sha256: sums.sha256, s3: { partSize: sums.partSize, checksumSHA256: sums.s3ChecksumSHA256 } });
+    // 6. One pass per file (issue 10): SHA-256 for the manifest, each part's SHA-256, the FULL's page hashes and the
+    //    optional compression, while the parts go to the hot-site. An upload failure does not stop the pass: the SET
+    //    is still completed locally (and re-filled by the next job), then the failure is reported.
+    const session = new SetUploadSession(s3, bucket);
+    const entries: ManifestInput['files'] = [];
+    const sources = [
+      { file: dumpFile, path: rawDump, dump: true },
+      ...[...registry.files, ...firewall.files].map((f) => ({ file: f, path: join(setDir!, f.name), dump: false })),
+    ];
+    const total = sources.reduce((sum, f) => sum + statSync(f.path).size, 0);
+    let sent = 0;
+    const cycleWriter = backupType === BackupType.Full && engine.beginCycle ? await engine.beginCycle(rawDump, setDir!, jobId) : undefined;
+    cleanups.push(() => void cycleWriter?.abort());
+    let dumpContentSha256 = '';
+    await timed('stream', async () => {
+      for (const source of sources) {
+        const streamed = await streamSetFile(session, {
+          source: source.path,
+          name: source.file.name,
+          role: source.file.role,
+          key: setObjectKey('sets', jobId, source.file.name),
+          ...(source.dump && compressionLevel !== null ? { compression: { level: compressionLevel, storedPath: join(setDir!, source.file.name) } } : {}),
+          ...(source.dump && cycleWriter ? { observe: (chunk: Buffer) => cycleWriter.update(chunk) } : {}),
+          onProgress: (read) => options.onProgress?.('upload', sent + read, total),
+        });
+        sent += streamed.entry.compression?.contentSize ?? streamed.entry.size;
+        entries.push(streamed.entry);
+        if (source.dump) dumpContentSha256 = streamed.contentSha256;
       }
-      return out;
     });
+    if (backupType === BackupType.Full) {
+      // What the cycle's DIFFERENTIALs need (SQLite: the page-hash sidecar, computed in the pass above).
+      const cycle = await timed('cycle', () => (cycleWriter ? cycleWriter.finish(dumpContentSha256) : engine!.prepareCycle(rawDump, setDir!, jobId)));
+      dump.detail.identity = { ...dump.detail.identity, details: { ...dump.detail.identity.details, ...cycle.details } };
+      for (const sidecar of cycle.sidecars) {
+        const streamed = await streamSetFile(session, { source: join(setDir!, sidecar.name), name: sidecar.name, role: 'sidecar', key: setObjectKey('sets', jobId, sidecar.name) });
+        entries.splice(1, 0, streamed.entry); // listed right after the dump, as ever
+      }
+    }
     // The integrity verdict goes into the manifest: wait for the check (it ran alongside the steps above).
     const integrity = await (integritySettled ?? settleIntegrity());
+    if (rawDump !== join(setDir!, dumpFile.name)) rmSync(rawDump, { force: true });
+    const files = entries;
     const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt';
     const manifestInput: ManifestInput = {
       formatVersion: 1,
@@ -281,8 +320,10 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
     logger.info({ jobId, files: manifest.files.length, bytes }, local ? 'SET written to the phase-1 destination' : 'SET staged (the phase-1 destination is unwritable)');
 
-    // Upload to the hot-site, manifest last.
-    await timed('upload', () => uploadSet(s3, bucket, setDir!, manifest, (sent, total) => options.onProgress?.('upload', sent, total), { partChecksums }));
+    // The hot-site copy is complete once its manifest is there, sent after every other file arrived.
+    if (session.failure) throw session.failure;
+    faultPoint('after-commit');
+    await timed('manifestUpload', () => uploadManifest(s3, bucket, setDir!, manifest));
     logger.info({ jobId, bucket, prefix: setPrefix('sets', jobId) }, 'SET uploaded to the hot-site');
 
     return {

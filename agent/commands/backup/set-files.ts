@@ -35,15 +35,23 @@ function event(level: JobEvent['level'], code: string, message: string): JobEven
 }
 
 /**
- * Writes the FULL dump `commserv_FULL.dmp` into the SET folder.
+ * Suffix of the engine's uncompressed dump in the SET folder while phase 1 stores the compressed one under the
+ * dump's own name (`DumpCompression`); removed once the pass and the integrity check are done.
+ */
+export const UNCOMPRESSED_SUFFIX = '.uncompressed';
+
+/**
+ * Writes the FULL dump `commserv_FULL.dmp` into the SET folder (as `fileName(commserv_FULL.dmp)` when given:
+ * the engine's output before phase 1 compresses it under the SET name). `detail.file` is where it went.
  * @throws DatabaseError when the dump fails (the job fails: no usable SET without a database dump).
  */
 export async function dumpFull(
   engine: DatabaseEngine,
   setDir: string,
   onProgress?: (copied: number, total: number) => void,
+  fileName: (name: string) => string = (name) => name,
 ): Promise<StepOutcome<DumpResult>> {
-  const result = await engine.dumpFull(join(setDir, FULL_DUMP_FILE), onProgress);
+  const result = await engine.dumpFull(join(setDir, fileName(FULL_DUMP_FILE)), onProgress);
   return { files: [{ name: FULL_DUMP_FILE, role: 'database' }], events: [], partial: false, detail: result };
 }
 
@@ -53,7 +61,8 @@ export function differentialDumpFile(jobId: number): string {
 }
 
 /**
- * Writes the cumulative DIFFERENTIAL dump `commserv_DIFF_<jobId>.dmp` against the cycle's FULL.
+ * Writes the cumulative DIFFERENTIAL dump `commserv_DIFF_<jobId>.dmp` against the cycle's FULL (as
+ * `fileName(name)` when given, as {@link dumpFull}).
  * @throws DatabaseError `DIFF_BASE_MISMATCH` (the caller promotes to FULL) or another DatabaseError.
  */
 export async function dumpDifferential(
@@ -62,9 +71,10 @@ export async function dumpDifferential(
   setDir: string,
   jobId: number,
   onProgress?: (copied: number, total: number) => void,
+  fileName: (name: string) => string = (name) => name,
 ): Promise<StepOutcome<DumpResult>> {
   const name = differentialDumpFile(jobId);
-  const result = await engine.dumpDifferential(base, join(setDir, name), jobId, onProgress);
+  const result = await engine.dumpDifferential(base, join(setDir, fileName(name)), jobId, onProgress);
   return { files: [{ name, role: 'database' }], events: [], partial: false, detail: result };
 }
 

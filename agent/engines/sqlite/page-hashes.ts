@@ -218,6 +218,129 @@ export async function writePageHashes(dumpFile: string, sidecarFile: string, opt
   }
 }
 
+/**
+ * Writes a page-hash sidecar from the FULL dump's bytes as a caller streams them (phase 1's single pass over the
+ * dump: hashing, upload and page digests in one read). Digests go to `<sidecarFile>.partial` as they are computed
+ * (memory: one 1 MiB digest buffer and at most one partial page, whatever the dump size); {@link finish} writes the
+ * header and trailer, fsyncs and renames. Same file as {@link writePageHashes} writes for the same dump.
+ */
+export class PageHashesWriter {
+  private out: FileHandle | undefined;
+  private outPos = PAGE_HASHES_HEADER_BYTES;
+  private readonly carry: Buffer;
+  private carryFill = 0;
+  private readonly digests = Buffer.allocUnsafe(IO_CHUNK_BYTES);
+  private digestFill = 0;
+  private pages = 0;
+  private bytes = 0;
+  private readonly partial: string;
+
+  private constructor(
+    readonly sidecarFile: string,
+    readonly pageSize: number,
+    private readonly jobId: number,
+  ) {
+    checkJobId(jobId, 'jobId');
+    this.carry = Buffer.allocUnsafe(pageSize);
+    this.partial = `${sidecarFile}.partial`;
+  }
+
+  /**
+   * Starts a sidecar for a dump of `pageSize`-byte pages (512 … 65536, a power of two).
+   * @throws DatabaseError `PAGE_HASHES_WRITE_FAILED` when the partial file cannot be created.
+   */
+  static async create(sidecarFile: string, pageSize: number, jobId: number): Promise<PageHashesWriter> {
+    if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) throw new RangeError(`impossible page size ${pageSize}`);
+    const writer = new PageHashesWriter(sidecarFile, pageSize, jobId);
+    try {
+      writer.out = await open(writer.partial, 'w+');
+    } catch (error) {
+      throw new DatabaseError('PAGE_HASHES_WRITE_FAILED', `cannot create ${basename(writer.partial)}: ${(error as Error).message}`, { cause: error });
+    }
+    return writer;
+  }
+
+  /** The next bytes of the dump, in order (any chunk size). */
+  async update(chunk: Buffer): Promise<void> {
+    this.bytes += chunk.length;
+    let offset = 0;
+    if (this.carryFill > 0) {
+      const take = Math.min(this.pageSize - this.carryFill, chunk.length);
+      chunk.copy(this.carry, this.carryFill, 0, take);
+      this.carryFill += take;
+      offset = take;
+      if (this.carryFill < this.pageSize) return;
+      await this.addDigest(this.carry);
+      this.carryFill = 0;
+    }
+    while (offset + this.pageSize <= chunk.length) {
+      await this.addDigest(chunk.subarray(offset, offset + this.pageSize));
+      offset += this.pageSize;
+    }
+    if (offset < chunk.length) {
+      chunk.copy(this.carry, 0, offset);
+      this.carryFill = chunk.length - offset;
+    }
+  }
+
+  private async addDigest(page: Buffer): Promise<void> {
+    pageDigest(page).copy(this.digests, this.digestFill);
+    this.digestFill += PAGE_DIGEST_BYTES;
+    this.pages += 1;
+    if (this.digestFill === this.digests.length) await this.flushDigests();
+  }
+
+  private async flushDigests(): Promise<void> {
+    await writeFully(this.out!, this.digests, 0, this.digestFill, this.outPos);
+    this.outPos += this.digestFill;
+    this.digestFill = 0;
+  }
+
+  /**
+   * Completes the sidecar: header (with `dumpSha256`, the SHA-256 of every byte passed to {@link update}, which the
+   * caller computed in the same pass), trailer, fsync, rename to the final name.
+   * @returns as {@link writePageHashes}.
+   * @throws DatabaseError `DUMP_INVALID` when the bytes were not a whole number of pages, `PAGE_HASHES_WRITE_FAILED`
+   *   when writing fails (the partial file is removed in both cases).
+   */
+  async finish(dumpSha256: string): Promise<PageHashesResult> {
+    try {
+      if (this.carryFill !== 0) throw new DatabaseError('DUMP_INVALID', `the dump is ${this.bytes} bytes, not a whole number of ${this.pageSize}-byte pages`);
+      await this.flushDigests();
+      const header = Buffer.alloc(PAGE_HASHES_HEADER_BYTES);
+      header.write(PAGE_HASHES_MAGIC, 0, 'latin1');
+      header.writeUInt16BE(PAGE_HASHES_VERSION, 8);
+      header.writeUInt16BE(PAGE_HASHES_HEADER_BYTES, 10);
+      header.writeUInt8(PAGE_DIGEST_ALGORITHM_SHA256_128, 12);
+      header.writeUInt8(PAGE_DIGEST_BYTES, 13);
+      header.writeUInt32BE(this.pageSize, 16);
+      header.writeUInt32BE(this.pages, 20);
+      header.writeBigUInt64BE(BigInt(this.bytes), 24);
+      header.writeBigUInt64BE(BigInt(this.jobId), 32);
+      Buffer.from(dumpSha256, 'hex').copy(header, 40);
+      await writeFully(this.out!, header, 0, header.length, 0);
+      const trailer = await sha256OfRange(this.out!, this.outPos);
+      await writeFully(this.out!, trailer, 0, trailer.length, this.outPos);
+      await this.out!.sync();
+      await this.out!.close();
+      this.out = undefined;
+      await rename(this.partial, this.sidecarFile);
+      return { pageSize: this.pageSize, pageCount: this.pages, bytes: this.outPos + PAGE_HASHES_TRAILER_BYTES, dumpSha256 };
+    } catch (error) {
+      await this.abort();
+      if (error instanceof DatabaseError) throw error;
+      throw new DatabaseError('PAGE_HASHES_WRITE_FAILED', `cannot write the page hashes ${basename(this.sidecarFile)}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Drops the partial sidecar (after a failed pass). Never throws. */
+  async abort(): Promise<void> {
+    await this.out?.close().catch(() => undefined);
+    this.out = undefined;
+    await removeQuietly(this.partial);
+  }
+}
+
 function invalid(file: string, why: string, cause?: unknown): DatabaseError {
   return new DatabaseError('PAGE_HASHES_INVALID', `page-hash sidecar ${basename(file)} is invalid: ${why}`, { cause, context: { file: basename(file) } });
 }

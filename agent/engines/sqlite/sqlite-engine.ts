@@ -8,9 +8,9 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DatabaseError } from '#core/errors';
 import type { Integrity } from '#core/manifest';
-import type { DatabaseEngine, DifferentialBase, DumpResult, DumpSidecar } from '../types';
+import type { CycleWriter, DatabaseEngine, DifferentialBase, DumpResult, DumpSidecar } from '../types';
 import { compareDatabaseIdentity, databaseIdentity, writeDifferential, type SqliteDatabaseIdentity } from './differential';
-import { writePageHashes } from './page-hashes';
+import { PageHashesWriter, writePageHashes } from './page-hashes';
 
 /** The FULL's page-hash sidecar in a SET: what DIFFERENTIALs of the cycle compare pages against. */
 export const PAGE_HASHES_FILE = 'commserv_FULL.pagehashes';
@@ -37,10 +37,12 @@ try {
 }
 `;
 
-/** Runs `PRAGMA integrity_check(max)` on `path` in a worker thread; never rejects. */
-function runIntegrityWorker(path: string, max: number): Promise<{ rows: string[] } | { error: { code?: string; message: string } }> {
+/** Runs `PRAGMA integrity_check(max)` on `path` in a worker thread (added to `workers` while it runs); never rejects. */
+function runIntegrityWorker(path: string, max: number, workers: Set<Worker>): Promise<{ rows: string[] } | { error: { code?: string; message: string } }> {
   return new Promise((resolve) => {
     const worker = new Worker(INTEGRITY_WORKER_SOURCE, { eval: true, workerData: { path, max, driver: require.resolve('better-sqlite3') } });
+    workers.add(worker);
+    worker.once('exit', () => workers.delete(worker));
     let settled = false;
     const settle = (value: { rows: string[] } | { error: { code?: string; message: string } }) => {
       if (settled) return;
@@ -100,6 +102,8 @@ export class SqliteEngine implements DatabaseEngine {
   readonly engine = 'sqlite' as const;
   readonly displayName: string;
   private closed = false;
+  /** Integrity checks still running (terminated by {@link close}, so a failed job does not wait for them). */
+  private readonly workers = new Set<Worker>();
 
   constructor(
     readonly path: string,
@@ -110,11 +114,13 @@ export class SqliteEngine implements DatabaseEngine {
 
   /**
    * `PRAGMA integrity_check` on a read-only connection in a worker thread, so the check (minutes on a large
-   * database, and synchronous in SQLite) can run while the dump, the page hashes and the checksums proceed.
+   * database, and synchronous in SQLite) can run while the hashing and the upload proceed. With `dumpFile` (a FULL
+   * dump this engine wrote: a self-contained rollback-journal database) the copy is checked — exactly the bytes
+   * backed up, and no read transaction on the live CommServe database for the length of the check.
    */
-  async checkIntegrity(): Promise<Integrity> {
+  async checkIntegrity(dumpFile?: string): Promise<Integrity> {
     const started = performance.now();
-    const outcome = await runIntegrityWorker(this.path, MAX_INTEGRITY_MESSAGES);
+    const outcome = await runIntegrityWorker(dumpFile ?? this.path, MAX_INTEGRITY_MESSAGES, this.workers);
     const durationMs = performance.now() - started;
     if ('rows' in outcome) {
       const ok = outcome.rows.length === 1 && outcome.rows[0] === 'ok';
@@ -172,6 +178,30 @@ export class SqliteEngine implements DatabaseEngine {
         schemaFormat: identity.schemaFormat,
         pageHashesFile: PAGE_HASHES_FILE,
         dumpSha256: hashes.dumpSha256,
+      },
+    };
+  }
+
+  async beginCycle(dumpFile: string, setDir: string, jobId: number): Promise<CycleWriter> {
+    const { pageSize } = readSqliteHeader(dumpFile);
+    const identity = databaseIdentity(dumpFile);
+    const writer = await PageHashesWriter.create(join(setDir, PAGE_HASHES_FILE), pageSize, jobId);
+    return {
+      update: (chunk) => writer.update(chunk),
+      abort: () => writer.abort(),
+      finish: async (dumpSha256) => {
+        const hashes = await writer.finish(dumpSha256);
+        return {
+          sidecars: [{ name: PAGE_HASHES_FILE }],
+          details: {
+            textEncoding: identity.textEncoding,
+            userVersion: identity.userVersion,
+            applicationId: identity.applicationId,
+            schemaFormat: identity.schemaFormat,
+            pageHashesFile: PAGE_HASHES_FILE,
+            dumpSha256: hashes.dumpSha256,
+          },
+        };
       },
     };
   }
@@ -234,6 +264,7 @@ export class SqliteEngine implements DatabaseEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.workers].map((w) => w.terminate()));
     this.db.close();
   }
 }

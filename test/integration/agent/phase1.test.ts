@@ -1,9 +1,12 @@
 /**
  * Phase 1 against real SQLite, the real file-backed hive and a real moto hot-site.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { brotliDecompressSync } from 'node:zlib';
 import { join } from 'node:path';
-import { HeadObjectCommand, ListObjectsV2Command, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { HotSiteError } from '#core/errors';
 import { parseManifest, serializeManifest, type ManifestInput } from '#core/manifest';
 import { parseSettings, type Settings } from '#core/settings';
 import { MiB } from '#core/transfer-plan';
@@ -12,7 +15,10 @@ import { createLogger } from '#agent/log';
 import { checksumFile } from '#agent/hotsite/file-checksums';
 import { uploadSet } from '#agent/hotsite/hot-site';
 import { allocateJobId } from '#agent/state/job-ids';
-import { generateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import { writePageHashes } from '#agent/engines/sqlite/page-hashes';
+import { restoreFullPlusDifferential } from '#agent/engines/sqlite/differential';
+import { tableDigests } from '../../support/sqlite';
 import { motoS3Client, useMoto } from '../../support/moto';
 import { useTempDirs } from '../../support/tmp';
 
@@ -61,6 +67,78 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
       expect(head.ContentLength).toBe(file.size);
       expect(head.ChecksumSHA256).toBe(file.s3!.checksumSHA256);
     }
+  });
+
+  it('DumpCompression brotli: the FULL and DIFFERENTIAL dumps are stored and uploaded compressed; they decompress to the database as dumped; no uncompressed copy is left; the page hashes are those of the uncompressed FULL', async () => {
+    const cwd = tempDir();
+    const db = join(cwd, 'commserv.db');
+    copyFileSync(join(sampleDir, 'commserv.db'), db);
+    const settings = await settingsFor(cwd, { Database: { engine: 'sqlite', path: db }, DumpCompression: 'brotli', DumpCompressionLevel: 1 });
+    const atFull = tableDigests(db);
+    const full = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
+    expect(full).toMatchObject({ status: 'Completed', backupType: 'FULL', integrity: 'ok' });
+    const fullDir = join(cwd, 'dr', 'SET_001');
+    const fullManifest = parseManifest(readFileSync(join(fullDir, 'manifest.json')));
+    const fullEntry = fullManifest.files.find((f) => f.role === 'database')!;
+    expect(readdirSync(fullDir).filter((n) => n.endsWith('.uncompressed'))).toEqual([]);
+    const stored = readFileSync(join(fullDir, 'commserv_FULL.dmp'));
+    expect(fullEntry).toMatchObject({ name: 'commserv_FULL.dmp', size: stored.length, sha256: createHash('sha256').update(stored).digest('hex') });
+    expect(fullEntry.compression).toMatchObject({ algorithm: 'brotli', level: 1 });
+    expect(stored.length).toBeLessThan(fullEntry.compression!.contentSize / 2);
+    const content = brotliDecompressSync(stored);
+    expect(createHash('sha256').update(content).digest('hex')).toBe(fullEntry.compression!.contentSha256);
+    expect(fullManifest.database.details.dumpSha256).toBe(fullEntry.compression!.contentSha256);
+    const fullDb = join(tempDir(), 'full.db');
+    writeFileSync(fullDb, content);
+    expect(tableDigests(fullDb)).toEqual(atFull);
+    // The sidecar is exactly what a separate pass over the uncompressed dump writes.
+    const again = join(tempDir(), 'again.pagehashes');
+    await writePageHashes(fullDb, again, { jobId: 1 });
+    expect(readFileSync(join(fullDir, 'commserv_FULL.pagehashes')).equals(readFileSync(again))).toBe(true);
+    for (const file of fullManifest.files) {
+      const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: `sets/SET_001/${file.name}`, ChecksumMode: 'ENABLED' }));
+      expect(head.ContentLength).toBe(file.size);
+      expect(head.ChecksumSHA256).toBe(file.s3!.checksumSHA256.replace(/-\d+$/, ''));
+    }
+
+    mutateSampleCommServe(db, { fraction: 0.05, seed: 9 });
+    const atDiff = tableDigests(db);
+    const diff = await runPhase1({ settings, requestedType: 'DIFFERENTIAL', s3: motoS3Client(), logger });
+    expect(diff).toMatchObject({ status: 'Completed', backupType: 'DIFFERENTIAL' });
+    const diffDir = join(cwd, 'dr', 'SET_002');
+    const diffManifest = parseManifest(readFileSync(join(diffDir, 'manifest.json')));
+    const diffEntry = diffManifest.files.find((f) => f.role === 'database')!;
+    expect(diffEntry.compression).toMatchObject({ algorithm: 'brotli' });
+    expect(readdirSync(diffDir).filter((n) => n.endsWith('.uncompressed'))).toEqual([]);
+    const diffFile = join(tempDir(), 'diff.dmp');
+    writeFileSync(diffFile, brotliDecompressSync(readFileSync(join(diffDir, diffEntry.name))));
+    const target = join(tempDir(), 'restored.db');
+    await restoreFullPlusDifferential({ fullDump: fullDb, diffFile, baseHashesFile: join(fullDir, 'commserv_FULL.pagehashes'), fullJobId: 1, target });
+    expect(tableDigests(target)).toEqual(atDiff);
+  });
+
+  it('a hot-site that refuses an upload part: the local SET is still committed (complete and verified), the job fails with the hot-site error, and no multipart upload stays open', async () => {
+    const cwd = tempDir();
+    const settings = await settingsFor(cwd);
+    const s3 = motoS3Client();
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand' || (context.commandName === 'PutObjectCommand' && String((args.input as { Key?: string }).Key).endsWith('.reg'))) {
+          throw Object.assign(new Error('injected refusal'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'refuseUploads' },
+    );
+    const error = await runPhase1({ settings, requestedType: 'FULL', s3, logger }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HotSiteError);
+    expect((error as Error).message).toMatch(/refused to upload sets\/SET_001\/commserv_(FULL\.dmp|hive\.reg)/);
+    const setDir = join(cwd, 'dr', 'SET_001');
+    const manifest = parseManifest(readFileSync(join(setDir, 'manifest.json')));
+    for (const file of manifest.files) expect((await checksumFile(join(setDir, file.name))).sha256).toBe(file.sha256);
+    const keys = ((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sets/SET_001/' }))).Contents ?? []).map((o) => o.Key);
+    expect(keys).not.toContain('sets/SET_001/manifest.json');
+    expect((await motoS3Client().send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? []).toEqual([]);
   });
 
   it('predicts the composite SHA-256 checksum S3 reports for a multipart upload (moto omits the -N part count AWS appends)', async () => {

@@ -1,0 +1,331 @@
+/**
+ * Phase 1's single pass over a SET file (issue 10, SPEC §10): every file is read once, and in that pass its bytes
+ * are hashed (the manifest's SHA-256 and each upload part's SHA-256), shown to an observer (the FULL's page hashes),
+ * optionally brotli-compressed (then the compressed bytes are what the phase-1 destination stores), and uploaded to
+ * the hot-site in parts sent `queueSize` at a time, each with its `ChecksumSHA256` (S3 verifies every part).
+ *
+ * Memory: part buffers of the file's part size come from a pool of `queueSize + 1` buffers that every file of the SET
+ * shares (≈ 16 MiB × 5), plus the read chunks (1 MiB) and brotli's window: bounded whatever the database size.
+ *
+ * Failure handling: an upload that fails (after the SDK's and the uploader's retries) does not stop the pass — the
+ * multipart upload is aborted, the session remembers the failure, and this file and the rest of the SET are still
+ * hashed (and compressed and stored), so phase 1 can commit the local SET and re-fill the hot-site on the next job.
+ * A read or local write failure throws.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  type CompletedPart,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { createHash, hash as oneShotHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { constants as zlibConstants, createBrotliCompress } from 'node:zlib';
+import type { HotSiteError } from '#core/errors';
+import type { ManifestFile } from '#core/manifest';
+import { choosePartSize, MiB, S3_MAX_PARTS, TransferLimitError } from '#core/transfer-plan';
+import { faultPoint } from '#agent/faults';
+import { hotSiteError, sendWithRetry, UPLOAD_QUEUE_SIZE, UPLOAD_REQUEST_RETRY, type RequestRetry } from './hot-site';
+
+/** Read size of the pass (bytes). */
+const READ_CHUNK_BYTES = MiB;
+
+/** Fixed-size buffers handed out up to `max` at a time; `take` waits for a `give` when all are out. */
+class BufferPool {
+  private readonly free: Buffer[] = [];
+  private readonly waiting: Array<(buffer: Buffer) => void> = [];
+  private created = 0;
+
+  constructor(
+    readonly size: number,
+    private readonly max: number,
+  ) {}
+
+  async take(): Promise<Buffer> {
+    const buffer = this.free.pop();
+    if (buffer) return buffer;
+    if (this.created < this.max) {
+      this.created += 1;
+      return Buffer.allocUnsafe(this.size);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  give(buffer: Buffer): void {
+    const next = this.waiting.shift();
+    if (next) next(buffer);
+    else this.free.push(buffer);
+  }
+}
+
+/**
+ * The hot-site side of one SET's pass: where objects go, the shared part-buffer pool, and the first upload failure.
+ * Without an S3 client (`s3: null`) the pass only hashes and stores (no upload).
+ */
+export class SetUploadSession {
+  /** The first upload failure (a HotSiteError); later files of the SET are then only hashed and stored. */
+  failure: HotSiteError | undefined;
+  private pool: BufferPool | undefined;
+  readonly queueSize: number;
+  readonly retry: RequestRetry;
+
+  /**
+   * @param s3 the hot-site client, or null to upload nothing.
+   * @param options.queueSize parts in flight per file (default {@link UPLOAD_QUEUE_SIZE}); memory ≈ part size × (queueSize + 1).
+   * @param options.requestRetry the uploader's own retries of one request (default {@link UPLOAD_REQUEST_RETRY}).
+   */
+  constructor(
+    readonly s3: S3Client | null,
+    readonly bucket: string,
+    options: { queueSize?: number; requestRetry?: RequestRetry } = {},
+  ) {
+    this.queueSize = Math.max(1, options.queueSize ?? UPLOAD_QUEUE_SIZE);
+    this.retry = options.requestRetry ?? UPLOAD_REQUEST_RETRY;
+  }
+
+  /** Whether parts are still being sent (there is a client and nothing has failed). */
+  get uploading(): boolean {
+    return this.s3 !== null && this.failure === undefined;
+  }
+
+  /** The pool for parts of `partSize` bytes (kept while files share a part size, replaced otherwise). */
+  buffers(partSize: number): BufferPool {
+    if (!this.pool || this.pool.size !== partSize) this.pool = new BufferPool(partSize, this.queueSize + 1);
+    return this.pool;
+  }
+}
+
+/** Options of {@link streamSetFile}. */
+export interface StreamSetFileOptions {
+  /** The file to read (the dump, a registry export, …). */
+  source: string;
+  /** Name and role of the file in the SET (manifest entry). */
+  name: string;
+  role: ManifestFile['role'];
+  /** Object key at the hot-site. */
+  key: string;
+  /**
+   * Brotli-compress the bytes; the compressed bytes are written to `storedPath` (created or replaced) and are what
+   * is uploaded. Absent: the source is stored as is.
+   */
+  compression?: { level: number; storedPath: string };
+  /** Sees the content bytes in order, before compression (e.g. the FULL's page hashes). */
+  observe?: (chunk: Buffer) => Promise<void>;
+  /** Preferred part size in bytes (see `choosePartSize`; default 16 MiB). */
+  partSize?: number;
+  /** Progress: content bytes read so far of the source's size. */
+  onProgress?: (readBytes: number, totalBytes: number) => void;
+}
+
+/** What {@link streamSetFile} produced: the manifest entry, and whether the object reached the hot-site. */
+export interface StreamedSetFile {
+  entry: ManifestFile;
+  /** SHA-256 (hex) of the content (= `entry.sha256` when not compressed). */
+  contentSha256: string;
+  uploaded: boolean;
+}
+
+/** One file's multipart upload (created when a second part appears). */
+interface MultipartState {
+  uploadId: string;
+  done: CompletedPart[];
+  inFlight: Set<Promise<void>>;
+}
+
+/**
+ * Reads `options.source` once: hashes, observes, optionally compresses and stores, and uploads it as
+ * `options.key` (a single PUT when the stored bytes fit in one part, else a multipart upload). See the module comment.
+ * @returns the manifest entry (size, SHA-256, S3 part size and checksum of the stored bytes; `compression` when
+ *   compressed) and whether the upload succeeded (`session.failure` says why not).
+ * @throws TransferLimitError (file over 5 TiB, before anything is read or sent); the file system error when the
+ *   source cannot be read or the compressed file cannot be written; whatever `observe` throws. The multipart upload
+ *   in progress is aborted in every case.
+ */
+export async function streamSetFile(session: SetUploadSession, options: StreamSetFileOptions): Promise<StreamedSetFile> {
+  const { size: sourceSize } = await stat(options.source);
+  // Compressed output can exceed its input by a few bytes per block on incompressible data: plan parts for a margin.
+  const planned = options.compression ? sourceSize + Math.ceil(sourceSize / 1024) + 1024 : sourceSize;
+  const partSize = choosePartSize(planned, options.partSize);
+  const pool = session.buffers(partSize);
+  const stored = createHash('sha256');
+  const content = options.compression ? createHash('sha256') : stored;
+  const partDigests: Buffer[] = [];
+  let storedBytes = 0;
+  let storedFile: FileHandle | undefined;
+  let multipart: MultipartState | undefined;
+  let uploaded = session.uploading;
+  let current: Buffer | undefined;
+  let fill = 0;
+
+  const fail = (error: unknown) => {
+    if (!uploaded) return;
+    uploaded = false;
+    session.failure ??= hotSiteError(`upload ${options.key}`, session.bucket, error);
+  };
+
+  /** Seals the current buffer as the next part: hash, store (compressed), send or drop. */
+  const seal = async (last: boolean): Promise<void> => {
+    const buffer = current!;
+    const length = fill;
+    current = undefined;
+    fill = 0;
+    const body = buffer.subarray(0, length);
+    const digest = oneShotHash('sha256', body, 'buffer');
+    partDigests.push(digest);
+    if (storedFile) {
+      let written = 0;
+      while (written < length) written += (await storedFile.write(body, written, length - written, storedBytes + written)).bytesWritten;
+    }
+    storedBytes += length;
+    const partNumber = partDigests.length;
+    if (last && partNumber === 1 && uploaded) {
+      current = buffer; // a single-part object: sent below as one PUT
+      return;
+    }
+    if (!uploaded) {
+      pool.give(buffer); // upload off or failed: hashed and stored only
+      return;
+    }
+    if (partNumber > S3_MAX_PARTS) throw new TransferLimitError(`${options.name} needs more than ${S3_MAX_PARTS} parts of ${partSize} bytes`);
+    try {
+      multipart ??= {
+        uploadId: (await session.s3!.send(new CreateMultipartUploadCommand({ Bucket: session.bucket, Key: options.key, ChecksumAlgorithm: 'SHA256' }))).UploadId!,
+        done: [],
+        inFlight: new Set(),
+      };
+    } catch (error) {
+      fail(error);
+      pool.give(buffer);
+      return;
+    }
+    const state = multipart;
+    const checksum = digest.toString('base64');
+    const sending: Promise<void> = sendWithRetry(
+      () => session.s3!.send(new UploadPartCommand({ Bucket: session.bucket, Key: options.key, UploadId: state.uploadId, PartNumber: partNumber, Body: body, ContentLength: length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum })),
+      session.retry,
+    )
+      .then(
+        (r) => {
+          state.done.push({ PartNumber: partNumber, ETag: r.ETag, ChecksumSHA256: r.ChecksumSHA256 ?? checksum });
+          if (!last) faultPoint('upload');
+        },
+        (error: unknown) => fail(error),
+      )
+      .finally(() => {
+        state.inFlight.delete(sending);
+        pool.give(buffer);
+      });
+    state.inFlight.add(sending);
+    // Backpressure: at most queueSize parts in flight.
+    while (state.inFlight.size >= session.queueSize) await Promise.race(state.inFlight);
+  };
+
+  /** Appends stored bytes to the current part, sealing full parts as more bytes arrive. */
+  const push = async (data: Buffer): Promise<void> => {
+    stored.update(data);
+    let offset = 0;
+    while (offset < data.length) {
+      if (current && fill === partSize) await seal(false);
+      current ??= await pool.take();
+      const take = Math.min(partSize - fill, data.length - offset);
+      data.copy(current, fill, offset, offset + take);
+      fill += take;
+      offset += take;
+    }
+  };
+
+  let readBytes = 0;
+  const readSource = async function* (): AsyncGenerator<Buffer> {
+    for await (const chunk of createReadStream(options.source, { highWaterMark: READ_CHUNK_BYTES })) {
+      const data = chunk as Buffer;
+      if (options.compression) content.update(data);
+      await options.observe?.(data);
+      readBytes += data.length;
+      options.onProgress?.(readBytes, sourceSize);
+      yield data;
+    }
+  };
+
+  try {
+    if (options.compression) {
+      storedFile = await open(options.compression.storedPath, 'w');
+      const brotli = createBrotliCompress({
+        chunkSize: 256 * 1024,
+        params: {
+          [zlibConstants.BROTLI_PARAM_QUALITY]: options.compression.level,
+          [zlibConstants.BROTLI_PARAM_SIZE_HINT]: sourceSize,
+        },
+      });
+      // read → observe → compress → parts, with backpressure and errors carried by the pipeline.
+      await pipeline(readSource(), brotli, async (compressed: AsyncIterable<Buffer>) => {
+        for await (const out of compressed) await push(out);
+      });
+    } else {
+      for await (const data of readSource()) await push(data);
+    }
+    if (readBytes !== sourceSize) throw new Error(`${options.name} changed size while it was read (${sourceSize} → ${readBytes} bytes)`);
+    // The last (or only) part.
+    current ??= await pool.take();
+    await seal(true);
+    if (storedFile) {
+      await storedFile.sync();
+      await storedFile.close();
+      storedFile = undefined;
+    }
+    const storedDigest = stored.digest();
+    const contentSha256 = options.compression ? content.digest('hex') : storedDigest.toString('hex');
+    const single = partDigests.length === 1;
+    const checksumSHA256 = single
+      ? storedDigest.toString('base64')
+      : `${createHash('sha256').update(Buffer.concat(partDigests)).digest('base64')}-${partDigests.length}`;
+    if (uploaded && single) {
+      const body = current!.subarray(0, storedBytes);
+      try {
+        await sendWithRetry(
+          () => session.s3!.send(new PutObjectCommand({ Bucket: session.bucket, Key: options.key, Body: body, ContentLength: storedBytes, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksumSHA256 })),
+          session.retry,
+        );
+      } catch (error) {
+        fail(error);
+      }
+    }
+    if (current) {
+      pool.give(current);
+      current = undefined;
+    }
+    if (multipart) {
+      await Promise.all(multipart.inFlight);
+      if (uploaded) {
+        const state = multipart;
+        try {
+          state.done.sort((a, b) => a.PartNumber! - b.PartNumber!);
+          await session.s3!.send(new CompleteMultipartUploadCommand({ Bucket: session.bucket, Key: options.key, UploadId: state.uploadId, MultipartUpload: { Parts: state.done } }));
+          multipart = undefined;
+        } catch (error) {
+          fail(error);
+        }
+      }
+    }
+    const entry: ManifestFile = {
+      name: options.name,
+      role: options.role,
+      size: storedBytes,
+      sha256: storedDigest.toString('hex'),
+      s3: { partSize, checksumSHA256 },
+      ...(options.compression ? { compression: { algorithm: 'brotli' as const, level: options.compression.level, contentSize: readBytes, contentSha256 } } : {}),
+    };
+    return { entry, contentSha256, uploaded };
+  } finally {
+    await storedFile?.close().catch(() => undefined);
+    if (current) pool.give(current);
+    if (multipart) {
+      await Promise.allSettled(multipart.inFlight);
+      await session.s3!.send(new AbortMultipartUploadCommand({ Bucket: session.bucket, Key: options.key, UploadId: multipart.uploadId })).catch(() => undefined);
+    }
+  }
+}

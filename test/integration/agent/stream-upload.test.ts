@@ -1,0 +1,188 @@
+/**
+ * Phase 1's single pass over a SET file (issue 10) against a real moto server: one read hashes, observes,
+ * optionally brotli-compresses and uploads; S3 verifies every part's SHA-256; parts in flight never exceed the
+ * queue size; an upload failure does not stop the pass (the local SET can still be committed) and leaves no
+ * multipart upload open.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { brotliDecompressSync } from 'node:zlib';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { SetFileHasher } from '#core/checksums';
+import { HotSiteError } from '#core/errors';
+import { MiB } from '#core/transfer-plan';
+import { SetUploadSession, streamSetFile } from '#agent/hotsite/stream-upload';
+import { motoS3Client, useMoto } from '../../support/moto';
+import { useTempDirs } from '../../support/tmp';
+
+const BUCKET = 'stream-upload';
+const PART = 5 * MiB;
+
+interface Sent {
+  command: string;
+  input: Record<string, unknown>;
+}
+
+/** An S3 client pointed at moto that records every command, tracks UploadParts in flight, and can fail some. */
+function recordingClient(fail?: (sent: Sent) => boolean): { s3: S3Client; sent: Sent[]; maxInFlight: () => number } {
+  const s3 = motoS3Client();
+  const sent: Sent[] = [];
+  let inFlight = 0;
+  let max = 0;
+  s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      const entry = { command: context.commandName ?? '', input: args.input as Record<string, unknown> };
+      sent.push(entry);
+      if (fail?.(entry)) throw Object.assign(new Error('injected failure'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      const part = entry.command === 'UploadPartCommand';
+      if (part) max = Math.max(max, ++inFlight);
+      try {
+        return await next(args);
+      } finally {
+        if (part) inFlight--;
+      }
+    },
+    { step: 'initialize', name: 'recordCommands' },
+  );
+  return { s3, sent, maxInFlight: () => max };
+}
+
+/** Compressible bytes (repeated records with a counter), `size` long. */
+function sampleBytes(size: number): Buffer {
+  const data = Buffer.alloc(size);
+  for (let i = 0; i + 64 <= size; i += 64) data.write(`record ${String(i).padStart(12, '0')} client=cs-node-${i % 97} status=ok;`, i, 'latin1');
+  return data;
+}
+
+async function openUploads(s3: S3Client): Promise<number> {
+  return (await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads?.length ?? 0;
+}
+
+async function objectBytes(s3: S3Client, key: string): Promise<Buffer> {
+  return Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
+}
+
+describe('streamSetFile: one pass — hash, observe, compress, upload (moto)', () => {
+  useMoto();
+  const tempDir = useTempDirs('commserve-dr-stream-');
+
+  beforeEach(async () => {
+    await motoS3Client().send(new CreateBucketCommand({ Bucket: BUCKET }));
+  });
+
+  it('uploads a multi-part file with each part SHA-256 (verified by S3), at most queueSize parts in flight; the entry matches SetFileHasher and the observer saw every byte in order', async () => {
+    const dir = tempDir();
+    const data = sampleBytes(23 * MiB + 4096);
+    writeFileSync(join(dir, 'commserv_FULL.dmp'), data);
+    const { s3, sent, maxInFlight } = recordingClient();
+    const session = new SetUploadSession(s3, BUCKET, { queueSize: 2 });
+    const seen = createHash('sha256');
+    let progress = 0;
+    const result = await streamSetFile(session, {
+      source: join(dir, 'commserv_FULL.dmp'),
+      name: 'commserv_FULL.dmp',
+      role: 'database',
+      key: 'sets/SET_001/commserv_FULL.dmp',
+      partSize: PART,
+      observe: async (chunk) => void seen.update(chunk),
+      onProgress: (read) => (progress = read),
+    });
+    const hasher = new SetFileHasher(PART);
+    hasher.update(data);
+    const expected = hasher.digest();
+    expect(result.uploaded).toBe(true);
+    expect(session.failure).toBeUndefined();
+    expect(result.entry).toEqual({ name: 'commserv_FULL.dmp', role: 'database', size: data.length, sha256: expected.sha256, s3: { partSize: PART, checksumSHA256: expected.s3ChecksumSHA256 } });
+    expect(result.contentSha256).toBe(expected.sha256);
+    expect(seen.digest('hex')).toBe(expected.sha256);
+    expect(progress).toBe(data.length);
+    const parts = sent.filter((s) => s.command === 'UploadPartCommand').sort((a, b) => Number(a.input.PartNumber) - Number(b.input.PartNumber));
+    expect(parts.map((p) => p.input.ContentLength)).toEqual([PART, PART, PART, PART, data.length - 4 * PART]);
+    expect(parts.map((p) => p.input.ChecksumSHA256)).toEqual([0, 1, 2, 3, 4].map((n) => createHash('sha256').update(data.subarray(n * PART, (n + 1) * PART)).digest('base64')));
+    expect(maxInFlight()).toBeLessThanOrEqual(2);
+    // moto 5 omits the "-N" suffix AWS appends to a composite checksum.
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
+    expect(head.ChecksumSHA256).toBe(expected.s3ChecksumSHA256.replace(/-\d+$/, ''));
+    expect((await objectBytes(s3, 'sets/SET_001/commserv_FULL.dmp')).equals(data)).toBe(true);
+    expect(await openUploads(s3)).toBe(0);
+  });
+
+  it('a file that fits in one part is one PutObject with the whole SHA-256; exactly one part size is still one PUT', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'small.reg'), 'Windows Registry Editor Version 5.00\r\n');
+    writeFileSync(join(dir, 'exact.dmp'), sampleBytes(PART));
+    const { s3, sent } = recordingClient();
+    const session = new SetUploadSession(s3, BUCKET);
+    const small = await streamSetFile(session, { source: join(dir, 'small.reg'), name: 'small.reg', role: 'registry', key: 'sets/SET_001/small.reg' });
+    const exact = await streamSetFile(session, { source: join(dir, 'exact.dmp'), name: 'exact.dmp', role: 'database', key: 'sets/SET_001/exact.dmp', partSize: PART });
+    expect(sent.map((s) => s.command)).toEqual(['PutObjectCommand', 'PutObjectCommand']);
+    expect(small.entry.s3!.checksumSHA256).toBe(createHash('sha256').update(readFileSync(join(dir, 'small.reg'))).digest('base64'));
+    expect(exact.entry.s3!.checksumSHA256).toBe(createHash('sha256').update(readFileSync(join(dir, 'exact.dmp'))).digest('base64'));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/exact.dmp', ChecksumMode: 'ENABLED' }));
+    expect(head.ChecksumSHA256).toBe(exact.entry.s3!.checksumSHA256);
+  });
+
+  it('brotli: stores and uploads the compressed bytes (entry describes them, compression describes the content), which decompress to the source', async () => {
+    const dir = tempDir();
+    const data = sampleBytes(12 * MiB + 100);
+    writeFileSync(join(dir, 'raw.dmp'), data);
+    const { s3 } = recordingClient();
+    const session = new SetUploadSession(s3, BUCKET);
+    const seen = createHash('sha256');
+    const result = await streamSetFile(session, {
+      source: join(dir, 'raw.dmp'),
+      name: 'commserv_FULL.dmp',
+      role: 'database',
+      key: 'sets/SET_002/commserv_FULL.dmp',
+      compression: { level: 1, storedPath: join(dir, 'commserv_FULL.dmp') },
+      observe: async (chunk) => void seen.update(chunk),
+    });
+    const stored = readFileSync(join(dir, 'commserv_FULL.dmp'));
+    const contentSha256 = createHash('sha256').update(data).digest('hex');
+    expect(stored.length).toBeLessThan(data.length / 4);
+    expect(brotliDecompressSync(stored).equals(data)).toBe(true);
+    expect(result.entry).toMatchObject({
+      size: stored.length,
+      sha256: createHash('sha256').update(stored).digest('hex'),
+      compression: { algorithm: 'brotli', level: 1, contentSize: data.length, contentSha256 },
+    });
+    expect(result.contentSha256).toBe(contentSha256);
+    expect(seen.digest('hex')).toBe(contentSha256);
+    expect((await objectBytes(s3, 'sets/SET_002/commserv_FULL.dmp')).equals(stored)).toBe(true);
+  });
+
+  it('an upload that fails mid-file: the pass still completes (entry, stored bytes), the session keeps the HotSiteError, the multipart upload is aborted and later files are not sent', async () => {
+    const dir = tempDir();
+    const data = sampleBytes(16 * MiB);
+    writeFileSync(join(dir, 'commserv_FULL.dmp'), data);
+    writeFileSync(join(dir, 'commserv_hive.reg'), 'REGEDIT4\r\n');
+    const { s3, sent } = recordingClient((s) => s.command === 'UploadPartCommand' && s.input.PartNumber === 2);
+    const session = new SetUploadSession(s3, BUCKET, { requestRetry: { attempts: 1, baseDelayMs: 0 } });
+    const dump = await streamSetFile(session, { source: join(dir, 'commserv_FULL.dmp'), name: 'commserv_FULL.dmp', role: 'database', key: 'sets/SET_003/commserv_FULL.dmp', partSize: PART });
+    expect(dump.uploaded).toBe(false);
+    expect(dump.entry.sha256).toBe(createHash('sha256').update(data).digest('hex'));
+    expect(session.failure).toBeInstanceOf(HotSiteError);
+    expect(session.failure!.message).toContain('sets/SET_003/commserv_FULL.dmp');
+    const before = sent.length;
+    const reg = await streamSetFile(session, { source: join(dir, 'commserv_hive.reg'), name: 'commserv_hive.reg', role: 'registry', key: 'sets/SET_003/commserv_hive.reg' });
+    expect(reg.uploaded).toBe(false);
+    expect(sent.length).toBe(before);
+    expect(sent.some((s) => s.command === 'AbortMultipartUploadCommand')).toBe(true);
+    expect(sent.some((s) => s.command === 'CompleteMultipartUploadCommand')).toBe(false);
+    expect(await openUploads(motoS3Client())).toBe(0);
+    expect((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET }))).KeyCount ?? 0).toBe(0);
+  });
+
+  it('a source that cannot be read throws (no upload left open); without a client nothing is sent', async () => {
+    const dir = tempDir();
+    const session = new SetUploadSession(motoS3Client(), BUCKET);
+    await expect(streamSetFile(session, { source: join(dir, 'missing.dmp'), name: 'missing.dmp', role: 'database', key: 'sets/SET_004/missing.dmp' })).rejects.toMatchObject({ code: 'ENOENT' });
+    writeFileSync(join(dir, 'a.txt'), 'firewall');
+    const offline = new SetUploadSession(null, BUCKET);
+    const result = await streamSetFile(offline, { source: join(dir, 'a.txt'), name: 'a.txt', role: 'firewall', key: 'sets/SET_004/a.txt' });
+    expect(result).toMatchObject({ uploaded: false, entry: { size: 8, sha256: createHash('sha256').update('firewall').digest('hex') } });
+    expect(await openUploads(motoS3Client())).toBe(0);
+    expect((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET }))).KeyCount ?? 0).toBe(0);
+  });
+});
