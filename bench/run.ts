@@ -27,7 +27,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { parseManifest } from '#core/manifest';
 import { parseSettings, type Settings } from '#core/settings';
-import { MiB } from '#core/transfer-plan';
+import { DEFAULT_PART_BYTES, MiB } from '#core/transfer-plan';
 import { runPhase1 } from '#agent/commands/backup/phase1';
 import { runRecover } from '#agent/commands/recover/recover';
 import { createHotSiteClient, UPLOAD_QUEUE_SIZE } from '#agent/hotsite/hot-site';
@@ -132,6 +132,10 @@ interface SizeRun {
   fullRatio: number;
   fullDurations: Record<string, number>;
   fullBytes: number;
+  brotliFullMs: number;
+  brotliFullRatio: number;
+  brotliFullBytes: number;
+  brotliPeakRssKiB: number;
   peakRssKiB: number;
   polledRssKiB: number;
   diffDumpMs: number;
@@ -185,6 +189,10 @@ async function benchSize(moto: MotoServer, sizeMb: number, runs: number): Promis
         bare = await bareFull(s3, bucket, db, bareOut);
       }
       rmSync(bareOut, { force: true });
+      // The same FULL with DumpCompression brotli (level 1): fewer bytes to upload and store, more CPU.
+      const brotliSettingsFile = join(work, 'settings-brotli.json');
+      writeFileSync(brotliSettingsFile, JSON.stringify({ ...raw, DumpCompression: 'brotli', DumpCompressionLevel: 1 }));
+      const brotliFull = await childFull(brotliSettingsFile);
 
       // DIFFERENTIAL after changing 1% of rows.
       mutateSampleCommServe(db, { fraction: 0.01, seed: 100 + run });
@@ -213,6 +221,10 @@ async function benchSize(moto: MotoServer, sizeMb: number, runs: number): Promis
         fullRatio: full.ms / bare.ms,
         fullDurations: full.durationsMs,
         fullBytes: full.bytes,
+        brotliFullMs: brotliFull.ms,
+        brotliFullRatio: brotliFull.ms / bare.ms,
+        brotliFullBytes: brotliFull.bytes,
+        brotliPeakRssKiB: Math.max(brotliFull.peakRssKiB, brotliFull.polledRssKiB),
         peakRssKiB: full.peakRssKiB,
         polledRssKiB: full.polledRssKiB,
         diffDumpMs: diffJob.value.durationsMs.dump,
@@ -250,6 +262,7 @@ function summarize(size: { sizeMb: number; runs: SizeRun[] }) {
     full: { ms: pick((r) => r.fullMs), bareMs: pick((r) => r.bareFullMs), bareBackupMs: pick((r) => r.bareBackupMs), bareUploadMs: pick((r) => r.bareUploadMs), ratio: pick((r) => r.fullRatio) },
     fullPhasesMs: Object.fromEntries(phases.map((p) => [p, pick((r) => r.fullDurations[p] ?? 0)])),
     peakRssMiB: pick((r) => Math.max(r.peakRssKiB, r.polledRssKiB) / 1024),
+    brotli: { ms: pick((r) => r.brotliFullMs), ratio: pick((r) => r.brotliFullRatio), setBytes: pick((r) => r.brotliFullBytes), sizeRatio: pick((r) => r.fullBytes / r.brotliFullBytes), peakRssMiB: pick((r) => r.brotliPeakRssKiB / 1024) },
     differential: {
       bytes: pick((r) => r.diffBytes),
       changedPages: pick((r) => r.changedPages),
@@ -285,6 +298,10 @@ function markdown(result: { date: string; node: string; machine: string; runs: n
       .join(' | ')} | — |`,
     `| bare: backup / upload (s) | ${result.sizes.map((s) => `${(s.full.bareBackupMs.median / 1000).toFixed(1)} / ${(s.full.bareUploadMs.median / 1000).toFixed(1)}`).join(' | ')} | — |`,
     `| **peak RSS of the agent, FULL (MiB)** | ${result.sizes.map((s) => f(s.peakRssMiB, 0)).join(' | ')} | ≤ 256, flat |`,
+    `| FULL with DumpCompression brotli (level 1) (s) | ${result.sizes.map((s) => f(s.brotli.ms, 1, 1000)).join(' | ')} | — |`,
+    `| **FULL brotli / bare minimum** (uploads fewer bytes than the bare minimum) | ${result.sizes.map((s) => f(s.brotli.ratio)).join(' | ')} | — |`,
+    `| SET bytes: uncompressed / brotli (ratio) | ${result.sizes.map((s) => `${s.fullSetBytes} / ${s.brotli.setBytes.median} (${s.brotli.sizeRatio.median.toFixed(2)}×)`).join(' | ')} | — |`,
+    `| peak RSS of the agent, FULL brotli (MiB) | ${result.sizes.map((s) => f(s.brotli.peakRssMiB, 0)).join(' | ')} | ≤ 256, flat |`,
     `| DIFF (1% rows) changed pages | ${result.sizes.map((s) => f(s.differential.changedPages, 0)).join(' | ')} | — |`,
     `| DIFF dump bytes | ${result.sizes.map((s) => f(s.differential.bytes, 0)).join(' | ')} | — |`,
     `| **DIFF bytes / (changed pages × page size)** | ${result.sizes.map((s) => f(s.differential.bytesRatio, 4)).join(' | ')} | ≤ 1.05 |`,
@@ -305,18 +322,21 @@ function markdown(result: { date: string; node: string; machine: string; runs: n
   lines.push(
     '## Streaming decision',
     '',
-    '- Each SET file is read twice, both times from the page cache right after it was written: once by the checksum pass',
-    '  (whole SHA-256 for the manifest + the SHA-256 of every upload part), once by the upload. Hashing happens once: the',
-    '  upload sends the checksum pass\'s part digests as `ChecksumSHA256` (S3 verifies each part against them, so bytes that',
-    '  changed between the two reads are rejected), and the SDK computes nothing again.',
-    '- Why not hash during the upload: the manifest is the commit point of the local SET and must be written (fsync +',
-    '  rename) before the upload starts, so that a failed or killed upload still leaves a complete local SET that the next',
-    '  job re-fills (fault suite: "kill mid-upload"). Hashing during the upload would move the local commit after the',
-    '  upload; the price of the order kept is the checksum pass, shown in the FULL phases row.',
-    '- Memory: parts of `choosePartSize` bytes (16 MiB; ≥ 5 MiB, ≤ 10,000 parts, > 5 TiB refused before any request),',
-    `  read one after the other and sent ${UPLOAD_QUEUE_SIZE} at a time: ≈ 16 MiB × ${UPLOAD_QUEUE_SIZE} per file, whatever its size.`,
-    '- The gap to the bare minimum is mostly work the baseline does not do: `PRAGMA integrity_check` (SPEC §4.2 step 1)',
-    '  and the page-hash sidecar of a FULL (what makes DIFFERENTIALs proportional to changed pages).',
+    '- Each SET file is read once, from the page cache right after the engine wrote it: in that one pass (`streamSetFile`,',
+    '  agent/hotsite/stream-upload.ts) the bytes get the manifest SHA-256, the SHA-256 of every upload part (sent as',
+    '  `ChecksumSHA256`, which S3 verifies), the FULL\'s page hashes (the sidecar that makes DIFFERENTIALs proportional to',
+    '  changed pages) and, with `DumpCompression: brotli`, the compression — while the parts go to the hot-site.',
+    '- The integrity check of a FULL runs on its own dump (exactly the bytes backed up; no read transaction on the live',
+    '  CommServe) in a worker thread, alongside the pass; only the manifest waits for its verdict.',
+    '- Commit order: the local manifest (fsync + rename) is written after the pass, then the hot-site manifest. A failed',
+    '  upload does not stop the pass: the local SET is still committed and the next job re-fills the hot-site. An agent',
+    '  killed during the pass leaves an incomplete SET (no manifest) that never counts; the previous point stays intact',
+    '  (fault suite: "kill mid-upload", "kill after the local commit").',
+    `- Memory: parts of \`choosePartSize\` bytes (${DEFAULT_PART_BYTES / MiB} MiB; ≥ 5 MiB, ≤ 10,000 parts, > 5 TiB refused before any request)`,
+    `  from a pool of ${UPLOAD_QUEUE_SIZE} + 1 buffers shared by every file of the SET, ${UPLOAD_QUEUE_SIZE} in flight: bounded whatever the database size.`,
+    '- Compression: brotli (Node 20\'s zlib has no zstd before 22.15; brotli level 1 compresses faster than gzip level 1 with',
+    '  a better ratio on the sample CommServe). The manifest records the stored bytes (size, SHA-256, S3 checksum) and the',
+    '  content (`compression.contentSize` / `contentSha256`); recovery decompresses while it stages and verifies both.',
     '',
   );
   return lines.join('\n');
@@ -369,7 +389,7 @@ async function main(): Promise<void> {
     machine: `${cpus().length} CPU (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
     runs,
     quick,
-    uploadPlan: { partSize: '16 MiB (choosePartSize: ≥ 5 MiB, ≤ 10,000 parts)', queueSize: UPLOAD_QUEUE_SIZE },
+    uploadPlan: { partSizeBytes: DEFAULT_PART_BYTES, partSizeRule: 'choosePartSize: ≥ 5 MiB, ≤ 10,000 parts', queueSize: UPLOAD_QUEUE_SIZE, buffers: UPLOAD_QUEUE_SIZE + 1 },
     targets: { fullRatio: 1.2, specFullRatio: 1.5, diffBytesRatio: 1.05, recoveryRatio: 1.3, peakRssMiB: 256 },
     sizes: measured,
     costCurve: curve,

@@ -106,13 +106,6 @@ export type UploadProgress = (sentBytes: number, totalBytes: number, file: strin
 
 /** Options of {@link uploadSet}. */
 export interface UploadSetOptions {
-  /**
-   * Base64 SHA-256 of each upload part, per file name, from the manifest's checksum pass
-   * (`checksumFileWithParts`). Sent as each part's `ChecksumSHA256`: S3 verifies the bytes it receives against
-   * the digests taken when the manifest was made, and the upload hashes nothing again. Files without an entry
-   * are hashed part by part while they are read for the upload.
-   */
-  partChecksums?: ReadonlyMap<string, readonly string[]>;
   /** Concurrent part uploads per file (default {@link UPLOAD_QUEUE_SIZE}). */
   queueSize?: number;
   /** The uploader's own retries of a part or single PUT (default {@link UPLOAD_REQUEST_RETRY}; `attempts: 1` turns them off). */
@@ -161,14 +154,13 @@ interface PlannedFile {
   sha256: string;
   partSize: number;
   parts: number;
-  partChecksums?: readonly string[];
 }
 
 /**
  * The transfer plan of every file of the SET, checked against S3's limits before any byte is sent: an object
  * over 5 TiB, a part under 5 MiB (but the last) or over 10,000 parts is refused here, so nothing is uploaded.
  */
-function planSetUpload(bucket: string, setDir: string, manifest: Manifest, partChecksums?: ReadonlyMap<string, readonly string[]>): PlannedFile[] {
+function planSetUpload(bucket: string, setDir: string, manifest: Manifest): PlannedFile[] {
   return manifest.files.map((file) => {
     let partSize: number;
     try {
@@ -178,8 +170,6 @@ function planSetUpload(bucket: string, setDir: string, manifest: Manifest, partC
       if (parts > 1 && partSize < S3_MIN_PART_BYTES) throw new TransferLimitError(`part size ${partSize} is under the 5 MiB S3 minimum`);
       if (parts > S3_MAX_PARTS) throw new TransferLimitError(`${parts} parts exceed the 10,000-part S3 limit`);
       if (partSize > S3_MAX_PART_BYTES) throw new TransferLimitError(`part size ${partSize} exceeds the 5 GiB S3 maximum`);
-      const sums = partChecksums?.get(file.name);
-      if (sums && sums.length !== parts) throw new TransferLimitError(`${sums.length} part checksums for ${parts} parts`);
       return {
         name: file.name,
         path: join(setDir, file.name),
@@ -188,7 +178,6 @@ function planSetUpload(bucket: string, setDir: string, manifest: Manifest, partC
         sha256: file.sha256,
         partSize,
         parts,
-        partChecksums: sums,
       };
     } catch (error) {
       throw new HotSiteError('HOTSITE_ERROR', `refusing to upload ${manifest.setName}/${file.name} to bucket ${bucket}: ${(error as Error).message}`, { cause: error });
@@ -223,7 +212,7 @@ async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queue
     if (size !== file.size) throw new Error(`${file.name} has ${size} bytes, the manifest says ${file.size}`);
     if (file.parts === 1) {
       const body = await readPart(handle, 0, file.size, file.name);
-      const checksum = file.partChecksums?.[0] ?? Buffer.from(file.sha256, 'hex').toString('base64');
+      const checksum = sha256Base64(body);
       await sendWithRetry(
         () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: body, ContentLength: body.length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum })),
         retry,
@@ -244,7 +233,7 @@ async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queue
         const start = (n - 1) * file.partSize;
         const length = Math.min(file.partSize, file.size - start);
         const body = await readPart(handle, start, length, file.name);
-        const checksum = file.partChecksums?.[n - 1] ?? sha256Base64(body);
+        const checksum = sha256Base64(body);
         const sending: Promise<void> = sendWithRetry(
           () =>
             s3.send(new UploadPartCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum })),
@@ -278,7 +267,8 @@ async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queue
 }
 
 /**
- * Uploads a complete SET folder to `sets/SET_<n>/`: every file the manifest lists, then `manifest.json` last,
+ * Uploads a complete (committed) SET folder to `sets/SET_<n>/` — the re-fill path; phase 1 itself uploads in its
+ * single pass (`streamSetFile`) — every file the manifest lists, then `manifest.json` last,
  * so the hot-site copy is complete only when everything else is there. Each file is read once for the upload
  * and sent as a single PUT up to its part size (the manifest's `s3.partSize`), else as a multipart upload of
  * parts of that size, `queueSize` in parallel; every request carries its SHA-256 (`ChecksumSHA256`), which S3
@@ -298,7 +288,7 @@ export async function uploadSet(
   onProgress?: UploadProgress,
   options: UploadSetOptions = {},
 ): Promise<number> {
-  const plan = planSetUpload(bucket, setDir, manifest, options.partChecksums);
+  const plan = planSetUpload(bucket, setDir, manifest);
   const queueSize = Math.max(1, options.queueSize ?? UPLOAD_QUEUE_SIZE);
   const retry = options.requestRetry ?? UPLOAD_REQUEST_RETRY;
   const total = plan.reduce((sum, f) => sum + f.size, 0);

@@ -1,18 +1,16 @@
 /**
- * The SET upload (issue 10) against a real moto server: multipart with the manifest's part size, a SHA-256
- * checksum on every request (the per-part digests of the manifest's checksum pass, not recomputed), no multipart
- * upload left open after a failure, and S3's limits (5 MiB ≤ part, ≤ 10,000 parts, ≤ 5 TiB) enforced before
- * anything is sent.
+ * The re-fill upload of a committed SET (`uploadSet`, issue 10) against a real moto server: multipart with the
+ * manifest's part size, a SHA-256 checksum on every request, no multipart upload left open after a failure, and S3's
+ * limits (5 MiB ≤ part, ≤ 10,000 parts, ≤ 5 TiB) enforced before anything is sent.
  */
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SetFileHasher } from '#core/checksums';
 import { HotSiteError } from '#core/errors';
 import { parseManifest, serializeManifest, type Manifest, type ManifestInput } from '#core/manifest';
 import { choosePartSize, GiB, MiB, partCount, S3_MAX_OBJECT_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES, TiB, TransferLimitError } from '#core/transfer-plan';
-import { checksumFile, checksumFileWithParts } from '#agent/hotsite/file-checksums';
 import { uploadSet } from '#agent/hotsite/hot-site';
 import { motoS3Client, useMoto } from '../../support/moto';
 import { useTempDirs } from '../../support/tmp';
@@ -61,13 +59,22 @@ async function writeSet(dir: string, jobId = 7) {
   for (let i = 0; i + 4 <= data.length; i += 4096) data.writeUInt32LE(i ^ 0x5a5a5a5a, i);
   writeFileSync(join(dir, 'commserv_FULL.dmp'), data);
   writeFileSync(join(dir, 'commserv_hive.reg'), 'Windows Registry Editor Version 5.00\r\n');
-  const dump = await checksumFileWithParts(join(dir, 'commserv_FULL.dmp'), PART);
-  const reg = await checksumFileWithParts(join(dir, 'commserv_hive.reg'), PART);
+  const dump = sums(data);
+  const reg = sums(readFileSync(join(dir, 'commserv_hive.reg')));
   const manifest = manifestFor(dir, jobId, [
     { name: 'commserv_FULL.dmp', size: dump.size, sha256: dump.sha256, partSize: dump.partSize, checksumSHA256: dump.s3ChecksumSHA256 },
     { name: 'commserv_hive.reg', size: reg.size, sha256: reg.sha256, partSize: reg.partSize, checksumSHA256: reg.s3ChecksumSHA256 },
   ]);
-  return { data, dump, reg, manifest, partChecksums: new Map([['commserv_FULL.dmp', dump.partChecksums], ['commserv_hive.reg', reg.partChecksums]]) };
+  return { data, dump, reg, manifest };
+}
+
+/** Checksums of `data` for 5 MiB parts, with each part's base64 SHA-256. */
+function sums(data: Buffer) {
+  const hasher = new SetFileHasher(PART);
+  hasher.update(data);
+  const partChecksums: string[] = [];
+  for (let start = 0; start < data.length; start += PART) partChecksums.push(createHash('sha256').update(data.subarray(start, start + PART)).digest('base64'));
+  return { ...hasher.digest(), partChecksums };
 }
 
 async function openUploads(s3: S3Client): Promise<number> {
@@ -86,21 +93,12 @@ describe('SET upload streaming (moto)', () => {
     await motoS3Client().send(new CreateBucketCommand({ Bucket: BUCKET }));
   });
 
-  it('checksumFileWithParts gives the same checksums as SetFileHasher, plus one SHA-256 per part', async () => {
-    const { data, dump } = await writeSet(tempDir());
-    const hasher = new SetFileHasher(PART);
-    hasher.update(data);
-    expect({ size: dump.size, sha256: dump.sha256, s3ChecksumSHA256: dump.s3ChecksumSHA256, partSize: dump.partSize }).toEqual(hasher.digest());
-    expect(dump.partChecksums).toEqual([0, 1, 2].map((n) => createHash('sha256').update(data.subarray(n * PART, (n + 1) * PART)).digest('base64')));
-    expect(await checksumFile(join(tempDir(), '..', 'nope'), PART).catch((e: NodeJS.ErrnoException) => e.code)).toBe('ENOENT');
-  });
-
-  it('uploads a file larger than one part as a multipart upload in parts of the manifest part size, each with its SHA-256 from the checksum pass; the manifest goes last', async () => {
+  it('uploads a file larger than one part as a multipart upload in parts of the manifest part size, each with its SHA-256; the manifest goes last', async () => {
     const dir = tempDir();
-    const { data, dump, reg, manifest, partChecksums } = await writeSet(dir);
+    const { data, dump, reg, manifest } = await writeSet(dir);
     const { s3, sent } = recordingClient();
     const progress: number[] = [];
-    const bytes = await uploadSet(s3, BUCKET, dir, manifest, (done) => progress.push(done), { partChecksums });
+    const bytes = await uploadSet(s3, BUCKET, dir, manifest, (done) => progress.push(done));
     expect(bytes).toBe(data.length + reg.size);
     expect(progress.at(-1)).toBe(data.length + reg.size);
 
@@ -127,20 +125,11 @@ describe('SET upload streaming (moto)', () => {
     expect(await openUploads(s3)).toBe(0);
   });
 
-  it('without the checksum pass digests, hashes each part as it reads it (re-fill path) with the same result', async () => {
-    const dir = tempDir();
-    const { dump, manifest } = await writeSet(dir);
-    const { s3, sent } = recordingClient();
-    await uploadSet(s3, BUCKET, dir, manifest);
-    const parts = sent.filter((s) => s.command === 'UploadPartCommand').sort((a, b) => Number(a.input.PartNumber) - Number(b.input.PartNumber));
-    expect(parts.map((p) => p.input.ChecksumSHA256)).toEqual(dump.partChecksums);
-  });
-
   it('an injected S3 client whose UploadPart fails: the upload fails with a HotSiteError, its multipart upload is aborted (no orphan parts), nothing else is sent', async () => {
     const dir = tempDir();
-    const { manifest, partChecksums } = await writeSet(dir);
+    const { manifest } = await writeSet(dir);
     const { s3, sent } = recordingClient((s) => s.command === 'UploadPartCommand' && s.input.PartNumber === 2);
-    const error = await uploadSet(s3, BUCKET, dir, manifest, undefined, { partChecksums }).catch((e: unknown) => e);
+    const error = await uploadSet(s3, BUCKET, dir, manifest).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HotSiteError);
     expect((error as Error).message).toContain('upload SET_007/commserv_FULL.dmp');
     expect(sent.some((s) => s.command === 'AbortMultipartUploadCommand')).toBe(true);
@@ -151,9 +140,9 @@ describe('SET upload streaming (moto)', () => {
 
   it('a file that no longer matches the manifest (size changed) is refused and its upload aborted', async () => {
     const dir = tempDir();
-    const { manifest, partChecksums } = await writeSet(dir);
+    const { manifest } = await writeSet(dir);
     writeFileSync(join(dir, 'commserv_FULL.dmp'), Buffer.alloc(PART + 1));
-    await expect(uploadSet(motoS3Client(), BUCKET, dir, manifest, undefined, { partChecksums })).rejects.toThrow(/has 5242881 bytes, the manifest says/);
+    await expect(uploadSet(motoS3Client(), BUCKET, dir, manifest)).rejects.toThrow(/has 5242881 bytes, the manifest says/);
     expect(await openUploads(motoS3Client())).toBe(0);
     expect(await keys(motoS3Client())).toEqual([]);
   });
