@@ -27,10 +27,15 @@ export interface DifferentialBase {
   setDir: string;
 }
 
-/** What {@link DatabaseEngine.beginCycle} returns: a sink for the FULL dump's bytes that writes the cycle's sidecars. */
+/**
+ * What {@link DatabaseEngine.beginCycle} returns: a sink for the page digests of the FULL dump (computed by phase 1's
+ * pass over the dump) that writes the cycle's sidecars.
+ */
 export interface CycleWriter {
-  /** The next bytes of the dump, in order. */
-  update(chunk: Buffer): Promise<void>;
+  /** Page size of the dump (bytes): the pass gives one digest per page, the first 16 bytes of its SHA-256. */
+  readonly pageSize: number;
+  /** The digests of the next pages, in order (16 bytes each), and the dump bytes they cover. */
+  addPageDigests(digests: Buffer, bytes: number): Promise<void>;
   /**
    * All bytes given: writes the sidecars and returns what `prepareCycle` returns.
    * @param dumpSha256 SHA-256 (lowercase hex) of the whole dump, as computed by the caller's pass.
@@ -68,7 +73,7 @@ export interface DatabaseEngine {
   prepareCycle(dumpFile: string, setDir: string, jobId: number): Promise<{ sidecars: DumpSidecar[]; details: DatabaseIdentity['details'] }>;
   /**
    * Like {@link prepareCycle}, but fed by the caller's own single pass over the FULL dump (phase 1 reads the dump
-   * once, for the checksums, the upload and this): the returned writer gets the dump's bytes in order, then
+   * once, for the checksums, the upload and this): the returned writer gets the dump's page digests in order, then
    * `finish` with the dump's SHA-256. Engines whose cycle needs no pass over the dump (SQL Server) leave it out and
    * phase 1 calls {@link prepareCycle}.
    * @throws DatabaseError when the sidecar cannot be started.

@@ -1,11 +1,12 @@
 /**
  * Phase 1's single pass over a SET file (issue 10, SPEC §10): every file is read once, and in that pass its bytes
- * are hashed (the manifest's SHA-256 and each upload part's SHA-256), shown to an observer (the FULL's page hashes),
- * optionally brotli-compressed (then the compressed bytes are what the phase-1 destination stores), and uploaded to
- * the hot-site in parts sent `queueSize` at a time, each with its `ChecksumSHA256` (S3 verifies every part).
+ * are hashed (the manifest's SHA-256 and each upload part's SHA-256) and page-digested for the FULL's page hashes — in
+ * a hashing worker thread ({@link HashWorker}), so the main thread only reads and drives the sockets —, optionally
+ * brotli-compressed (then the compressed bytes are what the phase-1 destination stores), and uploaded to the hot-site
+ * in parts sent `queueSize` at a time, each with its `ChecksumSHA256` (S3 verifies every part).
  *
  * Memory: part buffers of the file's part size come from a pool of `queueSize + 1` buffers that every file of the SET
- * shares (≈ 16 MiB × 5), plus the read chunks (1 MiB) and brotli's window: bounded whatever the database size.
+ * shares (part size × 5), plus the read chunks (1 MiB) and brotli's window: bounded whatever the database size.
  *
  * Failure handling: an upload that fails (after the SDK's and the uploader's retries) does not stop the pass — the
  * multipart upload is aborted, the session remembers the failure, and this file and the rest of the SET are still
@@ -21,8 +22,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { createHash, hash as oneShotHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createBrotliCompress } from 'node:zlib';
@@ -30,6 +30,7 @@ import type { HotSiteError } from '#core/errors';
 import type { ManifestFile } from '#core/manifest';
 import { choosePartSize, MiB, S3_MAX_PARTS, TransferLimitError } from '#core/transfer-plan';
 import { faultPoint } from '#agent/faults';
+import { HashWorker, ownedBuffer } from './hash-worker';
 import { hotSiteError, sendWithRetry, UPLOAD_QUEUE_SIZE, UPLOAD_REQUEST_RETRY, type RequestRetry } from './hot-site';
 
 /** Read size of the pass (bytes). */
@@ -51,7 +52,7 @@ class BufferPool {
     if (buffer) return buffer;
     if (this.created < this.max) {
       this.created += 1;
-      return Buffer.allocUnsafe(this.size);
+      return ownedBuffer(this.size);
     }
     return new Promise((resolve) => this.waiting.push(resolve));
   }
@@ -93,6 +94,27 @@ export class SetUploadSession {
     return this.s3 !== null && this.failure === undefined;
   }
 
+  private worker: HashWorker | undefined;
+  private streams = 0;
+
+  /** The session's hashing worker (started on first use; stopped by {@link close}). */
+  hashing(): HashWorker {
+    this.worker ??= new HashWorker();
+    return this.worker;
+  }
+
+  /** A name for a new hashed byte stream. */
+  streamName(what: string): string {
+    this.streams += 1;
+    return `${this.streams}:${what}`;
+  }
+
+  /** Stops the hashing worker. Call when the SET is done (or failed). Idempotent. */
+  async close(): Promise<void> {
+    await this.worker?.close();
+    this.worker = undefined;
+  }
+
   /** The pool for parts of `partSize` bytes (kept while files share a part size, replaced otherwise). */
   buffers(partSize: number): BufferPool {
     if (!this.pool || this.pool.size !== partSize) this.pool = new BufferPool(partSize, this.queueSize + 1);
@@ -114,8 +136,11 @@ export interface StreamSetFileOptions {
    * is uploaded. Absent: the source is stored as is.
    */
   compression?: { level: number; storedPath: string };
-  /** Sees the content bytes in order, before compression (e.g. the FULL's page hashes). */
-  observe?: (chunk: Buffer) => Promise<void>;
+  /**
+   * Page digests of the content (before compression), for the FULL's page hashes: `add` gets the 16-byte digest of
+   * every `pageSize`-byte page in order, with the content bytes they cover.
+   */
+  pageDigests?: { pageSize: number; add: (digests: Buffer, bytes: number) => Promise<void> };
   /** Preferred part size in bytes (see `choosePartSize`; default 16 MiB). */
   partSize?: number;
   /** Progress: content bytes read so far of the source's size. */
@@ -137,14 +162,26 @@ interface MultipartState {
   inFlight: Set<Promise<void>>;
 }
 
+/** Reads up to `length` bytes at `position` into `buffer[0…]`, looping over short reads; returns the bytes read. */
+async function readInto(handle: FileHandle, buffer: Buffer, length: number, position: number): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
 /**
- * Reads `options.source` once: hashes, observes, optionally compresses and stores, and uploads it as
- * `options.key` (a single PUT when the stored bytes fit in one part, else a multipart upload). See the module comment.
+ * Reads `options.source` once: hashes and page-digests it (in the session's hashing worker), optionally compresses and
+ * stores it, and uploads it as `options.key` (a single PUT when the stored bytes fit in one part, else a multipart
+ * upload). See the module comment.
  * @returns the manifest entry (size, SHA-256, S3 part size and checksum of the stored bytes; `compression` when
  *   compressed) and whether the upload succeeded (`session.failure` says why not).
  * @throws TransferLimitError (file over 5 TiB, before anything is read or sent); the file system error when the
- *   source cannot be read or the compressed file cannot be written; whatever `observe` throws. The multipart upload
- *   in progress is aborted in every case.
+ *   source cannot be read or the compressed file cannot be written; an Error when the source changed size while it
+ *   was read; whatever `pageDigests.add` throws. The multipart upload in progress is aborted in every case.
  */
 export async function streamSetFile(session: SetUploadSession, options: StreamSetFileOptions): Promise<StreamedSetFile> {
   const { size: sourceSize } = await stat(options.source);
@@ -152,15 +189,19 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
   const planned = options.compression ? sourceSize + Math.ceil(sourceSize / 1024) + 1024 : sourceSize;
   const partSize = choosePartSize(planned, options.partSize);
   const pool = session.buffers(partSize);
-  const stored = createHash('sha256');
-  const content = options.compression ? createHash('sha256') : stored;
+  const hashing = session.hashing();
+  const storedStream = session.streamName(`${options.key} stored`);
+  const contentStream = options.compression ? session.streamName(`${options.key} content`) : storedStream;
+  const pageSize = options.pageDigests?.pageSize;
   const partDigests: Buffer[] = [];
   let storedBytes = 0;
+  let readBytes = 0;
+  let source: FileHandle | undefined;
   let storedFile: FileHandle | undefined;
   let multipart: MultipartState | undefined;
   let uploaded = session.uploading;
-  let current: Buffer | undefined;
-  let fill = 0;
+  /** A single-part object's bytes, kept for the PUT at the end. */
+  let single: Buffer | undefined;
 
   const fail = (error: unknown) => {
     if (!uploaded) return;
@@ -168,14 +209,16 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
     session.failure ??= hotSiteError(`upload ${options.key}`, session.bucket, error);
   };
 
-  /** Seals the current buffer as the next part: hash, store (compressed), send or drop. */
-  const seal = async (last: boolean): Promise<void> => {
-    const buffer = current!;
-    const length = fill;
-    current = undefined;
-    fill = 0;
+  /** Content bytes read: page digests (when the content is what is stored, they come with the part's hash) and progress. */
+  const counted = async (length: number, digests?: Buffer) => {
+    if (digests) await options.pageDigests!.add(digests, length);
+    readBytes += length;
+    options.onProgress?.(readBytes, sourceSize);
+  };
+
+  /** The next part of the stored bytes, hashed: store it (compressed), then send it, keep it (single PUT) or drop it. */
+  const sealPart = async (buffer: Buffer, length: number, digest: Buffer, last: boolean): Promise<void> => {
     const body = buffer.subarray(0, length);
-    const digest = oneShotHash('sha256', body, 'buffer');
     partDigests.push(digest);
     if (storedFile) {
       let written = 0;
@@ -184,7 +227,7 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
     storedBytes += length;
     const partNumber = partDigests.length;
     if (last && partNumber === 1 && uploaded) {
-      current = buffer; // a single-part object: sent below as one PUT
+      single = buffer;
       return;
     }
     if (!uploaded) {
@@ -225,33 +268,8 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
     while (state.inFlight.size >= session.queueSize) await Promise.race(state.inFlight);
   };
 
-  /** Appends stored bytes to the current part, sealing full parts as more bytes arrive. */
-  const push = async (data: Buffer): Promise<void> => {
-    stored.update(data);
-    let offset = 0;
-    while (offset < data.length) {
-      if (current && fill === partSize) await seal(false);
-      current ??= await pool.take();
-      const take = Math.min(partSize - fill, data.length - offset);
-      data.copy(current, fill, offset, offset + take);
-      fill += take;
-      offset += take;
-    }
-  };
-
-  let readBytes = 0;
-  const readSource = async function* (): AsyncGenerator<Buffer> {
-    for await (const chunk of createReadStream(options.source, { highWaterMark: READ_CHUNK_BYTES })) {
-      const data = chunk as Buffer;
-      if (options.compression) content.update(data);
-      await options.observe?.(data);
-      readBytes += data.length;
-      options.onProgress?.(readBytes, sourceSize);
-      yield data;
-    }
-  };
-
   try {
+    source = await open(options.source, 'r');
     if (options.compression) {
       storedFile = await open(options.compression.storedPath, 'w');
       const brotli = createBrotliCompress({
@@ -261,30 +279,76 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
           [zlibConstants.BROTLI_PARAM_SIZE_HINT]: sourceSize,
         },
       });
-      // read → observe → compress → parts, with backpressure and errors carried by the pipeline.
-      await pipeline(readSource(), brotli, async (compressed: AsyncIterable<Buffer>) => {
-        for await (const out of compressed) await push(out);
+      const handle = source;
+      // read → hash + page digests (worker) → compress (zlib's thread pool) → parts, with backpressure and errors
+      // carried by the pipeline. Each read gets its own chunk: brotli may still hold the previous one.
+      const readChunks = async function* (): AsyncGenerator<Buffer> {
+        for (let position = 0; ; ) {
+          const chunk = ownedBuffer(READ_CHUNK_BYTES);
+          const length = await readInto(handle, chunk, READ_CHUNK_BYTES, position);
+          if (length === 0) return;
+          position += length;
+          const hashed = await hashing.update(contentStream, chunk, length, pageSize ? { pageSize } : {});
+          await counted(length, hashed.pageDigests);
+          yield hashed.buffer.subarray(0, length);
+        }
+      };
+      let current: Buffer | undefined;
+      let fill = 0;
+      const seal = async (last: boolean) => {
+        const hashed = await hashing.update(storedStream, current!, fill, { piece: true });
+        const length = fill;
+        current = undefined;
+        fill = 0;
+        await sealPart(hashed.buffer, length, hashed.pieceDigest!, last);
+      };
+      await pipeline(readChunks(), brotli, async (compressed: AsyncIterable<Buffer>) => {
+        for await (const out of compressed) {
+          for (let offset = 0; offset < out.length; ) {
+            if (current && fill === partSize) await seal(false);
+            current ??= await pool.take();
+            const take = Math.min(partSize - fill, out.length - offset);
+            out.copy(current, fill, offset, offset + take);
+            fill += take;
+            offset += take;
+          }
+        }
+        current ??= await pool.take(); // an empty file still makes one (empty) object
+        await seal(true);
       });
     } else {
-      for await (const data of readSource()) await push(data);
+      // Parts are read straight into the pool's buffers; part n is hashed in the worker while part n+1 is read.
+      let position = 0;
+      let previous: Promise<void> = Promise.resolve();
+      do {
+        const buffer = await pool.take();
+        const length = await readInto(source, buffer, partSize, position);
+        position += length;
+        const last = position >= sourceSize || length < partSize;
+        await previous; // parts are hashed and sealed in order
+        previous = (async () => {
+          const hashed = await hashing.update(storedStream, buffer, length, { piece: true, ...(pageSize ? { pageSize } : {}) });
+          await counted(length, hashed.pageDigests);
+          await sealPart(hashed.buffer, length, hashed.pieceDigest!, last);
+        })();
+        previous.catch(() => undefined); // awaited at the next part or after the loop
+        if (last) break;
+      } while (true);
+      await previous;
     }
-    if (readBytes !== sourceSize) throw new Error(`${options.name} changed size while it was read (${sourceSize} → ${readBytes} bytes)`);
-    // The last (or only) part.
-    current ??= await pool.take();
-    await seal(true);
+    const { size: sizeNow } = await source.stat();
+    if (readBytes !== sourceSize || sizeNow !== sourceSize) throw new Error(`${options.name} changed size while it was read (${sourceSize} → ${Math.max(readBytes, sizeNow)} bytes)`);
     if (storedFile) {
       await storedFile.sync();
       await storedFile.close();
       storedFile = undefined;
     }
-    const storedDigest = stored.digest();
-    const contentSha256 = options.compression ? content.digest('hex') : storedDigest.toString('hex');
-    const single = partDigests.length === 1;
-    const checksumSHA256 = single
-      ? storedDigest.toString('base64')
-      : `${createHash('sha256').update(Buffer.concat(partDigests)).digest('base64')}-${partDigests.length}`;
-    if (uploaded && single) {
-      const body = current!.subarray(0, storedBytes);
+    const storedDigest = await hashing.finish(storedStream);
+    const contentSha256 = options.compression ? (await hashing.finish(contentStream)).toString('hex') : storedDigest.toString('hex');
+    const checksumSHA256 =
+      partDigests.length === 1 ? storedDigest.toString('base64') : `${createHash('sha256').update(Buffer.concat(partDigests)).digest('base64')}-${partDigests.length}`;
+    if (single) {
+      const body = single.subarray(0, storedBytes);
       try {
         await sendWithRetry(
           () => session.s3!.send(new PutObjectCommand({ Bucket: session.bucket, Key: options.key, Body: body, ContentLength: storedBytes, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksumSHA256 })),
@@ -293,10 +357,6 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
       } catch (error) {
         fail(error);
       }
-    }
-    if (current) {
-      pool.give(current);
-      current = undefined;
     }
     if (multipart) {
       await Promise.all(multipart.inFlight);
@@ -321,8 +381,9 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
     };
     return { entry, contentSha256, uploaded };
   } finally {
+    if (single) pool.give(single);
+    await source?.close().catch(() => undefined);
     await storedFile?.close().catch(() => undefined);
-    if (current) pool.give(current);
     if (multipart) {
       await Promise.allSettled(multipart.inFlight);
       await session.s3!.send(new AbortMultipartUploadCommand({ Bucket: session.bucket, Key: options.key, UploadId: multipart.uploadId })).catch(() => undefined);

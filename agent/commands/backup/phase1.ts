@@ -103,6 +103,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
   let staging: string | undefined;
   let committed = false;
   const cleanups: Array<() => void> = [];
+  let session: SetUploadSession | undefined;
   try {
     // Preflight: nothing is created until these pass.
     engine = await timed('open', () =>
@@ -251,7 +252,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     // 6. One pass per file (issue 10): SHA-256 for the manifest, each part's SHA-256, the FULL's page hashes and the
     //    optional compression, while the parts go to the hot-site. An upload failure does not stop the pass: the SET
     //    is still completed locally (and re-filled by the next job), then the failure is reported.
-    const session = new SetUploadSession(s3, bucket);
+    const upload = new SetUploadSession(s3, bucket);
+    session = upload;
     const entries: ManifestInput['files'] = [];
     const sources = [
       { file: dumpFile, path: rawDump, dump: true },
@@ -264,13 +266,13 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     let dumpContentSha256 = '';
     await timed('stream', async () => {
       for (const source of sources) {
-        const streamed = await streamSetFile(session, {
+        const streamed = await streamSetFile(upload, {
           source: source.path,
           name: source.file.name,
           role: source.file.role,
           key: setObjectKey('sets', jobId, source.file.name),
           ...(source.dump && compressionLevel !== null ? { compression: { level: compressionLevel, storedPath: join(setDir!, source.file.name) } } : {}),
-          ...(source.dump && cycleWriter ? { observe: (chunk: Buffer) => cycleWriter.update(chunk) } : {}),
+          ...(source.dump && cycleWriter ? { pageDigests: { pageSize: cycleWriter.pageSize, add: (digests: Buffer, bytes: number) => cycleWriter.addPageDigests(digests, bytes) } } : {}),
           onProgress: (read) => options.onProgress?.('upload', sent + read, total),
         });
         sent += streamed.entry.compression?.contentSize ?? streamed.entry.size;
@@ -283,7 +285,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       const cycle = await timed('cycle', () => (cycleWriter ? cycleWriter.finish(dumpContentSha256) : engine!.prepareCycle(rawDump, setDir!, jobId)));
       dump.detail.identity = { ...dump.detail.identity, details: { ...dump.detail.identity.details, ...cycle.details } };
       for (const sidecar of cycle.sidecars) {
-        const streamed = await streamSetFile(session, { source: join(setDir!, sidecar.name), name: sidecar.name, role: 'sidecar', key: setObjectKey('sets', jobId, sidecar.name) });
+        const streamed = await streamSetFile(upload, { source: join(setDir!, sidecar.name), name: sidecar.name, role: 'sidecar', key: setObjectKey('sets', jobId, sidecar.name) });
         entries.splice(1, 0, streamed.entry); // listed right after the dump, as ever
       }
     }
@@ -321,7 +323,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     logger.info({ jobId, files: manifest.files.length, bytes }, local ? 'SET written to the phase-1 destination' : 'SET staged (the phase-1 destination is unwritable)');
 
     // The hot-site copy is complete once its manifest is there, sent after every other file arrived.
-    if (session.failure) throw session.failure;
+    if (upload.failure) throw upload.failure;
     faultPoint('after-commit');
     await timed('manifestUpload', () => uploadManifest(s3, bucket, setDir!, manifest));
     logger.info({ jobId, bucket, prefix: setPrefix('sets', jobId) }, 'SET uploaded to the hot-site');
@@ -354,6 +356,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     throw new CommserveDrError('PHASE1_FAILED', `phase 1 failed: ${(error as Error).message}`, { cause: error });
   } finally {
     for (const forget of cleanups) forget();
+    await session?.close();
     if (staging) rmSync(staging, { recursive: true, force: true });
     await engine?.close();
     await release().catch(() => undefined);

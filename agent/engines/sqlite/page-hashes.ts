@@ -219,18 +219,14 @@ export async function writePageHashes(dumpFile: string, sidecarFile: string, opt
 }
 
 /**
- * Writes a page-hash sidecar from the FULL dump's bytes as a caller streams them (phase 1's single pass over the
- * dump: hashing, upload and page digests in one read). Digests go to `<sidecarFile>.partial` as they are computed
- * (memory: one 1 MiB digest buffer and at most one partial page, whatever the dump size); {@link finish} writes the
- * header and trailer, fsyncs and renames. Same file as {@link writePageHashes} writes for the same dump.
+ * Writes a page-hash sidecar from page digests a caller computes in its own pass over the FULL dump (phase 1's single
+ * read: checksums, upload and page digests at once, the digests in a hashing worker). Digests go to
+ * `<sidecarFile>.partial` as they arrive (memory: none kept, whatever the dump size); {@link finish} writes the header
+ * and trailer, fsyncs and renames. Same file as {@link writePageHashes} writes for the same dump.
  */
 export class PageHashesWriter {
   private out: FileHandle | undefined;
   private outPos = PAGE_HASHES_HEADER_BYTES;
-  private readonly carry: Buffer;
-  private carryFill = 0;
-  private readonly digests = Buffer.allocUnsafe(IO_CHUNK_BYTES);
-  private digestFill = 0;
   private pages = 0;
   private bytes = 0;
   private readonly partial: string;
@@ -241,7 +237,6 @@ export class PageHashesWriter {
     private readonly jobId: number,
   ) {
     checkJobId(jobId, 'jobId');
-    this.carry = Buffer.allocUnsafe(pageSize);
     this.partial = `${sidecarFile}.partial`;
   }
 
@@ -260,53 +255,27 @@ export class PageHashesWriter {
     return writer;
   }
 
-  /** The next bytes of the dump, in order (any chunk size). */
-  async update(chunk: Buffer): Promise<void> {
-    this.bytes += chunk.length;
-    let offset = 0;
-    if (this.carryFill > 0) {
-      const take = Math.min(this.pageSize - this.carryFill, chunk.length);
-      chunk.copy(this.carry, this.carryFill, 0, take);
-      this.carryFill += take;
-      offset = take;
-      if (this.carryFill < this.pageSize) return;
-      await this.addDigest(this.carry);
-      this.carryFill = 0;
-    }
-    while (offset + this.pageSize <= chunk.length) {
-      await this.addDigest(chunk.subarray(offset, offset + this.pageSize));
-      offset += this.pageSize;
-    }
-    if (offset < chunk.length) {
-      chunk.copy(this.carry, 0, offset);
-      this.carryFill = chunk.length - offset;
-    }
-  }
-
-  private async addDigest(page: Buffer): Promise<void> {
-    pageDigest(page).copy(this.digests, this.digestFill);
-    this.digestFill += PAGE_DIGEST_BYTES;
-    this.pages += 1;
-    if (this.digestFill === this.digests.length) await this.flushDigests();
-  }
-
-  private async flushDigests(): Promise<void> {
-    await writeFully(this.out!, this.digests, 0, this.digestFill, this.outPos);
-    this.outPos += this.digestFill;
-    this.digestFill = 0;
+  /**
+   * The digests ({@link pageDigest}, 16 bytes each) of the next pages of the dump, in order, and the dump bytes they
+   * came from (`bytes` beyond the whole pages — a dump that is not whole pages — make {@link finish} refuse it).
+   */
+  async addDigests(digests: Buffer, bytes: number): Promise<void> {
+    await writeFully(this.out!, digests, 0, digests.length, this.outPos);
+    this.outPos += digests.length;
+    this.pages += digests.length / PAGE_DIGEST_BYTES;
+    this.bytes += bytes;
   }
 
   /**
-   * Completes the sidecar: header (with `dumpSha256`, the SHA-256 of every byte passed to {@link update}, which the
-   * caller computed in the same pass), trailer, fsync, rename to the final name.
+   * Completes the sidecar: header (with `dumpSha256`, the SHA-256 of the whole dump, which the caller computed in
+   * the same pass), trailer, fsync, rename to the final name.
    * @returns as {@link writePageHashes}.
    * @throws DatabaseError `DUMP_INVALID` when the bytes were not a whole number of pages, `PAGE_HASHES_WRITE_FAILED`
    *   when writing fails (the partial file is removed in both cases).
    */
   async finish(dumpSha256: string): Promise<PageHashesResult> {
     try {
-      if (this.carryFill !== 0) throw new DatabaseError('DUMP_INVALID', `the dump is ${this.bytes} bytes, not a whole number of ${this.pageSize}-byte pages`);
-      await this.flushDigests();
+      if (this.bytes !== this.pages * this.pageSize) throw new DatabaseError('DUMP_INVALID', `the dump is ${this.bytes} bytes, not a whole number of ${this.pageSize}-byte pages`);
       const header = Buffer.alloc(PAGE_HASHES_HEADER_BYTES);
       header.write(PAGE_HASHES_MAGIC, 0, 'latin1');
       header.writeUInt16BE(PAGE_HASHES_VERSION, 8);

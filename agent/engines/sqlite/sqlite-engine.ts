@@ -187,7 +187,8 @@ export class SqliteEngine implements DatabaseEngine {
     const identity = databaseIdentity(dumpFile);
     const writer = await PageHashesWriter.create(join(setDir, PAGE_HASHES_FILE), pageSize, jobId);
     return {
-      update: (chunk) => writer.update(chunk),
+      pageSize,
+      addPageDigests: (digests, bytes) => writer.addDigests(digests, bytes),
       abort: () => writer.abort(),
       finish: async (dumpSha256) => {
         const hashes = await writer.finish(dumpSha256);

@@ -13,6 +13,7 @@ import { SetFileHasher } from '#core/checksums';
 import { HotSiteError } from '#core/errors';
 import { MiB } from '#core/transfer-plan';
 import { SetUploadSession, streamSetFile } from '#agent/hotsite/stream-upload';
+import { pageDigest } from '#agent/engines/sqlite/page-hashes';
 import { motoS3Client, useMoto } from '../../support/moto';
 import { useTempDirs } from '../../support/tmp';
 
@@ -55,6 +56,16 @@ function sampleBytes(size: number): Buffer {
   return data;
 }
 
+/** The digests given cover `data` exactly: one per 4 KiB page, the first 16 bytes of its SHA-256, in order. */
+function expectPageDigests(pages: Array<{ digests: Buffer; bytes: number }>, data: Buffer): void {
+  expect(pages.reduce((sum, p) => sum + p.bytes, 0)).toBe(data.length);
+  const all = Buffer.concat(pages.map((p) => p.digests));
+  expect(all.length).toBe((data.length / 4096) * 16);
+  for (const page of [0, 1, 2000, data.length / 4096 - 1]) {
+    expect(all.subarray(page * 16, page * 16 + 16).equals(pageDigest(data.subarray(page * 4096, (page + 1) * 4096)))).toBe(true);
+  }
+}
+
 async function openUploads(s3: S3Client): Promise<number> {
   return (await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads?.length ?? 0;
 }
@@ -63,21 +74,31 @@ async function objectBytes(s3: S3Client, key: string): Promise<Buffer> {
   return Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
 }
 
-describe('streamSetFile: one pass — hash, observe, compress, upload (moto)', () => {
+describe('streamSetFile: one pass — hash, page digests, compress, upload (moto)', () => {
   useMoto();
   const tempDir = useTempDirs('commserve-dr-stream-');
+  const sessions: SetUploadSession[] = [];
+  const open = (s3: S3Client | null, options?: ConstructorParameters<typeof SetUploadSession>[2]) => {
+    const session = new SetUploadSession(s3, BUCKET, options);
+    sessions.push(session);
+    return session;
+  };
+
+  afterEach(async () => {
+    for (const session of sessions.splice(0)) await session.close();
+  });
 
   beforeEach(async () => {
     await motoS3Client().send(new CreateBucketCommand({ Bucket: BUCKET }));
   });
 
-  it('uploads a multi-part file with each part SHA-256 (verified by S3), at most queueSize parts in flight; the entry matches SetFileHasher and the observer saw every byte in order', async () => {
+  it('uploads a multi-part file with each part SHA-256 (verified by S3), at most queueSize parts in flight; the entry matches SetFileHasher and the page digests cover every page in order', async () => {
     const dir = tempDir();
     const data = sampleBytes(23 * MiB + 4096);
     writeFileSync(join(dir, 'commserv_FULL.dmp'), data);
     const { s3, sent, maxInFlight } = recordingClient();
-    const session = new SetUploadSession(s3, BUCKET, { queueSize: 2 });
-    const seen = createHash('sha256');
+    const session = open(s3, { queueSize: 2 });
+    const pages: Array<{ digests: Buffer; bytes: number }> = [];
     let progress = 0;
     const result = await streamSetFile(session, {
       source: join(dir, 'commserv_FULL.dmp'),
@@ -85,7 +106,7 @@ describe('streamSetFile: one pass — hash, observe, compress, upload (moto)', (
       role: 'database',
       key: 'sets/SET_001/commserv_FULL.dmp',
       partSize: PART,
-      observe: async (chunk) => void seen.update(chunk),
+      pageDigests: { pageSize: 4096, add: async (digests, bytes) => void pages.push({ digests, bytes }) },
       onProgress: (read) => (progress = read),
     });
     const hasher = new SetFileHasher(PART);
@@ -95,7 +116,7 @@ describe('streamSetFile: one pass — hash, observe, compress, upload (moto)', (
     expect(session.failure).toBeUndefined();
     expect(result.entry).toEqual({ name: 'commserv_FULL.dmp', role: 'database', size: data.length, sha256: expected.sha256, s3: { partSize: PART, checksumSHA256: expected.s3ChecksumSHA256 } });
     expect(result.contentSha256).toBe(expected.sha256);
-    expect(seen.digest('hex')).toBe(expected.sha256);
+    expectPageDigests(pages, data);
     expect(progress).toBe(data.length);
     const parts = sent.filter((s) => s.command === 'UploadPartCommand').sort((a, b) => Number(a.input.PartNumber) - Number(b.input.PartNumber));
     expect(parts.map((p) => p.input.ContentLength)).toEqual([PART, PART, PART, PART, data.length - 4 * PART]);
@@ -113,7 +134,7 @@ describe('streamSetFile: one pass — hash, observe, compress, upload (moto)', (
     writeFileSync(join(dir, 'small.reg'), 'Windows Registry Editor Version 5.00\r\n');
     writeFileSync(join(dir, 'exact.dmp'), sampleBytes(PART));
     const { s3, sent } = recordingClient();
-    const session = new SetUploadSession(s3, BUCKET);
+    const session = open(s3);
     const small = await streamSetFile(session, { source: join(dir, 'small.reg'), name: 'small.reg', role: 'registry', key: 'sets/SET_001/small.reg' });
     const exact = await streamSetFile(session, { source: join(dir, 'exact.dmp'), name: 'exact.dmp', role: 'database', key: 'sets/SET_001/exact.dmp', partSize: PART });
     expect(sent.map((s) => s.command)).toEqual(['PutObjectCommand', 'PutObjectCommand']);
@@ -125,18 +146,18 @@ describe('streamSetFile: one pass — hash, observe, compress, upload (moto)', (
 
   it('brotli: stores and uploads the compressed bytes (entry describes them, compression describes the content), which decompress to the source', async () => {
     const dir = tempDir();
-    const data = sampleBytes(12 * MiB + 100);
+    const data = sampleBytes(12 * MiB + 4096);
     writeFileSync(join(dir, 'raw.dmp'), data);
     const { s3 } = recordingClient();
-    const session = new SetUploadSession(s3, BUCKET);
-    const seen = createHash('sha256');
+    const session = open(s3);
+    const pages: Array<{ digests: Buffer; bytes: number }> = [];
     const result = await streamSetFile(session, {
       source: join(dir, 'raw.dmp'),
       name: 'commserv_FULL.dmp',
       role: 'database',
       key: 'sets/SET_002/commserv_FULL.dmp',
       compression: { level: 1, storedPath: join(dir, 'commserv_FULL.dmp') },
-      observe: async (chunk) => void seen.update(chunk),
+      pageDigests: { pageSize: 4096, add: async (digests, bytes) => void pages.push({ digests, bytes }) },
     });
     const stored = readFileSync(join(dir, 'commserv_FULL.dmp'));
     const contentSha256 = createHash('sha256').update(data).digest('hex');
@@ -148,7 +169,7 @@ describe('streamSetFile: one pass — hash, observe, compress, upload (moto)', (
       compression: { algorithm: 'brotli', level: 1, contentSize: data.length, contentSha256 },
     });
     expect(result.contentSha256).toBe(contentSha256);
-    expect(seen.digest('hex')).toBe(contentSha256);
+    expectPageDigests(pages, data);
     expect((await objectBytes(s3, 'sets/SET_002/commserv_FULL.dmp')).equals(stored)).toBe(true);
   });
 
@@ -158,7 +179,7 @@ describe('streamSetFile: one pass — hash, observe, compress, upload (moto)', (
     writeFileSync(join(dir, 'commserv_FULL.dmp'), data);
     writeFileSync(join(dir, 'commserv_hive.reg'), 'REGEDIT4\r\n');
     const { s3, sent } = recordingClient((s) => s.command === 'UploadPartCommand' && s.input.PartNumber === 2);
-    const session = new SetUploadSession(s3, BUCKET, { requestRetry: { attempts: 1, baseDelayMs: 0 } });
+    const session = open(s3, { requestRetry: { attempts: 1, baseDelayMs: 0 } });
     const dump = await streamSetFile(session, { source: join(dir, 'commserv_FULL.dmp'), name: 'commserv_FULL.dmp', role: 'database', key: 'sets/SET_003/commserv_FULL.dmp', partSize: PART });
     expect(dump.uploaded).toBe(false);
     expect(dump.entry.sha256).toBe(createHash('sha256').update(data).digest('hex'));
@@ -176,10 +197,10 @@ describe('streamSetFile: one pass — hash, observe, compress, upload (moto)', (
 
   it('a source that cannot be read throws (no upload left open); without a client nothing is sent', async () => {
     const dir = tempDir();
-    const session = new SetUploadSession(motoS3Client(), BUCKET);
+    const session = open(motoS3Client());
     await expect(streamSetFile(session, { source: join(dir, 'missing.dmp'), name: 'missing.dmp', role: 'database', key: 'sets/SET_004/missing.dmp' })).rejects.toMatchObject({ code: 'ENOENT' });
     writeFileSync(join(dir, 'a.txt'), 'firewall');
-    const offline = new SetUploadSession(null, BUCKET);
+    const offline = open(null);
     const result = await streamSetFile(offline, { source: join(dir, 'a.txt'), name: 'a.txt', role: 'firewall', key: 'sets/SET_004/a.txt' });
     expect(result).toMatchObject({ uploaded: false, entry: { size: 8, sha256: createHash('sha256').update('firewall').digest('hex') } });
     expect(await openUploads(motoS3Client())).toBe(0);
