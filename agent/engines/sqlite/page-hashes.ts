@@ -160,9 +160,8 @@ export async function writePageHashes(dumpFile: string, sidecarFile: string, opt
   const jobId = options.jobId ?? 0;
   checkJobId(jobId, 'jobId');
   const { pageSize } = readSqliteHeader(dumpFile);
-  const partial = `${sidecarFile}.partial`;
   let dump: FileHandle | undefined;
-  let out: FileHandle | undefined;
+  let writer: PageHashesWriter | undefined;
   try {
     dump = await open(dumpFile, 'r');
     const dumpBytes = (await dump.stat()).size;
@@ -170,50 +169,25 @@ export async function writePageHashes(dumpFile: string, sidecarFile: string, opt
       throw new DatabaseError('DUMP_INVALID', `${basename(dumpFile)} is ${dumpBytes} bytes, not a whole number of ${pageSize}-byte pages`);
     }
     const pageCount = dumpBytes / pageSize;
-    out = await open(partial, 'w+');
+    writer = await PageHashesWriter.create(sidecarFile, pageSize, jobId);
     const whole = createHash('sha256');
     const chunkPages = pagesPerChunk(pageSize);
     const buffer = Buffer.allocUnsafe(chunkPages * pageSize);
     const digests = Buffer.allocUnsafe(chunkPages * PAGE_DIGEST_BYTES);
-    let outPos = PAGE_HASHES_HEADER_BYTES;
     for (let page = 0; page < pageCount; page += chunkPages) {
       const n = Math.min(chunkPages, pageCount - page);
       const got = await readFully(dump, buffer, 0, n * pageSize, page * pageSize);
       if (got !== n * pageSize) throw new Error(`${basename(dumpFile)} shrank while it was read`);
       whole.update(buffer.subarray(0, got));
       for (let i = 0; i < n; i++) pageDigest(buffer.subarray(i * pageSize, (i + 1) * pageSize)).copy(digests, i * PAGE_DIGEST_BYTES);
-      await writeFully(out, digests, 0, n * PAGE_DIGEST_BYTES, outPos);
-      outPos += n * PAGE_DIGEST_BYTES;
+      await writer.addDigests(digests.subarray(0, n * PAGE_DIGEST_BYTES), got);
     }
-    const dumpSha = whole.digest();
-    const header = Buffer.alloc(PAGE_HASHES_HEADER_BYTES);
-    header.write(PAGE_HASHES_MAGIC, 0, 'latin1');
-    header.writeUInt16BE(PAGE_HASHES_VERSION, 8);
-    header.writeUInt16BE(PAGE_HASHES_HEADER_BYTES, 10);
-    header.writeUInt8(PAGE_DIGEST_ALGORITHM_SHA256_128, 12);
-    header.writeUInt8(PAGE_DIGEST_BYTES, 13);
-    header.writeUInt32BE(pageSize, 16);
-    header.writeUInt32BE(pageCount, 20);
-    header.writeBigUInt64BE(BigInt(dumpBytes), 24);
-    header.writeBigUInt64BE(BigInt(jobId), 32);
-    dumpSha.copy(header, 40);
-    await writeFully(out, header, 0, header.length, 0);
-    // The trailer covers the header, which is only known now: hash the (small) sidecar back.
-    const trailer = await sha256OfRange(out, outPos);
-    await writeFully(out, trailer, 0, trailer.length, outPos);
-    await out.sync();
-    await out.close();
-    out = undefined;
-    await rename(partial, sidecarFile);
-    return { pageSize, pageCount, bytes: outPos + PAGE_HASHES_TRAILER_BYTES, dumpSha256: dumpSha.toString('hex') };
+    return await writer.finish(whole.digest('hex'));
   } catch (error) {
-    await out?.close().catch(() => undefined);
-    out = undefined;
-    await removeQuietly(partial);
+    await writer?.abort();
     if (error instanceof DatabaseError) throw error;
     throw new DatabaseError('PAGE_HASHES_WRITE_FAILED', `cannot write the page hashes of ${basename(dumpFile)}: ${(error as Error).message}`, { cause: error });
   } finally {
-    await out?.close().catch(() => undefined);
     await dump?.close().catch(() => undefined);
   }
 }

@@ -97,6 +97,21 @@ export function openSqliteEngine(path: string): SqliteEngine {
   return new SqliteEngine(path, db);
 }
 
+/** The sidecar and `database.details` a FULL records for its cycle. */
+function cycleDetails(identity: SqliteDatabaseIdentity, dumpSha256: string): { sidecars: DumpSidecar[]; details: Record<string, number | string> } {
+  return {
+    sidecars: [{ name: PAGE_HASHES_FILE }],
+    details: {
+      textEncoding: identity.textEncoding,
+      userVersion: identity.userVersion,
+      applicationId: identity.applicationId,
+      schemaFormat: identity.schemaFormat,
+      pageHashesFile: PAGE_HASHES_FILE,
+      dumpSha256,
+    },
+  };
+}
+
 /** A DatabaseEngine over one SQLite file. Create with `openSqliteEngine`. */
 export class SqliteEngine implements DatabaseEngine {
   readonly engine = 'sqlite' as const;
@@ -168,18 +183,7 @@ export class SqliteEngine implements DatabaseEngine {
 
   async prepareCycle(dumpFile: string, setDir: string, jobId: number): Promise<{ sidecars: DumpSidecar[]; details: Record<string, number | string> }> {
     const hashes = await writePageHashes(dumpFile, join(setDir, PAGE_HASHES_FILE), { jobId });
-    const identity = databaseIdentity(dumpFile);
-    return {
-      sidecars: [{ name: PAGE_HASHES_FILE }],
-      details: {
-        textEncoding: identity.textEncoding,
-        userVersion: identity.userVersion,
-        applicationId: identity.applicationId,
-        schemaFormat: identity.schemaFormat,
-        pageHashesFile: PAGE_HASHES_FILE,
-        dumpSha256: hashes.dumpSha256,
-      },
-    };
+    return cycleDetails(databaseIdentity(dumpFile), hashes.dumpSha256);
   }
 
   async beginCycle(dumpFile: string, setDir: string, jobId: number): Promise<CycleWriter> {
@@ -190,20 +194,7 @@ export class SqliteEngine implements DatabaseEngine {
       pageSize,
       addPageDigests: (digests, bytes) => writer.addDigests(digests, bytes),
       abort: () => writer.abort(),
-      finish: async (dumpSha256) => {
-        const hashes = await writer.finish(dumpSha256);
-        return {
-          sidecars: [{ name: PAGE_HASHES_FILE }],
-          details: {
-            textEncoding: identity.textEncoding,
-            userVersion: identity.userVersion,
-            applicationId: identity.applicationId,
-            schemaFormat: identity.schemaFormat,
-            pageHashesFile: PAGE_HASHES_FILE,
-            dumpSha256: hashes.dumpSha256,
-          },
-        };
-      },
+      finish: async (dumpSha256) => cycleDetails(identity, (await writer.finish(dumpSha256)).dumpSha256),
     };
   }
 
