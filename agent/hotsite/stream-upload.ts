@@ -162,6 +162,26 @@ interface MultipartState {
   inFlight: Set<Promise<void>>;
 }
 
+/**
+ * Gives a PutObject/UploadPart the SHA-256 of its body as `x-amz-content-sha256`, so SigV4 signs the payload with the
+ * digest the hashing worker already computed instead of hashing the body again on the main thread (@smithy/signature-v4
+ * `getPayloadHash` takes the header when present; measured: ~1 s of main-thread CPU per GiB otherwise).
+ */
+function withPayloadSha256<C extends PutObjectCommand | UploadPartCommand>(command: C, digest: Buffer): C {
+  const hex = digest.toString('hex');
+  type Handler = (args: { request: unknown }) => Promise<unknown>;
+  const stack = command.middlewareStack as unknown as { add(middleware: (next: Handler) => Handler, options: { step: 'build'; name: string }): void };
+  stack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-content-sha256'] = hex;
+      return next(args);
+    },
+    { step: 'build', name: 'commserveDrPayloadSha256' },
+  );
+  return command;
+}
+
 /** Reads up to `length` bytes at `position` into `buffer[0…]`, looping over short reads; returns the bytes read. */
 async function readInto(handle: FileHandle, buffer: Buffer, length: number, position: number): Promise<number> {
   let done = 0;
@@ -249,7 +269,13 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
     const state = multipart;
     const checksum = digest.toString('base64');
     const sending: Promise<void> = sendWithRetry(
-      () => session.s3!.send(new UploadPartCommand({ Bucket: session.bucket, Key: options.key, UploadId: state.uploadId, PartNumber: partNumber, Body: body, ContentLength: length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum })),
+      () =>
+        session.s3!.send(
+          withPayloadSha256(
+            new UploadPartCommand({ Bucket: session.bucket, Key: options.key, UploadId: state.uploadId, PartNumber: partNumber, Body: body, ContentLength: length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum }),
+            digest,
+          ),
+        ),
       session.retry,
     )
       .then(
@@ -351,7 +377,10 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
       const body = single.subarray(0, storedBytes);
       try {
         await sendWithRetry(
-          () => session.s3!.send(new PutObjectCommand({ Bucket: session.bucket, Key: options.key, Body: body, ContentLength: storedBytes, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksumSHA256 })),
+          () =>
+            session.s3!.send(
+              withPayloadSha256(new PutObjectCommand({ Bucket: session.bucket, Key: options.key, Body: body, ContentLength: storedBytes, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksumSHA256 }), storedDigest),
+            ),
           session.retry,
         );
       } catch (error) {

@@ -24,6 +24,14 @@ const MAX_INTEGRITY_MESSAGES = 100;
 const INTEGRITY_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
+// Lowest CPU priority for this thread (Linux: a thread id is a valid setpriority target): the check yields the CPU to
+// the dump, hashing and upload of the same job — and to the CommServe itself — and uses what they leave.
+try {
+  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isInteger(tid) && tid > 0) require('node:os').setPriority(tid, 19);
+} catch {
+  // no /proc (Windows, macOS): normal priority
+}
 let db;
 try {
   db = new Database(workerData.path, { readonly: true, fileMustExist: true });

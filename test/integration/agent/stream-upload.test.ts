@@ -129,6 +129,25 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
     expect(await openUploads(s3)).toBe(0);
   });
 
+  it('SigV4 signs each request with the payload SHA-256 from the hashing worker (x-amz-content-sha256 = SHA-256 of the body), not a second hash on the main thread', async () => {
+    const dir = tempDir();
+    const data = sampleBytes(11 * MiB);
+    writeFileSync(join(dir, 'commserv_FULL.dmp'), data);
+    const s3 = motoS3Client();
+    const signed: Array<{ command: string; payload: string | undefined; body: Buffer }> = [];
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const request = args.request as { headers: Record<string, string>; body: Uint8Array };
+        if (context.commandName === 'UploadPartCommand') signed.push({ command: context.commandName, payload: request.headers['x-amz-content-sha256'], body: Buffer.from(request.body) });
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'captureSigned' },
+    );
+    await streamSetFile(open(s3), { source: join(dir, 'commserv_FULL.dmp'), name: 'commserv_FULL.dmp', role: 'database', key: 'sets/SET_009/commserv_FULL.dmp', partSize: PART });
+    expect(signed).toHaveLength(3);
+    for (const s of signed) expect(s.payload).toBe(createHash('sha256').update(s.body).digest('hex'));
+  });
+
   it('a file that fits in one part is one PutObject with the whole SHA-256; exactly one part size is still one PUT', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'small.reg'), 'Windows Registry Editor Version 5.00\r\n');
