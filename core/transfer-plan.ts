@@ -18,8 +18,11 @@ export const S3_MAX_PART_BYTES = 5 * GiB;
 /** S3 caps a CopyObject source at 5 GiB. */
 export const S3_MAX_COPY_OBJECT_BYTES = 5 * GiB;
 
-/** Default upload part size (bytes): large enough for throughput, small enough to bound memory. */
-export const DEFAULT_PART_BYTES = 16 * MiB;
+/**
+ * Default upload part size (bytes), as the AWS CLI's: large enough for throughput, small enough that the agent's
+ * part buffers (part size × (queue size + 1) = 40 MiB) keep its peak RSS under the 256 MiB of SPEC §10.
+ */
+export const DEFAULT_PART_BYTES = 8 * MiB;
 
 /** Raised when an object cannot be transferred at all (e.g. larger than 5 TiB). */
 export class TransferLimitError extends RangeError {
@@ -30,7 +33,7 @@ export class TransferLimitError extends RangeError {
 }
 
 /**
- * Chooses the part size (bytes) for an object of `size` bytes: `preferred` (default 16 MiB), rounded up
+ * Chooses the part size (bytes) for an object of `size` bytes: `preferred` (default 8 MiB), rounded up
  * to whole MiB and grown so that the object needs at most 10,000 parts, never below 5 MiB.
  * @throws TransferLimitError when `size` exceeds 5 TiB (S3's object limit) or is negative.
  */

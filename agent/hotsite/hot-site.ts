@@ -28,7 +28,7 @@ import type { Settings } from '#core/settings';
 import { choosePartSize, partCount, S3_MAX_OBJECT_BYTES, S3_MAX_PART_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES, TransferLimitError } from '#core/transfer-plan';
 import { faultPoint } from '#agent/faults';
 
-/** Concurrent part uploads per file. Memory used by an upload ≈ partSize × UPLOAD_QUEUE_SIZE (16 MiB × 4 by default). */
+/** Concurrent part uploads per file. Memory used by an upload ≈ partSize × UPLOAD_QUEUE_SIZE (8 MiB × 4 by default). */
 export const UPLOAD_QUEUE_SIZE = 4;
 
 /**

@@ -226,7 +226,7 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
   const fail = (error: unknown) => {
     if (!uploaded) return;
     uploaded = false;
-    session.failure ??= hotSiteError(`upload ${options.key}`, session.bucket, error);
+    session.failure ??= hotSiteError(`upload ${options.key.split('/').slice(-2).join('/')}`, session.bucket, error); // SET_<n>/<file>
   };
 
   /** Content bytes read: page digests (when the content is what is stored, they come with the part's hash) and progress. */

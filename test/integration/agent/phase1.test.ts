@@ -132,7 +132,7 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     );
     const error = await runPhase1({ settings, requestedType: 'FULL', s3, logger }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HotSiteError);
-    expect((error as Error).message).toMatch(/refused to upload sets\/SET_001\/commserv_(FULL\.dmp|hive\.reg)/);
+    expect((error as Error).message).toMatch(/refused to upload SET_001\/commserv_(FULL\.dmp|hive\.reg)/);
     const setDir = join(cwd, 'dr', 'SET_001');
     const manifest = parseManifest(readFileSync(join(setDir, 'manifest.json')));
     for (const file of manifest.files) expect((await checksumFile(join(setDir, file.name))).sha256).toBe(file.sha256);

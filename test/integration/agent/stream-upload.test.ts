@@ -203,7 +203,7 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
     expect(dump.uploaded).toBe(false);
     expect(dump.entry.sha256).toBe(createHash('sha256').update(data).digest('hex'));
     expect(session.failure).toBeInstanceOf(HotSiteError);
-    expect(session.failure!.message).toContain('sets/SET_003/commserv_FULL.dmp');
+    expect(session.failure!.message).toContain('upload SET_003/commserv_FULL.dmp');
     const before = sent.length;
     const reg = await streamSetFile(session, { source: join(dir, 'commserv_hive.reg'), name: 'commserv_hive.reg', role: 'registry', key: 'sets/SET_003/commserv_hive.reg' });
     expect(reg.uploaded).toBe(false);

@@ -3,8 +3,8 @@ import { choosePartSize, GiB, MiB, partCount, partRanges, S3_MAX_PARTS, TiB, Tra
 
 describe('transfer plan', () => {
   it('uses the preferred part size for ordinary files', () => {
-    expect(choosePartSize(100 * MiB)).toBe(16 * MiB);
-    expect(choosePartSize(0)).toBe(16 * MiB);
+    expect(choosePartSize(100 * MiB)).toBe(8 * MiB);
+    expect(choosePartSize(0)).toBe(8 * MiB);
     expect(choosePartSize(100 * MiB, 1)).toBe(5 * MiB); // never below S3's 5 MiB minimum
   });
 
