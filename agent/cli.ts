@@ -257,8 +257,16 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .option('--registry-hive <file>', 'import the registry into this file-backed hive (default: the Windows registry on Windows, <dir>/registry/commserv_hive.reg elsewhere)')
     .addOption(tierOption())
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
-    .action(async (cmd: { to: string; set?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string }) => {
+    .addOption(
+      new Option(
+        '--integrity-check <check>',
+        'integrity check of the rebuilt SQLite database: quick runs PRAGMA quick_check when the database is bit-identical (SHA-256) to the backed-up image and that SET passed the full PRAGMA integrity_check at backup time, else the full check; full always runs PRAGMA integrity_check',
+      )
+        .choices(['quick', 'full'])
+        .default('quick'),
+    )
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
+    .action(async (cmd: { to: string; set?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
       const to = resolve(io.cwd, cmd.to);
@@ -267,7 +275,20 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         : process.platform === 'win32'
           ? createRegistryStore({ store: 'windows' })
           : undefined;
-      const result = await runRecover({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: cmd.set, to, firewall: cmd.firewall, force: cmd.force, dryRun: cmd.dryRun, wait: cmd.wait, tier: cmd.tier, registryStore });
+      const result = await runRecover({
+        settings,
+        s3: createHotSiteClient(settings.HotSite),
+        logger,
+        setName: cmd.set,
+        to,
+        firewall: cmd.firewall,
+        force: cmd.force,
+        dryRun: cmd.dryRun,
+        wait: cmd.wait,
+        tier: cmd.tier,
+        registryStore,
+        integrityCheck: cmd.integrityCheck,
+      });
       exitCode = printResult(opts, result);
     });
 

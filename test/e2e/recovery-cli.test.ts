@@ -50,6 +50,12 @@ describe('recovery through the CLI (in-process, real SQLite, moto)', () => {
     expect(tableDigests(join(target, 'commserv.db'))).toEqual(source);
     expect(existsSync(join(target, 'registry', 'commserv_hive.reg'))).toBe(true);
     expect(existsSync(join(target, 'firewall', 'FwPeers.txt'))).toBe(false); // only with --firewall
+    // Default: PRAGMA quick_check (the image is the backed-up one, whose full check passed); --integrity-check full.
+    expect(report.database).toMatchObject({ integrity: 'ok', integrityCheck: 'quick' });
+    const full = await run(['recover', '--to', join(tempDir(), 'full-check'), '--integrity-check', 'full', '--json']);
+    expect(full.code).toBe(0);
+    expect(JSON.parse(full.out).database).toMatchObject({ integrity: 'ok', integrityCheck: 'full' });
+    expect((await run(['recover', '--to', join(tempDir(), 'y'), '--integrity-check', 'fast'])).code).toBe(2);
 
     const fetched = await run(['fetch', 'SET_001', '--to', join(cwd, 'fetched')]);
     expect(fetched.code).toBe(0);

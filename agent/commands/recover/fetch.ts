@@ -12,12 +12,12 @@ import { join, resolve } from 'node:path';
 import type { RestorablePoint } from '#core/cycles';
 import { CommserveDrError, describeError, ExitCode, ManifestError, UsageError } from '#core/errors';
 import { MANIFEST_FILE } from '#core/hotsite-layout';
-import type { Manifest } from '#core/manifest';
+import type { Manifest, ManifestFile } from '#core/manifest';
 import { formatBytes } from '#core/format';
 import { RecoveryError, formatPlan, needsRestore, stagingPath, type PlannedObject, type RecoveryPlan, type RetrievalTier } from '#core/recovery';
 import type { Settings } from '#core/settings';
 import { parseSetName, setName as setNameOf } from '#core/set-id';
-import { downloadObject, readSmallObject, requestRestore, waitForRestores, type WaitOptions } from '#agent/hotsite/download';
+import { downloadObject, readSmallObject, requestRestore, waitForRestores, type ContentObserver, type WaitOptions } from '#agent/hotsite/download';
 import { buildPlan, checkPointManifests, discoverHotSite, readSetManifest, sourceObject, type FileFilter, type HotSiteView } from './plan';
 
 /** Result of a command: the `--json` document, the text for people, and the exit code (SPEC §11). */
@@ -35,15 +35,37 @@ export interface PendingRestore {
   state: 'restoring';
 }
 
-/** A file staged and verified. */
+/**
+ * A file staged and verified. `bytes` and `sha256` describe its content — what a restore uses: for a dump stored
+ * compressed, the decompressed bytes (verified against the manifest's `compression.contentSize`/`contentSha256`).
+ */
 export interface StagedFile {
   setName: string;
   file: string;
   role: Manifest['files'][number]['role'];
+  /** Where the file is (holding the content, unless `compressed.pathHolds` says `stored`). */
   path: string;
   key: string;
+  /** Size of the content, bytes. */
   bytes: number;
+  /** SHA-256 of the content, lowercase hex. */
   sha256: string;
+  /**
+   * Present when the object is stored compressed: the stored bytes (verified against the manifest's `size` and
+   * `sha256`), and what `path` holds: the decompressed content (recovery staging) or the stored bytes (`fetch`).
+   */
+  compressed?: { algorithm: 'brotli'; bytes: number; sha256: string; pathHolds: 'content' | 'stored' };
+}
+
+/** Target of {@link StageOptions.observe}: the file about to be downloaded, and what is known and staged so far. */
+export interface ObserveTarget {
+  setName: string;
+  file: ManifestFile;
+  /** Where the file will be once staged. */
+  path: string;
+  manifests: ReadonlyMap<string, Manifest>;
+  /** The files staged (verified) before this one. */
+  staged: readonly StagedFile[];
 }
 
 /** Options shared by the commands that read archive objects. */
@@ -56,6 +78,30 @@ export interface ArchiveOptions {
   restoreDays?: number;
   /** Polling of restores (interval, timeout, sleep) — tests inject small values. */
   waitOptions?: WaitOptions;
+}
+
+/** Downloads run at once while staging the files before the FULL dump (small files, the DIFFERENTIAL). */
+const PARALLEL_DOWNLOADS = 4;
+
+/**
+ * Runs `fn` on every item, at most `limit` at a time; the first failure is thrown once the calls running have settled
+ * (no new call starts after it).
+ */
+async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && !failure) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 /** What {@link stagePoint} produced. */
@@ -77,14 +123,33 @@ export interface StageOptions extends ArchiveOptions {
   /** Only plan (and report pending restores), request nothing and download nothing. */
   planOnly?: boolean;
   logger?: Logger;
+  /**
+   * What a staged compressed dump holds: `content` (default: decompressed while downloading, for a restore) or
+   * `stored` (the object as it is, consistent with its manifest: `fetch`). The content is verified either way.
+   */
+  keep?: 'content' | 'stored';
+  /**
+   * Durability of each staged file before it gets its final name (`downloadObject`'s `sync`): `end` (default) fsyncs
+   * it then; `during` flushes it as it downloads too, so little is left for the final fsync (recovery: the FULL
+   * becomes the installed database); `none` skips it.
+   */
+  syncFiles?: 'end' | 'during' | 'none';
+  /**
+   * Called before each download; the observer it returns sees the file's content bytes in order while they are
+   * staged (e.g. the database rebuild hashes FULL + DIFFERENTIAL on the way). The point's FULL dump is downloaded
+   * last, so every other file (the DIFFERENTIAL) is staged by then.
+   */
+  observe?: (target: ObserveTarget) => Promise<ContentObserver | undefined>;
 }
 
 /**
  * Stages a point: plans, restores archive objects (or reports them pending), then downloads every selected file
- * of every SET into the staging directory, verifying size and SHA-256 against the manifest. A file is under its
- * final name only once verified.
+ * of every SET into the staging directory, verifying size and SHA-256 against the manifest (a dump stored compressed
+ * is decompressed on the way and its content verified too, see `keep`). The files other than the point's FULL dump go
+ * first, up to 4 at a time, the FULL dump last (see `observe`). A file is under its final name only once verified.
  * @throws ManifestError (malformed manifest, unsafe file name, DIFF based on another FULL), HotSiteError
- *   (`SIZE_MISMATCH`, `CHECKSUM_MISMATCH`, S3 failures), RecoveryError.
+ *   (`SIZE_MISMATCH`, `CHECKSUM_MISMATCH`, `CONTENT_CORRUPT`, `CONTENT_MISMATCH`, S3 failures), RecoveryError; what
+ *   `observe` or its observers throw (e.g. DatabaseError `DIFF_WRONG_BASE` before the FULL is downloaded).
  */
 export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
   const { s3, bucket, view, point, filter } = options;
@@ -146,16 +211,34 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
     // Every name is checked before any byte is written.
     for (const file of manifest.files) stagingPath(options.stagingDir, set.setName, file.name);
   }
-  for (const object of plan.objects) {
+  // The point's FULL dump last (see `observe`), the other files before it, a few at a time.
+  const fullDump = manifests.get(point.full.setName)?.files.find((f) => f.role === 'database')?.name;
+  const isFullDump = (o: PlannedObject) => o.setName === point.full.setName && o.file === fullDump;
+  const download = async (object: PlannedObject) => {
     const manifest = manifests.get(object.setName)!;
     const file = manifest.files.find((f) => f.name === object.file);
-    if (!file) continue;
+    if (!file) return;
     const path = stagingPath(options.stagingDir, object.setName, file.name);
     await mkdir(resolve(options.stagingDir, object.setName), { recursive: true });
-    const result = await downloadObject(s3, bucket, object.key, path, { size: file.size, sha256: file.sha256 });
-    files.push({ setName: object.setName, file: file.name, role: file.role, path, key: object.key, bytes: result.bytes, sha256: result.sha256 });
-    options.logger?.info({ key: object.key, bytes: result.bytes }, 'downloaded and verified');
-  }
+    const observer = await options.observe?.({ setName: object.setName, file, path, manifests, staged: files });
+    const result = await downloadObject(s3, bucket, object.key, path, file, { keep: options.keep, sync: options.syncFiles ?? 'end', observer });
+    files.push({
+      setName: object.setName,
+      file: file.name,
+      role: file.role,
+      path,
+      key: object.key,
+      bytes: result.bytes,
+      sha256: result.sha256,
+      ...(file.compression ? { compressed: { algorithm: file.compression.algorithm, bytes: result.stored.bytes, sha256: result.stored.sha256, pathHolds: result.kept } } : {}),
+    });
+    options.logger?.info({ key: object.key, bytes: result.stored.bytes, ...(file.compression ? { contentBytes: result.bytes } : {}) }, 'downloaded and verified');
+  };
+  await eachLimit(plan.objects.filter((o) => !isFullDump(o)), PARALLEL_DOWNLOADS, download);
+  for (const object of plan.objects.filter(isFullDump)) await download(object);
+  // In plan order (SET by SET, manifest order), whatever order the downloads finished in.
+  const rank = new Map(plan.objects.map((o, i) => [o.key, i]));
+  files.sort((a, b) => rank.get(a.key)! - rank.get(b.key)!);
   return { kind: 'staged', plan, files, manifests, durationsMs: { archiveRestore, download: performance.now() - downloadStarted } };
 }
 
@@ -185,7 +268,11 @@ export interface FetchDocument {
   setName: string;
   directory: string | null;
   plan: RecoveryPlan | null;
-  files: Array<{ name: string; role: string; bytes: number; sha256: string; verified: true }>;
+  /**
+   * Every file fetched: `bytes`/`sha256` of the file written (as stored at the hot-site, equal to the manifest's
+   * `size`/`sha256`); for a dump stored compressed, `content` is its decompressed content, verified too.
+   */
+  files: Array<{ name: string; role: string; bytes: number; sha256: string; verified: true; content?: { bytes: number; sha256: string } }>;
   pending: PendingRestore[];
   error: { code: string; message: string } | null;
   durationMs: number;
@@ -193,8 +280,9 @@ export interface FetchDocument {
 
 /**
  * `commserve-dr fetch SET_n --to DIR`: downloads every file of the SET and its manifest into `DIR/SET_n/`, each
- * verified against the manifest; nothing is applied. The SET is assembled in `DIR/.SET_n.partial/` and renamed when
- * complete, so `DIR/SET_n/` exists only verified and whole.
+ * verified against the manifest; nothing is applied. A dump stored compressed is written as stored (the folder stays
+ * a SET consistent with its manifest), after its content was decompressed and verified on the way. The SET is
+ * assembled in `DIR/.SET_n.partial/` and renamed when complete, so `DIR/SET_n/` exists only verified and whole.
  * @returns exit code 0 (fetched), 3 (archive restores pending; run again or use `wait`), 1 (failure), 2 (bad SET name,
  *   SET not at the hot-site, `DIR/SET_n` already exists).
  */
@@ -240,6 +328,7 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
       stagingDir: partialDir,
       filter: () => true,
       checkChain: false,
+      keep: 'stored',
     });
     document.plan = outcome.plan;
     if (outcome.kind === 'pending') {
@@ -255,8 +344,15 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
     await rm(partialDir, { recursive: true, force: true });
     document.status = 'fetched';
     document.directory = target;
-    document.files = outcome.files.map((f) => ({ name: f.file, role: f.role, bytes: f.bytes, sha256: f.sha256, verified: true as const }));
-    const text = `${formatPlan(outcome.plan)}Fetched ${name} into ${target}: ${outcome.files.length} file(s), ${formatBytes(outcome.files.reduce((s, f) => s + f.bytes, 0))}, every size and SHA-256 verified against the manifest (not applied).\n`;
+    document.files = outcome.files.map((f) =>
+      f.compressed
+        ? { name: f.file, role: f.role, bytes: f.compressed.bytes, sha256: f.compressed.sha256, verified: true as const, content: { bytes: f.bytes, sha256: f.sha256 } }
+        : { name: f.file, role: f.role, bytes: f.bytes, sha256: f.sha256, verified: true as const },
+    );
+    const compressed = outcome.files.filter((f) => f.compressed).length;
+    const text = `${formatPlan(outcome.plan)}Fetched ${name} into ${target}: ${outcome.files.length} file(s), ${formatBytes(document.files.reduce((s, f) => s + f.bytes, 0))}, every size and SHA-256 verified against the manifest (not applied)${
+      compressed ? `; ${compressed} compressed dump(s) kept compressed as in the SET, their content decompressed and verified too` : ''
+    }.\n`;
     return finish(ExitCode.Success, text);
   } catch (error) {
     await rm(partialDir, { recursive: true, force: true }).catch(() => undefined);

@@ -14,6 +14,9 @@ import { makePlan, needsRestore, RecoveryError, type PlannedObject, type Recover
 import { BackupType } from '#core/set-id';
 import { listSetObjects, objectState, readSmallObject, type ListedObject, type ListedSet, type ReadableState } from '#agent/hotsite/download';
 
+/** SETs whose manifest and job record are read at once by {@link discoverHotSite}. */
+const DISCOVERY_CONCURRENCY = 4;
+
 /** One SET as recovery sees it. */
 export interface HotSiteSetView {
   listed: ListedSet;
@@ -84,9 +87,20 @@ function typeFromFiles(listed: ListedSet): BackupType {
  */
 export async function discoverHotSite(s3: S3Client, bucket: string): Promise<HotSiteView> {
   const view: HotSiteView = new Map();
-  for (const listed of (await listSetObjects(s3, bucket)).values()) {
-    const read = await readSetManifest(s3, bucket, listed);
-    const record = await readRecord(s3, bucket, listed.jobId);
+  const sets = [...(await listSetObjects(s3, bucket)).values()];
+  // Manifests and job records are small: read several SETs at once (a few requests in flight), keep the listing order.
+  const reads = new Array<{ read: Awaited<ReturnType<typeof readSetManifest>>; record: JobRecord | null }>(sets.length);
+  let next = 0;
+  const reader = async () => {
+    while (next < sets.length) {
+      const i = next++;
+      const [read, record] = await Promise.all([readSetManifest(s3, bucket, sets[i]), readRecord(s3, bucket, sets[i].jobId)]);
+      reads[i] = { read, record };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DISCOVERY_CONCURRENCY, sets.length) }, reader));
+  for (const [i, listed] of sets.entries()) {
+    const { read, record } = reads[i];
     const complete = read.manifestState === 'read' || read.manifestState === 'pending';
     const status = record?.status ?? (complete ? (read.manifest?.events.some((e) => e.level === 'error') ? JobStatus.CompletedWithErrors : JobStatus.Completed) : JobStatus.Failed);
     const summary: SetSummary = {

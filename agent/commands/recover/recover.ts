@@ -3,8 +3,11 @@
  * recovery (SPEC §6, issue 5).
  *
  * Order: preflight → list the hot-site and choose the point → plan → archive restores (or exit 3 with what is
- * pending) → download every needed file into `<to>/.commserve-dr-staging/` verifying size and SHA-256 → check the
- * DIFFERENTIAL belongs to the FULL → rebuild the database in the staging directory and check its integrity → only
+ * pending) → download every needed file into `<to>/.commserve-dr-staging/` verifying size and SHA-256 (a
+ * compressed dump decompressed on the way and its content verified too; the DIFFERENTIAL before the FULL, whose
+ * download also hashes FULL + DIFF) → check the DIFFERENTIAL belongs to the FULL → rebuild the database in the staging
+ * directory (the staged FULL renamed, the DIFF's pages written in place) and check its integrity (`PRAGMA
+ * quick_check` when proven identical to a backed-up image whose full check passed, else `PRAGMA integrity_check`) → only
  * then change the target: install the database by rename, import the registry export(s), copy the firewall files
  * (only with `firewall`) → write the report (`<to>/commserve-dr-recovery-report.{json,txt}`) → remove the staging
  * directory. Any failure before the install leaves the target as it was.
@@ -34,7 +37,7 @@ import { targetLabel } from '#agent/engines/sqlserver/session';
 import { readSmallObject } from '#agent/hotsite/download';
 import { FileHiveStore, findMachineBoundSecrets, parseRegFile, RegHive, type RegistryStore, type RegOperation } from '#agent/registry/index';
 import { FIREWALL_FILES } from '#agent/commands/backup/set-files';
-import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, type RecoveredSqlServer } from './database';
+import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, StreamedRebuild, type IntegrityCheckMode, type RecoveredSqlServer } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type StagedFile } from './fetch';
 import { assertNamedManifestUsable, discoverHotSite, sourceObject, type FileFilter, type HotSiteView } from './plan';
 import { runPreflight, type PreflightConfig } from './preflight';
@@ -61,6 +64,13 @@ export interface RecoverOptions extends ArchiveOptions {
   firewall?: boolean;
   /** Override preflight refusals (and install a database whose integrity check failed), with warnings. */
   force?: boolean;
+  /**
+   * SQLite integrity check of the rebuilt database (`--integrity-check`): `quick` (default) runs `PRAGMA quick_check`
+   * when the rebuilt file is proven bit-identical to the backed-up image (SHA-256 as recorded at backup) and that
+   * SET's backup-time `PRAGMA integrity_check` was `ok` — the full check already ran on that image then — and the
+   * full `PRAGMA integrity_check` otherwise; `full` always runs the full check (`chooseIntegrityCheck`).
+   */
+  integrityCheck?: IntegrityCheckMode;
   /** Show the plan and the registry changes; change nothing (no restore requested, nothing downloaded). */
   dryRun?: boolean;
   /** Database file to create or replace (default `<to>/commserv.db`). */
@@ -149,10 +159,14 @@ export function formatSqlServerRecovery(r: SqlServerRecoveryReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Which files recovery reads: dumps and page hashes of every SET; registry (and, when asked, firewall) of the newest. */
+/**
+ * Which files recovery reads: the dumps of every SET; registry (and, when asked, firewall) of the newest. Not the
+ * FULL's page hashes: they serve the next DIFFERENTIAL at the source, not a restore (the DIFF's own header and
+ * trailer and the SHA-256s of the manifests prove the FULL + DIFF chain).
+ */
 function recoveryFilter(firewall: boolean): FileFilter {
   return (_manifest, file, isPointSet) => {
-    if (file.role === 'database' || file.role === 'sidecar') return true;
+    if (file.role === 'database') return true;
     if (file.role === 'registry') return isPointSet;
     if (file.role === 'firewall') return isPointSet && firewall;
     return false;
@@ -326,8 +340,10 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       return await finish(ExitCode.Success);
     }
 
+    // The FULL's download also computes the SHA-256 of FULL + DIFF (SQLite), so the rebuild does not read it again.
+    const streamed = new StreamedRebuild(point);
     const outcome = await timed('stage', () =>
-      stagePoint({ ...options, bucket, view, point, stagingDir, filter, checkChain: true, logger: options.logger }),
+      stagePoint({ ...options, bucket, view, point, stagingDir, filter, checkChain: true, logger: options.logger, syncFiles: 'during', observe: streamed.observe }),
     );
     doc.plan = outcome.plan;
     doc.point = pointOf(point, view);
@@ -338,7 +354,14 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     }
     durations.archiveRestore = Math.round(outcome.durationsMs.archiveRestore);
     durations.download = Math.round(outcome.durationsMs.download);
-    doc.checksums = outcome.files.map((f) => ({ set: f.setName, file: f.file, bytes: f.bytes, sha256: f.sha256, verified: true as const }));
+    doc.checksums = outcome.files.map((f) => ({
+      set: f.setName,
+      file: f.file,
+      bytes: f.bytes,
+      sha256: f.sha256,
+      verified: true as const,
+      ...(f.compressed ? { stored: { algorithm: f.compressed.algorithm, bytes: f.compressed.bytes, sha256: f.compressed.sha256 } } : {}),
+    }));
 
     const pointManifest = outcome.manifests.get(point.sets.at(-1)!.setName)!;
     const regFiles = registryFiles(pointManifest)
@@ -380,6 +403,8 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
         sha256: newest.sha256,
         appliedPages: 0,
         integrity: out.restored.integrity.status,
+        integrityCheck: 'full',
+        integrityCheckReason: 'DBCC CHECKDB on the server',
         integrityMessages: out.restored.integrity.messages,
       };
       doc.warnings.push(...out.leftovers);
@@ -391,17 +416,21 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     } else {
       // SQLite: everything below the staging directory so far. Rebuild and check before touching the target.
       const work = join(stagingDir, 'restore', 'commserv.db');
-      const rebuilt = await timed('database', () => rebuildDatabase(point, outcome.manifests, outcome.files, work));
+      const rebuilt = await timed('database', () => rebuildDatabase(point, outcome.manifests, outcome.files, work, { integrityCheck: options.integrityCheck ?? 'quick', streamed }));
+      durations.rebuild = rebuilt.durationsMs.rebuild;
+      durations.integrity = rebuilt.durationsMs.integrity;
       doc.database = {
         file: targetDb,
         bytes: rebuilt.bytes,
         sha256: rebuilt.sha256,
         appliedPages: rebuilt.appliedPages,
         integrity: rebuilt.integrity.status,
+        integrityCheck: rebuilt.integrityCheck.mode,
+        integrityCheckReason: rebuilt.integrityCheck.reason,
         integrityMessages: rebuilt.integrity.messages,
       };
       if (rebuilt.integrity.status !== 'ok') {
-        const message = `the rebuilt database fails PRAGMA integrity_check: ${rebuilt.integrity.messages.slice(0, 3).join('; ')}`;
+        const message = `the rebuilt database fails PRAGMA ${rebuilt.integrityCheck.mode === 'quick' ? 'quick_check' : 'integrity_check'}: ${rebuilt.integrity.messages.slice(0, 3).join('; ')}`;
         if (!options.force) throw new CommserveDrError('RESTORE_INTEGRITY_FAILED', `${message} (the target was not changed; --force installs it anyway)`);
         doc.warnings.push(`--force: ${message}; installed anyway`);
       }

@@ -72,11 +72,28 @@ export interface RecoveryDocument {
   plan: RecoveryPlan | null;
   preflight: PreflightResult | null;
   pending: PendingRestore[];
-  database: { file: string; bytes: number; sha256: string; appliedPages: number; integrity: string; integrityMessages: string[] } | null;
+  database: {
+    file: string;
+    bytes: number;
+    sha256: string;
+    appliedPages: number;
+    integrity: string;
+    /**
+     * The check that ran: SQLite `quick` (`PRAGMA quick_check`: the rebuilt database is bit-identical to a backed-up
+     * image whose full check passed at backup time) or `full` (`PRAGMA integrity_check`); SQL Server `full` (DBCC CHECKDB).
+     */
+    integrityCheck: 'quick' | 'full';
+    /** The command and why that check, e.g. `PRAGMA quick_check: bit-identical (SHA-256) to the image backed up in SET_3, …`. */
+    integrityCheckReason: string;
+    integrityMessages: string[];
+  } | null;
   registry: { store: string; imported: Array<{ set: string; file: string; operations: number }> } | null;
   firewall: { restored: boolean; copied: string[]; skipped: string[]; note: string } | null;
-  /** Every file used, with the size and SHA-256 verified against its manifest. */
-  checksums: Array<{ set: string; file: string; bytes: number; sha256: string; verified: true }>;
+  /**
+   * Every file used, with the size and SHA-256 of its content verified against its manifest; `stored` for a dump
+   * stored compressed (the object's bytes, verified too).
+   */
+  checksums: Array<{ set: string; file: string; bytes: number; sha256: string; verified: true; stored?: { algorithm: string; bytes: number; sha256: string } }>;
   /** Values that must be entered again (DPAPI-encrypted for the old machine). */
   machineBoundSecrets: Array<MachineBoundSecret & { file: string }>;
   /** Dry run: what the registry import would change (null when it could not be computed). */
@@ -131,7 +148,9 @@ export function formatRecovery(doc: RecoveryDocument): string {
     for (const p of doc.pending) lines.push(`  ${p.key} (${p.storageClass})`);
   }
   if (doc.database) {
-    lines.push(`Database: ${doc.database.file}, ${formatBytes(doc.database.bytes)}, SHA-256 ${doc.database.sha256}, integrity ${doc.database.integrity}${doc.database.appliedPages ? `, ${doc.database.appliedPages} DIFFERENTIAL pages applied` : ''}`);
+    const d = doc.database;
+    lines.push(`Database: ${d.file}, ${formatBytes(d.bytes)}, SHA-256 ${d.sha256}, integrity ${d.integrity}${d.appliedPages ? `, ${d.appliedPages} DIFFERENTIAL pages applied` : ''}`);
+    lines.push(`Integrity check: ${d.integrityCheck} (${d.integrityCheckReason})`);
   }
   if (doc.registry) for (const r of doc.registry.imported) lines.push(`Registry: imported ${r.set}/${r.file} (${r.operations} key blocks) into ${doc.registry.store}`);
   if (doc.firewall) lines.push(`Firewall: ${doc.firewall.note}`);
@@ -142,7 +161,9 @@ export function formatRecovery(doc: RecoveryDocument): string {
   }
   if (doc.checksums.length > 0) {
     lines.push('Verified files:');
-    for (const c of doc.checksums) lines.push(`  ${c.set}/${c.file}  ${formatBytes(c.bytes)}  sha256 ${c.sha256}`);
+    for (const c of doc.checksums) {
+      lines.push(`  ${c.set}/${c.file}  ${formatBytes(c.bytes)}  sha256 ${c.sha256}${c.stored ? `  (stored ${c.stored.algorithm}: ${formatBytes(c.stored.bytes)}, sha256 ${c.stored.sha256})` : ''}`);
+    }
   }
   if (doc.machineBoundSecrets.length > 0) {
     lines.push('Re-enter these values (encrypted with DPAPI for the old machine, unreadable here):');

@@ -3,7 +3,7 @@
  * 1. checksums at the hot-site: HeadObject (`ChecksumMode: ENABLED`) size and `ChecksumSHA256` against the manifest
  *    (the recorded S3 checksum, or base64 of the file's SHA-256); a streamed re-hash when S3 has no checksum;
  * 2. a trial restore into a scratch database (`<StateDirectory>/verify/scratch-<SET>/`, removed afterwards) with
- *    `PRAGMA integrity_check`;
+ *    the full `PRAGMA integrity_check` (always: unlike `recover`, a drill is not time-critical);
  *    a SQL Server point is trial-restored on the SQL Server of the `Database` setting as `<db>_commserve_dr_verify`
  *    (files renamed to `<db>_commserve_dr_verify_<file>` in the restore directories), checked with `DBCC CHECKDB`
  *    and dropped; when the settings name no SQL Server, no trial restore is possible: the record says
@@ -23,7 +23,7 @@ import type { Settings } from '#core/settings';
 import { hashObject } from '#agent/hotsite/download';
 import { hotSiteError } from '#agent/hotsite/hot-site';
 import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
-import { checkSqlServerStagedDumps, rebuildDatabase, recoverSqlServerPoint, SCRATCH_DATABASE_SUFFIX, sqlServerDeps } from './database';
+import { checkSqlServerStagedDumps, rebuildDatabase, recoverSqlServerPoint, SCRATCH_DATABASE_SUFFIX, sqlServerDeps, StreamedRebuild } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type PendingRestore } from './fetch';
 import { assertNamedManifestUsable, discoverHotSite, sourceObject } from './plan';
 
@@ -59,6 +59,8 @@ export const VerificationSchema = z.object({
     .object({
       integrity: z.string(),
       messages: z.array(z.string()),
+      /** SQLite: the check that ran — always `full` (`PRAGMA integrity_check`) for a trial restore; absent in older records. */
+      integrityCheck: z.enum(['quick', 'full']).optional(),
       /** SQLite: SHA-256 of the rebuilt database file (a SQL Server restore has no file of its own). */
       sha256: z.string().optional(),
       /** SQLite: bytes of the rebuilt database; SQL Server: bytes of the dumps restored. */
@@ -141,7 +143,7 @@ function formatVerification(doc: VerifyDocument): string {
     lines.push(`  checksums: ${v.checksums.filter((c) => c.ok).length}/${v.checksums.length} ok (${byS3} by S3's stored checksum, ${v.checksums.length - byS3} re-hashed)`);
     const t = v.trialRestore;
     if (t?.engine === 'sqlserver') lines.push(`  trial restore: ${t.server ?? 'SQL Server'} as [${t.database ?? '?'}] (dropped), DBCC CHECKDB ${t.integrity}, ${t.bytes} bytes of dumps`);
-    else if (t) lines.push(`  trial restore: integrity ${t.integrity}, ${t.bytes} bytes, SHA-256 ${t.sha256 ?? '?'}`);
+    else if (t) lines.push(`  trial restore: integrity ${t.integrity}${t.integrityCheck === 'full' ? ' (PRAGMA integrity_check)' : ''}, ${t.bytes} bytes, SHA-256 ${t.sha256 ?? '?'}`);
     if (v.note) lines.push(`  note: ${v.note}`);
     for (const p of v.problems) lines.push(`  problem: ${p}`);
     for (const w of v.warnings ?? []) lines.push(`  warning: ${w}`);
@@ -215,15 +217,18 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
     if (problems.length === 0) {
       scratch = join(scratchRoot, `scratch-${pointSet}-${process.pid}`);
       await rm(scratch, { recursive: true, force: true });
+      const streamed = new StreamedRebuild(point);
       const outcome = await stagePoint({
         ...options,
         bucket,
         view,
         point,
         stagingDir: scratch,
-        filter: (_m, f) => f.role === 'database' || f.role === 'sidecar',
+        filter: (_m, f) => f.role === 'database',
         checkChain: true,
         logger: options.logger,
+        syncFiles: 'none',
+        observe: streamed.observe,
       });
       if (outcome.kind === 'pending') {
         doc.status = 'pending';
@@ -233,8 +238,17 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
       const full = outcome.manifests.get(point.full.setName)!;
       scope = 'checksums-and-trial-restore';
       if (full.database.engine !== 'sqlserver') {
-        const rebuilt = await rebuildDatabase(point, outcome.manifests, outcome.files, join(scratch, 'trial', 'commserv.db'));
-        trial = { integrity: rebuilt.integrity.status, messages: rebuilt.integrity.messages, sha256: rebuilt.sha256, bytes: rebuilt.bytes, durationMs: Math.round(rebuilt.durationMs), engine: 'sqlite' };
+        // A drill, not time-critical: always the full PRAGMA integrity_check.
+        const rebuilt = await rebuildDatabase(point, outcome.manifests, outcome.files, join(scratch, 'trial', 'commserv.db'), { integrityCheck: 'full', streamed, sync: false });
+        trial = {
+          integrity: rebuilt.integrity.status,
+          integrityCheck: rebuilt.integrityCheck.mode,
+          messages: rebuilt.integrity.messages,
+          sha256: rebuilt.sha256,
+          bytes: rebuilt.bytes,
+          durationMs: Math.round(rebuilt.durationMs),
+          engine: 'sqlite',
+        };
         if (rebuilt.integrity.status !== 'ok') problems.push(`trial restore fails PRAGMA integrity_check: ${rebuilt.integrity.messages.slice(0, 3).join('; ')}`);
       } else if (settings.Database.engine !== 'sqlserver') {
         // No server to restore on: the chain is checked from the manifests, the downloads were verified; nothing more.

@@ -35,11 +35,12 @@
  */
 import Database from 'better-sqlite3';
 import { randomBytes, createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DatabaseError } from '#core/errors';
 import {
+  IO_CHUNK_BYTES,
   PAGE_DIGEST_BYTES,
   pageDigest,
   pagesPerChunk,
@@ -622,6 +623,269 @@ export async function restoreFullPlusDifferential(options: RestoreDifferentialOp
   }
 }
 
+/** What {@link DifferentialImageHasher.finish} computed. */
+export interface DifferentialImageHash {
+  /** Bytes of the FULL seen. */
+  fullBytes: number;
+  /** SHA-256 of FULL + DIFF (the reconstructed database), lowercase hex. */
+  sha256: string;
+  /** Page records of the DIFF used. */
+  appliedPages: number;
+}
+
+/**
+ * Hashes the database a DIFFERENTIAL makes of its FULL without writing it: fed the FULL's bytes in order (any chunk
+ * sizes, e.g. as they download), it hashes each page as FULL + DIFF has it — the DIFF's page where it has a record,
+ * the FULL's otherwise, pages beyond the new page count dropped, pages beyond the base page count taken from the
+ * DIFF at the end. The DIFF is read sequentially (1 MiB at a time); memory is bounded. The FULL's own SHA-256 is
+ * not computed here (the caller hashes what it verifies, e.g. the download).
+ *
+ * The DIFF must have been validated with {@link readDifferentialHeader} (its header is passed in).
+ */
+export class DifferentialImageHasher {
+  private readonly hash = createHash('sha256');
+  private readonly carry: Buffer;
+  private carryFill = 0;
+  /** FULL pages consumed. */
+  private page = 0;
+  private applied = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    private readonly records: RecordReader,
+    private readonly header: DifferentialHeader,
+    private readonly diffFile: string,
+  ) {
+    this.carry = Buffer.allocUnsafe(header.pageSize);
+  }
+
+  /**
+   * Opens the DIFF for reading.
+   * @throws DatabaseError `DIFF_CORRUPT` when it cannot be opened.
+   */
+  static async open(diffFile: string, header: DifferentialHeader): Promise<DifferentialImageHasher> {
+    let fh: FileHandle;
+    try {
+      fh = await open(diffFile, 'r');
+    } catch (error) {
+      throw corrupt(diffFile, `cannot open it (${(error as Error).message})`, error);
+    }
+    return new DifferentialImageHasher(fh, new RecordReader(fh, DIFF_RECORD_PREFIX_BYTES + header.pageSize, header.records), header, diffFile);
+  }
+
+  private tooLong(): DatabaseError {
+    return new DatabaseError('DIFF_WRONG_BASE', `${basename(this.diffFile)} does not apply to this FULL: the FULL is longer than the DIFF's base of ${this.header.basePageCount} pages`);
+  }
+
+  /**
+   * The next bytes of the FULL.
+   * @throws DatabaseError `DIFF_WRONG_BASE` (the FULL is longer than the DIFF's base), `DIFF_CORRUPT` (DIFF unreadable).
+   */
+  async update(chunk: Buffer): Promise<void> {
+    const pageSize = this.header.pageSize;
+    let at = 0;
+    if (this.carryFill > 0) {
+      const n = Math.min(pageSize - this.carryFill, chunk.length);
+      chunk.copy(this.carry, this.carryFill, 0, n);
+      this.carryFill += n;
+      at = n;
+      if (this.carryFill < pageSize) return;
+      this.carryFill = 0;
+      await this.pages(this.carry, 0, 1);
+    }
+    const whole = Math.floor((chunk.length - at) / pageSize);
+    if (whole > 0) await this.pages(chunk, at, whole);
+    at += whole * pageSize;
+    if (at < chunk.length) {
+      chunk.copy(this.carry, 0, at);
+      this.carryFill = chunk.length - at;
+    }
+  }
+
+  /** Hashes FULL pages `page + 1 … page + n` held in `buf` from `offset`, with the DIFF's pages substituted. */
+  private async pages(buf: Buffer, offset: number, n: number): Promise<void> {
+    const { pageSize, pageCount, basePageCount } = this.header;
+    if (this.page + n > basePageCount) throw this.tooLong();
+    const last = Math.min(this.page + n, pageCount);
+    let run = offset;
+    for (;;) {
+      if (this.records.empty) await this.fill();
+      const record = this.records.peek();
+      if (record === 0 || record > last) break;
+      const at = offset + (record - 1 - this.page) * pageSize;
+      if (at < run) throw corrupt(this.diffFile, `page record ${record} out of order`);
+      if (at > run) this.hash.update(buf.subarray(run, at));
+      this.hash.update(this.records.takeView());
+      this.applied++;
+      run = at + pageSize;
+    }
+    const end = offset + Math.max(0, last - this.page) * pageSize;
+    if (end > run) this.hash.update(buf.subarray(run, end));
+    this.page += n;
+  }
+
+  private async fill(): Promise<void> {
+    try {
+      await this.records.fill();
+    } catch (error) {
+      throw corrupt(this.diffFile, (error as Error).message, error);
+    }
+  }
+
+  /**
+   * Ends the FULL: appends the pages beyond the base page count and closes the DIFF.
+   * @returns the SHA-256 of FULL + DIFF (compare it with the DIFF's recorded one).
+   * @throws DatabaseError `DIFF_WRONG_BASE` (the FULL is shorter than the DIFF's base or not whole pages),
+   *   `DIFF_CORRUPT` (records missing or left over).
+   */
+  async finish(): Promise<DifferentialImageHash> {
+    try {
+      const { pageSize, pageCount, basePageCount } = this.header;
+      if (this.carryFill !== 0 || this.page !== basePageCount) {
+        throw new DatabaseError(
+          'DIFF_WRONG_BASE',
+          `${basename(this.diffFile)} does not apply to this FULL: the FULL is ${this.page * pageSize + this.carryFill} bytes, the DIFF's base was ${basePageCount} pages of ${pageSize} bytes`,
+        );
+      }
+      for (let pageNo = basePageCount + 1; pageNo <= pageCount; pageNo++) {
+        if (this.records.empty) await this.fill();
+        if (this.records.peek() !== pageNo) throw corrupt(this.diffFile, `page ${pageNo} beyond the base is missing`);
+        this.hash.update(this.records.takeView());
+        this.applied++;
+      }
+      if (this.applied !== this.header.records) throw corrupt(this.diffFile, `${this.header.records - this.applied} page records were not applied`);
+      return { fullBytes: this.page * pageSize, sha256: this.hash.digest('hex'), appliedPages: this.applied };
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Closes the DIFF (idempotent; {@link finish} does it too). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close().catch(() => undefined);
+  }
+}
+
+/** Options of {@link applyDifferentialInPlace}. */
+export interface ApplyInPlaceOptions {
+  /** A copy of the FULL dump to turn into FULL + DIFF (modified in place). */
+  file: string;
+  /** The DIFF to apply. Never modified. */
+  diffFile: string;
+  /** The DIFF's header from {@link readDifferentialHeader} (validated: trailer, records). */
+  header: DifferentialHeader;
+  /**
+   * The SHA-256 of FULL + DIFF already computed from `file`'s bytes as they were verified (a
+   * {@link DifferentialImageHasher} fed during the download whose SHA-256 equalled the DIFF's base): then `file` is
+   * not read again. Without it, `file` is read once to check it is the DIFF's base and to compute it.
+   */
+  reconstructedSha256?: string;
+}
+
+/**
+ * Applies a DIFFERENTIAL to a copy of its FULL in place: only the DIFF's pages are written (positional writes, runs of
+ * adjacent pages coalesced), then the file is cut to the new page count when the database shrank. Everything is
+ * verified before the first write: `file` is exactly the DIFF's base page count × page size, the SHA-256 of
+ * FULL + DIFF (given, or computed in one read of `file` together with the FULL's own SHA-256, which must be the
+ * DIFF's base) equals the DIFF's recorded SHA-256 of the reconstructed database. The file is not fsynced (the caller
+ * does it before installing it); if the writes fail midway it is left half-patched, so work on a copy you can
+ * discard. Memory is bounded (1 MiB buffers).
+ *
+ * @returns the result as {@link restoreFullPlusDifferential} describes it (`target` = `file`).
+ * @throws DatabaseError `DIFF_WRONG_BASE` (size or content of `file` is not the DIFF's base), `RESTORE_VERIFY_FAILED`
+ *   (the SHA-256 of FULL + DIFF differs from the recorded one), `DIFF_CORRUPT`, `RESTORE_WRITE_FAILED` (I/O error).
+ */
+export async function applyDifferentialInPlace(options: ApplyInPlaceOptions): Promise<RestoreDifferentialResult> {
+  const started = performance.now();
+  const { file, diffFile, header } = options;
+  const { pageSize, pageCount, basePageCount } = header;
+  const wrongBase = (why: string) => new DatabaseError('DIFF_WRONG_BASE', `${basename(diffFile)} does not apply to ${basename(file)}: ${why}`, { context: { diffBaseJobId: header.baseJobId, diffJobId: header.jobId } });
+  let fh: FileHandle | undefined;
+  let diffFh: FileHandle | undefined;
+  try {
+    fh = await open(file, 'r+');
+    const bytes = (await fh.stat()).size;
+    if (bytes !== basePageCount * pageSize) throw wrongBase(`it is ${bytes} bytes, the DIFF's base was ${basePageCount} pages of ${pageSize} bytes`);
+    let sha256 = options.reconstructedSha256;
+    let appliedPages = header.records;
+    if (sha256 === undefined) {
+      const hasher = await DifferentialImageHasher.open(diffFile, header);
+      try {
+        const fullHash = createHash('sha256');
+        const buffer = Buffer.allocUnsafe(pagesPerChunk(pageSize) * pageSize);
+        for (let position = 0; position < bytes; ) {
+          const got = await readFully(fh, buffer, 0, Math.min(buffer.length, bytes - position), position);
+          if (got === 0) throw wrongBase('it ended early');
+          const chunk = buffer.subarray(0, got);
+          fullHash.update(chunk);
+          await hasher.update(chunk);
+          position += got;
+        }
+        const fullSha = fullHash.digest('hex');
+        if (fullSha !== header.baseSha256) throw wrongBase(`its SHA-256 ${fullSha.slice(0, 12)}… is not the DIFF's base ${header.baseSha256.slice(0, 12)}… (another FULL, or a damaged one)`);
+        const result = await hasher.finish();
+        sha256 = result.sha256;
+        appliedPages = result.appliedPages;
+      } finally {
+        await hasher.close();
+      }
+    }
+    if (sha256 !== header.sha256) {
+      throw new DatabaseError('RESTORE_VERIFY_FAILED', `FULL + ${basename(diffFile)} has SHA-256 ${sha256.slice(0, 12)}…, not the recorded ${header.sha256.slice(0, 12)}…; nothing was written to ${basename(file)}`);
+    }
+
+    // Verified: write the DIFF's pages. Positional writes, synchronous (tens of thousands of 4 KiB writes into the
+    // page cache: a promise per write would cost more than the writes), adjacent pages in one write.
+    diffFh = await open(diffFile, 'r');
+    const recordBytes = DIFF_RECORD_PREFIX_BYTES + pageSize;
+    const records = new RecordReader(diffFh, recordBytes, header.records);
+    const run = Buffer.allocUnsafe(IO_CHUNK_BYTES - (IO_CHUNK_BYTES % pageSize) || pageSize);
+    let runFirst = 0;
+    let runPages = 0;
+    const flush = () => {
+      if (runPages === 0) return;
+      writeAllSync(fh!.fd, run, runPages * pageSize, (runFirst - 1) * pageSize);
+      runPages = 0;
+    };
+    let written = 0;
+    for (;;) {
+      if (records.empty) await records.fill();
+      const pageNo = records.peek();
+      if (pageNo === 0) break;
+      if (runPages > 0 && (pageNo !== runFirst + runPages || (runPages + 1) * pageSize > run.length)) flush();
+      if (runPages === 0) runFirst = pageNo;
+      records.takeInto(run, runPages * pageSize);
+      runPages++;
+      written++;
+    }
+    flush();
+    if (written !== header.records) throw corrupt(diffFile, `${header.records - written} page records were not applied`);
+    if (pageCount < basePageCount) await fh.truncate(pageCount * pageSize);
+    const size = (await fh.stat()).size;
+    if (size !== pageCount * pageSize) throw new DatabaseError('RESTORE_WRITE_FAILED', `${basename(file)} is ${size} bytes after the DIFF, ${pageCount * pageSize} expected`);
+    return { target: file, bytes: size, pageSize, pageCount, appliedPages, sha256, durationMs: performance.now() - started };
+  } catch (error) {
+    if (error instanceof DatabaseError) throw error;
+    throw new DatabaseError('RESTORE_WRITE_FAILED', `cannot apply ${basename(diffFile)} to ${basename(file)}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await fh?.close().catch(() => undefined);
+    await diffFh?.close().catch(() => undefined);
+  }
+}
+
+/** `pwrite` of `length` bytes of `buffer` at `position`, looping over short writes. */
+function writeAllSync(fd: number, buffer: Buffer, length: number, position: number): void {
+  let done = 0;
+  while (done < length) {
+    const n = writeSync(fd, buffer, done, length - done, position + done);
+    if (n <= 0) throw new Error(`short write at byte ${position + done}`);
+    done += n;
+  }
+}
+
 /** fsync of a directory after a rename (best effort: not supported on every platform). */
 async function syncDirectory(dir: string): Promise<void> {
   const fh = await open(dir, 'r').catch(() => undefined);
@@ -666,6 +930,13 @@ class RecordReader {
   /** Page number of the next buffered record, or 0 when none is buffered. */
   peek(): number {
     return this.index < this.held ? this.buffer.readUInt32BE(this.index * this.recordBytes) : 0;
+  }
+
+  /** The next buffered record's page (a view, valid until the next {@link fill}) and moves on. */
+  takeView(): Buffer {
+    const at = this.index * this.recordBytes + DIFF_RECORD_PREFIX_BYTES;
+    this.index++;
+    return this.buffer.subarray(at, at + this.recordBytes - DIFF_RECORD_PREFIX_BYTES);
   }
 
   /** Copies the next buffered record's page into `into[offset…]` and moves on. */

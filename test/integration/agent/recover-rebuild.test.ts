@@ -1,0 +1,164 @@
+/**
+ * The database rebuild of `recover` (issue 10) on real components (SETs from the real phase 1, moto, SQLite): the
+ * staged FULL renamed into the work file and the DIFFERENTIAL applied in place, the integrity check chosen
+ * (`PRAGMA quick_check` only for a bit-identical image whose backup-time check passed), and a failed rebuild leaving
+ * the target as it was.
+ */
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { choosePoint } from '#core/recovery';
+import type { Manifest } from '#core/manifest';
+import { rebuildDatabase, StreamedRebuild } from '#agent/commands/recover/database';
+import { stagePoint } from '#agent/commands/recover/fetch';
+import { discoverHotSite } from '#agent/commands/recover/plan';
+import { runRecover, REPORT_TEXT } from '#agent/commands/recover/recover';
+import { tableDigests } from '../../support/sqlite';
+import { useTempDirs } from '../../support/tmp';
+import { buildFixture, freshHotSite, logger, type RecoverFixture } from './recover-fixture';
+
+const noProcesses = { processNames: [] as string[] };
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('recover: database rebuild and integrity check (real SQLite, moto)', () => {
+  const tempDir = useTempDirs('commserve-dr-rebuild-');
+  let fixture: RecoverFixture;
+
+  beforeAll(async () => {
+    fixture = await buildFixture(tempDir());
+  });
+
+  async function setup() {
+    const dir = tempDir();
+    const hot = await freshHotSite(fixture, join(dir, 'state'));
+    const manifestOf = async (set: string) =>
+      JSON.parse(await (await hot.s3.send(new GetObjectCommand({ Bucket: hot.bucket, Key: `sets/${set}/manifest.json` }))).Body!.transformToString()) as Manifest;
+    const putManifest = (manifest: Manifest) => hot.s3.send(new PutObjectCommand({ Bucket: hot.bucket, Key: `sets/${manifest.setName}/manifest.json`, Body: JSON.stringify(manifest) }));
+    return { ...hot, to: join(dir, 'new-commserve'), manifestOf, putManifest };
+  }
+
+  it('by default runs PRAGMA quick_check on a bit-identical image whose backup-time check passed, and says so', async () => {
+    const { s3, settings, to } = await setup();
+    const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
+    expect(result.exitCode).toBe(0);
+    const database = result.document.database!;
+    expect(database).toMatchObject({ integrity: 'ok', integrityCheck: 'quick' });
+    expect(database.integrityCheckReason).toMatch(/^PRAGMA quick_check: bit-identical \(SHA-256\) to the image backed up in SET_003, whose full PRAGMA integrity_check passed at backup time$/);
+    // The installed file is the image the DIFFERENTIAL recorded (its manifest's reconstructed SHA-256).
+    const diffManifest = JSON.parse(readFileSync(join(fixture.phase1, 'SET_003', 'manifest.json'), 'utf8')) as Manifest;
+    expect(sha(readFileSync(join(to, 'commserv.db')))).toBe(diffManifest.database.details.reconstructedSha256);
+    expect(database.sha256).toBe(diffManifest.database.details.reconstructedSha256);
+    expect(result.text).toMatch(/^Integrity check: quick \(PRAGMA quick_check: bit-identical/m);
+    expect(readFileSync(join(to, REPORT_TEXT), 'utf8')).toMatch(/^Integrity check: quick/m);
+    // Per-phase durations for the benchmark.
+    expect(Object.keys(result.document.durationsMs)).toEqual(expect.arrayContaining(['download', 'database', 'rebuild', 'integrity', 'install', 'total']));
+  });
+
+  it('runs the full PRAGMA integrity_check when asked (integrityCheck: full)', async () => {
+    const { s3, settings, to } = await setup();
+    const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses, integrityCheck: 'full' });
+    expect(result.exitCode).toBe(0);
+    expect(result.document.database).toMatchObject({ integrity: 'ok', integrityCheck: 'full', integrityCheckReason: 'PRAGMA integrity_check: full check requested' });
+    expect(result.text).toMatch(/^Integrity check: full \(PRAGMA integrity_check: full check requested\)$/m);
+  });
+
+  it('runs the full check when the backup-time verdict of the SET was not ok', async () => {
+    const { s3, settings, to, manifestOf, putManifest } = await setup();
+    const manifest = await manifestOf('SET_003');
+    manifest.integrity = { status: 'check-failed', messages: ['SQLITE_BUSY: database is locked'], durationMs: 5 };
+    await putManifest(manifest);
+    const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
+    expect(result.exitCode).toBe(0);
+    expect(result.document.database).toMatchObject({
+      integrityCheck: 'full',
+      integrityCheckReason: 'PRAGMA integrity_check: the backup-time integrity check of SET_003 was check-failed',
+    });
+    // A FULL alone is judged by its own verdict.
+    const full = await runRecover({ settings, s3, logger, to: join(to, '..', 'full-only'), setName: 'SET_001', preflight: noProcesses });
+    expect(full.document.database).toMatchObject({ integrityCheck: 'quick', integrityCheckReason: expect.stringMatching(/image backed up in SET_001/) });
+  });
+
+  it('rebuilds without the streamed SHA-256 too (the FULL read once), to the same database', async () => {
+    const { s3, bucket } = await setup();
+    const view = await discoverHotSite(s3, bucket);
+    const point = choosePoint([...view.values()].map((v) => v.summary));
+    const stagingDir = join(tempDir(), 'staging');
+    const outcome = await stagePoint({ s3, bucket, view, point, stagingDir, filter: (_m, f) => f.role === 'database' || f.role === 'sidecar', checkChain: true });
+    if (outcome.kind !== 'staged') throw new Error('not staged');
+    const fullDump = outcome.files.find((f) => f.file === 'commserv_FULL.dmp')!.path;
+    const rebuilt = await rebuildDatabase(point, outcome.manifests, outcome.files, join(stagingDir, 'work', 'commserv.db'));
+    expect(rebuilt.integrityCheck.mode).toBe('quick');
+    expect(existsSync(fullDump)).toBe(false); // renamed into the work file, not copied
+    expect(sha(readFileSync(rebuilt.file))).toBe(rebuilt.sha256);
+    expect(tableDigests(rebuilt.file)).toEqual(fixture.digestsAtLastDiff);
+  });
+
+  it('stages the DIFFERENTIAL before the FULL and hashes FULL + DIFF while the FULL downloads', async () => {
+    const { s3, bucket } = await setup();
+    const view = await discoverHotSite(s3, bucket);
+    const point = choosePoint([...view.values()].map((v) => v.summary));
+    const streamed = new StreamedRebuild(point);
+    const seen: string[] = [];
+    const stagingDir = join(tempDir(), 'staging');
+    const outcome = await stagePoint({
+      s3,
+      bucket,
+      view,
+      point,
+      stagingDir,
+      filter: (_m, f) => f.role === 'database',
+      checkChain: true,
+      observe: async (target) => {
+        seen.push(`${target.setName}/${target.file.name}`);
+        return streamed.observe(target);
+      },
+    });
+    if (outcome.kind !== 'staged') throw new Error('not staged');
+    expect(seen).toEqual(['SET_003/commserv_DIFF_3.dmp', 'SET_001/commserv_FULL.dmp']);
+    expect(outcome.files.map((f) => f.file)).toEqual(['commserv_FULL.dmp', 'commserv_DIFF_3.dmp']); // reported in plan order
+    const diffManifest = outcome.manifests.get('SET_003')!;
+    expect(streamed.result).toMatchObject({ sha256: diffManifest.database.details.reconstructedSha256, fullPath: outcome.files[0].path, diffPath: outcome.files[1].path });
+    const rebuilt = await rebuildDatabase(point, outcome.manifests, outcome.files, join(stagingDir, 'work', 'commserv.db'), { streamed });
+    expect(sha(readFileSync(rebuilt.file))).toBe(streamed.result!.sha256);
+    expect(tableDigests(rebuilt.file)).toEqual(fixture.digestsAtLastDiff);
+  });
+
+  it('a failed rebuild leaves the target as it was: damaged DIFF (trailer) and a manifest disagreeing with the DIFF', async () => {
+    const { s3, bucket, settings, to, manifestOf, putManifest } = await setup();
+    mkdirSync(to, { recursive: true });
+    const before = join(to, 'commserv.db');
+    const old = new Database(before);
+    old.exec("CREATE TABLE previous (x); INSERT INTO previous VALUES ('the database that was here')");
+    old.close();
+    const oldBytes = readFileSync(before);
+
+    // 1. The DIFF's reconstructed SHA-256 in its manifest is not the DIFF's own.
+    const manifest = await manifestOf('SET_003');
+    const recorded = manifest.database.details.reconstructedSha256;
+    manifest.database.details.reconstructedSha256 = '0'.repeat(64);
+    await putManifest(manifest);
+    const r1 = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
+    expect(r1.exitCode).toBe(1);
+    expect(r1.document.error).toMatchObject({ code: 'DIFF_CORRUPT', message: expect.stringMatching(/SET_003\/commserv_DIFF_3\.dmp records the reconstructed SHA-256 .*, its manifest 000000000000…/) });
+    expect(readFileSync(before).equals(oldBytes)).toBe(true);
+    expect(readdirSync(to).sort()).toEqual(['commserv.db']);
+
+    // 2. A DIFF damaged before it was uploaded (its manifest entry matches the damaged bytes): the trailer catches it.
+    manifest.database.details.reconstructedSha256 = recorded;
+    const key = 'sets/SET_003/commserv_DIFF_3.dmp';
+    const diff = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+    diff[diff.length - 100] ^= 0x01;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: diff }));
+    const entry = manifest.files.find((f) => f.name === 'commserv_DIFF_3.dmp')!;
+    Object.assign(entry, { size: diff.length, sha256: sha(diff) });
+    delete entry.s3;
+    await putManifest(manifest);
+    const r2 = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
+    expect(r2.exitCode).toBe(1);
+    expect(r2.document.error).toMatchObject({ code: 'DIFF_CORRUPT', message: expect.stringMatching(/trailer SHA-256 does not match/) });
+    expect(readFileSync(before).equals(oldBytes)).toBe(true);
+    expect(readdirSync(to).sort()).toEqual(['commserv.db']);
+  });
+});
