@@ -147,6 +147,7 @@ interface SizeRun {
   pageSize: number;
   diffBytesRatio: number;
   recoveryMs: number;
+  recoveryDurations: Record<string, number>;
   bareRecoveryMs: number;
   recoveryRatio: number;
 }
@@ -236,6 +237,7 @@ async function benchSize(moto: MotoServer, sizeMb: number, runs: number): Promis
         pageSize,
         diffBytesRatio: diffFile.size / (changedPages * pageSize),
         recoveryMs: recovery.ms,
+        recoveryDurations: recovery.value.document.durationsMs as Record<string, number>,
         bareRecoveryMs,
         recoveryRatio: recovery.ms / bareRecoveryMs,
       };
@@ -273,7 +275,12 @@ function summarize(size: { sizeMb: number; runs: SizeRun[] }) {
       readOnceMs: pick((r) => r.readOnceMs),
       dumpVsReadOnce: pick((r) => r.diffTimeVsRead),
     },
-    recovery: { ms: pick((r) => r.recoveryMs), bareMs: pick((r) => r.bareRecoveryMs), ratio: pick((r) => r.recoveryRatio) },
+    recovery: {
+      ms: pick((r) => r.recoveryMs),
+      bareMs: pick((r) => r.bareRecoveryMs),
+      ratio: pick((r) => r.recoveryRatio),
+      phasesMs: Object.fromEntries(['download', 'rebuild', 'integrity'].map((p) => [p, pick((r) => r.recoveryDurations[p] ?? 0)])),
+    },
     raw: size.runs,
   };
 }
@@ -308,6 +315,9 @@ function markdown(result: { date: string; node: string; machine: string; runs: n
     `| DIFF dump time / read the database once | ${result.sizes.map((s) => f(s.differential.dumpVsReadOnce)).join(' | ')} | — |`,
     `| DIFF dump / whole DIFF job (s) | ${result.sizes.map((s) => `${(s.differential.dumpMs.median / 1000).toFixed(1)} / ${(s.differential.jobMs.median / 1000).toFixed(1)}`).join(' | ')} | — |`,
     `| recovery FULL+DIFF: download + verify + restore (s) | ${result.sizes.map((s) => f(s.recovery.ms, 1, 1000)).join(' | ')} | — |`,
+    `| recovery phases: download (verify + rebuild while downloading) / DIFF pages in place / quick_check (s) | ${result.sizes
+      .map((s) => ['download', 'rebuild', 'integrity'].map((p) => ((s.recovery.phasesMs[p]?.median ?? 0) / 1000).toFixed(2)).join(' / '))
+      .join(' | ')} | — |`,
     `| bare download + file copy (s) | ${result.sizes.map((s) => f(s.recovery.bareMs, 1, 1000)).join(' | ')} | — |`,
     `| **recovery / bare** | ${result.sizes.map((s) => f(s.recovery.ratio)).join(' | ')} | ≤ 1.3 |`,
     '',
