@@ -1,6 +1,7 @@
 /**
- * Phase 1 of a DR backup job (SPEC §4.2): integrity check, dump, registry, firewall files, manifest
- * last, then upload to the hot-site (manifest last). Runs under the phase-1 lock.
+ * Phase 1 of a DR backup job (SPEC §4.2): dump, registry, firewall files, then one pass per file that hashes,
+ * (optionally) compresses and uploads it to the hot-site while the integrity check runs alongside; the manifest
+ * last, locally (the local commit) and then at the hot-site. Runs under the phase-1 lock.
  *
  * Order matters for "bad input loses nothing": everything that can be checked before a SET folder
  * exists (database present and SQLite, hot-site reachable, destination writable) is checked first, so
