@@ -12,7 +12,7 @@ import { parseSettings, type Settings } from '#core/settings';
 import { MiB } from '#core/transfer-plan';
 import { runPhase1 } from '#agent/commands/backup/phase1';
 import { createLogger } from '#agent/log';
-import { checksumFile } from '#agent/hotsite/file-checksums';
+import { checksumFile } from '../../support/checksums';
 import { uploadSet } from '#agent/hotsite/hot-site';
 import { allocateJobId } from '#agent/state/job-ids';
 import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';

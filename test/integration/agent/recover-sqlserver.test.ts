@@ -15,7 +15,7 @@ import { REPORT_JSON, REPORT_TEXT, runRecover } from '#agent/commands/recover/re
 import { readVerifications, runVerify } from '#agent/commands/recover/verify';
 import { SqlServerEngine } from '#agent/engines/sqlserver/sqlserver-engine';
 import type { SqlServerTarget } from '#agent/engines/sqlserver/session';
-import { checksumFile } from '#agent/hotsite/file-checksums';
+import { checksumFile } from '../../support/checksums';
 import { uploadSet } from '#agent/hotsite/hot-site';
 import { FileHiveStore } from '#agent/registry/index';
 import { motoEndpoint, motoS3Client } from '../../support/moto';

@@ -1,5 +1,6 @@
 /**
- * Checksums of a file on disk, streamed once (bounded memory): what the manifest records for it.
+ * Checksums of a file on disk, streamed once (bounded memory): what the manifest records for it (tests compute
+ * expected manifest values with it; the agent computes them in its single pass, agent/hotsite/stream-upload.ts).
  */
 import { createReadStream, statSync } from 'node:fs';
 import { SetFileHasher, type FileChecksums } from '#core/checksums';
