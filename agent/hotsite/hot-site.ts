@@ -20,7 +20,7 @@ import {
 import { createHash } from 'node:crypto';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HotSiteError } from '#core/errors';
+import { CommserveDrError, HotSiteError } from '#core/errors';
 import { MANIFEST_FILE, parseSetObjectKey, SETS_PREFIX, setObjectKey } from '#core/hotsite-layout';
 import type { Manifest } from '#core/manifest';
 import { parseManifest } from '#core/manifest';
@@ -210,8 +210,18 @@ async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queue
   try {
     const { size } = await handle.stat();
     if (size !== file.size) throw new Error(`${file.name} has ${size} bytes, the manifest says ${file.size}`);
+    const whole = createHash('sha256');
+    /** The file must still be what its manifest says: a damaged local copy is never made the hot-site copy. */
+    const checkWhole = () => {
+      const sha256 = whole.digest('hex');
+      if (sha256 !== file.sha256) {
+        throw new CommserveDrError('SET_FILE_MISMATCH', `${file.name} has SHA-256 ${sha256.slice(0, 16)}…, its manifest says ${file.sha256.slice(0, 16)}…: the local copy is damaged and was not uploaded`);
+      }
+    };
     if (file.parts === 1) {
       const body = await readPart(handle, 0, file.size, file.name);
+      whole.update(body);
+      checkWhole();
       const checksum = sha256Base64(body);
       await sendWithRetry(
         () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: body, ContentLength: body.length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum })),
@@ -233,6 +243,7 @@ async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queue
         const start = (n - 1) * file.partSize;
         const length = Math.min(file.partSize, file.size - start);
         const body = await readPart(handle, start, length, file.name);
+        whole.update(body); // parts are read in order
         const checksum = sha256Base64(body);
         const sending: Promise<void> = sendWithRetry(
           () =>
@@ -254,6 +265,7 @@ async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queue
       }
       await Promise.all(inFlight);
       if (failure !== undefined) throw failure;
+      checkWhole();
       done.sort((a, b) => a.PartNumber! - b.PartNumber!);
       await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId, MultipartUpload: { Parts: done } }));
     } catch (error) {
@@ -277,8 +289,11 @@ async function uploadFile(s3: S3Client, bucket: string, file: PlannedFile, queue
  * throttling, a cut connection) is sent again by the uploader ({@link UPLOAD_REQUEST_RETRY}), so the multipart
  * upload resumes at that part instead of starting over. An interrupted multipart upload is aborted, never left
  * as orphan parts.
+ * Every file is checked against the manifest's SHA-256 as it is read: a damaged local file is not made the hot-site
+ * copy (its upload is aborted before completion, and the manifest is not sent).
  * @returns bytes uploaded (files + manifest).
- * @throws HotSiteError when the hot-site cannot be reached or refuses an upload, or a file is refused.
+ * @throws HotSiteError when the hot-site cannot be reached or refuses an upload, or a file is refused;
+ *   CommserveDrError `SET_FILE_MISMATCH` when a file no longer matches its manifest.
  */
 export async function uploadSet(
   s3: S3Client,
@@ -304,6 +319,7 @@ export async function uploadSet(
     try {
       await uploadFile(s3, bucket, file, queueSize, retry, progress);
     } catch (error) {
+      if (error instanceof CommserveDrError) throw error;
       throw hotSiteError(`upload ${manifest.setName}/${file.name}`, bucket, error);
     }
     sent += file.size - fileSent;

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
+import { CommserveDrError } from '#core/errors';
 import { MANIFEST_FILE } from '#core/hotsite-layout';
 import { parseManifest } from '#core/manifest';
 import { parseSetName } from '#core/set-id';
@@ -16,13 +17,14 @@ import { listHotSiteSets, uploadSet } from './hot-site';
 export interface RefillResult {
   /** SET names uploaded. */
   uploaded: string[];
-  /** SET folders skipped, with the reason (no manifest, malformed manifest). */
+  /** SET folders skipped, with the reason (no manifest, malformed manifest, a file that no longer matches it). */
   skipped: Array<{ setName: string; reason: string }>;
   /** Bytes uploaded. */
   bytes: number;
 }
 
 /**
+ * A SET whose files no longer match its manifest (damaged on disk) is skipped with a warning, never uploaded.
  * @throws HotSiteError when the hot-site cannot be listed or an upload fails.
  */
 export async function refillHotSite(s3: S3Client, bucket: string, phase1Destination: string, logger: Logger): Promise<RefillResult> {
@@ -55,7 +57,15 @@ export async function refillHotSite(s3: S3Client, bucket: string, phase1Destinat
       result.skipped.push({ setName: name, reason: `file ${missingFile.name} listed in the manifest is missing` });
       continue;
     }
-    result.bytes += await uploadSet(s3, bucket, dir, manifest);
+    try {
+      result.bytes += await uploadSet(s3, bucket, dir, manifest);
+    } catch (error) {
+      if (!(error instanceof CommserveDrError && error.code === 'SET_FILE_MISMATCH')) throw error;
+      // A damaged local SET is not re-uploaded (nothing of it is complete at the hot-site); the others still are.
+      result.skipped.push({ setName: name, reason: error.message });
+      logger.warn({ setName: name }, `not re-uploading ${name}: ${error.message}`);
+      continue;
+    }
     result.uploaded.push(name);
     logger.info({ setName: name }, 're-uploaded a SET the hot-site lacked');
   }

@@ -4,14 +4,16 @@
  * limits (5 MiB ≤ part, ≤ 10,000 parts, ≤ 5 TiB) enforced before anything is sent.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SetFileHasher } from '#core/checksums';
-import { HotSiteError } from '#core/errors';
+import { CommserveDrError, HotSiteError } from '#core/errors';
 import { parseManifest, serializeManifest, type Manifest, type ManifestInput } from '#core/manifest';
 import { choosePartSize, GiB, MiB, partCount, S3_MAX_OBJECT_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES, TiB, TransferLimitError } from '#core/transfer-plan';
 import { uploadSet } from '#agent/hotsite/hot-site';
+import { refillHotSite } from '#agent/hotsite/refill';
+import { createLogger } from '#agent/log';
 import { motoS3Client, useMoto } from '../../support/moto';
 import { useTempDirs } from '../../support/tmp';
 
@@ -145,6 +147,31 @@ describe('SET upload streaming (moto)', () => {
     await expect(uploadSet(motoS3Client(), BUCKET, dir, manifest)).rejects.toThrow(/has 5242881 bytes, the manifest says/);
     expect(await openUploads(motoS3Client())).toBe(0);
     expect(await keys(motoS3Client())).toEqual([]);
+  });
+
+  it('a local file whose bytes changed since its manifest (same size) is not uploaded: SET_FILE_MISMATCH, the upload aborted, no manifest sent; refill skips that SET and re-fills the others', async () => {
+    const root = tempDir();
+    const damagedDir = join(root, 'SET_007');
+    const goodDir = join(root, 'SET_008');
+    mkdirSync(damagedDir);
+    mkdirSync(goodDir);
+    const { data, manifest } = await writeSet(damagedDir, 7);
+    await writeSet(goodDir, 8);
+    const flipped = Buffer.from(data);
+    flipped[PART + 17] ^= 0xff;
+    writeFileSync(join(damagedDir, 'commserv_FULL.dmp'), flipped);
+    const error = await uploadSet(motoS3Client(), BUCKET, damagedDir, manifest).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommserveDrError);
+    expect(error).toMatchObject({ code: 'SET_FILE_MISMATCH' });
+    expect((error as Error).message).toMatch(/commserv_FULL\.dmp has SHA-256 .*, its manifest says .*: the local copy is damaged and was not uploaded/);
+    expect(await openUploads(motoS3Client())).toBe(0);
+    expect(await keys(motoS3Client())).toEqual([]);
+
+    const result = await refillHotSite(motoS3Client(), BUCKET, root, createLogger({ level: 'silent' }));
+    expect(result.uploaded).toEqual(['SET_008']);
+    expect(result.skipped).toEqual([{ setName: 'SET_007', reason: expect.stringContaining('the local copy is damaged') }]);
+    expect((await keys(motoS3Client())).filter((k) => k.startsWith('sets/SET_007/'))).toEqual([]);
+    expect(await keys(motoS3Client())).toContain('sets/SET_008/manifest.json');
   });
 
   it('refuses a SET with a file over 5 TiB, or a plan under 5 MiB parts / over 10,000 parts, before sending anything', async () => {
