@@ -11,7 +11,7 @@ for (const [signal, code] of [
     if (interrupted) return;
     interrupted = true;
     void runInterruptCleanups().finally(() => {
-      process.stderr.write(`commserve-dr: interrupted (${signal}): the job did not complete; no SET of it counts, and the next job starts cleanly\n`);
+      process.stderr.write(`commserve-dr: interrupted (${signal}): the job did not complete; an unfinished SET was removed (one already committed — its manifest written — stays), and the next job starts cleanly\n`);
       process.exit(code);
     });
   });
