@@ -11,7 +11,8 @@ import { CommserveDrError } from '#core/errors';
 import { MANIFEST_FILE } from '#core/hotsite-layout';
 import { parseManifest } from '#core/manifest';
 import { parseSetName } from '#core/set-id';
-import { listHotSiteSets, uploadSet } from './hot-site';
+import { listHotSiteSets } from './hot-site';
+import { uploadSet } from './stream-upload';
 
 /** What a refill did. */
 export interface RefillResult {

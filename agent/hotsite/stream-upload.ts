@@ -26,12 +26,14 @@ import { createHash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createBrotliCompress } from 'node:zlib';
-import type { HotSiteError } from '#core/errors';
-import type { ManifestFile } from '#core/manifest';
-import { choosePartSize, MiB, S3_MAX_PARTS, TransferLimitError } from '#core/transfer-plan';
+import { CommserveDrError, HotSiteError } from '#core/errors';
+import type { Manifest, ManifestFile } from '#core/manifest';
+import { setObjectKey } from '#core/hotsite-layout';
+import { join } from 'node:path';
+import { choosePartSize, MiB, partCount, S3_MAX_OBJECT_BYTES, S3_MAX_PART_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES, TransferLimitError } from '#core/transfer-plan';
 import { faultPoint } from '#agent/faults';
 import { HashWorker, ownedBuffer } from './hash-worker';
-import { hotSiteError, sendWithRetry, UPLOAD_QUEUE_SIZE, UPLOAD_REQUEST_RETRY, type RequestRetry } from './hot-site';
+import { hotSiteError, sendWithRetry, uploadManifest, UPLOAD_QUEUE_SIZE, UPLOAD_REQUEST_RETRY, type RequestRetry } from './hot-site';
 
 /** Read size of the pass (bytes). */
 const READ_CHUNK_BYTES = MiB;
@@ -141,8 +143,16 @@ export interface StreamSetFileOptions {
    * every `pageSize`-byte page in order, with the content bytes they cover.
    */
   pageDigests?: { pageSize: number; add: (digests: Buffer, bytes: number) => Promise<void> };
-  /** Preferred part size in bytes (see `choosePartSize`; default 16 MiB). */
+  /**
+   * Part size in bytes (default `choosePartSize` of the file's size). The caller checked it against S3's limits (the
+   * re-fill passes the manifest's, so the S3 checksum comes out as the manifest says).
+   */
   partSize?: number;
+  /**
+   * The SHA-256 (hex) the stored bytes must have (the re-fill of a committed SET: its manifest's). Checked before the
+   * object is completed: a file that differs is never made the hot-site copy.
+   */
+  expectedSha256?: string;
   /** Progress: content bytes read so far of the source's size. */
   onProgress?: (readBytes: number, totalBytes: number) => void;
 }
@@ -207,7 +217,8 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
   const { size: sourceSize } = await stat(options.source);
   // Compressed output can exceed its input by a few bytes per block on incompressible data: plan parts for a margin.
   const planned = options.compression ? sourceSize + Math.ceil(sourceSize / 1024) + 1024 : sourceSize;
-  const partSize = choosePartSize(planned, options.partSize);
+  const partSize = options.partSize ?? choosePartSize(planned); // choosePartSize refuses over 5 TiB either way
+  if (options.partSize !== undefined) choosePartSize(planned);
   const pool = session.buffers(partSize);
   const hashing = session.hashing();
   const storedStream = session.streamName(`${options.key} stored`);
@@ -370,6 +381,12 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
       storedFile = undefined;
     }
     const storedDigest = await hashing.finish(storedStream);
+    if (options.expectedSha256 !== undefined && storedDigest.toString('hex') !== options.expectedSha256) {
+      throw new CommserveDrError(
+        'SET_FILE_MISMATCH',
+        `${options.name} has SHA-256 ${storedDigest.toString('hex').slice(0, 16)}…, its manifest says ${options.expectedSha256.slice(0, 16)}…: the local copy is damaged and was not uploaded`,
+      );
+    }
     const contentSha256 = options.compression ? (await hashing.finish(contentStream)).toString('hex') : storedDigest.toString('hex');
     const checksumSHA256 =
       partDigests.length === 1 ? storedDigest.toString('base64') : `${createHash('sha256').update(Buffer.concat(partDigests)).digest('base64')}-${partDigests.length}`;
@@ -418,4 +435,95 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
       await session.s3!.send(new AbortMultipartUploadCommand({ Bucket: session.bucket, Key: options.key, UploadId: multipart.uploadId })).catch(() => undefined);
     }
   }
+}
+
+/** Progress of a SET upload: bytes sent so far of the SET's total. */
+export type UploadProgress = (sentBytes: number, totalBytes: number, file: string) => void;
+
+/** Options of {@link uploadSet}. */
+export interface UploadSetOptions {
+  /** Concurrent part uploads per file (default {@link UPLOAD_QUEUE_SIZE}). */
+  queueSize?: number;
+  /** The uploader's own retries of a part or single PUT (default {@link UPLOAD_REQUEST_RETRY}; `attempts: 1` turns them off). */
+  requestRetry?: RequestRetry;
+}
+
+/** A file of the SET with its transfer plan, checked before anything is sent. */
+interface PlannedFile {
+  name: string;
+  role: ManifestFile['role'];
+  path: string;
+  key: string;
+  size: number;
+  sha256: string;
+  partSize: number;
+}
+
+/**
+ * The transfer plan of every file of the SET, checked against S3's limits before any byte is sent: an object
+ * over 5 TiB, a part under 5 MiB (but the last) or over 10,000 parts is refused here, so nothing is uploaded.
+ */
+function planSetUpload(bucket: string, setDir: string, manifest: Manifest): PlannedFile[] {
+  return manifest.files.map((file) => {
+    try {
+      const partSize = file.s3?.partSize ?? choosePartSize(file.size);
+      if (file.size > S3_MAX_OBJECT_BYTES) throw new TransferLimitError(`object of ${file.size} bytes exceeds the 5 TiB S3 object limit`);
+      const parts = partCount(file.size, partSize);
+      if (parts > 1 && partSize < S3_MIN_PART_BYTES) throw new TransferLimitError(`part size ${partSize} is under the 5 MiB S3 minimum`);
+      if (parts > S3_MAX_PARTS) throw new TransferLimitError(`${parts} parts exceed the 10,000-part S3 limit`);
+      if (partSize > S3_MAX_PART_BYTES) throw new TransferLimitError(`part size ${partSize} exceeds the 5 GiB S3 maximum`);
+      return { name: file.name, role: file.role, path: join(setDir, file.name), key: setObjectKey('sets', manifest.jobId, file.name), size: file.size, sha256: file.sha256, partSize };
+    } catch (error) {
+      throw new HotSiteError('HOTSITE_ERROR', `refusing to upload ${manifest.setName}/${file.name} to bucket ${bucket}: ${(error as Error).message}`, { cause: error });
+    }
+  });
+}
+
+/**
+ * Uploads a complete (committed) SET folder to `sets/SET_<n>/` — the re-fill path; phase 1 uploads in its own pass —
+ * through the same single pass as phase 1 ({@link streamSetFile}, with the manifest's part sizes): every file the
+ * manifest lists, then `manifest.json` last, so the hot-site copy is complete only when everything else is there.
+ * Every file's plan is checked against S3's limits first (nothing is sent for a SET with a file over 5 TiB), and every
+ * file against the manifest's size and SHA-256 as it is read: a damaged local file is never made the hot-site copy
+ * (its upload is aborted before completion, and the manifest is not sent). An interrupted multipart upload is
+ * aborted, never left as orphan parts.
+ * @returns bytes uploaded (files, not counting the manifest).
+ * @throws HotSiteError when the hot-site cannot be reached or refuses an upload, or a file is refused;
+ *   CommserveDrError `SET_FILE_MISMATCH` when a file no longer matches its manifest.
+ */
+export async function uploadSet(
+  s3: S3Client,
+  bucket: string,
+  setDir: string,
+  manifest: Manifest,
+  onProgress?: UploadProgress,
+  options: UploadSetOptions = {},
+): Promise<number> {
+  const plan = planSetUpload(bucket, setDir, manifest);
+  const total = plan.reduce((sum, f) => sum + f.size, 0);
+  const session = new SetUploadSession(s3, bucket, options);
+  let sent = 0;
+  try {
+    for (const file of plan) {
+      const { size } = await stat(file.path);
+      if (size !== file.size) {
+        throw new CommserveDrError('SET_FILE_MISMATCH', `${file.name} has ${size} bytes, the manifest says ${file.size}: the local copy is damaged and was not uploaded`);
+      }
+      await streamSetFile(session, {
+        source: file.path,
+        name: file.name,
+        role: file.role,
+        key: file.key,
+        partSize: file.partSize,
+        expectedSha256: file.sha256,
+        onProgress: (read) => onProgress?.(sent + read, total, file.name),
+      });
+      if (session.failure) throw session.failure;
+      sent += file.size;
+    }
+    await uploadManifest(s3, bucket, setDir, manifest, session.retry);
+  } finally {
+    await session.close();
+  }
+  return sent;
 }

@@ -13,7 +13,7 @@ import { MiB } from '#core/transfer-plan';
 import { runPhase1 } from '#agent/commands/backup/phase1';
 import { createLogger } from '#agent/log';
 import { checksumFile } from '../../support/checksums';
-import { uploadSet } from '#agent/hotsite/hot-site';
+import { uploadSet } from '#agent/hotsite/stream-upload';
 import { allocateJobId } from '#agent/state/job-ids';
 import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
 import { writePageHashes } from '#agent/engines/sqlite/page-hashes';

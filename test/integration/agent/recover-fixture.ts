@@ -11,7 +11,7 @@ import { parseManifest } from '#core/manifest';
 import { parseSettings, type Settings } from '#core/settings';
 import { MiB } from '#core/transfer-plan';
 import { runPhase1 } from '#agent/commands/backup/phase1';
-import { uploadSet } from '#agent/hotsite/hot-site';
+import { uploadSet } from '#agent/hotsite/stream-upload';
 import { createLogger } from '#agent/log';
 import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
 import { motoEndpoint, motoS3Client } from '../../support/moto';

@@ -16,7 +16,7 @@ import { readVerifications, runVerify } from '#agent/commands/recover/verify';
 import { SqlServerEngine } from '#agent/engines/sqlserver/sqlserver-engine';
 import type { SqlServerTarget } from '#agent/engines/sqlserver/session';
 import { checksumFile } from '../../support/checksums';
-import { uploadSet } from '#agent/hotsite/hot-site';
+import { uploadSet } from '#agent/hotsite/stream-upload';
 import { FileHiveStore } from '#agent/registry/index';
 import { motoEndpoint, motoS3Client } from '../../support/moto';
 import { useTempDirs } from '../../support/tmp';

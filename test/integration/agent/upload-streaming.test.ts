@@ -11,7 +11,7 @@ import { SetFileHasher } from '#core/checksums';
 import { CommserveDrError, HotSiteError } from '#core/errors';
 import { parseManifest, serializeManifest, type Manifest, type ManifestInput } from '#core/manifest';
 import { choosePartSize, GiB, MiB, partCount, S3_MAX_OBJECT_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES, TiB, TransferLimitError } from '#core/transfer-plan';
-import { uploadSet } from '#agent/hotsite/hot-site';
+import { uploadSet } from '#agent/hotsite/stream-upload';
 import { refillHotSite } from '#agent/hotsite/refill';
 import { createLogger } from '#agent/log';
 import { motoS3Client, useMoto } from '../../support/moto';
