@@ -9,7 +9,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { sfnClient } from './aws/clients';
+import { phase2Route, startPhase2 } from './commands/backup/start-phase2';
 import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
 import { exitCodeForStatus, JobStatus } from '#core/job-status';
 import type { JobRecord } from '#core/job';
@@ -158,7 +159,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const phase1 = (heartbeat?: () => Promise<void>) => runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3, logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger) });
       if (cmd.taskToken) {
         // Phase 1 for the state machine: it runs phase 2 when we call back.
-        const sfn = new SFNClient({ region: settings.HotSite.region });
+        const sfn = sfnClient(settings.HotSite);
         const result = await runWithCallback(sfnTaskCallback(sfn, cmd.taskToken), phase1, (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed')).finally(() =>
           progress.stop(),
         );
@@ -166,8 +167,20 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         exitCode = exitCodeForStatus(result.status);
         return;
       }
-      // Started by hand: phase 1, then phase 2 with the same definition, run by this agent.
+      // Started by hand: phase 1, then phase 2 on the DR job state machine (the Lambdas' roles), or in-process
+      // with the same definition for a local stand-in. Decided before phase 1, so a bad setting costs no dump.
+      const route = phase2Route(settings);
       const p1 = await phase1().finally(() => progress.stop());
+      if (route.kind === 'state-machine') {
+        const executionArn = await startPhase2(sfnClient(settings.HotSite), route.stateMachineArn, cmd.type, p1);
+        io.stdout(
+          opts.json
+            ? `${JSON.stringify({ phase1: p1, executionArn }, null, 2)}\n`
+            : `phase 1 of job ${p1.jobId} done (${p1.setName}, ${p1.status}); phase 2 started on the state machine: ${executionArn}\n`,
+        );
+        exitCode = exitCodeForStatus(p1.status);
+        return;
+      }
       const execution = await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
       tryRecordJob(settings.Phase1Destination, execution.record, (e) => logger.warn(`job record not written to the phase-1 destination: ${describeError(e)}`));
       reportFailure(execution.record);

@@ -12,7 +12,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParametersByPathCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { ssmClient } from '#agent/aws/clients';
 import { ConfigError, describeError } from '#core/errors';
 import { parseSettings, SETTING_NAMES, type Settings } from '#core/settings';
 import { coerceSettingText } from '#core/settings-text';
@@ -125,7 +126,7 @@ export async function loadEffectiveConfig(
   const hotSite = (envValues.HotSite ?? fileValues.HotSite ?? {}) as { region?: unknown; endpoint?: unknown };
   const region = typeof hotSite.region === 'string' ? hotSite.region : 'us-east-1';
   const endpoint = typeof hotSite.endpoint === 'string' ? hotSite.endpoint : undefined;
-  const client = ssm ?? new SSMClient({ region, ...(endpoint ? { endpoint } : {}) });
+  const client = ssm ?? ssmClient({ region, endpoint });
   const ssmValues: Record<string, unknown> = {};
   const prefix = path.endsWith('/') ? path : `${path}/`;
   try {

@@ -147,6 +147,16 @@ export const SettingsSchema = z
     DumpCompression: z.enum(['none', 'brotli']).default('none'),
     /** Brotli quality 0–11 of `DumpCompression: brotli` (1: ~400 MB/s per core and ~4× on the sample CommServe). */
     DumpCompressionLevel: z.number().int().min(0).max(11).default(1),
+    /**
+     * ARN of the DR job state machine (stack output `DrJobStateMachineArn`, also published as the parameter
+     * `<settings path>/StateMachineArn`): a job run by hand starts its phase 2 there. Unset: a job run by hand
+     * against a local stand-in (HotSite.endpoint) runs phase 2 in-process; against AWS it is refused.
+     */
+    StateMachineArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/, 'must be a Step Functions state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)')
+      .nullable()
+      .default(null),
     /** Local state (job counter, lock) lives here. */
     StateDirectory: z.string().min(1).default('.commserve-dr/state'),
   })

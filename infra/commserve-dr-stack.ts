@@ -5,9 +5,11 @@
  */
 import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ARCHIVE_MINIMUM_DAYS, type ArchiveStorageClass, type SettingsInput } from '#core/settings';
 import { AgentAccess, type SqlServerCredential } from './agent-access';
+import { OperatorAccess } from './operator-access';
 import { DrJobStateMachine } from './dr-job-state-machine';
 import { HotSiteBucket, type ObjectLockMode } from './hot-site-bucket';
 import { METRIC_NAMESPACE } from '#core/metrics';
@@ -83,6 +85,8 @@ export class CommserveDrStack extends Stack {
   readonly schedule: DrJobSchedule;
   readonly monitoring: DrMonitoring;
   readonly agent: AgentAccess;
+  /** The recovery and operator roles (recover/fetch/sets/history; verify and prune by hand). */
+  readonly operators: OperatorAccess;
 
   constructor(scope: Construct, id: string, props: CommserveDrStackProps) {
     super(scope, id, props);
@@ -181,12 +185,26 @@ export class CommserveDrStack extends Stack {
       useManagedInstanceCore: props.agentUseManagedInstanceCore,
     });
 
+    // The agent finds the state machine of its jobs run by hand under its settings path.
+    new ssm.StringParameter(this, 'StateMachineArnParameter', {
+      parameterName: `${this.settings.prefix}/StateMachineArn`,
+      stringValue: this.drJob.stateMachine.stateMachineArn,
+      description: 'commserve-dr setting StateMachineArn: the DR job state machine; a job run by hand on the CommServe starts its phase 2 there',
+      tier: ssm.ParameterTier.STANDARD,
+    });
+    this.operators = new OperatorAccess(this, 'Operators', { hotSite: this.hotSite, settings: this.settings });
+
     new CfnOutput(this, 'HotSiteBucketName', { value: this.hotSite.bucket.bucketName });
     new CfnOutput(this, 'DrJobStateMachineArn', { value: this.drJob.stateMachine.stateMachineArn });
     new CfnOutput(this, 'AgentRoleName', {
       description: 'IAM role of the CommServe managed node: aws ssm create-activation --iam-role <this>',
       value: this.agent.role.roleName,
     });
+    new CfnOutput(this, 'RecoveryRoleArn', {
+      description: 'assume for recover, fetch, sets, history, report (read and restore only): e.g. AWS_PROFILE with role_arn = <this>',
+      value: this.operators.recoveryRole.roleArn,
+    });
+    new CfnOutput(this, 'OperatorRoleArn', { description: 'assume for verify and prune by hand (and recovery)', value: this.operators.operatorRole.roleArn });
     new CfnOutput(this, 'SettingsPrefix', { description: 'SSM Parameter Store path of the settings', value: this.settings.prefix });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });

@@ -24,7 +24,7 @@ import { serializeManifest, type Integrity, type JobEvent, type Manifest, type M
 import { BackupType, setName } from '#core/set-id';
 import type { Settings } from '#core/settings';
 import { openEngine } from '#agent/engines/index';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { ssmClient } from '#agent/aws/clients';
 import type { DatabaseEngine, DifferentialBase, DumpResult } from '#agent/engines/types';
 import { createRegistryStore } from '#agent/registry/index';
 import { SetUploadSession, streamSetFile } from '#agent/hotsite/stream-upload';
@@ -109,7 +109,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     // Preflight: nothing is created until these pass.
     engine = await timed('open', () =>
       openEngine(settings, {
-        ...(settings.Database.engine === 'sqlserver' ? { ssm: new SSMClient({ region: settings.HotSite.region }) } : {}),
+        ...(settings.Database.engine === 'sqlserver' ? { ssm: ssmClient(settings.HotSite) } : {}),
         // SPEC §4.2 step 7: a database server that does not answer is retried DbRetryCount × DbRetryIntervalMinutes.
         retry: {
           count: settings.DbRetryCount,
