@@ -234,6 +234,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       dump = await timed('dump', () => dumpFull(engine!, setDir!, onDumpProgress, rawName));
       startIntegrity(dump.detail.file);
     }
+    for (const warning of dump.detail.warnings ?? []) note('warning', 'DATABASE_DUMP_WARNING', warning);
     const dumpFile = dump.files[0]!;
     const rawDump = dump.detail.file;
     const cycleId = backupType === BackupType.Full ? jobId : (base as DifferentialBase | null)!.manifest.jobId;
@@ -294,7 +295,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const integrity = await (integritySettled ?? settleIntegrity());
     if (rawDump !== join(setDir!, dumpFile.name)) rmSync(rawDump, { force: true });
     const files = entries;
-    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt';
+    // check-failed: "check failed — not corruption": no job-activity change, but the job is not clean (alarm).
+    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt' || integrity.status === 'check-failed';
     const manifestInput: ManifestInput = {
       formatVersion: 1,
       product: 'commserve-dr',
