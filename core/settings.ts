@@ -105,6 +105,11 @@ export const SettingsSchema = z
     DbRetryIntervalMinutes: z.number().min(0).default(30),
     ArchiveRetryCount: z.number().int().min(0).default(10),
     ArchiveRetryIntervalMinutes: z.number().min(0).default(30),
+    /**
+     * Minutes between LOG points (SPEC §4.5): the RPO target; the RPO alarm fires past twice this. `null` (parameter
+     * text `off`) turns LOG points off. Default 15.
+     */
+    LogBackupIntervalMinutes: z.number().int().min(1).max(1440).nullable().default(15),
     /** Local run (`npm start` without `--type`): DIFFERENTIALs per cycle before the next FULL. */
     LocalDifferentialsPerCycle: z.number().int().min(0).default(6),
     ScheduleTime: HHMM.default('17:00'),

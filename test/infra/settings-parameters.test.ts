@@ -20,6 +20,7 @@ describe('SettingsParameters', () => {
       'DbRetryIntervalMinutes',
       'ArchiveRetryCount',
       'ArchiveRetryIntervalMinutes',
+      'LogBackupIntervalMinutes',
       'ScheduleTime',
       'ScheduleTimeZone',
       'FirewallDirectory',

@@ -38,6 +38,9 @@ import { faultPoint } from '#agent/faults';
 import { onInterrupt } from '#agent/shutdown';
 import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, hiveFileName, UNCOMPRESSED_SUFFIX, type StepOutcome } from './set-files';
 import { planDifferential } from './dump-plan';
+import { planLog } from './log-plan';
+import { dumpLog } from './log-step';
+import type { LogBase } from '#agent/engines/types';
 
 /** What a phase-1 run needs. */
 export interface Phase1Options {
@@ -154,6 +157,13 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       if ('promote' in plan) promote(plan.promote);
       else base = plan.base;
     }
+    // A LOG point continues the open cycle's newest point; with none usable it is refused before any SET folder exists.
+    let logBase: LogBase | null = null;
+    if (options.requestedType === BackupType.Log) {
+      const plan = await timed('plan', () => planLog(settings, engine!));
+      if ('refuse' in plan) throw new CommserveDrError('LOG_NOT_POSSIBLE', `no LOG point taken: ${plan.refuse}`);
+      logBase = plan.base;
+    }
     logger.info({ jobId, setName: name, backupType }, 'DR backup job started');
 
     let local = destination.writable;
@@ -205,7 +215,11 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     };
     let integritySettled: Promise<Integrity> | undefined;
     // 2. Optional shrink.
-    if (options.shrink) {
+    if (logBase) {
+      // A LOG point every few minutes does not run PRAGMA integrity_check / DBCC CHECKDB (minutes on a large database):
+      // the daily FULL or DIFFERENTIAL checks, and a shrink would rewrite every page.
+      integritySettled = Promise.resolve({ status: 'skipped', messages: ['LOG point: the integrity check runs with the FULL and DIFFERENTIAL jobs'], durationMs: 0 });
+    } else if (options.shrink) {
       integritySettled = settleIntegrity();
       await integritySettled;
       await timed('shrink', () => engine!.shrink());
@@ -221,6 +235,13 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       options.onProgress?.('dump', done, total);
     };
     let dump: StepOutcome<DumpResult> | undefined;
+    let pointTime: string | undefined;
+    if (logBase) {
+      const logFrom: LogBase = logBase;
+      const logged = await timed('dump', () => dumpLog(engine!, logFrom, setDir!, jobId, onDumpProgress, rawName));
+      pointTime = logged.detail.pointTime;
+      dump = logged;
+    }
     if (base) {
       const diffBase: DifferentialBase = base;
       try {
@@ -235,9 +256,11 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       startIntegrity(dump.detail.file);
     }
     for (const warning of dump.detail.warnings ?? []) note('warning', 'DATABASE_DUMP_WARNING', warning);
+    // The moment the SET's database state was captured (`recover --at`): a LOG's snapshot end, else the dump's end.
+    pointTime ??= new Date().toISOString();
     const dumpFile = dump.files[0]!;
     const rawDump = dump.detail.file;
-    const cycleId = backupType === BackupType.Full ? jobId : (base as DifferentialBase | null)!.manifest.jobId;
+    const cycleId = backupType === BackupType.Full ? jobId : ((base as DifferentialBase | null) ?? (logBase as LogBase | null)!.full).manifest.jobId;
     // 4. Registry (always a complete export).
     const registry = await timed('registry', () =>
       exportRegistry(
@@ -259,6 +282,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const entries: ManifestInput['files'] = [];
     const sources = [
       { file: dumpFile, path: rawDump, dump: true },
+      ...dump.files.slice(1).map((f) => ({ file: f, path: join(setDir!, f.name), dump: false })),
       ...[...registry.files, ...firewall.files].map((f) => ({ file: f, path: join(setDir!, f.name), dump: false })),
     ];
     const total = sources.reduce((sum, f) => sum + statSync(f.path).size, 0);
@@ -306,6 +330,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       cycleId,
       baseFullSet: backupType === BackupType.Full ? null : setName(cycleId),
       promotion,
+      ...(logBase ? { previousSet: (logBase as LogBase).previous.manifest.setName } : {}),
+      pointTime,
       startTime,
       endTime: new Date().toISOString(),
       agentVersion: AGENT_VERSION,
