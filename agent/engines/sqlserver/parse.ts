@@ -349,6 +349,12 @@ export function describeCheckDbMessage(m: SqlMessage): string {
   return `Msg ${m.number} (severity ${m.severity})${ids.length ? ` [${ids.join(', ')}]` : ''}: ${m.message}`;
 }
 
+/**
+ * Informational (severity 10) messages that still mean the check did not complete: 8975 (cross-rowset check failed on
+ * an internal query error), 8999 (tempdb allocation errors prevent further processing).
+ */
+const CHECK_INCOMPLETE: readonly number[] = [8975, 8999];
+
 /** `Changed language setting to us_english.` — the informational answer to `SET LANGUAGE` (not a CHECKDB message). */
 const LANGUAGE_CHANGED = 5703;
 
@@ -363,7 +369,7 @@ export function classifyCheckDb(messages: readonly SqlMessage[], failed: boolean
   const own = messages.filter((m) => m.number !== LANGUAGE_CHANGED);
   const counted = (m: SqlMessage) => (summaryCount(m) ?? 0) > 0;
   const corrupt = own.some((m) => isConsistencyError(m.number) || counted(m));
-  const errors = own.filter((m) => m.severity >= 11 || isConsistencyError(m.number) || counted(m));
+  const errors = own.filter((m) => m.severity >= 11 || CHECK_INCOMPLETE.includes(m.number) || isConsistencyError(m.number) || counted(m));
   const status: Integrity['status'] = corrupt ? 'corrupt' : failed || errors.length > 0 ? 'check-failed' : 'ok';
   const shown = (status === 'ok' ? [] : errors.length ? errors : own).map(describeCheckDbMessage);
   const capped = shown.length > MAX_MESSAGES ? [...shown.slice(0, MAX_MESSAGES - 1), `… ${shown.length - MAX_MESSAGES + 1} more messages`] : shown;
