@@ -36,7 +36,7 @@ import { createRegistryStore } from './registry/index';
 import { parseRetrievalTier, type RetrievalTier } from '#core/recovery';
 import { collectHistory, formatHistory, parseDateFilter, parseStatusFilter } from './commands/history/history';
 import { formatSets, setsDocument } from './commands/sets/sets';
-import { formatRegistryParse, formatRegistryParseJson, formatSecretsWarning, readRegistryExport } from './commands/registry/parse';
+import { formatParseWarnings, formatSecretsWarning, printRegistryExport } from './commands/registry/parse';
 
 /** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
 export interface CliIo {
@@ -109,6 +109,9 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     };
     return { opts, logger, status, progress, config: () => loadEffectiveConfig(opts.config, io.cwd) };
   };
+
+  /** The `AnsiCodePage` setting (REGEDIT4 files). */
+  const ansiCodePageSetting = async (): Promise<number> => (await context().config()).settings.AnsiCodePage;
 
   program
     .command('start')
@@ -349,15 +352,14 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .command('parse')
     .description("print a .reg file's operations in file order (keys, value types and decoded data, deletions), its format and encoding, and the values to re-enter after recovery (DPAPI)")
     .argument('<file>', '.reg file: REGEDIT4 or REGEDIT5, UTF-16LE, UTF-8 or ANSI')
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json\n\nThe table cuts long data; --json prints { format, encoding, operations } complete.\nA malformed file exits with 1 and one line: <file>: line L, column C: <problem>.')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json\n\nThe table cuts long data; --json prints { format, encoding, operations } complete.\nValues regedit would not import are left out, each listed on stderr as a warning (<file>: line L, column C: <problem>), exit 3.\nA file that is not a .reg file exits with 1 and one line: <file>: line L, column C: <problem>.')
     .action(async (file: string) => {
-      const report = await readRegistryExport(resolve(io.cwd, file), file);
-      if (program.opts<GlobalOptions>().json) {
-        io.stdout(formatRegistryParseJson(report));
-        for (const line of formatSecretsWarning(report.secrets)) io.stderr(`warning: ${line.trim()}\n`);
-      } else {
-        io.stdout(formatRegistryParse(report));
-      }
+      const json = program.opts<GlobalOptions>().json === true;
+      const summary = await printRegistryExport(resolve(io.cwd, file), file, { json, write: io.stdout, ansiCodePage: await ansiCodePageSetting() });
+      if (json) for (const line of formatSecretsWarning(summary.secrets)) io.stderr(`warning: ${line.trim()}\n`);
+      for (const line of formatParseWarnings(summary)) io.stderr(`warning: ${line}\n`);
+      // Completed with errors: what regedit would not import is left out (SPEC §11 exit 3).
+      if (summary.warningCount > 0) exitCode = ExitCode.CompletedWithErrors;
     });
 
   program

@@ -147,6 +147,16 @@ export const SettingsSchema = z
     DumpCompression: z.enum(['none', 'brotli']).default('none'),
     /** Brotli quality 0–11 of `DumpCompression: brotli` (1: ~400 MB/s per core and ~4× on the sample CommServe). */
     DumpCompressionLevel: z.number().int().min(0).max(11).default(1),
+    /**
+     * Windows ANSI code page of REGEDIT4 `.reg` files and of the ANSI bytes of their hex(1)/hex(2)/hex(7) strings
+     * (regedit reads and writes them in the system code page): 1252 (Western) by default; 874 and 1250–1258
+     * are supported (the single-byte ANSI code pages).
+     */
+    AnsiCodePage: z
+      .number()
+      .int()
+      .refine((n) => n === 874 || (n >= 1250 && n <= 1258), 'must be a single-byte Windows ANSI code page: 874 or 1250–1258')
+      .default(1252),
     /** Local state (job counter, lock) lives here. */
     StateDirectory: z.string().min(1).default('.commserve-dr/state'),
   })

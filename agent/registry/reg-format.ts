@@ -105,6 +105,7 @@ export class RegByteReader {
     this.head = [];
     const { encoding, bomBytes } = detectRegEncoding(head, this.utf8Valid, this.page);
     this.encoding = encoding;
+    this.parser.encoding = encoding;
     this.decoder = chunkDecoder(encoding, this.page);
     this.lines.push(this.decoder.decode(head.subarray(bomBytes)));
   }

@@ -105,6 +105,8 @@ export interface RegReadOptions {
   ansiCodePage?: number;
   /** Warnings kept in full ({@link DEFAULT_MAX_WARNINGS}); later ones are counted in `warningCount` only. */
   maxWarnings?: number;
+  /** Called once the header has been read, before the first operation (with the encoding when reading bytes). */
+  onHeader?: (format: RegFormat, encoding: string | undefined) => void;
 }
 
 /** Hex data read so far for a value continued over lines. */
@@ -138,6 +140,9 @@ export class RegLineParser {
   private pending: PendingHex | undefined;
   private readonly page: AnsiCodePage;
   private readonly maxWarnings: number;
+  /** Encoding to report to `onHeader` (set by the byte reader). */
+  encoding: string | undefined;
+  private readonly onHeader: RegReadOptions['onHeader'];
 
   /** @throws RegistryError (code `REG_CODE_PAGE`) for an unsupported `options.ansiCodePage`. */
   constructor(
@@ -146,6 +151,7 @@ export class RegLineParser {
   ) {
     this.page = ansiCodePage(options.ansiCodePage);
     this.maxWarnings = options.maxWarnings ?? DEFAULT_MAX_WARNINGS;
+    this.onHeader = options.onHeader;
   }
 
   /** The number of lines read so far. */
@@ -209,6 +215,7 @@ export class RegLineParser {
         `not a .reg file: unknown header "${snippet(text)}": expected "${REGEDIT5_HEADER}" or "${REGEDIT4_HEADER}"`,
       );
     }
+    this.onHeader?.(this.format, this.encoding);
   }
 
   // ---------------------------------------------------------------------------------------------------------
