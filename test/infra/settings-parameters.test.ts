@@ -27,6 +27,7 @@ describe('SettingsParameters', () => {
       'PublishMetrics',
       'DumpCompression',
       'DumpCompressionLevel',
+      'AnsiCodePage',
     ]);
   });
 
