@@ -39,7 +39,7 @@ function* operations(bytes: number): Generator<RegOperation> {
     if (i % 4000 === 0) values.push({ name: 'bLargeBlob', type: 'REG_BINARY', data: Buffer.alloc(512 * 1024, i % 253).toString('hex') });
     const operation: RegOperation = { op: 'setKey', key, values };
     // A rough size: UTF-16 text of the key and values (hex data takes 3 characters a byte).
-    size += 2 * (key.length + values.reduce((n, v) => n + v.name.length + (typeof v.data === 'string' ? v.data.length * (v.type === 'REG_BINARY' ? 1.6 : 1) : 60), 40));
+    size += 2.7 * (key.length + values.reduce((n, v) => n + v.name.length + (typeof v.data === 'string' ? v.data.length * (v.type === 'REG_BINARY' ? 1.6 : 1) : 60), 40));
     yield operation;
   }
 }

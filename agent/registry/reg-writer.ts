@@ -26,7 +26,6 @@ const MAX_TYPE_NUMBER = 0xffffffff;
 const HEX_WRAP_COLUMN = 77;
 /** What regedit puts between two lines of a wrapped hex value. */
 const HEX_CONTINUATION = '\\\r\n  ';
-const BYTE_HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Options of the writer. */
 export interface RegWriteOptions {
@@ -213,21 +212,19 @@ function encodeMultiString(strings: string[], format: RegFormat, page: AnsiCodeP
 
 /**
  * `hex:`/`hex(N):` and the bytes, wrapped as regedit wraps them. `column` is the length of the line so far
- * (the `"name"=` prefix). Built in parts and joined once (linear in the data).
+ * (the `"name"=` prefix). A line is broken after the comma that brings it to {@link HEX_WRAP_COLUMN} characters,
+ * so the first line holds `max(1, ceil((77 - start) / 3))` bytes and each continuation line (indented by two) 25;
+ * the lines are cut from the native hex string, so the cost is linear with a small constant.
  */
 function formatHexData(column: number, typeNumber: number, bytes: Buffer): string {
   const label = typeNumber === REG_TYPE_NUMBERS.REG_BINARY ? 'hex:' : `hex(${typeNumber.toString(16)}):`;
-  const parts: string[] = [label];
-  let col = column + label.length;
-  for (let i = 0; i < bytes.length; i++) {
-    parts.push(BYTE_HEX[bytes[i]]);
-    if (i === bytes.length - 1) break;
-    parts.push(',');
-    col += 3;
-    if (col >= HEX_WRAP_COLUMN) {
-      parts.push(HEX_CONTINUATION);
-      col = 2;
-    }
+  if (bytes.length === 0) return label;
+  const hex = bytes.toString('hex');
+  const first = Math.max(1, Math.ceil((HEX_WRAP_COLUMN - column - label.length) / 3));
+  const perLine = Math.ceil((HEX_WRAP_COLUMN - 2) / 3);
+  const lines: string[] = [];
+  for (let start = 0, count = first; start < bytes.length; start += count, count = perLine) {
+    lines.push(hex.slice(2 * start, 2 * Math.min(bytes.length, start + count)).replace(/(..)(?!$)/g, '$1,'));
   }
-  return parts.join('');
+  return label + lines.join(`,${HEX_CONTINUATION}`);
 }
