@@ -37,6 +37,7 @@ import { parseRetrievalTier, type RetrievalTier } from '#core/recovery';
 import { collectHistory, formatHistory, parseDateFilter, parseStatusFilter } from './commands/history/history';
 import { formatSets, setsDocument } from './commands/sets/sets';
 import { formatParseWarnings, formatSecretsWarning, printRegistryExport } from './commands/registry/parse';
+import { setInterruptMessage } from './shutdown';
 
 /** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
 export interface CliIo {
@@ -355,7 +356,9 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .addHelpText('after', '\nExamples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json\n\nThe table cuts long data; --json prints { format, encoding, operations } complete.\nValues regedit would not import are left out, each listed on stderr as a warning (<file>: line L, column C: <problem>), exit 3.\nA file that is not a .reg file exits with 1 and one line: <file>: line L, column C: <problem>.')
     .action(async (file: string) => {
       const json = program.opts<GlobalOptions>().json === true;
-      const summary = await printRegistryExport(resolve(io.cwd, file), file, { json, write: io.stdout, ansiCodePage: await ansiCodePageSetting() });
+      // Not a job: an interruption stops reading, and changes nothing.
+      const restoreMessage = setInterruptMessage(`registry parse of ${file} stopped; nothing was changed`);
+      const summary = await printRegistryExport(resolve(io.cwd, file), file, { json, write: io.stdout, ansiCodePage: await ansiCodePageSetting() }).finally(restoreMessage);
       if (json) for (const line of formatSecretsWarning(summary.secrets)) io.stderr(`warning: ${line.trim()}\n`);
       for (const line of formatParseWarnings(summary)) io.stderr(`warning: ${line}\n`);
       // Completed with errors: what regedit would not import is left out (SPEC §11 exit 3).

@@ -33,3 +33,21 @@ export async function runInterruptCleanups(timeoutMs = 5_000): Promise<number> {
   }
   return pending.length;
 }
+
+let interruptText: string | undefined;
+
+/**
+ * Sets what the interruption line says (after `interrupted (SIGTERM): `) while a command that is not a job
+ * runs, instead of the job's message about SETs; returns the function that restores the default.
+ */
+export function setInterruptMessage(text: string): () => void {
+  interruptText = text;
+  return () => {
+    if (interruptText === text) interruptText = undefined;
+  };
+}
+
+/** The message set with {@link setInterruptMessage}, if any. */
+export function interruptMessage(): string | undefined {
+  return interruptText;
+}

@@ -2,9 +2,12 @@
  * `commserve-dr registry parse`: the CLI run in-process with `exec` on real `.reg` files on disk (the shared
  * case file and files written by the test). Nothing is mocked.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec } from '#agent/cli';
+import { writeRegFile } from '#agent/registry/reg-format';
 import { capture } from '../../support/cli';
 import { useTempDirs } from '../../support/tmp';
 
@@ -173,4 +176,28 @@ describe('registry parse (CLI in-process, real .reg files)', () => {
     expect(await exec(['registry', 'parse', '--help'], io)).toBe(0);
     expect(io.out()).toContain('Examples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json');
   });
+});
+
+describe('registry parse interrupted (real process, SIGTERM)', () => {
+  const tempDir = useTempDirs();
+
+  it('a large file: stops on SIGTERM with exit 143 and a line about the parse, not the job message about SETs', async () => {
+    const cwd = tempDir();
+    const file = join(cwd, 'big.reg');
+    // ~40 MB of keys: far more than is parsed before the first output is seen and the signal sent.
+    const operations = function* () {
+      for (let i = 0; i < 60_000; i++) {
+        yield { op: 'setKey' as const, key: `${KEY}\\K${i}`, values: [{ name: 'b', type: 'REG_BINARY' as const, data: 'ab'.repeat(200) }] };
+      }
+    };
+    await writeRegFile(file, 'REGEDIT5', operations());
+    const child = spawn(process.execPath, [join(__dirname, '..', '..', '..', 'bin', 'commserve-dr.js'), 'registry', 'parse', 'big.reg'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.once('data', () => child.kill('SIGTERM'));
+    child.stdout.resume();
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    expect({ code, signal }).toEqual({ code: 143, signal: null });
+    expect(err).toBe('commserve-dr: interrupted (SIGTERM): registry parse of big.reg stopped; nothing was changed\n');
+  }, 120_000);
 });
