@@ -30,6 +30,7 @@ import { createRegistryStore } from '#agent/registry/index';
 import { SetUploadSession, streamSetFile } from '#agent/hotsite/stream-upload';
 import { abortStaleUploads, hotSiteError, listHotSiteSets, uploadManifest } from '#agent/hotsite/hot-site';
 import { NO_METRICS, type MetricsPublisher } from '#agent/metrics/metrics';
+import { MetricName } from '#core/metrics';
 import { prepareDestination, type DestinationRetry } from './destination';
 import { handleIntegrityResult } from './corruption';
 import { allocateJobId } from '#agent/state/job-ids';
@@ -354,6 +355,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     faultPoint('after-commit');
     await timed('manifestUpload', () => uploadManifest(s3, bucket, setDir!, manifest));
     logger.info({ jobId, bucket, prefix: setPrefix('sets', jobId) }, 'SET uploaded to the hot-site');
+    // RPO (SPEC §4.5): the newest restorable point at the hot-site is now this SET's; its age is published by every job.
+    await (options.metrics ?? NO_METRICS).publish(MetricName.RpoSeconds, Math.max(0, (Date.now() - Date.parse(pointTime)) / 1000), 'Seconds').catch((error: unknown) => logger.warn(`RPO metric not published: ${describeError(error)}`));
 
     return {
       jobId,
