@@ -95,6 +95,12 @@ export const SettingsSchema = z
     DbRetryIntervalMinutes: z.number().min(0).default(30),
     ArchiveRetryCount: z.number().int().min(0).default(10),
     ArchiveRetryIntervalMinutes: z.number().min(0).default(30),
+    /**
+     * Requests each job may spend checking kept SETs at the hot-site against their manifests (HeadObject with the S3
+     * checksum, no download; issue 16): least recently checked first. 0 turns the checksum check off (the listing still
+     * finds missing and truncated objects). Default 150: a full pass over 5 kept cycles of 7 SETs in 3 daily jobs.
+     */
+    ScrubRequestsPerJob: z.number().int().min(0).default(150),
     /** Local run (`npm start` without `--type`): DIFFERENTIALs per cycle before the next FULL. */
     LocalDifferentialsPerCycle: z.number().int().min(0).default(6),
     ScheduleTime: HHMM.default('17:00'),
