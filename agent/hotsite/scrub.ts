@@ -75,14 +75,15 @@ export interface ScrubOptions {
   now?: () => Date;
 }
 
-interface HotSiteObjects {
+/** Every object under `sets/`, by SET. */
+export interface HotSiteObjects {
   /** Per job id: file name → size. */
   sets: Map<number, Map<string, number>>;
   requests: number;
 }
 
 /** Lists every object under `sets/` (existence and size). @throws HotSiteError */
-async function listSetObjects(s3: S3Client, bucket: string): Promise<HotSiteObjects> {
+export async function listSetObjects(s3: S3Client, bucket: string): Promise<HotSiteObjects> {
   const sets = new Map<number, Map<string, number>>();
   let token: string | undefined;
   let requests = 0;

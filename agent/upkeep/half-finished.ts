@@ -46,6 +46,8 @@ export interface HalfFinishedOptions {
   committed: number[];
   /** The job finishing them (named in the reason). */
   byJob?: string;
+  /** Called with the SET names about to be finished, before their phase 2 runs (the upkeep checks and repairs them). */
+  beforeFinishing?: (setNames: string[]) => Promise<void>;
   now?: () => Date;
 }
 
@@ -131,6 +133,7 @@ export async function finishHalfFinishedSets(options: HalfFinishedOptions): Prom
   const records = new Map(readHistory(settings.Phase1Destination).filter((r) => r.jobId !== null).map((r) => [r.jobId!, r]));
   const remoteRecords = new Set(await listKeys(s3, bucket, JOBS_PREFIX));
   const finished: FinishedSet[] = [];
+  const toFinish: Array<{ name: string; reason: string; record: JobRecord | undefined; manifest: Manifest }> = [];
   for (const jobId of options.committed) {
     let record = records.get(jobId);
     if (!record && remoteRecords.has(jobRecordKey(jobId))) {
@@ -148,6 +151,10 @@ export async function finishHalfFinishedSets(options: HalfFinishedOptions): Prom
       continue;
     }
     if (now().getTime() - Date.parse(manifest.endTime) < graceMs) continue; // phase 2 may still be running
+    toFinish.push({ name, reason, record, manifest });
+  }
+  if (toFinish.length > 0) await options.beforeFinishing?.(toFinish.map((t) => t.name));
+  for (const { name, reason, record, manifest } of toFinish) {
     const event: JobEvent = {
       time: now().toISOString(),
       level: 'error',

@@ -38,6 +38,7 @@ import { faultPoint } from '#agent/faults';
 import { onInterrupt } from '#agent/shutdown';
 import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, hiveFileName, UNCOMPRESSED_SUFFIX, type StepOutcome } from './set-files';
 import { planDifferential } from './dump-plan';
+import { baseFullProblem, runJobUpkeep } from '#agent/upkeep/job-upkeep';
 
 /** What a phase-1 run needs. */
 export interface Phase1Options {
@@ -149,8 +150,19 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       promotion = { requested: BackupType.Differential, reason };
       note('warning', 'PROMOTED_TO_FULL', `DIFFERENTIAL promoted to FULL: ${reason}`);
     };
+    // Upkeep of the copies (issue 16): finish half-finished jobs, scrub and repair the kept SETs at the hot-site.
+    const upkeepOptions = { s3, settings, logger, phase1DestinationUsable: destination.writable, now: () => new Date() };
+    const upkeep = await timed('upkeep', () => runJobUpkeep({ ...upkeepOptions, jobSetName: name }));
+    events.push(...upkeep.events);
     if (options.requestedType === BackupType.Differential) {
-      const plan = await timed('plan', () => planDifferential(settings, engine!));
+      const plan = await timed('plan', () =>
+        planDifferential(settings, engine!, async (full) => {
+          const checked = await baseFullProblem(upkeepOptions, full);
+          events.push(...checked.events);
+          if (checked.events.some((e) => e.level === 'error')) upkeep.unrepaired += 1;
+          return checked.problem;
+        }),
+      );
       if ('promote' in plan) promote(plan.promote);
       else base = plan.base;
     }
@@ -294,7 +306,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const integrity = await (integritySettled ?? settleIntegrity());
     if (rawDump !== join(setDir!, dumpFile.name)) rmSync(rawDump, { force: true });
     const files = entries;
-    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt';
+    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt' || upkeep.unrepaired > 0;
     const manifestInput: ManifestInput = {
       formatVersion: 1,
       product: 'commserve-dr',
