@@ -98,7 +98,7 @@ export const SettingsSchema = z
     /**
      * Requests each job may spend checking kept SETs at the hot-site against their manifests (HeadObject with the S3
      * checksum, no download; issue 16): least recently checked first. 0 turns the checksum check off (the listing still
-     * finds missing and truncated objects). Default 150: a full pass over 5 kept cycles of 7 SETs in 3 daily jobs.
+     * finds missing and truncated objects). Default 150: a full pass over 5 kept cycles of 7 SETs in 2 daily jobs (3 with a full open cycle).
      */
     ScrubRequestsPerJob: z.number().int().min(0).default(150),
     /** Local run (`npm start` without `--type`): DIFFERENTIALs per cycle before the next FULL. */
