@@ -53,7 +53,7 @@ const defaultIo: CliIo = {
 
 function backupTypeOption(value: string): BackupType {
   const type = parseBackupType(value);
-  if (!type) throw new InvalidArgumentError('expected full or differential');
+  if (!type) throw new InvalidArgumentError('expected full, differential or log');
   return type;
 }
 
@@ -114,14 +114,14 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .command('start')
     .description('run one DR backup job of the local CommServe end to end, with moto server as the hot-site (no AWS account)')
     .addOption(
-      new Option('--type <type>', 'full or differential; default: FULL when there is no open cycle or it holds LocalDifferentialsPerCycle DIFFERENTIALs, else DIFFERENTIAL').argParser(
+      new Option('--type <type>', 'full, differential or log; default: FULL when there is no open cycle or it holds LocalDifferentialsPerCycle DIFFERENTIALs, else DIFFERENTIAL').argParser(
         backupTypeOption,
       ),
     )
     .option('--shrink', 'compact the database before the dump')
     .option('--sample-size-mb <mb>', 'size of the sample CommServe created on first run (MB)', positiveNumber, DEFAULT_SAMPLE_BYTES / 1024 / 1024)
     .option('--s3-endpoint <url>', 'use this running S3 stand-in instead of starting moto server')
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr start\n  $ commserve-dr start --type differential\n  $ commserve-dr start --sample-size-mb 20 --json')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr start\n  $ commserve-dr start --type differential\n  $ commserve-dr start --type log\n  $ commserve-dr start --sample-size-mb 20 --json')
     .action(async (cmd: { type?: BackupType; shrink?: boolean; sampleSizeMb: number; s3Endpoint?: string }) => {
       const { opts, logger, status, progress, config } = context();
       const { settings } = await config();
@@ -147,7 +147,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
   program
     .command('backup')
     .description('one DR backup job: phase 1 on this CommServe, upload to the hot-site, then phase 2')
-    .addOption(new Option('--type <type>', 'full or differential').argParser(backupTypeOption).default(BackupType.Full, 'full'))
+    .addOption(new Option('--type <type>', 'full, differential or log (a LOG point of the open cycle)').argParser(backupTypeOption).default(BackupType.Full, 'full'))
     .option('--shrink', 'compact the database before the dump')
     .option('--task-token <token>', 'started by the DR job state machine: report phase 1 through this Step Functions task token')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr backup\n  $ commserve-dr backup --type differential --json')
@@ -252,7 +252,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .requiredOption('--to <dir>', 'recovery directory: staging, the restored database (<dir>/commserv.db) and the recovery report')
     .option('--set <SET_n>', 'restore to this SET (a DIFFERENTIAL brings its FULL); default the newest restorable point')
     .option('--firewall', 'also restore FwPeers.txt, FwHosts.txt, FwPorts.txt')
-    .option('--force', 'override preflight refusals (platform components installed, CommServe services running), with warnings')
+    .option('--force', 'override preflight refusals (platform components installed, CommServe services running), with warnings; move existing target files aside (<name>.before-recovery-<UTC timestamp>, never deleted)')
     .option('--dry-run', 'print the plan and the registry changes; change nothing')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .option('--registry-hive <file>', 'import the registry into this file-backed hive (default: the Windows registry on Windows, <dir>/registry/commserv_hive.reg elsewhere)')
@@ -268,6 +268,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
     .action(async (cmd: { to: string; set?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
       const { opts, logger, config } = context();
+      if (cmd.to.trim() === '') throw new UsageError('--to names no directory: give the recovery directory explicitly (it is never taken to be the current directory)');
       const { settings } = await config();
       const to = resolve(io.cwd, cmd.to);
       const registryStore = cmd.registryHive

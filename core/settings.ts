@@ -101,6 +101,11 @@ export const SettingsSchema = z
      * finds missing and truncated objects). Default 150: a full pass over 5 kept cycles of 7 SETs in 2 daily jobs (3 with a full open cycle).
      */
     ScrubRequestsPerJob: z.number().int().min(0).default(150),
+    /**
+     * Minutes between LOG points (SPEC §4.5): the RPO target; the RPO alarm fires past twice this. `null` (parameter
+     * text `off`) turns LOG points off. Default 15.
+     */
+    LogBackupIntervalMinutes: z.number().int().min(1).max(1440).nullable().default(15),
     /** Local run (`npm start` without `--type`): DIFFERENTIALs per cycle before the next FULL. */
     LocalDifferentialsPerCycle: z.number().int().min(0).default(6),
     ScheduleTime: HHMM.default('17:00'),

@@ -21,6 +21,7 @@ describe('SettingsParameters', () => {
       'ArchiveRetryCount',
       'ArchiveRetryIntervalMinutes',
       'ScrubRequestsPerJob',
+      'LogBackupIntervalMinutes',
       'ScheduleTime',
       'ScheduleTimeZone',
       'FirewallDirectory',

@@ -39,6 +39,9 @@ import { onInterrupt } from '#agent/shutdown';
 import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, hiveFileName, UNCOMPRESSED_SUFFIX, type StepOutcome } from './set-files';
 import { planDifferential } from './dump-plan';
 import { baseFullProblem, runJobUpkeep } from '#agent/upkeep/job-upkeep';
+import { planLog } from './log-plan';
+import { dumpLog } from './log-step';
+import type { LogBase } from '#agent/engines/types';
 
 /** What a phase-1 run needs. */
 export interface Phase1Options {
@@ -152,7 +155,11 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     };
     // Upkeep of the copies (issue 16): finish half-finished jobs, scrub and repair the kept SETs at the hot-site.
     const upkeepOptions = { s3, settings, logger, phase1DestinationUsable: destination.writable, now: () => new Date() };
-    const upkeep = await timed('upkeep', () => runJobUpkeep({ ...upkeepOptions, jobSetName: name }));
+    // LOG points (every few minutes) leave the upkeep to the daily FULL/DIFFERENTIAL jobs.
+    const upkeep =
+      options.requestedType === BackupType.Log
+        ? { events: [], scrub: null, finished: [], unrepaired: 0 }
+        : await timed('upkeep', () => runJobUpkeep({ ...upkeepOptions, jobSetName: name }));
     events.push(...upkeep.events);
     if (options.requestedType === BackupType.Differential) {
       const plan = await timed('plan', () =>
@@ -165,6 +172,13 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       );
       if ('promote' in plan) promote(plan.promote);
       else base = plan.base;
+    }
+    // A LOG point continues the open cycle's newest point; with none usable it is refused before any SET folder exists.
+    let logBase: LogBase | null = null;
+    if (options.requestedType === BackupType.Log) {
+      const plan = await timed('plan', () => planLog(settings, engine!));
+      if ('refuse' in plan) throw new CommserveDrError('LOG_NOT_POSSIBLE', `no LOG point taken: ${plan.refuse}`);
+      logBase = plan.base;
     }
     logger.info({ jobId, setName: name, backupType }, 'DR backup job started');
 
@@ -217,7 +231,11 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     };
     let integritySettled: Promise<Integrity> | undefined;
     // 2. Optional shrink.
-    if (options.shrink) {
+    if (logBase) {
+      // A LOG point every few minutes does not run PRAGMA integrity_check / DBCC CHECKDB (minutes on a large database):
+      // the daily FULL or DIFFERENTIAL checks, and a shrink would rewrite every page.
+      integritySettled = Promise.resolve({ status: 'skipped', messages: ['LOG point: the integrity check runs with the FULL and DIFFERENTIAL jobs'], durationMs: 0 });
+    } else if (options.shrink) {
       integritySettled = settleIntegrity();
       await integritySettled;
       await timed('shrink', () => engine!.shrink());
@@ -233,6 +251,13 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       options.onProgress?.('dump', done, total);
     };
     let dump: StepOutcome<DumpResult> | undefined;
+    let pointTime: string | undefined;
+    if (logBase) {
+      const logFrom: LogBase = logBase;
+      const logged = await timed('dump', () => dumpLog(engine!, logFrom, setDir!, jobId, onDumpProgress, rawName));
+      pointTime = logged.detail.pointTime;
+      dump = logged;
+    }
     if (base) {
       const diffBase: DifferentialBase = base;
       try {
@@ -246,9 +271,11 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       dump = await timed('dump', () => dumpFull(engine!, setDir!, onDumpProgress, rawName));
       startIntegrity(dump.detail.file);
     }
+    // The moment the SET's database state was captured (`recover --at`): a LOG's snapshot end, else the dump's end.
+    pointTime ??= new Date().toISOString();
     const dumpFile = dump.files[0]!;
     const rawDump = dump.detail.file;
-    const cycleId = backupType === BackupType.Full ? jobId : (base as DifferentialBase | null)!.manifest.jobId;
+    const cycleId = backupType === BackupType.Full ? jobId : ((base as DifferentialBase | null) ?? (logBase as LogBase | null)!.full).manifest.jobId;
     // 4. Registry (always a complete export).
     const registry = await timed('registry', () =>
       exportRegistry(
@@ -270,6 +297,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const entries: ManifestInput['files'] = [];
     const sources = [
       { file: dumpFile, path: rawDump, dump: true },
+      ...dump.files.slice(1).map((f) => ({ file: f, path: join(setDir!, f.name), dump: false })),
       ...[...registry.files, ...firewall.files].map((f) => ({ file: f, path: join(setDir!, f.name), dump: false })),
     ];
     const total = sources.reduce((sum, f) => sum + statSync(f.path).size, 0);
@@ -316,6 +344,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       cycleId,
       baseFullSet: backupType === BackupType.Full ? null : setName(cycleId),
       promotion,
+      ...(logBase ? { previousSet: (logBase as LogBase).previous.manifest.setName } : {}),
+      pointTime,
       startTime,
       endTime: new Date().toISOString(),
       agentVersion: AGENT_VERSION,
