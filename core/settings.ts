@@ -67,6 +67,16 @@ const SqlServerDatabase = z.object({
    * this only disables the certificate check, so leave it false (default) outside test instances.
    */
   trustServerCertificate: z.boolean().default(false),
+  /** Pin the server certificate: a PEM file of the server's certificate or its CA (docs/SQLSERVER.md, "TLS"). */
+  tlsCaFile: z.string().min(1).optional(),
+  /** Pin the server certificate by its SHA-1 (40 hex) or SHA-256 (64 hex) fingerprint instead of a CA file. */
+  tlsCertificateThumbprint: z.string().regex(/^[0-9A-Fa-f: ]+$/, 'hex digits (colons and spaces allowed)').optional(),
+  /** Name expected in the server certificate when `server` is an IP address or another name (tedious `serverName`). */
+  tlsServerName: z.string().min(1).optional(),
+  /** `sql` (SQL Server login; unset means sql) or `ntlm` (Windows domain account `domain\\user` with its password). */
+  authentication: z.enum(['sql', 'ntlm']).optional(),
+  /** Windows domain of `user` for `authentication: "ntlm"`. */
+  domain: z.string().min(1).optional(),
 });
 
 /** Registry root of the generated sample CommServe (the local defaults export it). */

@@ -271,6 +271,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       dump = await timed('dump', () => dumpFull(engine!, setDir!, onDumpProgress, rawName));
       startIntegrity(dump.detail.file);
     }
+    for (const warning of dump.detail.warnings ?? []) note('warning', 'DATABASE_DUMP_WARNING', warning);
     // The moment the SET's database state was captured (`recover --at`): a LOG's snapshot end, else the dump's end.
     pointTime ??= new Date().toISOString();
     const dumpFile = dump.files[0]!;
@@ -334,7 +335,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const integrity = await (integritySettled ?? settleIntegrity());
     if (rawDump !== join(setDir!, dumpFile.name)) rmSync(rawDump, { force: true });
     const files = entries;
-    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt' || upkeep.unrepaired > 0;
+    // check-failed: "check failed — not corruption": no job-activity change, but the job is not clean (alarm).
+    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt' || integrity.status === 'check-failed' || upkeep.unrepaired > 0;
     const manifestInput: ManifestInput = {
       formatVersion: 1,
       product: 'commserve-dr',
