@@ -21,6 +21,7 @@ import { createMetricsPublisher } from './metrics/metrics';
 import { runPhase1 } from './commands/backup/phase1';
 import { runWithCallback, sfnTaskCallback } from './commands/backup/callback';
 import { createHotSiteClient } from './hotsite/hot-site';
+import { scrubHotSite } from './hotsite/scrub';
 import { formatJobSummary } from './commands/backup/summary';
 import { runLocalJob, DEFAULT_SAMPLE_BYTES } from './local/local-run';
 import { executeDrJobLocally } from './local/local-state-machine';
@@ -314,12 +315,28 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .argument('[SET_n]', 'the SET to verify (a DIFFERENTIAL with its FULL); default the newest restorable point')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .addOption(tierOption())
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr verify\n  $ commserve-dr verify SET_042 --json')
-    .action(async (set: string | undefined, cmd: { wait?: boolean; tier: RetrievalTier }) => {
+    .option('--repair', 'first check every object of the SET (without one: of every kept SET) at the hot-site against its manifest, no budget, and repair what is damaged or missing from the local or archive copy')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr verify\n  $ commserve-dr verify SET_042 --json\n  $ commserve-dr verify --repair SET_042')
+    .action(async (set: string | undefined, cmd: { wait?: boolean; tier: RetrievalTier; repair?: boolean }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
-      const result = await runVerify({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, wait: cmd.wait, tier: cmd.tier });
+      const s3 = createHotSiteClient(settings.HotSite);
+      let unrepaired = 0;
+      if (cmd.repair) {
+        const report = await scrubHotSite({
+          s3,
+          bucket: settings.HotSite.bucket,
+          phase1Destination: existsSync(settings.Phase1Destination) ? settings.Phase1Destination : null,
+          stateDirectory: settings.StateDirectory,
+          budget: Number.MAX_SAFE_INTEGER,
+          ...(set ? { only: [set] } : {}),
+        });
+        for (const e of report.events) io.stderr(`${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);
+        unrepaired = report.findings.filter((f) => !f.outcome.repaired).length;
+      }
+      const result = await runVerify({ settings, s3, logger, setName: set, wait: cmd.wait, tier: cmd.tier });
       exitCode = printResult(opts, result);
+      if (unrepaired > 0 && exitCode === ExitCode.Success) exitCode = ExitCode.CompletedWithErrors;
     });
 
   program

@@ -21,6 +21,8 @@ import { scrubHotSite, SCRUB_STATE_KEY } from '#agent/hotsite/scrub';
 import { motoS3Client, useMoto } from '../../support/moto';
 import { useTempDirs } from '../../support/tmp';
 import { copyFileSync } from 'node:fs';
+import { exec } from '#agent/cli';
+import { capture } from '../../support/cli';
 
 const BUCKET = 'scrub-hot-site';
 const logger = createLogger({ level: 'silent' });
@@ -165,6 +167,22 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
     const promoted = next.events.find((e) => e.code === 'PROMOTED_TO_FULL')!.message;
     expect(promoted).toMatch(/^DIFFERENTIAL promoted to FULL: the cycle's FULL SET_001 is damaged at the hot-site and could not be repaired from any copy \(commserv_FULL\.dmp has SHA-256 checksum .*\): no intact copy to base a DIFFERENTIAL on$/);
     expect(manifestOf(cwd, 'SET_002').promotion).toEqual({ requested: 'DIFFERENTIAL', reason: promoted.replace('DIFFERENTIAL promoted to FULL: ', '') });
+  });
+
+  it('verify --repair SET_001: the changed object is repaired from the local copy before the trial restore, which then passes', async () => {
+    const cwd = tempDir();
+    const settings = await settingsFor(cwd);
+    await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
+    await flipOneByte(DUMP);
+    const configFile = join(cwd, 'commserve-dr.config.json');
+    writeFileSync(configFile, JSON.stringify({ ...settings, ScrubRequestsPerJob: 0 }));
+    const io = capture(cwd);
+
+    const code = await exec(['--config', configFile, '--log-format', 'json', 'verify', '--repair', 'SET_001'], io);
+
+    expect(io.err()).toMatch(/warning: SET_001\/commserv_FULL\.dmp has SHA-256 checksum \S+ at S3, the manifest says \S+ at the hot-site: repaired from the local copy\n/);
+    expect(code).toBe(0);
+    expect(sha256(await hotSiteBytes(DUMP))).toBe(manifestOf(cwd, 'SET_001').files[0].sha256);
   });
 
   it('a SET committed at the hot-site without a job record or archive copy: phase 2 finished and recorded Completed With One or More Errors with the reason', async () => {
