@@ -39,6 +39,8 @@ import { onInterrupt } from '#agent/shutdown';
 import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, hiveFileName, UNCOMPRESSED_SUFFIX, type StepOutcome } from './set-files';
 import { planDifferential } from './dump-plan';
 import { baseFullProblem, runJobUpkeep } from '#agent/upkeep/job-upkeep';
+import { writeRecoveryMd } from '#agent/upkeep/recovery-md';
+import { DIFFERENTIAL_FORMAT } from '#core/recovery-md';
 import { planLog } from './log-plan';
 import { dumpLog } from './log-step';
 import type { LogBase } from '#agent/engines/types';
@@ -358,6 +360,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       firewall: firewall.detail,
       files,
       events,
+      ...(settings.Database.engine === 'sqlite' ? { differentialFormat: { ...DIFFERENTIAL_FORMAT } } : {}),
     };
     const manifestBytes = serializeManifest(manifestInput);
     faultPoint('before-manifest');
@@ -372,6 +375,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     faultPoint('after-commit');
     await timed('manifestUpload', () => uploadManifest(s3, bucket, setDir!, manifest));
     logger.info({ jobId, bucket, prefix: setPrefix('sets', jobId) }, 'SET uploaded to the hot-site');
+    // Break-glass (issue 16 item 7): RECOVERY.md names the newest restorable point, this SET included.
+    await writeRecoveryMd(s3, settings, `job ${name}`).catch((error: unknown) => logger.warn(`RECOVERY.md not rewritten: ${describeError(error)}`));
 
     return {
       jobId,
