@@ -23,6 +23,7 @@ import { createMetricsPublisher } from './metrics/metrics';
 import { runPhase1 } from './commands/backup/phase1';
 import { runWithCallback, sfnTaskCallback } from './commands/backup/callback';
 import { createHotSiteClient } from './hotsite/hot-site';
+import { scrubHotSite } from './hotsite/scrub';
 import { formatJobSummary } from './commands/backup/summary';
 import { runLocalJob, DEFAULT_SAMPLE_BYTES } from './local/local-run';
 import { executeDrJobLocally } from './local/local-state-machine';
@@ -84,7 +85,7 @@ function errorDocument(code: string, message: string, exitCode: number): string 
 
 function backupTypeOption(value: string): BackupType {
   const type = parseBackupType(value);
-  if (!type) throw new InvalidArgumentError('expected full or differential');
+  if (!type) throw new InvalidArgumentError('expected full, differential or log');
   return type;
 }
 
@@ -152,14 +153,14 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .command('start')
     .description('run one DR backup job of the local CommServe end to end, with moto server as the hot-site (no AWS account)')
     .addOption(
-      new Option('--type <type>', 'full or differential; default: FULL when there is no open cycle or it holds LocalDifferentialsPerCycle DIFFERENTIALs, else DIFFERENTIAL').argParser(
+      new Option('--type <type>', 'full, differential or log; default: FULL when there is no open cycle or it holds LocalDifferentialsPerCycle DIFFERENTIALs, else DIFFERENTIAL').argParser(
         backupTypeOption,
       ),
     )
     .option('--shrink', 'compact the database before the dump')
     .option('--sample-size-mb <mb>', 'size of the sample CommServe created on first run (MB)', positiveNumber, DEFAULT_SAMPLE_BYTES / 1024 / 1024)
     .option('--s3-endpoint <url>', 'use this running S3 stand-in instead of starting moto server')
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr start\n  $ commserve-dr start --type differential\n  $ commserve-dr start --sample-size-mb 20 --json')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr start\n  $ commserve-dr start --type differential\n  $ commserve-dr start --type log\n  $ commserve-dr start --sample-size-mb 20 --json')
     .action(async (cmd: { type?: BackupType; shrink?: boolean; sampleSizeMb: number; s3Endpoint?: string }) => {
       const { opts, logger, status, progress, config } = context();
       const { settings } = await config();
@@ -185,7 +186,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
   program
     .command('backup')
     .description('one DR backup job: phase 1 on this CommServe, upload to the hot-site, then phase 2')
-    .addOption(new Option('--type <type>', 'full or differential').argParser(backupTypeOption).default(BackupType.Full, 'full'))
+    .addOption(new Option('--type <type>', 'full, differential or log (a LOG point of the open cycle)').argParser(backupTypeOption).default(BackupType.Full, 'full'))
     .option('--shrink', 'compact the database before the dump')
     .option('--task-token <token>', 'started by the DR job state machine: report phase 1 through this Step Functions task token')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr backup\n  $ commserve-dr backup --type differential --json')
@@ -367,12 +368,28 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .argument('[SET_n]', 'the SET to verify (a DIFFERENTIAL with its FULL; SET_7 and SET_007 both work); default the newest restorable point', setArgument)
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .addOption(tierOption())
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr verify\n  $ commserve-dr verify SET_042 --json')
-    .action(async (set: string | undefined, cmd: { wait?: boolean; tier: RetrievalTier }) => {
+    .option('--repair', 'first check every object of the SET (without one: of every kept SET) at the hot-site against its manifest, no budget, and repair what is damaged or missing from the local or archive copy')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr verify\n  $ commserve-dr verify SET_042 --json\n  $ commserve-dr verify --repair SET_042')
+    .action(async (set: string | undefined, cmd: { wait?: boolean; tier: RetrievalTier; repair?: boolean }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
-      const result = await runVerify({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, wait: cmd.wait, tier: cmd.tier });
+      const s3 = createHotSiteClient(settings.HotSite);
+      let unrepaired = 0;
+      if (cmd.repair) {
+        const report = await scrubHotSite({
+          s3,
+          bucket: settings.HotSite.bucket,
+          phase1Destination: existsSync(settings.Phase1Destination) ? settings.Phase1Destination : null,
+          stateDirectory: settings.StateDirectory,
+          budget: Number.MAX_SAFE_INTEGER,
+          ...(set ? { only: [set] } : {}),
+        });
+        for (const e of report.events) io.stderr(`${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);
+        unrepaired = report.findings.filter((f) => !f.outcome.repaired).length;
+      }
+      const result = await runVerify({ settings, s3, logger, setName: set, wait: cmd.wait, tier: cmd.tier });
       exitCode = printResult(opts, result);
+      if (unrepaired > 0 && exitCode === ExitCode.Success) exitCode = ExitCode.CompletedWithErrors;
     });
 
   program
