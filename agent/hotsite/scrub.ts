@@ -125,7 +125,7 @@ function expectedObjects(manifest: Manifest, manifestBytes: Buffer | null, liste
 }
 
 /** Reads the scrub state from the state directory and the hot-site, merged (the newer check of each SET wins). */
-export async function readScrubState(s3: S3Client, bucket: string, stateDirectory: string): Promise<{ state: ScrubState; requests: number }> {
+export async function readScrubState(s3: S3Client, bucket: string, stateDirectory: string): Promise<{ state: ScrubState; requests: number; problem?: string }> {
   const localPath = join(stateDirectory, SCRUB_STATE_FILE);
   const local = parseScrubState(existsSync(localPath) ? readFileSync(localPath, 'utf8') : undefined);
   try {
@@ -133,7 +133,10 @@ export async function readScrubState(s3: S3Client, bucket: string, stateDirector
     return { state: mergeScrubStates(local, parseScrubState(await response.Body!.transformToString('utf8'))), requests: 1 };
   } catch (error) {
     if (isNotFound(error) || (error as { name?: string }).name === 'NoSuchKey') return { state: local, requests: 1 };
-    throw hotSiteError(`read ${SCRUB_STATE_KEY}`, bucket, error);
+    const failure = hotSiteError(`read ${SCRUB_STATE_KEY}`, bucket, error);
+    if (failure.code === 'HOTSITE_UNREACHABLE') throw failure;
+    // Refused (e.g. AccessDenied): the local state alone paces the scrub; it never skips a check, at worst repeats one.
+    return { state: local, requests: 1, problem: failure.message };
   }
 }
 
@@ -161,7 +164,7 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
   const now = options.now ?? (() => new Date());
   const repair = options.repair ?? true;
   const listing = await listSetObjects(s3, bucket);
-  const { state, requests: stateRequests } = await readScrubState(s3, bucket, options.stateDirectory);
+  const { state, requests: stateRequests, problem: stateProblem } = await readScrubState(s3, bucket, options.stateDirectory);
   let requests = listing.requests + stateRequests;
   const findings: ScrubFinding[] = [];
   const unverifiable: string[] = [];
@@ -245,10 +248,16 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
   }
 
   const merged = retainScrubState({ ...state, sets: { ...state.sets, ...entries } }, kept.map((id) => setName(id)));
-  await writeScrubState(s3, bucket, options.stateDirectory, merged);
+  const stateProblems = stateProblem ? [stateProblem] : [];
+  try {
+    await writeScrubState(s3, bucket, options.stateDirectory, merged);
+  } catch (error) {
+    stateProblems.push(describeError(error)); // the findings and repairs stand; only the shared check state is behind
+  }
   requests++;
   const report: ScrubReport = { kept: kept.length, checked: plan.check, deferred: plan.deferred, requests, budget: options.budget, findings, unverifiable, events: [] };
   report.events = scrubEvents(report, now().toISOString());
+  for (const message of stateProblems) report.events.push({ time: now().toISOString(), level: 'warning', code: 'SCRUB_STATE', message: `scrub check state: ${message}` });
   return report;
 }
 

@@ -123,6 +123,30 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
     expect(head.StorageClass ?? 'STANDARD').toBe('STANDARD');
   });
 
+  it('a hot-site that refuses state/scrub.json (no grant yet): the scrub still finds and repairs, and says the shared state is behind', async () => {
+    const cwd = tempDir();
+    const settings = await settingsFor(cwd);
+    await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
+    await flipOneByte(DUMP);
+    const s3 = motoS3Client();
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if ((args.input as { Key?: string }).Key === SCRUB_STATE_KEY) throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+        return next(args);
+      },
+      { step: 'initialize', name: 'denyScrubState' },
+    );
+
+    const report = await scrubHotSite({ s3, bucket: BUCKET, phase1Destination: settings.Phase1Destination, stateDirectory: settings.StateDirectory, budget: 150 });
+
+    expect(report.findings.map((f) => [f.file, f.outcome])).toEqual([['commserv_FULL.dmp', { repaired: true, from: 'local' }]]);
+    expect(report.events.filter((e) => e.code === 'SCRUB_STATE').map((e) => e.message)).toEqual([
+      expect.stringMatching(/^scrub check state: hot-site refused to read state\/scrub\.json .*AccessDenied/),
+      expect.stringMatching(/^scrub check state: hot-site refused to write state\/scrub\.json .*AccessDenied/),
+    ]);
+    expect(JSON.parse(readFileSync(join(cwd, 'state', 'scrub.json'), 'utf8')).sets.SET_001.verdict).toBe('repaired');
+  });
+
   it('nothing intact anywhere: the object stays damaged, the job ends Completed With One or More Errors naming it', async () => {
     const cwd = tempDir();
     const settings = await settingsFor(cwd);
