@@ -12,6 +12,8 @@ export interface DumpResult {
   bytes: number;
   /** Identity of the database as dumped (engine, name, page size/count or LSNs). */
   identity: DatabaseIdentity;
+  /** Findings for the job record (warnings), e.g. another tool's backups or an LSN disagreement; absent when none. */
+  warnings?: string[];
 }
 
 /** A file an engine writes next to a dump (e.g. the FULL's page hashes) and the manifest lists. */

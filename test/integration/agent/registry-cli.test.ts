@@ -107,7 +107,7 @@ describe('registry parse (CLI in-process, real .reg files)', () => {
     });
   });
 
-  describe('malformed files: exit 1, one line "<file>: line L, column C: <problem>", nothing on stdout', () => {
+  describe('malformed files: exit 1, one line "<file>: line L, column C: <problem>", nothing on stdout (without --json)', () => {
     it.each<[string, string[], string]>([
       ['an unterminated string', [HEADER5, '', `[${KEY}]`, '"a"="b"', '"name"="open'], 'bad.reg: line 5, column 8: unterminated string'],
       ['a bad hex byte', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,zz,03'], 'bad.reg: line 4, column 12: invalid hex byte "zz"'],
@@ -128,13 +128,13 @@ describe('registry parse (CLI in-process, real .reg files)', () => {
       expect(io.out()).toBe('');
     });
 
-    it('the same with --json: the error is still one line on stderr', async () => {
+    it('the same with --json: the one line on stderr, and the JSON error document on stdout', async () => {
       const cwd = tempDir();
       writeFileSync(join(cwd, 'bad.reg'), `REGEDIT4\n\n[${KEY}]\n"a"="b\n`, 'latin1');
       const io = capture(cwd);
       expect(await exec(['registry', 'parse', 'bad.reg', '--json'], io)).toBe(1);
       expect(io.err()).toBe('commserve-dr: bad.reg: line 4, column 5: unterminated string\n');
-      expect(io.out()).toBe('');
+      expect(JSON.parse(io.out())).toEqual({ error: { code: 'REG_FORMAT', message: 'bad.reg: line 4, column 5: unterminated string' }, exitCode: 1 });
     });
   });
 
