@@ -163,6 +163,8 @@ export const ManifestSchema = z
     firewall: z.object({ present: z.array(z.string()), missing: z.array(z.string()) }),
     files: z.array(ManifestFileSchema).min(1),
     events: z.array(JobEventSchema).default([]),
+    /** Format of the cycle's DIFFERENTIAL dumps (SQLite: `CSDRDF01` version 1, described in RECOVERY.md), in every SQLite SET. */
+    differentialFormat: z.object({ name: z.string().min(1), version: z.number().int().positive() }).optional(),
   })
   .superRefine((m, ctx) => {
     if (parseSetName(m.setName) !== m.jobId) {

@@ -30,6 +30,7 @@ import { createRegistryStore } from '#agent/registry/index';
 import { SetUploadSession, streamSetFile } from '#agent/hotsite/stream-upload';
 import { abortStaleUploads, hotSiteError, listHotSiteSets, uploadManifest } from '#agent/hotsite/hot-site';
 import { NO_METRICS, type MetricsPublisher } from '#agent/metrics/metrics';
+import { MetricName } from '#core/metrics';
 import { prepareDestination, type DestinationRetry } from './destination';
 import { handleIntegrityResult } from './corruption';
 import { allocateJobId } from '#agent/state/job-ids';
@@ -38,6 +39,9 @@ import { faultPoint } from '#agent/faults';
 import { onInterrupt } from '#agent/shutdown';
 import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, hiveFileName, UNCOMPRESSED_SUFFIX, type StepOutcome } from './set-files';
 import { planDifferential } from './dump-plan';
+import { baseFullProblem, runJobUpkeep } from '#agent/upkeep/job-upkeep';
+import { writeRecoveryMd } from '#agent/upkeep/recovery-md';
+import { DIFFERENTIAL_FORMAT } from '#core/recovery-md';
 import { planLog } from './log-plan';
 import { dumpLog } from './log-step';
 import type { LogBase } from '#agent/engines/types';
@@ -152,8 +156,23 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       promotion = { requested: BackupType.Differential, reason };
       note('warning', 'PROMOTED_TO_FULL', `DIFFERENTIAL promoted to FULL: ${reason}`);
     };
+    // Upkeep of the copies (issue 16): finish half-finished jobs, scrub and repair the kept SETs at the hot-site.
+    const upkeepOptions = { s3, settings, logger, phase1DestinationUsable: destination.writable, now: () => new Date() };
+    // LOG points (every few minutes) leave the upkeep to the daily FULL/DIFFERENTIAL jobs.
+    const upkeep =
+      options.requestedType === BackupType.Log
+        ? { events: [], scrub: null, finished: [], unrepaired: 0 }
+        : await timed('upkeep', () => runJobUpkeep({ ...upkeepOptions, jobSetName: name }));
+    events.push(...upkeep.events);
     if (options.requestedType === BackupType.Differential) {
-      const plan = await timed('plan', () => planDifferential(settings, engine!));
+      const plan = await timed('plan', () =>
+        planDifferential(settings, engine!, async (full) => {
+          const checked = await baseFullProblem(upkeepOptions, full);
+          events.push(...checked.events);
+          if (checked.events.some((e) => e.level === 'error')) upkeep.unrepaired += 1;
+          return checked.problem;
+        }),
+      );
       if ('promote' in plan) promote(plan.promote);
       else base = plan.base;
     }
@@ -320,7 +339,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     if (rawDump !== join(setDir!, dumpFile.name)) rmSync(rawDump, { force: true });
     const files = entries;
     // check-failed: "check failed — not corruption": no job-activity change, but the job is not clean (alarm).
-    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt' || integrity.status === 'check-failed';
+    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt' || integrity.status === 'check-failed' || upkeep.unrepaired > 0;
     const manifestInput: ManifestInput = {
       formatVersion: 1,
       product: 'commserve-dr',
@@ -342,6 +361,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       firewall: firewall.detail,
       files,
       events,
+      ...(settings.Database.engine === 'sqlite' ? { differentialFormat: { ...DIFFERENTIAL_FORMAT } } : {}),
     };
     const manifestBytes = serializeManifest(manifestInput);
     faultPoint('before-manifest');
@@ -356,6 +376,10 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     faultPoint('after-commit');
     await timed('manifestUpload', () => uploadManifest(s3, bucket, setDir!, manifest));
     logger.info({ jobId, bucket, prefix: setPrefix('sets', jobId) }, 'SET uploaded to the hot-site');
+    // RPO (SPEC §4.5): the newest restorable point at the hot-site is now this SET's; its age is published by every job.
+    await (options.metrics ?? NO_METRICS).publish(MetricName.RpoSeconds, Math.max(0, (Date.now() - Date.parse(pointTime)) / 1000), 'Seconds').catch((error: unknown) => logger.warn(`RPO metric not published: ${describeError(error)}`));
+    // Break-glass (issue 16 item 7): RECOVERY.md names the newest restorable point, this SET included.
+    await writeRecoveryMd(s3, settings, `job ${name}`).catch((error: unknown) => logger.warn(`RECOVERY.md not rewritten: ${describeError(error)}`));
 
     return {
       jobId,

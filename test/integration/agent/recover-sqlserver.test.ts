@@ -110,7 +110,7 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     const s3: S3Client = motoS3Client();
     const bucket = `recover-sql-${process.pid}-${++bucketCounter}`;
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    for (const set of readdirSync(phase1).sort()) await uploadSet(s3, bucket, join(phase1, set), manifests.get(set)!);
+    for (const set of readdirSync(phase1).filter((n) => n.startsWith('SET_')).sort()) await uploadSet(s3, bucket, join(phase1, set), manifests.get(set)!);
     const agentBackupDir = join(dir, 'share-sqlbackup');
     mkdirSync(agentBackupDir);
     const settings: Settings = parseSettings(
