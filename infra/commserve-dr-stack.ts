@@ -160,6 +160,7 @@ export class CommserveDrStack extends Stack {
       stateMachine: this.drJob.stateMachine,
       cell,
       alarmEmails: props.alarmEmails,
+      logBackupIntervalMinutes: settings.LogBackupIntervalMinutes,
     });
 
     let sqlServerCredential: SqlServerCredential | undefined;

@@ -28,7 +28,7 @@ describe('DrMonitoring', () => {
     expect(coreMetrics.METRIC_NAMESPACE).toBe('CommServeDR');
     expect(coreMetrics.CELL_DIMENSION).toBe('Cell');
     expect(DrMetricName).toBe(coreMetrics.DrMetricName);
-    expect([...coreMetrics.METRIC_NAMES].sort()).toEqual(['BytesProtected', 'DatabaseCorruptionDetected', 'JobDurationSeconds', 'JobFailed', 'JobSucceeded']);
+    expect([...coreMetrics.METRIC_NAMES].sort()).toEqual(['BytesProtected', 'DatabaseCorruptionDetected', 'JobDurationSeconds', 'JobFailed', 'JobSucceeded', 'RpoSeconds']);
     expect(coreMetrics.metricDimensions('paris')).toEqual([{ Name: 'Cell', Value: 'paris' }]);
   });
 
@@ -78,6 +78,23 @@ describe('DrMonitoring', () => {
         Match.objectLike({ Id: 'executionsSucceeded', ...machineMetric('ExecutionsSucceeded', 3600) }),
         Match.objectLike({ Id: 'jobSucceeded', ...customMetric('JobSucceeded', 3600) }),
       ]),
+    });
+  });
+
+  it('alarms when the RPO (age of the newest restorable point) exceeds twice LogBackupIntervalMinutes (15 → 30 min), missing data breaching', () => {
+    t.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'CommServeDR',
+      MetricName: 'RpoSeconds',
+      Dimensions: cell,
+      Statistic: 'Maximum',
+      Period: 1800,
+      Unit: 'Seconds',
+      Threshold: 1800,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: topicId }],
+      OKActions: [{ Ref: topicId }],
     });
   });
 
