@@ -17,6 +17,7 @@ import { DrMonitoring } from './monitoring';
 import { Phase2Functions } from './phase2-functions';
 import { DrJobSchedule } from './schedule';
 import { DEFAULT_CELL, SettingsParameters, settingsPrefixForCell } from './settings-parameters';
+import { TamperProtection } from './tamper-protection';
 
 /** Logical id of the deploy-time parameter holding the CommServe's managed-node id. */
 export const COMMSERVE_INSTANCE_PARAMETER = 'CommServeInstanceId';
@@ -74,6 +75,10 @@ export interface CommserveDrStackProps extends StackProps {
   readonly alarmEmails?: readonly string[];
   /** Attach `AmazonSSMManagedInstanceCore` to the agent's role instead of the trimmed Run Command policy. Default false. */
   readonly agentUseManagedInstanceCore?: boolean;
+  /** Log the hot-site's write data events with CloudTrail for the tamper alarm. Default true (about $0.10 per 100,000 writes). */
+  readonly tamperDataEventTrail?: boolean;
+  /** Deny the agent any PutObject/CompleteMultipartUpload without If-None-Match (create-only). Default false until the agent writes only new keys (see infra/tamper-protection.ts). */
+  readonly agentCreateOnly?: boolean;
 }
 
 /** The commserve-dr stack. */
@@ -87,6 +92,7 @@ export class CommserveDrStack extends Stack {
   readonly agent: AgentAccess;
   /** The recovery and operator roles (recover/fetch/sets/history; verify and prune by hand). */
   readonly operators: OperatorAccess;
+  readonly tamperProtection: TamperProtection;
 
   constructor(scope: Construct, id: string, props: CommserveDrStackProps) {
     super(scope, id, props);
@@ -158,6 +164,7 @@ export class CommserveDrStack extends Stack {
       stateMachine: this.drJob.stateMachine,
       cell,
       alarmEmails: props.alarmEmails,
+      logBackupIntervalMinutes: settings.LogBackupIntervalMinutes,
     });
 
     let sqlServerCredential: SqlServerCredential | undefined;
@@ -193,6 +200,19 @@ export class CommserveDrStack extends Stack {
       tier: ssm.ParameterTier.STANDARD,
     });
     this.operators = new OperatorAccess(this, 'Operators', { hotSite: this.hotSite, settings: this.settings });
+    this.tamperProtection = new TamperProtection(this, 'Tamper', {
+      hotSite: this.hotSite,
+      createOnlyPrincipals: [this.agent.role],
+      writers: {
+        creators: [this.agent.role],
+        cloudWriters: [this.functions.archiveSet.role!, this.functions.reportJob.role!, this.functions.pruneSets.role!],
+        deleters: [this.functions.pruneSets.role!],
+      },
+      alarmTopic: this.monitoring.topic,
+      alarmTopicKey: this.monitoring.topicKey,
+      dataEventTrail: props.tamperDataEventTrail,
+      enforceCreateOnly: props.agentCreateOnly,
+    });
 
     new CfnOutput(this, 'HotSiteBucketName', { value: this.hotSite.bucket.bucketName });
     new CfnOutput(this, 'DrJobStateMachineArn', { value: this.drJob.stateMachine.stateMachineArn });
