@@ -108,6 +108,10 @@ export class AgentAccess extends Construct {
     props.hotSite.grantListMultipartUploads(this.role);
     props.hotSite.grantReadJobs(this.role);
     props.hotSite.grantWriteJobs(this.role);
+    // The scrub's check state (state/scrub.json) and the break-glass guide, rewritten by each job.
+    props.hotSite.grantReadArea(this.role, 'state');
+    props.hotSite.grantWriteArea(this.role, 'state');
+    props.hotSite.grantWriteRecoveryGuide(this.role);
     props.drJob.grantTaskResponse(this.role);
     props.drJob.grantStartExecution(this.role);
     props.settings.grantRead(this.role);
