@@ -205,8 +205,9 @@ export class CommserveDrStack extends Stack {
       createOnlyPrincipals: [this.agent.role],
       writers: {
         creators: [this.agent.role],
-        cloudWriters: [this.functions.archiveSet.role!, this.functions.reportJob.role!, this.functions.pruneSets.role!],
-        deleters: [this.functions.pruneSets.role!],
+        // The operator role writes verify/ and prune/ records and deletes in a manual prune: expected, not tampering.
+        cloudWriters: [this.functions.archiveSet.role!, this.functions.reportJob.role!, this.functions.pruneSets.role!, this.operators.operatorRole],
+        deleters: [this.functions.pruneSets.role!, this.operators.operatorRole],
       },
       alarmTopic: this.monitoring.topic,
       alarmTopicKey: this.monitoring.topicKey,

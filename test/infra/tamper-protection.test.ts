@@ -60,7 +60,7 @@ describe('TamperProtection (a compromised CommServe cannot destroy its own DR co
     });
   });
 
-  it('matches refused writes, deletes by anyone but prune, writes by unknown principals and bucket protection changes, and sends them to the alarm topic', () => {
+  it('matches refused writes, deletes by anyone but the prune function and the operator role (manual prune), writes by unknown principals and bucket protection changes, and sends them to the alarm topic', () => {
     const rule = Object.values(t.json.Resources).find((r: any) => r.Type === 'AWS::Events::Rule' && r.Properties.Description?.includes('tamper')) as any;
     const pattern = rule.Properties.EventPattern;
     expect(pattern.source).toEqual(['aws.s3']);
@@ -68,7 +68,8 @@ describe('TamperProtection (a compromised CommServe cannot destroy its own DR co
     const or = pattern.detail.$or as any[];
     expect(or[0]).toEqual({ eventName: expect.arrayContaining(['PutObject', 'DeleteObject']), errorCode: ['AccessDenied', 'PreconditionFailed'] });
     const pruneRoleId = logicalId(t.json, 'AWS::IAM::Role', 'Phase2PruneSetsServiceRole');
-    expect(or[1].userIdentity.sessionContext.sessionIssuer.arn).toEqual([{ 'anything-but': [{ 'Fn::GetAtt': [pruneRoleId, 'Arn'] }] }]);
+    const operatorRoleId = logicalId(t.json, 'AWS::IAM::Role', 'OperatorsOperatorRole');
+    expect(or[1].userIdentity.sessionContext.sessionIssuer.arn).toEqual([{ 'anything-but': [{ 'Fn::GetAtt': [pruneRoleId, 'Arn'] }, { 'Fn::GetAtt': [operatorRoleId, 'Arn'] }] }]);
     expect(or[2].userIdentity).toEqual({ type: [{ 'anything-but': ['AssumedRole'] }] });
     expect(or[5].eventName).toEqual(expect.arrayContaining(['PutBucketPolicy', 'PutBucketVersioning', 'PutBucketLifecycle']));
     const topicId = logicalId(t.json, 'AWS::SNS::Topic', 'MonitoringAlarmTopic');
