@@ -40,6 +40,7 @@ import { createRegistryStore } from './registry/index';
 import { parseRetrievalTier, type RetrievalTier } from '#core/recovery';
 import { collectHistory, formatHistory, parseDateFilter, parseStatusFilter } from './commands/history/history';
 import { formatSets, setsDocument } from './commands/sets/sets';
+import { chainSummary, checkCopiesChain } from './hotsite/manifest-chain';
 import { formatParseWarnings, formatSecretsWarning, printRegistryExport } from './commands/registry/parse';
 
 /** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
@@ -254,8 +255,14 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .action(async (cmd: { localOnly?: boolean }) => {
       const { opts, config } = context();
       const { settings } = await config();
-      const inventory = await takeInventory(settings, cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }));
+      const s3 = cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 });
+      const inventory = await takeInventory(settings, s3);
       const { document } = setsDocument(inventory, readVerifications(settings));
+      const chain = await checkCopiesChain({
+        folder: { dir: settings.Phase1Destination, label: 'phase-1 destination' },
+        hotSite: s3 && !inventory.hotSiteUnavailable ? { s3, bucket: settings.HotSite.bucket } : null,
+      });
+      document.manifestChain = chainSummary(chain);
       io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : formatSets(document));
     });
 
