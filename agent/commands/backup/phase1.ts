@@ -20,6 +20,7 @@ import { acquirePhase1Lock } from './lock';
 import { MANIFEST_FILE, setPrefix, setObjectKey } from '#core/hotsite-layout';
 import { JobStatus } from '#core/job-status';
 import type { Phase1Result } from '#core/job';
+import { predecessorForNewManifest } from '#agent/hotsite/manifest-chain';
 import { serializeManifest, type Integrity, type JobEvent, type Manifest, type ManifestInput } from '#core/manifest';
 import { BackupType, setName } from '#core/set-id';
 import type { Settings } from '#core/settings';
@@ -340,6 +341,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const files = entries;
     // check-failed: "check failed — not corruption": no job-activity change, but the job is not clean (alarm).
     const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt' || integrity.status === 'check-failed' || upkeep.unrepaired > 0;
+    // The manifest hash chain (issue 21): the SHA-256 of the previous committed SET's manifest.
+    const chain = await predecessorForNewManifest(local ? settings.Phase1Destination : null, { s3, bucket }, jobId, (m) => note('warning', 'MANIFEST_CHAIN', m));
     const manifestInput: ManifestInput = {
       formatVersion: 1,
       product: 'commserve-dr',
@@ -362,6 +365,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       files,
       events,
       ...(settings.Database.engine === 'sqlite' ? { differentialFormat: { ...DIFFERENTIAL_FORMAT } } : {}),
+      ...chain,
     };
     const manifestBytes = serializeManifest(manifestInput);
     faultPoint('before-manifest');
