@@ -46,6 +46,7 @@ import { DIFFERENTIAL_FORMAT } from '#core/recovery-md';
 import { planLog } from './log-plan';
 import { dumpLog } from './log-step';
 import type { LogBase } from '#agent/engines/types';
+import { fsFailure } from '#agent/fs-errors';
 
 /** What a phase-1 run needs. */
 export interface Phase1Options {
@@ -193,7 +194,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
         mkdirSync(setDir);
       } catch (error) {
         local = false;
-        note('error', 'DESTINATION_UNWRITABLE', `cannot create ${setDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): the local copy is skipped, the SET goes straight to the hot-site`);
+        note('error', 'DESTINATION_UNWRITABLE', `${fsFailure('cannot create', setDir, error)}: the local copy is skipped, the SET goes straight to the hot-site`);
       }
     } else if (!destination.writable) {
       note('error', 'DESTINATION_UNWRITABLE', `${destination.reason} after ${destination.attempts} attempt(s): the local copy is skipped, the SET goes straight to the hot-site`);
