@@ -60,6 +60,8 @@ export interface SetsDocument {
   gaps: SetsGap[];
   rpo: SetsRpo;
   hotSiteUnavailable: string | null;
+  /** The manifest hash chain per copy (issue 21), when it was checked. */
+  manifestChain?: Array<{ copy: string; status: 'intact' | 'broken' | 'not-checked'; line: string; breaks: string[] }>;
 }
 
 function row(entry: InventoryEntry, verifications: ReadonlyMap<string, Verification>): SetRow {
@@ -168,5 +170,6 @@ export function formatSets(document: SetsDocument): string {
       : 'RPO: no restorable point',
   );
   if (document.hotSiteUnavailable) lines.push(`Hot-site not listed: ${document.hotSiteUnavailable}`);
+  for (const c of document.manifestChain ?? []) lines.push(c.line);
   return `${lines.join('\n')}\n`;
 }
