@@ -349,6 +349,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .description('hot-site recovery (SPEC §6): rebuild the CommServe database, registry (and firewall files) from the newest restorable point or a named SET')
     .requiredOption('--to <dir>', 'recovery directory: staging, the restored database (<dir>/commserv.db) and the recovery report')
     .option('--set <SET_n>', 'restore to this SET (a DIFFERENTIAL brings its FULL; SET_7 and SET_007 both work); default the newest restorable point', setArgument)
+    .option('--at <time>', 'restore to this moment (ISO-8601 with a zone, e.g. 2026-12-05T14:30:00Z): FULL + DIFFERENTIAL + the LOG chain up to the newest LOG point at or before it; the report states the moment reached and the gap (not with --set)')
     .option('--firewall', 'also restore FwPeers.txt, FwHosts.txt, FwPorts.txt')
     .option('--force', 'override preflight refusals (platform components installed, CommServe services running), with warnings; move existing target files aside (<name>.before-recovery-<UTC timestamp>, never deleted)')
     .option('--dry-run', 'print the plan and the registry changes; change nothing')
@@ -363,8 +364,8 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         .choices(['quick', 'full'])
         .default('quick'),
     )
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
-    .action(async (cmd: { to: string; set?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n  $ commserve-dr recover --to /srv/commserve --at 2026-12-05T14:30:00Z --dry-run\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
+    .action(async (cmd: { to: string; set?: string; at?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
       const { opts, logger, config } = context();
       if (cmd.to.trim() === '') throw new UsageError('--to names no directory: give the recovery directory explicitly (it is never taken to be the current directory)');
       const { settings } = await config();
@@ -379,6 +380,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         s3: createHotSiteClient(settings.HotSite),
         logger,
         setName: cmd.set,
+        at: cmd.at,
         to,
         firewall: cmd.firewall,
         force: cmd.force,

@@ -42,6 +42,7 @@ import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, StreamedRebuild,
 import { stagePoint, type ArchiveOptions, type CommandResult, type StagedFile } from './fetch';
 import { assertNamedManifestUsable, discoverHotSite, sourceObject, type FileFilter, type HotSiteView } from './plan';
 import { runPreflight, type PreflightConfig } from './preflight';
+import { choosePointAt, formatAt, type AtReport } from './at';
 import { assertWritableFilePath, describeChange, describeUndone, existingTargetFiles, TargetGuard, undoInterruptedRecovery, type ExistingTargetFile } from './target';
 import { faultPoint } from '#agent/faults';
 import { onInterrupt } from '#agent/shutdown';
@@ -62,6 +63,11 @@ export interface RecoverOptions extends ArchiveOptions {
   logger?: Logger;
   /** The SET to restore to (a DIFFERENTIAL brings its FULL); default the newest restorable point. */
   setName?: string;
+  /**
+   * Recover to this moment (ISO-8601 with a zone, `--at`): FULL + DIFFERENTIAL + the LOG chain up to the newest point
+   * at or before it (see `at.ts`); the report states the moment reached and the gap. Not with `setName`.
+   */
+  at?: string;
   /** Recovery directory: staging, default targets and the report go here. */
   to: string;
   /** Restore the firewall files too (SPEC §6: only when asked). */
@@ -120,7 +126,7 @@ export interface SqlServerRecoveryReport {
 }
 
 /** The recovery document with the SQL Server details (null for an SQLite point). */
-export type RecoveryDocumentWithSqlServer = RecoveryDocument & { sqlServer?: SqlServerRecoveryReport | null };
+export type RecoveryDocumentWithSqlServer = RecoveryDocument & { sqlServer?: SqlServerRecoveryReport | null; pointInTime?: AtReport | null };
 
 /**
  * The `Database` setting as the target of a SQL Server recovery.
@@ -192,7 +198,7 @@ function pointOf(point: RestorablePoint, view: HotSiteView): RecoveryDocument['p
     sets: point.sets.map((s) => s.setName),
     full: point.full.setName,
     differential: point.differential?.setName ?? null,
-    pointInTime: view.get(point.jobId)?.manifest?.endTime ?? null,
+    pointInTime: view.get(point.jobId)?.manifest?.pointTime ?? view.get(point.jobId)?.manifest?.endTime ?? null,
   };
 }
 
@@ -291,7 +297,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
   let installed = false;
   /** The report text, with the SQL Server restore (if any) after the database line. */
   const text = () => {
-    const base = formatRecovery(doc);
+    const base = doc.pointInTime ? formatRecovery(doc).replace(/^(Point: .*)$/m, `$1\n${formatAt(doc.pointInTime)}`) : formatRecovery(doc);
     if (!doc.sqlServer) return base;
     const lines = base.split('\n');
     const at = lines.findIndex((l) => l.startsWith('Database: '));
@@ -348,7 +354,10 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
 
     const view = await timed('discover', () => discoverHotSite(options.s3, bucket));
     assertNamedManifestUsable(view, options.setName);
-    const point = choosePoint([...view.values()].map((v) => v.summary), options.setName);
+    if (options.at !== undefined && options.setName !== undefined) throw new UsageError('--at and --set name two different points: give one of them');
+    const chosenAt = options.at === undefined ? undefined : choosePointAt(view, options.at);
+    doc.pointInTime = chosenAt?.at ?? null;
+    const point = chosenAt?.point ?? choosePoint([...view.values()].map((v) => v.summary), options.setName);
     doc.point = pointOf(point, view);
     for (const v of view.values()) {
       if (v.manifestState === 'invalid' && v.summary.jobId > point.jobId) doc.warnings.push(`${v.listed.setName} skipped: ${v.problems.join('; ')}`);
