@@ -20,6 +20,7 @@ import { AGENT_VERSION } from './version';
 import { setInterruptedCommand } from './shutdown';
 import { loadEffectiveConfig } from './config';
 import { requireProductionPaths } from './config-location';
+import { formatDoctor, runDoctor } from './commands/doctor/doctor';
 import { createLogger, type LogFormat } from './log';
 import { createProgress } from './progress';
 import { createMetricsPublisher } from './metrics/metrics';
@@ -472,6 +473,17 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       for (const line of formatParseWarnings(summary)) io.stderr(`warning: ${line}\n`);
       // Completed with errors: what regedit would not import is left out (SPEC §11 exit 3).
       if (summary.warningCount > 0) exitCode = ExitCode.CompletedWithErrors;
+    });
+
+  program
+    .command('doctor')
+    .description('would a scheduled job succeed? one verdict per line (pass / fail / skip): settings, paths, credentials, bucket, permissions, KMS key, state machine, proxy, database and its rights, destination, disk space, registry, firewall files, SSM Agent')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr doctor\n  $ commserve-dr --settings-parameter-path /commserve-dr/default doctor --json\n\nExit codes: 0 no check failed, 1 at least one failed.')
+    .action(async () => {
+      const { opts, config } = context();
+      const report = await runDoctor({ loadSettings: config });
+      io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
+      exitCode = report.exitCode;
     });
 
   program

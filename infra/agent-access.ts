@@ -114,6 +114,8 @@ export class AgentAccess extends Construct {
     props.hotSite.grantWriteRecoveryGuide(this.role);
     props.drJob.grantTaskResponse(this.role);
     props.drJob.grantStartExecution(this.role);
+    // `commserve-dr doctor` checks the state machine of jobs run by hand is there (a read of its description only).
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:DescribeStateMachine'], resources: [props.drJob.stateMachine.stateMachineArn] }));
     props.settings.grantRead(this.role);
     grantPutMetricData(this.role, METRIC_NAMESPACE);
 

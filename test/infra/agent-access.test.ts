@@ -49,10 +49,10 @@ describe('AgentAccess (the CommServe managed node)', () => {
       expect(actionsOf(statements).filter((a) => a.startsWith('s3:') && /Delete|Bypass|PutBucket|\*$/.test(a))).toEqual([]);
     });
 
-    it('answers phase-1 callbacks and starts jobs by hand on the DR job state machine only', () => {
+    it('answers phase-1 callbacks, starts jobs by hand and describes (doctor) the DR job state machine only', () => {
       const states = roleStatements(t.json, 'AgentRole').filter((s) => [s.Action].flat().some((a) => a.startsWith('states:')));
       expect(states).toEqual([
-        { Effect: 'Allow', Action: ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess', 'states:StartExecution'], Resource: { Ref: machineId } },
+        { Effect: 'Allow', Action: ['states:DescribeStateMachine', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess', 'states:StartExecution'], Resource: { Ref: machineId } },
       ]);
     });
 
