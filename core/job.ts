@@ -36,6 +36,8 @@ export const Phase1ResultSchema = z.object({
   /** Where the local copy went; null when the phase-1 destination was skipped. */
   phase1Destination: z.string().nullable(),
   integrity: z.enum(['ok', 'corrupt', 'check-failed', 'skipped']),
+  /** When corrupt: what the check reported, in one bounded line (core/integrity-findings.ts). */
+  integrityFindings: z.string().optional(),
   /** Phase 1 that reports success produced a usable SET: Failed/Killed are reported as task failures instead. */
   status: z.enum([JobStatus.Completed, JobStatus.CompletedWithErrors]),
   startTime: z.string(),
@@ -136,6 +138,8 @@ export const JobRecordSchema = z.object({
   /** Phase-2 outcome: retention keeps SETs whose archive copy failed (SPEC §5). */
   phase2: z.enum(['archived', 'failed', 'not-run']),
   integrity: z.enum(['ok', 'corrupt', 'check-failed', 'skipped']).nullable(),
+  /** When corrupt: what the check reported — pages, b-trees, indexes, first lines — in one bounded line. */
+  integrityFindings: z.string().optional(),
   events: z.array(JobEventSchema),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
@@ -163,6 +167,7 @@ export function decideJobRecord(input: ReportJobInput, bucket: string, now: stri
     endTime: now,
     bytes: p1?.bytes ?? 0,
     integrity: p1?.integrity ?? null,
+    ...(p1?.integrityFindings !== undefined ? { integrityFindings: p1.integrityFindings } : {}),
   };
   if (!p1 || input.error) {
     const error = input.error;

@@ -47,6 +47,7 @@ import { planLog } from './log-plan';
 import { dumpLog } from './log-step';
 import type { LogBase } from '#agent/engines/types';
 import { fsFailure } from '#agent/fs-errors';
+import { describeIntegrityFindings } from '#core/integrity-findings';
 
 /** What a phase-1 run needs. */
 export interface Phase1Options {
@@ -227,7 +228,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       startIntegrity();
       const result = await integrityCheck!;
       if (result.status === 'corrupt') {
-        note('error', 'DB_CORRUPTION_DETECTED', `integrity check found damage: ${result.messages.slice(0, 3).join('; ')}`);
+        note('error', 'DB_CORRUPTION_DETECTED', `integrity check found damage: ${describeIntegrityFindings(result.messages)}`);
       } else if (result.status === 'check-failed') {
         note('warning', 'INTEGRITY_CHECK_FAILED', `integrity check could not run: ${result.messages[0] ?? ''}`);
       }
@@ -399,6 +400,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       bytes,
       phase1Destination: local ? setDir! : null,
       integrity: integrity.status,
+      ...(integrity.status === 'corrupt' ? { integrityFindings: describeIntegrityFindings(integrity.messages) } : {}),
       status: partial ? JobStatus.CompletedWithErrors : JobStatus.Completed,
       startTime,
       endTime: new Date().toISOString(),
