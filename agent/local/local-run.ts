@@ -26,9 +26,10 @@ import { executeDrJobLocally, type LocalExecution } from './local-state-machine'
 import { startMotoServer, type MotoServer } from './moto-server';
 import { onInterrupt } from '#agent/shutdown';
 import { isPhase1Locked } from '#agent/commands/backup/lock';
+import { DEFAULT_SAMPLE_BYTES } from './sample-size';
 
 /** Default size of the generated sample CommServe database (bytes). */
-export const DEFAULT_SAMPLE_BYTES = 100 * 1024 * 1024;
+export { DEFAULT_SAMPLE_BYTES };
 
 /** Options of a local run. */
 export interface LocalRunOptions {
