@@ -10,7 +10,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { resolve } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
+import { CommserveDrError, describeError, ExitCode, JobLockedError, UsageError } from '#core/errors';
 import { exitCodeForStatus, JobStatus } from '#core/job-status';
 import type { JobRecord } from '#core/job';
 import { BackupType, parseBackupType } from '#core/set-id';
@@ -24,7 +24,7 @@ import { createHotSiteClient } from './hotsite/hot-site';
 import { formatJobSummary } from './commands/backup/summary';
 import { runLocalJob, DEFAULT_SAMPLE_BYTES } from './local/local-run';
 import { executeDrJobLocally } from './local/local-state-machine';
-import { tryRecordJob } from './history/history';
+import { JobJournal, tryRecordJobAnywhere } from './history/job-journal';
 import { generateSampleCommServe } from './local/sample-db/index';
 import { takeInventory } from './commands/sets/inventory';
 import { buildReadinessReport, formatReportSummary } from './commands/report/report';
@@ -155,21 +155,34 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { opts, logger, progress, config } = context();
       const { settings } = await config();
       const s3 = createHotSiteClient(settings.HotSite);
-      const phase1 = (heartbeat?: () => Promise<void>) => runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3, logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger) });
+      // The job's journal: a Killed record if the process is interrupted before the job's record is written.
+      const journal = JobJournal.open(settings, { s3, bucket: settings.HotSite.bucket }, (m) => logger.warn(m));
+      const phase1 = (heartbeat?: () => Promise<void>) =>
+        runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3, logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger), journal });
       if (cmd.taskToken) {
-        // Phase 1 for the state machine: it runs phase 2 when we call back.
+        // Phase 1 for the state machine: it runs phase 2 (and ReportJob writes the record) when we call back.
         const sfn = new SFNClient({ region: settings.HotSite.region });
-        const result = await runWithCallback(sfnTaskCallback(sfn, cmd.taskToken), phase1, (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed')).finally(() =>
-          progress.stop(),
-        );
+        const result = await runWithCallback(sfnTaskCallback(sfn, cmd.taskToken), phase1, (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed')).finally(() => {
+          progress.stop();
+          journal.finish();
+        });
         io.stdout(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `phase 1 of job ${result.jobId} done (${result.setName}, ${result.status}); the state machine continues with phase 2\n`);
         exitCode = exitCodeForStatus(result.status);
         return;
       }
-      // Started by hand: phase 1, then phase 2 with the same definition, run by this agent.
-      const p1 = await phase1().finally(() => progress.stop());
-      const execution = await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
-      tryRecordJob(settings.Phase1Destination, execution.record, (e) => logger.warn(`job record not written to the phase-1 destination: ${describeError(e)}`));
+      // Started by hand: phase 1, then phase 2 with the same definition, run by this agent. A failed phase 1 goes
+      // through the same definition (RunPhase1 fails → ReportJob), so it has a record and the JobFailed metric.
+      const p1 = await phase1()
+        .catch((error: unknown) => error as Error)
+        .finally(() => progress.stop());
+      if (p1 instanceof JobLockedError) throw p1; // a refused second start is not a job: no record, no JobFailed
+      journal.stage('phase 2');
+      const execution =
+        p1 instanceof Error
+          ? await executeDrJobLocally({ input: { backupType: cmd.type }, s3, settings, phase1: () => Promise.reject(p1) })
+          : await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
+      tryRecordJobAnywhere(settings, execution.record, (e) => logger.warn(`job record not written locally: ${describeError(e)}`));
+      journal.finish();
       reportFailure(execution.record);
       io.stdout(opts.json ? `${JSON.stringify(execution.record, null, 2)}\n` : formatJobSummary(execution.record, { durationsMs: execution.stateDurationsMs }));
       exitCode = exitCodeForStatus(execution.record.status);

@@ -10,7 +10,7 @@ for (const [signal, code] of [
   process.on(signal, () => {
     if (interrupted) return;
     interrupted = true;
-    void runInterruptCleanups().finally(() => {
+    void runInterruptCleanups(5_000, signal).finally(() => {
       process.stderr.write(`commserve-dr: interrupted (${signal}): the job did not complete; an unfinished SET was removed (one already committed — its manifest written — stays), and the next job starts cleanly\n`);
       process.exit(code);
     });

@@ -8,10 +8,16 @@
 type Cleanup = () => Promise<void> | void;
 const cleanups = new Set<Cleanup>();
 let interrupting = false;
+let signalName: string | undefined;
 
 /** Whether an interruption is being handled: work must not take new resources (e.g. the lock) now. */
 export function isInterrupting(): boolean {
   return interrupting;
+}
+
+/** The signal being handled (`SIGINT`, `SIGTERM`), when the process entry named it. */
+export function interruptSignal(): string | undefined {
+  return signalName;
 }
 
 /** Registers a clean-up; returns the function that unregisters it. */
@@ -22,10 +28,11 @@ export function onInterrupt(cleanup: Cleanup): () => void {
 
 /**
  * Runs every registered clean-up (newest first), each bounded by `timeoutMs`; errors are swallowed (the
- * process is going down). Idempotent.
+ * process is going down). Idempotent. `signal` names the signal for the clean-ups ({@link interruptSignal}).
  */
-export async function runInterruptCleanups(timeoutMs = 5_000): Promise<number> {
+export async function runInterruptCleanups(timeoutMs = 5_000, signal?: string): Promise<number> {
   interrupting = true;
+  signalName ??= signal;
   const pending = [...cleanups].reverse();
   cleanups.clear();
   for (const cleanup of pending) {

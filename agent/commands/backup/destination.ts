@@ -3,8 +3,9 @@
  * structure is retried; if it still fails, the job skips the local copy, uploads straight to the
  * hot-site from a staging directory, continues to phase 2, and ends Completed With One or More Errors.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { DatabaseError } from '#core/errors';
 
 /** Retry policy for creating the destination: attempts (≥ 1) and the wait between them (ms). */
 export interface DestinationRetry {
@@ -19,8 +20,68 @@ export const DEFAULT_DESTINATION_RETRY: DestinationRetry = { attempts: 3, interv
 /** The destination's state after preparing it. */
 export type DestinationState = { writable: true } | { writable: false; reason: string; attempts: number };
 
+/** errno codes (and SQLite's) in the words an operator reads. */
+const ERRNO_WORDS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  SQLITE_FULL: 'no space left on device',
+  DUMP_DISK_FULL: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a component of the path is not a directory',
+  EISDIR: 'is a directory',
+  ENOENT: 'no such file or directory',
+  EIO: 'input/output error',
+  ENAMETOOLONG: 'file name too long',
+};
+
+/** `read-only file system (EROFS)`, `no space left on device (ENOSPC)`, … for an errno or SQLite code. */
+export function errnoInWords(code: string): string {
+  const words = ERRNO_WORDS[code];
+  return words ? `${words} (${code})` : code;
+}
+
+/** The errno (or SQLite/engine) code of a local write failure, or undefined. */
+export function localWriteCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code in ERRNO_WORDS) return code;
+    const text = (e as { message?: unknown }).message;
+    const found = typeof text === 'string' ? /\b(ENOSPC|EROFS|EDQUOT|EACCES|SQLITE_FULL)\b/.exec(text) : null;
+    if (found) return found[1];
+  }
+  return undefined;
+}
+
+/**
+ * Whether an error writing the SET means the phase-1 destination cannot hold it (full, read-only, no permission) —
+ * then the SET goes to the hot-site from a staging area instead — rather than a problem of the source.
+ */
+export function isDestinationWriteFailure(error: unknown): boolean {
+  if (error instanceof DatabaseError && error.code === 'DUMP_DISK_FULL') return true;
+  const code = localWriteCode(error);
+  return code !== undefined && ['ENOSPC', 'SQLITE_FULL', 'DUMP_DISK_FULL', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM'].includes(code);
+}
+
+/**
+ * Creates `dir` and its parents. Node's recursive mkdir reports ENOENT on a read-only file system; this finds the
+ * real reason by creating the first missing component on its own (EROFS, EACCES …).
+ */
+function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    let missing = dir;
+    while (!existsSync(dirname(missing)) && dirname(missing) !== missing) missing = dirname(missing);
+    mkdirSync(missing); // throws the real error (or succeeds, and the recursive call below tells)
+    mkdirSync(dir, { recursive: true });
+  }
+}
+
 function probe(dir: string): void {
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const file = join(dir, `.write-probe-${process.pid}`);
   writeFileSync(file, '');
   rmSync(file);
@@ -43,5 +104,5 @@ export async function prepareDestination(dir: string, retry: DestinationRetry = 
     }
   }
   const code = (last as NodeJS.ErrnoException).code ?? 'error';
-  return { writable: false, reason: `phase-1 destination ${dir} cannot be written (${code})`, attempts: Math.max(1, retry.attempts) };
+  return { writable: false, reason: `phase-1 destination ${dir} cannot be written: ${errnoInWords(code)}`, attempts: Math.max(1, retry.attempts) };
 }
