@@ -111,8 +111,10 @@ function event(level: JobEvent['level'], code: string, message: string): JobEven
  * An absent directory or an unreadable file is noted (a warning), never fails the job; a failure to write into
  * the SET (destination full) is thrown, as for any SET file.
  * @param dir `AgentLogDirectory`, or null (nothing collected).
+ * @param budgetBytes bytes the rotated logs may take (what `AgentLogMaxBytes` leaves after the job log).
+ * @param limitBytes `AgentLogMaxBytes` itself, for the message.
  */
-export function collectRotatedLogs(dir: string | null, setDir: string, budgetBytes: number): CollectedLogs {
+export function collectRotatedLogs(dir: string | null, setDir: string, budgetBytes: number, limitBytes = budgetBytes): CollectedLogs {
   const out: CollectedLogs = { files: [], events: [], bytes: 0 };
   if (!dir) return out;
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -145,7 +147,7 @@ export function collectRotatedLogs(dir: string | null, setDir: string, budgetByt
   }
   if (skipped.length > 0) {
     out.events.push(
-      event('warning', 'AGENT_LOGS_TRUNCATED', `${skipped.length} older rotated log(s) of ${dir} not in the SET: AgentLogMaxBytes (${budgetBytes} bytes) reached (e.g. ${skipped.slice(0, 3).join(', ')})`),
+      event('warning', 'AGENT_LOGS_TRUNCATED', `${skipped.length} older rotated log(s) of ${dir} not in the SET: AgentLogMaxBytes (${limitBytes} bytes, the job log included) reached (e.g. ${skipped.slice(0, 3).join(', ')})`),
     );
   }
   if (out.files.length > 0) out.events.push(event('info', 'AGENT_LOGS_COLLECTED', `${out.files.length} rotated CommServe log(s) from ${dir} in the SET (${out.bytes} bytes)`));

@@ -156,7 +156,7 @@ async function dumpStep(job: Phase1Job, setDir: string, integrity: IntegrityChec
 /** The job's own log and the CommServe's rotated logs, within `AgentLogMaxBytes` together (SPEC §4.2 step 8). */
 function agentLogsStep(job: Phase1Job, setDir: string, options: BuildSetOptions): SetFile[] {
   const budget = options.settings.AgentLogMaxBytes;
-  const rotated = collectRotatedLogs(options.settings.AgentLogDirectory, setDir, Math.max(0, budget - options.jobLog.size - 1024));
+  const rotated = collectRotatedLogs(options.settings.AgentLogDirectory, setDir, Math.max(0, budget - options.jobLog.size - 1024), budget);
   for (const e of rotated.events) job.note(e.level, e.code, e.message);
   // Written last, so the job log holds the lines of the steps above.
   options.jobLog.writeTo(join(setDir, JOB_LOG_FILE));
