@@ -265,7 +265,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .requiredOption('--to <dir>', 'recovery directory: staging, the restored database (<dir>/commserv.db) and the recovery report')
     .option('--set <SET_n>', 'restore to this SET (a DIFFERENTIAL brings its FULL); default the newest restorable point')
     .option('--firewall', 'also restore FwPeers.txt, FwHosts.txt, FwPorts.txt')
-    .option('--force', 'override preflight refusals (platform components installed, CommServe services running), with warnings')
+    .option('--force', 'override preflight refusals (platform components installed, CommServe services running), with warnings; move existing target files aside (<name>.before-recovery-<UTC timestamp>, never deleted)')
     .option('--dry-run', 'print the plan and the registry changes; change nothing')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .option('--registry-hive <file>', 'import the registry into this file-backed hive (default: the Windows registry on Windows, <dir>/registry/commserv_hive.reg elsewhere)')
@@ -281,6 +281,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
     .action(async (cmd: { to: string; set?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
       const { opts, logger, config } = context();
+      if (cmd.to.trim() === '') throw new UsageError('--to names no directory: give the recovery directory explicitly (it is never taken to be the current directory)');
       const { settings } = await config();
       const to = resolve(io.cwd, cmd.to);
       const registryStore = cmd.registryHive

@@ -5,14 +5,16 @@
  *
  * Points: `dump` (during the database dump), `upload` (after the first part of a multipart upload),
  * `before-manifest` (every data file written and uploaded, the manifest not yet), `after-commit` (the local SET
- * complete — manifest written — and its hot-site manifest not yet uploaded).
+ * complete — manifest written — and its hot-site manifest not yet uploaded); recovery: `rebuild` (while the database
+ * is rebuilt in the staging directory), `install` (the database installed in the target — existing files moved
+ * aside — the registry and firewall not yet).
  */
 
 /** The environment variable naming the point to die at. */
 export const FAULT_ENV = 'COMMSERVE_DR_FAULT_KILL_AT';
 
 /** Fault points. */
-export type FaultPoint = 'dump' | 'upload' | 'before-manifest' | 'after-commit';
+export type FaultPoint = 'dump' | 'upload' | 'before-manifest' | 'after-commit' | 'rebuild' | 'install';
 
 /** Dies here (SIGKILL) when the fault suite asked for this point. */
 export function faultPoint(point: FaultPoint): void {

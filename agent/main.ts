@@ -1,6 +1,6 @@
 /** Process entry of the `commserve-dr` command: the only place that touches `process`. */
 import { exec } from './cli';
-import { runInterruptCleanups } from './shutdown';
+import { interruptNotes, runInterruptCleanups } from './shutdown';
 
 let interrupted = false;
 for (const [signal, code] of [
@@ -11,6 +11,11 @@ for (const [signal, code] of [
     if (interrupted) return;
     interrupted = true;
     void runInterruptCleanups(5_000, signal).finally(() => {
+      const notes = interruptNotes();
+      if (notes.length > 0) {
+        for (const note of notes) process.stderr.write(`commserve-dr: interrupted (${signal}): ${note}\n`);
+        process.exit(code);
+      }
       process.stderr.write(`commserve-dr: interrupted (${signal}): the job did not complete; an unfinished SET was removed (one already committed — its manifest written — stays), and the next job starts cleanly\n`);
       process.exit(code);
     });

@@ -5,10 +5,17 @@
  * (SIGTERM). A SIGKILL cannot be caught: the lock's owner check and the next job's clean-ups cover it.
  */
 
-type Cleanup = () => Promise<void> | void;
+/** A clean-up; it may return one line for the user saying what it did (printed instead of the generic line). */
+type Cleanup = () => Promise<void | string> | void | string;
 const cleanups = new Set<Cleanup>();
+const notes: string[] = [];
 let interrupting = false;
 let signalName: string | undefined;
+
+/** The lines the clean-ups returned (see {@link Cleanup}), in the order they ran. */
+export function interruptNotes(): readonly string[] {
+  return notes;
+}
 
 /** Whether an interruption is being handled: work must not take new resources (e.g. the lock) now. */
 export function isInterrupting(): boolean {
@@ -36,7 +43,15 @@ export async function runInterruptCleanups(timeoutMs = 5_000, signal?: string): 
   const pending = [...cleanups].reverse();
   cleanups.clear();
   for (const cleanup of pending) {
-    await Promise.race([Promise.resolve().then(cleanup).catch(() => undefined), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await Promise.race([
+      Promise.resolve()
+        .then(cleanup)
+        .then((note) => {
+          if (typeof note === 'string' && note) notes.push(note);
+        })
+        .catch(() => undefined),
+      new Promise((r) => setTimeout(r, timeoutMs).unref()),
+    ]);
   }
   return pending.length;
 }

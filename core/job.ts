@@ -10,7 +10,7 @@ import { JobEventSchema, type JobEvent } from './manifest';
 import { BackupType } from './set-id';
 import { JobStatus } from './job-status';
 
-const backupType = z.enum([BackupType.Full, BackupType.Differential]);
+const backupType = z.enum([BackupType.Full, BackupType.Differential, BackupType.Log]);
 const jobStatus = z.enum([JobStatus.Completed, JobStatus.CompletedWithErrors, JobStatus.Failed, JobStatus.Killed]);
 
 /**

@@ -108,11 +108,23 @@ export const ManifestSchema = z
     product: z.literal('commserve-dr'),
     jobId: z.number().int().positive(),
     setName: z.string(),
-    backupType: z.enum([BackupType.Full, BackupType.Differential]),
+    backupType: z.enum([BackupType.Full, BackupType.Differential, BackupType.Log]),
     /** Job id of the cycle's FULL (equals jobId for a FULL). */
     cycleId: z.number().int().positive(),
-    /** SET name of the FULL a DIFFERENTIAL is based on; null for a FULL. */
+    /** SET name of the FULL a DIFFERENTIAL or LOG is based on; null for a FULL. */
     baseFullSet: z.string().nullable(),
+    /**
+     * LOG only (SPEC §4.5): the SET name of the point this LOG continues — the cycle's FULL, a DIFFERENTIAL or a LOG
+     * of the same cycle, always an earlier job. Recovery to this LOG replays the chain back to its FULL (or
+     * DIFFERENTIAL); a missing or damaged link is a gap. Absent for a FULL or DIFFERENTIAL.
+     */
+    previousSet: z.string().optional(),
+    /**
+     * The moment the database state in this SET was captured (the consistent snapshot's end, ISO-8601 UTC): what
+     * `recover --at` compares with. Absent in manifests written before LOG points existed (the start time is then the
+     * best lower bound).
+     */
+    pointTime: isoUtc.optional(),
     /** Why a requested DIFFERENTIAL ran as a FULL, when it did. */
     promotion: z.object({ requested: z.literal(BackupType.Differential), reason: z.string() }).nullable().default(null),
     startTime: isoUtc,
@@ -138,10 +150,18 @@ export const ManifestSchema = z
       if (m.cycleId !== m.jobId) ctx.addIssue({ code: 'custom', path: ['cycleId'], message: 'a FULL starts its own cycle: cycleId must equal jobId' });
       if (m.baseFullSet !== null) ctx.addIssue({ code: 'custom', path: ['baseFullSet'], message: 'must be null for a FULL' });
     } else {
-      if (m.cycleId >= m.jobId) ctx.addIssue({ code: 'custom', path: ['cycleId'], message: 'a DIFFERENTIAL belongs to an earlier FULL' });
+      if (m.cycleId >= m.jobId) ctx.addIssue({ code: 'custom', path: ['cycleId'], message: `a ${m.backupType} belongs to an earlier FULL` });
       if (m.baseFullSet !== setName(m.cycleId)) {
         ctx.addIssue({ code: 'custom', path: ['baseFullSet'], message: `must be ${setName(m.cycleId)} (the cycle's FULL)` });
       }
+    }
+    if (m.backupType === BackupType.Log) {
+      const previous = m.previousSet === undefined ? undefined : parseSetName(m.previousSet);
+      if (previous === undefined || previous < m.cycleId || previous >= m.jobId) {
+        ctx.addIssue({ code: 'custom', path: ['previousSet'], message: `a LOG names its predecessor: a SET of cycle ${m.cycleId} before ${m.setName}` });
+      }
+    } else if (m.previousSet !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['previousSet'], message: 'only a LOG names a predecessor' });
     }
     const seen = new Set<string>();
     for (const [i, f] of m.files.entries()) {

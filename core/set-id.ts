@@ -43,17 +43,21 @@ export function compareSetNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** DR backup types (SPEC §2). */
-export const BackupType = { Full: 'FULL', Differential: 'DIFFERENTIAL' } as const;
+/** DR backup types (SPEC §2; LOG: §4.5, the pages or log records changed since the previous point of the open cycle). */
+export const BackupType = { Full: 'FULL', Differential: 'DIFFERENTIAL', Log: 'LOG' } as const;
 export type BackupType = (typeof BackupType)[keyof typeof BackupType];
 
+/** Every backup type, in the order an operator reads them. */
+export const ALL_BACKUP_TYPES: readonly BackupType[] = [BackupType.Full, BackupType.Differential, BackupType.Log];
+
 /**
- * Parses a backup type as typed by an operator (`full`, `FULL`, `differential`, `diff`).
+ * Parses a backup type as typed by an operator (`full`, `FULL`, `differential`, `diff`, `log`).
  * @returns undefined when not recognised.
  */
 export function parseBackupType(text: string): BackupType | undefined {
   const t = text.trim().toUpperCase();
   if (t === 'FULL') return BackupType.Full;
   if (t === 'DIFFERENTIAL' || t === 'DIFF') return BackupType.Differential;
+  if (t === 'LOG') return BackupType.Log;
   return undefined;
 }

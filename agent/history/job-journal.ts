@@ -31,7 +31,7 @@ import { readHistory, recordJob } from './history';
 /** Folder of the journals in the state directory. */
 export const JOURNAL_DIR = 'jobs-in-progress';
 
-const backupType = z.enum([BackupType.Full, BackupType.Differential]);
+const backupType = z.enum([BackupType.Full, BackupType.Differential, BackupType.Log]);
 
 /** What a journal file holds. */
 export const JobJournalEntrySchema = z.object({

@@ -44,3 +44,21 @@ export function corruptPage(path: string, page: number, pageSize = 4096): void {
     closeSync(fd);
   }
 }
+
+/**
+ * Whether two databases hold the same rows: `sqldiff` (Debian `sqlite3-tools`) prints nothing when they do; without
+ * sqldiff, every table's rows are compared by {@link tableDigests}.
+ * @returns `''` when equal, else what differs (sqldiff's SQL, or the tables whose digests differ).
+ */
+export function rowDifferences(a: string, b: string): string {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const run = spawnSync('sqldiff', [a, b], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (!run.error) {
+    if (run.status !== 0) return `sqldiff failed (${run.status}): ${run.stderr}`;
+    return run.stdout.trim();
+  }
+  const da = tableDigests(a);
+  const db = tableDigests(b);
+  const names = [...new Set([...Object.keys(da), ...Object.keys(db)])].filter((n) => JSON.stringify(da[n]) !== JSON.stringify(db[n]));
+  return names.length ? `tables differ: ${names.join(', ')}` : '';
+}

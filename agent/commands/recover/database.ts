@@ -15,6 +15,7 @@
  *   directory (where the SQL Server service reads them), the restore with MOVE into the restore directories, CHECKDB,
  *   and the copies removed.
  */
+import { faultPoint } from '#agent/faults';
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
@@ -256,6 +257,7 @@ export async function rebuildDatabase(
   stagedAsContent(dumps.fullDump);
   if (dumps.diff) stagedAsContent(dumps.diff.staged);
   await moveInto(dumps.fullDump.path, workFile);
+  faultPoint('rebuild');
   try {
     let sha256: string;
     let recordedSha256: string;

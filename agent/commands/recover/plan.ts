@@ -3,6 +3,7 @@
  * hot copy, else from the archive copy once readable), its job record (`jobs/<id>.json`), and the summary
  * `buildCycles` needs. Also the choice of objects to read for a restore point and the plan built from them.
  */
+import { chainFields } from '#core/log-chain';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { RestorablePoint, SetSummary } from '#core/cycles';
 import { describeError, HotSiteError, ManifestError } from '#core/errors';
@@ -109,7 +110,7 @@ export async function discoverHotSite(s3: S3Client, bucket: string): Promise<Hot
       backupType: read.manifest?.backupType ?? record?.backupType ?? typeFromFiles(listed),
       status,
       complete,
-      ...(read.manifest ? { cycleId: read.manifest.cycleId, endTime: read.manifest.endTime, bytes: read.manifest.files.reduce((s, f) => s + f.size, 0) } : {}),
+      ...(read.manifest ? { cycleId: read.manifest.cycleId, endTime: read.manifest.endTime, bytes: read.manifest.files.reduce((s, f) => s + f.size, 0), ...chainFields(read.manifest) } : {}),
     };
     view.set(listed.jobId, { listed, ...read, record, summary });
   }

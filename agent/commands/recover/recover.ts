@@ -24,10 +24,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { RestorablePoint } from '#core/cycles';
-import { CommserveDrError, describeError, ExitCode } from '#core/errors';
+import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
 import type { Manifest } from '#core/manifest';
 import { choosePoint, RecoveryError } from '#core/recovery';
 import type { Settings } from '#core/settings';
@@ -41,7 +41,10 @@ import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, StreamedRebuild,
 import { stagePoint, type ArchiveOptions, type CommandResult, type StagedFile } from './fetch';
 import { assertNamedManifestUsable, discoverHotSite, sourceObject, type FileFilter, type HotSiteView } from './plan';
 import { runPreflight, type PreflightConfig } from './preflight';
-import { formatRecovery, registryDiff, writeRecoveryReport, type RecoveryDocument } from './report';
+import { assertWritableFilePath, describeChange, describeUndone, existingTargetFiles, TargetGuard, undoInterruptedRecovery, type ExistingTargetFile } from './target';
+import { faultPoint } from '#agent/faults';
+import { onInterrupt } from '#agent/shutdown';
+import { formatRecovery, registryDiff, targetStateLine, writeRecoveryReport, type RecoveryDocument, type TargetChangesReport } from './report';
 
 /** Staging directory name under `to`. */
 export const STAGING_DIR = '.commserve-dr-staging';
@@ -62,7 +65,11 @@ export interface RecoverOptions extends ArchiveOptions {
   to: string;
   /** Restore the firewall files too (SPEC §6: only when asked). */
   firewall?: boolean;
-  /** Override preflight refusals (and install a database whose integrity check failed), with warnings. */
+  /**
+   * Override preflight refusals (and install a database whose integrity check failed), with warnings; and replace
+   * existing target files (database, file-backed registry hive, firewall files with `firewall`) — each moved aside to
+   * `<name>.before-recovery-<UTC timestamp>`, never deleted. Without it, existing target files refuse the recovery.
+   */
   force?: boolean;
   /**
    * SQLite integrity check of the rebuilt database (`--integrity-check`): `quick` (default) runs `PRAGMA quick_check`
@@ -179,17 +186,6 @@ function registryFiles(manifest: Manifest): Manifest['files'] {
   return [...reg.filter((f) => f.name.startsWith('commserv_hive')), ...reg.filter((f) => !f.name.startsWith('commserv_hive'))];
 }
 
-async function installFile(source: string, target: string): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
-  try {
-    await rename(source, target);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    await copyFile(source, `${target}.partial`);
-    await rename(`${target}.partial`, target);
-  }
-}
-
 function pointOf(point: RestorablePoint, view: HotSiteView): RecoveryDocument['point'] {
   return {
     sets: point.sets.map((s) => s.setName),
@@ -241,7 +237,11 @@ async function dryRunRegistryDiff(options: RecoverOptions, view: HotSiteView, po
  */
 export async function runRecover(options: RecoverOptions): Promise<CommandResult<RecoveryDocumentWithSqlServer>> {
   const started = performance.now();
+  if (typeof options.to !== 'string' || options.to.trim() === '') {
+    throw new UsageError('--to names no directory: give the recovery directory explicitly (it is never taken to be the current directory)');
+  }
   const to = resolve(options.to);
+  const toExisted = existsSync(to);
   const stagingDir = join(to, STAGING_DIR);
   const targetDb = resolve(options.targetDb ?? join(to, 'commserv.db'));
   const store = options.registryStore ?? new FileHiveStore(join(to, 'registry', 'commserv_hive.reg'));
@@ -283,7 +283,10 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     durationsMs: durations,
     reportFiles: null,
     sqlServer: null,
+    targetChanges: { movedAside: [], installed: [], undone: [], left: [], earlierInterruptedUndone: [] },
   };
+  const changes = doc.targetChanges as TargetChangesReport;
+  const guard = new TargetGuard(to);
   let installed = false;
   /** The report text, with the SQL Server restore (if any) after the database line. */
   const text = () => {
@@ -297,8 +300,9 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
   const finish = async (exitCode: ExitCode): Promise<CommandResult<RecoveryDocumentWithSqlServer>> => {
     durations.total = Math.round(performance.now() - started);
     doc.endedAt = new Date().toISOString();
-    if (installed || doc.status === 'recovered') {
+    if (doc.status === 'recovered' || changes.left.length > 0 || doc.sqlServer || (installed && doc.status === 'failed' && !changes.undone.length)) {
       try {
+        await mkdir(to, { recursive: true });
         await writeRecoveryReport(doc, join(to, REPORT_JSON), join(to, REPORT_TEXT));
         if (doc.sqlServer) await writeFile(join(to, REPORT_TEXT), text());
       } catch (error) {
@@ -308,7 +312,31 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     return { document: doc, text: text(), exitCode };
   };
 
+  /** Undoes every change made to the target (failure or interruption) and says what was done in the document. */
+  const undo = async () => {
+    const result = await guard.rollback();
+    changes.undone.push(...result.undone.map(describeUndone));
+    changes.left.push(...result.left.map((l) => `${describeChange(l)} (${l.reason})`));
+    changes.movedAside = [];
+    changes.installed = [];
+    if (!options.keepStaging) await rm(stagingDir, { recursive: true, force: true }).catch(() => undefined);
+    if (!toExisted) await removeIfEmpty(to);
+  };
+  const unregister = onInterrupt(async () => {
+    await undo();
+    return `recovery into ${to} interrupted: ${targetStateLine(doc)}`;
+  });
+
   try {
+    const earlier = await undoInterruptedRecovery(to);
+    if (earlier) {
+      changes.earlierInterruptedUndone.push(...earlier.undone.map(describeUndone));
+      for (const l of earlier.left) doc.warnings.push(`an earlier recovery into ${to} was killed; this could not be undone: ${describeChange(l)} (${l.reason})`);
+    }
+    if (!doc.dryRun && existsSync(stagingDir)) {
+      await rm(stagingDir, { recursive: true, force: true });
+      doc.warnings.push(`removed ${stagingDir}, left by an earlier recovery that was interrupted`);
+    }
     doc.preflight = await timed('preflight', () => runPreflight(to, options.preflight, options.force ?? false));
     doc.warnings.push(...doc.preflight.warnings);
     if (!doc.preflight.passed && !doc.dryRun) {
@@ -329,6 +357,21 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     if (knownFull?.database.engine === 'sqlserver') {
       if (options.settings.Database.engine === 'sqlserver') doc.target.database = sqlServerLabel(options.settings.Database);
       else doc.warnings.push(`${point.full.setName} is a SQL Server backup: the settings' Database must name the target SQL Server to restore it`);
+    }
+
+    const existing = await checkTargetFiles({ targetDb: knownFull?.database.engine === 'sqlserver' ? undefined : targetDb, store, firewallDir: options.firewall ? firewallDir : undefined });
+    if (existing.length > 0) {
+      const list = existing.map((f) => f.path).join(', ');
+      if (doc.dryRun) {
+        doc.warnings.push(options.force ? `a real run would move aside (never delete): ${list}` : `a real run would be refused: the target holds ${list} (--force moves them aside)`);
+      } else if (!options.force) {
+        doc.status = 'refused';
+        doc.error = {
+          code: 'TARGET_EXISTS',
+          message: `refusing to replace what is in the target: ${list}. Nothing was changed. Recover into an empty directory, or add --force to move these aside (renamed <name>.before-recovery-<UTC timestamp>, never deleted)`,
+        };
+        return await finish(ExitCode.Failure);
+      }
     }
 
     if (doc.dryRun) {
@@ -435,24 +478,42 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
         doc.warnings.push(`--force: ${message}; installed anyway`);
       }
       parsed = await parseRegistry();
-
-      // Install: database (rename), registry, firewall.
-      await timed('install', async () => {
-        for (const suffix of ['-wal', '-shm', '-journal']) await rm(targetDb + suffix, { force: true });
-        await installFile(work, targetDb);
-      });
-      installed = true;
     }
-    await timed('registry', async () => {
-      if (store instanceof FileHiveStore) await mkdir(dirname(store.hiveFile), { recursive: true });
+    // A file hive is built in the staging directory first (installed below by rename, like the database).
+    const stagedHive = store instanceof FileHiveStore && parsed.length > 0 ? new FileHiveStore(join(stagingDir, 'registry', basename(store.hiveFile))) : undefined;
+    const importRegistry = async (into: RegistryStore) => {
       const imported: NonNullable<RecoveryDocument['registry']>['imported'] = [];
       for (const { f, reg } of parsed) {
-        const result = await store.importFile(f.path);
+        const result = await into.importFile(f.path);
         imported.push({ set: f.setName, file: f.file, operations: result.operations });
         doc.machineBoundSecrets.push(...findMachineBoundSecrets(reg.operations).map((s) => ({ ...s, file: f.file })));
       }
       doc.registry = { store: doc.target.registry, imported };
       if (regFiles.length === 0) doc.warnings.push(`${pointManifest.setName} holds no registry export: the registry was not restored`);
+    };
+    if (stagedHive) {
+      await mkdir(dirname(stagedHive.hiveFile), { recursive: true });
+      await timed('registry', () => importRegistry(stagedHive));
+    }
+
+    if (fullManifest.database.engine !== 'sqlserver') {
+      // Install: every existing file moved aside first (never deleted), then the rebuilt database by rename.
+      await timed('install', async () => {
+        for (const suffix of ['', '-wal', '-shm', '-journal']) await recordAside(await guard.moveAside(targetDb + suffix), targetDb + suffix);
+        await guard.install(join(stagingDir, 'restore', 'commserv.db'), targetDb);
+        changes.installed.push(targetDb);
+      });
+      installed = true;
+      faultPoint('install');
+    }
+    await timed('registry', async () => {
+      if (stagedHive && store instanceof FileHiveStore) {
+        await recordAside(await guard.moveAside(store.hiveFile), store.hiveFile);
+        await guard.install(stagedHive.hiveFile, store.hiveFile);
+        changes.installed.push(store.hiveFile);
+      } else if (!stagedHive) {
+        await importRegistry(store);
+      }
     });
     await timed('firewall', async () => {
       const available = pointManifest.files.filter((f) => f.role === 'firewall').map((f) => f.name);
@@ -462,14 +523,16 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       }
       const copied: string[] = [];
       for (const f of outcome.files.filter((s) => s.role === 'firewall' && (FIREWALL_FILES as readonly string[]).includes(s.file))) {
-        await mkdir(firewallDir, { recursive: true });
-        await copyFile(f.path, join(firewallDir, `${f.file}.partial`));
-        await rename(join(firewallDir, `${f.file}.partial`), join(firewallDir, f.file));
+        const target = join(firewallDir, f.file);
+        await recordAside(await guard.moveAside(target), target);
+        await guard.install(f.path, target);
+        changes.installed.push(target);
         copied.push(f.file);
       }
       doc.firewall = { restored: true, copied, skipped: [], note: copied.length ? `restored ${copied.join(', ')} into ${firewallDir}` : 'selected, but the SET holds no firewall file' };
     });
     if (doc.preflight.forced) doc.warnings.push('recovery ran with --force despite the preflight findings above');
+    await guard.commit();
     if (!options.keepStaging) await rm(stagingDir, { recursive: true, force: true });
     doc.status = 'recovered';
     return await finish(ExitCode.Success);
@@ -477,9 +540,57 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     const e = error instanceof CommserveDrError ? error : undefined;
     doc.status = 'failed';
     doc.error = { code: e?.code ?? 'ERROR', message: describeError(error) };
-    if (installed && e?.code !== 'RESTORE_FAILED') doc.warnings.push('the database was installed before the failure; the registry or firewall step did not complete');
     options.logger?.error({ code: doc.error.code }, doc.error.message);
-    if (!options.keepStaging) await rm(stagingDir, { recursive: true, force: true }).catch(() => undefined);
+    const sqlServerChanged = installed && fullEngineIsSqlServer(doc);
+    await undo();
+    if (sqlServerChanged && e?.code !== 'RESTORE_FAILED') doc.warnings.push('the SQL Server database was RESTOREd before the failure; the registry or firewall step did not complete');
+    if (!sqlServerChanged) installed = false;
     return await finish(e?.exitCode ?? ExitCode.Failure);
+  } finally {
+    unregister();
   }
+
+  /** Records a file moved aside in the document. */
+  async function recordAside(movedTo: string | undefined, path: string): Promise<void> {
+    if (movedTo) changes.movedAside.push({ path, movedTo });
+  }
+}
+
+/** Whether the document is of a SQL Server restore (the RESTORE replaced the database in place). */
+function fullEngineIsSqlServer(doc: RecoveryDocumentWithSqlServer): boolean {
+  return doc.sqlServer !== null && doc.sqlServer !== undefined ? true : doc.target.database.startsWith('SQL Server');
+}
+
+/** Removes `dir` when it is empty (a target directory the failed recovery created). */
+async function removeIfEmpty(dir: string): Promise<void> {
+  try {
+    if ((await readdir(dir)).length === 0) await rmdir(dir);
+  } catch {
+    // not there, or not empty: leave it
+  }
+}
+
+/**
+ * The target files a recovery would replace that exist now, after checking each target path can be written.
+ * @param targetDb the SQLite database file (undefined for a SQL Server point).
+ * @param firewallDir where firewall files go (undefined when not restored).
+ * @throws CommserveDrError `TARGET_PATH_INVALID` (e.g. a directory where the hive file should be, a parent that is a file).
+ */
+async function checkTargetFiles(targets: { targetDb?: string; store: RegistryStore; firewallDir?: string }): Promise<ExistingTargetFile[]> {
+  const candidates: ExistingTargetFile[] = [];
+  if (targets.targetDb) {
+    await assertWritableFilePath(targets.targetDb, 'the database file');
+    for (const suffix of ['', '-wal', '-shm', '-journal']) candidates.push({ path: targets.targetDb + suffix, role: 'database' });
+  }
+  if (targets.store instanceof FileHiveStore) {
+    await assertWritableFilePath(targets.store.hiveFile, 'the registry hive');
+    candidates.push({ path: targets.store.hiveFile, role: 'registry' });
+  }
+  if (targets.firewallDir) {
+    for (const name of FIREWALL_FILES) {
+      await assertWritableFilePath(join(targets.firewallDir, name), 'the firewall file');
+      candidates.push({ path: join(targets.firewallDir, name), role: 'firewall' });
+    }
+  }
+  return existingTargetFiles(candidates);
 }

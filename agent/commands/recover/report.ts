@@ -102,6 +102,37 @@ export interface RecoveryDocument {
   error: { code: string; message: string } | null;
   durationsMs: Record<string, number>;
   reportFiles: { json: string; text: string } | null;
+  /**
+   * What the recovery did to its target directory (SPEC §6.1: never destroy): files moved aside
+   * (`<name>.before-recovery-<UTC timestamp>`), files installed, and — after a failure or interruption — what was put
+   * back (`undone`) and what could not be (`left`, with the reason). Absent in reports of older versions.
+   */
+  targetChanges?: TargetChangesReport;
+}
+
+/** See {@link RecoveryDocument.targetChanges}. */
+export interface TargetChangesReport {
+  movedAside: Array<{ path: string; movedTo: string }>;
+  installed: string[];
+  /** Phrases: what a roll-back undid (`… put back`, `… removed`). */
+  undone: string[];
+  /** Phrases: changes a roll-back could not undo, with the reason. */
+  left: string[];
+  /** A recovery killed earlier into this directory that this run undid first (phrases), if any. */
+  earlierInterruptedUndone: string[];
+}
+
+/**
+ * The one line that says what happened to the target of a failed or interrupted recovery — never "not changed"
+ * after a change.
+ */
+export function targetStateLine(doc: RecoveryDocument): string {
+  const c = doc.targetChanges;
+  if (doc.warnings.some((w) => /RESTORE|RESTORING|SINGLE_USER/.test(w))) return 'The target database may have been changed: see the warnings.';
+  if (!c || (c.undone.length === 0 && c.left.length === 0 && c.installed.length === 0 && c.movedAside.length === 0)) return 'The target was not changed.';
+  if (c.left.length > 0) return `The target WAS changed and could not be fully put back: ${c.left.join('; ')}${c.undone.length ? ` (undone: ${c.undone.join('; ')})` : ''}.`;
+  if (c.undone.length > 0) return `The target is as it was: the recovery's changes were undone (${c.undone.join('; ')}).`;
+  return `The target WAS changed: ${[...c.movedAside.map((m) => `${m.path} moved aside to ${m.movedTo}`), ...c.installed.map((i) => `${i} installed`)].join('; ')}.`;
 }
 
 function describeChange(c: RegistryChange): string {
@@ -128,14 +159,12 @@ export function formatRecovery(doc: RecoveryDocument): string {
     recovered: 'CommServe recovered',
     planned: 'Recovery plan (dry run: nothing changed)',
     pending: 'Recovery waiting for archive restores',
-    refused: 'Recovery refused by the preflight',
+    refused: doc.error?.code === 'TARGET_EXISTS' ? 'Recovery refused: the target holds files it would replace' : 'Recovery refused by the preflight',
     failed: 'Recovery FAILED',
   }[doc.status];
   lines.push(`${title}`);
   // A SQL Server RESTORE replaces the database in place; every other failure happens before the target is touched.
-  if (doc.status === 'failed') {
-    lines.push(doc.warnings.some((w) => /RESTORE|RESTORING|SINGLE_USER/.test(w)) ? 'The target database may have been changed: see the warnings.' : 'The target was not changed.');
-  }
+  if (doc.status === 'failed' || doc.status === 'refused') lines.push(targetStateLine(doc));
   if (doc.point) lines.push(`Point: ${doc.point.sets.join(' + ')}${doc.point.pointInTime ? `, state at ${doc.point.pointInTime}` : ''}`);
   lines.push(`Target: ${doc.target.directory} (database ${doc.target.database}; registry ${doc.target.registry})`);
   if (doc.preflight) {
@@ -154,6 +183,10 @@ export function formatRecovery(doc: RecoveryDocument): string {
   }
   if (doc.registry) for (const r of doc.registry.imported) lines.push(`Registry: imported ${r.set}/${r.file} (${r.operations} key blocks) into ${doc.registry.store}`);
   if (doc.firewall) lines.push(`Firewall: ${doc.firewall.note}`);
+  for (const m of doc.targetChanges?.movedAside ?? []) {
+    if (doc.status === 'recovered') lines.push(`Kept (moved aside, not deleted): ${m.path} → ${m.movedTo}`);
+  }
+  for (const u of doc.targetChanges?.earlierInterruptedUndone ?? []) lines.push(`Undone first (an earlier recovery into this directory was killed): ${u}`);
   if (doc.registryDiff) {
     lines.push(`Registry changes the import would make: ${doc.registryDiff.length}`);
     for (const c of doc.registryDiff.slice(0, 200)) lines.push(`  ${describeChange(c)}`);

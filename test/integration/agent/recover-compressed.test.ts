@@ -108,7 +108,8 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sets/SET_001/commserv_FULL.dmp', Body: damaged }));
     mkdirSync(to, { recursive: true });
     writeFileSync(join(to, 'commserv.db'), 'the database that was here before');
-    const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
+    // --force: the existing database would be moved aside (never deleted) — but the damaged object fails first.
+    const result = await runRecover({ settings, s3, logger, to, force: true, preflight: noProcesses });
     expect(result.exitCode).toBe(1);
     expect(result.document.error).toMatchObject({ code: 'CHECKSUM_MISMATCH', message: expect.stringMatching(/sets\/SET_001\/commserv_FULL\.dmp: SHA-256 .*changed or damaged/) });
     expect(result.text).toMatch(/The target was not changed/);

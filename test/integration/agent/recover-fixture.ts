@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CopyObjectCommand, CreateBucketCommand, DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseManifest } from '#core/manifest';
 import { parseSettings, type Settings } from '#core/settings';
@@ -28,6 +29,8 @@ export interface RecoverFixture {
   firewallDir: string;
   digestsAtFull: ReturnType<typeof tableDigests>;
   digestsAtLastDiff: ReturnType<typeof tableDigests>;
+  /** Saved copies of the source database after each job (SET_001, SET_002, SET_003), for `sqldiff`. */
+  dbAt: Record<'SET_001' | 'SET_002' | 'SET_003', string>;
 }
 
 let bucketCounter = 0;
@@ -52,19 +55,30 @@ export async function buildFixture(root: string): Promise<RecoverFixture> {
   );
   const db = join(cs, 'commserv.db');
   const run = (type: 'FULL' | 'DIFFERENTIAL') => runPhase1({ settings, requestedType: type, s3: motoS3Client(), logger });
+  const saves = join(root, 'source-at');
+  mkdirSync(saves, { recursive: true });
+  const save = async (name: 'SET_001' | 'SET_002' | 'SET_003') => {
+    const copy = new Database(db, { readonly: true });
+    await copy.backup(join(saves, `${name}.db`));
+    copy.close();
+    return join(saves, `${name}.db`);
+  };
   await run('FULL');
   const digestsAtFull = tableDigests(db);
+  const at1 = await save('SET_001');
   mutateSampleCommServe(db, { fraction: 0.02, seed: 31 });
   await run('DIFFERENTIAL');
+  const at2 = await save('SET_002');
   mutateSampleCommServe(db, { fraction: 0.02, seed: 32 });
   await run('DIFFERENTIAL');
   const digestsAtLastDiff = tableDigests(db);
+  const at3 = await save('SET_003');
   // The CommServe is lost: only the hot-site remains (each test gets its own copy of the SETs).
   rmSync(db, { force: true });
   const keep = join(root, 'phase1-copy');
   cpSync(settings.Phase1Destination, keep, { recursive: true });
   rmSync(settings.Phase1Destination, { recursive: true, force: true });
-  return { root, phase1: keep, firewallDir: join(cs, 'firewall'), digestsAtFull, digestsAtLastDiff };
+  return { root, phase1: keep, firewallDir: join(cs, 'firewall'), digestsAtFull, digestsAtLastDiff, dbAt: { SET_001: at1, SET_002: at2, SET_003: at3 } };
 }
 
 /** A fresh bucket with every SET of the fixture under `sets/`, and settings pointing at it. */

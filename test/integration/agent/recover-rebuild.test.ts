@@ -139,7 +139,8 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
     const recorded = manifest.database.details.reconstructedSha256;
     manifest.database.details.reconstructedSha256 = '0'.repeat(64);
     await putManifest(manifest);
-    const r1 = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
+    // --force: the existing database would be moved aside at the install — the failed rebuild stops before it.
+    const r1 = await runRecover({ settings, s3, logger, to, force: true, preflight: noProcesses });
     expect(r1.exitCode).toBe(1);
     expect(r1.document.error).toMatchObject({ code: 'DIFF_CORRUPT', message: expect.stringMatching(/SET_003\/commserv_DIFF_3\.dmp records the reconstructed SHA-256 .*, its manifest 000000000000…/) });
     expect(readFileSync(before).equals(oldBytes)).toBe(true);
@@ -155,7 +156,7 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
     Object.assign(entry, { size: diff.length, sha256: sha(diff) });
     delete entry.s3;
     await putManifest(manifest);
-    const r2 = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
+    const r2 = await runRecover({ settings, s3, logger, to, force: true, preflight: noProcesses });
     expect(r2.exitCode).toBe(1);
     expect(r2.document.error).toMatchObject({ code: 'DIFF_CORRUPT', message: expect.stringMatching(/trailer SHA-256 does not match/) });
     expect(readFileSync(before).equals(oldBytes)).toBe(true);
