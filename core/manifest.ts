@@ -90,6 +90,28 @@ export const DatabaseIdentitySchema = z.object({
   pageCount: z.number().int().nonnegative().optional(),
   /** Engine-specific backup metadata (e.g. SQL Server LSNs, differential base GUID). */
   details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+  /**
+   * SQL Server: other tools' non-COPY_ONLY FULL/DIFFERENTIAL backups found in msdb at backup time, and whose chain each
+   * belongs to (`commserve-dr` or `other`; docs/SQLSERVER.md "Coexistence"). Absent when none.
+   */
+  otherBackups: z
+    .array(
+      z.object({
+        type: z.enum(['FULL', 'DIFFERENTIAL']),
+        backupSetGuid: z.string(),
+        finished: z.string().nullable(),
+        userName: z.string().nullable(),
+        device: z.string().nullable(),
+        chain: z.enum(['commserve-dr', 'other']),
+        baseGuid: z.string().nullable(),
+      }),
+    )
+    .optional(),
+  /**
+   * SQL Server: the database users mapped to server logins at backup time (recovery re-maps orphaned users and lists
+   * the logins the database needs). Absent when not readable.
+   */
+  databaseUsers: z.array(z.object({ user: z.string(), type: z.string(), sid: z.string().nullable(), login: z.string().nullable() })).optional(),
 });
 export type DatabaseIdentity = z.infer<typeof DatabaseIdentitySchema>;
 
@@ -141,6 +163,8 @@ export const ManifestSchema = z
     firewall: z.object({ present: z.array(z.string()), missing: z.array(z.string()) }),
     files: z.array(ManifestFileSchema).min(1),
     events: z.array(JobEventSchema).default([]),
+    /** Format of the cycle's DIFFERENTIAL dumps (SQLite: `CSDRDF01` version 1, described in RECOVERY.md), in every SQLite SET. */
+    differentialFormat: z.object({ name: z.string().min(1), version: z.number().int().positive() }).optional(),
   })
   .superRefine((m, ctx) => {
     if (parseSetName(m.setName) !== m.jobId) {

@@ -17,7 +17,8 @@
  *    last DIFFERENTIAL of a kept cycle: it is what records that the cycle cannot be restored to its
  *    end point, and removing it would make that cycle count (and the next plan expire more).
  * 4. A SET at or after the boundary (job id ≥ the boundary's) is kept: within retention.
- * 5. A SET before the boundary whose phase-2 copy failed is kept for `SetLifeSpanForFailedDR` days
+ * 5. A SET before the boundary whose phase-2 copy failed (or whose job ended Completed With One or More Errors with
+ *    its phase-2 result unknown) is kept for `SetLifeSpanForFailedDR` days
  *    after its job ended, and expired at the first plan after that.
  * 6. Any other SET before the boundary is expired.
  *
@@ -37,6 +38,7 @@ import { buildCycles, RUNNING, type Cycle, type SetStatus, type SetSummary } fro
 import { CommserveDrError } from './errors';
 import { ARCHIVE_MINIMUM_DAYS, type ArchiveStorageClass } from './settings';
 import { BackupType } from './set-id';
+import { JobStatus } from './job-status';
 
 /** Milliseconds in a day (retention durations are whole days of 24 h, not calendar days). */
 export const DAY_MS = 86_400_000;
@@ -265,18 +267,21 @@ export function planRetention(input: RetentionInput): RetentionPlan {
       continue;
     }
     const boundaryName = byJob.get(boundary)!.summary.setName;
-    if (phase2 === 'failed') {
+    // SPEC §5: a job that ended Completed With One or More Errors is kept the lifespan even when its phase-2 result is unknown.
+    const phase2Suspect = phase2 === 'failed' || (phase2 === 'unknown' && s.status === JobStatus.CompletedWithErrors);
+    if (phase2Suspect) {
+      const what = phase2 === 'failed' ? 'its phase-2 copy failed' : 'its job ended Completed With One or More Errors and its phase-2 result is unknown';
       if (age === undefined || age < lifespan) {
         drafts.set(s.jobId, withAge({
           action: 'keep',
           code: 'phase2-failed-within-lifespan',
-          reason: `older than the oldest retained cycle ${boundaryName}, but its phase-2 copy failed: kept for ${lifespan} days (SetLifeSpanForFailedDR)${age === undefined ? ', age unknown' : `, now ${fmtDays(age)} old`}`,
+          reason: `older than the oldest retained cycle ${boundaryName}, but ${what}: kept for ${lifespan} days (SetLifeSpanForFailedDR)${age === undefined ? ', age unknown' : `, now ${fmtDays(age)} old`}`,
         }));
       } else {
         drafts.set(s.jobId, withAge({
           action: 'expire',
           code: 'phase2-failed-past-lifespan',
-          reason: `older than the oldest retained cycle ${boundaryName}; its phase-2 copy failed and it is ${fmtDays(age)} old, past the ${lifespan}-day SetLifeSpanForFailedDR`,
+          reason: `older than the oldest retained cycle ${boundaryName}; ${what} and it is ${fmtDays(age)} old, past the ${lifespan}-day SetLifeSpanForFailedDR`,
         }));
       }
       continue;

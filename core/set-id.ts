@@ -33,6 +33,22 @@ export function parseSetName(name: string): number | undefined {
   return setName(jobId) === name ? jobId : undefined;
 }
 
+/** How an operator may write a SET on the command line (the text of the usage error). */
+export const SET_ARGUMENT_FORM = 'a SET name SET_<job id>, with any zero-padding (SET_7, SET_007)';
+
+/**
+ * The canonical SET name for a SET as typed by an operator: `SET_` (any case) and the job id with any
+ * zero-padding — `SET_7`, `SET_007`, `set_0007` → the name {@link setName} builds for job 7.
+ * @returns undefined when `text` is not of that form or the job id is out of range (see {@link SET_ARGUMENT_FORM}).
+ */
+export function canonicalSetName(text: string): string | undefined {
+  const match = /^SET_(\d{1,20})$/i.exec(text.trim());
+  if (!match) return undefined;
+  const jobId = Number(match[1]);
+  if (!Number.isSafeInteger(jobId) || jobId < 1 || jobId > MAX_JOB_ID) return undefined;
+  return setName(jobId);
+}
+
 /** Orders SET names by job id (numerically: SET_999 before SET_1000). Non-SET names sort last, by name. */
 export function compareSetNames(a: string, b: string): number {
   const ja = parseSetName(a);

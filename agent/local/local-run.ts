@@ -126,7 +126,7 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
     const backupType = options.backupType === 'auto' ? await chooseLocalBackupType(settings) : options.backupType;
     const refill = await refillHotSite(s3, settings.HotSite.bucket, settings.Phase1Destination, options.logger).catch((error: unknown): RefillResult => {
       options.logger.warn(`the hot-site was not re-filled from the phase-1 destination: ${describeError(error)}`);
-      return { uploaded: [], skipped: [], bytes: 0 };
+      return { uploaded: [], skipped: [], bytes: 0, repaired: [] };
     });
     if (refill.uploaded.length > 0) status(`re-filled the hot-site with ${refill.uploaded.length} SET(s) from the phase-1 destination`);
     status(`running the DR job state machine (${backupType})`);

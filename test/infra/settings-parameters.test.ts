@@ -20,6 +20,8 @@ describe('SettingsParameters', () => {
       'DbRetryIntervalMinutes',
       'ArchiveRetryCount',
       'ArchiveRetryIntervalMinutes',
+      'ScrubRequestsPerJob',
+      'LogBackupIntervalMinutes',
       'ScheduleTime',
       'ScheduleTimeZone',
       'FirewallDirectory',
@@ -29,6 +31,7 @@ describe('SettingsParameters', () => {
       'DumpCompressionLevel',
       'AgentLogDirectory',
       'AgentLogMaxBytes',
+      'AnsiCodePage',
     ]);
   });
 
@@ -63,6 +66,7 @@ describe('SettingsParameters', () => {
         DbRetryIntervalMinutes: '30',
         ArchiveRetryCount: '10',
         ArchiveRetryIntervalMinutes: '30',
+        ScrubRequestsPerJob: '150',
         ScheduleTime: '17:00',
         ScheduleTimeZone: 'UTC',
       });

@@ -1,7 +1,7 @@
 /**
  * Writes one SET into a folder and streams every file to the hot-site (SPEC §4.2 steps 1, 3–6 and 8): integrity check
- * alongside, database dump, registry, firewall files, agent logs, then one pass per file that hashes, (optionally)
- * compresses and uploads it. The manifest is not written here (phase1.ts commits it).
+ * alongside, database dump (FULL, DIFFERENTIAL or LOG point), registry, firewall files, agent logs, then one pass per
+ * file that hashes, (optionally) compresses and uploads it. The manifest is not written here (phase1.ts commits it).
  *
  * The folder is the SET in the phase-1 destination, or a staging folder when the destination cannot hold it; a failure
  * to write into the folder throws, and the caller decides (remove it, try the staging area).
@@ -13,7 +13,7 @@ import { setObjectKey } from '#core/hotsite-layout';
 import type { DatabaseIdentity, Integrity, ManifestInput } from '#core/manifest';
 import { BackupType } from '#core/set-id';
 import type { Settings } from '#core/settings';
-import type { DatabaseEngine, DifferentialBase, DumpResult } from '#agent/engines/types';
+import type { DatabaseEngine, DumpResult } from '#agent/engines/types';
 import { faultPoint } from '#agent/faults';
 import { SetUploadSession, streamSetFile } from '#agent/hotsite/stream-upload';
 import type { MetricsPublisher } from '#agent/metrics/metrics';
@@ -21,6 +21,7 @@ import type { RegistryStore } from '#agent/registry/types';
 import { collectRotatedLogs, JOB_LOG_FILE, type JobLog } from './agent-logs';
 import { handleIntegrityResult } from './corruption';
 import type { Phase1Job } from './job-context';
+import { dumpLog } from './log-step';
 import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, hiveFileName, UNCOMPRESSED_SUFFIX, type SetFile, type StepOutcome } from './set-files';
 
 /** What building a SET needs besides the job. */
@@ -47,7 +48,12 @@ export interface BuiltSet {
   partial: boolean;
   /** Extra `database.details` (a FULL's cycle preparation). */
   cycleDetails: DatabaseIdentity['details'];
+  /** The moment the SET's database state was captured (`recover --at`): a LOG's snapshot end, else the dump's end. ISO-8601 UTC. */
+  pointTime: string;
 }
+
+/** The verdict a LOG point records: it runs no integrity check (minutes on a large database, every few minutes). */
+export const LOG_POINT_INTEGRITY: Integrity = { status: 'skipped', messages: ['LOG point: the integrity check runs with the FULL and DIFFERENTIAL jobs'], durationMs: 0 };
 
 /**
  * The integrity check of a job (SPEC §4.2 step 1): a FULL checks its own dump once written, a DIFFERENTIAL the live
@@ -99,8 +105,9 @@ interface Source {
 export async function buildSet(job: Phase1Job, setDir: string, upload: SetUploadSession, options: BuildSetOptions): Promise<BuiltSet> {
   const integrity = new IntegrityCheck(job, options);
   if (!options.integritySettled && job.base) integrity.start();
-  const dump = await dumpStep(job, setDir, integrity, options);
-  const cycleId = job.backupType === BackupType.Full ? job.id.jobId : (job.base as DifferentialBase | null)!.manifest.jobId;
+  const { dump, pointTime } = await dumpStep(job, setDir, integrity, options);
+  for (const warning of dump.detail.warnings ?? []) job.note('warning', 'DATABASE_DUMP_WARNING', warning);
+  const cycleId = job.backupType === BackupType.Full ? job.id.jobId : (job.base ?? job.logBase!.full).manifest.jobId;
   const registry = await job.timed('registry', () =>
     exportRegistry(options.registryStore, { commServeKeys: options.settings.Registry.commServeKeys, modules: options.settings.Registry.modules }, setDir, hiveFileName(job.backupType, job.id.jobId)),
   );
@@ -109,7 +116,7 @@ export async function buildSet(job: Phase1Job, setDir: string, upload: SetUpload
   const logs = await job.timed('logs', () => agentLogsStep(job, setDir, options));
   const sources: Source[] = [
     { file: dump.files[0]!, path: dump.detail.file, dump: true },
-    ...[...registry.files, ...firewall.files, ...logs].map((f) => ({ file: f, path: join(setDir, f.name), dump: false })),
+    ...[...dump.files.slice(1), ...registry.files, ...firewall.files, ...logs].map((f) => ({ file: f, path: join(setDir, f.name), dump: false })),
   ];
   const { files, cycleDetails } = await streamStep(job, setDir, upload, sources, options);
   const verdict = await (options.integritySettled ?? integrity.settle());
@@ -123,15 +130,17 @@ export async function buildSet(job: Phase1Job, setDir: string, upload: SetUpload
     firewall: firewall.detail,
     partial: registry.partial || firewall.partial,
     cycleDetails,
+    pointTime,
   };
 }
 
 /**
- * The database dump (SPEC §4.2 step 3): a cumulative DIFFERENTIAL against the cycle's FULL, or a FULL (also when the
- * DIFFERENTIAL's base turns out not to match: promoted, with the reason). With `DumpCompression` the engine writes
- * `<name>.uncompressed` and the pass stores the compressed `<name>`.
+ * The database dump (SPEC §4.2 step 3, §4.5): a LOG point against the open cycle's previous point, a cumulative
+ * DIFFERENTIAL against the cycle's FULL, or a FULL (also when the DIFFERENTIAL's base turns out not to match:
+ * promoted, with the reason). With `DumpCompression` the engine writes `<name>.uncompressed` and the pass stores the
+ * compressed `<name>`. @returns the dump and the moment it captures.
  */
-async function dumpStep(job: Phase1Job, setDir: string, integrity: IntegrityCheck, options: BuildSetOptions): Promise<StepOutcome<DumpResult>> {
+async function dumpStep(job: Phase1Job, setDir: string, integrity: IntegrityCheck, options: BuildSetOptions): Promise<{ dump: StepOutcome<DumpResult>; pointTime: string }> {
   const { settings, engine } = options;
   const compressed = settings.DumpCompression === 'brotli';
   const rawName = (name: string) => (compressed ? `${name}${UNCOMPRESSED_SUFFIX}` : name);
@@ -139,24 +148,35 @@ async function dumpStep(job: Phase1Job, setDir: string, integrity: IntegrityChec
     if (done > 0 && done < total) faultPoint('dump');
     options.onProgress?.('dump', done, total);
   };
+  if (job.logBase) {
+    const logBase = job.logBase;
+    const logged = await job.timed('dump', () => dumpLog(engine, logBase, setDir, job.id.jobId, onDumpProgress, rawName));
+    return { dump: logged, pointTime: logged.detail.pointTime };
+  }
   if (job.base) {
     const base = job.base;
     try {
-      return await job.timed('dump', () => dumpDifferential(engine, base, setDir, job.id.jobId, onDumpProgress, rawName));
+      const dump = await job.timed('dump', () => dumpDifferential(engine, base, setDir, job.id.jobId, onDumpProgress, rawName));
+      return { dump, pointTime: new Date().toISOString() };
     } catch (error) {
       if (!(error instanceof DatabaseError && error.code === 'DIFF_BASE_MISMATCH')) throw error;
       job.promote(error.message);
     }
   }
   const dump = await job.timed('dump', () => dumpFull(engine, setDir, onDumpProgress, rawName));
+  const pointTime = new Date().toISOString();
   integrity.start(dump.detail.file);
-  return dump;
+  return { dump, pointTime };
 }
 
-/** The job's own log and the CommServe's rotated logs, within `AgentLogMaxBytes` together (SPEC §4.2 step 8). */
+/**
+ * The job's own log and the CommServe's rotated logs, within `AgentLogMaxBytes` together (SPEC §4.2 step 8). A LOG
+ * point, taken every few minutes, carries its own log only: the rotated logs go with the FULL and DIFFERENTIAL jobs.
+ */
 function agentLogsStep(job: Phase1Job, setDir: string, options: BuildSetOptions): SetFile[] {
   const budget = options.settings.AgentLogMaxBytes;
-  const rotated = collectRotatedLogs(options.settings.AgentLogDirectory, setDir, Math.max(0, budget - options.jobLog.size - 1024), budget);
+  const directory = job.logBase ? null : options.settings.AgentLogDirectory;
+  const rotated = collectRotatedLogs(directory, setDir, Math.max(0, budget - options.jobLog.size - 1024), budget);
   for (const e of rotated.events) job.note(e.level, e.code, e.message);
   // Written last, so the job log holds the lines of the steps above.
   options.jobLog.writeTo(join(setDir, JOB_LOG_FILE));

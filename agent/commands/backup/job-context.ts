@@ -1,13 +1,13 @@
 /**
  * The state one phase-1 run carries from step to step: the job's identity once it has one, its backup type (a
- * DIFFERENTIAL may be promoted to FULL), the events worth keeping, step durations and heartbeats, and the journal
- * that keeps a record possible if the process dies (agent/history/job-journal.ts).
+ * DIFFERENTIAL may be promoted to FULL) and base, the events worth keeping, damage left unrepaired, step durations
+ * and heartbeats, and the journal that keeps a record possible if the process dies (agent/history/job-journal.ts).
  */
 import type { Logger } from 'pino';
 import type { Phase1FailedJob } from '#core/job';
 import type { JobEvent, Manifest } from '#core/manifest';
 import { BackupType } from '#core/set-id';
-import type { DifferentialBase } from '#agent/engines/types';
+import type { DifferentialBase, LogBase } from '#agent/engines/types';
 import type { JobJournal } from '#agent/history/job-journal';
 
 /** The job's identity, fixed once the id is allocated. */
@@ -23,7 +23,12 @@ export class Phase1Job {
   identity: JobIdentity | undefined;
   backupType: BackupType;
   promotion: Manifest['promotion'] = null;
+  /** A DIFFERENTIAL's base: the cycle's FULL. */
   base: DifferentialBase | null = null;
+  /** A LOG point's base: the cycle's FULL and the previous point (log-plan.ts). */
+  logBase: LogBase | null = null;
+  /** Objects found damaged at the hot-site that no copy could repair (upkeep, base-FULL check): the job ends with errors. */
+  unrepaired = 0;
   readonly events: JobEvent[] = [];
   readonly durationsMs: Record<string, number> = {};
 

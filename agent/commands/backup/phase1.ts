@@ -2,8 +2,9 @@
  * Phase 1 of a DR backup job (SPEC §4.2), a pipeline of named steps under the phase-1 lock:
  *
  *   open the database → prepare the destination → check the hot-site → record abandoned (killed) jobs → start the job
- *   (id, journal) → plan the backup type → re-fill the hot-site → [shrink] → write the SET (local, else staged) →
- *   commit the manifest → upload the manifest → the result.
+ *   (id, journal) → re-fill the hot-site → upkeep (half-finished jobs, scrub and repair) → plan the backup type (a
+ *   DIFFERENTIAL's FULL intact, a LOG point's base) → [shrink] → write the SET (local, else staged) → commit the
+ *   manifest → upload the manifest → RPO metric and RECOVERY.md → the result.
  *
  * Phase 1 always leaves a DR copy when the database can be read (issue 16): a hot-site that cannot be reached leaves
  * the SET committed in the phase-1 destination (Completed With One or More Errors; the next job re-fills the hot-site);
@@ -21,6 +22,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { CommserveDrError, DestinationError, describeError } from '#core/errors';
 import { MANIFEST_FILE, setPrefix, setObjectKey } from '#core/hotsite-layout';
+import { MetricName } from '#core/metrics';
+import { DIFFERENTIAL_FORMAT } from '#core/recovery-md';
 import { JobStatus } from '#core/job-status';
 import type { Phase1Result } from '#core/job';
 import { serializeManifest, type Integrity, type Manifest, type ManifestInput } from '#core/manifest';
@@ -33,6 +36,8 @@ import { uploadManifest } from '#agent/hotsite/hot-site';
 import { refillHotSite } from '#agent/hotsite/refill';
 import { NO_METRICS, type MetricsPublisher } from '#agent/metrics/metrics';
 import { JobJournal, recordAbandonedJobs } from '#agent/history/job-journal';
+import { baseFullProblem, runJobUpkeep, type UpkeepOptions } from '#agent/upkeep/job-upkeep';
+import { writeRecoveryMd } from '#agent/upkeep/recovery-md';
 import { allocateJobId } from '#agent/state/job-ids';
 import { AGENT_VERSION } from '#agent/version';
 import { faultPoint } from '#agent/faults';
@@ -40,8 +45,9 @@ import { onInterrupt } from '#agent/shutdown';
 import { acquirePhase1Lock } from './lock';
 import { errnoInWords, isDestinationWriteFailure, localWriteCode, prepareDestination, type DestinationRetry, type DestinationState } from './destination';
 import { planDifferential } from './dump-plan';
+import { planLog } from './log-plan';
 import { JobLog } from './agent-logs';
-import { buildSet, IntegrityCheck, type BuildSetOptions, type BuiltSet } from './build-set';
+import { buildSet, IntegrityCheck, LOG_POINT_INTEGRITY, type BuildSetOptions, type BuiltSet } from './build-set';
 import { Phase1Job, withFailedJob } from './job-context';
 import { checkHotSite, openDatabase, type HotSiteState } from './preflight';
 
@@ -57,7 +63,7 @@ export interface Phase1Options {
   heartbeat?: () => Promise<void>;
   /** Progress of the dump and upload, in bytes. */
   onProgress?: (stage: 'dump' | 'upload', done: number, total: number) => void;
-  /** Where `DatabaseCorruptionDetected` goes (default: none). */
+  /** Where `DatabaseCorruptionDetected` and `RpoSeconds` go (default: none). */
   metrics?: MetricsPublisher;
   /** Retries of creating the phase-1 destination before skipping the local copy (default from the settings). */
   destinationRetry?: DestinationRetry;
@@ -105,15 +111,19 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const hotSite = await job.timed('preflight', () => checkHotSite(s3, settings.HotSite.bucket, settings.HotSite.endpoint, job.logger));
     await job.timed('abandoned', () => recordAbandonedStep(job, settings, s3, hotSite));
     startJob(job, settings, destination, hotSite);
-    await planBackupType(job, settings, engine);
     if (hotSite.reachable) await job.timed('refill', () => refillStep(job, settings, s3));
+    const upkeepOptions: Omit<UpkeepOptions, 'jobSetName'> = { s3, settings, logger: job.logger, phase1DestinationUsable: destination.writable, now: () => new Date() };
+    await upkeepStep(job, upkeepOptions, hotSite);
+    await planBackupType(job, settings, engine, hotSite.reachable ? upkeepOptions : null);
     const registryStore = createRegistryStore(settings.Registry);
     const buildOptions: BuildSetOptions = { settings, engine, registryStore, metrics: options.metrics ?? NO_METRICS, jobLog, onProgress: options.onProgress };
-    if (options.shrink) buildOptions.integritySettled = Promise.resolve(await shrinkStep(job, buildOptions));
+    if (job.logBase) buildOptions.integritySettled = Promise.resolve(LOG_POINT_INTEGRITY);
+    else if (options.shrink) buildOptions.integritySettled = Promise.resolve(await shrinkStep(job, buildOptions));
     const written = await writeSet(job, settings, s3, destination, hotSite, buildOptions);
     try {
-      const manifest = commitSet(job, written);
+      const manifest = commitSet(job, settings, written);
       const uploaded = await uploadManifestStep(job, settings, s3, written, manifest);
+      if (uploaded) await afterHotSiteCommitStep(job, settings, s3, options.metrics ?? NO_METRICS, written.built.pointTime);
       return phase1Result(job, settings, written, manifest, uploaded);
     } finally {
       written.forgetInterrupt();
@@ -154,10 +164,47 @@ function startJob(job: Phase1Job, settings: Settings, destination: DestinationSt
   job.logger.info({ jobId, setName: job.id.setName, backupType: job.backupType }, 'DR backup job started');
 }
 
-/** A DIFFERENTIAL needs the open cycle's FULL: otherwise it is promoted to FULL, with the reason (dump-plan.ts). */
-async function planBackupType(job: Phase1Job, settings: Settings, engine: DatabaseEngine): Promise<void> {
+/**
+ * Upkeep of the copies (issue 16 items 3 and 5): finish half-finished jobs, scrub and repair the kept SETs at the
+ * hot-site. LOG points (every few minutes) leave it to the daily FULL/DIFFERENTIAL jobs; an unreachable hot-site
+ * skips it with a warning. What stays damaged counts in `job.unrepaired` (the job ends with errors).
+ */
+async function upkeepStep(job: Phase1Job, options: Omit<UpkeepOptions, 'jobSetName'>, hotSite: HotSiteState): Promise<void> {
+  if (job.requestedType === BackupType.Log) return;
+  if (!hotSite.reachable) {
+    job.note('warning', 'SCRUB_SKIPPED', `hot-site scrub and half-finished jobs not looked at: ${hotSite.reason}`);
+    return;
+  }
+  const upkeep = await job.timed('upkeep', () => runJobUpkeep({ ...options, jobSetName: job.id.setName }));
+  job.events.push(...upkeep.events);
+  job.unrepaired += upkeep.unrepaired;
+}
+
+/**
+ * The backup type and its base: a DIFFERENTIAL needs the open cycle's FULL, intact in at least one copy (checked and
+ * repaired at the hot-site first when it can be reached) — otherwise it is promoted to FULL, with the reason
+ * (dump-plan.ts); a LOG point continues the open cycle's newest point (log-plan.ts).
+ * @throws CommserveDrError `LOG_NOT_POSSIBLE` when a LOG point has no usable base (before any SET folder exists).
+ */
+async function planBackupType(job: Phase1Job, settings: Settings, engine: DatabaseEngine, upkeep: Omit<UpkeepOptions, 'jobSetName'> | null): Promise<void> {
+  if (job.requestedType === BackupType.Log) {
+    const plan = await job.timed('plan', () => planLog(settings, engine));
+    if ('refuse' in plan) throw new CommserveDrError('LOG_NOT_POSSIBLE', `no LOG point taken: ${plan.refuse}`);
+    job.logBase = plan.base;
+    return;
+  }
   if (job.requestedType !== BackupType.Differential) return;
-  const plan = await job.timed('plan', () => planDifferential(settings, engine));
+  const checkFull = async (full: string): Promise<string | null> => {
+    if (!upkeep) {
+      job.note('warning', 'BASE_FULL_NOT_CHECKED', `the hot-site copy of ${full} was not checked: the hot-site cannot be reached`);
+      return null;
+    }
+    const checked = await baseFullProblem(upkeep, full);
+    job.events.push(...checked.events);
+    if (checked.events.some((e) => e.level === 'error')) job.unrepaired += 1;
+    return checked.problem;
+  };
+  const plan = await job.timed('plan', () => planDifferential(settings, engine, checkFull));
   if ('promote' in plan) job.promote(plan.promote);
   else job.base = plan.base;
 }
@@ -167,6 +214,7 @@ async function refillStep(job: Phase1Job, settings: Settings, s3: S3Client): Pro
   try {
     const refill = await refillHotSite(s3, settings.HotSite.bucket, settings.Phase1Destination, job.logger);
     if (refill.uploaded.length > 0) job.note('info', 'HOTSITE_REFILLED', `re-filled the hot-site with ${refill.uploaded.join(', ')} from the phase-1 destination (${refill.bytes} bytes)`);
+    for (const r of refill.repaired) job.note('warning', 'HOTSITE_FILE_RESTORED', `${r.setName}: ${r.file} was missing at the hot-site (or of the wrong size) and was put back from the ${r.from} copy`);
     for (const s of refill.skipped.filter((x) => !x.reason.startsWith('incomplete'))) job.note('warning', 'REFILL_SKIPPED', `${s.setName} not re-uploaded: ${s.reason}`);
   } catch (error) {
     job.note('warning', 'REFILL_FAILED', `re-filling the hot-site from the phase-1 destination failed: ${describeError(error)}; the next job tries again`);
@@ -239,7 +287,7 @@ function writeFileDurably(path: string, data: Buffer): void {
 }
 
 /** The manifest, last, with fsync + rename: the local commit (or the staged SET's, before its upload). */
-function commitSet(job: Phase1Job, written: WrittenSet): Manifest {
+function commitSet(job: Phase1Job, settings: Settings, written: WrittenSet): Manifest {
   const { built } = written;
   if (written.upload.failure) {
     job.note('error', 'HOTSITE_UPLOAD_FAILED', `${written.upload.failure.message}: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site`);
@@ -255,6 +303,8 @@ function commitSet(job: Phase1Job, written: WrittenSet): Manifest {
     cycleId: built.cycleId,
     baseFullSet: job.backupType === BackupType.Full ? null : setName(built.cycleId),
     promotion: job.promotion,
+    ...(job.logBase ? { previousSet: job.logBase.previous.manifest.setName } : {}),
+    pointTime: built.pointTime,
     startTime,
     endTime: new Date().toISOString(),
     agentVersion: AGENT_VERSION,
@@ -265,6 +315,7 @@ function commitSet(job: Phase1Job, written: WrittenSet): Manifest {
     firewall: built.firewall,
     files: built.files,
     events: job.events,
+    ...(settings.Database.engine === 'sqlite' ? { differentialFormat: { ...DIFFERENTIAL_FORMAT } } : {}),
   };
   const manifestBytes = serializeManifest(manifestInput);
   faultPoint('before-manifest');
@@ -296,10 +347,22 @@ async function uploadManifestStep(job: Phase1Job, settings: Settings, s3: S3Clie
   return true;
 }
 
+/**
+ * Once the SET is at the hot-site: its age as `RpoSeconds` (SPEC §4.5: the newest restorable point there is now this
+ * SET's) and RECOVERY.md rewritten to name it (issue 16 item 7). Neither failure fails the job: each is a warning.
+ */
+async function afterHotSiteCommitStep(job: Phase1Job, settings: Settings, s3: S3Client, metrics: MetricsPublisher, pointTime: string): Promise<void> {
+  const warn = (what: string) => (error: unknown) => job.logger.warn(`${what}: ${describeError(error)}`);
+  await metrics.publish(MetricName.RpoSeconds, Math.max(0, (Date.now() - Date.parse(pointTime)) / 1000), 'Seconds').catch(warn('RPO metric not published'));
+  await job.timed('recoveryMd', () => writeRecoveryMd(s3, settings, `job ${job.id.setName}`)).catch(warn('RECOVERY.md not rewritten'));
+}
+
 /** The SET summary phase 1 reports (Completed, or Completed With One or More Errors when a copy or a part is missing). */
 function phase1Result(job: Phase1Job, settings: Settings, written: WrittenSet, manifest: Manifest, hotSiteUploaded: boolean): Phase1Result {
   const { jobId, setName: name, startTime } = job.id;
-  const partial = written.built.partial || !written.local || !hotSiteUploaded || written.built.integrity.status === 'corrupt';
+  // check-failed ("check failed — not corruption"): no job-activity change, but the job is not clean (alarm).
+  const integrity = written.built.integrity.status;
+  const partial = written.built.partial || !written.local || !hotSiteUploaded || integrity === 'corrupt' || integrity === 'check-failed' || job.unrepaired > 0;
   return {
     jobId,
     setName: name,

@@ -5,10 +5,10 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from 'pino';
 import { describeError } from '#core/errors';
 import type { Settings } from '#core/settings';
+import { ssmClient } from '#agent/aws/clients';
 import { openEngine } from '#agent/engines/index';
 import type { DatabaseEngine } from '#agent/engines/types';
 import { abortStaleUploads, hotSiteError, listHotSiteSets } from '#agent/hotsite/hot-site';
@@ -20,7 +20,7 @@ import { abortStaleUploads, hotSiteError, listHotSiteSets } from '#agent/hotsite
  */
 export async function openDatabase(settings: Settings, logger: Logger): Promise<DatabaseEngine> {
   return openEngine(settings, {
-    ...(settings.Database.engine === 'sqlserver' ? { ssm: new SSMClient({ region: settings.HotSite.region }) } : {}),
+    ...(settings.Database.engine === 'sqlserver' ? { ssm: ssmClient(settings.HotSite) } : {}),
     retry: {
       count: settings.DbRetryCount,
       intervalMs: settings.DbRetryIntervalMinutes * 60_000,

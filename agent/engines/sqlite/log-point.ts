@@ -68,7 +68,8 @@ import { readSqliteHeader } from './sqlite-engine';
 export const OVERLAY_MAGIC = 'CSDRPO01';
 const OVERLAY_VERSION = 1;
 const OVERLAY_HEADER_BYTES = 64;
-const OVERLAY_ENTRY_BYTES = 4 + PAGE_DIGEST_BYTES;
+/** Page number (4) + digest (16, `PAGE_DIGEST_BYTES`); a literal, as page-hashes.ts and this module import each other through sqlite-engine.ts. */
+const OVERLAY_ENTRY_BYTES = 20;
 const OVERLAY_TRAILER_BYTES = 32;
 
 /** Name of a LOG dump in a SET. */
