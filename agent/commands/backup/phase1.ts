@@ -2,7 +2,7 @@
  * Phase 1 of a DR backup job (SPEC §4.2), a pipeline of named steps under the phase-1 lock:
  *
  *   open the database → prepare the destination → check the hot-site → record abandoned (killed) jobs → start the job
- *   (id, journal) → re-fill the hot-site → upkeep (half-finished jobs, scrub and repair) → plan the backup type (a
+ *   (id, journal) → upkeep (half-finished jobs, scrub and repair) → re-fill the hot-site → plan the backup type (a
  *   DIFFERENTIAL's FULL intact, a LOG point's base) → [shrink] → write the SET (local, else staged) → commit the
  *   manifest → upload the manifest → RPO metric and RECOVERY.md → the result.
  *
@@ -111,9 +111,9 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const hotSite = await job.timed('preflight', () => checkHotSite(s3, settings.HotSite.bucket, settings.HotSite.endpoint, job.logger));
     await job.timed('abandoned', () => recordAbandonedStep(job, settings, s3, hotSite));
     startJob(job, settings, destination, hotSite);
-    if (hotSite.reachable) await job.timed('refill', () => refillStep(job, settings, s3));
     const upkeepOptions: Omit<UpkeepOptions, 'jobSetName'> = { s3, settings, logger: job.logger, phase1DestinationUsable: destination.writable, now: () => new Date() };
     await upkeepStep(job, upkeepOptions, hotSite);
+    if (hotSite.reachable) await job.timed('refill', () => refillStep(job, settings, s3));
     await planBackupType(job, settings, engine, hotSite.reachable ? upkeepOptions : null);
     const registryStore = createRegistryStore(settings.Registry);
     const buildOptions: BuildSetOptions = { settings, engine, registryStore, metrics: options.metrics ?? NO_METRICS, jobLog, onProgress: options.onProgress };
