@@ -40,6 +40,7 @@ import { createRegistryStore } from './registry/index';
 import { parseRetrievalTier, type RetrievalTier } from '#core/recovery';
 import { collectHistory, formatHistory, parseDateFilter, parseStatusFilter } from './commands/history/history';
 import { formatSets, setsDocument } from './commands/sets/sets';
+import { chainSummary, checkCopiesChain } from './hotsite/manifest-chain';
 import { formatParseWarnings, formatSecretsWarning, printRegistryExport } from './commands/registry/parse';
 
 /** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
@@ -269,8 +270,14 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .action(async (cmd: { localOnly?: boolean }) => {
       const { opts, config } = context();
       const { settings } = await config();
-      const inventory = await takeInventory(settings, cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }));
+      const s3 = cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 });
+      const inventory = await takeInventory(settings, s3);
       const { document } = setsDocument(inventory, readVerifications(settings));
+      const chain = await checkCopiesChain({
+        folder: { dir: settings.Phase1Destination, label: 'phase-1 destination' },
+        hotSite: s3 && !inventory.hotSiteUnavailable ? { s3, bucket: settings.HotSite.bucket } : null,
+      });
+      document.manifestChain = chainSummary(chain);
       io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : formatSets(document));
     });
 
@@ -451,7 +458,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .command('parse')
     .description("print a .reg file's operations in file order (keys, value types and decoded data, deletions), its format and encoding, and the values to re-enter after recovery (DPAPI)")
     .argument('<file>', '.reg file: REGEDIT4 or REGEDIT5, UTF-16LE, UTF-8 or ANSI')
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json\n\nThe table cuts long data; --json prints { format, encoding, operations } complete.\nValues regedit would not import are left out, each listed on stderr as a warning (<file>: line L, column C: <problem>), exit 3.\nA file that is not a .reg file exits with 1 and one line: <file>: line L, column C: <problem>.')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json\n\nThe table cuts long data; --json prints { format, encoding, operations } complete, plus warnings [{ line, column, message }] and warningCount when values were left out.\nValues regedit would not import are left out, each listed on stderr as a warning (<file>: line L, column C: <problem>), exit 3.\nA file that is not a .reg file exits with 1 and one line: <file>: line L, column C: <problem>.')
     .action(async (file: string) => {
       const json = program.opts<GlobalOptions>().json === true;
       const summary = await printRegistryExport(resolve(io.cwd, file), file, { json, write: io.stdout, ansiCodePage: await ansiCodePageSetting() });

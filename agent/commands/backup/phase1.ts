@@ -4,7 +4,7 @@
  *   open the database → prepare the destination → check the hot-site → record abandoned (killed) jobs → start the job
  *   (id, journal) → upkeep (half-finished jobs, scrub and repair) → re-fill the hot-site → plan the backup type (a
  *   DIFFERENTIAL's FULL intact, a LOG point's base) → [shrink] → write the SET (local, else staged) → commit the
- *   manifest → upload the manifest → RPO metric and RECOVERY.md → the result.
+ *   manifest (with the manifest chain link) → upload the manifest → RPO metric and RECOVERY.md → the result.
  *
  * Phase 1 always leaves a DR copy when the database can be read (issue 16): a hot-site that cannot be reached leaves
  * the SET committed in the phase-1 destination (Completed With One or More Errors; the next job re-fills the hot-site);
@@ -26,6 +26,7 @@ import { MetricName } from '#core/metrics';
 import { DIFFERENTIAL_FORMAT } from '#core/recovery-md';
 import { JobStatus } from '#core/job-status';
 import type { Phase1Result } from '#core/job';
+import { predecessorForNewManifest, previousManifestLink } from '#agent/hotsite/manifest-chain';
 import { serializeManifest, type Integrity, type Manifest, type ManifestInput } from '#core/manifest';
 import { BackupType, setName } from '#core/set-id';
 import type { Settings } from '#core/settings';
@@ -121,7 +122,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     else if (options.shrink) buildOptions.integritySettled = Promise.resolve(await shrinkStep(job, buildOptions));
     const written = await writeSet(job, settings, s3, destination, hotSite, buildOptions);
     try {
-      const manifest = commitSet(job, settings, written);
+      const chain = await manifestChainStep(job, settings, s3, written, hotSite);
+      const manifest = commitSet(job, settings, written, chain);
       const uploaded = await uploadManifestStep(job, settings, s3, written, manifest);
       if (uploaded) await afterHotSiteCommitStep(job, settings, s3, options.metrics ?? NO_METRICS, written.built.pointTime);
       return phase1Result(job, settings, written, manifest, uploaded);
@@ -286,8 +288,28 @@ function writeFileDurably(path: string, data: Buffer): void {
   renameSync(tmp, path);
 }
 
+/** What a new manifest records of its predecessor (issue 21 manifest hash chain). */
+type ChainLink = Awaited<ReturnType<typeof predecessorForNewManifest>>;
+
+/**
+ * The manifest hash chain (issue 21): the SHA-256 of the previous committed SET's manifest, from the phase-1
+ * destination and the hot-site — the local copy alone when the hot-site cannot be reached. Never fails the job.
+ */
+async function manifestChainStep(job: Phase1Job, settings: Settings, s3: S3Client, written: WrittenSet, hotSite: HotSiteState): Promise<ChainLink> {
+  const local = written.local ? settings.Phase1Destination : null;
+  const warn = (message: string) => job.note('warning', 'MANIFEST_CHAIN', message);
+  if (hotSite.reachable) return predecessorForNewManifest(local, { s3, bucket: settings.HotSite.bucket }, job.id.jobId, warn);
+  try {
+    const link = await previousManifestLink(local, null, job.id.jobId);
+    return link ? { previousManifest: link } : {};
+  } catch (error) {
+    warn(`manifest chain: no predecessor recorded (${describeError(error)})`);
+    return {};
+  }
+}
+
 /** The manifest, last, with fsync + rename: the local commit (or the staged SET's, before its upload). */
-function commitSet(job: Phase1Job, settings: Settings, written: WrittenSet): Manifest {
+function commitSet(job: Phase1Job, settings: Settings, written: WrittenSet, chain: ChainLink): Manifest {
   const { built } = written;
   if (written.upload.failure) {
     job.note('error', 'HOTSITE_UPLOAD_FAILED', `${written.upload.failure.message}: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site`);
@@ -316,6 +338,7 @@ function commitSet(job: Phase1Job, settings: Settings, written: WrittenSet): Man
     files: built.files,
     events: job.events,
     ...(settings.Database.engine === 'sqlite' ? { differentialFormat: { ...DIFFERENTIAL_FORMAT } } : {}),
+    ...chain,
   };
   const manifestBytes = serializeManifest(manifestInput);
   faultPoint('before-manifest');

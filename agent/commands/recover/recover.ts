@@ -30,6 +30,7 @@ import type { RestorablePoint } from '#core/cycles';
 import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
 import type { Manifest } from '#core/manifest';
 import { choosePoint, RecoveryError } from '#core/recovery';
+import { checkCopiesChain, manifestChainFindings } from '#agent/hotsite/manifest-chain';
 import type { Settings } from '#core/settings';
 import type { SqlServerDatabaseSettings } from '#agent/engines/sqlserver/credentials';
 import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
@@ -351,6 +352,15 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     doc.point = pointOf(point, view);
     for (const v of view.values()) {
       if (v.manifestState === 'invalid' && v.summary.jobId > point.jobId) doc.warnings.push(`${v.listed.setName} skipped: ${v.problems.join('; ')}`);
+    }
+    // The manifest hash chain (issue 21): a point whose manifest was replaced after the fact is refused unless --force.
+    const chainRefusal = manifestChainFindings(await checkCopiesChain({ hotSite: { s3: options.s3, bucket } }), point.sets.map((s) => s.setName));
+    if (chainRefusal.length > 0) {
+      if (!options.force) {
+        doc.error = { code: 'MANIFEST_CHAIN_BROKEN', message: `refusing to recover ${point.sets.map((s) => s.setName).join(' + ')}: ${chainRefusal.join('; ')} (name an earlier point, or use --force to recover it anyway)` };
+        return await finish(ExitCode.Failure);
+      }
+      doc.warnings.push(...chainRefusal.map((f) => `--force: ${f}`));
     }
     const filter = recoveryFilter(options.firewall ?? false);
     const knownFull = view.get(point.full.jobId)?.manifest;
