@@ -14,10 +14,12 @@ import { phase2Route, startPhase2 } from './commands/backup/start-phase2';
 import { CommserveDrError, describeError, ExitCode, JobLockedError, UsageError } from '#core/errors';
 import { exitCodeForStatus, JobStatus } from '#core/job-status';
 import type { JobRecord } from '#core/job';
+import type { Settings } from '#core/settings';
 import { BackupType, canonicalSetName, parseBackupType, SET_ARGUMENT_FORM } from '#core/set-id';
 import { AGENT_VERSION } from './version';
 import { setInterruptedCommand } from './shutdown';
 import { loadEffectiveConfig } from './config';
+import { requireProductionPaths } from './config-location';
 import { createLogger, type LogFormat } from './log';
 import { createProgress } from './progress';
 import { createMetricsPublisher } from './metrics/metrics';
@@ -80,6 +82,9 @@ function setArgument(value: string): string {
   return name;
 }
 
+/** How the config file was found, in words. */
+const CONFIG_FILE_FOUND_BY = { option: '--config', 'working-directory': 'working directory', machine: 'machine-wide location' } as const;
+
 /** The JSON error document `--json` prints on stdout when a command stops with an error (exit code 1 or 2). */
 function errorDocument(code: string, message: string, exitCode: number): string {
   return `${JSON.stringify({ error: { code, message }, exitCode }, null, 2)}\n`;
@@ -99,6 +104,7 @@ function positiveNumber(value: string): number {
 
 interface GlobalOptions {
   config?: string;
+  settingsParameterPath?: string;
   json?: boolean;
   verbose?: boolean;
   logFormat?: LogFormat;
@@ -112,7 +118,8 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
   let exitCode: number = ExitCode.Success;
   const program = new Command('commserve-dr')
     .description('Disaster-recovery backups of a CommServe (database, registry, firewall files) to an AWS hot-site.')
-    .option('--config <file>', 'settings file (default: commserve-dr.config.json if present, else the embedded local defaults)')
+    .option('--config <file>', 'settings file (default: commserve-dr.config.json if present in the working directory, else in the machine-wide location, else the embedded local defaults)')
+    .option('--settings-parameter-path <path>', 'read settings from SSM Parameter Store under this path (e.g. /commserve-dr/default)')
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'more detail in the logs (stderr)')
     .addOption(new Option('--log-format <format>', 'log lines on stderr: pretty (default on a terminal) or json (default otherwise)').choices(['pretty', 'json']))
@@ -148,7 +155,13 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       progress.stop();
       if (!opts.json) io.stderr(`${line}\n`);
     };
-    return { opts, logger, status, progress, config: () => loadEffectiveConfig(opts.config, io.cwd) };
+    return {
+      opts,
+      logger,
+      status,
+      progress,
+      config: () => loadEffectiveConfig(opts.config, io.cwd, process.env, undefined, { settingsParameterPath: opts.settingsParameterPath }),
+    };
   };
 
   /** The `AnsiCodePage` setting (REGEDIT4 files). */
@@ -197,30 +210,49 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .addHelpText('after', '\nExamples:\n  $ commserve-dr backup\n  $ commserve-dr backup --type differential --json')
     .action(async (cmd: { type: BackupType; shrink?: boolean; taskToken?: string }) => {
       const { opts, logger, progress, config } = context();
-      const { settings } = await config();
-      const s3 = createHotSiteClient(settings.HotSite);
+      const loaded = await config();
+      // A scheduled job (or any job against AWS) must not depend on the working directory: relative paths are refused,
+      // and an unset StateDirectory becomes the machine-wide one (agent/config-location.ts).
+      const production = cmd.taskToken ? 'scheduled job (--task-token)' : loaded.settings.HotSite.endpoint ? null : 'job against AWS';
       // The job's journal: a Killed record if the process is interrupted before the job's record is written.
-      const journal = JobJournal.open(settings, { s3, bucket: settings.HotSite.bucket }, (m) => logger.warn(m));
-      const phase1 = (heartbeat?: () => Promise<void>) =>
-        runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3, logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger), journal });
+      const openJournal = (settings: Settings) => JobJournal.open(settings, { s3: createHotSiteClient(settings.HotSite), bucket: settings.HotSite.bucket }, (m) => logger.warn(m));
+      const phase1 = (settings: Settings, journal: JobJournal, heartbeat?: () => Promise<void>) =>
+        runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3: createHotSiteClient(settings.HotSite), logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger), journal });
       if (cmd.taskToken) {
-        // Phase 1 for the state machine: it runs phase 2 (and ReportJob writes the record) when we call back.
-        const sfn = sfnClient(settings.HotSite);
-        const result = await runWithCallback(sfnTaskCallback(sfn, cmd.taskToken), phase1, (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed')).finally(() => {
+        // Phase 1 for the state machine: it runs phase 2 (and ReportJob writes the record) when we call back. A refused
+        // setting is reported through the callback too, so the execution fails at once with the reason instead of at
+        // the heartbeat timeout.
+        const sfn = sfnClient(loaded.settings.HotSite);
+        let journal: JobJournal | undefined;
+        const result = await runWithCallback(
+          sfnTaskCallback(sfn, cmd.taskToken),
+          (heartbeat) => {
+            const { settings } = requireProductionPaths(loaded, production!);
+            journal = openJournal(settings);
+            return phase1(settings, journal, heartbeat);
+          },
+          (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed'),
+        ).finally(() => {
           progress.stop();
-          journal.finish();
+          journal?.finish();
         });
         io.stdout(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `phase 1 of job ${result.jobId} done (${result.setName}, ${result.status}); the state machine continues with phase 2\n`);
         exitCode = exitCodeForStatus(result.status);
         return;
       }
+      const { settings } = production ? requireProductionPaths(loaded, production) : loaded;
+      const s3 = createHotSiteClient(settings.HotSite);
       // Started by hand: phase 1, then phase 2 on the DR job state machine (the Lambdas' roles), or in-process
       // with the same definition for a local stand-in. Decided before phase 1, so a bad setting costs no dump.
       const route = phase2Route(settings);
-      const p1 = await phase1()
+      const journal = openJournal(settings);
+      const p1 = await phase1(settings, journal)
         .catch((error: unknown) => error as Error)
         .finally(() => progress.stop());
-      if (p1 instanceof JobLockedError) throw p1; // a refused second start is not a job: no record, no JobFailed
+      if (p1 instanceof JobLockedError) {
+        journal.finish();
+        throw p1; // a refused second start is not a job: no record, no JobFailed
+      }
       if (route.kind === 'state-machine' && !(p1 instanceof Error)) {
         // ReportJob writes the record in AWS; a failed StartExecution leaves a committed SET the next job finishes.
         const executionArn = await startPhase2(sfnClient(settings.HotSite), route.stateMachineArn, cmd.type, p1).finally(() => journal.finish());
@@ -476,10 +508,10 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { opts, config } = context();
       const loaded = await config();
       if (opts.json) {
-        io.stdout(`${JSON.stringify({ file: loaded.source, ssmPath: loaded.ssmPath, settings: loaded.settings, sources: loaded.sources }, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ file: loaded.source, fileFoundBy: loaded.sourceKind, ssmPath: loaded.ssmPath, settings: loaded.settings, sources: loaded.sources, relativePaths: loaded.relativePaths }, null, 2)}\n`);
         return;
       }
-      const lines = [`settings file: ${loaded.source ?? 'none (embedded defaults)'}${loaded.ssmPath ? ` · SSM path: ${loaded.ssmPath}` : ''}`, ''];
+      const lines = [`settings file: ${loaded.source ? `${loaded.source} (${CONFIG_FILE_FOUND_BY[loaded.sourceKind!]})` : 'none (embedded defaults)'}${loaded.ssmPath ? ` · SSM path: ${loaded.ssmPath}` : ''}`, ''];
       const width = Math.max(...Object.keys(loaded.settings).map((n) => n.length));
       for (const [name, value] of Object.entries(loaded.settings)) {
         lines.push(`  ${name.padEnd(width)}  ${(loaded.sources[name] ?? 'default').padEnd(12)} ${JSON.stringify(value)}`);

@@ -3,9 +3,10 @@
  * structure is retried; if it still fails, the job skips the local copy, uploads straight to the
  * hot-site from a staging directory, continues to phase 2, and ends Completed With One or More Errors.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DatabaseError } from '#core/errors';
+import { describeFsError, FS_ERROR_WORDS, makeDirectories } from '#agent/fs-errors';
 
 /** Retry policy for creating the destination: attempts (≥ 1) and the wait between them (ms). */
 export interface DestinationRetry {
@@ -20,20 +21,11 @@ export const DEFAULT_DESTINATION_RETRY: DestinationRetry = { attempts: 3, interv
 /** The destination's state after preparing it. */
 export type DestinationState = { writable: true } | { writable: false; reason: string; attempts: number };
 
-/** errno codes (and SQLite's) in the words an operator reads. */
-const ERRNO_WORDS: Record<string, string> = {
-  ENOSPC: 'no space left on device',
+/** errno codes (agent/fs-errors) and the SQLite/engine codes of a full disk, in the words an operator reads. */
+const ERRNO_WORDS: Readonly<Record<string, string>> = {
+  ...FS_ERROR_WORDS,
   SQLITE_FULL: 'no space left on device',
   DUMP_DISK_FULL: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EROFS: 'read-only file system',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENOTDIR: 'a component of the path is not a directory',
-  EISDIR: 'is a directory',
-  ENOENT: 'no such file or directory',
-  EIO: 'input/output error',
-  ENAMETOOLONG: 'file name too long',
 };
 
 /** `read-only file system (EROFS)`, `no space left on device (ENOSPC)`, … for an errno or SQLite code. */
@@ -64,24 +56,8 @@ export function isDestinationWriteFailure(error: unknown): boolean {
   return code !== undefined && ['ENOSPC', 'SQLITE_FULL', 'DUMP_DISK_FULL', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM'].includes(code);
 }
 
-/**
- * Creates `dir` and its parents. Node's recursive mkdir reports ENOENT on a read-only file system; this finds the
- * real reason by creating the first missing component on its own (EROFS, EACCES …).
- */
-function makeDirectory(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    let missing = dir;
-    while (!existsSync(dirname(missing)) && dirname(missing) !== missing) missing = dirname(missing);
-    mkdirSync(missing); // throws the real error (or succeeds, and the recursive call below tells)
-    mkdirSync(dir, { recursive: true });
-  }
-}
-
 function probe(dir: string): void {
-  makeDirectory(dir);
+  makeDirectories(dir);
   const file = join(dir, `.write-probe-${process.pid}`);
   writeFileSync(file, '');
   rmSync(file);
@@ -103,6 +79,5 @@ export async function prepareDestination(dir: string, retry: DestinationRetry = 
       if (attempt < retry.attempts) await sleep(retry.intervalMs);
     }
   }
-  const code = (last as NodeJS.ErrnoException).code ?? 'error';
-  return { writable: false, reason: `phase-1 destination ${dir} cannot be written: ${errnoInWords(code)}`, attempts: Math.max(1, retry.attempts) };
+  return { writable: false, reason: `phase-1 destination ${dir} cannot be written: ${describeFsError(last)}`, attempts: Math.max(1, retry.attempts) };
 }
