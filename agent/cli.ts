@@ -9,10 +9,11 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
-import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
+import { CommserveDrError, describeError, ExitCode, JobLockedError, UsageError } from '#core/errors';
 import { exitCodeForStatus, JobStatus } from '#core/job-status';
 import type { JobRecord } from '#core/job';
 import type { Settings } from '#core/settings';
+import type { JobJournal as JobJournalType } from './history/job-journal';
 import { BackupType, canonicalSetName, parseBackupType, SET_ARGUMENT_FORM } from '#core/set-id';
 import { parseRetrievalTier, type RetrievalTier } from '#core/recovery';
 import { AGENT_VERSION } from './version';
@@ -211,17 +212,29 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       // A scheduled job (or any job against AWS) must not depend on the working directory: relative paths are refused,
       // and an unset StateDirectory becomes the machine-wide one (agent/config-location.ts).
       const production = cmd.taskToken ? 'scheduled job (--task-token)' : loaded.settings.HotSite.endpoint ? null : 'job against AWS';
-      const phase1 = (settings: Settings, heartbeat?: () => Promise<void>) =>
-        runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3: hotSiteClient(settings.HotSite), logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger) });
+      const { JobJournal } = require('./history/job-journal') as typeof import('./history/job-journal');
+      // The job's journal: a Killed record if the process is interrupted before the job's record is written.
+      const openJournal = (settings: Settings) => JobJournal.open(settings, { s3: hotSiteClient(settings.HotSite), bucket: settings.HotSite.bucket }, (m) => logger.warn(m));
+      const phase1 = (settings: Settings, journal: JobJournalType, heartbeat?: () => Promise<void>) =>
+        runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3: hotSiteClient(settings.HotSite), logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger), journal });
       if (cmd.taskToken) {
-        // Phase 1 for the state machine: it runs phase 2 when we call back. A refused setting is reported through the
-        // callback too, so the execution fails at once with the reason instead of at the heartbeat timeout.
+        // Phase 1 for the state machine: it runs phase 2 (and ReportJob writes the record) when we call back. A refused
+        // setting is reported through the callback too, so the execution fails at once with the reason instead of at
+        // the heartbeat timeout.
         const sfn = sfnClient(loaded.settings.HotSite);
+        let journal: JobJournalType | undefined;
         const result = await runWithCallback(
           sfnTaskCallback(sfn, cmd.taskToken),
-          (heartbeat) => phase1(requireProductionPaths(loaded, production!).settings, heartbeat),
+          (heartbeat) => {
+            const { settings } = requireProductionPaths(loaded, production!);
+            journal = openJournal(settings);
+            return phase1(settings, journal, heartbeat);
+          },
           (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed'),
-        ).finally(() => progress.stop());
+        ).finally(() => {
+          progress.stop();
+          journal?.finish();
+        });
         io.stdout(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `phase 1 of job ${result.jobId} done (${result.setName}, ${result.status}); the state machine continues with phase 2\n`);
         exitCode = exitCodeForStatus(result.status);
         return;
@@ -231,9 +244,17 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       // Started by hand: phase 1, then phase 2 on the DR job state machine (the Lambdas' roles), or in-process
       // with the same definition for a local stand-in. Decided before phase 1, so a bad setting costs no dump.
       const route = phase2Route(settings);
-      const p1 = await phase1(settings).finally(() => progress.stop());
-      if (route.kind === 'state-machine') {
-        const executionArn = await startPhase2(sfnClient(settings.HotSite), route.stateMachineArn, cmd.type, p1);
+      const journal = openJournal(settings);
+      const p1 = await phase1(settings, journal)
+        .catch((error: unknown) => error as Error)
+        .finally(() => progress.stop());
+      if (p1 instanceof JobLockedError) {
+        journal.finish();
+        throw p1; // a refused second start is not a job: no record, no JobFailed
+      }
+      if (route.kind === 'state-machine' && !(p1 instanceof Error)) {
+        // ReportJob writes the record in AWS; a failed StartExecution leaves a committed SET the next job finishes.
+        const executionArn = await startPhase2(sfnClient(settings.HotSite), route.stateMachineArn, cmd.type, p1).finally(() => journal.finish());
         io.stdout(
           opts.json
             ? `${JSON.stringify({ phase1: p1, executionArn }, null, 2)}\n`
@@ -243,10 +264,17 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         return;
       }
       const { executeDrJobLocally } = require('./local/local-state-machine') as typeof import('./local/local-state-machine');
-      const { tryRecordJob } = require('./history/history') as typeof import('./history/history');
+      const { tryRecordJobAnywhere } = require('./history/job-journal') as typeof import('./history/job-journal');
       const { formatJobSummary } = require('./commands/backup/summary') as typeof import('./commands/backup/summary');
-      const execution = await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
-      tryRecordJob(settings.Phase1Destination, execution.record, (e) => logger.warn(`job record not written to the phase-1 destination: ${describeError(e)}`));
+      // In-process phase 2 — also for a failed phase 1 (RunPhase1 fails → ReportJob), so it has a record and the
+      // JobFailed metric whichever route phase 2 would have taken.
+      journal.stage('phase 2');
+      const execution =
+        p1 instanceof Error
+          ? await executeDrJobLocally({ input: { backupType: cmd.type }, s3, settings, phase1: () => Promise.reject(p1) })
+          : await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
+      tryRecordJobAnywhere(settings, execution.record, (e) => logger.warn(`job record not written locally: ${describeError(e)}`));
+      journal.finish();
       reportFailure(execution.record);
       io.stdout(opts.json ? `${JSON.stringify(execution.record, null, 2)}\n` : formatJobSummary(execution.record, { durationsMs: execution.stateDurationsMs }));
       exitCode = exitCodeForStatus(execution.record.status);

@@ -78,6 +78,7 @@ export async function readSetManifest(s3: S3Client, bucket: string, listed: List
 
 function typeFromFiles(listed: ListedSet): BackupType {
   const names = [...listed.sets.keys(), ...listed.archive.keys()];
+  if (names.some((n) => n === `commserv_LOG_${listed.jobId}.dmp`)) return BackupType.Log;
   return names.some((n) => n === `commserv_DIFF_${listed.jobId}.dmp`) ? BackupType.Differential : BackupType.Full;
 }
 
