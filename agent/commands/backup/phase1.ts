@@ -51,6 +51,7 @@ import { JobLog } from './agent-logs';
 import { buildSet, IntegrityCheck, LOG_POINT_INTEGRITY, type BuildSetOptions, type BuiltSet } from './build-set';
 import { Phase1Job, withFailedJob } from './job-context';
 import { checkHotSite, openDatabase, type HotSiteState } from './preflight';
+import { describeIntegrityFindings } from '#core/integrity-findings';
 
 /** What a phase-1 run needs. */
 export interface Phase1Options {
@@ -400,6 +401,7 @@ function phase1Result(job: Phase1Job, settings: Settings, written: WrittenSet, m
     phase1Destination: written.local ? written.setDir : null,
     hotSiteUploaded,
     integrity: written.built.integrity.status,
+    ...(written.built.integrity.status === 'corrupt' ? { integrityFindings: describeIntegrityFindings(written.built.integrity.messages) } : {}),
     status: partial ? JobStatus.CompletedWithErrors : JobStatus.Completed,
     startTime,
     endTime: new Date().toISOString(),
