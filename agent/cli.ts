@@ -255,6 +255,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--force', 'override preflight refusals (platform components installed, CommServe services running), with warnings; move existing target files aside (<name>.before-recovery-<UTC timestamp>, never deleted)')
     .option('--dry-run', 'print the plan and the registry changes; change nothing')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
+    .option('--from <dir>', 'read the SETs from this folder of SET_<n>/ folders only (a phase-1 destination, USB disk, mounted share): no cloud needed; default every copy (phase-1 destination, hot-site, archive), cheapest intact first')
     .option('--registry-hive <file>', 'import the registry into this file-backed hive (default: the Windows registry on Windows, <dir>/registry/commserv_hive.reg elsewhere)')
     .addOption(tierOption())
     .addOption(
@@ -266,7 +267,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         .default('quick'),
     )
     .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
-    .action(async (cmd: { to: string; set?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
+    .action(async (cmd: { to: string; set?: string; from?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
       const { opts, logger, config } = context();
       if (cmd.to.trim() === '') throw new UsageError('--to names no directory: give the recovery directory explicitly (it is never taken to be the current directory)');
       const { settings } = await config();
@@ -281,6 +282,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         s3: createHotSiteClient(settings.HotSite),
         logger,
         setName: cmd.set,
+        from: cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from),
         to,
         firewall: cmd.firewall,
         force: cmd.force,
@@ -298,13 +300,15 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .description('restore a SET to disk without applying it: download and verify every file into <dir>/SET_n/')
     .argument('<SET_n>', 'the SET to fetch')
     .requiredOption('--to <dir>', 'directory to write SET_n/ into')
+    .option('--from <dir>', 'read the SETs from this folder of SET_<n>/ folders only (a phase-1 destination, USB disk, mounted share): no cloud needed; default every copy (phase-1 destination, hot-site, archive), cheapest intact first')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .addOption(tierOption())
     .addHelpText('after', '\nExample:\n  $ commserve-dr fetch SET_042 --to ./fetched')
-    .action(async (set: string, cmd: { to: string; wait?: boolean; tier: RetrievalTier }) => {
+    .action(async (set: string, cmd: { to: string; from?: string; wait?: boolean; tier: RetrievalTier }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
-      const result = await runFetch({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, to: resolve(io.cwd, cmd.to), wait: cmd.wait, tier: cmd.tier });
+      const from = cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from);
+      const result = await runFetch({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, to: resolve(io.cwd, cmd.to), from, wait: cmd.wait, tier: cmd.tier });
       exitCode = printResult(opts, result);
     });
 
@@ -312,13 +316,15 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .command('verify')
     .description('check a restorable point at the hot-site (sizes and SHA-256), then trial-restore it into a scratch database with an integrity check; records the result')
     .argument('[SET_n]', 'the SET to verify (a DIFFERENTIAL with its FULL); default the newest restorable point')
+    .option('--from <dir>', 'read the SETs from this folder of SET_<n>/ folders only (a phase-1 destination, USB disk, mounted share): no cloud needed; default every copy (phase-1 destination, hot-site, archive), cheapest intact first')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .addOption(tierOption())
     .addHelpText('after', '\nExamples:\n  $ commserve-dr verify\n  $ commserve-dr verify SET_042 --json')
-    .action(async (set: string | undefined, cmd: { wait?: boolean; tier: RetrievalTier }) => {
+    .action(async (set: string | undefined, cmd: { from?: string; wait?: boolean; tier: RetrievalTier }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
-      const result = await runVerify({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, wait: cmd.wait, tier: cmd.tier });
+      const from = cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from);
+      const result = await runVerify({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, from, wait: cmd.wait, tier: cmd.tier });
       exitCode = printResult(opts, result);
     });
 

@@ -12,13 +12,15 @@ import { join, resolve } from 'node:path';
 import type { RestorablePoint } from '#core/cycles';
 import { CommserveDrError, describeError, ExitCode, ManifestError, UsageError } from '#core/errors';
 import { MANIFEST_FILE } from '#core/hotsite-layout';
-import type { Manifest, ManifestFile } from '#core/manifest';
+import { MANIFEST_MAX_BYTES, type Manifest, type ManifestFile } from '#core/manifest';
 import { formatBytes } from '#core/format';
 import { RecoveryError, formatPlan, needsRestore, stagingPath, type PlannedObject, type RecoveryPlan, type RetrievalTier } from '#core/recovery';
 import type { Settings } from '#core/settings';
 import { parseSetName, setName as setNameOf } from '#core/set-id';
-import { downloadObject, readSmallObject, requestRestore, waitForRestores, type ContentObserver, type WaitOptions } from '#agent/hotsite/download';
-import { buildPlan, checkPointManifests, discoverHotSite, readSetManifest, sourceObject, type FileFilter, type HotSiteView } from './plan';
+import { copyVerified, requestRestore, waitForRestores, type ContentObserver, type WaitOptions } from '#agent/hotsite/download';
+import { hotSiteError } from '#agent/hotsite/hot-site';
+import type { ArchiveCopy, CopyKind, CopyObject } from '#agent/copies/index';
+import { buildPlan, candidates, discoverForCommand, readCopyObject, checkPointManifests, describeNoIntactCopy, isDamagedCopyError, readSetManifest, sourceObject, type FileFilter, type HotSiteView } from './plan';
 
 /** Result of a command: the `--json` document, the text for people, and the exit code (SPEC §11). */
 export interface CommandResult<D> {
@@ -107,13 +109,22 @@ async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) =>
 /** What {@link stagePoint} produced. */
 export type StageOutcome =
   | { kind: 'pending'; plan: RecoveryPlan; pending: PendingRestore[] }
-  | { kind: 'staged'; plan: RecoveryPlan; files: StagedFile[]; manifests: Map<string, Manifest>; durationsMs: { archiveRestore: number; download: number } };
+  | {
+      kind: 'staged';
+      plan: RecoveryPlan;
+      files: StagedFile[];
+      manifests: Map<string, Manifest>;
+      durationsMs: { archiveRestore: number; download: number };
+      /** Copies found damaged while downloading (the next copy served the file), as phrases. */
+      warnings: string[];
+    };
 
 /** Options of {@link stagePoint}. */
 export interface StageOptions extends ArchiveOptions {
-  s3: S3Client;
-  bucket: string;
+  /** The copies to read, merged (`discoverCopies`); archive restores go through its `archive` copy. */
   view: HotSiteView;
+  /** Check every candidate copy before choosing (dry run: files on disk hashed, S3 stored checksums asked). */
+  deepCheck?: boolean;
   point: RestorablePoint;
   /** Files land in `<stagingDir>/<SET_n>/<file>`. */
   stagingDir: string;
@@ -152,11 +163,16 @@ export interface StageOptions extends ArchiveOptions {
  *   `observe` or its observers throw (e.g. DatabaseError `DIFF_WRONG_BASE` before the FULL is downloaded).
  */
 export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
-  const { s3, bucket, view, point, filter } = options;
+  const { view, point, filter } = options;
   const tier = options.tier ?? 'Standard';
+  const archive = view.copies.get('archive') as ArchiveCopy | undefined;
+  // Archive objects are only ever planned when the archive copy is read.
+  const s3 = archive?.s3 as S3Client;
+  const bucket = archive?.bucket as string;
+  const warnings: string[] = [];
   if (options.checkChain) checkPointManifests(view, point);
-  let plan = await buildPlan(s3, bucket, view, point, filter, tier);
-  if (options.planOnly) return { kind: 'staged', plan, files: [], manifests: new Map(), durationsMs: { archiveRestore: 0, download: 0 } };
+  let plan = await buildPlan(view, point, filter, tier, options.deepCheck);
+  if (options.planOnly) return { kind: 'staged', plan, files: [], manifests: new Map(), durationsMs: { archiveRestore: 0, download: 0 }, warnings };
 
   const restoreStarted = performance.now();
   if (plan.pendingObjects > 0) {
@@ -178,7 +194,7 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
     for (const set of point.sets) {
       const entry = view.get(set.jobId)!;
       if (entry.manifestState !== 'pending') continue;
-      Object.assign(entry, await readSetManifest(s3, bucket, entry.listed));
+      Object.assign(entry, await readSetManifest(view.copies, entry.listed));
       if (entry.manifest) entry.summary = { ...entry.summary, backupType: entry.manifest.backupType, cycleId: entry.manifest.cycleId, endTime: entry.manifest.endTime };
     }
     if (options.checkChain) checkPointManifests(view, point);
@@ -189,7 +205,7 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
         throw new CommserveDrError('SET_TYPE_CHANGED', `${set.setName} is a ${entry.manifest.backupType} by its manifest, not a ${set.backupType}: run the command again to plan with it`);
       }
     }
-    plan = await buildPlan(s3, bucket, view, point, filter, tier);
+    plan = await buildPlan(view, point, filter, tier);
     const still = plan.objects.filter((o) => o.state === 'restore-needed' || o.state === 'restoring');
     if (still.length > 0) {
       // Files found only once the manifest was read: restore them too.
@@ -197,7 +213,7 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
       const pendingNow = still.map((o): PendingRestore => ({ key: o.key, storageClass: o.storageClass, state: 'restoring' }));
       if (!options.wait) return { kind: 'pending', plan, pending: pendingNow };
       await waitForRestores(s3, bucket, pendingNow.map((p) => p.key), options.waitOptions);
-      plan = await buildPlan(s3, bucket, view, point, filter, tier);
+      plan = await buildPlan(view, point, filter, tier);
     }
   }
   const archiveRestore = performance.now() - restoreStarted;
@@ -220,8 +236,34 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
     if (!file) return;
     const path = stagingPath(options.stagingDir, object.setName, file.name);
     await mkdir(resolve(options.stagingDir, object.setName), { recursive: true });
-    const observer = await options.observe?.({ setName: object.setName, file, path, manifests, staged: files });
-    const result = await downloadObject(s3, bucket, object.key, path, file, { keep: options.keep, sync: options.syncFiles ?? 'end', observer });
+    const listed = view.get(manifest.jobId)!.listed;
+    let current: CopyObject = candidates(listed, file.name).find((c) => c.copy === object.copy && c.key === object.key)!;
+    const tried = new Set<CopyKind>();
+    let result: Awaited<ReturnType<typeof copyVerified>>;
+    for (;;) {
+      tried.add(current.copy);
+      const copy = view.copies.get(current.copy)!;
+      try {
+        const observer = await options.observe?.({ setName: object.setName, file, path, manifests, staged: files });
+        const body = await copy.open(current);
+        const label = current.key;
+        result = await copyVerified(body, label, path, file, { keep: options.keep, sync: options.syncFiles ?? 'end', observer }, (error) =>
+          current.copy === 'local' ? new CommserveDrError('COPY_READ_FAILED', `reading ${label} failed: ${describeError(error)}`, { cause: error }) : hotSiteError(`download ${label}`, bucket ?? '', error),
+        );
+        break;
+      } catch (error) {
+        if (!isDamagedCopyError(error)) throw error;
+        const detail = describeError(error);
+        object.skipped.push({ copy: current.copy, key: current.key, detail });
+        const next = candidates(listed, file.name).find((c) => !tried.has(c.copy) && c.size === file.size);
+        if (!next) throw new RecoveryError('NO_INTACT_COPY', describeNoIntactCopy(object.setName, file.name, object.skipped));
+        warnings.push(`${current.copy} copy ${current.key} is damaged (${detail}): skipped, ${object.setName}/${file.name} read from the ${next.copy} copy ${next.key}`);
+        options.logger?.warn({ key: current.key, next: next.key }, 'damaged copy skipped');
+        await makeReadable(view, next, tier, options);
+        current = next;
+      }
+    }
+    Object.assign(object, { copy: current.copy, key: current.key, area: current.copy === 'local' ? 'local' : current.copy === 'hot-site' ? 'sets' : 'archive', storageClass: current.storageClass });
     files.push({
       setName: object.setName,
       file: file.name,
@@ -239,7 +281,26 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
   // In plan order (SET by SET, manifest order), whatever order the downloads finished in.
   const rank = new Map(plan.objects.map((o, i) => [o.key, i]));
   files.sort((a, b) => rank.get(a.key)! - rank.get(b.key)!);
-  return { kind: 'staged', plan, files, manifests, durationsMs: { archiveRestore, download: performance.now() - downloadStarted } };
+  return { kind: 'staged', plan, files, manifests, durationsMs: { archiveRestore, download: performance.now() - downloadStarted }, warnings };
+}
+
+/**
+ * Makes an archive object chosen as a fallback readable: a restore is requested when needed and waited for with
+ * `wait`; without it, the command stops with exit code 3 (the restore runs; run the command again).
+ * @throws CommserveDrError `RESTORE_PENDING` (exit 3).
+ */
+async function makeReadable(view: HotSiteView, object: CopyObject, tier: RetrievalTier, options: ArchiveOptions): Promise<void> {
+  const copy = view.copies.get(object.copy)!;
+  const state = await copy.readiness(object);
+  if (state === 'readable' || state === 'restored') return;
+  const archive = copy as ArchiveCopy;
+  if (state === 'restore-needed' && needsRestore(object.storageClass)) await requestRestore(archive.s3, archive.bucket, object.key, object.storageClass, tier, options.restoreDays ?? 7);
+  if (!options.wait) {
+    throw new CommserveDrError('RESTORE_PENDING', `the only intact copy left is ${object.key} (${object.storageClass}): its restore was requested (tier ${tier}); run the command again once it is readable, or add --wait`, {
+      exitCode: ExitCode.CompletedWithErrors,
+    });
+  }
+  await waitForRestores(archive.s3, archive.bucket, [object.key], options.waitOptions);
 }
 
 /** Text for pending restores: what was requested and the estimated wait. */
@@ -259,6 +320,8 @@ export interface FetchOptions extends ArchiveOptions {
   setName: string;
   /** The SET is written to `<to>/SET_n/` (which must not exist yet). */
   to: string;
+  /** Read the SET from this folder of SETs only (no cloud); default every copy, cheapest first. */
+  from?: string;
 }
 
 /** The `fetch` document (`--json`). */
@@ -312,9 +375,9 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
     document.setName = name;
     const target = resolve(options.to, name);
     if (existsSync(target)) throw new UsageError(`${target} already exists: fetch into another directory or remove it`);
-    const view = await discoverHotSite(options.s3, bucket);
+    const view = await discoverForCommand(options);
     const entry = view.get(jobId);
-    if (!entry) throw new RecoveryError('SET_NOT_FOUND', `${name} is not at the hot-site (neither under sets/ nor archive/)`, { exitCode: 2 });
+    if (!entry) throw new RecoveryError('SET_NOT_FOUND', `${name} is in no copy read (${[...view.copies.values()].map((c) => c.label).join(', ')})`, { exitCode: 2 });
     if (entry.manifestState === 'invalid') throw new ManifestError('MANIFEST_INVALID', `${name}: manifest unusable: ${entry.problems.join('; ')}`);
     if (entry.manifestState === 'missing') throw new RecoveryError('SET_NOT_RESTORABLE', `${name} is incomplete (no manifest): nothing to fetch`);
     const set = entry.summary;
@@ -322,7 +385,6 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
     await rm(partialDir, { recursive: true, force: true });
     const outcome = await stagePoint({
       ...options,
-      bucket,
       view,
       point: { cycleId: set.cycleId ?? jobId, full: set, jobId, sets: [set] },
       stagingDir: partialDir,
@@ -338,7 +400,8 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
     }
     // The manifest last: its presence makes the fetched SET complete.
     const listed = view.get(jobId)!.listed;
-    const manifestBytes = await readSmallObject(options.s3, bucket, sourceObject(listed, MANIFEST_FILE)!.key);
+    const manifestObject = entry.manifestFrom ? listed.byCopy.get(entry.manifestFrom)!.get(MANIFEST_FILE)! : sourceObject(listed, MANIFEST_FILE)!;
+    const manifestBytes = await readCopyObject(view, manifestObject, MANIFEST_MAX_BYTES);
     await writeFile(join(partialDir, name, MANIFEST_FILE), manifestBytes);
     await rename(join(partialDir, name), target);
     await rm(partialDir, { recursive: true, force: true });

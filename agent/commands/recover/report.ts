@@ -108,6 +108,10 @@ export interface RecoveryDocument {
    * back (`undone`) and what could not be (`left`, with the reason). Absent in reports of older versions.
    */
   targetChanges?: TargetChangesReport;
+  /** The copies read (labels, cheapest first) and those that could not be reached. */
+  copies?: { read: string[]; unreachable: string[] };
+  /** Newer points not chosen by default, each with its reason (SPEC §6.1). */
+  passedOver?: Array<{ sets: string[]; reason: string }>;
 }
 
 /** See {@link RecoveryDocument.targetChanges}. */
@@ -166,6 +170,8 @@ export function formatRecovery(doc: RecoveryDocument): string {
   // A SQL Server RESTORE replaces the database in place; every other failure happens before the target is touched.
   if (doc.status === 'failed' || doc.status === 'refused') lines.push(targetStateLine(doc));
   if (doc.point) lines.push(`Point: ${doc.point.sets.join(' + ')}${doc.point.pointInTime ? `, state at ${doc.point.pointInTime}` : ''}`);
+  for (const p of doc.passedOver ?? []) lines.push(`Passed over: ${p.sets.join(' + ')}: ${p.reason}`);
+  if (doc.copies) lines.push(`Copies read (cheapest first): ${doc.copies.read.join(', ') || 'none'}${doc.copies.unreachable.length ? `; NOT reached: ${doc.copies.unreachable.join('; ')}` : ''}`);
   lines.push(`Target: ${doc.target.directory} (database ${doc.target.database}; registry ${doc.target.registry})`);
   if (doc.preflight) {
     for (const f of doc.preflight.findings) lines.push(`Preflight: ${f.detail}`);
