@@ -9,11 +9,14 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { sfnClient } from './aws/clients';
+import { phase2Route, startPhase2 } from './commands/backup/start-phase2';
 import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
 import { exitCodeForStatus, JobStatus } from '#core/job-status';
 import type { JobRecord } from '#core/job';
-import { BackupType, parseBackupType } from '#core/set-id';
+import { BackupType, canonicalSetName, parseBackupType, SET_ARGUMENT_FORM } from '#core/set-id';
+import { AGENT_VERSION } from './version';
+import { setInterruptedCommand } from './shutdown';
 import { loadEffectiveConfig } from './config';
 import { createLogger, type LogFormat } from './log';
 import { createProgress } from './progress';
@@ -21,6 +24,7 @@ import { createMetricsPublisher } from './metrics/metrics';
 import { runPhase1 } from './commands/backup/phase1';
 import { runWithCallback, sfnTaskCallback } from './commands/backup/callback';
 import { createHotSiteClient } from './hotsite/hot-site';
+import { scrubHotSite } from './hotsite/scrub';
 import { formatJobSummary } from './commands/backup/summary';
 import { runLocalJob, DEFAULT_SAMPLE_BYTES } from './local/local-run';
 import { executeDrJobLocally } from './local/local-state-machine';
@@ -36,24 +40,53 @@ import { createRegistryStore } from './registry/index';
 import { parseRetrievalTier, type RetrievalTier } from '#core/recovery';
 import { collectHistory, formatHistory, parseDateFilter, parseStatusFilter } from './commands/history/history';
 import { formatSets, setsDocument } from './commands/sets/sets';
-import { formatRegistryParse, formatRegistryParseJson, formatSecretsWarning, readRegistryExport } from './commands/registry/parse';
+import { formatParseWarnings, formatSecretsWarning, printRegistryExport } from './commands/registry/parse';
 
 /** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   cwd: string;
+  /** Whether a person is at a terminal (stdin and stdout are TTYs): `prune` asks before deleting. Default false. */
+  isTTY?: boolean;
+  /** Asks a question on the terminal and returns the answer (used only when `isTTY`). */
+  prompt?: (question: string) => Promise<string>;
 }
 
 const defaultIo: CliIo = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   cwd: process.cwd(),
+  isTTY: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+  prompt: askOnTerminal,
 };
+
+/** One question on the terminal (stdin/stderr), the answer line back. */
+async function askOnTerminal(question: string): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
+}
+
+/** `SET_7`, `SET_007`, `set_0007` → the canonical SET name; anything else is a usage error saying the accepted form. */
+function setArgument(value: string): string {
+  const name = canonicalSetName(value);
+  if (!name) throw new InvalidArgumentError(`expected ${SET_ARGUMENT_FORM}`);
+  return name;
+}
+
+/** The JSON error document `--json` prints on stdout when a command stops with an error (exit code 1 or 2). */
+function errorDocument(code: string, message: string, exitCode: number): string {
+  return `${JSON.stringify({ error: { code, message }, exitCode }, null, 2)}\n`;
+}
 
 function backupTypeOption(value: string): BackupType {
   const type = parseBackupType(value);
-  if (!type) throw new InvalidArgumentError('expected full or differential');
+  if (!type) throw new InvalidArgumentError('expected full, differential or log');
   return type;
 }
 
@@ -82,9 +115,16 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'more detail in the logs (stderr)')
     .addOption(new Option('--log-format <format>', 'log lines on stderr: pretty (default on a terminal) or json (default otherwise)').choices(['pretty', 'json']))
+    .option('--version', 'print the version (with --json: {"version": …})')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError('(run commserve-dr --help for usage)');
+    // Every command's --help also lists the global options (--config, --json, -v, --log-format).
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError('(run commserve-dr --help for usage)')
+    .hook('preAction', (_program, action) => {
+      const parent = action.parent && action.parent !== program ? `${action.parent.name()} ` : '';
+      setInterruptedCommand(`${parent}${action.name()}`);
+    });
 
   /** A failed job also ends with one line on stderr naming the problem. */
   const reportFailure = (record: JobRecord) => {
@@ -110,18 +150,21 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     return { opts, logger, status, progress, config: () => loadEffectiveConfig(opts.config, io.cwd) };
   };
 
+  /** The `AnsiCodePage` setting (REGEDIT4 files). */
+  const ansiCodePageSetting = async (): Promise<number> => (await context().config()).settings.AnsiCodePage;
+
   program
     .command('start')
     .description('run one DR backup job of the local CommServe end to end, with moto server as the hot-site (no AWS account)')
     .addOption(
-      new Option('--type <type>', 'full or differential; default: FULL when there is no open cycle or it holds LocalDifferentialsPerCycle DIFFERENTIALs, else DIFFERENTIAL').argParser(
+      new Option('--type <type>', 'full, differential or log; default: FULL when there is no open cycle or it holds LocalDifferentialsPerCycle DIFFERENTIALs, else DIFFERENTIAL').argParser(
         backupTypeOption,
       ),
     )
     .option('--shrink', 'compact the database before the dump')
     .option('--sample-size-mb <mb>', 'size of the sample CommServe created on first run (MB)', positiveNumber, DEFAULT_SAMPLE_BYTES / 1024 / 1024)
     .option('--s3-endpoint <url>', 'use this running S3 stand-in instead of starting moto server')
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr start\n  $ commserve-dr start --type differential\n  $ commserve-dr start --sample-size-mb 20 --json')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr start\n  $ commserve-dr start --type differential\n  $ commserve-dr start --type log\n  $ commserve-dr start --sample-size-mb 20 --json')
     .action(async (cmd: { type?: BackupType; shrink?: boolean; sampleSizeMb: number; s3Endpoint?: string }) => {
       const { opts, logger, status, progress, config } = context();
       const { settings } = await config();
@@ -147,7 +190,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
   program
     .command('backup')
     .description('one DR backup job: phase 1 on this CommServe, upload to the hot-site, then phase 2')
-    .addOption(new Option('--type <type>', 'full or differential').argParser(backupTypeOption).default(BackupType.Full, 'full'))
+    .addOption(new Option('--type <type>', 'full, differential or log (a LOG point of the open cycle)').argParser(backupTypeOption).default(BackupType.Full, 'full'))
     .option('--shrink', 'compact the database before the dump')
     .option('--task-token <token>', 'started by the DR job state machine: report phase 1 through this Step Functions task token')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr backup\n  $ commserve-dr backup --type differential --json')
@@ -158,7 +201,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const phase1 = (heartbeat?: () => Promise<void>) => runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3, logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger) });
       if (cmd.taskToken) {
         // Phase 1 for the state machine: it runs phase 2 when we call back.
-        const sfn = new SFNClient({ region: settings.HotSite.region });
+        const sfn = sfnClient(settings.HotSite);
         const result = await runWithCallback(sfnTaskCallback(sfn, cmd.taskToken), phase1, (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed')).finally(() =>
           progress.stop(),
         );
@@ -166,8 +209,20 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         exitCode = exitCodeForStatus(result.status);
         return;
       }
-      // Started by hand: phase 1, then phase 2 with the same definition, run by this agent.
+      // Started by hand: phase 1, then phase 2 on the DR job state machine (the Lambdas' roles), or in-process
+      // with the same definition for a local stand-in. Decided before phase 1, so a bad setting costs no dump.
+      const route = phase2Route(settings);
       const p1 = await phase1().finally(() => progress.stop());
+      if (route.kind === 'state-machine') {
+        const executionArn = await startPhase2(sfnClient(settings.HotSite), route.stateMachineArn, cmd.type, p1);
+        io.stdout(
+          opts.json
+            ? `${JSON.stringify({ phase1: p1, executionArn }, null, 2)}\n`
+            : `phase 1 of job ${p1.jobId} done (${p1.setName}, ${p1.status}); phase 2 started on the state machine: ${executionArn}\n`,
+        );
+        exitCode = exitCodeForStatus(p1.status);
+        return;
+      }
       const execution = await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
       tryRecordJob(settings.Phase1Destination, execution.record, (e) => logger.warn(`job record not written to the phase-1 destination: ${describeError(e)}`));
       reportFailure(execution.record);
@@ -230,10 +285,25 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--dry-run', 'print the plan with the reason for every SET kept or expired; delete nothing')
     .option('--allow-early-archive-deletion', 'delete archive objects younger than their storage class minimum (90/180 days) despite the early-deletion charge')
     .option('--local-only', 'prune the phase-1 destination only (do not touch the hot-site)')
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr prune --dry-run\n  $ commserve-dr prune --json')
-    .action(async (cmd: { dryRun?: boolean; allowEarlyArchiveDeletion?: boolean; localOnly?: boolean }) => {
+    .option('-y, --yes', 'do not ask for confirmation on a terminal (without a terminal prune never asks)')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr prune --dry-run\n  $ commserve-dr prune --yes\n  $ commserve-dr prune --json\n\nOn a terminal, prune (without --dry-run, --yes or --json) shows the plan and asks before deleting anything.')
+    .action(async (cmd: { dryRun?: boolean; allowEarlyArchiveDeletion?: boolean; localOnly?: boolean; yes?: boolean }) => {
       const { opts, config } = context();
       const { settings } = await config();
+      if (!cmd.dryRun && !cmd.yes && !opts.json && io.isTTY && io.prompt) {
+        const plan = await runPrune({ settings, s3: cmd.localOnly ? null : createHotSiteClient(settings.HotSite), dryRun: true, allowEarlyArchiveDeletion: cmd.allowEarlyArchiveDeletion });
+        io.stdout(plan.table);
+        const expiring = plan.document.plan.hotSite.expire.length + (plan.document.plan.archive?.expire.length ?? 0);
+        if (expiring === 0) {
+          io.stdout('Nothing to delete.\n');
+          return;
+        }
+        const answer = await io.prompt(`Delete the ${expiring} SET cop${expiring === 1 ? 'y' : 'ies'} marked EXPIRE (and their phase-1 folders)? [y/N] `);
+        if (!/^y(es)?$/i.test(answer.trim())) {
+          io.stdout('Nothing deleted (not confirmed).\n');
+          return;
+        }
+      }
       const { document, table } = await runPrune({
         settings,
         s3: cmd.localOnly ? null : createHotSiteClient(settings.HotSite),
@@ -250,7 +320,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .command('recover')
     .description('hot-site recovery (SPEC §6): rebuild the CommServe database, registry (and firewall files) from the newest restorable point or a named SET')
     .requiredOption('--to <dir>', 'recovery directory: staging, the restored database (<dir>/commserv.db) and the recovery report')
-    .option('--set <SET_n>', 'restore to this SET (a DIFFERENTIAL brings its FULL); default the newest restorable point')
+    .option('--set <SET_n>', 'restore to this SET (a DIFFERENTIAL brings its FULL; SET_7 and SET_007 both work); default the newest restorable point', setArgument)
     .option('--firewall', 'also restore FwPeers.txt, FwHosts.txt, FwPorts.txt')
     .option('--force', 'override preflight refusals (platform components installed, CommServe services running), with warnings; move existing target files aside (<name>.before-recovery-<UTC timestamp>, never deleted)')
     .option('--dry-run', 'print the plan and the registry changes; change nothing')
@@ -298,7 +368,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
   program
     .command('fetch')
     .description('restore a SET to disk without applying it: download and verify every file into <dir>/SET_n/')
-    .argument('<SET_n>', 'the SET to fetch')
+    .argument('<SET_n>', 'the SET to fetch (SET_7 and SET_007 both work)', setArgument)
     .requiredOption('--to <dir>', 'directory to write SET_n/ into')
     .option('--from <dir>', 'read the SETs from this folder of SET_<n>/ folders only (a phase-1 destination, USB disk, mounted share): no cloud needed; default every copy (phase-1 destination, hot-site, archive), cheapest intact first')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
@@ -315,17 +385,34 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
   program
     .command('verify')
     .description('check a restorable point at the hot-site (sizes and SHA-256), then trial-restore it into a scratch database with an integrity check; records the result')
-    .argument('[SET_n]', 'the SET to verify (a DIFFERENTIAL with its FULL); default the newest restorable point')
+    .argument('[SET_n]', 'the SET to verify (a DIFFERENTIAL with its FULL; SET_7 and SET_007 both work); default the newest restorable point', setArgument)
     .option('--from <dir>', 'read the SETs from this folder of SET_<n>/ folders only (a phase-1 destination, USB disk, mounted share): no cloud needed; default every copy (phase-1 destination, hot-site, archive), cheapest intact first')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .addOption(tierOption())
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr verify\n  $ commserve-dr verify SET_042 --json')
-    .action(async (set: string | undefined, cmd: { from?: string; wait?: boolean; tier: RetrievalTier }) => {
+    .option('--repair', 'first check every object of the SET (without one: of every kept SET) at the hot-site against its manifest, no budget, and repair what is damaged or missing from the local or archive copy')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr verify\n  $ commserve-dr verify SET_042 --json\n  $ commserve-dr verify --repair SET_042')
+    .action(async (set: string | undefined, cmd: { from?: string; wait?: boolean; tier: RetrievalTier; repair?: boolean }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
       const from = cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from);
-      const result = await runVerify({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, from, wait: cmd.wait, tier: cmd.tier });
+      if (cmd.repair && from !== undefined) throw new UsageError('--repair mends the hot-site copy and cannot be combined with --from (a folder is only read)');
+      const s3 = createHotSiteClient(settings.HotSite);
+      let unrepaired = 0;
+      if (cmd.repair) {
+        const report = await scrubHotSite({
+          s3,
+          bucket: settings.HotSite.bucket,
+          phase1Destination: existsSync(settings.Phase1Destination) ? settings.Phase1Destination : null,
+          stateDirectory: settings.StateDirectory,
+          budget: Number.MAX_SAFE_INTEGER,
+          ...(set ? { only: [set] } : {}),
+        });
+        for (const e of report.events) io.stderr(`${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);
+        unrepaired = report.findings.filter((f) => !f.outcome.repaired).length;
+      }
+      const result = await runVerify({ settings, s3, logger, setName: set, from, wait: cmd.wait, tier: cmd.tier });
       exitCode = printResult(opts, result);
+      if (unrepaired > 0 && exitCode === ExitCode.Success) exitCode = ExitCode.CompletedWithErrors;
     });
 
   program
@@ -356,15 +443,14 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .command('parse')
     .description("print a .reg file's operations in file order (keys, value types and decoded data, deletions), its format and encoding, and the values to re-enter after recovery (DPAPI)")
     .argument('<file>', '.reg file: REGEDIT4 or REGEDIT5, UTF-16LE, UTF-8 or ANSI')
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json\n\nThe table cuts long data; --json prints { format, encoding, operations } complete.\nA malformed file exits with 1 and one line: <file>: line L, column C: <problem>.')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json\n\nThe table cuts long data; --json prints { format, encoding, operations } complete.\nValues regedit would not import are left out, each listed on stderr as a warning (<file>: line L, column C: <problem>), exit 3.\nA file that is not a .reg file exits with 1 and one line: <file>: line L, column C: <problem>.')
     .action(async (file: string) => {
-      const report = await readRegistryExport(resolve(io.cwd, file), file);
-      if (program.opts<GlobalOptions>().json) {
-        io.stdout(formatRegistryParseJson(report));
-        for (const line of formatSecretsWarning(report.secrets)) io.stderr(`warning: ${line.trim()}\n`);
-      } else {
-        io.stdout(formatRegistryParse(report));
-      }
+      const json = program.opts<GlobalOptions>().json === true;
+      const summary = await printRegistryExport(resolve(io.cwd, file), file, { json, write: io.stdout, ansiCodePage: await ansiCodePageSetting() });
+      if (json) for (const line of formatSecretsWarning(summary.secrets)) io.stderr(`warning: ${line.trim()}\n`);
+      for (const line of formatParseWarnings(summary)) io.stderr(`warning: ${line}\n`);
+      // Completed with errors: what regedit would not import is left out (SPEC §11 exit 3).
+      if (summary.warningCount > 0) exitCode = ExitCode.CompletedWithErrors;
     });
 
   program
@@ -386,15 +472,26 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       io.stdout(`${lines.join('\n')}\n`);
     });
 
+  // --json before the command is parsed: usage errors print their JSON document too.
+  const wantsJson = args.includes('--json');
+  const commandNames = new Set(program.commands.map((c) => c.name()));
+  if (args.includes('--version') && !args.some((a) => commandNames.has(a))) {
+    io.stdout(wantsJson ? `${JSON.stringify({ name: 'commserve-dr', version: AGENT_VERSION }, null, 2)}\n` : `commserve-dr ${AGENT_VERSION}\n`);
+    return ExitCode.Success;
+  }
   try {
     await program.parseAsync(args, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version are not errors; commander has already printed its message.
-      return error.exitCode === 0 ? ExitCode.Success : ExitCode.Usage;
+      // Help is not an error; commander has already printed its message on stderr.
+      if (error.exitCode === 0) return ExitCode.Success;
+      if (wantsJson) io.stdout(errorDocument('USAGE', error.message.replace(/^error: /, ''), ExitCode.Usage));
+      return ExitCode.Usage;
     }
     const opts = program.opts<GlobalOptions>();
     io.stderr(`commserve-dr: ${describeError(error)}\n`);
+    const code = error instanceof UsageError || error instanceof CommserveDrError ? error.exitCode : ExitCode.Failure;
+    if (opts.json || wantsJson) io.stdout(errorDocument(error instanceof CommserveDrError ? error.code : 'ERROR', describeError(error), code));
     if (opts.verbose && error instanceof Error && !(error instanceof CommserveDrError)) io.stderr(`${error.stack}\n`);
     if (error instanceof UsageError || error instanceof CommserveDrError) return error.exitCode;
     return ExitCode.Failure;

@@ -12,18 +12,19 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParametersByPathCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { ssmClient } from '#agent/aws/clients';
 import { ConfigError, describeError } from '#core/errors';
 import { parseSettings, SETTING_NAMES, type Settings } from '#core/settings';
 import { coerceSettingText } from '#core/settings-text';
+import { ENV_PREFIX, settingsFromEnvironment } from './config-env';
 
 /** The text form of a setting (environment, SSM); shared with the Lambdas. */
 export { coerceSettingText };
 
 /** The config file looked for in the working directory when `--config` is not given. */
 export const DEFAULT_CONFIG_FILE = 'commserve-dr.config.json';
-/** Prefix of the environment variables that set settings. */
-export const ENV_PREFIX = 'COMMSERVE_DR_';
+export { ENV_PREFIX };
 /** Environment variable / file key naming the SSM path to read settings from (not itself a setting). */
 export const SSM_PATH_KEY = 'SettingsParameterPath';
 
@@ -63,12 +64,7 @@ function readConfigFile(configFile: string | undefined, cwd: string): { file: st
 }
 
 function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  for (const name of [...SETTING_NAMES, SSM_PATH_KEY]) {
-    const text = env[`${ENV_PREFIX}${name}`];
-    if (text !== undefined) values[name] = coerceSettingText(text);
-  }
-  return values;
+  return settingsFromEnvironment(env, [SSM_PATH_KEY]);
 }
 
 function merge(layers: Array<{ source: SettingSource; values: Record<string, unknown> }>): { raw: Record<string, unknown>; sources: Record<string, SettingSource> } {
@@ -125,7 +121,7 @@ export async function loadEffectiveConfig(
   const hotSite = (envValues.HotSite ?? fileValues.HotSite ?? {}) as { region?: unknown; endpoint?: unknown };
   const region = typeof hotSite.region === 'string' ? hotSite.region : 'us-east-1';
   const endpoint = typeof hotSite.endpoint === 'string' ? hotSite.endpoint : undefined;
-  const client = ssm ?? new SSMClient({ region, ...(endpoint ? { endpoint } : {}) });
+  const client = ssm ?? ssmClient({ region, endpoint });
   const ssmValues: Record<string, unknown> = {};
   const prefix = path.endsWith('/') ? path : `${path}/`;
   try {

@@ -1,6 +1,6 @@
 /** Process entry of the `commserve-dr` command: the only place that touches `process`. */
 import { exec } from './cli';
-import { interruptNotes, runInterruptCleanups } from './shutdown';
+import { interruptMessage, interruptNotes, runInterruptCleanups } from './shutdown';
 
 let interrupted = false;
 for (const [signal, code] of [
@@ -16,7 +16,7 @@ for (const [signal, code] of [
         for (const note of notes) process.stderr.write(`commserve-dr: interrupted (${signal}): ${note}\n`);
         process.exit(code);
       }
-      process.stderr.write(`commserve-dr: interrupted (${signal}): the job did not complete; an unfinished SET was removed (one already committed — its manifest written — stays), and the next job starts cleanly\n`);
+      process.stderr.write(`commserve-dr: interrupted (${signal}): ${interruptMessage()}\n`);
       process.exit(code);
     });
   });

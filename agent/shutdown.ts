@@ -5,6 +5,48 @@
  * (SIGTERM). A SIGKILL cannot be caught: the lock's owner check and the next job's clean-ups cover it.
  */
 
+/** The command being run (`start`, `recover`, `registry parse`, …), for the interruption message. */
+let command: string | undefined;
+
+/** Records which command runs, so an interruption says what it stopped (set by the CLI before the action). */
+export function setInterruptedCommand(name: string | undefined): void {
+  command = name;
+}
+
+/** The command recorded by {@link setInterruptedCommand}. */
+export function interruptedCommand(): string | undefined {
+  return command;
+}
+
+/**
+ * The line printed after an interruption when no clean-up returned its own note: what stopped and what is
+ * left, in the command's terms (only `start` and `backup` run a DR job and write a SET).
+ * @param name the command (default the one recorded); unknown or none gets a line about a job when it is
+ *   a job command, else a neutral line.
+ */
+export function interruptMessage(name: string | undefined = command): string {
+  switch (name) {
+    case 'start':
+    case 'backup':
+    case undefined:
+      return 'the job did not complete; an unfinished SET was removed (one already committed — its manifest written — stays), and the next job starts cleanly';
+    case 'recover':
+      return 'the recovery stopped before it changed anything in the recovery directory; run it again';
+    case 'fetch':
+      return 'the fetch did not complete: files already written under --to may be partial: fetch it again; nothing at the hot-site was changed';
+    case 'verify':
+      return 'the verification did not complete (a result is recorded only when it does); nothing at the hot-site was changed';
+    case 'prune':
+      return 'prune stopped: SETs already deleted stay deleted, the others are kept; run prune again (or prune --dry-run to see the plan)';
+    case 'sample-db':
+      return 'the sample CommServe may be incomplete: run sample-db again with --force';
+    case 'report':
+      return 'the report was not written (or is incomplete): run report again';
+    default:
+      return `${name} stopped; it changes nothing`;
+  }
+}
+
 /** A clean-up; it may return one line for the user saying what it did (printed instead of the generic line). */
 type Cleanup = () => Promise<void | string> | void | string;
 const cleanups = new Set<Cleanup>();

@@ -61,6 +61,10 @@ export interface SetSummary {
   readonly endTime?: string;
   /** Size of the SET in bytes, when known. Passed through, not interpreted. */
   readonly bytes?: number;
+  /** LOG only, from the manifest: the job id of the point this LOG continues (`previousSet`). Read by `log-chain.ts`. */
+  readonly previousJobId?: number;
+  /** From the manifest: the moment the SET's database state was captured (ISO-8601 UTC). Read by `log-chain.ts`. */
+  readonly pointTime?: string;
 }
 
 /**
@@ -100,6 +104,12 @@ export interface Cycle {
   readonly full: SetSummary;
   /** The cycle's DIFFERENTIALs, oldest first, whatever their outcome (failed ones included). */
   readonly differentials: readonly SetSummary[];
+  /**
+   * The cycle's LOG points (SPEC §4.5), oldest first, whatever their outcome. They never change the cycle's verdicts
+   * (complete, successful, restorable point): a LOG is a point between DIFFERENTIALs, chained by `previousJobId`
+   * (see `log-chain.ts`), and expires with its cycle.
+   */
+  readonly logs: readonly SetSummary[];
   /** True once a later FULL has succeeded; only the newest cycle can be open. */
   readonly complete: boolean;
   /** The successful FULL that completed this cycle (the next cycle's FULL); absent while open. */
@@ -117,7 +127,7 @@ export interface Cycle {
 export type OrphanCode =
   /** A FULL that did not succeed (Failed, Killed, no manifest, or still running): it starts no cycle. */
   | 'unsuccessful-full'
-  /** A DIFFERENTIAL with no `cycleId` and no FULL before it. */
+  /** A DIFFERENTIAL or LOG with no `cycleId` and no FULL before it. */
   | 'before-first-full'
   /** A DIFFERENTIAL with no `cycleId` whose nearest earlier FULL did not succeed. */
   | 'after-unsuccessful-full'
@@ -201,7 +211,11 @@ export function buildCycles(sets: readonly SetSummary[]): CycleReport {
     else members.get(placed.cycleId)!.push({ set, note: placed.note });
   }
 
-  const cycles = starts.map((full, i) => makeCycle(full, starts[i + 1], members.get(full.jobId)!, fulls));
+  const cycles = starts.map((full, i) => {
+    const placed = members.get(full.jobId)!;
+    const cycle = makeCycle(full, starts[i + 1], placed.filter((p) => p.set.backupType !== BackupType.Log), fulls);
+    return { ...cycle, logs: placed.filter((p) => p.set.backupType === BackupType.Log).map((p) => p.set) };
+  });
   const newest = cycles.at(-1);
   return {
     cycles,
@@ -220,37 +234,38 @@ function placeDifferential(
   members: ReadonlyMap<number, unknown>,
 ): Placement {
   const name = set.setName;
+  const kind = set.backupType;
   if (set.cycleId !== undefined) {
     const base = byJobId.get(set.cycleId);
     const baseName = setNameOf(set.cycleId);
     if (!base) {
-      return { orphan: { set, code: 'base-full-missing', reason: `DIFFERENTIAL ${name} belongs to cycle ${set.cycleId} by its manifest, but its FULL ${baseName} is not listed` } };
+      return { orphan: { set, code: 'base-full-missing', reason: `${kind} ${name} belongs to cycle ${set.cycleId} by its manifest, but its FULL ${baseName} is not listed` } };
     }
     if (base.backupType !== BackupType.Full) {
-      return { orphan: { set, code: 'base-full-missing', reason: `DIFFERENTIAL ${name} names ${baseName} as its FULL, but ${baseName} is a DIFFERENTIAL` } };
+      return { orphan: { set, code: 'base-full-missing', reason: `${kind} ${name} names ${baseName} as its FULL, but ${baseName} is a ${base.backupType}` } };
     }
     if (!members.has(base.jobId)) {
-      return { orphan: { set, code: 'base-full-unusable', reason: `DIFFERENTIAL ${name} is based on FULL ${baseName}, which ${describeSetOutcome(base)}: that FULL starts no cycle` } };
+      return { orphan: { set, code: 'base-full-unusable', reason: `${kind} ${name} is based on FULL ${baseName}, which ${describeSetOutcome(base)}: that FULL starts no cycle` } };
     }
     const note =
       nearestFull && nearestFull.jobId !== base.jobId
-        ? `DIFFERENTIAL ${name} follows FULL ${nearestFull.setName} but belongs to this cycle by its manifest's cycle id`
+        ? `${kind} ${name} follows FULL ${nearestFull.setName} but belongs to this cycle by its manifest's cycle id`
         : undefined;
     return { cycleId: base.jobId, note };
   }
   if (!nearestFull) {
-    return { orphan: { set, code: 'before-first-full', reason: `DIFFERENTIAL ${name} (${describeSetOutcome(set)}) has no cycle id and no FULL precedes it` } };
+    return { orphan: { set, code: 'before-first-full', reason: `${kind} ${name} (${describeSetOutcome(set)}) has no cycle id and no FULL precedes it` } };
   }
   if (!members.has(nearestFull.jobId)) {
     return {
       orphan: {
         set,
         code: 'after-unsuccessful-full',
-        reason: `DIFFERENTIAL ${name} (${describeSetOutcome(set)}) has no cycle id, and the FULL before it, ${nearestFull.setName}, ${describeSetOutcome(nearestFull)}`,
+        reason: `${kind} ${name} (${describeSetOutcome(set)}) has no cycle id, and the FULL before it, ${nearestFull.setName}, ${describeSetOutcome(nearestFull)}`,
       },
     };
   }
-  return { cycleId: nearestFull.jobId, note: `DIFFERENTIAL ${name} has no cycle id: placed in this cycle as it follows FULL ${nearestFull.setName}` };
+  return { cycleId: nearestFull.jobId, note: `${kind} ${name} has no cycle id: placed in this cycle as it follows FULL ${nearestFull.setName}` };
 }
 
 function makeCycle(full: SetSummary, next: SetSummary | undefined, placed: readonly { set: SetSummary; note?: string }[], fulls: readonly SetSummary[]): Cycle {
@@ -294,6 +309,7 @@ function makeCycle(full: SetSummary, next: SetSummary | undefined, placed: reado
     cycleId: full.jobId,
     full,
     differentials,
+    logs: [],
     complete,
     ...(next ? { completedBy: next } : {}),
     successful,
@@ -335,12 +351,12 @@ function validateOne(set: SetSummary): void {
     throw new CycleInputError('INVALID_SET_SUMMARY', `invalid job id ${String(set.jobId)} for SET ${String(set.setName)}`, { cause: error });
   }
   if (set.setName !== expectedName) invalid(`SET name ${String(set.setName)} does not match job id ${set.jobId} (expected ${expectedName})`);
-  if (set.backupType !== BackupType.Full && set.backupType !== BackupType.Differential) invalid(`${expectedName}: unknown backup type ${String(set.backupType)}`);
+  if (set.backupType !== BackupType.Full && set.backupType !== BackupType.Differential && set.backupType !== BackupType.Log) invalid(`${expectedName}: unknown backup type ${String(set.backupType)}`);
   if (!STATUSES.includes(set.status)) invalid(`${expectedName}: unknown status ${String(set.status)}`);
   if (typeof set.complete !== 'boolean') invalid(`${expectedName}: complete must be true or false`);
   if (set.cycleId !== undefined) {
     if (!Number.isSafeInteger(set.cycleId) || set.cycleId < 1) invalid(`${expectedName}: invalid cycle id ${String(set.cycleId)}`);
     if (set.backupType === BackupType.Full && set.cycleId !== set.jobId) invalid(`${expectedName}: a FULL starts its own cycle, but its cycle id is ${set.cycleId}`);
-    if (set.backupType === BackupType.Differential && set.cycleId >= set.jobId) invalid(`${expectedName}: a DIFFERENTIAL belongs to an earlier FULL, but its cycle id is ${set.cycleId}`);
+    if (set.backupType !== BackupType.Full && set.cycleId >= set.jobId) invalid(`${expectedName}: a ${set.backupType} belongs to an earlier FULL, but its cycle id is ${set.cycleId}`);
   }
 }

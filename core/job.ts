@@ -10,7 +10,7 @@ import { JobEventSchema, type JobEvent } from './manifest';
 import { BackupType } from './set-id';
 import { JobStatus } from './job-status';
 
-const backupType = z.enum([BackupType.Full, BackupType.Differential]);
+const backupType = z.enum([BackupType.Full, BackupType.Differential, BackupType.Log]);
 const jobStatus = z.enum([JobStatus.Completed, JobStatus.CompletedWithErrors, JobStatus.Failed, JobStatus.Killed]);
 
 /**
@@ -183,6 +183,17 @@ export function decideJobRecord(input: ReportJobInput, bucket: string, now: stri
   const hotSite = `s3://${bucket}/${p1.setPrefix}`;
   const pruneEvent = describePrune(input, now);
   if (pruneEvent) events.push(pruneEvent);
+  if (p1.backupType === BackupType.Log && !input.archive && !input.archiveError) {
+    // SPEC §4.5: a LOG point is archived with its cycle, not by a phase-2 copy of its own.
+    events.push({ time: now, level: 'info', code: 'LOG_ARCHIVED_WITH_CYCLE', message: 'LOG point: no archive copy of its own; it is archived and pruned with its cycle' });
+    return {
+      ...base,
+      status: p1.status === JobStatus.Completed ? JobStatus.Completed : JobStatus.CompletedWithErrors,
+      copies: { phase1Destination: p1.phase1Destination, hotSite, archive: null },
+      phase2: 'not-run',
+      events,
+    };
+  }
   if (input.archiveError || !input.archive) {
     events.push({
       time: now,

@@ -90,6 +90,28 @@ export const DatabaseIdentitySchema = z.object({
   pageCount: z.number().int().nonnegative().optional(),
   /** Engine-specific backup metadata (e.g. SQL Server LSNs, differential base GUID). */
   details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+  /**
+   * SQL Server: other tools' non-COPY_ONLY FULL/DIFFERENTIAL backups found in msdb at backup time, and whose chain each
+   * belongs to (`commserve-dr` or `other`; docs/SQLSERVER.md "Coexistence"). Absent when none.
+   */
+  otherBackups: z
+    .array(
+      z.object({
+        type: z.enum(['FULL', 'DIFFERENTIAL']),
+        backupSetGuid: z.string(),
+        finished: z.string().nullable(),
+        userName: z.string().nullable(),
+        device: z.string().nullable(),
+        chain: z.enum(['commserve-dr', 'other']),
+        baseGuid: z.string().nullable(),
+      }),
+    )
+    .optional(),
+  /**
+   * SQL Server: the database users mapped to server logins at backup time (recovery re-maps orphaned users and lists
+   * the logins the database needs). Absent when not readable.
+   */
+  databaseUsers: z.array(z.object({ user: z.string(), type: z.string(), sid: z.string().nullable(), login: z.string().nullable() })).optional(),
 });
 export type DatabaseIdentity = z.infer<typeof DatabaseIdentitySchema>;
 
@@ -108,11 +130,23 @@ export const ManifestSchema = z
     product: z.literal('commserve-dr'),
     jobId: z.number().int().positive(),
     setName: z.string(),
-    backupType: z.enum([BackupType.Full, BackupType.Differential]),
+    backupType: z.enum([BackupType.Full, BackupType.Differential, BackupType.Log]),
     /** Job id of the cycle's FULL (equals jobId for a FULL). */
     cycleId: z.number().int().positive(),
-    /** SET name of the FULL a DIFFERENTIAL is based on; null for a FULL. */
+    /** SET name of the FULL a DIFFERENTIAL or LOG is based on; null for a FULL. */
     baseFullSet: z.string().nullable(),
+    /**
+     * LOG only (SPEC §4.5): the SET name of the point this LOG continues — the cycle's FULL, a DIFFERENTIAL or a LOG
+     * of the same cycle, always an earlier job. Recovery to this LOG replays the chain back to its FULL (or
+     * DIFFERENTIAL); a missing or damaged link is a gap. Absent for a FULL or DIFFERENTIAL.
+     */
+    previousSet: z.string().optional(),
+    /**
+     * The moment the database state in this SET was captured (the consistent snapshot's end, ISO-8601 UTC): what
+     * `recover --at` compares with. Absent in manifests written before LOG points existed (the start time is then the
+     * best lower bound).
+     */
+    pointTime: isoUtc.optional(),
     /** Why a requested DIFFERENTIAL ran as a FULL, when it did. */
     promotion: z.object({ requested: z.literal(BackupType.Differential), reason: z.string() }).nullable().default(null),
     startTime: isoUtc,
@@ -129,6 +163,8 @@ export const ManifestSchema = z
     firewall: z.object({ present: z.array(z.string()), missing: z.array(z.string()) }),
     files: z.array(ManifestFileSchema).min(1),
     events: z.array(JobEventSchema).default([]),
+    /** Format of the cycle's DIFFERENTIAL dumps (SQLite: `CSDRDF01` version 1, described in RECOVERY.md), in every SQLite SET. */
+    differentialFormat: z.object({ name: z.string().min(1), version: z.number().int().positive() }).optional(),
   })
   .superRefine((m, ctx) => {
     if (parseSetName(m.setName) !== m.jobId) {
@@ -138,10 +174,18 @@ export const ManifestSchema = z
       if (m.cycleId !== m.jobId) ctx.addIssue({ code: 'custom', path: ['cycleId'], message: 'a FULL starts its own cycle: cycleId must equal jobId' });
       if (m.baseFullSet !== null) ctx.addIssue({ code: 'custom', path: ['baseFullSet'], message: 'must be null for a FULL' });
     } else {
-      if (m.cycleId >= m.jobId) ctx.addIssue({ code: 'custom', path: ['cycleId'], message: 'a DIFFERENTIAL belongs to an earlier FULL' });
+      if (m.cycleId >= m.jobId) ctx.addIssue({ code: 'custom', path: ['cycleId'], message: `a ${m.backupType} belongs to an earlier FULL` });
       if (m.baseFullSet !== setName(m.cycleId)) {
         ctx.addIssue({ code: 'custom', path: ['baseFullSet'], message: `must be ${setName(m.cycleId)} (the cycle's FULL)` });
       }
+    }
+    if (m.backupType === BackupType.Log) {
+      const previous = m.previousSet === undefined ? undefined : parseSetName(m.previousSet);
+      if (previous === undefined || previous < m.cycleId || previous >= m.jobId) {
+        ctx.addIssue({ code: 'custom', path: ['previousSet'], message: `a LOG names its predecessor: a SET of cycle ${m.cycleId} before ${m.setName}` });
+      }
+    } else if (m.previousSet !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['previousSet'], message: 'only a LOG names a predecessor' });
     }
     const seen = new Set<string>();
     for (const [i, f] of m.files.entries()) {

@@ -10,6 +10,7 @@
  * | `JobFailed` | Count | ReportJob (and the agent, for a job run by hand that fails before phase 2) | 1 when the job ends Failed |
  * | `BytesProtected` | Bytes | ReportJob | size of the job's SET |
  * | `JobDurationSeconds` | Seconds | ReportJob | job start to report |
+ * | `RpoSeconds` | Seconds | agent, after every job of any type commits its SET at the hot-site | age of the newest restorable point at the hot-site (SPEC §2, §4.5) |
  *
  * Every metric carries one dimension, `Cell` (the settings cell), so several CommServes can share an account.
  */
@@ -27,6 +28,7 @@ export const DrMetricName = {
   JobFailed: 'JobFailed',
   BytesProtected: 'BytesProtected',
   JobDurationSeconds: 'JobDurationSeconds',
+  RpoSeconds: 'RpoSeconds',
 } as const;
 export type DrMetricName = (typeof DrMetricName)[keyof typeof DrMetricName];
 /** The custom metric names (alias of {@link DrMetricName}). */

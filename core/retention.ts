@@ -17,7 +17,8 @@
  *    last DIFFERENTIAL of a kept cycle: it is what records that the cycle cannot be restored to its
  *    end point, and removing it would make that cycle count (and the next plan expire more).
  * 4. A SET at or after the boundary (job id ≥ the boundary's) is kept: within retention.
- * 5. A SET before the boundary whose phase-2 copy failed is kept for `SetLifeSpanForFailedDR` days
+ * 5. A SET before the boundary whose phase-2 copy failed (or whose job ended Completed With One or More Errors with
+ *    its phase-2 result unknown) is kept for `SetLifeSpanForFailedDR` days
  *    after its job ended, and expired at the first plan after that.
  * 6. Any other SET before the boundary is expired.
  *
@@ -37,6 +38,7 @@ import { buildCycles, RUNNING, type Cycle, type SetStatus, type SetSummary } fro
 import { CommserveDrError } from './errors';
 import { ARCHIVE_MINIMUM_DAYS, type ArchiveStorageClass } from './settings';
 import { BackupType } from './set-id';
+import { JobStatus } from './job-status';
 
 /** Milliseconds in a day (retention durations are whole days of 24 h, not calendar days). */
 export const DAY_MS = 86_400_000;
@@ -96,6 +98,10 @@ export type RetentionCode =
   | 'phase2-failed-within-lifespan'
   | 'phase2-failed-past-lifespan'
   | 'older-than-retention'
+  /** A LOG point whose cycle's FULL is gone (an orphan): it can never be rebuilt, so it is not kept (SPEC §5). */
+  | 'log-without-base'
+  /** A SET a kept LOG point's chain runs through (its predecessor, recursively, down to the FULL). */
+  | 'base-of-kept-log'
   /** Archive only: expired by the count, but an object is younger than its class's minimum duration. */
   | 'early-deletion-skipped'
   /** Archive only: `ArchiveRetainCycles` is not set. */
@@ -195,7 +201,7 @@ export function planRetention(input: RetentionInput): RetentionPlan {
   const byJob = new Map(input.sets.map((s) => [s.summary.jobId, s]));
 
   const cycleOf = new Map<number, Cycle>();
-  for (const c of report.cycles) for (const s of [c.full, ...c.differentials]) cycleOf.set(s.jobId, c);
+  for (const c of report.cycles) for (const s of [c.full, ...c.differentials, ...c.logs]) cycleOf.set(s.jobId, c);
 
   const counting = report.cycles.filter((c) => c.complete && c.successful);
   const retained = counting.slice(-settings.RetainCycles);
@@ -239,6 +245,14 @@ export function planRetention(input: RetentionInput): RetentionPlan {
       }
       continue;
     }
+    if (s.backupType === BackupType.Log && !cycle) {
+      drafts.set(s.jobId, withAge({
+        action: 'expire',
+        code: 'log-without-base',
+        reason: `LOG point whose cycle's FULL ${s.cycleId === undefined ? '' : `SET ${s.cycleId} `}is gone or never succeeded: it can never be rebuilt`,
+      }));
+      continue;
+    }
     if (boundary === null) {
       drafts.set(s.jobId, withAge({
         action: 'keep',
@@ -253,18 +267,21 @@ export function planRetention(input: RetentionInput): RetentionPlan {
       continue;
     }
     const boundaryName = byJob.get(boundary)!.summary.setName;
-    if (phase2 === 'failed') {
+    // SPEC §5: a job that ended Completed With One or More Errors is kept the lifespan even when its phase-2 result is unknown.
+    const phase2Suspect = phase2 === 'failed' || (phase2 === 'unknown' && s.status === JobStatus.CompletedWithErrors);
+    if (phase2Suspect) {
+      const what = phase2 === 'failed' ? 'its phase-2 copy failed' : 'its job ended Completed With One or More Errors and its phase-2 result is unknown';
       if (age === undefined || age < lifespan) {
         drafts.set(s.jobId, withAge({
           action: 'keep',
           code: 'phase2-failed-within-lifespan',
-          reason: `older than the oldest retained cycle ${boundaryName}, but its phase-2 copy failed: kept for ${lifespan} days (SetLifeSpanForFailedDR)${age === undefined ? ', age unknown' : `, now ${fmtDays(age)} old`}`,
+          reason: `older than the oldest retained cycle ${boundaryName}, but ${what}: kept for ${lifespan} days (SetLifeSpanForFailedDR)${age === undefined ? ', age unknown' : `, now ${fmtDays(age)} old`}`,
         }));
       } else {
         drafts.set(s.jobId, withAge({
           action: 'expire',
           code: 'phase2-failed-past-lifespan',
-          reason: `older than the oldest retained cycle ${boundaryName}; its phase-2 copy failed and it is ${fmtDays(age)} old, past the ${lifespan}-day SetLifeSpanForFailedDR`,
+          reason: `older than the oldest retained cycle ${boundaryName}; ${what} and it is ${fmtDays(age)} old, past the ${lifespan}-day SetLifeSpanForFailedDR`,
         }));
       }
       continue;
@@ -303,6 +320,24 @@ export function planRetention(input: RetentionInput): RetentionPlan {
     if (s.backupType !== BackupType.Differential || drafts.get(s.jobId)?.action !== 'keep') continue;
     const fullId = s.cycleId ?? cycleOf.get(s.jobId)?.cycleId;
     if (fullId !== undefined) protect(fullId, 'full-of-kept-differential', `the FULL of kept DIFFERENTIAL ${s.setName}, which depends on it`);
+  }
+
+  // The chain of every kept LOG point (newest first, so a protected predecessor protects its own chain in turn).
+  for (const item of [...input.sets].sort((a, b) => b.summary.jobId - a.summary.jobId)) {
+    const s = item.summary;
+    if (s.backupType !== BackupType.Log || drafts.get(s.jobId)?.action !== 'keep') continue;
+    const cycle = cycleOf.get(s.jobId);
+    if (!cycle) continue;
+    if (s.previousJobId !== undefined) protect(s.previousJobId, 'base-of-kept-log', `the predecessor of kept LOG ${s.setName}, whose chain runs through it`);
+    protect(cycle.full.jobId, 'base-of-kept-log', `the FULL of kept LOG ${s.setName}, whose chain starts from it`);
+  }
+  // A DIFFERENTIAL kept for a LOG chain needs its FULL too.
+  for (const item of input.sets) {
+    const s = item.summary;
+    if (s.backupType === BackupType.Differential && drafts.get(s.jobId)?.code === 'base-of-kept-log') {
+      const fullId = s.cycleId ?? cycleOf.get(s.jobId)?.cycleId;
+      if (fullId !== undefined) protect(fullId, 'full-of-kept-differential', `the FULL of kept DIFFERENTIAL ${s.setName}, which depends on it`);
+    }
   }
 
   const decisions: RetentionDecision[] = [...input.sets]
@@ -468,7 +503,19 @@ export function planArchiveRetention(input: ArchiveRetentionInput): ArchiveReten
       allow ? { ...d, earlyDeletion } : { ...d, action: 'keep', code: 'early-deletion-skipped', reason: `${d.reason}; but ${warning}`, earlyDeletion },
     );
   }
-  // A DIFFERENTIAL kept by the early-deletion rule keeps its FULL (in job order: deterministic reasons).
+  // A LOG kept by the early-deletion rule keeps its chain (newest first, so a kept predecessor keeps its own in turn).
+  for (const id of [...decisions.keys()].sort((a, b) => b - a)) {
+    const d = decisions.get(id)!;
+    if (d.backupType !== BackupType.Log || d.action !== 'keep') continue;
+    const summary = bySet.get(d.jobId)!.summary;
+    for (const baseId of [summary.previousJobId, summary.cycleId ?? d.cycleId]) {
+      const base = baseId === undefined ? undefined : decisions.get(baseId);
+      if (base && base.action === 'expire') {
+        decisions.set(base.jobId, { ...base, action: 'keep', code: 'base-of-kept-log', reason: `on the chain of kept LOG ${d.setName}, which depends on it` });
+      }
+    }
+  }
+  // A DIFFERENTIAL kept by the early-deletion rule (or for a LOG chain) keeps its FULL (in job order: deterministic reasons).
   for (const d of [...decisions.values()].sort((a, b) => a.jobId - b.jobId)) {
     if (d.backupType !== BackupType.Differential || d.action !== 'keep') continue;
     const fullId = bySet.get(d.jobId)!.summary.cycleId ?? d.cycleId;

@@ -33,6 +33,22 @@ export function parseSetName(name: string): number | undefined {
   return setName(jobId) === name ? jobId : undefined;
 }
 
+/** How an operator may write a SET on the command line (the text of the usage error). */
+export const SET_ARGUMENT_FORM = 'a SET name SET_<job id>, with any zero-padding (SET_7, SET_007)';
+
+/**
+ * The canonical SET name for a SET as typed by an operator: `SET_` (any case) and the job id with any
+ * zero-padding — `SET_7`, `SET_007`, `set_0007` → the name {@link setName} builds for job 7.
+ * @returns undefined when `text` is not of that form or the job id is out of range (see {@link SET_ARGUMENT_FORM}).
+ */
+export function canonicalSetName(text: string): string | undefined {
+  const match = /^SET_(\d{1,20})$/i.exec(text.trim());
+  if (!match) return undefined;
+  const jobId = Number(match[1]);
+  if (!Number.isSafeInteger(jobId) || jobId < 1 || jobId > MAX_JOB_ID) return undefined;
+  return setName(jobId);
+}
+
 /** Orders SET names by job id (numerically: SET_999 before SET_1000). Non-SET names sort last, by name. */
 export function compareSetNames(a: string, b: string): number {
   const ja = parseSetName(a);
@@ -43,17 +59,21 @@ export function compareSetNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** DR backup types (SPEC §2). */
-export const BackupType = { Full: 'FULL', Differential: 'DIFFERENTIAL' } as const;
+/** DR backup types (SPEC §2; LOG: §4.5, the pages or log records changed since the previous point of the open cycle). */
+export const BackupType = { Full: 'FULL', Differential: 'DIFFERENTIAL', Log: 'LOG' } as const;
 export type BackupType = (typeof BackupType)[keyof typeof BackupType];
 
+/** Every backup type, in the order an operator reads them. */
+export const ALL_BACKUP_TYPES: readonly BackupType[] = [BackupType.Full, BackupType.Differential, BackupType.Log];
+
 /**
- * Parses a backup type as typed by an operator (`full`, `FULL`, `differential`, `diff`).
+ * Parses a backup type as typed by an operator (`full`, `FULL`, `differential`, `diff`, `log`).
  * @returns undefined when not recognised.
  */
 export function parseBackupType(text: string): BackupType | undefined {
   const t = text.trim().toUpperCase();
   if (t === 'FULL') return BackupType.Full;
   if (t === 'DIFFERENTIAL' || t === 'DIFF') return BackupType.Differential;
+  if (t === 'LOG') return BackupType.Log;
   return undefined;
 }

@@ -5,11 +5,11 @@
 
 /**
  * A value from the environment or SSM: JSON when it parses (numbers, booleans, objects), else the text;
- * `unlimited` or an empty string mean null (e.g. `ArchiveRetainCycles`).
+ * `unlimited`, `off` or an empty string mean null (e.g. `ArchiveRetainCycles`, `LogBackupIntervalMinutes`).
  */
 export function coerceSettingText(text: string): unknown {
   const t = text.trim();
-  if (t === '' || t.toLowerCase() === 'unlimited') return null;
+  if (t === '' || t.toLowerCase() === 'unlimited' || t.toLowerCase() === 'off') return null;
   try {
     return JSON.parse(t);
   } catch {

@@ -67,6 +67,16 @@ const SqlServerDatabase = z.object({
    * this only disables the certificate check, so leave it false (default) outside test instances.
    */
   trustServerCertificate: z.boolean().default(false),
+  /** Pin the server certificate: a PEM file of the server's certificate or its CA (docs/SQLSERVER.md, "TLS"). */
+  tlsCaFile: z.string().min(1).optional(),
+  /** Pin the server certificate by its SHA-1 (40 hex) or SHA-256 (64 hex) fingerprint instead of a CA file. */
+  tlsCertificateThumbprint: z.string().regex(/^[0-9A-Fa-f: ]+$/, 'hex digits (colons and spaces allowed)').optional(),
+  /** Name expected in the server certificate when `server` is an IP address or another name (tedious `serverName`). */
+  tlsServerName: z.string().min(1).optional(),
+  /** `sql` (SQL Server login; unset means sql) or `ntlm` (Windows domain account `domain\\user` with its password). */
+  authentication: z.enum(['sql', 'ntlm']).optional(),
+  /** Windows domain of `user` for `authentication: "ntlm"`. */
+  domain: z.string().min(1).optional(),
 });
 
 /** Registry root of the generated sample CommServe (the local defaults export it). */
@@ -95,6 +105,17 @@ export const SettingsSchema = z
     DbRetryIntervalMinutes: z.number().min(0).default(30),
     ArchiveRetryCount: z.number().int().min(0).default(10),
     ArchiveRetryIntervalMinutes: z.number().min(0).default(30),
+    /**
+     * Requests each job may spend checking kept SETs at the hot-site against their manifests (HeadObject with the S3
+     * checksum, no download; issue 16): least recently checked first. 0 turns the checksum check off (the listing still
+     * finds missing and truncated objects). Default 150: a full pass over 5 kept cycles of 7 SETs in 2 daily jobs (3 with a full open cycle).
+     */
+    ScrubRequestsPerJob: z.number().int().min(0).default(150),
+    /**
+     * Minutes between LOG points (SPEC §4.5): the RPO target; the RPO alarm fires past twice this. `null` (parameter
+     * text `off`) turns LOG points off. Default 15.
+     */
+    LogBackupIntervalMinutes: z.number().int().min(1).max(1440).nullable().default(15),
     /** Local run (`npm start` without `--type`): DIFFERENTIALs per cycle before the next FULL. */
     LocalDifferentialsPerCycle: z.number().int().min(0).default(6),
     ScheduleTime: HHMM.default('17:00'),
@@ -147,6 +168,26 @@ export const SettingsSchema = z
     DumpCompression: z.enum(['none', 'brotli']).default('none'),
     /** Brotli quality 0–11 of `DumpCompression: brotli` (1: ~400 MB/s per core and ~4× on the sample CommServe). */
     DumpCompressionLevel: z.number().int().min(0).max(11).default(1),
+    /**
+     * ARN of the DR job state machine (stack output `DrJobStateMachineArn`, also published as the parameter
+     * `<settings path>/StateMachineArn`): a job run by hand starts its phase 2 there. Unset: a job run by hand
+     * against a local stand-in (HotSite.endpoint) runs phase 2 in-process; against AWS it is refused.
+     */
+    StateMachineArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/, 'must be a Step Functions state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)')
+      .nullable()
+      .default(null),
+    /**
+     * Windows ANSI code page of REGEDIT4 `.reg` files and of the ANSI bytes of their hex(1)/hex(2)/hex(7) strings
+     * (regedit reads and writes them in the system code page): 1252 (Western) by default; 874 and 1250–1258
+     * are supported (the single-byte ANSI code pages).
+     */
+    AnsiCodePage: z
+      .number()
+      .int()
+      .refine((n) => n === 874 || (n >= 1250 && n <= 1258), 'must be a single-byte Windows ANSI code page: 874 or 1250–1258')
+      .default(1252),
     /** Local state (job counter, lock) lives here. */
     StateDirectory: z.string().min(1).default('.commserve-dr/state'),
   })

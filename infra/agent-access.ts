@@ -8,10 +8,11 @@
  *   `ssm:UpdateInstanceInformation`/association/document calls, `ssmmessages:*Channel`,
  *   `ec2messages:*`) — a trimmed `AmazonSSMManagedInstanceCore` without its account-wide
  *   `ssm:GetParameter(s)`; `useManagedInstanceCore` attaches the managed policy instead;
- * - hot-site bucket: read and write `sets/*` and `jobs/*` (multipart included), list key names; no
- *   delete, nothing under `archive/`;
+ * - hot-site bucket: read and write `sets/*` and `jobs/*` (multipart included), list key names and the
+ *   multipart uploads in progress (phase 1 aborts those a killed job left); no delete, nothing under
+ *   `archive/` (phase 2 is the Lambdas' work, also for a job run by hand);
  * - the DR job state machine: `states:SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat` (phase-1
- *   callback) and `states:StartExecution` (a job run by hand starts phase 2);
+ *   callback) and `states:StartExecution` (a job run by hand starts phase 2 there);
  * - Parameter Store: read the settings under the cell's prefix (`GetParametersByPath`), and
  *   `ssm:GetParameter` on the SQL Server credential `SecureString` (created by the operator) with
  *   `kms:Decrypt` on its key through SSM only;
@@ -104,8 +105,13 @@ export class AgentAccess extends Construct {
 
     props.hotSite.grantReadArea(this.role, 'sets');
     props.hotSite.grantWriteSets(this.role);
+    props.hotSite.grantListMultipartUploads(this.role);
     props.hotSite.grantReadJobs(this.role);
     props.hotSite.grantWriteJobs(this.role);
+    // The scrub's check state (state/scrub.json) and the break-glass guide, rewritten by each job.
+    props.hotSite.grantReadArea(this.role, 'state');
+    props.hotSite.grantWriteArea(this.role, 'state');
+    props.hotSite.grantWriteRecoveryGuide(this.role);
     props.drJob.grantTaskResponse(this.role);
     props.drJob.grantStartExecution(this.role);
     props.settings.grantRead(this.role);

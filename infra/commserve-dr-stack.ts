@@ -5,9 +5,11 @@
  */
 import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ARCHIVE_MINIMUM_DAYS, type ArchiveStorageClass, type SettingsInput } from '#core/settings';
 import { AgentAccess, type SqlServerCredential } from './agent-access';
+import { OperatorAccess } from './operator-access';
 import { DrJobStateMachine } from './dr-job-state-machine';
 import { HotSiteBucket, type ObjectLockMode } from './hot-site-bucket';
 import { METRIC_NAMESPACE } from '#core/metrics';
@@ -15,6 +17,7 @@ import { DrMonitoring } from './monitoring';
 import { Phase2Functions } from './phase2-functions';
 import { DrJobSchedule } from './schedule';
 import { DEFAULT_CELL, SettingsParameters, settingsPrefixForCell } from './settings-parameters';
+import { TamperProtection } from './tamper-protection';
 
 /** Logical id of the deploy-time parameter holding the CommServe's managed-node id. */
 export const COMMSERVE_INSTANCE_PARAMETER = 'CommServeInstanceId';
@@ -72,6 +75,10 @@ export interface CommserveDrStackProps extends StackProps {
   readonly alarmEmails?: readonly string[];
   /** Attach `AmazonSSMManagedInstanceCore` to the agent's role instead of the trimmed Run Command policy. Default false. */
   readonly agentUseManagedInstanceCore?: boolean;
+  /** Log the hot-site's write data events with CloudTrail for the tamper alarm. Default true (about $0.10 per 100,000 writes). */
+  readonly tamperDataEventTrail?: boolean;
+  /** Deny the agent any PutObject/CompleteMultipartUpload without If-None-Match (create-only). Default false until the agent writes only new keys (see infra/tamper-protection.ts). */
+  readonly agentCreateOnly?: boolean;
 }
 
 /** The commserve-dr stack. */
@@ -83,6 +90,9 @@ export class CommserveDrStack extends Stack {
   readonly schedule: DrJobSchedule;
   readonly monitoring: DrMonitoring;
   readonly agent: AgentAccess;
+  /** The recovery and operator roles (recover/fetch/sets/history; verify and prune by hand). */
+  readonly operators: OperatorAccess;
+  readonly tamperProtection: TamperProtection;
 
   constructor(scope: Construct, id: string, props: CommserveDrStackProps) {
     super(scope, id, props);
@@ -154,6 +164,7 @@ export class CommserveDrStack extends Stack {
       stateMachine: this.drJob.stateMachine,
       cell,
       alarmEmails: props.alarmEmails,
+      logBackupIntervalMinutes: settings.LogBackupIntervalMinutes,
     });
 
     let sqlServerCredential: SqlServerCredential | undefined;
@@ -181,12 +192,40 @@ export class CommserveDrStack extends Stack {
       useManagedInstanceCore: props.agentUseManagedInstanceCore,
     });
 
+    // The agent finds the state machine of its jobs run by hand under its settings path.
+    new ssm.StringParameter(this, 'StateMachineArnParameter', {
+      parameterName: `${this.settings.prefix}/StateMachineArn`,
+      stringValue: this.drJob.stateMachine.stateMachineArn,
+      description: 'commserve-dr setting StateMachineArn: the DR job state machine; a job run by hand on the CommServe starts its phase 2 there',
+      tier: ssm.ParameterTier.STANDARD,
+    });
+    this.operators = new OperatorAccess(this, 'Operators', { hotSite: this.hotSite, settings: this.settings });
+    this.tamperProtection = new TamperProtection(this, 'Tamper', {
+      hotSite: this.hotSite,
+      createOnlyPrincipals: [this.agent.role],
+      writers: {
+        creators: [this.agent.role],
+        // The operator role writes verify/ and prune/ records and deletes in a manual prune: expected, not tampering.
+        cloudWriters: [this.functions.archiveSet.role!, this.functions.reportJob.role!, this.functions.pruneSets.role!, this.operators.operatorRole],
+        deleters: [this.functions.pruneSets.role!, this.operators.operatorRole],
+      },
+      alarmTopic: this.monitoring.topic,
+      alarmTopicKey: this.monitoring.topicKey,
+      dataEventTrail: props.tamperDataEventTrail,
+      enforceCreateOnly: props.agentCreateOnly,
+    });
+
     new CfnOutput(this, 'HotSiteBucketName', { value: this.hotSite.bucket.bucketName });
     new CfnOutput(this, 'DrJobStateMachineArn', { value: this.drJob.stateMachine.stateMachineArn });
     new CfnOutput(this, 'AgentRoleName', {
       description: 'IAM role of the CommServe managed node: aws ssm create-activation --iam-role <this>',
       value: this.agent.role.roleName,
     });
+    new CfnOutput(this, 'RecoveryRoleArn', {
+      description: 'assume for recover, fetch, sets, history, report (read and restore only): e.g. AWS_PROFILE with role_arn = <this>',
+      value: this.operators.recoveryRole.roleArn,
+    });
+    new CfnOutput(this, 'OperatorRoleArn', { description: 'assume for verify and prune by hand (and recovery)', value: this.operators.operatorRole.roleArn });
     new CfnOutput(this, 'SettingsPrefix', { description: 'SSM Parameter Store path of the settings', value: this.settings.prefix });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });

@@ -37,6 +37,8 @@ export const DrJobState = {
   RejectInput: 'RejectInput',
   RunPhase1: 'RunPhase1',
   ValidateSet: 'ValidateSet',
+  /** LOG points (SPEC §4.5) skip ArchiveSet and PruneSets: they are archived and pruned with their cycle. */
+  IsLogPoint: 'IsLogPoint',
   ArchiveSet: 'ArchiveSet',
   PruneSets: 'PruneSets',
   ReportJob: 'ReportJob',
@@ -164,12 +166,16 @@ export class DrJobStateMachine extends Construct {
     pruneSets.addCatch(reportJob, { errors: [sfn.Errors.ALL], resultPath: '$.pruneError' });
 
     runPhase1.next(validateSet);
-    validateSet.next(archiveSet);
+    validateSet.next(
+      new sfn.Choice(this, DrJobState.IsLogPoint)
+        .when(sfn.Condition.and(sfn.Condition.isPresent('$.phase1.backupType'), sfn.Condition.stringEquals('$.phase1.backupType', 'LOG')), reportJob)
+        .otherwise(archiveSet),
+    );
     archiveSet.next(pruneSets);
     pruneSets.next(reportJob);
 
     const rejectInput = new sfn.Pass(this, DrJobState.RejectInput, {
-      result: sfn.Result.fromObject({ Error: 'InvalidJobInput', Cause: 'the job input needs backupType "FULL" or "DIFFERENTIAL" (or a phase1 result)' }),
+      result: sfn.Result.fromObject({ Error: 'InvalidJobInput', Cause: 'the job input needs backupType "FULL", "DIFFERENTIAL" or "LOG" (or a phase1 result)' }),
       resultPath: '$.error',
     }).next(reportJob);
 
@@ -179,7 +185,11 @@ export class DrJobStateMachine extends Construct {
         // IsPresent first: a comparison on a missing path is itself a States.Runtime error.
         sfn.Condition.and(
           sfn.Condition.isPresent('$.backupType'),
-          sfn.Condition.or(sfn.Condition.stringEquals('$.backupType', 'FULL'), sfn.Condition.stringEquals('$.backupType', 'DIFFERENTIAL')),
+          sfn.Condition.or(
+            sfn.Condition.stringEquals('$.backupType', 'FULL'),
+            sfn.Condition.stringEquals('$.backupType', 'DIFFERENTIAL'),
+            sfn.Condition.stringEquals('$.backupType', 'LOG'),
+          ),
         ),
         runPhase1,
       )

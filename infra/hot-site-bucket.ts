@@ -57,12 +57,19 @@ export interface HotSiteBucketProps {
 }
 
 /** A bucket area (key prefix) of the hot-site. */
-export type HotSiteArea = 'sets' | 'archive' | 'jobs' | 'prune';
+export type HotSiteArea = 'sets' | 'archive' | 'jobs' | 'prune' | 'verify' | 'state';
 
 /** Prefix of the prune plan records (`prune/<jobId>.json`; `PRUNE_PREFIX` of `lambdas/shared/prune-io.ts`). */
 export const PRUNE_RECORDS_PREFIX = 'prune/';
+/** Prefix of the trial-restore records of `commserve-dr verify` (`verify/<SET>.json`; `VERIFY_PREFIX` of agent/commands/recover/verify.ts). */
+export const VERIFY_RECORDS_PREFIX = 'verify/';
 
-const AREA_PREFIX: Record<HotSiteArea, string> = { sets: SETS_PREFIX, archive: ARCHIVE_PREFIX, jobs: JOBS_PREFIX, prune: PRUNE_RECORDS_PREFIX };
+/** Prefix of the agent's durable state at the hot-site (`state/scrub.json`: when each kept SET was last checked). */
+export const STATE_PREFIX = 'state/';
+/** The break-glass guide at the bucket root, rewritten by each job (agent/upkeep/recovery-md.ts). */
+export const RECOVERY_GUIDE_KEY = 'RECOVERY.md';
+
+const AREA_PREFIX: Record<HotSiteArea, string> = { sets: SETS_PREFIX, archive: ARCHIVE_PREFIX, jobs: JOBS_PREFIX, prune: PRUNE_RECORDS_PREFIX, verify: VERIFY_RECORDS_PREFIX, state: STATE_PREFIX };
 
 const STORAGE_CLASS: Record<ArchiveStorageClass, s3.StorageClass> = {
   GLACIER: s3.StorageClass.GLACIER,
@@ -229,6 +236,11 @@ export class HotSiteBucket extends Construct {
     this.grantDeleteArea(grantee, 'archive');
   }
 
+  /** Write the break-glass guide `RECOVERY.md` at the bucket root (one key, no wildcard). */
+  grantWriteRecoveryGuide(grantee: iam.IGrantable): void {
+    this.grant(grantee, ['s3:PutObject'], [this.bucket.arnForObjects(RECOVERY_GUIDE_KEY)], KMS_WRITE, false);
+  }
+
   /** Write `jobs/*` (ReportJob, the agent). */
   grantWriteJobs(grantee: iam.IGrantable): void {
     this.grantWriteArea(grantee, 'jobs');
@@ -239,14 +251,31 @@ export class HotSiteBucket extends Construct {
     this.grantReadArea(grantee, 'jobs');
   }
 
+  /**
+   * s3:ListBucketMultipartUploads on the bucket: list the multipart uploads in progress (the agent aborts
+   * those a killed phase 1 left under `sets/` before it starts; `AbortMultipartUpload` itself is a write action).
+   */
+  grantListMultipartUploads(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucketMultipartUploads'], resourceArns: [this.bucket.bucketArn] });
+  }
+
+  /**
+   * s3:RestoreObject on the objects of `area` (a temporary readable copy of a GLACIER/DEEP_ARCHIVE object;
+   * recovery from `archive/`). Restoring neither changes nor deletes the archived object.
+   */
+  grantRestoreArea(grantee: iam.IGrantable, area: HotSiteArea): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['s3:RestoreObject'], resourceArns: [this.objectsArn(area)] });
+    acknowledgeWildcardResource(grantee.grantPrincipal, this.objectsArn(area), 'Restores of archive copies, whose keys are created per job (archive/SET_<n>/<file>).');
+  }
+
   /** s3:ListBucket on the bucket (key names only; also what HeadBucket needs). */
   grantListBucket(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.bucket.bucketArn] });
   }
 
-  private grant(grantee: iam.IGrantable, actions: string[], resourceArns: string[], kmsActions: string[]): void {
+  private grant(grantee: iam.IGrantable, actions: string[], resourceArns: string[], kmsActions: string[], wildcard = true): void {
     iam.Grant.addToPrincipal({ grantee, actions, resourceArns });
-    for (const arn of resourceArns) {
+    for (const arn of wildcard ? resourceArns : []) {
       acknowledgeWildcardResource(
         grantee.grantPrincipal,
         arn,

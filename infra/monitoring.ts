@@ -69,6 +69,12 @@ export interface DrMonitoringProps {
   readonly alarmEmails?: readonly string[];
   /** Window of the "no successful DR backup" alarm, in hours (1 to 168). Default 26. */
   readonly noSuccessWindowHours?: number;
+  /**
+   * Minutes between LOG points (`LogBackupIntervalMinutes`, SPEC §4.5): the RPO alarm fires when the newest restorable
+   * point at the hot-site is older than twice this, or no job reported the RPO for that long. Default 15; null = LOG
+   * points off, no RPO alarm (the 26-hour no-success alarm still watches the daily job).
+   */
+  readonly logBackupIntervalMinutes?: number | null;
   /** Name of the dashboard. Default `commserve-dr-<cell>`. */
   readonly dashboardName?: string;
 }
@@ -81,6 +87,8 @@ export class DrMonitoring extends Construct {
   readonly corruptionAlarm: cloudwatch.Alarm;
   readonly jobFailedAlarm: cloudwatch.Alarm;
   readonly noSuccessAlarm: cloudwatch.Alarm;
+  /** RPO over twice the LOG interval (absent when LOG points are off). */
+  readonly rpoAlarm?: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
   private readonly cell: string;
 
@@ -163,8 +171,23 @@ export class DrMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
 
+    const interval = props.logBackupIntervalMinutes === undefined ? 15 : props.logBackupIntervalMinutes;
+    if (interval !== null) {
+      if (!Number.isInteger(interval) || interval < 1 || interval > 1440) throw new Error(`logBackupIntervalMinutes must be an integer from 1 to 1440, or null, got ${interval}`);
+      // One period of twice the interval: a job that reports an RPO above the threshold, or no report at all in the
+      // period (missing data = breaching: the agent or its schedule stopped), raises it.
+      this.rpoAlarm = new cloudwatch.Alarm(this, 'RpoExceeded', {
+        alarmDescription: `The newest restorable point at the hot-site is older than ${2 * interval} minutes (twice LogBackupIntervalMinutes = ${interval}), or no job reported it for that long: LOG points are not arriving. Check the LOG schedule, the agent and the last job record.`,
+        metric: this.metric(DrMetricName.RpoSeconds, { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(2 * interval), unit: cloudwatch.Unit.SECONDS }),
+        threshold: 2 * interval * 60,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
+
     const action = new actions.SnsAction(this.topic);
-    for (const alarm of [this.corruptionAlarm, this.jobFailedAlarm, this.noSuccessAlarm]) {
+    for (const alarm of [this.corruptionAlarm, this.jobFailedAlarm, this.noSuccessAlarm, ...(this.rpoAlarm ? [this.rpoAlarm] : [])]) {
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
     }

@@ -26,6 +26,9 @@ import { acknowledgeWildcardResource } from './nag';
 /** Settings that are not published to Parameter Store although they are scalar: local-run and agent-local state. */
 export const LOCAL_ONLY_SETTINGS = ['LocalDifferentialsPerCycle', 'StateDirectory'] as const;
 
+/** Settings whose parameter the stack writes itself from a resource it creates (`StateMachineArn`: the DR job state machine). */
+export const DEPLOYMENT_SETTINGS = ['StateMachineArn'] as const;
+
 /** A setting with a scalar value (string, number, boolean or null). */
 export type ScalarSettingName = {
   [K in keyof Settings]: Settings[K] extends string | number | boolean | null ? K : never;
@@ -36,7 +39,7 @@ const DEFAULTS: Settings = SettingsSchema.parse({});
 /** The settings published as parameters, in schema order (scalar and not local-only). */
 export const CLOUD_SETTING_NAMES: readonly ScalarSettingName[] = SETTING_NAMES.filter(
   (name): name is ScalarSettingName =>
-    !(LOCAL_ONLY_SETTINGS as readonly string[]).includes(name) && (DEFAULTS[name] === null || ['string', 'number', 'boolean'].includes(typeof DEFAULTS[name])),
+    ![...LOCAL_ONLY_SETTINGS, ...DEPLOYMENT_SETTINGS].includes(name as never) && (DEFAULTS[name] === null || ['string', 'number', 'boolean'].includes(typeof DEFAULTS[name])),
 );
 
 /** Text stored for "no limit" (`null`) in a parameter, e.g. `ArchiveRetainCycles`. */

@@ -12,6 +12,8 @@ export interface DumpResult {
   bytes: number;
   /** Identity of the database as dumped (engine, name, page size/count or LSNs). */
   identity: DatabaseIdentity;
+  /** Findings for the job record (warnings), e.g. another tool's backups or an LSN disagreement; absent when none. */
+  warnings?: string[];
 }
 
 /** A file an engine writes next to a dump (e.g. the FULL's page hashes) and the manifest lists. */
@@ -44,6 +46,20 @@ export interface CycleWriter {
   finish(dumpSha256: string): Promise<{ sidecars: DumpSidecar[]; details: DatabaseIdentity['details'] }>;
   /** Drops whatever was partly written (the pass failed). Never throws. */
   abort(): Promise<void>;
+}
+
+/** What a LOG point continues: the cycle's FULL and the previous point of the open cycle (the FULL itself, a DIFFERENTIAL or a LOG). */
+export interface LogBase {
+  full: DifferentialBase;
+  previous: DifferentialBase;
+}
+
+/** Result of a LOG dump: the dump, the sidecars written next to it, and the moment the point captures. */
+export interface LogDumpResult extends DumpResult {
+  /** Files written next to the dump that the manifest lists (SQLite: the point's page overlay). */
+  sidecars: DumpSidecar[];
+  /** When the consistent snapshot (or the log backup) ended, ISO-8601 UTC. */
+  pointTime: string;
 }
 
 /** An open connection to the CommServe database. Close it when done. */
@@ -90,6 +106,16 @@ export interface DatabaseEngine {
    *   other DatabaseErrors when the dump fails.
    */
   dumpDifferential(base: DifferentialBase, file: string, jobId: number, onProgress?: (doneBytes: number, totalBytes: number) => void): Promise<DumpResult>;
+  /**
+   * Why a LOG point cannot continue `base` now (SPEC §4.5), or null when it can. Absent: no check beyond the dump.
+   */
+  logBaseProblem?(base: LogBase): Promise<string | null>;
+  /**
+   * Writes a LOG point: what changed since `base.previous` (SQLite: the changed pages; SQL Server: `BACKUP LOG`).
+   * Absent: the engine takes no LOG points.
+   * @throws DatabaseError `LOG_BASE_UNUSABLE` (take a FULL), other DatabaseErrors when the dump fails.
+   */
+  dumpLog?(base: LogBase, file: string, jobId: number, onProgress?: (doneBytes: number, totalBytes: number) => void): Promise<LogDumpResult>;
   /**
    * Disables the CommServe's job activity through the database, when this engine is configured to
    * (SQL Server: `jobActivityDisableStatement`). Absent or returning false: the caller uses the registry switch.

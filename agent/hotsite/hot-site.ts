@@ -11,9 +11,9 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   ListObjectsV2Command,
-  S3Client,
-  type S3ClientConfig,
+  type S3Client,
 } from '@aws-sdk/client-s3';
+import { s3Client } from '#agent/aws/clients';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -40,20 +40,8 @@ export const UPLOAD_REQUEST_RETRY = { attempts: 3, baseDelayMs: 500 } as const;
  * `maxAttempts` bounds the SDK's own retries (default 3).
  */
 export function createHotSiteClient(hotSite: Settings['HotSite'], options: { maxAttempts?: number } = {}): S3Client {
-  const config: S3ClientConfig = { region: hotSite.region, maxAttempts: options.maxAttempts ?? 3 };
-  if (hotSite.endpoint) {
-    config.endpoint = hotSite.endpoint;
-    config.forcePathStyle = true;
-    if (!process.env.AWS_ACCESS_KEY_ID && isLoopback(hotSite.endpoint)) {
-      config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-    }
-  }
-  return new S3Client(config);
-}
-
-function isLoopback(endpoint: string): boolean {
-  const host = new URL(endpoint).hostname;
-  return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
+  // The agent's one client factory: region, stand-in endpoint, HTTPS_PROXY/NO_PROXY.
+  return s3Client(hotSite, { maxAttempts: options.maxAttempts ?? 3 });
 }
 
 /** Wraps an SDK error as a HotSiteError with an operator-readable message (no credentials). */

@@ -1,6 +1,7 @@
 /**
  * Re-fills the hot-site from the phase-1 destination: every complete SET on disk (valid manifest) that the
- * hot-site lacks, or holds only incompletely, is uploaded again (manifest last). The phase-1 destination
+ * hot-site lacks, or holds only incompletely, is uploaded again (manifest last); a SET committed at the hot-site
+ * (manifest there) that misses a file, or holds one of another size, gets that file back (`repair.ts`). The phase-1 destination
  * is the source of truth for the local run, whose moto hot-site keeps nothing between runs (SPEC §7).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -11,7 +12,8 @@ import { CommserveDrError } from '#core/errors';
 import { MANIFEST_FILE } from '#core/hotsite-layout';
 import { parseManifest } from '#core/manifest';
 import { parseSetName } from '#core/set-id';
-import { listHotSiteSets } from './hot-site';
+import { listSetObjects } from './scrub';
+import { repairObject } from './repair';
 import { uploadSet } from './stream-upload';
 
 /** What a refill did. */
@@ -22,6 +24,8 @@ export interface RefillResult {
   skipped: Array<{ setName: string; reason: string }>;
   /** Bytes uploaded. */
   bytes: number;
+  /** Files of SETs committed at the hot-site that were missing there (or of the wrong size), put back. */
+  repaired: Array<{ setName: string; file: string; from: 'local' | 'archive' }>;
 }
 
 /**
@@ -29,16 +33,15 @@ export interface RefillResult {
  * @throws HotSiteError when the hot-site cannot be listed or an upload fails.
  */
 export async function refillHotSite(s3: S3Client, bucket: string, phase1Destination: string, logger: Logger): Promise<RefillResult> {
-  const result: RefillResult = { uploaded: [], skipped: [], bytes: 0 };
+  const result: RefillResult = { uploaded: [], skipped: [], bytes: 0, repaired: [] };
   if (!existsSync(phase1Destination)) return result;
-  const atHotSite = new Map((await listHotSiteSets(s3, bucket)).map((s) => [s.jobId, s.complete]));
+  const listing = (await listSetObjects(s3, bucket)).sets;
   const folders = readdirSync(phase1Destination, { withFileTypes: true })
     .filter((e) => e.isDirectory() && parseSetName(e.name) !== undefined)
     .map((e) => e.name)
     .sort((a, b) => parseSetName(a)! - parseSetName(b)!);
   for (const name of folders) {
     const jobId = parseSetName(name)!;
-    if (atHotSite.get(jobId) === true) continue;
     const dir = join(phase1Destination, name);
     const manifestPath = join(dir, MANIFEST_FILE);
     if (!existsSync(manifestPath)) {
@@ -51,6 +54,16 @@ export async function refillHotSite(s3: S3Client, bucket: string, phase1Destinat
     } catch (error) {
       result.skipped.push({ setName: name, reason: (error as Error).message });
       logger.warn({ setName: name }, `not re-uploading ${name}: ${(error as Error).message}`);
+      continue;
+    }
+    const listed = listing.get(jobId);
+    if (listed?.has(MANIFEST_FILE)) {
+      // Committed at the hot-site: put back only what is missing there (or of another size than the manifest says).
+      for (const file of manifest.files.filter((f) => listed.get(f.name) !== f.size)) {
+        const outcome = await repairObject({ s3, bucket, phase1Destination }, manifest, { kind: 'file', file });
+        if (outcome.repaired) result.repaired.push({ setName: name, file: file.name, from: outcome.from });
+        else result.skipped.push({ setName: name, reason: `${file.name} is missing at the hot-site and could not be put back: ${outcome.reason}` });
+      }
       continue;
     }
     const missingFile = manifest.files.find((f) => !existsSync(join(dir, f.name)));

@@ -11,7 +11,7 @@
  */
 import './promise-with-resolvers';
 import { randomUUID } from 'node:crypto';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { cloudWatchClient } from '#agent/aws/clients';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type * as LocalStepFunctions from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 import type { StateMachineDefinition } from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
@@ -165,8 +165,11 @@ export async function executeDrJobLocally(options: {
   archiveRetryIntervalMs?: number;
   callbackLimitsMs?: CallbackLimitsMs;
   archiveCopyOptions?: { multipartThresholdBytes?: number; partSizeBytes?: number };
+  /** A client per phase-2 function (as each Lambda has its own role); default `s3` for all. */
+  functionClients?: Partial<Record<Exclude<TaskState, 'RunPhase1'>, S3Client>>;
 }): Promise<LocalExecution> {
-  const { s3, settings } = options;
+  const { settings } = options;
+  const clientOf = (state: Exclude<TaskState, 'RunPhase1'>) => options.functionClients?.[state] ?? options.s3;
   const bucket = settings.HotSite.bucket;
   const stateDurationsMs: Partial<Record<TaskState, number>> = {};
   const statesEntered: string[] = [];
@@ -186,11 +189,11 @@ export async function executeDrJobLocally(options: {
       }
     };
 
-  const validateSet = makeValidateSetHandler({ s3, bucket });
-  const archiveSet = makeArchiveSetHandler({ s3, bucket, storageClass: settings.ArchiveStorageClass, ...options.archiveCopyOptions });
+  const validateSet = makeValidateSetHandler({ s3: clientOf('ValidateSet'), bucket });
+  const archiveSet = makeArchiveSetHandler({ s3: clientOf('ArchiveSet'), bucket, storageClass: settings.ArchiveStorageClass, ...options.archiveCopyOptions });
   // Retention from the run's settings (the deployed function has them in its environment).
   const pruneSets = makePruneSetsHandler({
-    s3,
+    s3: clientOf('PruneSets'),
     bucket,
     settings: {
       RetainCycles: settings.RetainCycles,
@@ -202,19 +205,14 @@ export async function executeDrJobLocally(options: {
   // ReportJob's metrics go to the local stand-in (moto) when the run has one and metrics are on.
   const metricsEndpoint = settings.PublishMetrics ? settings.HotSite.endpoint : undefined;
   const reportJob = makeReportJobHandler({
-    s3,
+    s3: clientOf('ReportJob'),
     bucket,
     ...(metricsEndpoint
       ? {
           metrics: {
             namespace: METRIC_NAMESPACE,
             cell: settings.Cell,
-            cloudwatch: new CloudWatchClient({
-              endpoint: metricsEndpoint,
-              region: settings.HotSite.region,
-              maxAttempts: 1,
-              ...(process.env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-            }),
+            cloudwatch: cloudWatchClient({ endpoint: metricsEndpoint, region: settings.HotSite.region }, { maxAttempts: 1 }),
           },
         }
       : {}),

@@ -3,7 +3,8 @@
  * check, `JobFailed` when a job run by hand fails before phase 2. A metric that cannot be published is
  * logged, never fails the job (the backup matters more than its telemetry).
  */
-import { CloudWatchClient, PutMetricDataCommand, type StandardUnit } from '@aws-sdk/client-cloudwatch';
+import { type CloudWatchClient, PutMetricDataCommand, type StandardUnit } from '@aws-sdk/client-cloudwatch';
+import { cloudWatchClient } from '#agent/aws/clients';
 import type { Logger } from 'pino';
 import { describeError } from '#core/errors';
 import { CELL_DIMENSION, METRIC_NAMESPACE, type MetricName } from '#core/metrics';
@@ -25,12 +26,7 @@ export function createMetricsPublisher(settings: Settings, logger: Logger, clien
   if (!settings.PublishMetrics) return NO_METRICS;
   const cloudwatch =
     client ??
-    new CloudWatchClient({
-      region: settings.HotSite.region,
-      maxAttempts: 2,
-      ...(settings.HotSite.endpoint ? { endpoint: settings.HotSite.endpoint } : {}),
-      ...(settings.HotSite.endpoint && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-    });
+cloudWatchClient(settings.HotSite, { maxAttempts: 2 });
   return {
     async publish(name, value, unit = 'Count') {
       try {

@@ -13,8 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { RegistryError, RegistryFormatError } from '#core/errors';
-import { compareKeyPaths, foldRegistryName, normalizeKeyPath, parseReg, splitKeyPath, writeReg } from './reg-format';
-import type { RegFile, RegistryExportResult, RegistryStore, RegOperation, RegSetKey, RegValue } from './types';
+import { compareKeyPaths, foldRegistryName, normalizeKeyPath, parseRegDetailed, splitKeyPath, writeReg } from './reg-format';
+import type { RegReadOptions } from './reg-reader';
+import type { RegFile, RegistryExportResult, RegistryStore, RegOperation, RegSetKey, RegValue, RegWarning } from './types';
 
 interface HiveNode {
   /** The key's own name, as first created. */
@@ -168,6 +169,8 @@ function sortedNodes(nodes: Map<string, HiveNode>): HiveNode[] {
 export interface FileHiveStoreOptions {
   /** Path of the hive `.reg` file. A missing file is an empty registry; importing creates it. */
   hiveFile: string;
+  /** ANSI code page of imported REGEDIT4 files (setting `AnsiCodePage`); default 1252. */
+  ansiCodePage?: number;
 }
 
 /**
@@ -179,11 +182,13 @@ export class FileHiveStore implements RegistryStore {
   readonly kind = 'file-hive';
   /** Absolute path of the hive file. */
   readonly hiveFile: string;
+  private readonly readOptions: RegReadOptions;
   private queue: Promise<unknown> = Promise.resolve();
 
   /** @param options the hive file, or its path. */
   constructor(options: FileHiveStoreOptions | string) {
     this.hiveFile = path.resolve(typeof options === 'string' ? options : options.hiveFile);
+    this.readOptions = { ansiCodePage: typeof options === 'string' ? undefined : options.ansiCodePage };
   }
 
   /**
@@ -240,15 +245,15 @@ export class FileHiveStore implements RegistryStore {
   }
 
   /**
-   * Applies a `.reg` file (either format) to the hive: its `setKey`, `deleteKey` and value deletions in file
-   * order, then writes the hive back atomically. Nothing changes when the file is malformed or an operation is
-   * invalid (the whole file is checked and applied in memory first).
-   * @returns the number of operations (key blocks) applied.
-   * @throws RegistryFormatError when the file (or the hive) is malformed (`context.file`, `context.line`, `context.column`);
-   *   RegistryError (code `REG_BAD_KEY`) for a key without a valid root or a root-key deletion, (`REG_IO`) when a
-   *   file cannot be read or written.
+   * Applies a `.reg` file (either format) to the hive as regedit imports it: its `setKey`, `deleteKey` and value
+   * deletions in file order, then writes the hive back atomically. What regedit would not import (a bad value,
+   * a key block with an invalid root) is left out and returned as warnings; nothing changes when the file is not
+   * a `.reg` file at all (the whole file is read and applied in memory first).
+   * @returns the number of operations (key blocks) applied and the warnings.
+   * @throws RegistryFormatError when the file (or the hive) is not a `.reg` file (`context.file`, `context.line`,
+   *   `context.column`); RegistryError (`REG_IO`) when a file cannot be read or written.
    */
-  importFile(file: string): Promise<{ operations: number }> {
+  importFile(file: string): Promise<{ operations: number; warnings: RegWarning[] }> {
     return this.serialize(async () => {
       let bytes: Buffer;
       try {
@@ -256,11 +261,11 @@ export class FileHiveStore implements RegistryStore {
       } catch (error) {
         throw ioError('read the .reg file', file, error);
       }
-      const { operations } = parseRegFile(bytes, file);
+      const { operations, warnings } = parseRegFile(bytes, file, this.readOptions);
       const hive = await this.load();
       hive.applyAll(operations);
       await writeFileAtomic(this.hiveFile, writeReg(hive.toRegFile()));
-      return { operations: operations.length };
+      return { operations: operations.length, warnings };
     });
   }
 
@@ -318,13 +323,15 @@ export async function writeFileAtomic(file: string, data: Buffer): Promise<void>
 }
 
 /**
- * Parses the bytes of a `.reg` file read from `file` ({@link parseReg}).
- * @throws RegistryFormatError when malformed, its message prefixed with the file's name
- *   (`bad.reg: line 5: unterminated string`) and `context` holding `line` and `file`.
+ * Parses the bytes of a `.reg` file read from `file` (`parseRegDetailed`): operations, and warnings for what
+ * regedit would not import.
+ * @throws RegistryFormatError when it is not a `.reg` file, its message prefixed with the file's name
+ *   (`bad.reg: line 1, column 1: not a .reg file: …`) and `context` holding `line`, `column` and `file`.
  */
-export function parseRegFile(bytes: Buffer, file: string): RegFile {
+export function parseRegFile(bytes: Buffer, file: string, options: RegReadOptions = {}): RegFile & { warnings: RegWarning[] } {
   try {
-    return parseReg(bytes);
+    const { format, operations, warnings } = parseRegDetailed(bytes, options);
+    return { format, operations, warnings };
   } catch (error) {
     if (error instanceof RegistryFormatError) {
       throw new RegistryFormatError(`${path.basename(file)}: ${error.message}`, {

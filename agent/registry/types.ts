@@ -68,6 +68,17 @@ export interface RegDeleteKey {
 
 export type RegOperation = RegSetKey | RegDeleteKey;
 
+/**
+ * Something of a `.reg` file that was not imported (as regedit would not import it), and why. Line and column
+ * are 1-based (columns in characters).
+ */
+export interface RegWarning {
+  line: number;
+  column: number;
+  /** e.g. `value "Port" skipped: invalid dword "12345678abc": expected 1 to 8 hex digits, …`. */
+  message: string;
+}
+
 /** A parsed `.reg` file. */
 export interface RegFile {
   format: RegFormat;
@@ -98,8 +109,9 @@ export interface RegistryStore {
    */
   exportKeys(keys: string[], file: string): Promise<RegistryExportResult>;
   /**
-   * Applies the operations of a `.reg` file to this store, in file order.
-   * @throws RegistryFormatError when the file is malformed (nothing is applied), RegistryError otherwise.
+   * Applies the operations of a `.reg` file to this store, in file order. What regedit would not import (one bad
+   * value, a key block with an invalid root) is left out and listed in `warnings`.
+   * @throws RegistryFormatError when the file is not a `.reg` file (nothing is applied), RegistryError otherwise.
    */
-  importFile(file: string): Promise<{ operations: number }>;
+  importFile(file: string): Promise<{ operations: number; warnings?: RegWarning[] }>;
 }

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { RegistryError, RegistryFormatError } from '#core/errors';
 import { writeFileAtomic, parseRegFile } from './file-hive';
 import { compareKeyPaths, decodeRegText, foldRegistryName, isKeyWithin, normalizeKeyPath, REGEDIT5_HEADER, writeReg } from './reg-format';
-import type { RegFormat, RegistryExportResult, RegistryStore } from './types';
+import type { RegFormat, RegistryExportResult, RegistryStore, RegWarning } from './types';
 
 /** What one `reg.exe` run gave back. */
 export interface RegExecResult {
@@ -125,14 +125,15 @@ export class WindowsRegistryStore implements RegistryStore {
   }
 
   /**
-   * Imports a `.reg` file with `reg import <file>`, after checking that it parses (a malformed file is refused
-   * before anything is applied). A file reg.exe would misread (UTF-8 with non-ASCII text, UTF-16 without BOM or
+   * Imports a `.reg` file with `reg import <file>`, after checking that it is a `.reg` file (anything else is
+   * refused before reg.exe runs). Values regedit cannot read are dropped by reg.exe itself; they are returned as
+   * warnings. A file reg.exe would misread (UTF-8 with non-ASCII text, UTF-16 without BOM or
    * big-endian) is imported through a temporary UTF-16LE copy next to it, always removed.
-   * @returns the number of operations (key blocks) in the file.
-   * @throws RegistryFormatError when the file is malformed (`context.file`, `context.line`, `context.column`); RegistryError
+   * @returns the number of operations (key blocks) in the file, and the warnings.
+   * @throws RegistryFormatError when the file is not a `.reg` file (`context.file`, `context.line`, `context.column`); RegistryError
    *   (code `REG_IO`) when it cannot be read, (`REG_IMPORT_FAILED`) when `reg.exe` fails.
    */
-  async importFile(file: string): Promise<{ operations: number }> {
+  async importFile(file: string): Promise<{ operations: number; warnings: RegWarning[] }> {
     let bytes: Buffer;
     try {
       bytes = await fs.readFile(file);
@@ -146,7 +147,7 @@ export class WindowsRegistryStore implements RegistryStore {
     const source = path.resolve(file);
     if (readsAsIs(bytes, parsed.format)) {
       await this.run(['import', source], 'REG_IMPORT_FAILED', `import ${file}`, false);
-      return { operations: parsed.operations.length };
+      return { operations: parsed.operations.length, warnings: parsed.warnings };
     }
     // reg.exe reads UTF-16LE with BOM or ANSI; anything else (UTF-8, UTF-16BE, no BOM) goes through a
     // UTF-16LE copy, which holds the same operations.
@@ -157,7 +158,7 @@ export class WindowsRegistryStore implements RegistryStore {
     } finally {
       await fs.rm(copy, { force: true }).catch(() => undefined);
     }
-    return { operations: parsed.operations.length };
+    return { operations: parsed.operations.length, warnings: parsed.warnings };
   }
 
   /** Runs reg.exe; `'missing'` when it reports a missing key (and that is allowed). */
@@ -194,11 +195,11 @@ function exportBody(text: string): string {
   return `${lines.slice(start, end).join('\r\n')}\r\n\r\n`;
 }
 
-/** Whether reg.exe reads the file as it is: UTF-16LE with BOM, or a REGEDIT4 file in ASCII/latin1. */
+/** Whether reg.exe reads the file as it is: UTF-16LE with BOM, or a REGEDIT4 file in ASCII/ANSI (the code page is assumed to be the machine's). */
 function readsAsIs(bytes: Buffer, format: RegFormat): boolean {
   const { text, encoding } = decodeRegText(bytes);
   if (encoding === 'UTF-16LE with BOM') return true;
-  return format === 'REGEDIT4' && (encoding === 'latin1' || (encoding === 'UTF-8' && /^[\x00-\x7f]*$/.test(text)));
+  return format === 'REGEDIT4' && (encoding.startsWith('ANSI') || (encoding === 'UTF-8' && /^[\x00-\x7f]*$/.test(text)));
 }
 
 function oneLine(text: string): string {

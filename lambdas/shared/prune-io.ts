@@ -15,6 +15,7 @@ import { describeError } from '#core/errors';
 import { jobRecordKey, JOBS_PREFIX, MANIFEST_FILE, parseSetObjectKey, type SetArea } from '#core/hotsite-layout';
 import { JobRecordSchema, type JobRecord } from '#core/job';
 import { isJobStatus, JobStatus } from '#core/job-status';
+import { chainFields } from '#core/log-chain';
 import { MANIFEST_MAX_BYTES, parseManifest } from '#core/manifest';
 import type { Phase2Outcome, RetentionSetInput } from '#core/retention';
 import { BackupType, setName } from '#core/set-id';
@@ -119,12 +120,14 @@ export type StatusSource = 'record' | 'expected' | 'manifest' | 'none';
 /** What the plan record keeps of every SET, so the next prune need not read its manifest and record again. */
 export const IndexEntrySchema = z.object({
   jobId: z.number().int().positive(),
-  backupType: z.enum([BackupType.Full, BackupType.Differential]),
+  backupType: z.enum([BackupType.Full, BackupType.Differential, BackupType.Log]),
   status: z.string().refine((s) => s === RUNNING || isJobStatus(s)),
   statusFrom: z.enum(['record', 'expected', 'manifest', 'none']),
   complete: z.boolean(),
   cycleId: z.number().int().positive().optional(),
   endTime: z.string().optional(),
+  /** LOG only: the job id of its predecessor (manifest `previousSet`), which retention keeps with a kept LOG. */
+  previousJobId: z.number().int().positive().optional(),
   phase2: z.enum(['archived', 'failed', 'not-run', 'unknown']),
   manifestETag: z.string().optional(),
 });
@@ -214,12 +217,12 @@ export async function gatherSets(s3: S3Client, bucket: string, listed: Iterable<
       entry = cached;
     }
     if (!entry) {
-      let manifestInfo: { backupType: BackupType; cycleId: number; endTime: string; errors: boolean } | undefined;
+      let manifestInfo: { backupType: BackupType; cycleId: number; endTime: string; errors: boolean; previousJobId?: number } | undefined;
       if (set.manifest && readManifests) {
         try {
           const m = parseManifest(await getBody(s3, bucket, set.manifest.key, counter), set.manifest.key);
           if (m.jobId !== set.jobId) throw new Error(`manifest names job ${m.jobId}`);
-          manifestInfo = { backupType: m.backupType, cycleId: m.cycleId, endTime: m.endTime, errors: m.events.some((e) => e.level === 'error') };
+          manifestInfo = { backupType: m.backupType, cycleId: m.cycleId, endTime: m.endTime, errors: m.events.some((e) => e.level === 'error'), ...chainFields(m) };
         } catch (error) {
           if (!isNotFound(error) && (error as { $metadata?: unknown }).$metadata) {
             throw new PruneError('READ_FAILED', `cannot read ${set.manifest.key}: ${describeS3Error(error)}`, { cause: error });
@@ -228,7 +231,7 @@ export async function gatherSets(s3: S3Client, bucket: string, listed: Iterable<
         }
       } else if (set.manifest && cached?.complete) {
         // archive copy: its manifest may be in Glacier; what the index learnt at the hot-site holds.
-        manifestInfo = { backupType: cached.backupType, cycleId: cached.cycleId ?? set.jobId, endTime: cached.endTime ?? '', errors: false };
+        manifestInfo = { backupType: cached.backupType, cycleId: cached.cycleId ?? set.jobId, endTime: cached.endTime ?? '', errors: false, ...(cached.previousJobId ? { previousJobId: cached.previousJobId } : {}) };
       }
       let record = records?.get(set.jobId) ?? null;
       if (!record && !vouched && (!recordKeys || recordKeys.has(jobRecordKey(set.jobId)))) record = await readJobRecord(s3, bucket, set.jobId, counter);
@@ -249,6 +252,7 @@ export async function gatherSets(s3: S3Client, bucket: string, listed: Iterable<
         complete,
         ...(cycleId !== undefined && (backupType === BackupType.Full ? cycleId === set.jobId : cycleId < set.jobId) ? { cycleId } : {}),
         ...(manifestInfo?.endTime ? { endTime: manifestInfo.endTime } : {}),
+        ...(manifestInfo?.previousJobId ? { previousJobId: manifestInfo.previousJobId } : {}),
         phase2: vouched?.phase2 ?? record?.phase2 ?? 'unknown',
         ...(manifestETag ? { manifestETag } : {}),
       };
@@ -261,6 +265,7 @@ export async function gatherSets(s3: S3Client, bucket: string, listed: Iterable<
       complete: entry.complete,
       ...(entry.cycleId !== undefined ? { cycleId: entry.cycleId } : {}),
       ...(entry.endTime ? { endTime: entry.endTime } : {}),
+      ...(entry.previousJobId ? { previousJobId: entry.previousJobId } : {}),
       bytes: set.objects.reduce((sum, o) => sum + o.size, 0),
     };
     return {

@@ -75,10 +75,10 @@ describe('pruning in the local run (CLI in-process, real SQLite, moto)', () => {
       expect.objectContaining({ level: 'info', code: 'PRUNED', message: expect.stringMatching(/^retention applied: hot-site: 2 of 4 SET\(s\) expired, 2 deleted .*; archive: kept in full; plan prune\/004\.json$/) }),
     );
 
-    // ReportJob published the job metrics to the local stand-in.
+    // ReportJob published the job metrics to the local stand-in, and the agent the RPO (age of the newest restorable point).
     const cloudwatch = new CloudWatchClient({ endpoint: moto.endpoint(), region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     const metrics = await cloudwatch.send(new ListMetricsCommand({ Namespace: 'CommServeDR', Dimensions: [{ Name: 'Cell', Value: 'default' }] }));
-    expect(new Set(metrics.Metrics?.map((m) => m.MetricName))).toEqual(new Set(['JobSucceeded', 'JobFailed', 'BytesProtected', 'JobDurationSeconds', 'DatabaseCorruptionDetected']));
+    expect(new Set(metrics.Metrics?.map((m) => m.MetricName))).toEqual(new Set(['JobSucceeded', 'JobFailed', 'BytesProtected', 'JobDurationSeconds', 'DatabaseCorruptionDetected', 'RpoSeconds']));
 
     // The newest restorable point is still there.
     const sets = await run(['sets', '--json']);

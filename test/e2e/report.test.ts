@@ -2,7 +2,7 @@
  * The recovery-readiness report: SETs made by the real CLI in-process (real SQLite, moto hot-site), a
  * `verify`, a failed job whose message carries markup, then the page rendered by headless Chromium —
  * its DOM read back and a screenshot decoded — plus the page's own guarantees (self-contained,
- * escaped, deterministic). Chromium is required: without it this test fails with the install command.
+ * escaped, deterministic). Chromium comes with `npm ci` (@sparticuz/chromium, see test/support/chromium.ts).
  *
  * Set COMMSERVE_DR_REPORT_ARTIFACTS=<dir> to keep the page and the screenshot for a look.
  */
@@ -45,7 +45,7 @@ describe('recovery-readiness report (CLI-made SETs, moto, headless Chromium)', (
   const tempDir = useTempDirs();
 
   it('shows the timeline by cycle, the RPO, the verified trial restore, retention, alarms and history, rendered by Chromium', async () => {
-    // Arrange: Chromium first, so a machine without it fails at once with the install command.
+    // Arrange: Chromium first (unpacked from the npm package on first use), so a broken install fails at once.
     const chromium = findChromium();
     const cwd = tempDir();
     writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: { bucket: 'commserve-dr-hot-site', endpoint: moto.endpoint() } }));

@@ -33,16 +33,17 @@ describe('AgentAccess (the CommServe managed node)', () => {
       t.template.hasOutput('AgentRoleName', { Value: { Ref: logicalId(t.json, 'AWS::IAM::Role', 'AgentRole') } });
     });
 
-    it('reads and writes sets/* and jobs/* only (multipart included), and never deletes', () => {
+    it('reads and writes sets/*, jobs/* and state/* only (multipart included), writes the RECOVERY.md guide, lists the uploads in progress (phase 1 aborts stale ones), and never deletes', () => {
       const statements = roleStatements(t.json, 'AgentRole');
       const s3 = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')));
       expect(s3).toEqual([
         {
           Effect: 'Allow',
           Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:ListMultipartUploadParts', 's3:PutObject'],
-          Resource: [objectsArn(bucketId, 'jobs'), objectsArn(bucketId, 'sets')],
+          Resource: [objectsArn(bucketId, 'jobs'), objectsArn(bucketId, 'sets'), objectsArn(bucketId, 'state')],
         },
-        { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
+        { Effect: 'Allow', Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
+        { Effect: 'Allow', Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/RECOVERY.md']] } },
       ]);
       expect(JSON.stringify(statements)).not.toContain('/archive/');
       expect(actionsOf(statements).filter((a) => a.startsWith('s3:') && /Delete|Bypass|PutBucket|\*$/.test(a))).toEqual([]);

@@ -218,6 +218,7 @@ describe('CommserveDrStack', () => {
                 Or: [
                   { Variable: '$.backupType', StringEquals: 'FULL' },
                   { Variable: '$.backupType', StringEquals: 'DIFFERENTIAL' },
+                  { Variable: '$.backupType', StringEquals: 'LOG' },
                 ],
               },
             ],
@@ -256,9 +257,17 @@ describe('CommserveDrStack', () => {
         Resource: expect.stringMatching(/^arn:aws:lambda:us-east-1:123456789012:function:Phase2ValidateSet/),
         ResultPath: '$.validation',
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReportJob' }],
-        Next: 'ArchiveSet',
+        Next: 'IsLogPoint',
       });
       expect(states.ValidateSet.Parameters).toBeUndefined(); // payloadResponseOnly: the function gets the whole state
+    });
+
+    it('sends a LOG point from ValidateSet straight to ReportJob (archived with its cycle), every other SET to ArchiveSet', () => {
+      expect(states.IsLogPoint).toEqual({
+        Type: 'Choice',
+        Choices: [{ And: [{ Variable: '$.phase1.backupType', IsPresent: true }, { Variable: '$.phase1.backupType', StringEquals: 'LOG' }], Next: 'ReportJob' }],
+        Default: 'ArchiveSet',
+      });
     });
 
     it('retries ArchiveSet 10 times, 30 minutes apart, then reports in $.archiveError', () => {

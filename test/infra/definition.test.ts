@@ -18,7 +18,7 @@ describe('synthesizeDrJobDefinition', () => {
 
   it('lists the states, with the names the local runner overrides', () => {
     expect([...stateNames].sort()).toEqual(
-      ['ArchiveSet', 'HasPhase1Result', 'IsJobFailed', 'JobFailed', 'JobSucceeded', 'PruneSets', 'RejectInput', 'ReportJob', 'RunPhase1', 'ValidateSet'],
+      ['ArchiveSet', 'HasPhase1Result', 'IsJobFailed', 'IsLogPoint', 'JobFailed', 'JobSucceeded', 'PruneSets', 'RejectInput', 'ReportJob', 'RunPhase1', 'ValidateSet'],
     );
     expect([...stateNames].sort()).toEqual([...DR_JOB_STATE_NAMES].sort());
     expect(definition.StartAt).toBe('HasPhase1Result');
@@ -92,6 +92,16 @@ describe('synthesizeDrJobDefinition', () => {
       expect(inputs.PruneSets).toEqual([{ backupType: 'DIFFERENTIAL', phase1, validation, archive }]);
       expect(inputs.ReportJob).toEqual([{ backupType: 'DIFFERENTIAL', phase1, validation, archive, prune }]);
       expect(output).toEqual({ backupType: 'DIFFERENTIAL', phase1, validation, archive, prune, report: { status: 'Completed' } });
+    });
+
+    it('scheduled LOG point: RunPhase1 with --type LOG, ValidateSet, then straight to ReportJob (archived and pruned with its cycle)', async () => {
+      const logPhase1 = { ...phase1, backupType: 'LOG' };
+      const { output, inputs } = await run({ backupType: 'LOG' }, { RunPhase1: async () => logPhase1, ValidateSet: async () => validation, ReportJob: completed });
+      expect((inputs.RunPhase1 as Array<{ Parameters: { commands: string[] } }>)[0].Parameters.commands).toEqual(['commserve-dr backup --type LOG --task-token token-123']);
+      expect(inputs.ArchiveSet).toBeUndefined();
+      expect(inputs.PruneSets).toBeUndefined();
+      expect(inputs.ReportJob).toEqual([{ backupType: 'LOG', phase1: logPhase1, validation }]);
+      expect(output.report).toEqual({ status: 'Completed' });
     });
 
     it('job started by hand (phase1 present): starts at ValidateSet', async () => {

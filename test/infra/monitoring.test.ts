@@ -28,7 +28,7 @@ describe('DrMonitoring', () => {
     expect(coreMetrics.METRIC_NAMESPACE).toBe('CommServeDR');
     expect(coreMetrics.CELL_DIMENSION).toBe('Cell');
     expect(DrMetricName).toBe(coreMetrics.DrMetricName);
-    expect([...coreMetrics.METRIC_NAMES].sort()).toEqual(['BytesProtected', 'DatabaseCorruptionDetected', 'JobDurationSeconds', 'JobFailed', 'JobSucceeded']);
+    expect([...coreMetrics.METRIC_NAMES].sort()).toEqual(['BytesProtected', 'DatabaseCorruptionDetected', 'JobDurationSeconds', 'JobFailed', 'JobSucceeded', 'RpoSeconds']);
     expect(coreMetrics.metricDimensions('paris')).toEqual([{ Name: 'Cell', Value: 'paris' }]);
   });
 
@@ -81,6 +81,23 @@ describe('DrMonitoring', () => {
     });
   });
 
+  it('alarms when the RPO (age of the newest restorable point) exceeds twice LogBackupIntervalMinutes (15 → 30 min), missing data breaching', () => {
+    t.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'CommServeDR',
+      MetricName: 'RpoSeconds',
+      Dimensions: cell,
+      Statistic: 'Maximum',
+      Period: 1800,
+      Unit: 'Seconds',
+      Threshold: 1800,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: topicId }],
+      OKActions: [{ Ref: topicId }],
+    });
+  });
+
   it('sends to an SNS topic encrypted with a rotating KMS key that CloudWatch may use, TLS only', () => {
     const keyId = logicalId(t.json, 'AWS::KMS::Key', 'MonitoringTopicKey');
     t.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
@@ -88,7 +105,7 @@ describe('DrMonitoring', () => {
       EnableKeyRotation: true,
       KeyPolicy: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+          Match.objectLike({ Effect: 'Allow', Principal: { Service: Match.arrayWith(['cloudwatch.amazonaws.com']) }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
         ]),
       },
     });

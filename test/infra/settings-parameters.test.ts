@@ -20,6 +20,8 @@ describe('SettingsParameters', () => {
       'DbRetryIntervalMinutes',
       'ArchiveRetryCount',
       'ArchiveRetryIntervalMinutes',
+      'ScrubRequestsPerJob',
+      'LogBackupIntervalMinutes',
       'ScheduleTime',
       'ScheduleTimeZone',
       'FirewallDirectory',
@@ -27,6 +29,7 @@ describe('SettingsParameters', () => {
       'PublishMetrics',
       'DumpCompression',
       'DumpCompressionLevel',
+      'AnsiCodePage',
     ]);
   });
 
@@ -61,6 +64,7 @@ describe('SettingsParameters', () => {
         DbRetryIntervalMinutes: '30',
         ArchiveRetryCount: '10',
         ArchiveRetryIntervalMinutes: '30',
+        ScrubRequestsPerJob: '150',
         ScheduleTime: '17:00',
         ScheduleTimeZone: 'UTC',
       });

@@ -1,23 +1,31 @@
 /**
- * Headless Chromium for page tests, driven through its command line (no playwright/puppeteer):
- * `--dump-dom` to read the rendered DOM and `--screenshot` for a PNG, each run with a fresh, empty
- * profile directory and everything that reaches the network switched off.
+ * Headless Chromium for page tests. The browser comes with `npm ci`: the npm package `@sparticuz/chromium`
+ * ships chrome-headless-shell inside the package (brotli archives, nothing downloaded), together with the few
+ * shared libraries it needs beyond glibc (NSS, NSPR, expat) and a font. `test/support/extract-chromium.mjs`
+ * unpacks them once into `.cache/chromium/` (git-ignored); `playwright-core` drives the browser over CDP to
+ * read the rendered DOM and take a screenshot, each run with a fresh, empty profile directory (playwright's own) and everything
+ * that reaches the network switched off.
  *
- * Chromium is looked for in `CHROMIUM_PATH`, then on `PATH` as `chromium`, `chromium-browser`,
- * `google-chrome`, `google-chrome-stable`. When none is found, {@link findChromium} throws: page tests
- * fail (never skip) with the install command, `apt-get install -y chromium` on Debian/Ubuntu.
+ * `CHROMIUM_PATH=/usr/bin/chromium` uses another Chromium instead (run with the environment as it is).
+ * No Debian package is needed.
  */
-import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
+import { chromium as playwright, type Browser } from 'playwright-core';
 
-/** Executable names looked for on PATH, in order. */
-export const CHROMIUM_NAMES = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'] as const;
+/** A Chromium executable and the environment to run it with. */
+export interface Chromium {
+  executable: string;
+  /** Environment of the browser process (library and font paths for the npm-shipped build). */
+  env: NodeJS.ProcessEnv;
+}
 
-/** The command that installs Chromium on the CI image (Debian). */
-export const CHROMIUM_INSTALL_HINT = 'apt-get update && apt-get install -y chromium';
+/** Where the npm-shipped Chromium is unpacked (inside the project, git-ignored). */
+export const CHROMIUM_CACHE_DIR = join(__dirname, '..', '..', '.cache', 'chromium');
+
+const EXTRACT_SCRIPT = join(__dirname, 'extract-chromium.mjs');
 
 function isExecutable(path: string): boolean {
   try {
@@ -29,29 +37,29 @@ function isExecutable(path: string): boolean {
 }
 
 /**
- * The path of a Chromium executable.
- * @throws Error naming the install command when there is none.
+ * The Chromium to run: `CHROMIUM_PATH` when set, else the one `@sparticuz/chromium` ships, unpacked into
+ * {@link CHROMIUM_CACHE_DIR} on first use (~5 s).
+ * @throws Error naming `CHROMIUM_PATH` when it is not an executable, or the unpack step's error (run `npm ci`).
  */
-export function findChromium(): string {
+export function findChromium(): Chromium {
   const override = process.env.CHROMIUM_PATH;
   if (override) {
-    if (isExecutable(override)) return override;
+    if (isExecutable(override)) return { executable: override, env: { ...process.env } };
     throw new Error(`CHROMIUM_PATH=${override} is not an executable file`);
   }
-  for (const name of CHROMIUM_NAMES) {
-    for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-      const candidate = join(dir, name);
-      if (isExecutable(candidate)) return candidate;
-    }
+  let out: string;
+  try {
+    out = execFileSync(process.execPath, [EXTRACT_SCRIPT, CHROMIUM_CACHE_DIR], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    throw new Error(`could not unpack the headless Chromium shipped by @sparticuz/chromium into ${CHROMIUM_CACHE_DIR} (run \`npm ci\`): ${(error as Error).message}\n${stderr}`);
   }
-  throw new Error(
-    `headless Chromium is required for this test and none was found on PATH (looked for ${CHROMIUM_NAMES.join(', ')}; or set CHROMIUM_PATH). ` +
-      `Install it with: ${CHROMIUM_INSTALL_HINT}`,
-  );
+  const { executable, libDir, fontsDir } = JSON.parse(out) as { executable: string; libDir: string; fontsDir: string };
+  const ldPath = [libDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  return { executable, env: { ...process.env, LD_LIBRARY_PATH: ldPath, FONTCONFIG_PATH: fontsDir } };
 }
 
-const BASE_FLAGS = [
-  '--headless',
+const FLAGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -65,24 +73,31 @@ const BASE_FLAGS = [
   '--force-device-scale-factor=1',
 ];
 
-function runChromium(chromium: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
-  const profile = mkdtempSync(join(tmpdir(), 'commserve-dr-chromium-'));
-  return new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-    execFile(chromium, [...BASE_FLAGS, `--user-data-dir=${profile}`, ...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${chromium} ${args.join(' ')} failed: ${error.message}\n${stderr}`));
-      else resolve({ stdout, stderr });
-    });
-  }).finally(() => rmSync(profile, { recursive: true, force: true }));
+async function withPage<T>(chromium: Chromium, htmlFile: string, size: { width: number; height: number }, timeoutMs: number, use: (page: import('playwright-core').Page) => Promise<T>): Promise<T> {
+  let browser: Browser | undefined;
+  try {
+    browser = await playwright.launch({ executablePath: chromium.executable, args: FLAGS, env: chromium.env, headless: true, timeout: timeoutMs });
+    const page = await browser.newPage({ viewport: size, deviceScaleFactor: 1 });
+    page.setDefaultTimeout(timeoutMs);
+    await page.goto(`file://${htmlFile}`, { waitUntil: 'load' });
+    return await use(page);
+  } catch (error) {
+    throw new Error(`${chromium.executable} on file://${htmlFile} failed: ${(error as Error).message}`);
+  } finally {
+    await browser?.close();
+  }
 }
 
 /** Loads `htmlFile` in headless Chromium and returns the DOM it rendered (serialised). */
-export async function dumpDom(chromium: string, htmlFile: string, timeoutMs = 60_000): Promise<string> {
-  return (await runChromium(chromium, ['--dump-dom', `file://${htmlFile}`], timeoutMs)).stdout;
+export async function dumpDom(chromium: Chromium, htmlFile: string, timeoutMs = 60_000): Promise<string> {
+  return withPage(chromium, htmlFile, { width: 1280, height: 800 }, timeoutMs, (page) => page.content());
 }
 
-/** Loads `htmlFile` in headless Chromium and writes a screenshot of the window to `pngFile`. */
-export async function screenshot(chromium: string, htmlFile: string, pngFile: string, size: { width: number; height: number }, timeoutMs = 60_000): Promise<void> {
-  await runChromium(chromium, [`--screenshot=${pngFile}`, `--window-size=${size.width},${size.height}`, `file://${htmlFile}`], timeoutMs);
+/** Loads `htmlFile` in headless Chromium and writes a screenshot of the window (`size`, CSS pixels) to `pngFile`. */
+export async function screenshot(chromium: Chromium, htmlFile: string, pngFile: string, size: { width: number; height: number }, timeoutMs = 60_000): Promise<void> {
+  await withPage(chromium, htmlFile, size, timeoutMs, async (page) => {
+    await page.screenshot({ path: pngFile, type: 'png' });
+  });
 }
 
 /** A decoded PNG: 8-bit RGB or RGBA pixels, row by row. */

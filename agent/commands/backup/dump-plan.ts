@@ -21,7 +21,12 @@ export type DifferentialPlan = { base: DifferentialBase } | { promote: string };
  * Finds the base FULL for a DIFFERENTIAL in the phase-1 destination. Never throws for a missing or
  * malformed base: that is a reason to promote.
  */
-export async function planDifferential(settings: Settings, engine: DatabaseEngine): Promise<DifferentialPlan> {
+export async function planDifferential(
+  settings: Settings,
+  engine: DatabaseEngine,
+  /** Why the FULL (by SET name) has no intact copy, after any repair (issue 16: never a DIFFERENTIAL on a damaged FULL); null when it has one. */
+  baseFullProblem?: (fullSetName: string) => Promise<string | null>,
+): Promise<DifferentialPlan> {
   const inventory = await takeInventory(settings, null);
   const open = buildCycles(inventory.entries.map((e) => e.summary)).openCycle;
   if (!open) return { promote: 'there is no successful FULL in the phase-1 destination to base it on (no open cycle)' };
@@ -36,6 +41,8 @@ export async function planDifferential(settings: Settings, engine: DatabaseEngin
   } catch (error) {
     return { promote: `the manifest of the cycle's FULL ${open.full.setName} is unusable: ${describeError(error)}` };
   }
+  const damaged = baseFullProblem ? await baseFullProblem(open.full.setName) : null;
+  if (damaged) return { promote: damaged };
   const problem = await engine.differentialBaseProblem(base);
   return problem ? { promote: problem } : { base };
 }

@@ -24,12 +24,13 @@ import { serializeManifest, type Integrity, type JobEvent, type Manifest, type M
 import { BackupType, setName } from '#core/set-id';
 import type { Settings } from '#core/settings';
 import { openEngine } from '#agent/engines/index';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { ssmClient } from '#agent/aws/clients';
 import type { DatabaseEngine, DifferentialBase, DumpResult } from '#agent/engines/types';
 import { createRegistryStore } from '#agent/registry/index';
 import { SetUploadSession, streamSetFile } from '#agent/hotsite/stream-upload';
 import { abortStaleUploads, hotSiteError, listHotSiteSets, uploadManifest } from '#agent/hotsite/hot-site';
 import { NO_METRICS, type MetricsPublisher } from '#agent/metrics/metrics';
+import { MetricName } from '#core/metrics';
 import { prepareDestination, type DestinationRetry } from './destination';
 import { handleIntegrityResult } from './corruption';
 import { allocateJobId } from '#agent/state/job-ids';
@@ -38,6 +39,12 @@ import { faultPoint } from '#agent/faults';
 import { onInterrupt } from '#agent/shutdown';
 import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, hiveFileName, UNCOMPRESSED_SUFFIX, type StepOutcome } from './set-files';
 import { planDifferential } from './dump-plan';
+import { baseFullProblem, runJobUpkeep } from '#agent/upkeep/job-upkeep';
+import { writeRecoveryMd } from '#agent/upkeep/recovery-md';
+import { DIFFERENTIAL_FORMAT } from '#core/recovery-md';
+import { planLog } from './log-plan';
+import { dumpLog } from './log-step';
+import type { LogBase } from '#agent/engines/types';
 
 /** What a phase-1 run needs. */
 export interface Phase1Options {
@@ -109,7 +116,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     // Preflight: nothing is created until these pass.
     engine = await timed('open', () =>
       openEngine(settings, {
-        ...(settings.Database.engine === 'sqlserver' ? { ssm: new SSMClient({ region: settings.HotSite.region }) } : {}),
+        ...(settings.Database.engine === 'sqlserver' ? { ssm: ssmClient(settings.HotSite) } : {}),
         // SPEC §4.2 step 7: a database server that does not answer is retried DbRetryCount × DbRetryIntervalMinutes.
         retry: {
           count: settings.DbRetryCount,
@@ -149,10 +156,32 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       promotion = { requested: BackupType.Differential, reason };
       note('warning', 'PROMOTED_TO_FULL', `DIFFERENTIAL promoted to FULL: ${reason}`);
     };
+    // Upkeep of the copies (issue 16): finish half-finished jobs, scrub and repair the kept SETs at the hot-site.
+    const upkeepOptions = { s3, settings, logger, phase1DestinationUsable: destination.writable, now: () => new Date() };
+    // LOG points (every few minutes) leave the upkeep to the daily FULL/DIFFERENTIAL jobs.
+    const upkeep =
+      options.requestedType === BackupType.Log
+        ? { events: [], scrub: null, finished: [], unrepaired: 0 }
+        : await timed('upkeep', () => runJobUpkeep({ ...upkeepOptions, jobSetName: name }));
+    events.push(...upkeep.events);
     if (options.requestedType === BackupType.Differential) {
-      const plan = await timed('plan', () => planDifferential(settings, engine!));
+      const plan = await timed('plan', () =>
+        planDifferential(settings, engine!, async (full) => {
+          const checked = await baseFullProblem(upkeepOptions, full);
+          events.push(...checked.events);
+          if (checked.events.some((e) => e.level === 'error')) upkeep.unrepaired += 1;
+          return checked.problem;
+        }),
+      );
       if ('promote' in plan) promote(plan.promote);
       else base = plan.base;
+    }
+    // A LOG point continues the open cycle's newest point; with none usable it is refused before any SET folder exists.
+    let logBase: LogBase | null = null;
+    if (options.requestedType === BackupType.Log) {
+      const plan = await timed('plan', () => planLog(settings, engine!));
+      if ('refuse' in plan) throw new CommserveDrError('LOG_NOT_POSSIBLE', `no LOG point taken: ${plan.refuse}`);
+      logBase = plan.base;
     }
     logger.info({ jobId, setName: name, backupType }, 'DR backup job started');
 
@@ -205,7 +234,11 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     };
     let integritySettled: Promise<Integrity> | undefined;
     // 2. Optional shrink.
-    if (options.shrink) {
+    if (logBase) {
+      // A LOG point every few minutes does not run PRAGMA integrity_check / DBCC CHECKDB (minutes on a large database):
+      // the daily FULL or DIFFERENTIAL checks, and a shrink would rewrite every page.
+      integritySettled = Promise.resolve({ status: 'skipped', messages: ['LOG point: the integrity check runs with the FULL and DIFFERENTIAL jobs'], durationMs: 0 });
+    } else if (options.shrink) {
       integritySettled = settleIntegrity();
       await integritySettled;
       await timed('shrink', () => engine!.shrink());
@@ -221,6 +254,13 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       options.onProgress?.('dump', done, total);
     };
     let dump: StepOutcome<DumpResult> | undefined;
+    let pointTime: string | undefined;
+    if (logBase) {
+      const logFrom: LogBase = logBase;
+      const logged = await timed('dump', () => dumpLog(engine!, logFrom, setDir!, jobId, onDumpProgress, rawName));
+      pointTime = logged.detail.pointTime;
+      dump = logged;
+    }
     if (base) {
       const diffBase: DifferentialBase = base;
       try {
@@ -234,9 +274,12 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       dump = await timed('dump', () => dumpFull(engine!, setDir!, onDumpProgress, rawName));
       startIntegrity(dump.detail.file);
     }
+    for (const warning of dump.detail.warnings ?? []) note('warning', 'DATABASE_DUMP_WARNING', warning);
+    // The moment the SET's database state was captured (`recover --at`): a LOG's snapshot end, else the dump's end.
+    pointTime ??= new Date().toISOString();
     const dumpFile = dump.files[0]!;
     const rawDump = dump.detail.file;
-    const cycleId = backupType === BackupType.Full ? jobId : (base as DifferentialBase | null)!.manifest.jobId;
+    const cycleId = backupType === BackupType.Full ? jobId : ((base as DifferentialBase | null) ?? (logBase as LogBase | null)!.full).manifest.jobId;
     // 4. Registry (always a complete export).
     const registry = await timed('registry', () =>
       exportRegistry(
@@ -258,6 +301,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const entries: ManifestInput['files'] = [];
     const sources = [
       { file: dumpFile, path: rawDump, dump: true },
+      ...dump.files.slice(1).map((f) => ({ file: f, path: join(setDir!, f.name), dump: false })),
       ...[...registry.files, ...firewall.files].map((f) => ({ file: f, path: join(setDir!, f.name), dump: false })),
     ];
     const total = sources.reduce((sum, f) => sum + statSync(f.path).size, 0);
@@ -294,7 +338,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const integrity = await (integritySettled ?? settleIntegrity());
     if (rawDump !== join(setDir!, dumpFile.name)) rmSync(rawDump, { force: true });
     const files = entries;
-    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt';
+    // check-failed: "check failed — not corruption": no job-activity change, but the job is not clean (alarm).
+    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt' || integrity.status === 'check-failed' || upkeep.unrepaired > 0;
     const manifestInput: ManifestInput = {
       formatVersion: 1,
       product: 'commserve-dr',
@@ -304,6 +349,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       cycleId,
       baseFullSet: backupType === BackupType.Full ? null : setName(cycleId),
       promotion,
+      ...(logBase ? { previousSet: (logBase as LogBase).previous.manifest.setName } : {}),
+      pointTime,
       startTime,
       endTime: new Date().toISOString(),
       agentVersion: AGENT_VERSION,
@@ -314,6 +361,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       firewall: firewall.detail,
       files,
       events,
+      ...(settings.Database.engine === 'sqlite' ? { differentialFormat: { ...DIFFERENTIAL_FORMAT } } : {}),
     };
     const manifestBytes = serializeManifest(manifestInput);
     faultPoint('before-manifest');
@@ -328,6 +376,10 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     faultPoint('after-commit');
     await timed('manifestUpload', () => uploadManifest(s3, bucket, setDir!, manifest));
     logger.info({ jobId, bucket, prefix: setPrefix('sets', jobId) }, 'SET uploaded to the hot-site');
+    // RPO (SPEC §4.5): the newest restorable point at the hot-site is now this SET's; its age is published by every job.
+    await (options.metrics ?? NO_METRICS).publish(MetricName.RpoSeconds, Math.max(0, (Date.now() - Date.parse(pointTime)) / 1000), 'Seconds').catch((error: unknown) => logger.warn(`RPO metric not published: ${describeError(error)}`));
+    // Break-glass (issue 16 item 7): RECOVERY.md names the newest restorable point, this SET included.
+    await writeRecoveryMd(s3, settings, `job ${name}`).catch((error: unknown) => logger.warn(`RECOVERY.md not rewritten: ${describeError(error)}`));
 
     return {
       jobId,

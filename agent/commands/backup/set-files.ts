@@ -79,7 +79,7 @@ export async function dumpDifferential(
 }
 
 /** The registry export file of a SET: `commserv_hive.reg` in a FULL, `commserv_hive_<jobId>.reg` in a DIFFERENTIAL. */
-export function hiveFileName(backupType: 'FULL' | 'DIFFERENTIAL', jobId: number): string {
+export function hiveFileName(backupType: 'FULL' | 'DIFFERENTIAL' | 'LOG', jobId: number): string {
   return backupType === 'FULL' ? 'commserv_hive.reg' : `commserv_hive_${jobId}.reg`;
 }
 

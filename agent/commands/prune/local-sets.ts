@@ -6,6 +6,7 @@
  * is Running while the phase-1 lock is held and it is the newest folder, else Failed. The age of a
  * folder is the newest modification time of its files.
  */
+import { chainFields } from '#core/log-chain';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -79,7 +80,7 @@ export function readLocalSets(destination: string, stateDir: string, records: Re
       backupType,
       status,
       complete: manifest !== null,
-      ...(manifest ? { cycleId: manifest.cycleId, endTime: manifest.endTime } : {}),
+      ...(manifest ? { cycleId: manifest.cycleId, endTime: manifest.endTime, ...chainFields(manifest) } : {}),
     };
     sets.set(jobId, { input: { summary, phase2: record?.phase2 ?? 'unknown', lastModified: new Date(newestMs).toISOString() }, path, problems });
   }

@@ -23,7 +23,8 @@ import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { ssmClient } from '#agent/aws/clients';
 import type { RestorablePoint } from '#core/cycles';
 import { CommserveDrError, ConfigError, DatabaseError, describeError } from '#core/errors';
 import { fileContent, type Integrity, type Manifest } from '#core/manifest';
@@ -599,6 +600,6 @@ export async function recoverSqlServerPoint(
  */
 export function sqlServerDeps(settings: Settings, deps: OpenSqlServerDeps | undefined): OpenSqlServerDeps {
   const db = settings.Database;
-  const ssm = deps?.ssm ?? (db.engine === 'sqlserver' && db.passwordParameter ? new SSMClient({ region: settings.HotSite.region }) : undefined);
+  const ssm = deps?.ssm ?? (db.engine === 'sqlserver' && db.passwordParameter ? ssmClient(settings.HotSite) : undefined);
   return { ...deps, ...(ssm ? { ssm } : {}) };
 }

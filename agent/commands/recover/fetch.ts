@@ -4,6 +4,7 @@
  * the manifests while streaming. Also `commserve-dr fetch SET_n --to DIR` ("restore to disk"): download and
  * verify one SET into `DIR/SET_n/` without applying it.
  */
+import { chainFields } from '#core/log-chain';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { existsSync } from 'node:fs';
@@ -195,7 +196,7 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
       const entry = view.get(set.jobId)!;
       if (entry.manifestState !== 'pending') continue;
       Object.assign(entry, await readSetManifest(view.copies, entry.listed));
-      if (entry.manifest) entry.summary = { ...entry.summary, backupType: entry.manifest.backupType, cycleId: entry.manifest.cycleId, endTime: entry.manifest.endTime };
+      if (entry.manifest) entry.summary = { ...entry.summary, backupType: entry.manifest.backupType, cycleId: entry.manifest.cycleId, endTime: entry.manifest.endTime, ...chainFields(entry.manifest) };
     }
     if (options.checkChain) checkPointManifests(view, point);
     for (const set of point.sets) {

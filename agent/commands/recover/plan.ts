@@ -4,6 +4,7 @@
  * that has a readable one), its job record, and the summary `buildCycles` needs. Also the choice of the copy that
  * serves each file of a point — every copy is a candidate, file by file, cheapest first (SPEC §6.1) — and the plan.
  */
+import { chainFields } from '#core/log-chain';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { RestorablePoint, SetSummary } from '#core/cycles';
 import { CommserveDrError, describeError, ManifestError } from '#core/errors';
@@ -150,7 +151,7 @@ export async function discoverCopies(copies: Copies, records: RecordSources = {}
       backupType: read.manifest?.backupType ?? record?.backupType ?? typeFromFiles(listed),
       status,
       complete,
-      ...(read.manifest ? { cycleId: read.manifest.cycleId, endTime: read.manifest.endTime, bytes: read.manifest.files.reduce((s, f) => s + f.size, 0) } : {}),
+      ...(read.manifest ? { cycleId: read.manifest.cycleId, endTime: read.manifest.endTime, bytes: read.manifest.files.reduce((s, f) => s + f.size, 0), ...chainFields(read.manifest) } : {}),
     };
     view.set(listed.jobId, { listed, ...read, record, summary });
   }

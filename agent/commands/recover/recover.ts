@@ -466,7 +466,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
         integrityCheckReason: 'DBCC CHECKDB on the server',
         integrityMessages: out.restored.integrity.messages,
       };
-      doc.warnings.push(...out.leftovers);
+      doc.warnings.push(...out.leftovers, ...(out.restored.warnings ?? []));
       if (out.restored.integrity.status !== 'ok') {
         const message = `the restored database [${out.restored.database}] fails DBCC CHECKDB (${out.restored.integrity.status}): ${out.restored.integrity.messages.slice(0, 3).join('; ')}`;
         if (!options.force) throw new CommserveDrError('RESTORE_INTEGRITY_FAILED', `${message} (the database is restored on the server; the registry and firewall files were not restored: --force continues anyway)`);

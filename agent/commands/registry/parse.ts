@@ -1,29 +1,41 @@
 /**
  * `commserve-dr registry parse FILE`: what a `.reg` file (for instance a SET's `commserv_hive.reg`) will import,
- * operation by operation in file order, with decoded data; plus the values that are machine-bound secrets
- * (DPAPI) and must be re-entered after recovery.
+ * operation by operation in file order, with decoded data; the values regedit would not import (warnings with
+ * line and column); and the values that are machine-bound secrets (DPAPI) and must be re-entered after recovery.
  *
- * Reading the file is here; printing is two pure functions (a table for people, JSON for scripts).
+ * The file is read as a stream and each operation is printed as soon as it is read, so a file of any size is
+ * shown in time linear in its size with bounded memory. Rendering one operation is a pure function (a table
+ * for people, JSON for scripts).
  */
-import { readFile } from 'node:fs/promises';
 import { RegistryError, RegistryFormatError } from '#core/errors';
-import { parseRegWithEncoding, REGEDIT4_HEADER, REGEDIT5_HEADER, type RegEncoding } from '#agent/registry/reg-format';
+import { readRegFile, REGEDIT4_HEADER, REGEDIT5_HEADER, type RegEncoding } from '#agent/registry/reg-format';
 import { findMachineBoundSecrets, type MachineBoundSecret } from '#agent/registry/secrets';
-import type { RegFormat, RegOperation, RegValue, RegValueDeletion } from '#agent/registry/types';
+import type { RegFormat, RegOperation, RegValue, RegValueDeletion, RegWarning } from '#agent/registry/types';
 
-/** A parsed `.reg` file as `registry parse` shows it. */
-export interface RegistryParseReport {
+/** What `registry parse` read, besides the operations it printed. */
+export interface RegistryParseSummary {
   /** The file as the operator named it (used in messages). */
   file: string;
   format: RegFormat;
   encoding: RegEncoding;
-  /** The operations in file order, as `parseReg` returns them. */
-  operations: RegOperation[];
+  /** Operations by kind. */
+  counts: OperationCounts;
   /** Values that must be re-entered after recovery (see `findMachineBoundSecrets`). */
   secrets: MachineBoundSecret[];
+  /** What regedit would not import (up to 1000; `warningCount` counts all). */
+  warnings: RegWarning[];
+  warningCount: number;
 }
 
-/** Heading of the warning section listing {@link RegistryParseReport.secrets}. */
+/** Operations of a file by kind. */
+export interface OperationCounts {
+  setKeys: number;
+  deleteKeys: number;
+  values: number;
+  deletions: number;
+}
+
+/** Heading of the warning section listing {@link RegistryParseSummary.secrets}. */
 export const SECRETS_HEADING = 'values that must be re-entered after recovery (DPAPI, machine-bound)';
 
 /** Longest DATA cell of the table, in characters; longer data is cut (the JSON output is always complete). */
@@ -31,76 +43,95 @@ const MAX_DATA_WIDTH = 64;
 /** Bytes of a binary value shown in the table before it is cut. */
 const MAX_TABLE_BYTES = 16;
 
+/** How {@link printRegistryExport} prints. */
+export interface RegistryParseOutput {
+  /** `{ format, encoding, operations }` (complete data) instead of the table. */
+  json: boolean;
+  /** Receives the output piece by piece, in order. */
+  write: (text: string) => void;
+  /** ANSI code page of a REGEDIT4 file (setting `AnsiCodePage`); default 1252. */
+  ansiCodePage?: number;
+}
+
 /**
- * Reads and parses a `.reg` file.
+ * Reads a `.reg` file as a stream and prints it while reading: the table ({@link formatOperationRows} per
+ * operation, then the counts and the secrets section) or the `--json` document (the shape of
+ * `test/fixtures/reg/commserv_hive.expected.json`, identical to `JSON.stringify(…, null, 2)`).
  * @param path where to read it (absolute, or relative to the process's working directory).
- * @param displayName how to name the file in messages; defaults to `path`.
- * @returns format, detected encoding, operations in file order, and the machine-bound secrets found.
+ * @param displayName how to name the file in messages.
+ * @returns format, encoding, counts, secrets and warnings (the caller prints the warnings).
  * @throws RegistryError (code `REG_IO`) when the file cannot be read: `cannot read <file>: <system message>`.
- * @throws RegistryFormatError (code `REG_FORMAT`) when it is malformed: `<file>: line L, column C: <problem>`,
- *   `context` holding `line`, `column` and `file` (= `path`).
+ * @throws RegistryFormatError (code `REG_FORMAT`) when it is not a `.reg` file: `<file>: line L, column C: <problem>`,
+ *   `context` holding `line`, `column` and `file` (= `path`). Nothing has been printed then.
  */
-export async function readRegistryExport(path: string, displayName: string = path): Promise<RegistryParseReport> {
-  let bytes: Buffer;
+export async function printRegistryExport(path: string, displayName: string, output: RegistryParseOutput): Promise<RegistryParseSummary> {
+  const counts: OperationCounts = { setKeys: 0, deleteKeys: 0, values: 0, deletions: 0 };
+  const secrets: MachineBoundSecret[] = [];
+  const { write, json } = output;
+  let index = 0;
+  const onHeader = (format: RegFormat, encoding: string | undefined) => {
+    if (json) write(`{\n  "format": ${JSON.stringify(format)},\n  "encoding": ${JSON.stringify(encoding)},\n  "operations": [`);
+    else write(`${displayName}: ${format} ("${format === 'REGEDIT5' ? REGEDIT5_HEADER : REGEDIT4_HEADER}"), ${encoding}\n\n`);
+  };
+  const onOperation = (operation: RegOperation) => {
+    count(counts, operation);
+    secrets.push(...findMachineBoundSecrets([operation]));
+    if (json) write(`${index === 0 ? '\n    ' : ',\n    '}${JSON.stringify(operation, null, 2).replace(/\n/g, '\n    ')}`);
+    else write(`${formatOperationRows(operation).join('\n')}\n`);
+    index++;
+  };
+  let summary;
   try {
-    bytes = await readFile(path);
-  } catch (error) {
-    // Not `instanceof Error`: errors from node:fs may come from another realm (e.g. under a test runner).
-    const message = (error as { message?: unknown } | undefined)?.message;
-    const reason = typeof message === 'string' ? message : String(error);
-    throw new RegistryError('REG_IO', `cannot read ${displayName}: ${reason}`, { cause: error, context: { file: path } });
-  }
-  try {
-    const { format, encoding, operations } = parseRegWithEncoding(bytes);
-    return { file: displayName, format, encoding, operations, secrets: findMachineBoundSecrets(operations) };
+    summary = await readRegFile(path, onOperation, { ansiCodePage: output.ansiCodePage, onHeader });
   } catch (error) {
     if (error instanceof RegistryFormatError) {
       throw new RegistryFormatError(`${displayName}: ${error.message}`, { cause: error, context: { ...error.context, file: path } });
     }
+    if (error instanceof RegistryError && error.code === 'REG_IO') {
+      const reason = error.message.replace(/^cannot read [^:]*: /, '');
+      throw new RegistryError('REG_IO', `cannot read ${displayName}: ${reason}`, { cause: error.cause, context: { file: path } });
+    }
     throw error;
   }
-}
-
-/**
- * The `--json` document: `{ format, encoding, operations }` with every value complete (the shape of
- * `test/fixtures/reg/commserv_hive.expected.json`), pretty-printed, ending in a newline.
- */
-export function formatRegistryParseJson(report: RegistryParseReport): string {
-  const { format, encoding, operations } = report;
-  return `${JSON.stringify({ format, encoding, operations }, null, 2)}\n`;
-}
-
-/**
- * The table for people: a header (file, format, encoding, counts), then each operation in file order — `set key`
- * with a NAME / TYPE / DATA row per value or value deletion, `delete key` — and, when there are any, a warning
- * section headed {@link SECRETS_HEADING}. Strings are shown quoted with JSON escapes, REG_MULTI_SZ as a list,
- * DWORD in decimal and hex, QWORD in decimal, raw bytes as hex; data longer than 64 characters (or 16 bytes) is
- * cut, with its full size given.
- */
-export function formatRegistryParse(report: RegistryParseReport): string {
-  const out: string[] = [];
-  const header = report.format === 'REGEDIT5' ? REGEDIT5_HEADER : REGEDIT4_HEADER;
-  out.push(`${report.file}: ${report.format} ("${header}"), ${report.encoding}`);
-  out.push(summarize(report.operations), '');
-  for (const operation of report.operations) {
-    if (operation.op === 'deleteKey') {
-      out.push(`delete key  ${printable(operation.key)}  (with all its subkeys)`);
-      continue;
-    }
-    out.push(`set key     ${printable(operation.key)}`);
-    if (operation.values.length === 0) {
-      out.push('    (no values)');
-      continue;
-    }
-    const rows = operation.values.map((value) => valueRow(value));
-    const nameWidth = Math.min(32, Math.max(4, ...rows.map((r) => r[0].length)));
-    const typeWidth = Math.max(4, ...rows.map((r) => r[1].length));
-    const line = (cells: string[]) => `    ${cells[0].padEnd(nameWidth)}  ${cells[1].padEnd(typeWidth)}  ${cells[2]}`.trimEnd();
-    out.push(line(['NAME', 'TYPE', 'DATA']));
-    for (const row of rows) out.push(line(row));
+  if (json) write(index === 0 ? ']\n}\n' : '\n  ]\n}\n');
+  else {
+    write(`\n${summarize(counts, summary.operationCount)}\n`);
+    if (secrets.length > 0) write(`\n${formatSecretsWarning(secrets).join('\n')}\n`);
   }
-  if (report.secrets.length > 0) out.push('', ...formatSecretsWarning(report.secrets));
-  return `${out.join('\n')}\n`;
+  const { format, encoding, warnings, warningCount } = summary;
+  return { file: displayName, format, encoding, counts, secrets, warnings, warningCount };
+}
+
+/**
+ * One operation as table lines: `set key` with a NAME / TYPE / DATA row per value or value deletion, or
+ * `delete key`. Strings are shown quoted with JSON escapes, REG_MULTI_SZ as a list, DWORD in decimal and hex,
+ * QWORD in decimal, raw bytes as hex; data longer than 64 characters (or 16 bytes) is cut, with its full size
+ * given. Linear in the size of the operation.
+ */
+export function formatOperationRows(operation: RegOperation): string[] {
+  if (operation.op === 'deleteKey') return [`delete key  ${printable(operation.key)}  (with all its subkeys)`];
+  const out = [`set key     ${printable(operation.key)}`];
+  if (operation.values.length === 0) return [...out, '    (no values)'];
+  const rows = operation.values.map((value) => valueRow(value));
+  let nameWidth = 4;
+  let typeWidth = 4;
+  for (const row of rows) {
+    nameWidth = Math.max(nameWidth, row[0].length);
+    typeWidth = Math.max(typeWidth, row[1].length);
+  }
+  nameWidth = Math.min(32, nameWidth);
+  const line = (cells: string[]) => `    ${cells[0].padEnd(nameWidth)}  ${cells[1].padEnd(typeWidth)}  ${cells[2]}`.trimEnd();
+  out.push(line(['NAME', 'TYPE', 'DATA']));
+  for (const row of rows) out.push(line(row));
+  return out;
+}
+
+/** Warning lines for stderr: `<file>: line L, column C: <message>` each, and how many more were not kept. */
+export function formatParseWarnings(summary: Pick<RegistryParseSummary, 'file' | 'warnings' | 'warningCount'>): string[] {
+  const lines = summary.warnings.map((w) => `${summary.file}: line ${w.line}, column ${w.column}: ${w.message}`);
+  const more = summary.warningCount - summary.warnings.length;
+  if (more > 0) lines.push(`${summary.file}: … and ${more} more warning${more === 1 ? '' : 's'}`);
+  return lines;
 }
 
 /**
@@ -116,24 +147,21 @@ export function formatSecretsWarning(secrets: readonly MachineBoundSecret[]): st
   ];
 }
 
-function summarize(operations: readonly RegOperation[]): string {
-  let setKeys = 0;
-  let deleteKeys = 0;
-  let values = 0;
-  let deletions = 0;
-  for (const operation of operations) {
-    if (operation.op === 'deleteKey') {
-      deleteKeys++;
-      continue;
-    }
-    setKeys++;
-    for (const value of operation.values) {
-      if ('op' in value) deletions++;
-      else values++;
-    }
+function count(counts: OperationCounts, operation: RegOperation): void {
+  if (operation.op === 'deleteKey') {
+    counts.deleteKeys++;
+    return;
   }
+  counts.setKeys++;
+  for (const value of operation.values) {
+    if ('op' in value) counts.deletions++;
+    else counts.values++;
+  }
+}
+
+function summarize(counts: OperationCounts, operations: number): string {
   const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
-  return `${plural(operations.length, 'operation')}: ${plural(setKeys, 'key set')} (${plural(values, 'value')} set, ${plural(deletions, 'value deletion')}), ${plural(deleteKeys, 'key deletion')}`;
+  return `${plural(operations, 'operation')}: ${plural(counts.setKeys, 'key set')} (${plural(counts.values, 'value')} set, ${plural(counts.deletions, 'value deletion')}), ${plural(counts.deleteKeys, 'key deletion')}`;
 }
 
 /** `[name, type, data]` cells of one table row. */
@@ -164,22 +192,50 @@ function describeData(value: RegValue): string {
   }
 }
 
-/** `"text"` with JSON escapes; cut after the first characters when too long. */
+/** `"text"` with JSON escapes; cut after the first characters when too long. Linear in the text. */
 function quoted(text: string): string {
-  const full = JSON.stringify(text);
-  if (full.length <= MAX_DATA_WIDTH) return full;
-  const chars = Array.from(text);
-  let keep = chars.length;
-  let head = full;
-  while (keep > 0 && head.length > MAX_DATA_WIDTH - 20) head = JSON.stringify(chars.slice(0, --keep).join(''));
-  return `${head}… (${chars.length} characters)`;
+  if (text.length <= MAX_DATA_WIDTH) {
+    const full = JSON.stringify(text);
+    if (full.length <= MAX_DATA_WIDTH) return full;
+  }
+  // Keep whole characters while the quoted head stays within the width left for the size note.
+  let head = '"';
+  for (const ch of text) {
+    const piece = JSON.stringify(ch).slice(1, -1);
+    if (head.length + piece.length + 1 > MAX_DATA_WIDTH - 20) break;
+    head += piece;
+  }
+  return `${head}"… (${countCharacters(text)} characters)`;
 }
 
-/** `["a", "b"]`; when too long, the strings that fit and the count. */
+/** Characters (code points) of `text`, a surrogate pair counting once. */
+function countCharacters(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+/** `["a", "b"]`; when too long, the strings that fit and the count. Looks only at the strings that can be shown. */
 function list(strings: readonly string[]): string {
-  const items = strings.map((s) => JSON.stringify(s));
-  const full = `[${items.join(', ')}]`;
-  if (full.length <= MAX_DATA_WIDTH) return full;
+  const items: string[] = [];
+  let length = 2;
+  for (const s of strings) {
+    // A string longer than the cell cannot be shown whole; only its head matters.
+    const item = JSON.stringify(s.length > MAX_DATA_WIDTH ? s.slice(0, MAX_DATA_WIDTH + 1) : s);
+    length += item.length + (items.length > 0 ? 2 : 0);
+    items.push(item);
+    if (length > MAX_DATA_WIDTH) break;
+  }
+  if (items.length === strings.length && length <= MAX_DATA_WIDTH) return `[${items.join(', ')}]`;
   const suffix = `, …] (${strings.length} strings)`;
   let shown = '';
   for (const item of items) {

@@ -8,6 +8,7 @@
  * its manifest holds error events. A SET without a manifest is `Running` while the phase-1 lock is held
  * and it is the newest SET, else `Failed`; its type comes from the dump file it holds (FULL when none).
  */
+import { chainFields } from '#core/log-chain';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -156,7 +157,7 @@ export async function takeInventory(settings: Settings, s3: S3Client | null): Pr
       backupType,
       status,
       complete: complete && manifest !== null,
-      ...(manifest ? { cycleId: manifest.cycleId, endTime: manifest.endTime, bytes: manifest.files.reduce((s, f) => s + f.size, 0) } : {}),
+      ...(manifest ? { cycleId: manifest.cycleId, endTime: manifest.endTime, bytes: manifest.files.reduce((s, f) => s + f.size, 0), ...chainFields(manifest) } : {}),
     };
     return {
       summary,

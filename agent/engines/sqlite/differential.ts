@@ -176,12 +176,12 @@ function checkJobId(value: number, what: string): void {
   if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${what} must be a positive integer, got ${String(value)}`);
 }
 
-async function removeDatabaseFiles(file: string): Promise<void> {
+export async function removeDatabaseFiles(file: string): Promise<void> {
   for (const suffix of ['', '-wal', '-shm', '-journal']) await removeQuietly(file + suffix);
 }
 
 /** Online backup of `sourceDb` into `file` (consistent even while the CommServe writes). */
-async function backupInto(sourceDb: string, file: string): Promise<void> {
+export async function backupInto(sourceDb: string, file: string): Promise<void> {
   const db = new Database(sourceDb, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 10000');
@@ -192,7 +192,7 @@ async function backupInto(sourceDb: string, file: string): Promise<void> {
 }
 
 /** Makes a snapshot a self-contained rollback-journal file (a backup of a WAL database is WAL: header byte 18 = 2). */
-function convertOutOfWal(file: string): void {
+export function convertOutOfWal(file: string): void {
   const header = Buffer.alloc(20);
   const fd = openSync(file, 'r');
   try {

@@ -5,10 +5,14 @@
 import Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { DatabaseError } from '#core/errors';
 import type { Integrity } from '#core/manifest';
-import type { CycleWriter, DatabaseEngine, DifferentialBase, DumpResult, DumpSidecar } from '../types';
+import type { CycleWriter, DatabaseEngine, DifferentialBase, DumpResult, DumpSidecar, LogBase, LogDumpResult } from '../types';
+import { logOverlayFile, writeLogPoint, type LogPredecessor } from './log-point';
+import { createBrotliDecompress } from 'node:zlib';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { compareDatabaseIdentity, databaseIdentity, writeDifferential, type SqliteDatabaseIdentity } from './differential';
 import { PageHashesWriter, writePageHashes } from './page-hashes';
 
@@ -255,6 +259,76 @@ export class SqliteEngine implements DatabaseEngine {
         },
       },
     };
+  }
+
+  async logBaseProblem(base: LogBase): Promise<string | null> {
+    const fullProblem = await this.differentialBaseProblem(base.full);
+    if (fullProblem) return fullProblem;
+    const m = base.previous.manifest;
+    if (m.database.pageCount === undefined) return `the previous point ${m.setName} records no page count`;
+    if (m.backupType !== 'FULL' && typeof m.database.details.reconstructedSha256 !== 'string') return `the previous point ${m.setName} records no reconstructed SHA-256`;
+    return null;
+  }
+
+  /**
+   * A LOG point against the previous point (see `log-point.ts`): the changed pages, and this point's overlay as a
+   * sidecar. A compressed DIFFERENTIAL (DumpCompression) is decompressed next to `file` for the overlay, then removed.
+   */
+  async dumpLog(base: LogBase, file: string, jobId: number, onProgress?: (done: number, total: number) => void): Promise<LogDumpResult> {
+    const previous = base.previous.manifest;
+    const prevDir = base.previous.setDir;
+    let unpacked: string | undefined;
+    let overlay: LogPredecessor['overlay'] = { kind: 'full' };
+    let sha256 = String(previous.database.details.dumpSha256 ?? '');
+    if (previous.backupType === 'DIFFERENTIAL') {
+      const entry = previous.files.find((f) => f.role === 'database')!;
+      let diffFile = join(prevDir, entry.name);
+      if (entry.compression) {
+        unpacked = `${file}.base-diff`;
+        await pipeline(createReadStream(diffFile), createBrotliDecompress(), createWriteStream(unpacked));
+        diffFile = unpacked;
+      }
+      overlay = { kind: 'diff', file: diffFile };
+      sha256 = String(previous.database.details.reconstructedSha256);
+    } else if (previous.backupType === 'LOG') {
+      overlay = { kind: 'log', file: join(prevDir, logOverlayFile(previous.jobId)) };
+      sha256 = String(previous.database.details.reconstructedSha256);
+    }
+    const overlayName = logOverlayFile(jobId);
+    try {
+      const result = await writeLogPoint({
+        sourceDb: this.path,
+        takeSnapshot: (snapshot) => this.db.backup(snapshot),
+        fullHashesFile: join(base.full.setDir, PAGE_HASHES_FILE),
+        fullJobId: base.full.manifest.jobId,
+        previous: { jobId: previous.jobId, pageCount: previous.database.pageCount ?? 0, sha256, overlay },
+        outFile: file,
+        overlayOutFile: join(dirname(file), overlayName),
+        jobId,
+        onProgress,
+      });
+      return {
+        file,
+        bytes: result.bytes,
+        sidecars: [{ name: overlayName }],
+        pointTime: result.pointTime,
+        identity: {
+          engine: 'sqlite',
+          name: this.displayName,
+          pageSize: result.pageSize,
+          pageCount: result.pageCount,
+          details: {
+            changedPages: result.changedPages,
+            overlayPages: result.overlayPages,
+            previousPageCount: previous.database.pageCount ?? 0,
+            reconstructedSha256: result.sha256,
+            snapshotMs: Math.round(result.snapshotMs),
+          },
+        },
+      };
+    } finally {
+      if (unpacked) rmSync(unpacked, { force: true });
+    }
   }
 
   async shrink(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Restoring a SQL Server restorable point (SPEC §6, issue 6): FULL `WITH NORECOVERY, REPLACE` with a `MOVE` for every
  * logical file (`RESTORE FILELISTONLY`), then the DIFFERENTIAL `WITH RECOVERY` (a FULL alone `WITH RECOVERY`), after
- * taking exclusive access (`SET SINGLE_USER WITH ROLLBACK IMMEDIATE`, when the database exists and is online), then
+ * taking exclusive access (`SET OFFLINE WITH ROLLBACK IMMEDIATE`, when the database exists and is online), then
+ * `SET MULTI_USER WITH ROLLBACK IMMEDIATE`, the owner, TRUSTWORTHY and users as at backup time (`principals.ts`), then
  * `DBCC CHECKDB` of the result.
  *
  * Chain check first, before any statement that changes anything: the DIFFERENTIAL's DifferentialBaseGUID/LSN (manifest)
@@ -11,16 +12,20 @@
 import { DatabaseError } from '#core/errors';
 import type { Integrity, Manifest } from '#core/manifest';
 import { BACKUP_TYPE, classifyCheckDb, guidText, parseFileList, parseHeaderOnly, type BackupFile, type BackupHeader } from './parse';
-import { SqlBatchError, type SqlMessage, type SqlSession } from './session';
+import { restorePrincipals, type RestoredPrincipals } from './principals';
+import { ALTER_REQUEST_TIMEOUT_MS, SHORT_REQUEST_TIMEOUT_MS, SqlBatchError, type SqlMessage, type SqlSession } from './session';
+import { differentialLsnWarning } from './sqlserver-engine';
 import {
   checkDbStatement,
   fileListOnlyStatement,
   headerOnlyStatement,
+  longBatch,
   multiUserStatement,
+  offlineStatement,
+  onlineStatement,
   restoreDatabaseStatement,
   serverBaseName,
   serverPath,
-  singleUserStatement,
   type FileMove,
 } from './tsql';
 
@@ -52,12 +57,17 @@ export interface SqlServerRestoreResult {
   /** Every statement sent, in order (for the report). */
   statements: string[];
   integrity: Integrity;
+  /** Owner, TRUSTWORTHY and users put back after the restore (item 7); see {@link restorePrincipals}. */
+  principals: RestoredPrincipals;
+  /** Findings that did not stop the restore (an LSN disagreement, a login to create …). */
+  warnings: string[];
   durationMs: number;
 }
 
 /**
  * Why the DIFFERENTIAL (manifest details) does not belong to the FULL (manifest details), or null when it does:
- * DifferentialBaseGUID must equal the FULL's BackupSetGUID, and DifferentialBaseLSN its CheckpointLSN when both are known.
+ * its DifferentialBaseGUID must equal the FULL's BackupSetGUID (the GUID decides; LSNs only warn, see
+ * {@link differentialChainWarnings}).
  */
 export function differentialChainProblem(full: Manifest, diff: Manifest): string | null {
   const f = full.database.details;
@@ -70,10 +80,17 @@ export function differentialChainProblem(full: Manifest, diff: Manifest): string
   if (!fullGuid || !baseGuid || fullGuid !== baseGuid) {
     return `${diff.setName} is based on backup set ${baseGuid ?? '(none)'}, not on ${full.setName} (BackupSetGUID ${fullGuid ?? '(none)'})`;
   }
-  const fullLsn = typeof f.CheckpointLSN === 'string' ? f.CheckpointLSN : null;
-  const baseLsn = typeof d.DifferentialBaseLSN === 'string' ? d.DifferentialBaseLSN : null;
-  if (fullLsn && baseLsn && fullLsn !== baseLsn) return `${diff.setName} has DifferentialBaseLSN ${baseLsn}, ${full.setName} has CheckpointLSN ${fullLsn}`;
   return null;
+}
+
+/**
+ * Warnings about a chain {@link differentialChainProblem} accepts: an LSN disagreement names both values and is never a
+ * refusal on its own (the backup-set GUID decides; SQL Server refuses a wrong base with error 3136).
+ */
+export function differentialChainWarnings(full: Manifest, diff: Manifest): string[] {
+  const baseLsn = typeof diff.database.details.DifferentialBaseLSN === 'string' ? diff.database.details.DifferentialBaseLSN : null;
+  const warning = differentialLsnWarning(full.setName, full.database.details, baseLsn);
+  return warning ? [`${diff.setName}: ${warning}`] : [];
 }
 
 /**
@@ -125,10 +142,11 @@ export async function restoreSqlServerPoint(full: SqlServerDump, differential: S
   }
   const database = target.database ?? full.manifest.database.name;
   const statements: string[] = [];
-  const run = async (code: string, what: string, batch: string) => {
+  const warnings = differential ? differentialChainWarnings(full.manifest, differential.manifest) : [];
+  const run = async (code: string, what: string, batch: string, timeoutMs?: number) => {
     statements.push(batch);
     try {
-      return await target.session.execute(batch);
+      return await target.session.execute(batch, timeoutMs === undefined ? undefined : { timeoutMs });
     } catch (error) {
       throw sqlFailure(code, what, error);
     }
@@ -136,7 +154,7 @@ export async function restoreSqlServerPoint(full: SqlServerDump, differential: S
   // Read-only checks of the staged files: their headers must be the backup sets the manifests describe.
   const headers: BackupHeader[] = [];
   for (const dump of [full, ...(differential ? [differential] : [])]) {
-    const result = await run('DUMP_HEADER_INVALID', `RESTORE HEADERONLY of ${dump.serverPath}`, headerOnlyStatement(dump.serverPath));
+    const result = await run('DUMP_HEADER_INVALID', `RESTORE HEADERONLY of ${dump.serverPath}`, headerOnlyStatement(dump.serverPath), SHORT_REQUEST_TIMEOUT_MS);
     const header = parseHeaderOnly(result.recordsets[0] ?? [], dump.serverPath);
     checkHeader(header, dump.manifest, dump.serverPath);
     headers.push(header);
@@ -147,23 +165,26 @@ export async function restoreSqlServerPoint(full: SqlServerDump, differential: S
       throw new DatabaseError('DIFF_WRONG_BASE', `${differential.serverPath} is based on ${headers[1]!.DifferentialBaseGUID ?? '(none)'}, not on ${full.manifest.setName} (${fullGuid}): refusing to restore`);
     }
   }
-  const fileList = parseFileList((await run('DUMP_HEADER_INVALID', `RESTORE FILELISTONLY of ${full.serverPath}`, fileListOnlyStatement(full.serverPath))).recordsets[0] ?? [], full.serverPath);
+  const fileList = parseFileList((await run('DUMP_HEADER_INVALID', `RESTORE FILELISTONLY of ${full.serverPath}`, fileListOnlyStatement(full.serverPath), SHORT_REQUEST_TIMEOUT_MS)).recordsets[0] ?? [], full.serverPath);
   const moves = buildMoves(fileList, { ...target, database, sourceDatabase: full.manifest.database.name });
 
-  // From here on the target changes.
+  // From here on the target changes. Exclusive access nobody can take over: OFFLINE closes every connection and lets
+  // nobody in until RESTORE brings the database back (short lock and request timeouts for the ALTER).
   try {
-    await run(
-      'RESTORE_FAILED',
-      `RESTORE DATABASE ${database} from ${full.serverPath}`,
-      `${singleUserStatement(database)}\n${restoreDatabaseStatement({ database, file: full.serverPath, recovery: !differential, replace: true, moves })}`,
-    );
+    await run('RESTORE_FAILED', `taking ${database} offline (exclusive access)`, offlineStatement(database), ALTER_REQUEST_TIMEOUT_MS);
+    await run('RESTORE_FAILED', `RESTORE DATABASE ${database} from ${full.serverPath}`, longBatch(restoreDatabaseStatement({ database, file: full.serverPath, recovery: !differential, replace: true, moves })));
     if (differential) {
-      await run('RESTORE_FAILED', `RESTORE DATABASE ${database} from ${differential.serverPath}`, restoreDatabaseStatement({ database, file: differential.serverPath, recovery: true, replace: false, moves: [] }));
+      await run('RESTORE_FAILED', `RESTORE DATABASE ${database} from ${differential.serverPath}`, longBatch(restoreDatabaseStatement({ database, file: differential.serverPath, recovery: true, replace: false, moves: [] })));
     }
+    await run('RESTORE_FAILED', `giving ${database} back to every user`, multiUserStatement(database), ALTER_REQUEST_TIMEOUT_MS);
   } catch (error) {
-    await target.session.execute(multiUserStatement(database)).catch(() => undefined);
+    // Best effort: a database still OFFLINE (the RESTORE never started) comes back online and multi-user.
+    await target.session.execute(onlineStatement(database), { timeoutMs: ALTER_REQUEST_TIMEOUT_MS }).catch(() => undefined);
+    await target.session.execute(multiUserStatement(database), { timeoutMs: ALTER_REQUEST_TIMEOUT_MS }).catch(() => undefined);
     throw error;
   }
+  const principals = await restorePrincipals(target.session, database, full.manifest, (batch) => statements.push(batch));
+  warnings.push(...principals.notes);
   let integrity: Integrity = { status: 'skipped', messages: [], durationMs: 0 };
   if (target.checkIntegrity ?? true) {
     const t = performance.now();
@@ -179,5 +200,5 @@ export async function restoreSqlServerPoint(full: SqlServerDump, differential: S
     }
     integrity = classifyCheckDb(messages, failed, performance.now() - t);
   }
-  return { database, moves, statements, integrity, durationMs: performance.now() - started };
+  return { database, moves, statements, integrity, principals, warnings, durationMs: performance.now() - started };
 }

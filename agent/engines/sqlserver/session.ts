@@ -6,6 +6,7 @@
  */
 import sql from 'mssql';
 import { DatabaseError } from '#core/errors';
+import { driverSecurity, TLS_FAILURE_HELP, type SqlServerSecuritySettings } from './tls';
 
 /** One message SQL Server sent with a batch: an informational message (severity ≤ 10) or an error. */
 export interface SqlMessage {
@@ -47,12 +48,30 @@ export function formatSqlMessage(m: SqlMessage): string {
 export interface SqlSession {
   /**
    * Runs one T-SQL batch.
-   * @throws SqlBatchError when SQL Server reports an error or the connection fails.
+   * @param options.timeoutMs request timeout of this batch (default the session's long one, for BACKUP/RESTORE/CHECKDB);
+   *   short statements pass {@link SHORT_REQUEST_TIMEOUT_MS} or {@link ALTER_REQUEST_TIMEOUT_MS}.
+   * @throws SqlBatchError when SQL Server reports an error or the connection fails (`ETIMEOUT` after the timeout).
    */
-  execute(batch: string): Promise<SqlBatchResult>;
+  execute(batch: string, options?: BatchOptions): Promise<SqlBatchResult>;
   /** Closes the connection. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Per-batch options of {@link SqlSession.execute}. */
+export interface BatchOptions {
+  /** Request timeout in milliseconds. */
+  timeoutMs?: number;
+}
+
+/** Request timeout of metadata reads (msdb, sys.* views, rights): 60 s. */
+export const SHORT_REQUEST_TIMEOUT_MS = 60_000;
+/**
+ * Request timeout of `ALTER DATABASE … WITH ROLLBACK IMMEDIATE` and other short changes: 10 min — the ALTER itself is
+ * quick, but it waits while the sessions it terminates roll back their open transactions.
+ */
+export const ALTER_REQUEST_TIMEOUT_MS = 10 * 60_000;
+/** The long request timeout of BACKUP, RESTORE and DBCC CHECKDB (a large database takes hours): 12 h. */
+export const LONG_REQUEST_TIMEOUT_MS = 12 * 3600_000;
 
 /** Where to connect: settings' `server` (`host` or `host\instance`), `port` and `database`. No secret. */
 export interface SqlServerTarget {
@@ -75,6 +94,8 @@ export interface MssqlOptions {
   requestTimeoutMs?: number;
   /** TLS is always requested; accept a self-signed server certificate (default false). */
   trustServerCertificate?: boolean;
+  /** Certificate pinning, server name and authentication mode (see `tls.ts`); `trustServerCertificate` above wins when set. */
+  security?: SqlServerSecuritySettings;
 }
 
 /** `host:port` or `host\instance` as shown in messages. */
@@ -83,7 +104,7 @@ export function targetLabel(target: SqlServerTarget): string {
 }
 
 /** Driver codes that mean "the server did not answer" (retried per SPEC §4.2 step 7). */
-const UNREACHABLE_CODES = new Set(['ESOCKET', 'ETIMEOUT', 'EINSTLOOKUP', 'ECONNCLOSED', 'ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const UNREACHABLE_CODES = new Set(['ESOCKET', 'ETIMEOUT', 'EINSTLOOKUP', 'ECLOSE', 'ECONNCLOSED', 'ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 function why(code: string, text: string): string {
   if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(text) || code === 'ENOTFOUND') return 'host not found';
@@ -116,8 +137,8 @@ export function connectionError(error: unknown, target: SqlServerTarget, secrets
   if (code === 'ELOGIN') {
     return new DatabaseError('DB_LOGIN_FAILED', `login to ${where} failed: check Database.user and its password (passwordEnv / passwordParameter) and that the login may open the database`, { context });
   }
-  if (/certificate|self[- ]signed|SSL|TLS/i.test(text) && code !== 'ETIMEOUT') {
-    return new DatabaseError('DB_TLS_FAILED', `${where} refused the TLS connection (its certificate is not trusted)`, { context });
+  if (/certificate|self[- ]signed|SSL|TLS|CertificatePinError/i.test(text) && code !== 'ETIMEOUT') {
+    return new DatabaseError('DB_TLS_FAILED', `the TLS certificate of ${where} is not trusted: ${TLS_FAILURE_HELP}`, { context });
   }
   if (UNREACHABLE_CODES.has(code)) return new DatabaseError('DB_UNREACHABLE', `${where} is unreachable: ${why(code, text)}`, { context });
   return new DatabaseError('DB_CONNECT_FAILED', `cannot connect to ${where} (${code})`, { context });
@@ -138,6 +159,9 @@ export function batchError(error: unknown, messages: SqlMessage[]): SqlBatchErro
   return new SqlBatchError(errors, messages, code);
 }
 
+/** mssql's `Request(parent, { requestTimeout })` (a per-request timeout; not in the package's type declarations). */
+const RequestWithTimeout = sql.Request as unknown as new (pool: sql.ConnectionPool, overrides: { requestTimeout: number }) => sql.Request;
+
 /**
  * Connects with `mssql` (tedious): one `ConnectionPool` of at most one connection, so every batch of a session runs
  * on the same connection in order (a restore's `SINGLE_USER` and `RESTORE` are one batch anyway). TLS requested.
@@ -146,23 +170,25 @@ export function batchError(error: unknown, messages: SqlMessage[]): SqlBatchErro
  */
 export async function connectMssql(target: SqlServerTarget, login: SqlServerLogin, options: MssqlOptions = {}): Promise<SqlSession> {
   const [host, instanceName] = target.server.split('\\', 2) as [string, string | undefined];
+  const security = driverSecurity({ ...options.security, ...(options.trustServerCertificate !== undefined ? { trustServerCertificate: options.trustServerCertificate } : {}) }, login);
   const pool = new sql.ConnectionPool({
     server: host,
     ...(instanceName ? {} : { port: target.port }),
     database: target.database,
-    user: login.user,
-    password: login.password,
+    ...(security.authentication ? {} : { user: login.user, password: login.password }),
+    ...(security.authentication ? { authentication: security.authentication } : {}),
+    ...(security.beforeConnect ? { beforeConnect: security.beforeConnect } : {}),
     connectionTimeout: options.connectionTimeoutMs ?? 30_000,
-    requestTimeout: options.requestTimeoutMs ?? 12 * 3600_000,
+    requestTimeout: options.requestTimeoutMs ?? LONG_REQUEST_TIMEOUT_MS,
     pool: { max: 1, min: 0, idleTimeoutMillis: 60_000 },
     options: {
-      encrypt: true,
-      trustServerCertificate: options.trustServerCertificate ?? false,
+      ...security.options,
       appName: 'commserve-dr',
       enableArithAbort: true,
+      useUTC: true, // dates the engine records are converted to text on the server with their offset (msdb time_zone)
       ...(instanceName ? { instanceName } : {}),
     },
-  });
+  } as sql.config);
   pool.on('error', () => undefined); // idle-connection errors surface on the next batch
   try {
     await pool.connect();
@@ -172,8 +198,8 @@ export async function connectMssql(target: SqlServerTarget, login: SqlServerLogi
   }
   let closed = false;
   return {
-    async execute(batch: string): Promise<SqlBatchResult> {
-      const request = pool.request();
+    async execute(batch: string, batchOptions?: BatchOptions): Promise<SqlBatchResult> {
+      const request = batchOptions?.timeoutMs === undefined ? pool.request() : new RequestWithTimeout(pool, { requestTimeout: batchOptions.timeoutMs });
       const messages: SqlMessage[] = [];
       request.on('info', (m: { number?: unknown; class?: unknown; state?: unknown; message?: unknown }) => messages.push(toMessage(m)));
       try {

@@ -25,15 +25,21 @@ import {
   guidText,
   headerDetails,
   parseDifferentialBase,
+  parseBackupSetRow,
   parseHeaderOnly,
+  serverLocalDate,
   withExactLsns,
   type BackupHeader,
   type FileDifferentialBase,
 } from './parse';
 import { withDbRetry, type DbRetryOptions } from './retry';
-import { connectionError, connectMssql, SqlBatchError, targetLabel, type MssqlOptions, type SqlMessage, type SqlServerLogin, type SqlServerTarget, type SqlSession } from './session';
+import { readPrincipals } from './principals';
+import { checkSqlServerRights, type RightVerdict } from './rights';
+import { connectionError, connectMssql, SHORT_REQUEST_TIMEOUT_MS, SqlBatchError, targetLabel, type MssqlOptions, type SqlMessage, type SqlServerLogin, type SqlServerTarget, type SqlSession } from './session';
 import {
   backupSetLsnQuery,
+  backupSetOfFileQuery,
+  otherBackupsQuery,
   backupSetOriginQuery,
   backupStatement,
   checkDbStatement,
@@ -89,8 +95,20 @@ export interface SqlServerEngineOptions {
   removeBackupFile?: (agentPath: string) => Promise<void>;
 }
 
-/** Driver codes of a batch that mean the connection was lost (the server stopped answering). */
-const CONNECTION_LOST = new Set(['ESOCKET', 'ECONNCLOSED', 'ECONNRESET', 'ENOTOPEN']);
+/**
+ * Driver codes of a batch that mean the connection was lost (the server stopped answering): tedious fails the running
+ * request with `ECLOSE` ("Connection closed before request completed"), mssql with `ECONNCLOSED`/`ENOTOPEN`.
+ */
+export const CONNECTION_LOST = new Set(['ECLOSE', 'ESOCKET', 'ECONNCLOSED', 'ECONNRESET', 'ENOTOPEN']);
+
+/**
+ * Whether SQL Server's errors mean "no space", by number (language-independent): 3202 write on the backup device failed
+ * with operating-system error 112 (ERROR_DISK_FULL), 1101/1105 filegroup full, 9002 log full. English texts as a
+ * fallback.
+ */
+export function isDiskFull(errors: readonly SqlMessage[]): boolean {
+  return errors.some((m) => (m.number === 3202 && /\b112\(/.test(m.message)) || [1101, 1105, 9002].includes(m.number) || /not enough space|disk is full|no space left/i.test(m.message));
+}
 
 /** A file name SQL Server and every file system accept: `[A-Za-z0-9_.-]` only. */
 function safeFileName(name: string): string {
@@ -132,12 +150,65 @@ export function differentialBaseDecision(
     }
     return `a full backup not taken by commserve-dr, not COPY_ONLY, is now the differential base of ${database} (BackupSetGUID ${now}) ${by} instead of the cycle's FULL ${setName} (${fullGuid}); other tools must take full backups WITH COPY_ONLY`;
   }
-  const fullLsn = typeof d.CheckpointLSN === 'string' ? d.CheckpointLSN : null;
-  const lsns = [...new Set(current.map((f) => f.lsn).filter((l): l is string => l !== null))];
-  if (fullLsn && lsns.length > 0 && (lsns.length > 1 || lsns[0] !== fullLsn)) {
-    return `the differential base LSN of ${database} (${lsns.join(', ')}) is not the CheckpointLSN of the cycle's FULL ${setName} (${fullLsn})`;
-  }
   return null;
+}
+
+/**
+ * A warning (never a refusal: the backup-set GUID decides the base, and SQL Server itself refuses a wrong base with
+ * error 3136) when a DIFFERENTIAL's DifferentialBaseLSN is neither the FULL's FirstLSN (what RESTORE HEADERONLY
+ * documents) nor its CheckpointLSN (what Ola Hallengren's scripts and dbatools compare), naming both values; null when
+ * it matches or a value is unknown.
+ */
+export function differentialLsnWarning(setName: string, full: DatabaseIdentity['details'], baseLsn: string | null): string | null {
+  const first = typeof full.FirstLSN === 'string' ? full.FirstLSN : null;
+  const checkpoint = typeof full.CheckpointLSN === 'string' ? full.CheckpointLSN : null;
+  if (!baseLsn || (!first && !checkpoint) || baseLsn === first || baseLsn === checkpoint) return null;
+  return `the DIFFERENTIAL's DifferentialBaseLSN ${baseLsn} is neither the FirstLSN (${first ?? '?'}) nor the CheckpointLSN (${checkpoint ?? '?'}) of the cycle's FULL ${setName}; the backup-set GUID matches, so the chain stands (SQL Server refuses a wrong base with error 3136)`;
+}
+
+/** Another tool's non-COPY_ONLY FULL or DIFFERENTIAL found in msdb, and whose chain it belongs to. */
+export interface OtherBackup {
+  type: 'FULL' | 'DIFFERENTIAL';
+  backupSetGuid: string;
+  finished: string | null;
+  userName: string | null;
+  device: string | null;
+  /** `commserve-dr` (a DIFFERENTIAL based on our FULL) or `other` (its own chain). */
+  chain: 'commserve-dr' | 'other';
+  /** The FULL it is based on (a DIFFERENTIAL), or null. */
+  baseGuid: string | null;
+}
+
+/**
+ * Classifies msdb rows of {@link otherBackupsQuery}: a FULL is the start of the other tool's own chain (and, not being
+ * COPY_ONLY, moves the differential base away from ours); a DIFFERENTIAL belongs to commserve-dr's chain when its base
+ * is one of `ourFullGuids`, else to the other tool's.
+ */
+export function classifyOtherBackups(rows: ReadonlyArray<Record<string, unknown>>, ourFullGuids: ReadonlySet<string>): OtherBackup[] {
+  return rows.flatMap((r) => {
+    const guid = guidText(r.backup_set_uuid);
+    const t = String(r.type ?? '').trim().toUpperCase();
+    if (!guid || (t !== 'D' && t !== 'I') || ourFullGuids.has(guid)) return [];
+    const baseGuid = t === 'I' ? guidText(r.differential_base_guid) : null;
+    return [{
+      type: t === 'D' ? ('FULL' as const) : ('DIFFERENTIAL' as const),
+      backupSetGuid: guid,
+      finished: serverLocalDate(r.backup_finish_date, r.time_zone),
+      userName: r.user_name === null || r.user_name === undefined ? null : String(r.user_name),
+      device: r.physical_device_name === null || r.physical_device_name === undefined ? null : String(r.physical_device_name),
+      chain: baseGuid !== null && ourFullGuids.has(baseGuid) ? ('commserve-dr' as const) : ('other' as const),
+      baseGuid,
+    }];
+  });
+}
+
+/** One job-record line per other backup: what it is and whose chain it belongs to. */
+export function describeOtherBackup(b: OtherBackup): string {
+  const who = `by ${b.userName ?? '?'} to ${b.device ?? '?'} at ${b.finished ?? '?'} (BackupSetGUID ${b.backupSetGuid})`;
+  if (b.type === 'FULL') return `another tool took a FULL backup that is not COPY_ONLY ${who}: it starts that tool's own chain and moves the differential base away from commserve-dr's FULL (docs/SQLSERVER.md, "Coexistence")`;
+  return b.chain === 'commserve-dr'
+    ? `another tool took a DIFFERENTIAL ${who} based on commserve-dr's FULL ${b.baseGuid}: it belongs to commserve-dr's chain and cannot be restored without that FULL`
+    : `another tool took a DIFFERENTIAL ${who} based on ${b.baseGuid ?? '(no base)'}: it belongs to that tool's own chain`;
 }
 
 /** A DatabaseEngine over one SQL Server database. Create with {@link openSqlServerEngine} (or directly, for tests). */
@@ -170,15 +241,19 @@ export class SqlServerEngine implements DatabaseEngine {
     if (error instanceof SqlBatchError) {
       if (CONNECTION_LOST.has(error.driverCode)) return new DatabaseError('DB_UNREACHABLE', `${where} stopped answering during ${what}`, { context: { driverCode: error.driverCode } });
       if (error.driverCode === 'ETIMEOUT') return new DatabaseError('DB_QUERY_TIMEOUT', `${what} on ${where} timed out`, { context: { driverCode: error.driverCode } });
-      const diskFull = error.errors.some((m) => /not enough space|disk is full|no space left/i.test(m.message));
+      const diskFull = isDiskFull(error.errors);
+      if (!diskFull && error.errors.some((m) => m.number === 229 || m.number === 262 || m.number === 2571)) {
+        return new DatabaseError('DB_PERMISSION_DENIED', `${what} on ${where} failed: ${error.message} — the login lacks a right docs/SQLSERVER.md lists (run \`commserve-dr doctor\` to see which)`, { context: { sqlErrors: error.errors.map((m) => m.number) } });
+      }
       return new DatabaseError(diskFull ? 'DUMP_DISK_FULL' : code, `${what} on ${where} failed: ${error.message}`, { context: { sqlErrors: error.errors.map((m) => m.number) } });
     }
     return new DatabaseError(code, `${what} on ${where} failed: ${(error as Error)?.message ?? String(error)}`);
   }
 
-  private async run(code: string, what: string, batch: string) {
+  /** Runs a batch; `short` statements (metadata, ALTER) get {@link SHORT_REQUEST_TIMEOUT_MS}, long ones the session's. */
+  private async run(code: string, what: string, batch: string, length: 'short' | 'long' = 'long') {
     try {
-      return await this.session.execute(batch);
+      return await this.session.execute(batch, length === 'short' ? { timeoutMs: SHORT_REQUEST_TIMEOUT_MS } : undefined);
     } catch (error) {
       throw this.failure(code, what, error);
     }
@@ -191,10 +266,27 @@ export class SqlServerEngine implements DatabaseEngine {
     try {
       messages = (await this.session.execute(checkDbStatement(this.database))).messages;
     } catch (error) {
+      // A lost connection says nothing about the database: "database unreachable" (retried by the DB rule), not a verdict.
+      if (error instanceof SqlBatchError && CONNECTION_LOST.has(error.driverCode)) throw this.failure('DB_UNREACHABLE', 'DBCC CHECKDB', error);
       failed = true;
       messages = error instanceof SqlBatchError ? [...error.messages, ...error.errors] : [{ number: 0, severity: 16, state: 0, message: (error as Error)?.message ?? String(error) }];
     }
     return classifyCheckDb(messages, failed, performance.now() - started);
+  }
+
+  /** The login's rights on this server ({@link checkSqlServerRights}): for preflight and `doctor`. */
+  async checkRights(scope?: RightVerdict['scope']): Promise<RightVerdict[]> {
+    return checkSqlServerRights(this.session, this.database, scope);
+  }
+
+  /**
+   * The header of the backup just written to `serverFile`, from msdb's history (SELECT on msdb.dbo.backupset and
+   * backupmediafamily; RESTORE HEADERONLY would need CREATE DATABASE).
+   * @throws DatabaseError `DB_PERMISSION_DENIED` (msdb not readable), `DUMP_HEADER_INVALID` (no history row).
+   */
+  async readBackupSetOfFile(serverFile: string): Promise<BackupHeader> {
+    const result = await this.run('DUMP_HEADER_INVALID', `reading the msdb history row of ${serverFile}`, backupSetOfFileQuery(this.database, serverFile), 'short');
+    return parseBackupSetRow(result.recordsets[0]?.[0], serverFile);
   }
 
   private async serverBackupDirectory(): Promise<string> {
@@ -220,6 +312,23 @@ export class SqlServerEngine implements DatabaseEngine {
     }
   }
 
+  /** Other tools' backups (best effort: msdb not readable → nothing), recorded on the dump and as job warnings. */
+  private lastOtherBackups: OtherBackup[] = [];
+
+  private async otherBackupsWarnings(base: DifferentialBase | undefined): Promise<string[]> {
+    const ours = new Set<string>();
+    const baseGuid = base ? guidText(base.manifest.database.details.BackupSetGUID) : null;
+    if (baseGuid) ours.add(baseGuid);
+    if (this.lastFull) ours.add(this.lastFull.header.BackupSetGUID);
+    try {
+      const rows = (await this.session.execute(otherBackupsQuery(this.database), { timeoutMs: SHORT_REQUEST_TIMEOUT_MS })).recordsets[0] ?? [];
+      this.lastOtherBackups = classifyOtherBackups(rows, ours);
+    } catch {
+      this.lastOtherBackups = [];
+    }
+    return this.lastOtherBackups.map(describeOtherBackup);
+  }
+
   private async dump(file: string, differential: boolean, base: DifferentialBase | undefined, onProgress?: (done: number, total: number) => void): Promise<DumpResult> {
     const directory = await this.serverBackupDirectory();
     const name = safeFileName(`commserve-dr_${basename(dirname(file))}_${basename(file)}`);
@@ -229,22 +338,25 @@ export class SqlServerEngine implements DatabaseEngine {
     const remove = this.options.removeBackupFile ?? ((p: string) => rm(p, { force: true }));
     await this.run('DUMP_FAILED', `${kind} backup`, backupStatement({ database: this.database, file: serverFile, differential, compression: this.options.compression }));
     try {
-      const header = await this.readBackupHeader(serverFile);
+      const header = await this.readBackupSetOfFile(serverFile);
       const expectedType = differential ? BACKUP_TYPE.DatabaseDifferential : BACKUP_TYPE.Database;
       if (header.BackupType !== expectedType || header.DatabaseName.toLowerCase() !== this.database.toLowerCase()) {
         throw new DatabaseError('DUMP_HEADER_INVALID', `${serverFile} holds a backup of type ${header.BackupType} of ${header.DatabaseName}, expected type ${expectedType} of ${this.database}`);
       }
+      const warnings: string[] = [];
       if (base) {
         const d = base.manifest.database.details;
         const fullGuid = guidText(d.BackupSetGUID);
-        const fullLsn = typeof d.CheckpointLSN === 'string' ? d.CheckpointLSN : null;
-        if (header.DifferentialBaseGUID !== fullGuid || (fullLsn && header.DifferentialBaseLSN && header.DifferentialBaseLSN !== fullLsn)) {
+        if (header.DifferentialBaseGUID !== fullGuid) {
           throw new DatabaseError(
             'DIFF_BASE_MISMATCH',
-            `the DIFFERENTIAL just taken is based on ${header.DifferentialBaseGUID ?? 'no base'} (LSN ${header.DifferentialBaseLSN ?? '?'}), not on the cycle's FULL ${base.manifest.setName} (${fullGuid}, LSN ${fullLsn ?? '?'}): another full backup ran meanwhile`,
+            `the DIFFERENTIAL just taken is based on backup set ${header.DifferentialBaseGUID ?? '(none)'}, not on the cycle's FULL ${base.manifest.setName} (${fullGuid}): another full backup ran meanwhile`,
           );
         }
+        const lsnWarning = differentialLsnWarning(base.manifest.setName, d, header.DifferentialBaseLSN);
+        if (lsnWarning) warnings.push(lsnWarning);
       }
+      warnings.push(...(await this.otherBackupsWarnings(base)));
       let bytes: number;
       try {
         bytes = await (this.options.copyBackupFile ?? streamCopy)(agentFile, file, onProgress);
@@ -256,7 +368,12 @@ export class SqlServerEngine implements DatabaseEngine {
         throw new DatabaseError(code === 'ENOSPC' ? 'DUMP_DISK_FULL' : 'DUMP_FAILED', `copying the ${kind} backup into ${file} failed (${code ?? 'error'})`, { cause: error });
       }
       if (!differential) this.lastFull = { file, header };
-      return { file, bytes, identity: { engine: 'sqlserver', name: this.database, details: headerDetails(header) } };
+      const principals = differential ? null : await readPrincipals(this.session, this.database);
+      const details = { ...headerDetails(header), OtherBackupsNotCopyOnly: this.lastOtherBackups.length, ...(principals?.details ?? {}) };
+      const identity: DatabaseIdentity = { engine: 'sqlserver', name: this.database, details };
+      if (this.lastOtherBackups.length) identity.otherBackups = this.lastOtherBackups;
+      if (principals) identity.databaseUsers = principals.databaseUsers;
+      return { file, bytes, identity, ...(warnings.length ? { warnings } : {}) };
     } finally {
       await remove(agentFile).catch(() => undefined);
     }
@@ -349,9 +466,15 @@ export interface OpenSqlServerDeps extends PasswordSources {
   engine?: Partial<Omit<SqlServerEngineOptions, 'session' | 'target'>>;
 }
 
-/** Driver options of the default connector: the setting's `trustServerCertificate` (default false), then `deps.mssql`. */
+/** Driver options of the default connector: the setting's `trustServerCertificate` (default false), pinning, `tlsServerName`, NTLM, then `deps.mssql`. */
 export function mssqlOptionsFor(db: SqlServerDatabaseSettings, deps: Pick<OpenSqlServerDeps, 'mssql'> = {}): MssqlOptions {
-  return { trustServerCertificate: db.trustServerCertificate ?? false, ...deps.mssql };
+  const security: NonNullable<MssqlOptions['security']> = {};
+  if (db.tlsCaFile) security.tlsCaFile = db.tlsCaFile;
+  if (db.tlsCertificateThumbprint) security.tlsCertificateThumbprint = db.tlsCertificateThumbprint;
+  if (db.tlsServerName) security.tlsServerName = db.tlsServerName;
+  if (db.authentication === 'ntlm') security.authentication = 'ntlm';
+  if (db.domain) security.domain = db.domain;
+  return { trustServerCertificate: db.trustServerCertificate ?? false, ...(Object.keys(security).length ? { security } : {}), ...deps.mssql };
 }
 
 /**

@@ -116,7 +116,7 @@ describe('bad input (CLI in-process, real SQLite, moto)', () => {
   it('a usage mistake: exit 2 and a hint, no stack trace', async () => {
     const io = capture(tempDir());
     expect(await exec(['backup', '--type', 'incremental'], io)).toBe(2);
-    expect(io.err()).toMatch(/expected full or differential/);
+    expect(io.err()).toMatch(/expected full, differential or log/);
     expect(io.err()).toMatch(/commserve-dr --help/);
   });
 

@@ -41,7 +41,7 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
     const bucket = `recover-brotli-${process.pid}-${++bucketCounter}`;
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const stored = new Map<string, Buffer>();
-    for (const set of readdirSync(fixture.phase1).sort()) {
+    for (const set of readdirSync(fixture.phase1).filter((n) => n.startsWith('SET_')).sort()) {
       const dir = join(fixture.phase1, set);
       const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
       for (const file of manifest.files) {

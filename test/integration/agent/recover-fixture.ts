@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseManifest } from '#core/manifest';
+import { parseSetName } from '#core/set-id';
 import { parseSettings, type Settings } from '#core/settings';
 import { MiB } from '#core/transfer-plan';
 import { runPhase1 } from '#agent/commands/backup/phase1';
@@ -86,7 +87,7 @@ export async function freshHotSite(fixture: RecoverFixture, stateDir: string): P
   const s3 = motoS3Client();
   const bucket = `recover-${process.pid}-${++bucketCounter}`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  for (const set of readdirSync(fixture.phase1).sort()) {
+  for (const set of readdirSync(fixture.phase1).filter((n) => parseSetName(n) !== undefined).sort()) {
     const dir = join(fixture.phase1, set);
     await uploadSet(s3, bucket, dir, parseManifest(readFileSync(join(dir, 'manifest.json'))));
   }

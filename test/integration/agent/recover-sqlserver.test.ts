@@ -110,7 +110,7 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     const s3: S3Client = motoS3Client();
     const bucket = `recover-sql-${process.pid}-${++bucketCounter}`;
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    for (const set of readdirSync(phase1).sort()) await uploadSet(s3, bucket, join(phase1, set), manifests.get(set)!);
+    for (const set of readdirSync(phase1).filter((n) => n.startsWith('SET_')).sort()) await uploadSet(s3, bucket, join(phase1, set), manifests.get(set)!);
     const agentBackupDir = join(dir, 'share-sqlbackup');
     mkdirSync(agentBackupDir);
     const settings: Settings = parseSettings(
@@ -161,7 +161,10 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     "MOVE N'CommServ_O''Data' TO N'D:\\SQL Data\\O''Brien\\CommServ_2.ndf'",
     "MOVE N'CommServ_log' TO N'L:\\SQLLogs\\CommServ_log.ldf'",
   ].join(', ');
-  const SINGLE_USER = "IF DB_ID(N'CommServ') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'CommServ', 'Status')) = N'ONLINE' ALTER DATABASE [CommServ] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;";
+  const OFFLINE = "SET LOCK_TIMEOUT 30000;\nIF DB_ID(N'CommServ') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'CommServ', 'Status')) = N'ONLINE' ALTER DATABASE [CommServ] SET OFFLINE WITH ROLLBACK IMMEDIATE;";
+  const MULTI_USER = "SET LOCK_TIMEOUT 30000;\nIF DB_ID(N'CommServ') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'CommServ', 'Status')) = N'ONLINE' ALTER DATABASE [CommServ] SET MULTI_USER WITH ROLLBACK IMMEDIATE;";
+  const AFTER = [MULTI_USER, "SET LOCK_TIMEOUT 30000;\nSELECT sp.name FROM sys.server_principals AS sp WHERE sp.name IN (N'sa');", 'SET LOCK_TIMEOUT 30000;\nALTER AUTHORIZATION ON DATABASE::[CommServ] TO [sa];', expect.stringContaining('AND sp.sid IS NULL')];
+  const CHECKDB = "SET LANGUAGE us_english;\nSET LOCK_TIMEOUT -1;\nDBCC CHECKDB (N'CommServ') WITH NO_INFOMSGS, ALL_ERRORMSGS;";
 
   it('the SETs carry realistic HEADERONLY details: FULL type 1, DIFFERENTIALs type 5 based on the FULL', () => {
     const f = full().database;
@@ -185,9 +188,11 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
       `RESTORE HEADERONLY FROM DISK = N'${fullCopy}';`,
       `RESTORE HEADERONLY FROM DISK = N'${diffCopy}';`,
       `RESTORE FILELISTONLY FROM DISK = N'${fullCopy}';`,
-      `${SINGLE_USER}\nRESTORE DATABASE [CommServ] FROM DISK = N'${fullCopy}' WITH NORECOVERY, REPLACE, ${MOVES};`,
-      `RESTORE DATABASE [CommServ] FROM DISK = N'${diffCopy}' WITH RECOVERY;`,
-      "DBCC CHECKDB (N'CommServ') WITH NO_INFOMSGS, ALL_ERRORMSGS;",
+      OFFLINE,
+      `SET LOCK_TIMEOUT -1;\nRESTORE DATABASE [CommServ] FROM DISK = N'${fullCopy}' WITH NORECOVERY, REPLACE, ${MOVES};`,
+      `SET LOCK_TIMEOUT -1;\nRESTORE DATABASE [CommServ] FROM DISK = N'${diffCopy}' WITH RECOVERY;`,
+      ...AFTER,
+      CHECKDB,
     ]);
     expect(target.closed).toBe(true);
     // The copies the server read are gone; nothing SQLite-like was written into the target directory.
@@ -220,7 +225,7 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     expect(doc.firewall).toMatchObject({ restored: false, skipped: ['FwPorts.txt'] });
     // The report (JSON and text) says what was restored where.
     const json = JSON.parse(readFileSync(join(to, REPORT_JSON), 'utf8'));
-    expect(json.sqlServer.statements).toHaveLength(6);
+    expect(json.sqlServer.statements).toHaveLength(11);
     const text = readFileSync(join(to, REPORT_TEXT), 'utf8');
     expect(text).toContain('SQL Server: cs-new.corp.example:1433, database [CommServ] restored; DBCC CHECKDB ok');
     expect(text).toContain(`MOVE CommServ_log → L:\\SQLLogs\\CommServ_log.ldf`);
@@ -235,15 +240,16 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     expect(target.statements).toEqual([
       `RESTORE HEADERONLY FROM DISK = N'${fullCopy}';`,
       `RESTORE FILELISTONLY FROM DISK = N'${fullCopy}';`,
-      `${SINGLE_USER}\nRESTORE DATABASE [CommServ] FROM DISK = N'${fullCopy}' WITH RECOVERY, REPLACE, ${MOVES};`,
-      "DBCC CHECKDB (N'CommServ') WITH NO_INFOMSGS, ALL_ERRORMSGS;",
+      OFFLINE,
+      `SET LOCK_TIMEOUT -1;\nRESTORE DATABASE [CommServ] FROM DISK = N'${fullCopy}' WITH RECOVERY, REPLACE, ${MOVES};`,
+      ...AFTER,
+      CHECKDB,
     ]);
     expect(result.document.registry!.imported.map((r) => r.file)).toEqual(['commserv_hive.reg']);
   });
 
   it.each([
     ['DifferentialBaseGUID', '11111111-2222-3333-4444-555555555555', /SET_003 is based on backup set 11111111-2222-3333-4444-555555555555, not on SET_001/],
-    ['DifferentialBaseLSN', '34000000012300001', /DifferentialBaseLSN 34000000012300001, SET_001 has CheckpointLSN/],
   ])('refuses a DIFFERENTIAL whose %s is not the FULL\'s before connecting: no RESTORE, target untouched', async (field, value, message) => {
     const { s3, bucket, settings, to, agentBackupDir, target, connects, sqlServer } = await setup();
     const diff = manifests.get('SET_003')!;
@@ -276,7 +282,7 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
   it('CHECKDB finding corruption after the restore fails the recovery before the registry (report written, says so)', async () => {
     const { s3, settings, to, target, sqlServer } = await setup();
     target.scripted.push({
-      match: /^DBCC CHECKDB/,
+      match: /DBCC CHECKDB/,
       errors: [
         { number: 8928, severity: 16, state: 1, message: 'Object ID 5, index ID 1, partition ID 1, alloc unit ID 1 (type In-row data): Page (1:153) could not be processed.' },
         { number: 8989, severity: 16, state: 1, message: "CHECKDB found 0 allocation errors and 1 consistency errors in database 'CommServ'." },
@@ -306,8 +312,8 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
       "SELECT CONVERT(nvarchar(4000), SERVERPROPERTY('InstanceDefaultBackupPath')) AS path;",
     ]);
     expect(target.statements[2]).toBe(`RESTORE HEADERONLY FROM DISK = N'${q(agentBackupDir)}/commserve-dr_restore_SET_001_commserv_FULL.dmp';`);
-    expect(target.statements[5]).toContain("MOVE N'CommServ' TO N'/var/opt/mssql/data/CommServ.mdf'");
-    expect(target.statements[5]).toContain("MOVE N'CommServ_log' TO N'/var/opt/mssql/log/CommServ_log.ldf'");
+    expect(target.statements[6]).toContain("MOVE N'CommServ' TO N'/var/opt/mssql/data/CommServ.mdf'");
+    expect(target.statements[6]).toContain("MOVE N'CommServ_log' TO N'/var/opt/mssql/log/CommServ_log.ldf'");
     expect(result.document.sqlServer).toMatchObject({ directoriesFrom: 'server' });
     expect(readdirSync(agentBackupDir)).toEqual([]);
   });
@@ -327,12 +333,12 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     expect(result.document.error).toBeNull();
     expect(result.exitCode).toBe(0);
     const scratch = 'CommServ_commserve_dr_verify';
-    const touched = target.statements.filter((s) => /DATABASE \[|CHECKDB/.test(s));
+    const touched = target.statements.filter((s) => /(RESTORE|DROP) DATABASE \[|CHECKDB/.test(s));
     expect(touched).toEqual([
       expect.stringContaining(`RESTORE DATABASE [${scratch}] FROM DISK = N'${copy('SET_001', 'commserv_FULL.dmp')}' WITH NORECOVERY, REPLACE, MOVE N'CommServ' TO N'D:\\SQL Data\\O''Brien\\${scratch}_CommServ.mdf', MOVE N'CommServ_O''Data' TO N'D:\\SQL Data\\O''Brien\\${scratch}_CommServ_2.ndf', MOVE N'CommServ_log' TO N'L:\\SQLLogs\\${scratch}_CommServ_log.ldf';`),
-      `RESTORE DATABASE [${scratch}] FROM DISK = N'${copy('SET_003', 'commserv_DIFF_3.dmp')}' WITH RECOVERY;`,
-      `DBCC CHECKDB (N'${scratch}') WITH NO_INFOMSGS, ALL_ERRORMSGS;`,
-      `IF DB_ID(N'${scratch}') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'${scratch}', 'Status')) = N'ONLINE' ALTER DATABASE [${scratch}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nIF DB_ID(N'${scratch}') IS NOT NULL DROP DATABASE [${scratch}];`,
+      `SET LOCK_TIMEOUT -1;\nRESTORE DATABASE [${scratch}] FROM DISK = N'${copy('SET_003', 'commserv_DIFF_3.dmp')}' WITH RECOVERY;`,
+      `SET LANGUAGE us_english;\nSET LOCK_TIMEOUT -1;\nDBCC CHECKDB (N'${scratch}') WITH NO_INFOMSGS, ALL_ERRORMSGS;`,
+      `SET LOCK_TIMEOUT 30000;\nIF DB_ID(N'${scratch}') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'${scratch}', 'Status')) = N'ONLINE' ALTER DATABASE [${scratch}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nIF DB_ID(N'${scratch}') IS NOT NULL DROP DATABASE [${scratch}];`,
     ]);
     expect(target.statements.some((s) => s.includes('[CommServ]') || s.includes("N'CommServ')"))).toBe(false); // the CommServe database is never touched
     expect([...target.databases]).toEqual(['CommServ']);

@@ -2,9 +2,12 @@
  * `commserve-dr registry parse`: the CLI run in-process with `exec` on real `.reg` files on disk (the shared
  * case file and files written by the test). Nothing is mocked.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec } from '#agent/cli';
+import { writeRegFile } from '#agent/registry/reg-format';
 import { capture } from '../../support/cli';
 import { useTempDirs } from '../../support/tmp';
 
@@ -107,34 +110,54 @@ describe('registry parse (CLI in-process, real .reg files)', () => {
     });
   });
 
-  describe('malformed files: exit 1, one line "<file>: line L, column C: <problem>", nothing on stdout', () => {
+  describe('values regedit would not import: left out, each listed on stderr with line and column, exit 3 (completed with errors)', () => {
     it.each<[string, string[], string]>([
-      ['an unterminated string', [HEADER5, '', `[${KEY}]`, '"a"="b"', '"name"="open'], 'bad.reg: line 5, column 8: unterminated string'],
-      ['a bad hex byte', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,zz,03'], 'bad.reg: line 4, column 12: invalid hex byte "zz"'],
-      ['a bad hex byte on a continuation line', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,02,\\', '  03,0g'], 'bad.reg: line 5, column 6: invalid hex byte "0g"'],
-      [
-        'an unknown header',
-        ['Windows Registry Editor Version 6.00', '', `[${KEY}]`],
-        'bad.reg: line 1, column 1: unknown header "Windows Registry Editor Version 6.00": expected "Windows Registry Editor Version 5.00" or "REGEDIT4"',
-      ],
-      ['a missing "="', [HEADER5, '', `[${KEY}]`, '"a" "b"'], 'bad.reg: line 4, column 5: expected "=" after the value name'],
-      ['a bad dword', [HEADER5, '', `[${KEY}]`, '"n"=dword:0000000z'], 'bad.reg: line 4, column 18: unexpected text after the dword: "z"'],
+      ['an unterminated string', [HEADER5, '', `[${KEY}]`, '"a"="b"', '"name"="open'], 'bad.reg: line 5, column 8: value "name" skipped: unterminated string'],
+      ['a bad hex byte', [HEADER5, '', `[${KEY}]`, '"a"="b"', '"h"=hex:01,zz,03'], 'bad.reg: line 5, column 12: value "h" skipped: invalid hex byte "zz,03"'],
+      ['a missing "="', [HEADER5, '', `[${KEY}]`, '"a"="b"', '"x" "b"'], 'bad.reg: line 5, column 5: value "x" skipped: expected "=" after the value name'],
     ])('%s', async (_what, lines, message) => {
       const cwd = tempDir();
       writeReg5(join(cwd, 'bad.reg'), ...lines);
       const io = capture(cwd);
+      expect(await exec(['registry', 'parse', 'bad.reg'], io)).toBe(3);
+      expect(io.err()).toBe(`warning: ${message}\n`);
+      expect(io.out()).toMatch(/"a" +REG_SZ +"b"/);
+      expect(io.out()).toContain('1 operation: 1 key set (1 value set, 0 value deletions), 0 key deletions');
+    });
+
+    it('the same with --json: stdout is the document without the dropped value, warnings on stderr', async () => {
+      const cwd = tempDir();
+      writeFileSync(join(cwd, 'bad.reg'), `REGEDIT4\n\n[${KEY}]\n"a"="b\n"c"=dword:00000001\n`, 'latin1');
+      const io = capture(cwd);
+      expect(await exec(['registry', 'parse', 'bad.reg', '--json'], io)).toBe(3);
+      expect(io.err()).toBe('warning: bad.reg: line 4, column 5: value "a" skipped: unterminated string\n');
+      expect(JSON.parse(io.out())).toEqual({
+        format: 'REGEDIT4',
+        encoding: 'ANSI (code page 1252)',
+        operations: [{ op: 'setKey', key: KEY, values: [{ name: 'c', type: 'REG_DWORD', data: 1 }] }],
+      });
+    });
+  });
+
+  describe('a file that is not a .reg file: exit 1, one line "<file>: line L, column C: <problem>", nothing on stdout', () => {
+    it.each<[string, Buffer, string]>([
+      [
+        'an unknown header',
+        Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`Windows Registry Editor Version 6.00\r\n\r\n[${KEY}]\r\n`, 'utf16le')]),
+        'bad.reg: line 1, column 1: not a .reg file: unknown header "Windows Registry Editor Version 6.00": expected "Windows Registry Editor Version 5.00" or "REGEDIT4"',
+      ],
+      ['binary garbage', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x0a]), 'bad.reg: line 1, column 1: not a .reg file: unknown header "\\x7fELF\\x02\\x01\\x01\\x00": expected "Windows Registry Editor Version 5.00" or "REGEDIT4"'],
+    ])('%s', async (_what, bytes, message) => {
+      const cwd = tempDir();
+      writeFileSync(join(cwd, 'bad.reg'), bytes);
+      const io = capture(cwd);
       expect(await exec(['registry', 'parse', 'bad.reg'], io)).toBe(1);
       expect(io.err()).toBe(`commserve-dr: ${message}\n`);
       expect(io.out()).toBe('');
-    });
-
-    it('the same with --json: the error is still one line on stderr', async () => {
-      const cwd = tempDir();
-      writeFileSync(join(cwd, 'bad.reg'), `REGEDIT4\n\n[${KEY}]\n"a"="b\n`, 'latin1');
-      const io = capture(cwd);
-      expect(await exec(['registry', 'parse', 'bad.reg', '--json'], io)).toBe(1);
-      expect(io.err()).toBe('commserve-dr: bad.reg: line 4, column 5: unterminated string\n');
-      expect(io.out()).toBe('');
+      const json = capture(cwd);
+      expect(await exec(['registry', 'parse', 'bad.reg', '--json'], json)).toBe(1);
+      expect(json.err()).toBe(`commserve-dr: ${message}\n`);
+      expect(JSON.parse(json.out())).toEqual({ error: { code: 'REG_FORMAT', message }, exitCode: 1 });
     });
   });
 
@@ -155,4 +178,28 @@ describe('registry parse (CLI in-process, real .reg files)', () => {
     expect(await exec(['registry', 'parse', '--help'], io)).toBe(0);
     expect(io.out()).toContain('Examples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json');
   });
+});
+
+describe('registry parse interrupted (real process, SIGTERM)', () => {
+  const tempDir = useTempDirs();
+
+  it('a large file read as a stream answers SIGTERM: exit 143 and a line about the parse, not the job message about SETs', async () => {
+    const cwd = tempDir();
+    const file = join(cwd, 'big.reg');
+    // ~40 MB of keys: far more than is parsed before the first output is seen and the signal sent.
+    const operations = function* () {
+      for (let i = 0; i < 60_000; i++) {
+        yield { op: 'setKey' as const, key: `${KEY}\\K${i}`, values: [{ name: 'b', type: 'REG_BINARY' as const, data: 'ab'.repeat(200) }] };
+      }
+    };
+    await writeRegFile(file, 'REGEDIT5', operations());
+    const child = spawn(process.execPath, [join(__dirname, '..', '..', '..', 'bin', 'commserve-dr.js'), 'registry', 'parse', 'big.reg'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.once('data', () => child.kill('SIGTERM'));
+    child.stdout.resume();
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    expect({ code, signal }).toEqual({ code: 143, signal: null });
+    expect(err).toBe('commserve-dr: interrupted (SIGTERM): registry parse stopped; it changes nothing\n');
+  }, 120_000);
 });

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SetFileHasher } from '#core/checksums';
 import { CommserveDrError, HotSiteError } from '#core/errors';
 import { parseManifest, serializeManifest, type Manifest, type ManifestInput } from '#core/manifest';
@@ -172,6 +172,25 @@ describe('SET upload streaming (moto)', () => {
     expect(result.skipped).toEqual([{ setName: 'SET_007', reason: expect.stringContaining('the local copy is damaged') }]);
     expect((await keys(motoS3Client())).filter((k) => k.startsWith('sets/SET_007/'))).toEqual([]);
     expect(await keys(motoS3Client())).toContain('sets/SET_008/manifest.json');
+  });
+
+  it('refill: a SET committed at the hot-site (manifest there) that misses a file gets only that file back, checked against the manifest; nothing else is sent', async () => {
+    const root = tempDir();
+    const dir = join(root, 'SET_009');
+    mkdirSync(dir);
+    const { dump, manifest } = await writeSet(dir, 9);
+    await uploadSet(motoS3Client(), BUCKET, dir, manifest);
+    await motoS3Client().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_009/commserv_FULL.dmp' }));
+    const { s3, sent } = recordingClient();
+
+    const result = await refillHotSite(s3, BUCKET, root, createLogger({ level: 'silent' }));
+
+    expect(result).toMatchObject({ uploaded: [], skipped: [], repaired: [{ setName: 'SET_009', file: 'commserv_FULL.dmp', from: 'local' }] });
+    expect(sent.filter((c) => c.command === 'CreateMultipartUploadCommand').map((c) => c.input.Key)).toEqual(['sets/SET_009/commserv_FULL.dmp']);
+    expect(sent.filter((c) => c.command === 'PutObjectCommand')).toEqual([]);
+    const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_009/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
+    expect(head.ContentLength).toBe(dump.size);
+    expect(head.ChecksumSHA256?.split('-')[0]).toBe(dump.s3ChecksumSHA256.split('-')[0]);
   });
 
   it('refuses a SET with a file over 5 TiB, or a plan under 5 MiB parts / over 10,000 parts, before sending anything', async () => {

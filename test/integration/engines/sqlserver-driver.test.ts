@@ -66,9 +66,9 @@ describe('SQL Server backup file streaming (real files; the SQL side mocked: SQL
     const session = {
       async execute(batch: string) {
         calls.push(batch);
-        if (batch.startsWith('BACKUP DATABASE')) writeFileSync(join(backupDir, 'commserve-dr_SET_001_commserv_FULL.dmp'), payload);
-        if (batch.startsWith('RESTORE HEADERONLY')) {
-          return { recordsets: [[{ BackupType: 1, DatabaseName: 'commserv', BackupSetGUID: '6f9619ff-8b86-d011-b42d-00c04fc964ff', IsCopyOnly: false, FirstLSN: 42000000001, CheckpointLSN: 42000000017 }]], messages: [] };
+        if (/^BACKUP DATABASE/m.test(batch)) writeFileSync(join(backupDir, 'commserve-dr_SET_001_commserv_FULL.dmp'), payload);
+        if (/AND m\.physical_device_name = N'/.test(batch)) {
+          return { recordsets: [[{ type: 'D', database_name: 'commserv', backup_set_uuid: '6f9619ff-8b86-d011-b42d-00c04fc964ff', is_copy_only: false, first_lsn: '42000000001', checkpoint_lsn: '42000000017' }]], messages: [] };
         }
         return { recordsets: [[]], messages: [] };
       },
@@ -81,9 +81,9 @@ describe('SQL Server backup file streaming (real files; the SQL side mocked: SQL
     expect(dump.bytes).toBe(payload.length);
     expect(readFileSync(dump.file).equals(payload)).toBe(true);
     expect(progress.at(-1)).toEqual([payload.length, payload.length]);
-    expect(dump.identity.details).toMatchObject({ BackupSetGUID: '6F9619FF-8B86-D011-B42D-00C04FC964FF', CheckpointLSN: '42000000017', lsnSource: 'headeronly' });
+    expect(dump.identity.details).toMatchObject({ BackupSetGUID: '6F9619FF-8B86-D011-B42D-00C04FC964FF', CheckpointLSN: '42000000017', lsnSource: 'msdb' });
     expect(existsSync(join(backupDir, 'commserve-dr_SET_001_commserv_FULL.dmp'))).toBe(false);
-    expect(calls[0]).toBe(`BACKUP DATABASE [commserv] TO DISK = N'${backupDir}/commserve-dr_SET_001_commserv_FULL.dmp' WITH CHECKSUM, INIT;`);
+    expect(calls[0]).toBe(`SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'${backupDir}/commserve-dr_SET_001_commserv_FULL.dmp' WITH CHECKSUM, INIT;`);
     await expect(streamCopy(join(backupDir, 'missing'), join(setDir, 'x'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -137,6 +137,20 @@ describe('planRetention (SPEC §5, sentence by sentence)', () => {
     expect(p.expire).toEqual([1, 2]);
   });
 
+  it('"a SET whose job ended Completed With One or More Errors is kept SetLifeSpanForFailedDR days even when its phase-2 result is unknown"', () => {
+    const sets = fourCycles();
+    sets[1] = diff(2, 1, { phase2: 'unknown', status: JobStatus.CompletedWithErrors, age: 30 });
+    sets[2] = full(3, { phase2: 'unknown', status: JobStatus.Completed, age: 30 });
+    const p = plan(sets, 2);
+    expect(verdict(p, 2)).toMatchObject({ action: 'keep', code: 'phase2-failed-within-lifespan' });
+    expect(verdict(p, 2).reason).toContain('Completed With One or More Errors and its phase-2 result is unknown');
+    expect(verdict(p, 1).code).toBe('full-of-kept-differential');
+    // A Completed job with an unknown phase-2 result is not a failed one: it is kept or expired with its cycle.
+    expect(verdict(p, 3).code).not.toBe('phase2-failed-within-lifespan');
+    const later = plan([...sets.slice(0, 1), diff(2, 1, { phase2: 'unknown', status: JobStatus.CompletedWithErrors, age: 91 }), ...sets.slice(2)], 2);
+    expect(verdict(later, 2)).toMatchObject({ action: 'expire', code: 'phase2-failed-past-lifespan' });
+  });
+
   it('"never delete anything that is not a SET of this product": only the SETs given are judged', () => {
     const p = plan(fourCycles(), 2);
     expect(p.decisions.map((d) => d.setName)).toEqual(fourCycles().map((s) => s.summary.setName));

@@ -81,9 +81,14 @@ describe('mapWithConcurrency', () => {
   it('stops starting work after a failure and rejects once in-flight work settled', async () => {
     const started: number[] = [];
     let settled = 0;
+    // Item 2 finishes only after item 1 has failed (an explicit gate, not two timer lengths racing).
+    let releaseSecond!: () => void;
+    const secondMayFinish = new Promise<void>((r) => (releaseSecond = r));
     const error = await mapWithConcurrency([1, 2, 3, 4, 5, 6], 2, async (n) => {
       started.push(n);
-      await new Promise((r) => setTimeout(r, n === 1 ? 1 : 20));
+      if (n === 1) await new Promise((r) => setImmediate(r));
+      else await secondMayFinish;
+      if (n === 1) setImmediate(releaseSecond);
       settled++;
       if (n === 1) throw new Error('part 1 failed');
       return n;

@@ -162,7 +162,7 @@ describe('FileHiveStore', () => {
         { op: 'setKey', key: `${BASE}\\Base\\New\\Child`, values: [] },
         { op: 'deleteKey', key: `${BASE}\\Never\\There` },
       ]);
-      expect(await store.importFile(file)).toEqual({ operations: 4 });
+      expect(await store.importFile(file)).toEqual({ operations: 4, warnings: [] });
 
       const hive = await store.load();
       // The stored spelling of the key and the value name wins, and an updated value keeps its position.
@@ -183,7 +183,7 @@ describe('FileHiveStore', () => {
         { op: 'setKey', key: `${key}\\Firewall`, values: [sz('Obsolete', 'x'), dword('nPort', 1)] },
         { op: 'setKey', key: `${key}\\OldModule\\Sub`, values: [sz('a', 'b')] },
       ]);
-      expect(await store.importFile(path.join(fixtures, 'commserv_hive.reg'))).toEqual({ operations: 3 });
+      expect(await store.importFile(path.join(fixtures, 'commserv_hive.reg'))).toEqual({ operations: 3, warnings: [] });
       const hive = await store.load();
       expect(hive.getKey(`${key}\\Firewall`)?.values).toEqual([dword('nPort', 8192)]);
       expect(hive.getKey(`${key}\\OldModule`)).toBeUndefined();
@@ -196,33 +196,39 @@ describe('FileHiveStore', () => {
       expect((await store.load()).getKey(`${BASE}\\Base`)?.values).toEqual([dword('n', 2)]);
     });
 
-    it('refuses a malformed file before changing anything (RegistryFormatError with line and file)', async () => {
+    it('imports a file with one unterminated string as regedit does: that value is dropped with a warning, the rest applied', async () => {
       const store = await hiveWith();
-      const before = await fs.readFile(store.hiveFile);
       const file = path.join(dir, 'bad.reg');
       await fs.writeFile(file, ['Windows Registry Editor Version 5.00', '', `[${BASE}\\Base]`, '"nPort"=-', '"x"="unterminated'].join('\r\n'));
-      const error = await store.importFile(file).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(RegistryFormatError);
-      expect((error as RegistryFormatError).message).toBe('bad.reg: line 5, column 5: unterminated string');
-      expect((error as RegistryFormatError).context).toMatchObject({ line: 5, column: 5, file });
-      expect((await fs.readFile(store.hiveFile)).equals(before)).toBe(true);
+      const result = await store.importFile(file);
+      expect(result).toEqual({ operations: 1, warnings: [{ line: 5, column: 5, message: 'value "x" skipped: unterminated string' }] });
+      const hive = await store.load();
+      expect(hive.getKey(`${BASE}\\Base`)?.values.map((v) => v.name)).not.toContain('nPort');
       expect((await fs.readdir(dir)).sort()).toEqual(['bad.reg', 'hive.reg']);
     });
 
-    it('refuses an operation on an invalid root before changing anything', async () => {
+    it('skips, with warnings, a key block with an invalid root and a root-key deletion, and applies the rest', async () => {
       const store = await hiveWith();
-      const before = await fs.readFile(store.hiveFile);
       const file = await writeRegFile('bad-root.reg', [
         { op: 'setKey', key: `${BASE}\\Base`, values: [{ name: 'nPort', op: 'deleteValue' }] },
         { op: 'setKey', key: 'HKEY_NOWHERE\\X', values: [] },
+        { op: 'deleteKey', key: 'HKEY_LOCAL_MACHINE' },
       ]);
-      await expect(store.importFile(file)).rejects.toMatchObject({ code: 'REG_BAD_KEY' });
-      await expect(store.importFile(await writeRegFile('root.reg', [{ op: 'deleteKey', key: 'HKEY_LOCAL_MACHINE' }]))).rejects.toThrow(
-        /cannot delete the root key/,
-      );
+      const result = await store.importFile(file);
+      expect(result.operations).toBe(1);
+      expect(result.warnings.map((w) => w.message)).toEqual([
+        expect.stringMatching(/"HKEY_NOWHERE" is not a registry root/),
+        expect.stringMatching(/cannot delete the root key HKEY_LOCAL_MACHINE/),
+      ]);
+      expect((await store.load()).getKey(`${BASE}\\Base`)?.values.map((v) => v.name)).not.toContain('nPort');
+    });
+
+    it('refuses a file that is not a .reg file before changing anything', async () => {
+      const store = await hiveWith();
+      const before = await fs.readFile(store.hiveFile);
+      const file = path.join(dir, 'bad.reg');
+      await fs.writeFile(file, Buffer.from([0x00, 0x01, 0x02, 0xff, 0x41, 0x42, 0x0a]));
+      await expect(store.importFile(file)).rejects.toMatchObject({ code: 'REG_FORMAT', context: { file } });
       expect((await fs.readFile(store.hiveFile)).equals(before)).toBe(true);
     });
 
@@ -230,7 +236,7 @@ describe('FileHiveStore', () => {
       const hiveFile = path.join(dir, 'hive.reg');
       await fs.writeFile(hiveFile, 'not a reg file');
       await expect(new FileHiveStore(hiveFile).exportKeys([BASE], path.join(dir, 'out.reg'))).rejects.toThrow(
-        'hive.reg: line 1, column 1: unknown header "not a reg file"',
+        'hive.reg: line 1, column 1: not a .reg file: unknown header "not a reg file"',
       );
     });
 

@@ -4,12 +4,14 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { RegistryError, RegistryFormatError } from '#core/errors';
 import {
+  ansiCodePage,
   compareKeyPaths,
   decodeRegText,
   foldRegistryName,
   formatReg,
   normalizeKeyPath,
   parseReg,
+  parseRegDetailed,
   parseRegText,
   parseRegWithEncoding,
   writeReg,
@@ -210,8 +212,8 @@ describe('reg-format: writer layout (what regedit writes)', () => {
   });
 
   it.each<[string, RegFile]>([
-    ['a REGEDIT4 string beyond latin1', { format: 'REGEDIT4', operations: [{ op: 'setKey', key: KEY, values: [{ name: 'x', type: 'REG_SZ', data: '€' }] }] }],
-    ['a REGEDIT4 key beyond latin1', { format: 'REGEDIT4', operations: [{ op: 'deleteKey', key: `${KEY}\\中` }] }],
+    ['a REGEDIT4 string beyond its code page (1252)', { format: 'REGEDIT4', operations: [{ op: 'setKey', key: KEY, values: [{ name: 'x', type: 'REG_SZ', data: '中' }] }] }],
+    ['a REGEDIT4 key beyond its code page (1252)', { format: 'REGEDIT4', operations: [{ op: 'deleteKey', key: `${KEY}\\中` }] }],
     ['a value name with a line feed', { format: 'REGEDIT5', operations: [{ op: 'setKey', key: KEY, values: [{ name: 'a\nb', op: 'deleteValue' }] }] }],
     ['a DWORD out of range', { format: 'REGEDIT5', operations: [{ op: 'setKey', key: KEY, values: [{ name: 'd', type: 'REG_DWORD', data: 2 ** 32 }] }] }],
     ['a fractional DWORD', { format: 'REGEDIT5', operations: [{ op: 'setKey', key: KEY, values: [{ name: 'd', type: 'REG_DWORD', data: 1.5 }] }] }],
@@ -282,7 +284,6 @@ describe('reg-format: reader', () => {
 
   it('keeps malformed encodings of named types as REG_HEX_<N> raw bytes, and writes them back unchanged', () => {
     const lines = [
-      '"sz"=hex(1):41,00',
       '"szOdd"=hex(1):41,00,00',
       '"exp"=hex(2):',
       '"multiOneNul"=hex(7):61,00,00,00',
@@ -290,7 +291,6 @@ describe('reg-format: reader', () => {
       '"qw"=hex(b):01,00,00,00',
     ];
     expect(values(...lines)).toEqual([
-      { name: 'sz', type: 'REG_HEX_1', data: '4100' },
       { name: 'szOdd', type: 'REG_HEX_1', data: '410000' },
       { name: 'exp', type: 'REG_HEX_2', data: '' },
       { name: 'multiOneNul', type: 'REG_HEX_7', data: '61000000' },
@@ -301,7 +301,7 @@ describe('reg-format: reader', () => {
     expect(writeReg(parseReg(source)).equals(source)).toBe(true);
   });
 
-  it('reads hex(2)/hex(7) of a REGEDIT4 file as single-byte (latin1) strings', () => {
+  it('reads hex(2)/hex(7) of a REGEDIT4 file as single-byte ANSI (code page 1252) strings', () => {
     const file = parseReg(Buffer.from(['REGEDIT4', '', `[${KEY}]`, '"e"=hex(2):25,e9,25,00', '"m"=hex(7):61,00,e9,00,00', ''].join('\r\n'), 'latin1'));
     expect(file.format).toBe('REGEDIT4');
     expect(file.operations).toEqual([
@@ -325,23 +325,23 @@ describe('reg-format: reader', () => {
       expect(parseReg(bytes).operations).toEqual(expected);
     });
 
-    it('reads a REGEDIT4 file without BOM as ANSI (latin1), even when its bytes happen to be valid UTF-8', () => {
+    it('reads a REGEDIT4 file without BOM as ANSI (code page 1252), even when its bytes happen to be valid UTF-8', () => {
       const bytes = Buffer.from(['REGEDIT4', '', `[${KEY}]`, '"é"="Ã©"', ''].join('\r\n'), 'latin1');
-      expect(decodeRegText(bytes).encoding).toBe('latin1');
+      expect(decodeRegText(bytes).encoding).toBe('ANSI (code page 1252)');
       expect(parseReg(bytes).operations).toEqual([{ op: 'setKey', key: KEY, values: [{ name: 'é', type: 'REG_SZ', data: 'Ã©' }] }]);
     });
 
-    it('reads a REGEDIT5 file without BOM that is not valid UTF-8 as latin1', () => {
+    it('reads a REGEDIT5 file without BOM that is not valid UTF-8 as ANSI (code page 1252)', () => {
       const bytes = Buffer.from([HEADER5, '', `[${KEY}]`, '"é"="ü"', ''].join('\r\n'), 'latin1');
-      expect(decodeRegText(bytes).encoding).toBe('latin1');
+      expect(decodeRegText(bytes).encoding).toBe('ANSI (code page 1252)');
       expect(parseReg(bytes).operations).toEqual([{ op: 'setKey', key: KEY, values: [{ name: 'é', type: 'REG_SZ', data: 'ü' }] }]);
     });
 
-    it('refuses truncated UTF-16 (odd number of bytes) with a line number', () => {
-      const bytes = Buffer.concat([reg5(HEADER5, '', `[${KEY}]`), Buffer.from([0x41])]);
-      const error = formatErrorOf(() => parseReg(bytes));
-      expect(error.message).toMatch(/^line 4, column 1: truncated UTF-16/);
-      expect(error.context).toEqual({ line: 4, column: 1 });
+    it('reads truncated UTF-16 (odd number of bytes) up to the last whole character, with a warning', () => {
+      const bytes = Buffer.concat([reg5(HEADER5, '', `[${KEY}]`, '"a"="b"'), Buffer.from([0x41])]);
+      const parsed = parseRegDetailed(bytes);
+      expect(parsed.operations).toEqual([{ op: 'setKey', key: KEY, values: [{ name: 'a', type: 'REG_SZ', data: 'b' }] }]);
+      expect(parsed.warnings).toEqual([{ line: 4, column: 1, message: expect.stringMatching(/^truncated UTF-16 text/) }]);
     });
   });
 
@@ -398,8 +398,8 @@ describe('reg-format: reader', () => {
     expect(values('"p"="C:\\Temp\\\\x\\"q\\""')).toEqual([{ name: 'p', type: 'REG_SZ', data: 'C:\\Temp\\x"q"' }]);
   });
 
-  it('reads keys containing "]", and tolerates blanks around "=" and a missing comma at a line break', () => {
-    const file = parseReg(reg5(HEADER5, '', `[${KEY}\\a]b]`, '"v" = dword:1', '"h"=hex:01,\\', '  02\\', '  ,03,', ''));
+  it('reads keys containing "]", and tolerates blanks around "=" and a trailing comma', () => {
+    const file = parseReg(reg5(HEADER5, '', `[${KEY}\\a]b]`, '"v" = dword:1', '"h"=hex:01,\\', '  02,\\', '  03,', ''));
     expect(file.operations).toEqual([
       {
         op: 'setKey',
@@ -427,39 +427,60 @@ describe('reg-format: reader', () => {
     ]);
   });
 
-  describe('malformed input: RegistryFormatError with the 1-based line and column of the offending character', () => {
+  describe('a value regedit cannot read is dropped with a warning naming its line and column; the rest is imported', () => {
     it.each<[string, string[], number, number, RegExp]>([
       ['an unterminated string', [HEADER5, '', `[${KEY}]`, '"a"="b"', '"name"="open'], 5, 8, /unterminated string/],
       ['an unterminated value name', [HEADER5, '', `[${KEY}]`, '"name=1'], 4, 1, /unterminated string/],
       ['a string ending in a backslash', [HEADER5, '', `[${KEY}]`, '"p"="C:\\'], 4, 5, /unterminated string/],
-      ['an unknown header', ['Windows Registry Editor Version 6.00', ''], 1, 1, /unknown header/],
-      ['a value before any key', [HEADER5, '', '"a"="b"'], 3, 1, /outside of a key/],
+      ['a value before any key', [HEADER5, '', '"a"="b"'], 3, 1, /before any \[KEY\]/],
       ['an unknown value type', [HEADER5, '', `[${KEY}]`, '"a"=qword:01'], 4, 5, /unknown value type/],
       ['a dword with 9 digits', [HEADER5, '', `[${KEY}]`, '"a"=dword:000000001'], 4, 19, /invalid dword/],
       ['a dword with no digits', [HEADER5, '', `[${KEY}]`, '"a"=dword:'], 4, 11, /invalid dword/],
-      ['text after a dword', [HEADER5, '', `[${KEY}]`, '"a"=dword:00000001 x'], 4, 20, /unexpected text after the dword/],
+      ['text after a dword', [HEADER5, '', `[${KEY}]`, '"a"=dword:00000001 x'], 4, 20, /invalid dword/],
       ['text after a string', [HEADER5, '', `[${KEY}]`, '"a"="b" c'], 4, 9, /unexpected text after the string/],
-      ['text after a deletion', [HEADER5, '', `[${KEY}]`, '"a"=-x'], 4, 6, /unexpected text after the value deletion/],
-      ['a bad hex byte on a continuation line', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,02,\\', '  03,zz'], 5, 6, /invalid hex byte "zz"/],
-      ['a three-digit hex byte', [HEADER5, '', `[${KEY}]`, '"h"=hex:010'], 4, 9, /invalid hex byte/],
+      ['text after a deletion', [HEADER5, '', `[${KEY}]`, '"a"=-x'], 4, 6, /unexpected text after "=-"/],
+      ['a bad hex byte on a continuation line', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,02,\\', '  03,zz'], 5, 6, /invalid hex byte "zz".*continued from line 4/],
+      ['a three-digit hex byte', [HEADER5, '', `[${KEY}]`, '"h"=hex:010'], 4, 9, /invalid hex byte "010"/],
       ['two commas', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,,02'], 4, 12, /empty hex byte/],
-      ['a continuation at the end of the file', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,\\'], 4, 12, /end of file/],
-      ['a continuation followed by a blank line', [HEADER5, '', `[${KEY}]`, '"h"=hex:01,\\', '', '"a"="b"'], 4, 12, /blank line after/],
       ['a missing "="', [HEADER5, '', `[${KEY}]`, '"a" "b"'], 4, 5, /expected "="/],
-      ['a missing "]"', [HEADER5, '', `[${KEY}`], 3, 36, /missing "\]"/],
-      ['text after "]"', [HEADER5, '', `[${KEY}] x`], 3, 38, /unexpected text after "\]"/],
-      ['an empty key', [HEADER5, '', '[]'], 3, 2, /empty key name/],
-      ['a stray line', [HEADER5, '', `[${KEY}]`, '"a"="b"', 'garbage'], 5, 1, /unexpected text "garbage"/],
       ['an indented line with a bad hex byte (column counts the indent)', [HEADER5, '', `[${KEY}]`, '   "h"=hex:01, g1'], 4, 16, /invalid hex byte "g1"/],
-      ['an indented unknown header', ['  REGEDIT5', ''], 1, 3, /unknown header "REGEDIT5"/],
       ['a character outside the BMP before the error (counted once)', [HEADER5, '', `[${KEY}]`, '"😀"=dword:xyz'], 4, 11, /invalid dword "xyz"/],
-      ['a bad hex byte in hex(7) data', [HEADER5, '', `[${KEY}]`, '"m"=hex(7):41,00,4g'], 4, 18, /invalid hex byte "4g"/],
+      ['a bad hex byte in hex(7) data', [HEADER5, '', `[${KEY}]`, '"m"=hex(7):41,00,4g'], 4, 19, /expected "," after a hex byte, found "g"/],
     ])('%s', (_what, lines, line, column, message) => {
-      const error = formatErrorOf(() => parseReg(reg5(...lines)));
+      const parsed = parseRegDetailed(reg5(...lines, '"kept"="yes"'));
+      expect(parsed.warnings).toHaveLength(lines[2] === `[${KEY}]` ? 1 : 2); // without a key, "kept" has none either
+      expect(parsed.warnings[0]).toMatchObject({ line, column });
+      expect(parsed.warnings[0].message).toMatch(message);
+      const kept = parsed.operations.flatMap((op) => (op.op === 'setKey' ? op.values : []));
+      if (lines[2] === `[${KEY}]`) expect(kept).toContainEqual({ name: 'kept', type: 'REG_SZ', data: 'yes' });
+    });
+
+    it.each<[string, string[], number, number, RegExp]>([
+      ['a missing "]"', [HEADER5, '', `[${KEY}`], 3, 36, /missing "\]"/],
+      ['text after "]"', [HEADER5, '', `[${KEY}] x`], 3, 39, /missing "\]" \(or text after it\)/],
+      ['an empty key', [HEADER5, '', '[]'], 3, 2, /is not a registry root/],
+      ['a stray line', [HEADER5, '', `[${KEY}]`, '"a"="b"', 'garbage'], 5, 1, /line ignored \(regedit ignores it\): "garbage"/],
+    ])('%s: warned, and the key block or line skipped', (_what, lines, line, column, message) => {
+      const parsed = parseRegDetailed(reg5(...lines));
+      expect(parsed.warnings).toEqual([{ line, column, message: expect.stringMatching(message) }]);
+    });
+
+    it('a file that is not a .reg file (unknown header) is refused whole', () => {
+      const error = formatErrorOf(() => parseReg(reg5('Windows Registry Editor Version 6.00', '')));
       expect(error.code).toBe('REG_FORMAT');
-      expect(error.context).toEqual({ line, column });
-      expect(error.message.startsWith(`line ${line}, column ${column}: `)).toBe(true);
-      expect(error.message).toMatch(message);
+      expect(error.context).toEqual({ line: 1, column: 1 });
+      expect(error.message).toMatch(/^line 1, column 1: not a .reg file: unknown header/);
+    });
+
+    it('binary garbage is refused whole (no header)', () => {
+      const garbage = Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 37 + 11) % 256));
+      expect(() => parseReg(garbage)).toThrow(RegistryFormatError);
+    });
+
+    it('an indented unknown header is refused with the column of its first character', () => {
+      const error = formatErrorOf(() => parseReg(reg5('  REGEDIT5', '')));
+      expect(error.context).toEqual({ line: 1, column: 3 });
+      expect(error.message).toMatch(/unknown header "REGEDIT5"/);
     });
 
     it('an empty file', () => {
@@ -468,8 +489,15 @@ describe('reg-format: reader', () => {
     });
 
     it('a control character in the offending text is shown escaped, so the message stays one line', () => {
-      const error = formatErrorOf(() => parseReg(reg5(HEADER5, '', `[${KEY}]`, '"a"="b" \x01zz')));
-      expect(error.message).toBe('line 4, column 9: unexpected text after the string: "\\x01zz"');
+      const { warnings } = parseRegDetailed(reg5(HEADER5, '', `[${KEY}]`, '"a"="b" \x01zz'));
+      expect(warnings[0].message).toBe('value "a" skipped: unexpected text after the string: "\\x01zz"');
+    });
+
+    it('keeps at most maxWarnings warnings and counts the rest', () => {
+      const lines = Array.from({ length: 30 }, (_, i) => `"v${i}"=dword:xyz`);
+      const parsed = parseRegDetailed(reg5(HEADER5, '', `[${KEY}]`, ...lines), { maxWarnings: 5 });
+      expect(parsed.warnings).toHaveLength(5);
+      expect(parsed.warningCount).toBe(30);
     });
   });
 });
@@ -496,7 +524,10 @@ const SPECIALS = ['\u2028', '\ufeff', '"', '\\', ';', '[', ']', '=', '@', '-', '
 
 function stringArb(latin1: boolean, maxLength = 10): fc.Arbitrary<string> {
   const char = latin1
-    ? fc.oneof(fc.constantFrom(...SPECIALS.filter((c) => c.charCodeAt(0) <= 0xff)), fc.integer({ min: 0, max: 0xff }).map((c) => String.fromCharCode(c)))
+    ? fc.oneof(
+        fc.constantFrom(...SPECIALS.filter((c) => ansiCodePage(1252).encode(c) !== undefined)),
+        fc.integer({ min: 0, max: 0xff }).map((c) => ansiCodePage(1252).decode(Uint8Array.of(c))),
+      )
     : fc.oneof(fc.constantFrom(...SPECIALS), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }));
   return fc.array(char, { maxLength }).map((chars) => chars.join(''));
 }

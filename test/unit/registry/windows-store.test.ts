@@ -157,18 +157,28 @@ describe('WindowsRegistryStore', () => {
     const { exec, calls } = fakeRegExe();
     const file = path.join(dir, 'in.reg');
     await fs.writeFile(file, writeReg({ format: 'REGEDIT5', operations: [...EXPORTS[`${BASE}\\Base`], { op: 'deleteKey', key: `${BASE}\\Old` }] }));
-    expect(await new WindowsRegistryStore({ exec }).importFile(file)).toEqual({ operations: 3 });
+    expect(await new WindowsRegistryStore({ exec }).importFile(file)).toEqual({ operations: 3, warnings: [] });
     expect(calls).toEqual([['import', file]]);
   });
 
-  it('refuses a malformed file without running reg import (reg.exe mocked: cannot run on Linux)', async () => {
+  it('imports a file with one unreadable value, which reg.exe drops as regedit does, and reports it as a warning (reg.exe mocked: cannot run on Linux)', async () => {
     const { exec, calls } = fakeRegExe();
     const file = path.join(dir, 'bad.reg');
-    await fs.writeFile(file, 'Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\X]\r\n"a"=dword:xyz\r\n');
+    await fs.writeFile(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\X]\r\n"a"=dword:xyz\r\n"b"=dword:1\r\n', 'utf16le')]));
+    const result = await new WindowsRegistryStore({ exec }).importFile(file);
+    expect(result.operations).toBe(1);
+    expect(result.warnings).toEqual([{ line: 4, column: 11, message: expect.stringMatching(/^value "a" skipped: invalid dword "xyz"/) }]);
+    expect(calls.map((c) => c[0])).toEqual(['import']);
+  });
+
+  it('refuses a file that is not a .reg file without running reg import (reg.exe mocked: cannot run on Linux)', async () => {
+    const { exec, calls } = fakeRegExe();
+    const file = path.join(dir, 'bad.reg');
+    await fs.writeFile(file, 'not a reg file\r\n');
     await expect(new WindowsRegistryStore({ exec }).importFile(file)).rejects.toMatchObject({
       code: 'REG_FORMAT',
-      message: 'bad.reg: line 4, column 11: invalid dword "xyz": expected 1 to 8 hex digits',
-      context: { line: 4, column: 11, file },
+      message: 'bad.reg: line 1, column 1: not a .reg file: unknown header "not a reg file": expected "Windows Registry Editor Version 5.00" or "REGEDIT4"',
+      context: { line: 1, column: 1, file },
     });
     expect(calls).toEqual([]);
   });
@@ -183,7 +193,7 @@ describe('WindowsRegistryStore', () => {
     });
     const file = path.join(dir, 'utf8.reg');
     await fs.writeFile(file, ['Windows Registry Editor Version 5.00', '', `[${BASE}\\Ünïcode]`, '"naïve"="日本"', ''].join('\n'), 'utf8');
-    expect(await new WindowsRegistryStore({ exec }).importFile(file)).toEqual({ operations: 1 });
+    expect(await new WindowsRegistryStore({ exec }).importFile(file)).toEqual({ operations: 1, warnings: [] });
     expect(calls[0][1]).not.toBe(file);
     expect([...imported!.subarray(0, 2)]).toEqual([0xff, 0xfe]);
     expect(parseReg(imported!)).toEqual(parseReg(await fs.readFile(file)));

@@ -5,7 +5,7 @@ import { openEngine } from '#agent/engines/index';
 import { resolveSqlServerPassword } from '#agent/engines/sqlserver/credentials';
 import { withDbRetry } from '#agent/engines/sqlserver/retry';
 import { connectionError, type SqlServerTarget } from '#agent/engines/sqlserver/session';
-import { differentialBaseDecision, mssqlOptionsFor, openSqlServerEngine, openSqlServerSession, SqlServerEngine, type SqlServerEngineOptions } from '#agent/engines/sqlserver/sqlserver-engine';
+import { differentialBaseDecision, differentialLsnWarning, mssqlOptionsFor, openSqlServerEngine, openSqlServerSession, SqlServerEngine, type SqlServerEngineOptions } from '#agent/engines/sqlserver/sqlserver-engine';
 import { FakeSqlServer } from './fake-sql-server';
 
 const TARGET: SqlServerTarget = { server: 'cs01.corp.example', port: 1433, database: 'commserv' };
@@ -43,20 +43,20 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
     const server = new FakeSqlServer("Comm]Serv'1");
     const { engine } = engineWith(server);
     await expect(engine.checkIntegrity()).resolves.toMatchObject({ status: 'ok', messages: [] });
-    expect(server.statements).toEqual(["DBCC CHECKDB (N'Comm]Serv''1') WITH NO_INFOMSGS, ALL_ERRORMSGS;"]);
+    expect(server.statements).toEqual(["SET LANGUAGE us_english;\nSET LOCK_TIMEOUT -1;\nDBCC CHECKDB (N'Comm]Serv''1') WITH NO_INFOMSGS, ALL_ERRORMSGS;"]);
   });
 
   it('checkIntegrity collects every CHECKDB error: consistency errors are corrupt, others check-failed', async () => {
     const server = new FakeSqlServer();
     server.scripted.push({
-      match: /^DBCC CHECKDB/,
+      match: /DBCC CHECKDB/,
       once: true,
       errors: [
         { number: 8928, severity: 16, state: 1, message: 'Object ID 5, index ID 1, partition ID 1, alloc unit ID 1 (type In-row data): Page (1:153) could not be processed.' },
         { number: 8989, severity: 16, state: 1, message: "CHECKDB found 0 allocation errors and 1 consistency errors in database 'commserv'." },
       ],
     });
-    server.scripted.push({ match: /^DBCC CHECKDB/, once: true, errors: [{ number: 2571, severity: 14, state: 1, message: "User 'dr' does not have permission to run DBCC CHECKDB for database 'commserv'." }] });
+    server.scripted.push({ match: /DBCC CHECKDB/, once: true, errors: [{ number: 2571, severity: 14, state: 1, message: "User 'dr' does not have permission to run DBCC CHECKDB for database 'commserv'." }] });
     const { engine } = engineWith(server);
     const corrupt = await engine.checkIntegrity();
     expect(corrupt.status).toBe('corrupt');
@@ -64,18 +64,19 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
     await expect(engine.checkIntegrity()).resolves.toMatchObject({ status: 'check-failed', messages: [expect.stringContaining('Msg 2571 (severity 14)')] });
   });
 
-  it('dumpFull: BACKUP into the server directory, HEADERONLY + exact LSNs into details, streamed into the SET, removed', async () => {
+  it('dumpFull: BACKUP into the server directory, header + exact LSNs from msdb into details (SQL Server behaviour from the documentation: RESTORE HEADERONLY requires CREATE DATABASE, backupset needs only SELECT), streamed into the SET, removed', async () => {
     const server = new FakeSqlServer();
     const { engine, copies, removed } = engineWith(server);
     const progress: number[] = [];
     const dump = await engine.dumpFull('/dest/SET_007/commserv_FULL.dmp', (done) => progress.push(done));
     const serverFile = "D:\\SQL Backup\\O'Brien\\commserve-dr_SET_007_commserv_FULL.dmp";
     const backup = [...server.backups.values()][0]!;
-    expect(server.statements.slice(0, 3)).toEqual([
-      "BACKUP DATABASE [commserv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_007_commserv_FULL.dmp' WITH CHECKSUM, INIT, COMPRESSION;",
-      "RESTORE HEADERONLY FROM DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_007_commserv_FULL.dmp';",
-      expect.stringContaining(`WHERE b.backup_set_uuid = CONVERT(uniqueidentifier, N'${backup.guid}');`),
+    expect(server.statements.slice(0, 2)).toEqual([
+      "SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_007_commserv_FULL.dmp' WITH CHECKSUM, INIT, COMPRESSION;",
+      expect.stringContaining("WHERE b.database_name = N'commserv' AND m.physical_device_name = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_007_commserv_FULL.dmp'\nORDER BY b.backup_set_id DESC;"),
     ]);
+    expect(server.statements[1]).toMatch(/^SET LOCK_TIMEOUT 30000;\nSELECT TOP \(1\)/);
+    expect(server.statements.some((st) => /RESTORE HEADERONLY/.test(st))).toBe(false);
     expect(server.files.has(serverFile)).toBe(true);
     expect(copies).toEqual([{ source: '/mnt/sqlbackup/commserve-dr_SET_007_commserv_FULL.dmp', target: '/dest/SET_007/commserv_FULL.dmp' }]);
     expect(removed).toEqual(['/mnt/sqlbackup/commserve-dr_SET_007_commserv_FULL.dmp']);
@@ -95,6 +96,12 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
         DifferentialBaseLSN: null,
         DifferentialBaseGUID: null,
         lsnSource: 'msdb',
+        // datetime columns converted on the server with backupset.time_zone (4 × 15 min): the server's offset, never "Z"
+        BackupFinishDate: '2025-01-02T18:05:00.000+01:00',
+        BackupStartDate: '2025-01-02T18:04:00.000+01:00',
+        Compressed: true,
+        DatabaseOwner: 'sa',
+        IsTrustworthy: false,
       },
     });
     expect(backup.checkpointLsn > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
@@ -102,18 +109,18 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
     expect(cycle).toEqual({ sidecars: [], details: { differentialBaseOf: 'BackupSetGUID+CheckpointLSN', differentialBaseAfterFull: backup.guid, differentialBaseIsThisFull: true } });
   });
 
-  it('dumpFull without msdb access keeps HEADERONLY values (LSNs beyond 2^53 recorded as null, not rounded)', async () => {
+  it('dumpFull without SELECT on msdb fails with DB_PERMISSION_DENIED naming the right (SQL Server behaviour from the documentation: error 229, SELECT permission denied)', async () => {
     const server = new FakeSqlServer();
     server.msdbDenied = true;
-    const { engine } = engineWith(server);
-    const dump = await engine.dumpFull('/dest/SET_001/commserv_FULL.dmp');
-    expect(dump.identity.details).toMatchObject({ lsnSource: 'headeronly', CheckpointLSN: null, BackupType: 1 });
+    const { engine, removed } = engineWith(server);
+    await expect(engine.dumpFull('/dest/SET_001/commserv_FULL.dmp')).rejects.toMatchObject({ code: 'DB_PERMISSION_DENIED', message: expect.stringContaining("Msg 229, Level 14, State 5: The SELECT permission was denied on the object 'backupset'") });
+    expect(removed).toEqual(['/mnt/sqlbackup/commserve-dr_SET_001_commserv_FULL.dmp']);
   });
 
   it('a failed BACKUP is a DatabaseError with the SQL messages; the backup directory unreadable by the agent is DUMP_NOT_READABLE', async () => {
     const server = new FakeSqlServer();
     server.scripted.push({
-      match: /^BACKUP DATABASE/,
+      match: /BACKUP DATABASE/,
       once: true,
       errors: [
         { number: 3201, severity: 16, state: 1, message: "Cannot open backup device 'D:\\SQL Backup\\x.dmp'. Operating system error 5(Access is denied.)." },
@@ -134,7 +141,7 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
     server.scripted.push({ match: /InstanceDefaultBackupPath/, result: { recordsets: [[{ path: '/var/opt/mssql/backup' }]], messages: [] } });
     const { engine, copies } = engineWith(server, { backupDirectory: undefined, agentBackupDirectory: undefined });
     await engine.dumpFull('/d/SET_002/commserv_FULL.dmp');
-    expect(server.statements[1]).toBe("BACKUP DATABASE [commserv] TO DISK = N'/var/opt/mssql/backup/commserve-dr_SET_002_commserv_FULL.dmp' WITH CHECKSUM, INIT, COMPRESSION;");
+    expect(server.statements[1]).toBe("SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'/var/opt/mssql/backup/commserve-dr_SET_002_commserv_FULL.dmp' WITH CHECKSUM, INIT, COMPRESSION;");
     expect(copies[0]!.source).toBe('/var/opt/mssql/backup/commserve-dr_SET_002_commserv_FULL.dmp');
   });
 
@@ -150,7 +157,7 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
       const { engine, base } = await fullThenBase(server);
       await expect(engine.differentialBaseProblem(base)).resolves.toBeNull();
       const diff = await engine.dumpDifferential(base, '/d/SET_011/commserv_DIFF_11.dmp', 11);
-      expect(server.statements).toContain("BACKUP DATABASE [commserv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_011_commserv_DIFF_11.dmp' WITH CHECKSUM, INIT, COMPRESSION, DIFFERENTIAL;");
+      expect(server.statements).toContain("SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_011_commserv_DIFF_11.dmp' WITH CHECKSUM, INIT, COMPRESSION, DIFFERENTIAL;");
       expect(diff.identity.details).toMatchObject({
         BackupType: 5,
         DifferentialBaseGUID: base.manifest.database.details.BackupSetGUID,
@@ -206,7 +213,25 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
       expect(differentialBaseDecision('SET_001', { ...ok, details: {} }, 'commserv', files)).toMatch(/no BackupSetGUID/);
       expect(differentialBaseDecision('SET_001', ok, 'commserv', [{ ...files[0]!, guid: null }])).toMatch(/has no differential base/);
       expect(differentialBaseDecision('SET_001', ok, 'commserv', [files[0]!, { ...files[0]!, fileId: 3, guid: 'C-D' }])).toMatch(/different differential bases/);
-      expect(differentialBaseDecision('SET_001', ok, 'commserv', [{ ...files[0]!, lsn: '101' }])).toMatch(/LSN .*101.* is not the CheckpointLSN .*100/);
+      // An LSN disagreement alone is not a refusal: the backup-set GUID decides.
+      expect(differentialBaseDecision('SET_001', ok, 'commserv', [{ ...files[0]!, lsn: '101' }])).toBeNull();
+    });
+
+    it('an LSN disagreement is a warning naming both values, never a refusal (SQL Server behaviour from the documentation: HEADERONLY DifferentialBaseLSN = the base\'s FirstLSN; Ola/dbatools compare CheckpointLSN; a wrong base is refused by SQL Server with 3136)', async () => {
+      const full = { FirstLSN: '34000000012300100', CheckpointLSN: '34000000012300117' };
+      expect(differentialLsnWarning('SET_010', full, '34000000012300100')).toBeNull();
+      expect(differentialLsnWarning('SET_010', full, '34000000012300117')).toBeNull();
+      expect(differentialLsnWarning('SET_010', full, null)).toBeNull();
+      expect(differentialLsnWarning('SET_010', full, '34000000012300999')).toBe(
+        "the DIFFERENTIAL's DifferentialBaseLSN 34000000012300999 is neither the FirstLSN (34000000012300100) nor the CheckpointLSN (34000000012300117) of the cycle's FULL SET_010; the backup-set GUID matches, so the chain stands (SQL Server refuses a wrong base with error 3136)",
+      );
+      // Through the engine: the DIFFERENTIAL is taken, the warning travels with the dump (job record).
+      const server = new FakeSqlServer();
+      const { engine, base } = await fullThenBase(server);
+      const recorded = { ...base, manifest: manifestOf('SET_010', { ...base.manifest.database, details: { ...base.manifest.database.details, FirstLSN: '1', CheckpointLSN: '2' } }) };
+      const diff = await engine.dumpDifferential(recorded, '/d/SET_011/commserv_DIFF_11.dmp', 11);
+      expect(diff.identity.details.BackupType).toBe(5);
+      expect(diff.warnings).toEqual([expect.stringMatching(/^the DIFFERENTIAL's DifferentialBaseLSN \d+ is neither the FirstLSN \(1\) nor the CheckpointLSN \(2\) of the cycle's FULL SET_010/)]);
     });
   });
 
@@ -326,7 +351,7 @@ describe('SQL Server credentials, connection errors and retries (SQL Server mock
       engine: { copyBackupFile: async (source) => (copies.push(source), 1), removeBackupFile: async () => undefined },
     });
     await engine.dumpFull('/dest/SET_009/commserv_FULL.dmp');
-    expect(server.statements[0]).toBe("BACKUP DATABASE [commserv] TO DISK = N'D:\\SQLBackup\\commserve-dr_SET_009_commserv_FULL.dmp' WITH CHECKSUM, INIT, NO_COMPRESSION;");
+    expect(server.statements[0]).toBe("SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'D:\\SQLBackup\\commserve-dr_SET_009_commserv_FULL.dmp' WITH CHECKSUM, INIT, NO_COMPRESSION;");
     expect(copies).toEqual(['/mnt/sqlbackup/commserve-dr_SET_009_commserv_FULL.dmp']);
     await engine.close();
     if (settings.Database.engine !== 'sqlserver') throw new Error('unreachable');

@@ -11,7 +11,7 @@
  * "server" reads them. RESTORE DATABASE and DROP DATABASE keep `databases` up to date.
  */
 import { closeSync, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
-import { SqlBatchError, type SqlBatchResult, type SqlMessage, type SqlSession } from '#agent/engines/sqlserver/session';
+import { SqlBatchError, type BatchOptions, type SqlBatchResult, type SqlMessage, type SqlSession } from '#agent/engines/sqlserver/session';
 
 /** One backup set the fake server knows. */
 export interface FakeBackup {
@@ -71,6 +71,18 @@ export class FakeSqlServer implements SqlSession {
   /** SERVERPROPERTY('InstanceDefaultBackupPath' / 'InstanceDefaultDataPath' / 'InstanceDefaultLogPath'). */
   defaultPaths: { backup: string | null; data: string | null; log: string | null } = { backup: null, data: null, log: null };
   private lsn = 34_000_000_012_300_001n;
+  /** The answer to the rights query (IS_SRVROLEMEMBER / IS_ROLEMEMBER / HAS_PERMS_BY_NAME: 1, 0 or NULL). */
+  rights: Record<string, number | null> = { is_sysadmin: 0, is_dbcreator: 0, is_db_owner: 1, can_backup_database: 1, can_read_backupset: 1, can_read_backupmediafamily: 1, can_create_database: 0, can_view_server_state: 0 };
+  /** sys.databases owner / TRUSTWORTHY and the mapped users (principalsQuery), as SQL Server returns them. */
+  principals: { owner: string | null; ownerSid: string | null; trustworthy: boolean; users: Array<{ user_name: string; user_type: string; sid: string; login_name: string | null }> } = {
+    owner: 'sa', ownerSid: '0x01', trustworthy: false, users: [],
+  };
+  /** Logins on this server (sys.server_principals): name → type (S SQL login, U Windows login, G Windows group). */
+  logins = new Map<string, string>([['sa', 'S']]);
+  /** Orphaned users of the restored database: name → type. */
+  orphans = new Map<string, string>();
+  /** `backupset.time_zone` of new rows (15-minute steps from UTC; 4 = UTC+01:00). */
+  timeZone = 4;
 
   constructor(readonly database = 'commserv') {
     this.databases.add(database);
@@ -107,6 +119,11 @@ export class FakeSqlServer implements SqlSession {
   /** Another tool takes a full backup (COPY_ONLY or not). */
   foreignFull(copyOnly: boolean, userName = 'CORP\\svc-othertool'): FakeBackup {
     return this.takeBackup(this.database, `\\\\nas\\othertool\\${this.database}.bak`, false, copyOnly, userName);
+  }
+
+  /** Another tool takes a DIFFERENTIAL (against whatever the differential base is now). */
+  foreignDifferential(userName = 'CORP\\svc-othertool'): FakeBackup {
+    return this.takeBackup(this.database, `\\\\nas\\othertool\\${this.database}_diff.bak`, true, false, userName);
   }
 
   private takeBackup(database: string, device: string, differential: boolean, copyOnly: boolean, userName: string): FakeBackup {
@@ -155,6 +172,19 @@ export class FakeSqlServer implements SqlSession {
     };
   }
 
+  /** The msdb.dbo.backupset (+ backupmediafamily) row of a backup, columns as `backupSetOfFileQuery` selects them. */
+  backupSetRow(b: FakeBackup): Record<string, unknown> {
+    const lsn = (v: bigint | null) => (v === null ? null : v.toString());
+    const local = (d: Date) => new Date(d.getTime() + this.timeZone * 15 * 60_000).toISOString().slice(0, 23);
+    return {
+      backup_set_uuid: b.guid, type: b.type === 1 ? 'D' : 'I', is_copy_only: b.copyOnly, database_name: b.database, server_name: 'CS01', user_name: b.userName,
+      software_major_version: 15, software_minor_version: 0, software_build_version: 4355, database_version: 957, backup_size: 123456789, compressed_backup_size: 23456789,
+      has_backup_checksums: true, first_lsn: lsn(b.firstLsn), last_lsn: lsn(b.lastLsn), checkpoint_lsn: lsn(b.checkpointLsn), database_backup_lsn: lsn(b.databaseBackupLsn),
+      differential_base_lsn: lsn(b.diffBaseLsn), differential_base_guid: b.diffBaseGuid, backup_start_date: local(new Date(b.finished.getTime() - 60_000)),
+      backup_finish_date: local(b.finished), time_zone: this.timeZone, physical_device_name: b.device,
+    };
+  }
+
   private ok(rows: Array<Record<string, unknown>> = [], messages: SqlMessage[] = []): SqlBatchResult {
     return { recordsets: [rows], messages };
   }
@@ -163,7 +193,7 @@ export class FakeSqlServer implements SqlSession {
     throw new SqlBatchError([{ number: 229, severity: 14, state: 5, message: "The SELECT permission was denied on the object 'backupset', database 'msdb', schema 'dbo'." }], [], 'EREQUEST');
   }
 
-  async execute(batch: string): Promise<SqlBatchResult> {
+  async execute(batch: string, _options?: BatchOptions): Promise<SqlBatchResult> {
     if (this.closed) throw new SqlBatchError([], [], 'ENOTOPEN');
     this.statements.push(batch);
     const i = this.scripted.findIndex((s) => s.match.test(batch));
@@ -173,18 +203,18 @@ export class FakeSqlServer implements SqlSession {
       if (s.errors || s.driverCode) throw new SqlBatchError(s.errors ?? [], s.messages ?? [], s.driverCode ?? 'EREQUEST');
       return s.result ?? this.ok([], s.messages ?? []);
     }
-    if (/^BACKUP DATABASE/.test(batch)) {
-      const db = /^BACKUP DATABASE \[((?:[^\]]|\]\])*)\]/.exec(batch)![1]!.replace(/\]\]/g, ']');
+    if (/^BACKUP DATABASE/m.test(batch)) {
+      const db = /^BACKUP DATABASE \[((?:[^\]]|\]\])*)\]/m.exec(batch)![1]!.replace(/\]\]/g, ']');
       const file = literal(batch, /TO DISK =/);
       this.takeBackup(db, file, /DIFFERENTIAL/.test(batch), /COPY_ONLY/.test(batch), 'commserve-dr');
       return this.ok([], [{ number: 3014, severity: 0, state: 1, message: 'BACKUP DATABASE successfully processed 1000 pages in 0.100 seconds (78.125 MB/sec).' }]);
     }
-    if (/^RESTORE HEADERONLY/.test(batch)) {
+    if (/^RESTORE HEADERONLY/m.test(batch)) {
       const guid = this.backupSetOf(literal(batch, /FROM DISK =/));
       if (!guid) this.cannotOpen('RESTORE HEADERONLY');
       return this.ok([this.headerRow(this.backups.get(guid)!)]);
     }
-    if (/^RESTORE FILELISTONLY/.test(batch)) {
+    if (/^RESTORE FILELISTONLY/m.test(batch)) {
       if (!this.backupSetOf(literal(batch, /FROM DISK =/))) this.cannotOpen('RESTORE FILELISTONLY');
       return this.ok(this.fileList);
     }
@@ -201,6 +231,29 @@ export class FakeSqlServer implements SqlSession {
     }
     if (/SERVERPROPERTY\('InstanceDefaultBackupPath'\)/.test(batch)) return this.ok([{ path: this.defaultPaths.backup }]);
     if (/SERVERPROPERTY\('InstanceDefaultDataPath'\)/.test(batch)) return this.ok([{ data_path: this.defaultPaths.data, log_path: this.defaultPaths.log }]);
+    if (/IS_SRVROLEMEMBER\(N'sysadmin'\)/.test(batch)) return this.ok([{ ...this.rights }]);
+    if (/SELECT SUSER_SNAME\(d\.owner_sid\)/.test(batch)) {
+      const p = this.principals;
+      return { recordsets: [[{ owner_login: p.owner, owner_sid: p.ownerSid, is_trustworthy_on: p.trustworthy }], p.users.map((u) => ({ ...u }))], messages: [] };
+    }
+    if (/FROM sys\.server_principals AS sp WHERE sp\.name IN/.test(batch)) {
+      const names = [...batch.matchAll(/N'((?:[^']|'')*)'/g)].map((m) => m[1]!.replace(/''/g, "'"));
+      return this.ok(names.filter((n) => this.logins.has(n)).map((name) => ({ name })));
+    }
+    if (/AND sp\.sid IS NULL/.test(batch)) {
+      return this.ok([...this.orphans].map(([user_name, user_type]) => ({ user_name, user_type, same_name_login: this.logins.has(user_name) ? user_name : null, login_type: this.logins.get(user_name) ?? null })));
+    }
+    if (/AND m\.physical_device_name = N'/.test(batch)) {
+      if (this.msdbDenied) this.denied();
+      const file = literal(batch, /AND m\.physical_device_name =/);
+      const found = [...this.backups.values()].filter((b) => b.device === file).at(-1);
+      return this.ok(found ? [this.backupSetRow(found)] : []);
+    }
+    if (/b\.type IN \('D', 'I'\) AND b\.is_copy_only = 0/.test(batch)) {
+      if (this.msdbDenied) this.denied();
+      const rows = [...this.backups.values()].filter((b) => !b.copyOnly && !b.device.includes('commserve-dr_')).reverse();
+      return this.ok(rows.map((b) => this.backupSetRow(b)));
+    }
     if (/FROM msdb\.dbo\.backupset AS b\nWHERE b\.backup_set_uuid/.test(batch)) {
       if (this.msdbDenied) this.denied();
       const b = this.backups.get(literal(batch, /CONVERT\(uniqueidentifier,/).toUpperCase());
@@ -210,7 +263,7 @@ export class FakeSqlServer implements SqlSession {
     if (/LEFT JOIN msdb\.dbo\.backupmediafamily/.test(batch)) {
       if (this.msdbDenied) this.denied();
       const b = this.backups.get(literal(batch, /CONVERT\(uniqueidentifier,/).toUpperCase());
-      return this.ok(b ? [{ backup_set_uuid: b.guid, type: 'D', is_copy_only: b.copyOnly, backup_finish_date: b.finished, user_name: b.userName, physical_device_name: b.device }] : []);
+      return this.ok(b ? [{ backup_set_uuid: b.guid, type: 'D', is_copy_only: b.copyOnly, backup_finish_date: this.backupSetRow(b).backup_finish_date, time_zone: this.timeZone, user_name: b.userName, physical_device_name: b.device }] : []);
     }
     if (/sys\.database_files AS f/.test(batch)) {
       const row = (file_id: number, name: string) => ({ file_id, name, type_desc: 'ROWS', differential_base_lsn: this.base?.lsn.toString() ?? null, differential_base_guid: this.base?.guid ?? null, differential_base_time: null });

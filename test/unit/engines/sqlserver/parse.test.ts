@@ -107,7 +107,7 @@ describe('SQL Server result parsers (SQL Server mocked: cannot run here)', () =>
         expect(integrity.status).toBe('check-failed');
         expect(integrity.messages[0]).toContain(`Msg ${n} (severity 16)`);
       }
-      expect(classifyCheckDb([], true, 1)).toMatchObject({ status: 'check-failed', messages: ['DBCC CHECKDB failed without a message'] });
+      expect(classifyCheckDb([], true, 1)).toMatchObject({ status: 'check-failed', messages: ['check failed — not corruption: DBCC CHECKDB failed without a message'] });
     });
 
     it('caps the messages at 1000', () => {

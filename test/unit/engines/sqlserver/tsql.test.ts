@@ -6,6 +6,16 @@ import {
   DEFAULT_DATA_LOG_PATH_QUERY,
   differentialBaseQuery,
   dropDatabaseStatement,
+  offlineStatement,
+  onlineStatement,
+  otherBackupsQuery,
+  backupSetOfFileQuery,
+  rightsQuery,
+  principalsQuery,
+  orphanedUsersQuery,
+  remapUserStatement,
+  databaseOwnerStatement,
+  trustworthyStatement,
   fileListOnlyStatement,
   guidLiteral,
   headerOnlyStatement,
@@ -52,24 +62,24 @@ describe('SQL Server T-SQL builders (SQL Server mocked: cannot run here)', () =>
     expect(serverBaseName('/var/opt/mssql/data/cs.mdf')).toBe('cs.mdf');
   });
 
-  it('builds DBCC CHECKDB and SHRINKDATABASE with the name as an N\'\' literal', () => {
-    expect(checkDbStatement("Comm]Serv'x")).toBe("DBCC CHECKDB (N'Comm]Serv''x') WITH NO_INFOMSGS, ALL_ERRORMSGS;");
+  it('builds DBCC CHECKDB (language fixed, no lock timeout) and SHRINKDATABASE with the name as an N\'\' literal (SQL Server behaviour from the documentation: SET LANGUAGE, SET LOCK_TIMEOUT -1 waits for ever)', () => {
+    expect(checkDbStatement("Comm]Serv'x")).toBe("SET LANGUAGE us_english;\nSET LOCK_TIMEOUT -1;\nDBCC CHECKDB (N'Comm]Serv''x') WITH NO_INFOMSGS, ALL_ERRORMSGS;");
     expect(shrinkStatement('commserv')).toBe("DBCC SHRINKDATABASE (N'commserv') WITH NO_INFOMSGS;");
   });
 
   it('builds BACKUP DATABASE for FULL and DIFFERENTIAL, compression configurable', () => {
     const file = "D:\\SQL Backup\\O'Brien\\commserve-dr_SET_001_commserv_FULL.dmp";
     expect(backupStatement({ database: 'Comm]Serv', file, differential: false })).toBe(
-      "BACKUP DATABASE [Comm]]Serv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_001_commserv_FULL.dmp' WITH CHECKSUM, INIT;",
+      "SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [Comm]]Serv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_001_commserv_FULL.dmp' WITH CHECKSUM, INIT;",
     );
     expect(backupStatement({ database: 'commserv', file: '/b/x.dmp', differential: false, compression: true })).toBe(
-      "BACKUP DATABASE [commserv] TO DISK = N'/b/x.dmp' WITH CHECKSUM, INIT, COMPRESSION;",
+      "SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'/b/x.dmp' WITH CHECKSUM, INIT, COMPRESSION;",
     );
     expect(backupStatement({ database: 'commserv', file: '/b/x.dmp', differential: true, compression: true })).toBe(
-      "BACKUP DATABASE [commserv] TO DISK = N'/b/x.dmp' WITH CHECKSUM, INIT, COMPRESSION, DIFFERENTIAL;",
+      "SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'/b/x.dmp' WITH CHECKSUM, INIT, COMPRESSION, DIFFERENTIAL;",
     );
     expect(backupStatement({ database: 'commserv', file: '/b/x.dmp', differential: true, compression: false })).toBe(
-      "BACKUP DATABASE [commserv] TO DISK = N'/b/x.dmp' WITH CHECKSUM, INIT, NO_COMPRESSION, DIFFERENTIAL;",
+      "SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'/b/x.dmp' WITH CHECKSUM, INIT, NO_COMPRESSION, DIFFERENTIAL;",
     );
     expect(backupStatement({ database: 'commserv', file: '/b/x.dmp', differential: false })).not.toMatch(/COPY_ONLY/);
   });
@@ -88,7 +98,11 @@ describe('SQL Server T-SQL builders (SQL Server mocked: cannot run here)', () =>
     expect(singleUserStatement("Comm]Serv'x")).toBe(
       "IF DB_ID(N'Comm]Serv''x') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'Comm]Serv''x', 'Status')) = N'ONLINE' ALTER DATABASE [Comm]]Serv'x] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;",
     );
-    expect(multiUserStatement('cs')).toBe("IF DB_ID(N'cs') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'cs', 'Status')) = N'ONLINE' ALTER DATABASE [cs] SET MULTI_USER;");
+    expect(multiUserStatement('cs')).toBe("SET LOCK_TIMEOUT 30000;\nIF DB_ID(N'cs') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'cs', 'Status')) = N'ONLINE' ALTER DATABASE [cs] SET MULTI_USER WITH ROLLBACK IMMEDIATE;");
+    expect(offlineStatement("Comm]Serv'x")).toBe(
+      "SET LOCK_TIMEOUT 30000;\nIF DB_ID(N'Comm]Serv''x') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'Comm]Serv''x', 'Status')) = N'ONLINE' ALTER DATABASE [Comm]]Serv'x] SET OFFLINE WITH ROLLBACK IMMEDIATE;",
+    );
+    expect(onlineStatement('cs')).toBe("SET LOCK_TIMEOUT 30000;\nIF DB_ID(N'cs') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'cs', 'Status')) = N'OFFLINE' ALTER DATABASE [cs] SET ONLINE;");
     expect(
       restoreDatabaseStatement({
         database: 'Comm]Serv',
@@ -108,11 +122,30 @@ describe('SQL Server T-SQL builders (SQL Server mocked: cannot run here)', () =>
 
   it('builds the scratch-database drop and the default data/log path query', () => {
     expect(dropDatabaseStatement("cs]x'_commserve_dr_verify")).toBe(
-      "IF DB_ID(N'cs]x''_commserve_dr_verify') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'cs]x''_commserve_dr_verify', 'Status')) = N'ONLINE' ALTER DATABASE [cs]]x'_commserve_dr_verify] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\n" +
+      "SET LOCK_TIMEOUT 30000;\nIF DB_ID(N'cs]x''_commserve_dr_verify') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'cs]x''_commserve_dr_verify', 'Status')) = N'ONLINE' ALTER DATABASE [cs]]x'_commserve_dr_verify] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\n" +
         "IF DB_ID(N'cs]x''_commserve_dr_verify') IS NOT NULL DROP DATABASE [cs]]x'_commserve_dr_verify];",
     );
     expect(DEFAULT_DATA_LOG_PATH_QUERY).toBe(
       "SELECT CONVERT(nvarchar(4000), SERVERPROPERTY('InstanceDefaultDataPath')) AS data_path, CONVERT(nvarchar(4000), SERVERPROPERTY('InstanceDefaultLogPath')) AS log_path;",
     );
+  });
+
+  it('builds the msdb header, other tools\' backups, rights and principal statements (SQL Server behaviour from the documentation: backupset/backupmediafamily columns, HAS_PERMS_BY_NAME, IS_ROLEMEMBER, ALTER USER WITH LOGIN)', () => {
+    const q = backupSetOfFileQuery("O'Db", "D:\\b\\x's.dmp");
+    expect(q).toMatch(/^SET LOCK_TIMEOUT 30000;\nSELECT TOP \(1\) CONVERT\(varchar\(36\), b\.backup_set_uuid\)/);
+    expect(q).toContain('CONVERT(varchar(23), b.backup_finish_date, 126) AS backup_finish_date, b.time_zone');
+    expect(q).toContain("WHERE b.database_name = N'O''Db' AND m.physical_device_name = N'D:\\b\\x''s.dmp'\nORDER BY b.backup_set_id DESC;");
+    const o = otherBackupsQuery('commserv');
+    expect(o).toContain("WHERE b.database_name = N'commserv' AND b.type IN ('D', 'I') AND b.is_copy_only = 0");
+    expect(o).toContain("AND (m.physical_device_name IS NULL OR m.physical_device_name NOT LIKE N'%commserve-dr[_]%')");
+    const r = rightsQuery("O'Db");
+    expect(r).toContain("IS_ROLEMEMBER(N'db_owner') AS is_db_owner");
+    expect(r).toContain("HAS_PERMS_BY_NAME(N'O''Db', N'DATABASE', N'BACKUP DATABASE') AS can_backup_database");
+    expect(r).toContain("HAS_PERMS_BY_NAME(N'msdb.dbo.backupset', N'OBJECT', N'SELECT') AS can_read_backupset");
+    expect(principalsQuery('c]s')).toContain('FROM [c]]s].sys.database_principals AS dp');
+    expect(orphanedUsersQuery('cs')).toContain('AND sp.sid IS NULL');
+    expect(remapUserStatement('cs', "o'b]", 'CORP\\x')).toBe("SET LOCK_TIMEOUT 30000;\nUSE [cs];\nALTER USER [o'b]]] WITH LOGIN = [CORP\\x];\nUSE [master];");
+    expect(databaseOwnerStatement('cs', 'sa')).toBe('SET LOCK_TIMEOUT 30000;\nALTER AUTHORIZATION ON DATABASE::[cs] TO [sa];');
+    expect(trustworthyStatement('cs', true)).toBe('SET LOCK_TIMEOUT 30000;\nALTER DATABASE [cs] SET TRUSTWORTHY ON;');
   });
 });

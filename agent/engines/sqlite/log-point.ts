@@ -1,0 +1,468 @@
+/**
+ * SQLite LOG points (SPEC §4.5, issue 17): the pages changed since the previous point of the open cycle, from a
+ * consistent snapshot, checked end to end with the SHA-256 of the reconstructed database.
+ *
+ * ## The LOG dump `commserv_LOG_<jobId>.dmp`
+ * Exactly the DIFF format `CSDRDF01` (see `differential.ts`), with the **previous point** as its base instead of the
+ * FULL: base page count = the previous point's page count, base job id = the previous point's job id, base SHA-256 =
+ * the SHA-256 of the previous point's reconstructed database. Applying LOG k to the database of point k−1 gives point
+ * k, whose SHA-256 is in the header; the same reader validates it (`readDifferentialHeader`).
+ *
+ * ## The previous point's page state without a page-hash table per point: the overlay `commserv_LOG_<jobId>.pagehashes`
+ * Format `CSDRPO01`, version 1 (all integers big-endian):
+ *
+ * | offset | size | field |
+ * |---|---|---|
+ * | 0 | 8 | magic, ASCII `CSDRPO01` |
+ * | 8 | 2 | format version, uint16 (= 1) |
+ * | 10 | 2 | header length, uint16 (= 64) |
+ * | 12 | 4 | page size, uint32 |
+ * | 16 | 4 | page count of this point, uint32 |
+ * | 20 | 8 | job id of the cycle's FULL, uint64 |
+ * | 28 | 8 | job id of this LOG, uint64 |
+ * | 36 | 4 | entries, uint32 |
+ * | 40 | 24 | reserved, zero |
+ * | 64 | 20 × entries | page number (uint32), then the page's 16-byte digest (as in the FULL's sidecar), ascending |
+ * | 64 + 20 × entries | 32 | trailer: SHA-256 of every byte before it |
+ *
+ * It lists every page of this point that differs from the cycle's FULL (and every page beyond the FULL's page
+ * count): the FULL's sidecar overlaid with it gives the digest of every page of the point. It is computed in the
+ * same pass that finds the changed pages, so it is exact, not accumulated. Its size tracks the pages changed since
+ * the FULL (20 bytes each: 5 MB for 250,000 changed pages), not the database size. The first LOG after a
+ * DIFFERENTIAL builds its overlay from the DIFF's records (every DIFF page differs from the FULL).
+ *
+ * ## Cost today
+ * A LOG point snapshots the database (online backup: read + write of every page), then reads the snapshot once to
+ * hash every page — the same work as a DIFFERENTIAL; the bytes written to the SET and uploaded track the changed
+ * pages only. See docs/ARCHITECTURE.md for the measured ratios.
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import { open, rename, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { DatabaseError } from '#core/errors';
+import {
+  PAGE_DIGEST_BYTES,
+  pageDigest,
+  pagesPerChunk,
+  readFully,
+  readPageDigests,
+  readPageHashes,
+  removeQuietly,
+  sha256OfRange,
+  writeFully,
+} from './page-hashes';
+import {
+  backupInto,
+  convertOutOfWal,
+  DIFF_HEADER_BYTES,
+  DIFF_MAGIC,
+  DIFF_RECORD_PREFIX_BYTES,
+  DIFF_TRAILER_BYTES,
+  DIFF_VERSION,
+  readDifferentialHeader,
+  removeDatabaseFiles,
+} from './differential';
+import { readSqliteHeader } from './sqlite-engine';
+
+/** Magic of a LOG overlay (bytes 0–7). */
+export const OVERLAY_MAGIC = 'CSDRPO01';
+const OVERLAY_VERSION = 1;
+const OVERLAY_HEADER_BYTES = 64;
+/** Page number (4) + digest (16, `PAGE_DIGEST_BYTES`); a literal, as page-hashes.ts and this module import each other through sqlite-engine.ts. */
+const OVERLAY_ENTRY_BYTES = 20;
+const OVERLAY_TRAILER_BYTES = 32;
+
+/** Name of a LOG dump in a SET. */
+export function logDumpFile(jobId: number): string {
+  return `commserv_LOG_${jobId}.dmp`;
+}
+
+/** Name of a LOG point's page overlay in a SET. */
+export function logOverlayFile(jobId: number): string {
+  return `commserv_LOG_${jobId}.pagehashes`;
+}
+
+/** The point a LOG continues: what its page state is and where to read it. */
+export interface LogPredecessor {
+  /** Job id of the previous point (the FULL, a DIFFERENTIAL or a LOG of the cycle). */
+  jobId: number;
+  /** Page count of the previous point's database. */
+  pageCount: number;
+  /** SHA-256 (hex) of the previous point's reconstructed database. */
+  sha256: string;
+  /** Pages of the previous point that differ from the FULL: none (the FULL itself), a DIFF's records, or a LOG's overlay. */
+  overlay: { kind: 'full' } | { kind: 'diff'; file: string } | { kind: 'log'; file: string };
+}
+
+/** Options of {@link writeLogPoint}. */
+export interface WriteLogPointOptions {
+  /** Path of the live database. */
+  sourceDb: string;
+  /** Takes a consistent snapshot into `file` (default: an online backup of `sourceDb`). */
+  takeSnapshot?: (file: string) => Promise<unknown>;
+  /** The cycle's FULL page-hash sidecar. */
+  fullHashesFile: string;
+  /** Job id of the cycle's FULL. */
+  fullJobId: number;
+  previous: LogPredecessor;
+  /** Where to write the LOG dump; written as `.partial`, then renamed. */
+  outFile: string;
+  /** Where to write this point's overlay. */
+  overlayOutFile: string;
+  jobId: number;
+  /** Called after each chunk of the snapshot compared: (bytes compared, snapshot size). */
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+/** What {@link writeLogPoint} wrote. */
+export interface LogPointResult {
+  bytes: number;
+  overlayBytes: number;
+  /** Page records in the LOG (pages changed since the previous point, plus pages beyond its page count). */
+  changedPages: number;
+  /** Pages of this point that differ from the FULL (overlay entries). */
+  overlayPages: number;
+  pageSize: number;
+  pageCount: number;
+  /** SHA-256 of this point's database (= of the snapshot). */
+  sha256: string;
+  /** When the snapshot was complete (ISO-8601 UTC): the point's moment. */
+  pointTime: string;
+  durationMs: number;
+  snapshotMs: number;
+}
+
+function baseProblem(message: string, cause?: unknown): DatabaseError {
+  return new DatabaseError('LOG_BASE_UNUSABLE', message, { cause });
+}
+
+/**
+ * Reads a LOG overlay into a map page → digest, validating its trailer.
+ * @throws DatabaseError `LOG_BASE_UNUSABLE` when it is missing, damaged or of another FULL.
+ */
+export async function readLogOverlay(file: string, fullJobId: number): Promise<{ pageCount: number; digests: Map<number, Buffer> }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(file, 'r');
+  } catch (error) {
+    throw baseProblem(`the previous LOG point's overlay ${basename(file)} cannot be read (${(error as Error).message})`, error);
+  }
+  try {
+    const size = (await fh.stat()).size;
+    const header = Buffer.alloc(OVERLAY_HEADER_BYTES);
+    if (size < OVERLAY_HEADER_BYTES + OVERLAY_TRAILER_BYTES || (await readFully(fh, header, 0, header.length, 0)) !== header.length || header.toString('latin1', 0, 8) !== OVERLAY_MAGIC) {
+      throw baseProblem(`${basename(file)} is not a LOG overlay (bad header)`);
+    }
+    const entries = header.readUInt32BE(36);
+    const body = OVERLAY_HEADER_BYTES + entries * OVERLAY_ENTRY_BYTES;
+    if (size !== body + OVERLAY_TRAILER_BYTES) throw baseProblem(`${basename(file)} is ${size} bytes, ${body + OVERLAY_TRAILER_BYTES} expected`);
+    const all = Buffer.allocUnsafe(size);
+    await readFully(fh, all, 0, size, 0);
+    if (!createHash('sha256').update(all.subarray(0, body)).digest().equals(all.subarray(body))) throw baseProblem(`${basename(file)} is damaged (trailer SHA-256 mismatch)`);
+    const ofFull = Number(header.readBigUInt64BE(20));
+    if (ofFull !== fullJobId) throw baseProblem(`${basename(file)} belongs to the cycle of FULL job ${ofFull}, not ${fullJobId}`);
+    const digests = new Map<number, Buffer>();
+    for (let at = OVERLAY_HEADER_BYTES; at < body; at += OVERLAY_ENTRY_BYTES) digests.set(all.readUInt32BE(at), Buffer.from(all.subarray(at + 4, at + OVERLAY_ENTRY_BYTES)));
+    return { pageCount: header.readUInt32BE(16), digests };
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/** The digests of a DIFF's pages (every one differs from the FULL): the overlay of a DIFFERENTIAL point. */
+async function overlayOfDifferential(diffFile: string): Promise<Map<number, Buffer>> {
+  let header;
+  try {
+    header = await readDifferentialHeader(diffFile);
+  } catch (error) {
+    throw baseProblem(`the DIFFERENTIAL the LOG continues is unusable: ${(error as Error).message}`, error);
+  }
+  const recordBytes = DIFF_RECORD_PREFIX_BYTES + header.pageSize;
+  const perChunk = Math.max(1, Math.floor((1024 * 1024) / recordBytes));
+  const buffer = Buffer.allocUnsafe(perChunk * recordBytes);
+  const digests = new Map<number, Buffer>();
+  const fh = await open(diffFile, 'r');
+  try {
+    for (let i = 0; i < header.records; i += perChunk) {
+      const n = Math.min(perChunk, header.records - i);
+      await readFully(fh, buffer, 0, n * recordBytes, DIFF_HEADER_BYTES + i * recordBytes);
+      for (let r = 0; r < n; r++) {
+        const at = r * recordBytes;
+        digests.set(buffer.readUInt32BE(at), pageDigest(buffer.subarray(at + DIFF_RECORD_PREFIX_BYTES, at + recordBytes)));
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  return digests;
+}
+
+async function previousOverlay(previous: LogPredecessor, fullJobId: number): Promise<Map<number, Buffer>> {
+  if (previous.overlay.kind === 'full') return new Map();
+  if (previous.overlay.kind === 'diff') return overlayOfDifferential(previous.overlay.file);
+  return (await readLogOverlay(previous.overlay.file, fullJobId)).digests;
+}
+
+/**
+ * Writes a LOG point: snapshots the live database (consistent; out of WAL mode), reads the snapshot once, and for
+ * every page compares its digest with the previous point's (the FULL's sidecar overlaid with the previous point's
+ * overlay): changed pages go to the LOG dump (`CSDRDF01` against the previous point), pages that differ from the FULL
+ * to this point's overlay. Both files are written as `.partial`, fsynced and renamed; removed on error. Memory: the
+ * previous overlay (20 bytes per page changed since the FULL) plus 1 MiB buffers.
+ *
+ * @throws DatabaseError `LOG_BASE_UNUSABLE` (the FULL's sidecar or the previous point's overlay/DIFF is missing or
+ *   damaged, or the page size changed: take a FULL), `DIFF_SNAPSHOT_FAILED`, `DUMP_DISK_FULL`, `LOG_WRITE_FAILED`.
+ */
+export async function writeLogPoint(options: WriteLogPointOptions): Promise<LogPointResult> {
+  const started = performance.now();
+  const { sourceDb, fullHashesFile, fullJobId, previous, outFile, overlayOutFile, jobId, onProgress } = options;
+  let full;
+  try {
+    full = await readPageHashes(fullHashesFile);
+  } catch (error) {
+    throw baseProblem(`cannot take a LOG point: the FULL's page hashes are unusable (${(error as Error).message})`, error);
+  }
+  const overlay = await previousOverlay(previous, fullJobId);
+
+  const snapshot = join(dirname(outFile), `.${basename(outFile)}.${process.pid}.${randomBytes(4).toString('hex')}.snapshot`);
+  const partial = `${outFile}.partial`;
+  const overlayPartial = `${overlayOutFile}.partial`;
+  let snap: FileHandle | undefined;
+  let sidecar: FileHandle | undefined;
+  let out: FileHandle | undefined;
+  let ov: FileHandle | undefined;
+  try {
+    try {
+      await removeDatabaseFiles(snapshot);
+      if (options.takeSnapshot) await options.takeSnapshot(snapshot);
+      else await backupInto(sourceDb, snapshot);
+      convertOutOfWal(snapshot);
+    } catch (error) {
+      throw new DatabaseError('DIFF_SNAPSHOT_FAILED', `cannot snapshot ${basename(sourceDb)} for a LOG point: ${(error as Error).message}`, { cause: error });
+    }
+    const pointTime = new Date().toISOString();
+    const snapshotMs = performance.now() - started;
+    const { pageSize } = readSqliteHeader(snapshot);
+    if (pageSize !== full.pageSize) throw baseProblem(`page size changed since the FULL (${full.pageSize} → ${pageSize} bytes): take a FULL`);
+
+    snap = await open(snapshot, 'r');
+    const snapBytes = (await snap.stat()).size;
+    if (snapBytes % pageSize !== 0) throw new Error(`snapshot is ${snapBytes} bytes, not a whole number of ${pageSize}-byte pages`);
+    const pageCount = snapBytes / pageSize;
+    sidecar = await open(fullHashesFile, 'r');
+    out = await open(partial, 'w+');
+    ov = await open(overlayPartial, 'w+');
+
+    const chunkPages = pagesPerChunk(pageSize);
+    const recordBytes = DIFF_RECORD_PREFIX_BYTES + pageSize;
+    const input = Buffer.allocUnsafe(chunkPages * pageSize);
+    const fullDigests = Buffer.allocUnsafe(chunkPages * PAGE_DIGEST_BYTES);
+    const output = Buffer.allocUnsafe(chunkPages * recordBytes);
+    const overlayOut = Buffer.allocUnsafe(chunkPages * OVERLAY_ENTRY_BYTES);
+    const whole = createHash('sha256');
+    let outPos = DIFF_HEADER_BYTES;
+    let ovPos = OVERLAY_HEADER_BYTES;
+    let records = 0;
+    let overlayPages = 0;
+    for (let first = 0; first < pageCount; first += chunkPages) {
+      const n = Math.min(chunkPages, pageCount - first);
+      const got = await readFully(snap, input, 0, n * pageSize, first * pageSize);
+      if (got !== n * pageSize) throw new Error('snapshot ended early');
+      whole.update(input.subarray(0, got));
+      const inFull = Math.max(0, Math.min(n, full.pageCount - first));
+      if (inFull > 0) await readPageDigests(sidecar, first, inFull, fullDigests);
+      let fill = 0;
+      let ovFill = 0;
+      for (let i = 0; i < n; i++) {
+        const pageNo = first + i + 1;
+        const page = input.subarray(i * pageSize, (i + 1) * pageSize);
+        const digest = pageDigest(page);
+        const fullDigest = i < inFull ? fullDigests.subarray(i * PAGE_DIGEST_BYTES, (i + 1) * PAGE_DIGEST_BYTES) : undefined;
+        const differsFromFull = !fullDigest || !digest.equals(fullDigest);
+        if (differsFromFull) {
+          overlayOut.writeUInt32BE(pageNo, ovFill);
+          digest.copy(overlayOut, ovFill + 4);
+          ovFill += OVERLAY_ENTRY_BYTES;
+          overlayPages++;
+        }
+        const before = pageNo > previous.pageCount ? undefined : (overlay.get(pageNo) ?? fullDigest);
+        if (before && digest.equals(before)) continue;
+        output.writeUInt32BE(pageNo, fill);
+        page.copy(output, fill + DIFF_RECORD_PREFIX_BYTES);
+        fill += recordBytes;
+        records++;
+      }
+      if (fill > 0) {
+        await writeFully(out, output, 0, fill, outPos);
+        outPos += fill;
+      }
+      if (ovFill > 0) {
+        await writeFully(ov, overlayOut, 0, ovFill, ovPos);
+        ovPos += ovFill;
+      }
+      onProgress?.((first + n) * pageSize, snapBytes);
+    }
+    const sha = whole.digest();
+
+    const header = Buffer.alloc(DIFF_HEADER_BYTES);
+    header.write(DIFF_MAGIC, 0, 'latin1');
+    header.writeUInt16BE(DIFF_VERSION, 8);
+    header.writeUInt16BE(DIFF_HEADER_BYTES, 10);
+    header.writeUInt32BE(pageSize, 12);
+    header.writeUInt32BE(previous.pageCount, 16);
+    header.writeUInt32BE(pageCount, 20);
+    header.writeBigUInt64BE(BigInt(previous.jobId), 24);
+    header.writeBigUInt64BE(BigInt(jobId), 32);
+    sha.copy(header, 40);
+    header.writeUInt32BE(records, 72);
+    Buffer.from(previous.sha256, 'hex').copy(header, 76);
+    await writeFully(out, header, 0, header.length, 0);
+    const trailer = await sha256OfRange(out, outPos);
+    await writeFully(out, trailer, 0, trailer.length, outPos);
+
+    const ovHeader = Buffer.alloc(OVERLAY_HEADER_BYTES);
+    ovHeader.write(OVERLAY_MAGIC, 0, 'latin1');
+    ovHeader.writeUInt16BE(OVERLAY_VERSION, 8);
+    ovHeader.writeUInt16BE(OVERLAY_HEADER_BYTES, 10);
+    ovHeader.writeUInt32BE(pageSize, 12);
+    ovHeader.writeUInt32BE(pageCount, 16);
+    ovHeader.writeBigUInt64BE(BigInt(fullJobId), 20);
+    ovHeader.writeBigUInt64BE(BigInt(jobId), 28);
+    ovHeader.writeUInt32BE(overlayPages, 36);
+    await writeFully(ov, ovHeader, 0, ovHeader.length, 0);
+    const ovTrailer = await sha256OfRange(ov, ovPos);
+    await writeFully(ov, ovTrailer, 0, ovTrailer.length, ovPos);
+
+    for (const fh of [out, ov]) await fh.sync();
+    await out.close();
+    await ov.close();
+    out = undefined;
+    ov = undefined;
+    await rename(partial, outFile);
+    await rename(overlayPartial, overlayOutFile);
+    return {
+      bytes: outPos + DIFF_TRAILER_BYTES,
+      overlayBytes: ovPos + OVERLAY_TRAILER_BYTES,
+      changedPages: records,
+      overlayPages,
+      pageSize,
+      pageCount,
+      sha256: sha.toString('hex'),
+      pointTime,
+      durationMs: performance.now() - started,
+      snapshotMs,
+    };
+  } catch (error) {
+    await out?.close().catch(() => undefined);
+    await ov?.close().catch(() => undefined);
+    out = undefined;
+    ov = undefined;
+    await removeQuietly(partial);
+    await removeQuietly(overlayPartial);
+    if (error instanceof DatabaseError) throw error;
+    const code = (error as { code?: string }).code;
+    throw new DatabaseError(code === 'ENOSPC' || code === 'SQLITE_FULL' ? 'DUMP_DISK_FULL' : 'LOG_WRITE_FAILED', `LOG point of ${basename(sourceDb)} failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await out?.close().catch(() => undefined);
+    await ov?.close().catch(() => undefined);
+    await snap?.close().catch(() => undefined);
+    await sidecar?.close().catch(() => undefined);
+    await removeDatabaseFiles(snapshot);
+  }
+}
+
+/** The state a LOG chain is applied to: the restored FULL (or FULL + DIFFERENTIAL) it starts from. */
+export interface LogChainBase {
+  jobId: number;
+  pageCount: number;
+  /** SHA-256 (hex) of the base database, already verified by the caller. */
+  sha256: string;
+}
+
+/** What {@link applyLogChainInPlace} produced. */
+export interface LogChainResult {
+  /** Job id of the last LOG applied. */
+  jobId: number;
+  bytes: number;
+  pageCount: number;
+  /** Page records written, over all LOGs. */
+  appliedPages: number;
+  /** SHA-256 of the result (equal to the last LOG's recorded one). */
+  sha256: string;
+  durationMs: number;
+}
+
+/**
+ * Applies a chain of LOG points, oldest first, in place to `file` (the verified database of `base`). Before the first
+ * write every LOG is validated (`readDifferentialHeader`: trailer, records) and the links are checked: LOG 1 continues
+ * `base` (job id, page count, SHA-256), LOG k continues LOG k−1. Then each LOG's pages are written (positional writes)
+ * and the file is cut or grown to its page count; finally the result is read once and its SHA-256 must equal the last
+ * LOG's recorded one. The file is left half-patched if a write fails or the final check fails: work on a copy.
+ *
+ * @throws DatabaseError `LOG_CHAIN_BROKEN` (a link does not match: a LOG is missing, from another chain or the base is
+ *   another point), `DIFF_CORRUPT` (a damaged LOG), `RESTORE_VERIFY_FAILED` (the result's SHA-256 differs),
+ *   `RESTORE_WRITE_FAILED` (I/O).
+ */
+export async function applyLogChainInPlace(file: string, base: LogChainBase, logFiles: readonly string[]): Promise<LogChainResult> {
+  const started = performance.now();
+  const headers = [];
+  let link = { jobId: base.jobId, pageCount: base.pageCount, sha256: base.sha256, name: 'the base' };
+  for (const logFile of logFiles) {
+    const h = await readDifferentialHeader(logFile);
+    const broken = (why: string) => new DatabaseError('LOG_CHAIN_BROKEN', `${basename(logFile)} does not continue ${link.name} (job ${link.jobId}): ${why}`, { context: { log: basename(logFile) } });
+    if (h.baseJobId !== link.jobId) throw broken(`it continues job ${h.baseJobId}`);
+    if (h.basePageCount !== link.pageCount) throw broken(`its base has ${h.basePageCount} pages, not ${link.pageCount}`);
+    if (h.baseSha256 !== link.sha256) throw broken(`its base SHA-256 ${h.baseSha256.slice(0, 12)}… is not ${link.sha256.slice(0, 12)}…`);
+    headers.push({ file: logFile, header: h });
+    link = { jobId: h.jobId, pageCount: h.pageCount, sha256: h.sha256, name: basename(logFile) };
+  }
+  if (headers.length === 0) throw new DatabaseError('LOG_CHAIN_BROKEN', 'no LOG point to apply');
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(file, 'r+');
+    const pageSize = headers[0].header.pageSize;
+    const size = (await fh.stat()).size;
+    if (size !== base.pageCount * pageSize) throw new DatabaseError('LOG_CHAIN_BROKEN', `${basename(file)} is ${size} bytes, the chain's base has ${base.pageCount} pages of ${pageSize} bytes`);
+    let applied = 0;
+    for (const { file: logFile, header } of headers) {
+      const recordBytes = DIFF_RECORD_PREFIX_BYTES + header.pageSize;
+      const perChunk = Math.max(1, Math.floor((1024 * 1024) / recordBytes));
+      const buffer = Buffer.allocUnsafe(perChunk * recordBytes);
+      const logFh = await open(logFile, 'r');
+      try {
+        for (let i = 0; i < header.records; i += perChunk) {
+          const n = Math.min(perChunk, header.records - i);
+          if ((await readFully(logFh, buffer, 0, n * recordBytes, DIFF_HEADER_BYTES + i * recordBytes)) !== n * recordBytes) throw new Error(`${basename(logFile)} ended early`);
+          for (let r = 0; r < n; r++) {
+            const at = r * recordBytes;
+            await writeFully(fh, buffer, at + DIFF_RECORD_PREFIX_BYTES, header.pageSize, (buffer.readUInt32BE(at) - 1) * header.pageSize);
+          }
+          applied += n;
+        }
+      } finally {
+        await logFh.close();
+      }
+      await fh.truncate(header.pageCount * header.pageSize);
+    }
+    const last = headers.at(-1)!.header;
+    const bytes = last.pageCount * last.pageSize;
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    for (let position = 0; position < bytes; ) {
+      const got = await readFully(fh, buffer, 0, Math.min(buffer.length, bytes - position), position);
+      if (got === 0) throw new Error(`${basename(file)} ended early`);
+      hash.update(buffer.subarray(0, got));
+      position += got;
+    }
+    const sha256 = hash.digest('hex');
+    if (sha256 !== last.sha256) {
+      throw new DatabaseError('RESTORE_VERIFY_FAILED', `the database rebuilt to LOG job ${last.jobId} has SHA-256 ${sha256.slice(0, 12)}…, not the recorded ${last.sha256.slice(0, 12)}…`);
+    }
+    return { jobId: last.jobId, bytes, pageCount: last.pageCount, appliedPages: applied, sha256, durationMs: performance.now() - started };
+  } catch (error) {
+    if (error instanceof DatabaseError) throw error;
+    throw new DatabaseError('RESTORE_WRITE_FAILED', `cannot apply the LOG chain to ${basename(file)}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Child of `npm run bench -- --only registry` (bench/registry.ts): one measured run on a `.reg` file, in its own
+ * process so its peak RSS (VmHWM) is its own. Prints one JSON line: the time of each step and VmHWM.
+ *
+ * Steps, each a full streaming pass over the file:
+ * - `parse`: `registry parse` as the CLI runs it (table), output counted and discarded;
+ * - `parseJson`: the same with `--json`;
+ * - `rewrite`: read every operation and write the file again with the writer (REGEDIT5, streamed to disk).
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { printRegistryExport } from '#agent/commands/registry/parse';
+import { readRegFile, RegEncoder } from '#agent/registry/reg-format';
+import { procStatusKiB } from './proc-status';
+
+async function main(): Promise<void> {
+  const [file, out] = process.argv.slice(2);
+  const timings: Record<string, number> = {};
+  let printed = 0;
+  for (const json of [false, true]) {
+    const started = performance.now();
+    await printRegistryExport(file, file, { json, write: (text) => (printed += text.length) });
+    timings[json ? 'parseJson' : 'parse'] = performance.now() - started;
+  }
+  const started = performance.now();
+  const fd = openSync(out, 'w');
+  let written = 0;
+  const encoder = new RegEncoder('REGEDIT5');
+  const write = (bytes: Buffer) => {
+    written += writeSync(fd, bytes);
+  };
+  write(encoder.header());
+  const summary = await readRegFile(file, (operation) => write(encoder.operation(operation)));
+  closeSync(fd);
+  timings.rewrite = performance.now() - started;
+  process.stdout.write(`${JSON.stringify({ timings, printedChars: printed, writtenBytes: written, operations: summary.operationCount, warnings: summary.warningCount, vmHwmKiB: procStatusKiB('VmHWM') })}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,92 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { CREATE_ONLY_DENIED_ACTIONS } from '#infra/tamper-protection';
+import { logicalId, synth } from './support/synth';
+
+describe('TamperProtection (a compromised CommServe cannot destroy its own DR copies)', () => {
+  let t: ReturnType<typeof synth>;
+  let bucketId: string;
+  let agentRoleId: string;
+  let statements: any[];
+  beforeAll(() => {
+    t = synth();
+    bucketId = logicalId(t.json, 'AWS::S3::Bucket', 'HotSiteBucket');
+    agentRoleId = logicalId(t.json, 'AWS::IAM::Role', 'AgentRole');
+    const policy = Object.values(t.json.Resources).find(
+      (r: any) => r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket.Ref === bucketId,
+    ) as any;
+    statements = policy.Properties.PolicyDocument.Statement;
+  });
+
+  it('leaves the create-only statement out by default (the agent still rewrites RECOVERY.md and scrub state at stable keys)', () => {
+    expect(statements.find((x) => x.Sid === 'CreateOnlyCommServeWritesNeedIfNoneMatch')).toBeUndefined();
+  });
+
+  it('with agentCreateOnly, denies the agent PutObject/CompleteMultipartUpload without If-None-Match (s3:if-none-match absent, s3:ObjectCreationOperation true), on every key', () => {
+    const on = synth({ stackProps: { agentCreateOnly: true } });
+    const policy = Object.values(on.json.Resources).find((r: any) => r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket.Ref === bucketId) as any;
+    const s = (policy.Properties.PolicyDocument.Statement as any[]).find((x) => x.Sid === 'CreateOnlyCommServeWritesNeedIfNoneMatch');
+    expect(s).toMatchObject({
+      Effect: 'Deny',
+      Principal: { AWS: { 'Fn::GetAtt': [agentRoleId, 'Arn'] } },
+      Action: 's3:PutObject',
+      Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] },
+      Condition: { Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } },
+    });
+  });
+
+  it('denies the agent every delete, retention/legal-hold change, governance bypass and bucket protection change', () => {
+    const s = statements.find((x) => x.Sid === 'CommServeNeverDeletesOrWeakensProtection');
+    expect(s.Effect).toBe('Deny');
+    expect(s.Principal).toEqual({ AWS: { 'Fn::GetAtt': [agentRoleId, 'Arn'] } });
+    expect([s.Action].flat().sort()).toEqual([...CREATE_ONLY_DENIED_ACTIONS].sort());
+    for (const a of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:BypassGovernanceRetention', 's3:PutBucketVersioning', 's3:PutLifecycleConfiguration', 's3:PutBucketPolicy']) {
+      expect([s.Action].flat()).toContain(a);
+    }
+    expect(s.Resource).toEqual([{ 'Fn::GetAtt': [bucketId, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] }]);
+  });
+
+  it('logs the hot-site write data events (not reads, not management events) with a single-region trail into the access-logs bucket', () => {
+    t.template.hasResourceProperties('AWS::CloudTrail::Trail', {
+      IsMultiRegionTrail: false,
+      EnableLogFileValidation: true,
+      S3KeyPrefix: 'cloudtrail',
+      EventSelectors: [
+        Match.objectLike({
+          IncludeManagementEvents: false,
+          ReadWriteType: 'WriteOnly',
+          DataResources: [Match.objectLike({ Type: 'AWS::S3::Object' })],
+        }),
+      ],
+    });
+  });
+
+  it('matches refused writes, deletes by anyone but the prune function and the operator role (manual prune), writes by unknown principals and bucket protection changes, and sends them to the alarm topic', () => {
+    const rule = Object.values(t.json.Resources).find((r: any) => r.Type === 'AWS::Events::Rule' && r.Properties.Description?.includes('tamper')) as any;
+    const pattern = rule.Properties.EventPattern;
+    expect(pattern.source).toEqual(['aws.s3']);
+    expect(pattern['detail-type']).toEqual(['AWS API Call via CloudTrail']);
+    const or = pattern.detail.$or as any[];
+    expect(or[0]).toEqual({ eventName: expect.arrayContaining(['PutObject', 'DeleteObject']), errorCode: ['AccessDenied', 'PreconditionFailed'] });
+    const pruneRoleId = logicalId(t.json, 'AWS::IAM::Role', 'Phase2PruneSetsServiceRole');
+    const operatorRoleId = logicalId(t.json, 'AWS::IAM::Role', 'OperatorsOperatorRole');
+    expect(or[1].userIdentity.sessionContext.sessionIssuer.arn).toEqual([{ 'anything-but': [{ 'Fn::GetAtt': [pruneRoleId, 'Arn'] }, { 'Fn::GetAtt': [operatorRoleId, 'Arn'] }] }]);
+    expect(or[2].userIdentity).toEqual({ type: [{ 'anything-but': ['AssumedRole'] }] });
+    expect(or[5].eventName).toEqual(expect.arrayContaining(['PutBucketPolicy', 'PutBucketVersioning', 'PutBucketLifecycle']));
+    const topicId = logicalId(t.json, 'AWS::SNS::Topic', 'MonitoringAlarmTopic');
+    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { Ref: topicId } })]);
+  });
+
+  it('raises an alarm to the alarm topic when the rule matched once in 5 minutes (AWS/Events TriggeredRules; missing data = not breaching)', () => {
+    const topicId = logicalId(t.json, 'AWS::SNS::Topic', 'MonitoringAlarmTopic');
+    t.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Events',
+      MetricName: 'TriggeredRules',
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId }],
+    });
+  });
+});

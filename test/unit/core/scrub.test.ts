@@ -1,0 +1,65 @@
+import { emptyScrubState, jobsPerFullScrub, mergeScrubStates, parseScrubState, planScrub, retainScrubState, scrubRequestsForSet, type ScrubCandidate, type ScrubState } from '#core/scrub';
+import { setName } from '#core/set-id';
+
+const candidate = (jobId: number, requests = 9): ScrubCandidate => ({ setName: setName(jobId), jobId, requests });
+const checkedAt = (entries: Record<number, string>): ScrubState => ({
+  version: 1,
+  sets: Object.fromEntries(Object.entries(entries).map(([id, t]) => [setName(Number(id)), { lastChecked: t, verdict: 'intact' as const, findings: [] }])),
+});
+
+describe('planScrub', () => {
+  it('never-checked SETs first (newest job first), then the least recently checked, within the budget', () => {
+    const state = checkedAt({ 1: '2026-12-03T00:00:00Z', 2: '2026-12-01T00:00:00Z', 3: '2026-12-02T00:00:00Z' });
+    const plan = planScrub([1, 2, 3, 4, 5].map((id) => candidate(id)), state, 36);
+    expect(plan).toEqual({ check: ['SET_005', 'SET_004', 'SET_002', 'SET_003'], requests: 36, deferred: 1 });
+  });
+
+  it('a SET larger than the budget is still checked when it comes first (one per job), never skipped for ever', () => {
+    expect(planScrub([candidate(1, 500), candidate(2, 5)], emptyScrubState(), 100)).toEqual({ check: ['SET_002'], requests: 5, deferred: 1 });
+    expect(planScrub([candidate(1, 500)], emptyScrubState(), 100)).toEqual({ check: ['SET_001'], requests: 500, deferred: 0 });
+  });
+
+  it('budget 0 turns the checksum check off', () => {
+    expect(planScrub([candidate(1)], emptyScrubState(), 0)).toEqual({ check: [], requests: 0, deferred: 1 });
+  });
+
+  /** Jobs until every SET was checked once, and the requests each job spent. */
+  function fullPass(sets: ScrubCandidate[], budget: number): number[] {
+    let state = emptyScrubState();
+    const perJob: number[] = [];
+    const seen = new Set<string>();
+    for (let day = 0; seen.size < sets.length; day++) {
+      const plan = planScrub(sets, state, budget);
+      perJob.push(plan.requests);
+      for (const name of plan.check) seen.add(name);
+      state = mergeScrubStates(state, checkedAt(Object.fromEntries(plan.check.map((n) => [Number(n.slice(4)), new Date(Date.UTC(2026, 11, 1 + day)).toISOString()]))));
+    }
+    return perJob;
+  }
+  /** Cycles of 7 SETs: a FULL (8 files: dump, page hashes, hive, 2 module exports, 3 firewall files) and 6 DIFFERENTIALs (7 files). */
+  const cycles = (n: number) => Array.from({ length: n * 7 }, (_, i) => candidate(i + 1, scrubRequestsForSet(i % 7 === 0 ? 8 : 7, true)));
+
+  it('successive jobs cover every SET: 5 kept cycles of 7 SETs in 2 jobs at the default 150 requests, 3 with a full open cycle too', () => {
+    expect(cycles(5).reduce((sum, c) => sum + c.requests, 0)).toBe(285);
+    expect(fullPass(cycles(5), 150)).toEqual([146, 147]);
+    expect(fullPass(cycles(6), 150)).toEqual([146, 147, 146]);
+    expect(jobsPerFullScrub(35, 8, 150)).toBe(2);
+  });
+});
+
+describe('scrub state', () => {
+  it('merges local and hot-site states (newer check wins), drops SETs no longer kept, and reads anything unreadable as empty', () => {
+    const a = checkedAt({ 1: '2026-12-01T00:00:00Z', 2: '2026-12-03T00:00:00Z' });
+    const b = checkedAt({ 1: '2026-12-02T00:00:00Z', 3: '2026-12-01T00:00:00Z' });
+    const merged = mergeScrubStates(a, b);
+    expect(Object.fromEntries(Object.entries(merged.sets).map(([k, v]) => [k, v.lastChecked]))).toEqual({
+      SET_001: '2026-12-02T00:00:00Z',
+      SET_002: '2026-12-03T00:00:00Z',
+      SET_003: '2026-12-01T00:00:00Z',
+    });
+    expect(Object.keys(retainScrubState(merged, ['SET_002']).sets)).toEqual(['SET_002']);
+    expect(parseScrubState('not json')).toEqual(emptyScrubState());
+    expect(parseScrubState(JSON.stringify({ version: 9, sets: {} }))).toEqual(emptyScrubState());
+    expect(parseScrubState(JSON.stringify(merged))).toEqual(merged);
+  });
+});
