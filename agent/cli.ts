@@ -336,7 +336,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         .choices(['quick', 'full'])
         .default('quick'),
     )
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n  $ commserve-dr recover --to /srv/commserve --from /mnt/usb/dr   (no cloud: a folder of SET_n/ folders)\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
     .action(async (cmd: { to: string; set?: string; from?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
       const { opts, logger, config } = context();
       if (cmd.to.trim() === '') throw new UsageError('--to names no directory: give the recovery directory explicitly (it is never taken to be the current directory)');

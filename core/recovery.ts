@@ -177,7 +177,7 @@ export interface PlannedObject {
   /** The copy that serves the file (SPEC §6.1: the cheapest intact one: local, then hot-site, then archive). */
   copy: 'local' | 'hot-site' | 'archive';
   /** Copies of this file passed over because they are damaged or missing, each with what was found. */
-  skipped: Array<{ copy: 'local' | 'hot-site' | 'archive'; key: string; detail: string }>;
+  skipped: Array<{ copy: 'local' | 'hot-site' | 'archive'; key: string; detail: string; /** The finding's error code (`SIZE_MISMATCH`, `CHECKSUM_MISMATCH`, `COPY_FILE_MISSING`, …). */ code?: string }>;
   size: number;
   /** As S3 lists it (`STANDARD` when S3 says nothing). */
   storageClass: string;

@@ -25,6 +25,10 @@ export class FolderCopy implements Copy {
     this.label = `local ${this.dir}`;
   }
 
+  keyOf(setName: string, file: string): string {
+    return join(this.dir, setName, file);
+  }
+
   /**
    * @throws CommserveDrError `COPY_UNREADABLE` when the folder does not exist or cannot be read.
    */

@@ -31,6 +31,10 @@ abstract class S3AreaCopy implements Copy {
     this.label = `${area === 'sets' ? 'hot-site' : 'archive'} s3://${bucket}/${area}/`;
   }
 
+  keyOf(setName: string, file: string): string {
+    return `${this.area}/${setName}/${file}`;
+  }
+
   /** @throws HotSiteError (`HOTSITE_UNREACHABLE`, access denied …) naming the bucket. */
   async listSets(): Promise<Map<number, CopySetFiles>> {
     const out = new Map<number, CopySetFiles>();

@@ -61,6 +61,8 @@ export interface Copy {
   readonly kind: CopyKind;
   /** Where, for people: `local /srv/dr`, `hot-site s3://bucket/sets/`, `archive s3://bucket/archive/`. */
   readonly label: string;
+  /** Where a file of a SET is (or would be) in this copy: a path on disk, or an S3 key (`sets/SET_1/…`). */
+  keyOf(setName: string, file: string): string;
   /**
    * Every SET of the copy with its files (a folder or prefix that is not a SET is ignored).
    * @throws a CommserveDrError naming the place when it cannot be listed (e.g. HotSiteError `HOTSITE_UNREACHABLE`).

@@ -70,15 +70,55 @@ async function missingCopies(view: HotSiteView, point: RestorablePoint, filter: 
   }
 }
 
-/** `commserve-dr recover --set SET_2 --to DIR` lines for the older intact points. */
-async function olderIntactPoints(view: HotSiteView, points: readonly RestorablePoint[], below: number, filter: FileFilter, command: string): Promise<string[]> {
-  const lines: string[] = [];
-  for (const p of points) {
+/** An older point whose files all have a copy that passes the check, and the command that restores it. */
+export interface OlderPoint {
+  sets: string[];
+  /** e.g. `commserve-dr recover --set SET_2 --to /srv/commserve`. */
+  command: string;
+}
+
+/**
+ * The points older than job `below` whose files all have a copy passing the plan's check (size; HeadObject's stored
+ * checksum at the hot-site), newest first, each with the exact command for it.
+ * @param command the command with `{SET}` where the SET name goes.
+ */
+export async function olderIntactPoints(view: HotSiteView, below: number, filter: FileFilter, command: string): Promise<OlderPoint[]> {
+  const out: OlderPoint[] = [];
+  for (const p of allPoints([...view.values()].map((v) => v.summary))) {
     if (p.jobId >= below) continue;
     if (await missingCopies(view, p, filter)) continue;
-    lines.push(`${p.sets.map((s) => s.setName).join(' + ')}: ${command.replace('{SET}', p.sets.at(-1)!.setName)}`);
+    out.push({ sets: p.sets.map((s) => s.setName), command: command.replace('{SET}', p.sets.at(-1)!.setName) });
   }
-  return lines;
+  return out;
+}
+
+function olderPointsText(older: readonly OlderPoint[]): string {
+  return older.length ? ` Older points with intact copies:\n  ${older.map((o) => `${o.sets.join(' + ')}: ${o.command}`).join('\n  ')}` : ' No older point has intact copies either.';
+}
+
+/**
+ * A `NO_INTACT_COPY` found while reading a point (every copy of a file failed its SHA-256 on the way) completed with
+ * the older intact points and their commands (message and `context.olderPoints`); any other error as it is.
+ */
+export async function withOlderPoints(error: unknown, view: HotSiteView, point: RestorablePoint, filter: FileFilter, command: string): Promise<unknown> {
+  if (!(error instanceof CommserveDrError) || error.code !== 'NO_INTACT_COPY') return error;
+  const older = await olderIntactPoints(view, point.jobId, filter, command);
+  return new RecoveryError('NO_INTACT_COPY', `${point.sets.at(-1)!.setName} cannot be restored: ${error.message}.${olderPointsText(older)}`, {
+    cause: error,
+    context: { ...error.context, olderPoints: older },
+  });
+}
+
+/** `NO_RESTORABLE_POINT` naming the copies read and why each SET found starts or joins no point. */
+function noPointAtAll(view: HotSiteView, summaries: readonly SetSummary[]): RecoveryError {
+  const where = [...view.copies.values()].filter((c) => !view.unreachable.some((u) => u.copy === c.kind)).map((c) => c.label).join(', ') || 'no copy';
+  if (summaries.length === 0) return new RecoveryError('NO_RESTORABLE_POINT', `no restorable point: no SETs in the copies read (${where})`);
+  const reasons = buildCycles(summaries).orphans.map((o) => `${o.reason}`);
+  const unsuccessful = summaries.filter((s) => !isSuccessfulSet(s)).map((s) => s.setName);
+  return new RecoveryError(
+    'NO_RESTORABLE_POINT',
+    `no restorable point in the copies read (${where}): no successful complete FULL${reasons.length ? `; ${reasons.join('; ')}` : ''}${unsuccessful.length ? `; not successful or incomplete: ${unsuccessful.join(', ')}` : ''}. A DIFFERENTIAL needs its cycle's FULL: add the folder or copy that holds it`,
+  );
 }
 
 /**
@@ -102,8 +142,8 @@ export async function choosePointFromCopies(
     const point = choosePoint(summaries, requested);
     const missing = await missingCopies(view, point, filter);
     if (missing) {
-      const older = await olderIntactPoints(view, points, point.jobId, filter, command);
-      throw new RecoveryError('NO_INTACT_COPY', `${point.sets.at(-1)!.setName} cannot be restored: ${missing}.${older.length ? ` Older points with intact copies:\n  ${older.join('\n  ')}` : ' No older point has intact copies either.'}`);
+      const older = await olderIntactPoints(view, point.jobId, filter, command);
+      throw new RecoveryError('NO_INTACT_COPY', `${point.sets.at(-1)!.setName} cannot be restored: ${missing}.${olderPointsText(older)}`, { context: { olderPoints: older } });
     }
     const finding = findingAgainst(view, point, verifications);
     return { point, passedOver: [], warnings: finding ? [`${point.sets.at(-1)!.setName} restored as asked although ${finding}`] : [] };
@@ -114,7 +154,7 @@ export async function choosePointFromCopies(
     if (!reason) return { point, passedOver, warnings: [] };
     passedOver.push({ sets: point.sets.map((s) => s.setName), reason });
   }
-  if (points.length === 0) choosePoint(summaries); // throws NO_RESTORABLE_POINT with the usual words
+  if (points.length === 0) throw noPointAtAll(view, summaries);
   throw new RecoveryError(
     'NO_RESTORABLE_POINT',
     `no point can be restored by default:\n  ${passedOver.map((p) => `${p.sets.join(' + ')}: ${p.reason}`).join('\n  ')}\n(name one with --set SET_n to restore it despite a corruption finding or a failed verify)`,

@@ -21,7 +21,7 @@ import { parseSetName, setName as setNameOf } from '#core/set-id';
 import { copyVerified, requestRestore, waitForRestores, type ContentObserver, type WaitOptions } from '#agent/hotsite/download';
 import { hotSiteError } from '#agent/hotsite/hot-site';
 import type { ArchiveCopy, CopyKind, CopyObject } from '#agent/copies/index';
-import { buildPlan, candidates, discoverForCommand, readCopyObject, checkPointManifests, describeNoIntactCopy, isDamagedCopyError, readSetManifest, sourceObject, type FileFilter, type HotSiteView } from './plan';
+import { buildPlan, candidates, discoverForCommand, readCopyObject, checkPointManifests, describeNoIntactCopy, isDamagedCopyError, readSetManifest, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
 
 /** Result of a command: the `--json` document, the text for people, and the exit code (SPEC §11). */
 export interface CommandResult<D> {
@@ -237,33 +237,8 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
     if (!file) return;
     const path = stagingPath(options.stagingDir, object.setName, file.name);
     await mkdir(resolve(options.stagingDir, object.setName), { recursive: true });
-    const listed = view.get(manifest.jobId)!.listed;
-    let current: CopyObject = candidates(listed, file.name).find((c) => c.copy === object.copy && c.key === object.key)!;
-    const tried = new Set<CopyKind>();
-    let result: Awaited<ReturnType<typeof copyVerified>>;
-    for (;;) {
-      tried.add(current.copy);
-      const copy = view.copies.get(current.copy)!;
-      try {
-        const observer = await options.observe?.({ setName: object.setName, file, path, manifests, staged: files });
-        const body = await copy.open(current);
-        const label = current.key;
-        result = await copyVerified(body, label, path, file, { keep: options.keep, sync: options.syncFiles ?? 'end', observer }, (error) =>
-          current.copy === 'local' ? new CommserveDrError('COPY_READ_FAILED', `reading ${label} failed: ${describeError(error)}`, { cause: error }) : hotSiteError(`download ${label}`, bucket ?? '', error),
-        );
-        break;
-      } catch (error) {
-        if (!isDamagedCopyError(error)) throw error;
-        const detail = describeError(error);
-        object.skipped.push({ copy: current.copy, key: current.key, detail });
-        const next = candidates(listed, file.name).find((c) => !tried.has(c.copy) && c.size === file.size);
-        if (!next) throw new RecoveryError('NO_INTACT_COPY', describeNoIntactCopy(object.setName, file.name, object.skipped));
-        warnings.push(`${current.copy} copy ${current.key} is damaged (${detail}): skipped, ${object.setName}/${file.name} read from the ${next.copy} copy ${next.key}`);
-        options.logger?.warn({ key: current.key, next: next.key }, 'damaged copy skipped');
-        await makeReadable(view, next, tier, options);
-        current = next;
-      }
-    }
+    const observe = () => options.observe?.({ setName: object.setName, file, path, manifests, staged: files });
+    const { result, current } = await readFromCopies(view, object, file, path, observe, warnings, options);
     Object.assign(object, { copy: current.copy, key: current.key, area: current.copy === 'local' ? 'local' : current.copy === 'hot-site' ? 'sets' : 'archive', storageClass: current.storageClass });
     files.push({
       setName: object.setName,
@@ -283,6 +258,60 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
   const rank = new Map(plan.objects.map((o, i) => [o.key, i]));
   files.sort((a, b) => rank.get(a.key)! - rank.get(b.key)!);
   return { kind: 'staged', plan, files, manifests, durationsMs: { archiveRestore, download: performance.now() - downloadStarted }, warnings };
+}
+
+/**
+ * Reads one file of a point into `path` from the copy the plan chose, falling back to the next copy (cheapest first)
+ * when the bytes read do not match the manifest (size, SHA-256, compressed content) or the file is gone; each copy
+ * passed over is added to `object.skipped` (with the error code) and to `warnings`, naming it.
+ * @returns the verified download and the copy that served it.
+ * @throws RecoveryError `NO_INTACT_COPY` when no copy is left (the message names every copy tried and its problem;
+ *   `context.skipped` lists them); CommserveDrError `RESTORE_PENDING` (exit 3) when the only copy left is archived
+ *   and `wait` is off; any other read failure as is (e.g. the hot-site unreachable).
+ */
+async function readFromCopies(
+  view: HotSiteView,
+  object: PlannedObject,
+  file: ManifestFile,
+  path: string,
+  observe: () => Promise<ContentObserver | undefined> | undefined,
+  warnings: string[],
+  options: StageOptions,
+): Promise<{ result: Awaited<ReturnType<typeof copyVerified>>; current: CopyObject }> {
+  const all = candidates(view.get(parseSetName(object.setName)!)!.listed, file.name);
+  let current = all.find((c) => c.copy === object.copy && c.key === object.key)!;
+  const tried = new Set<CopyKind>([...object.skipped.map((k) => k.copy)]);
+  for (;;) {
+    tried.add(current.copy);
+    try {
+      const body = await view.copies.get(current.copy)!.open(current);
+      const observer = await observe();
+      const label = current.key;
+      const wrap = (error: unknown) =>
+        current.copy === 'local' ? new CommserveDrError('COPY_READ_FAILED', `reading ${label} failed: ${describeError(error)}`, { cause: error }) : hotSiteError(`download ${label}`, (view.copies.get(current.copy) as ArchiveCopy).bucket, error);
+      const result = await copyVerified(body, label, path, file, { keep: options.keep, sync: options.syncFiles ?? 'end', observer }, wrap);
+      return { result, current };
+    } catch (error) {
+      if (!isDamagedCopyError(error)) throw error;
+      const detail = describeError(error);
+      object.skipped.push({ copy: current.copy, key: current.key, detail, code: (error as CommserveDrError).code });
+      let next: CopyObject | undefined;
+      for (const c of all) {
+        if (tried.has(c.copy)) continue;
+        if (c.size === file.size) {
+          next = c;
+          break;
+        }
+        tried.add(c.copy);
+        object.skipped.push({ copy: c.copy, key: c.key, detail: `size ${c.size}, manifest ${file.size}`, code: 'SIZE_MISMATCH' });
+      }
+      if (!next) throw new RecoveryError('NO_INTACT_COPY', describeNoIntactCopy(object.setName, file.name, object.skipped), { context: { skipped: object.skipped } });
+      warnings.push(`${current.copy} copy ${current.key} is damaged (${detail}): skipped, ${object.setName}/${file.name} read from the ${next.copy} copy ${next.key}`);
+      options.logger?.warn({ key: current.key, next: next.key }, 'damaged copy skipped');
+      await makeReadable(view, next, options.tier ?? 'Standard', options);
+      current = next;
+    }
+  }
 }
 
 /**
@@ -338,7 +367,10 @@ export interface FetchDocument {
    */
   files: Array<{ name: string; role: string; bytes: number; sha256: string; verified: true; content?: { bytes: number; sha256: string } }>;
   pending: PendingRestore[];
-  error: { code: string; message: string } | null;
+  /** Copies found damaged or missing (the next copy served the file), and copies that could not be reached. */
+  warnings: string[];
+  /** `skipped`: with `NO_INTACT_COPY`, every copy of the file tried and what was wrong with it. */
+  error: { code: string; message: string; skipped?: PlannedObject['skipped'] } | null;
   durationMs: number;
 }
 
@@ -362,6 +394,7 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
     plan: null,
     files: [],
     pending: [],
+    warnings: [],
     error: null,
     durationMs: 0,
   };
@@ -377,6 +410,7 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
     const target = resolve(options.to, name);
     if (existsSync(target)) throw new UsageError(`${target} already exists: fetch into another directory or remove it`);
     const view = await discoverForCommand(options);
+    document.warnings.push(...unreachableWarnings(view));
     const entry = view.get(jobId);
     if (!entry) throw new RecoveryError('SET_NOT_FOUND', `${name} is in no copy read (${[...view.copies.values()].map((c) => c.label).join(', ')})`, { exitCode: 2 });
     if (entry.manifestState === 'invalid') throw new ManifestError('MANIFEST_INVALID', `${name}: manifest unusable: ${entry.problems.join('; ')}`);
@@ -399,6 +433,7 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
       document.pending = outcome.pending;
       return finish(ExitCode.CompletedWithErrors, formatPlan(outcome.plan) + formatPending(outcome.plan, outcome.pending));
     }
+    document.warnings.push(...outcome.plan.objects.flatMap((o) => o.skipped.map((k) => `${k.copy} copy ${k.key} skipped (${k.detail}); ${o.setName}/${o.file} served from the ${o.copy} copy ${o.key}`)));
     // The manifest last: its presence makes the fetched SET complete.
     const listed = view.get(jobId)!.listed;
     const manifestObject = entry.manifestFrom ? listed.byCopy.get(entry.manifestFrom)!.get(MANIFEST_FILE)! : sourceObject(listed, MANIFEST_FILE)!;
@@ -414,14 +449,15 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
         : { name: f.file, role: f.role, bytes: f.bytes, sha256: f.sha256, verified: true as const },
     );
     const compressed = outcome.files.filter((f) => f.compressed).length;
-    const text = `${formatPlan(outcome.plan)}Fetched ${name} into ${target}: ${outcome.files.length} file(s), ${formatBytes(document.files.reduce((s, f) => s + f.bytes, 0))}, every size and SHA-256 verified against the manifest (not applied)${
+    const text = `${formatPlan(outcome.plan)}${document.warnings.map((w) => `warning: ${w}\n`).join('')}Fetched ${name} into ${target}: ${outcome.files.length} file(s), ${formatBytes(document.files.reduce((s, f) => s + f.bytes, 0))}, every size and SHA-256 verified against the manifest (not applied)${
       compressed ? `; ${compressed} compressed dump(s) kept compressed as in the SET, their content decompressed and verified too` : ''
     }.\n`;
     return finish(ExitCode.Success, text);
   } catch (error) {
     await rm(partialDir, { recursive: true, force: true }).catch(() => undefined);
     const e = error instanceof CommserveDrError ? error : undefined;
-    document.error = { code: e?.code ?? 'ERROR', message: describeError(error) };
+    const skipped = e?.context.skipped as PlannedObject['skipped'] | undefined;
+    document.error = { code: e?.code ?? 'ERROR', message: describeError(error), ...(skipped ? { skipped } : {}) };
     options.logger?.error({ code: document.error.code }, document.error.message);
     return finish(e?.exitCode ?? ExitCode.Failure, `fetch ${options.setName} failed: ${document.error.message}\n`);
   }

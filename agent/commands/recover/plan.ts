@@ -201,11 +201,11 @@ export async function chooseCopy(view: HotSiteView, listed: ListedSet, entry: Ma
     if (!copy || !listed.byCopy.has(kind)) continue;
     const object = listed.byCopy.get(kind)!.get(entry.name);
     if (!object) {
-      skipped.push({ copy: kind, key: `${copy.label}${listed.setName}/${entry.name}`.replace(/^(local|hot-site|archive) /, ''), detail: 'missing' });
+      skipped.push({ copy: kind, key: copy.keyOf(listed.setName, entry.name), detail: 'missing', code: 'COPY_FILE_MISSING' });
       continue;
     }
     if (object.size !== entry.size) {
-      skipped.push({ copy: kind, key: object.key, detail: `size ${object.size}, manifest ${entry.size}` });
+      skipped.push({ copy: kind, key: object.key, detail: `size ${object.size}, manifest ${entry.size}`, code: 'SIZE_MISMATCH' });
       continue;
     }
     if (kind === 'hot-site' || (deep && kind === 'local')) {
@@ -213,11 +213,11 @@ export async function chooseCopy(view: HotSiteView, listed: ListedSet, entry: Ma
       try {
         check = await copy.check(object, entry, deep);
       } catch (error) {
-        skipped.push({ copy: kind, key: object.key, detail: `not checked: ${describeError(error)}` });
+        skipped.push({ copy: kind, key: object.key, detail: `not checked: ${describeError(error)}`, code: error instanceof CommserveDrError ? error.code : 'COPY_UNREACHABLE' });
         continue;
       }
       if (!check.ok) {
-        skipped.push({ copy: kind, key: object.key, detail: check.detail ?? 'damaged' });
+        skipped.push({ copy: kind, key: object.key, detail: check.detail ?? 'damaged', code: check.detail === 'missing' ? 'COPY_FILE_MISSING' : check.method === 'size' ? 'SIZE_MISMATCH' : 'CHECKSUM_MISMATCH' });
         continue;
       }
     }

@@ -29,7 +29,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { RestorablePoint } from '#core/cycles';
 import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
 import type { Manifest } from '#core/manifest';
-import { RecoveryError, type RecoveryPlan } from '#core/recovery';
+import { RecoveryError, type PlannedObject, type RecoveryPlan } from '#core/recovery';
 import type { Settings } from '#core/settings';
 import type { SqlServerDatabaseSettings } from '#agent/engines/sqlserver/credentials';
 import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
@@ -39,7 +39,7 @@ import { FIREWALL_FILES } from '#agent/commands/backup/set-files';
 import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, StreamedRebuild, type IntegrityCheckMode, type RecoveredSqlServer } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type StagedFile } from './fetch';
 import { assertNamedManifestUsable, discoverForCommand, readCopyObject, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
-import { choosePointFromCopies } from './choose';
+import { choosePointFromCopies, withOlderPoints, type OlderPoint } from './choose';
 import { readVerifications } from './verify';
 import { runPreflight, type PreflightConfig } from './preflight';
 import { assertWritableFilePath, describeChange, describeUndone, existingTargetFiles, TargetGuard, undoInterruptedRecovery, type ExistingTargetFile } from './target';
@@ -357,9 +357,8 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     doc.warnings.push(...unreachableWarnings(view));
     assertNamedManifestUsable(view, options.setName);
     const filter = recoveryFilter(options.firewall ?? false);
-    const choice = await timed('choose', () =>
-      choosePointFromCopies(view, options.setName, filter, readVerifications(options.settings), `commserve-dr recover --set {SET} --to ${to}${options.from ? ` --from ${resolve(options.from)}` : ''}`),
-    );
+    const otherPointCommand = `commserve-dr recover --set {SET} --to ${to}${options.from ? ` --from ${resolve(options.from)}` : ''}`;
+    const choice = await timed('choose', () => choosePointFromCopies(view, options.setName, filter, readVerifications(options.settings), otherPointCommand));
     const point = choice.point;
     doc.passedOver = choice.passedOver;
     doc.warnings.push(...choice.warnings);
@@ -401,7 +400,9 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     // The FULL's download also computes the SHA-256 of FULL + DIFF (SQLite), so the rebuild does not read it again.
     const streamed = new StreamedRebuild(point);
     const outcome = await timed('stage', () =>
-      stagePoint({ ...options, view, point, stagingDir, filter, checkChain: true, logger: options.logger, syncFiles: 'during', observe: streamed.observe }),
+      stagePoint({ ...options, view, point, stagingDir, filter, checkChain: true, logger: options.logger, syncFiles: 'during', observe: streamed.observe }).catch(async (error: unknown) => {
+        throw await withOlderPoints(error, view, point, filter, otherPointCommand);
+      }),
     );
     doc.plan = outcome.plan;
     doc.warnings.push(...skippedCopyWarnings(outcome.plan));
@@ -555,7 +556,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
   } catch (error) {
     const e = error instanceof CommserveDrError ? error : undefined;
     doc.status = 'failed';
-    doc.error = { code: e?.code ?? 'ERROR', message: describeError(error) };
+    doc.error = { code: e?.code ?? 'ERROR', message: describeError(error), ...copyFindings(e) };
     options.logger?.error({ code: doc.error.code }, doc.error.message);
     const sqlServerChanged = installed && fullEngineIsSqlServer(doc);
     await undo();
@@ -570,6 +571,13 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
   async function recordAside(movedTo: string | undefined, path: string): Promise<void> {
     if (movedTo) changes.movedAside.push({ path, movedTo });
   }
+}
+
+/** The copies found damaged and the older points offered, when the error is about a point without an intact copy. */
+function copyFindings(e: CommserveDrError | undefined): Pick<NonNullable<RecoveryDocument['error']>, 'skipped' | 'olderPoints'> {
+  if (!e) return {};
+  const { skipped, olderPoints } = e.context as { skipped?: PlannedObject['skipped']; olderPoints?: OlderPoint[] };
+  return { ...(skipped ? { skipped } : {}), ...(olderPoints ? { olderPoints } : {}) };
 }
 
 /** One warning per copy passed over because it is damaged or missing, naming it (SPEC §6.1). */

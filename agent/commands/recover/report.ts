@@ -99,7 +99,14 @@ export interface RecoveryDocument {
   /** Dry run: what the registry import would change (null when it could not be computed). */
   registryDiff: RegistryChange[] | null;
   warnings: string[];
-  error: { code: string; message: string } | null;
+  error: {
+    code: string;
+    message: string;
+    /** With `NO_INTACT_COPY`: every copy of the file tried and what was wrong with it (SPEC §6.1). */
+    skipped?: Array<{ copy: 'local' | 'hot-site' | 'archive'; key: string; detail: string; code?: string }>;
+    /** With `NO_INTACT_COPY`: the older points that have intact copies, each with the exact command. */
+    olderPoints?: Array<{ sets: string[]; command: string }>;
+  } | null;
   durationsMs: Record<string, number>;
   reportFiles: { json: string; text: string } | null;
   /**
