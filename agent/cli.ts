@@ -14,10 +14,12 @@ import { phase2Route, startPhase2 } from './commands/backup/start-phase2';
 import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
 import { exitCodeForStatus, JobStatus } from '#core/job-status';
 import type { JobRecord } from '#core/job';
+import type { Settings } from '#core/settings';
 import { BackupType, canonicalSetName, parseBackupType, SET_ARGUMENT_FORM } from '#core/set-id';
 import { AGENT_VERSION } from './version';
 import { setInterruptedCommand } from './shutdown';
 import { loadEffectiveConfig } from './config';
+import { requireProductionPaths } from './config-location';
 import { createLogger, type LogFormat } from './log';
 import { createProgress } from './progress';
 import { createMetricsPublisher } from './metrics/metrics';
@@ -40,6 +42,7 @@ import { createRegistryStore } from './registry/index';
 import { parseRetrievalTier, type RetrievalTier } from '#core/recovery';
 import { collectHistory, formatHistory, parseDateFilter, parseStatusFilter } from './commands/history/history';
 import { formatSets, setsDocument } from './commands/sets/sets';
+import { chainSummary, checkCopiesChain } from './hotsite/manifest-chain';
 import { formatParseWarnings, formatSecretsWarning, printRegistryExport } from './commands/registry/parse';
 
 /** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
@@ -79,6 +82,9 @@ function setArgument(value: string): string {
   return name;
 }
 
+/** How the config file was found, in words. */
+const CONFIG_FILE_FOUND_BY = { option: '--config', 'working-directory': 'working directory', machine: 'machine-wide location' } as const;
+
 /** The JSON error document `--json` prints on stdout when a command stops with an error (exit code 1 or 2). */
 function errorDocument(code: string, message: string, exitCode: number): string {
   return `${JSON.stringify({ error: { code, message }, exitCode }, null, 2)}\n`;
@@ -98,6 +104,7 @@ function positiveNumber(value: string): number {
 
 interface GlobalOptions {
   config?: string;
+  settingsParameterPath?: string;
   json?: boolean;
   verbose?: boolean;
   logFormat?: LogFormat;
@@ -111,7 +118,8 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
   let exitCode: number = ExitCode.Success;
   const program = new Command('commserve-dr')
     .description('Disaster-recovery backups of a CommServe (database, registry, firewall files) to an AWS hot-site.')
-    .option('--config <file>', 'settings file (default: commserve-dr.config.json if present, else the embedded local defaults)')
+    .option('--config <file>', 'settings file (default: commserve-dr.config.json if present in the working directory, else in the machine-wide location, else the embedded local defaults)')
+    .option('--settings-parameter-path <path>', 'read settings from SSM Parameter Store under this path (e.g. /commserve-dr/default)')
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'more detail in the logs (stderr)')
     .addOption(new Option('--log-format <format>', 'log lines on stderr: pretty (default on a terminal) or json (default otherwise)').choices(['pretty', 'json']))
@@ -147,7 +155,13 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       progress.stop();
       if (!opts.json) io.stderr(`${line}\n`);
     };
-    return { opts, logger, status, progress, config: () => loadEffectiveConfig(opts.config, io.cwd) };
+    return {
+      opts,
+      logger,
+      status,
+      progress,
+      config: () => loadEffectiveConfig(opts.config, io.cwd, process.env, undefined, { settingsParameterPath: opts.settingsParameterPath }),
+    };
   };
 
   /** The `AnsiCodePage` setting (REGEDIT4 files). */
@@ -196,23 +210,31 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .addHelpText('after', '\nExamples:\n  $ commserve-dr backup\n  $ commserve-dr backup --type differential --json')
     .action(async (cmd: { type: BackupType; shrink?: boolean; taskToken?: string }) => {
       const { opts, logger, progress, config } = context();
-      const { settings } = await config();
-      const s3 = createHotSiteClient(settings.HotSite);
-      const phase1 = (heartbeat?: () => Promise<void>) => runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3, logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger) });
+      const loaded = await config();
+      // A scheduled job (or any job against AWS) must not depend on the working directory: relative paths are refused,
+      // and an unset StateDirectory becomes the machine-wide one (agent/config-location.ts).
+      const production = cmd.taskToken ? 'scheduled job (--task-token)' : loaded.settings.HotSite.endpoint ? null : 'job against AWS';
+      const phase1 = (settings: Settings, heartbeat?: () => Promise<void>) =>
+        runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3: createHotSiteClient(settings.HotSite), logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger) });
       if (cmd.taskToken) {
-        // Phase 1 for the state machine: it runs phase 2 when we call back.
-        const sfn = sfnClient(settings.HotSite);
-        const result = await runWithCallback(sfnTaskCallback(sfn, cmd.taskToken), phase1, (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed')).finally(() =>
-          progress.stop(),
-        );
+        // Phase 1 for the state machine: it runs phase 2 when we call back. A refused setting is reported through the
+        // callback too, so the execution fails at once with the reason instead of at the heartbeat timeout.
+        const sfn = sfnClient(loaded.settings.HotSite);
+        const result = await runWithCallback(
+          sfnTaskCallback(sfn, cmd.taskToken),
+          (heartbeat) => phase1(requireProductionPaths(loaded, production!).settings, heartbeat),
+          (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed'),
+        ).finally(() => progress.stop());
         io.stdout(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `phase 1 of job ${result.jobId} done (${result.setName}, ${result.status}); the state machine continues with phase 2\n`);
         exitCode = exitCodeForStatus(result.status);
         return;
       }
+      const { settings } = production ? requireProductionPaths(loaded, production) : loaded;
+      const s3 = createHotSiteClient(settings.HotSite);
       // Started by hand: phase 1, then phase 2 on the DR job state machine (the Lambdas' roles), or in-process
       // with the same definition for a local stand-in. Decided before phase 1, so a bad setting costs no dump.
       const route = phase2Route(settings);
-      const p1 = await phase1().finally(() => progress.stop());
+      const p1 = await phase1(settings).finally(() => progress.stop());
       if (route.kind === 'state-machine') {
         const executionArn = await startPhase2(sfnClient(settings.HotSite), route.stateMachineArn, cmd.type, p1);
         io.stdout(
@@ -254,8 +276,14 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .action(async (cmd: { localOnly?: boolean }) => {
       const { opts, config } = context();
       const { settings } = await config();
-      const inventory = await takeInventory(settings, cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }));
+      const s3 = cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 });
+      const inventory = await takeInventory(settings, s3);
       const { document } = setsDocument(inventory, readVerifications(settings));
+      const chain = await checkCopiesChain({
+        folder: { dir: settings.Phase1Destination, label: 'phase-1 destination' },
+        hotSite: s3 && !inventory.hotSiteUnavailable ? { s3, bucket: settings.HotSite.bucket } : null,
+      });
+      document.manifestChain = chainSummary(chain);
       io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : formatSets(document));
     });
 
@@ -443,7 +471,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .command('parse')
     .description("print a .reg file's operations in file order (keys, value types and decoded data, deletions), its format and encoding, and the values to re-enter after recovery (DPAPI)")
     .argument('<file>', '.reg file: REGEDIT4 or REGEDIT5, UTF-16LE, UTF-8 or ANSI')
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json\n\nThe table cuts long data; --json prints { format, encoding, operations } complete.\nValues regedit would not import are left out, each listed on stderr as a warning (<file>: line L, column C: <problem>), exit 3.\nA file that is not a .reg file exits with 1 and one line: <file>: line L, column C: <problem>.')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json\n\nThe table cuts long data; --json prints { format, encoding, operations } complete, plus warnings [{ line, column, message }] and warningCount when values were left out.\nValues regedit would not import are left out, each listed on stderr as a warning (<file>: line L, column C: <problem>), exit 3.\nA file that is not a .reg file exits with 1 and one line: <file>: line L, column C: <problem>.')
     .action(async (file: string) => {
       const json = program.opts<GlobalOptions>().json === true;
       const summary = await printRegistryExport(resolve(io.cwd, file), file, { json, write: io.stdout, ansiCodePage: await ansiCodePageSetting() });
@@ -461,10 +489,10 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { opts, config } = context();
       const loaded = await config();
       if (opts.json) {
-        io.stdout(`${JSON.stringify({ file: loaded.source, ssmPath: loaded.ssmPath, settings: loaded.settings, sources: loaded.sources }, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ file: loaded.source, fileFoundBy: loaded.sourceKind, ssmPath: loaded.ssmPath, settings: loaded.settings, sources: loaded.sources, relativePaths: loaded.relativePaths }, null, 2)}\n`);
         return;
       }
-      const lines = [`settings file: ${loaded.source ?? 'none (embedded defaults)'}${loaded.ssmPath ? ` · SSM path: ${loaded.ssmPath}` : ''}`, ''];
+      const lines = [`settings file: ${loaded.source ? `${loaded.source} (${CONFIG_FILE_FOUND_BY[loaded.sourceKind!]})` : 'none (embedded defaults)'}${loaded.ssmPath ? ` · SSM path: ${loaded.ssmPath}` : ''}`, ''];
       const width = Math.max(...Object.keys(loaded.settings).map((n) => n.length));
       for (const [name, value] of Object.entries(loaded.settings)) {
         lines.push(`  ${name.padEnd(width)}  ${(loaded.sources[name] ?? 'default').padEnd(12)} ${JSON.stringify(value)}`);

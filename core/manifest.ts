@@ -163,6 +163,13 @@ export const ManifestSchema = z
     firewall: z.object({ present: z.array(z.string()), missing: z.array(z.string()) }),
     files: z.array(ManifestFileSchema).min(1),
     events: z.array(JobEventSchema).default([]),
+    /**
+     * The manifest hash chain (issue 21, `core/manifest-chain.ts`): the SET name and SHA-256 (hex, of the exact
+     * bytes) of the manifest of the previous committed SET at this hot-site — whatever its type. A manifest replaced
+     * after the fact no longer matches what its successor recorded. Absent in manifests written before the chain
+     * existed (the chain starts where the field starts) and in the first SET.
+     */
+    previousManifest: z.object({ setName: z.string(), sha256: sha256Hex }).strict().optional(),
     /** Format of the cycle's DIFFERENTIAL dumps (SQLite: `CSDRDF01` version 1, described in RECOVERY.md), in every SQLite SET. */
     differentialFormat: z.object({ name: z.string().min(1), version: z.number().int().positive() }).optional(),
   })
@@ -186,6 +193,12 @@ export const ManifestSchema = z
       }
     } else if (m.previousSet !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['previousSet'], message: 'only a LOG names a predecessor' });
+    }
+    if (m.previousManifest !== undefined) {
+      const previous = parseSetName(m.previousManifest.setName);
+      if (previous === undefined || previous >= m.jobId) {
+        ctx.addIssue({ code: 'custom', path: ['previousManifest', 'setName'], message: `must name an earlier SET than ${m.setName}` });
+      }
     }
     const seen = new Set<string>();
     for (const [i, f] of m.files.entries()) {

@@ -10,6 +10,7 @@ import {
   ListMultipartUploadsCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -120,34 +121,105 @@ export async function sendWithRetry<T>(send: () => Promise<T>, retry: RequestRet
   }
 }
 
+/**
+ * The conditional header of every agent write of committed data (issue 21): `If-None-Match: *` makes PutObject and
+ * CompleteMultipartUpload create the key or fail with 412 PreconditionFailed — never replace an existing object. The
+ * hot-site bucket policy refuses the agent's writes without it (infra/tamper-protection.ts, `agentCreateOnly`).
+ */
+export const CREATE_ONLY = { IfNoneMatch: '*' } as const;
+
+/** Whether S3 refused a conditional write because the key exists (412 PreconditionFailed). */
+export function isPreconditionFailed(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'PreconditionFailed' || e.Code === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412;
+}
+
+/**
+ * After a create-only write was refused with 412: whether the object already at `key` is the one we meant to write
+ * (the same size and S3 SHA-256 checksum — a retried upload after a crash, a re-fill of what is there). HeadObject
+ * with `ChecksumMode`; an object without a SHA-256 checksum is never taken as ours.
+ * @returns null when it is ours, else what differs (for the error message).
+ * @throws the HeadObject error when the object cannot be read.
+ */
+export async function existingObjectProblem(s3: S3Client, bucket: string, key: string, size: number, checksumSHA256: string): Promise<string | null> {
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+  if (head.ContentLength !== size) return `it is ${head.ContentLength ?? 'of unknown size'} bytes, not ${size}`;
+  const strip = (c: string) => c.replace(/-\d+$/, '');
+  if (!head.ChecksumSHA256) return 'it has no SHA-256 checksum to compare';
+  if (strip(head.ChecksumSHA256) !== strip(checksumSHA256)) return `its SHA-256 checksum is ${head.ChecksumSHA256}, not ${checksumSHA256}`;
+  return null;
+}
+
+/**
+ * A create-only write refused because the key exists, with different content: the agent never replaces a committed
+ * object (the scrub repairs a damaged one through the repair function).
+ */
+export function existingObjectError(bucket: string, key: string, problem: string): HotSiteError {
+  return new HotSiteError(
+    'HOTSITE_OBJECT_EXISTS',
+    `s3://${bucket}/${key} already exists at the hot-site and differs from this copy (${problem}); it was not overwritten (the agent only creates objects). If the hot-site copy is damaged, the next job's scrub repairs it.`,
+  );
+}
+
+/**
+ * Sends a create-only write (`send` must carry {@link CREATE_ONLY}); a 412 on an object that is already the one meant
+ * (same size and checksum) counts as written.
+ * @returns 'created', or 'already-there' after a 412 on an intact object.
+ * @throws the write's error; a HotSiteError `HOTSITE_OBJECT_EXISTS` when another object holds the key.
+ */
+export async function createOnlyWrite(
+  send: () => Promise<unknown>,
+  target: { s3: S3Client; bucket: string; key: string; size: number; checksumSHA256: string },
+): Promise<'created' | 'already-there'> {
+  try {
+    await send();
+    return 'created';
+  } catch (error) {
+    if (!isPreconditionFailed(error)) throw error;
+    const problem = await existingObjectProblem(target.s3, target.bucket, target.key, target.size, target.checksumSHA256);
+    if (problem !== null) throw existingObjectError(target.bucket, target.key, problem);
+    return 'already-there';
+  }
+}
+
 /** Base64 SHA-256 of `data`: the form of S3's `ChecksumSHA256`. */
 export const sha256Base64 = (data: Uint8Array): string => createHash('sha256').update(data).digest('base64');
 
 /**
- * Uploads `<setDir>/manifest.json` to `sets/SET_<n>/manifest.json` with its SHA-256 (a single PUT): the hot-site
- * commit point of a SET, sent only after every other file of the SET is there.
- * @throws HotSiteError when the hot-site cannot be reached or refuses it.
+ * Uploads `<setDir>/manifest.json` to `sets/SET_<n>/manifest.json` with its SHA-256 (a single create-only PUT,
+ * `If-None-Match: *`): the hot-site commit point of a SET, sent only after every other file of the SET is there. The
+ * same manifest already there (a retry after a crash) counts as uploaded.
+ * @throws HotSiteError when the hot-site cannot be reached or refuses it; `HOTSITE_OBJECT_EXISTS` when another
+ *   manifest holds the key.
  */
 export async function uploadManifest(s3: S3Client, bucket: string, setDir: string, manifest: Manifest, retry: RequestRetry = UPLOAD_REQUEST_RETRY): Promise<void> {
   const manifestPath = join(setDir, MANIFEST_FILE);
   try {
     const body = await readFile(manifestPath);
-    await sendWithRetry(
+    const key = setObjectKey('sets', manifest.jobId, MANIFEST_FILE);
+    const checksum = sha256Base64(body);
+    await createOnlyWrite(
       () =>
-        s3.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: setObjectKey('sets', manifest.jobId, MANIFEST_FILE),
-            Body: body,
-            ContentLength: body.length,
-            ChecksumAlgorithm: 'SHA256',
-            ChecksumSHA256: sha256Base64(body),
-            ContentType: 'application/json',
-          }),
+        sendWithRetry(
+          () =>
+            s3.send(
+              new PutObjectCommand({
+                Bucket: bucket,
+                Key: key,
+                Body: body,
+                ContentLength: body.length,
+                ChecksumAlgorithm: 'SHA256',
+                ChecksumSHA256: checksum,
+                ContentType: 'application/json',
+                ...CREATE_ONLY,
+              }),
+            ),
+          retry,
         ),
-      retry,
+      { s3, bucket, key, size: body.length, checksumSHA256: checksum },
     );
   } catch (error) {
+    if (error instanceof HotSiteError) throw error;
     throw hotSiteError(`upload ${manifest.setName}/${MANIFEST_FILE}`, bucket, error);
   }
 }

@@ -97,7 +97,7 @@ async function repairFromLocal(ctx: RepairContext, manifest: Manifest, expected:
     if (size !== expected.file.size) return `local copy: ${path} has ${size} bytes, the manifest says ${expected.file.size}`;
     const session = new SetUploadSession(ctx.s3, ctx.bucket);
     try {
-      await streamSetFile(session, { source: path, name, role: expected.file.role, key, partSize: expected.file.s3?.partSize, expectedSha256: expected.file.sha256 });
+      await streamSetFile(session, { source: path, name, role: expected.file.role, key, partSize: expected.file.s3?.partSize, expectedSha256: expected.file.sha256, existing: 'overwrite' });
       if (session.failure) throw session.failure;
     } finally {
       await session.close();

@@ -3,7 +3,8 @@
  * are hashed (the manifest's SHA-256 and each upload part's SHA-256) and page-digested for the FULL's page hashes — in
  * a hashing worker thread ({@link HashWorker}), so the main thread only reads and drives the sockets —, optionally
  * brotli-compressed (then the compressed bytes are what the phase-1 destination stores), and uploaded to the hot-site
- * in parts sent `queueSize` at a time, each with its `ChecksumSHA256` (S3 verifies every part).
+ * in parts sent `queueSize` at a time, each with its `ChecksumSHA256` (S3 verifies every part). The object is created
+ * with `If-None-Match: *` (PutObject or CompleteMultipartUpload): never replacing a committed object (issue 21).
  *
  * Memory: part buffers of the file's part size come from a pool of `queueSize + 1` buffers that every file of the SET
  * shares (part size × 5), plus the read chunks (1 MiB) and brotli's window: bounded whatever the database size.
@@ -33,7 +34,7 @@ import { join } from 'node:path';
 import { choosePartSize, MiB, partCount, S3_MAX_OBJECT_BYTES, S3_MAX_PART_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES, TransferLimitError } from '#core/transfer-plan';
 import { faultPoint } from '#agent/faults';
 import { HashWorker, ownedBuffer } from './hash-worker';
-import { hotSiteError, sendWithRetry, uploadManifest, UPLOAD_QUEUE_SIZE, UPLOAD_REQUEST_RETRY, type RequestRetry } from './hot-site';
+import { createOnlyWrite, CREATE_ONLY, hotSiteError, sendWithRetry, uploadManifest, UPLOAD_QUEUE_SIZE, UPLOAD_REQUEST_RETRY, type RequestRetry } from './hot-site';
 
 /** Read size of the pass (bytes). */
 const READ_CHUNK_BYTES = MiB;
@@ -155,6 +156,14 @@ export interface StreamSetFileOptions {
   expectedSha256?: string;
   /** Progress: content bytes read so far of the source's size. */
   onProgress?: (readBytes: number, totalBytes: number) => void;
+  /**
+   * What happens when `key` already exists. `create-only` (default, issue 21): the PUT or CompleteMultipartUpload
+   * carries `If-None-Match: *`, so an existing object is never replaced; a 412 on an object with this file's size and
+   * S3 checksum (a retry after a crash) counts as uploaded, one that differs fails with `HOTSITE_OBJECT_EXISTS`.
+   * `overwrite`: no conditional header (only for keys outside what the bucket policy makes create-only, e.g. a
+   * repair's staging key — never committed SET data).
+   */
+  existing?: 'create-only' | 'overwrite';
 }
 
 /** What {@link streamSetFile} produced: the manifest entry, and whether the object reached the hot-site. */
@@ -234,10 +243,11 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
   /** A single-part object's bytes, kept for the PUT at the end. */
   let single: Buffer | undefined;
 
+  const conditional = (options.existing ?? 'create-only') === 'create-only' ? CREATE_ONLY : {};
   const fail = (error: unknown) => {
     if (!uploaded) return;
     uploaded = false;
-    session.failure ??= hotSiteError(`upload ${options.key.split('/').slice(-2).join('/')}`, session.bucket, error); // SET_<n>/<file>
+    session.failure ??= error instanceof HotSiteError ? error : hotSiteError(`upload ${options.key.split('/').slice(-2).join('/')}`, session.bucket, error); // SET_<n>/<file>
   };
 
   /** Content bytes read: page digests (when the content is what is stored, they come with the part's hash) and progress. */
@@ -393,12 +403,19 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
     if (single) {
       const body = single.subarray(0, storedBytes);
       try {
-        await sendWithRetry(
+        await createOnlyWrite(
           () =>
-            session.s3!.send(
-              withPayloadSha256(new PutObjectCommand({ Bucket: session.bucket, Key: options.key, Body: body, ContentLength: storedBytes, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksumSHA256 }), storedDigest),
+            sendWithRetry(
+              () =>
+                session.s3!.send(
+                  withPayloadSha256(
+                    new PutObjectCommand({ Bucket: session.bucket, Key: options.key, Body: body, ContentLength: storedBytes, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksumSHA256, ...conditional }),
+                    storedDigest,
+                  ),
+                ),
+              session.retry,
             ),
-          session.retry,
+          { s3: session.s3!, bucket: session.bucket, key: options.key, size: storedBytes, checksumSHA256 },
         );
       } catch (error) {
         fail(error);
@@ -410,8 +427,15 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
         const state = multipart;
         try {
           state.done.sort((a, b) => a.PartNumber! - b.PartNumber!);
-          await session.s3!.send(new CompleteMultipartUploadCommand({ Bucket: session.bucket, Key: options.key, UploadId: state.uploadId, MultipartUpload: { Parts: state.done } }));
-          multipart = undefined;
+          const outcome = await createOnlyWrite(
+            () =>
+              session.s3!.send(
+                new CompleteMultipartUploadCommand({ Bucket: session.bucket, Key: options.key, UploadId: state.uploadId, MultipartUpload: { Parts: state.done }, ...conditional }),
+              ),
+            { s3: session.s3!, bucket: session.bucket, key: options.key, size: storedBytes, checksumSHA256 },
+          );
+          // Created: the upload is done. Already there: S3 keeps the refused upload open — `finally` aborts it.
+          if (outcome === 'created') multipart = undefined;
         } catch (error) {
           fail(error);
         }

@@ -3,8 +3,9 @@
  * structure is retried; if it still fails, the job skips the local copy, uploads straight to the
  * hot-site from a staging directory, continues to phase 2, and ends Completed With One or More Errors.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeFsError, makeDirectories } from '#agent/fs-errors';
 
 /** Retry policy for creating the destination: attempts (≥ 1) and the wait between them (ms). */
 export interface DestinationRetry {
@@ -20,7 +21,7 @@ export const DEFAULT_DESTINATION_RETRY: DestinationRetry = { attempts: 3, interv
 export type DestinationState = { writable: true } | { writable: false; reason: string; attempts: number };
 
 function probe(dir: string): void {
-  mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   const file = join(dir, `.write-probe-${process.pid}`);
   writeFileSync(file, '');
   rmSync(file);
@@ -42,6 +43,5 @@ export async function prepareDestination(dir: string, retry: DestinationRetry = 
       if (attempt < retry.attempts) await sleep(retry.intervalMs);
     }
   }
-  const code = (last as NodeJS.ErrnoException).code ?? 'error';
-  return { writable: false, reason: `phase-1 destination ${dir} cannot be written (${code})`, attempts: Math.max(1, retry.attempts) };
+  return { writable: false, reason: `phase-1 destination ${dir} cannot be written: ${describeFsError(last)}`, attempts: Math.max(1, retry.attempts) };
 }

@@ -20,6 +20,7 @@ import { acquirePhase1Lock } from './lock';
 import { MANIFEST_FILE, setPrefix, setObjectKey } from '#core/hotsite-layout';
 import { JobStatus } from '#core/job-status';
 import type { Phase1Result } from '#core/job';
+import { predecessorForNewManifest } from '#agent/hotsite/manifest-chain';
 import { serializeManifest, type Integrity, type JobEvent, type Manifest, type ManifestInput } from '#core/manifest';
 import { BackupType, setName } from '#core/set-id';
 import type { Settings } from '#core/settings';
@@ -45,6 +46,7 @@ import { DIFFERENTIAL_FORMAT } from '#core/recovery-md';
 import { planLog } from './log-plan';
 import { dumpLog } from './log-step';
 import type { LogBase } from '#agent/engines/types';
+import { fsFailure } from '#agent/fs-errors';
 
 /** What a phase-1 run needs. */
 export interface Phase1Options {
@@ -192,7 +194,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
         mkdirSync(setDir);
       } catch (error) {
         local = false;
-        note('error', 'DESTINATION_UNWRITABLE', `cannot create ${setDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): the local copy is skipped, the SET goes straight to the hot-site`);
+        note('error', 'DESTINATION_UNWRITABLE', `${fsFailure('cannot create', setDir, error)}: the local copy is skipped, the SET goes straight to the hot-site`);
       }
     } else if (!destination.writable) {
       note('error', 'DESTINATION_UNWRITABLE', `${destination.reason} after ${destination.attempts} attempt(s): the local copy is skipped, the SET goes straight to the hot-site`);
@@ -340,6 +342,8 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const files = entries;
     // check-failed: "check failed — not corruption": no job-activity change, but the job is not clean (alarm).
     const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt' || integrity.status === 'check-failed' || upkeep.unrepaired > 0;
+    // The manifest hash chain (issue 21): the SHA-256 of the previous committed SET's manifest.
+    const chain = await predecessorForNewManifest(local ? settings.Phase1Destination : null, { s3, bucket }, jobId, (m) => note('warning', 'MANIFEST_CHAIN', m));
     const manifestInput: ManifestInput = {
       formatVersion: 1,
       product: 'commserve-dr',
@@ -362,6 +366,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
       files,
       events,
       ...(settings.Database.engine === 'sqlite' ? { differentialFormat: { ...DIFFERENTIAL_FORMAT } } : {}),
+      ...chain,
     };
     const manifestBytes = serializeManifest(manifestInput);
     faultPoint('before-manifest');

@@ -30,6 +30,7 @@ import type { RestorablePoint } from '#core/cycles';
 import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
 import type { Manifest } from '#core/manifest';
 import { RecoveryError, type PlannedObject, type RecoveryPlan } from '#core/recovery';
+import { checkCopiesChain, manifestChainFindings } from '#agent/hotsite/manifest-chain';
 import type { Settings } from '#core/settings';
 import type { SqlServerDatabaseSettings } from '#agent/engines/sqlserver/credentials';
 import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
@@ -365,6 +366,17 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     doc.point = pointOf(point, view);
     for (const v of view.values()) {
       if (v.manifestState === 'invalid' && v.summary.jobId > point.jobId) doc.warnings.push(`${v.listed.setName} skipped: ${v.problems.join('; ')}`);
+    }
+    // The manifest hash chain (issue 21): a point whose manifest was replaced after the fact is refused unless --force.
+    // Checked where the hot-site was reached (never with --from: no cloud).
+    const hotSiteReached = view.copies.has('hot-site') && !view.unreachable.some((u) => u.copy === 'hot-site');
+    const chainRefusal = manifestChainFindings(await checkCopiesChain({ hotSite: hotSiteReached ? { s3: options.s3, bucket } : null }), point.sets.map((s) => s.setName));
+    if (chainRefusal.length > 0) {
+      if (!options.force) {
+        doc.error = { code: 'MANIFEST_CHAIN_BROKEN', message: `refusing to recover ${point.sets.map((s) => s.setName).join(' + ')}: ${chainRefusal.join('; ')} (name an earlier point, or use --force to recover it anyway)` };
+        return await finish(ExitCode.Failure);
+      }
+      doc.warnings.push(...chainRefusal.map((f) => `--force: ${f}`));
     }
     const knownFull = view.get(point.full.jobId)?.manifest;
     if (knownFull?.database.engine === 'sqlserver') {

@@ -14,6 +14,7 @@
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { checkCopiesChain, manifestChainFindings } from '#agent/hotsite/manifest-chain';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -217,6 +218,9 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
         if (!ok) problems.push(`${object.key}: ${detail}`);
       }
     }
+
+    // 1b. The manifest hash chain at the hot-site (issue 21): a manifest replaced after the fact fails the point.
+    problems.push(...manifestChainFindings(await checkCopiesChain({ hotSite: options.from === undefined ? { s3, bucket } : null }), point.sets.map((s) => s.setName)));
 
     // 2. Trial restore into a scratch database (downloads verify every SHA-256 again).
     let trial: Verification['trialRestore'] = null;

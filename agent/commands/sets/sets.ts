@@ -29,6 +29,8 @@ export interface SetsDocument {
   orphans: Array<SetRow & { reason: string }>;
   newestRestorablePoint: { sets: string[]; jobId: number } | null;
   hotSiteUnavailable: string | null;
+  /** The manifest hash chain per copy (issue 21), when it was checked. */
+  manifestChain?: Array<{ copy: string; status: 'intact' | 'broken' | 'not-checked'; line: string; breaks: string[] }>;
 }
 
 function row(entry: InventoryEntry, verifications: ReadonlyMap<string, Verification>): SetRow {
@@ -99,5 +101,6 @@ export function formatSets(document: SetsDocument): string {
       : 'No restorable point: no successful FULL yet.',
   );
   if (document.hotSiteUnavailable) lines.push(`Hot-site not listed: ${document.hotSiteUnavailable}`);
+  for (const c of document.manifestChain ?? []) lines.push(c.line);
   return `${lines.join('\n')}\n`;
 }

@@ -61,7 +61,7 @@ describe('bad input (CLI in-process, real SQLite, moto)', () => {
     const { record } = JSON.parse(io.out());
     expect(record).toMatchObject({ status: 'Completed With One or More Errors', phase2: 'archived', copies: { phase1Destination: null, hotSite: 's3://commserve-dr-hot-site/sets/SET_001/' } });
     expect(record.events.find((e: { code: string }) => e.code === 'DESTINATION_UNWRITABLE').message).toBe(
-      `phase-1 destination ${join(cwd, 'blocker/dr')} cannot be written (ENOTDIR) after 2 attempt(s): the local copy is skipped, the SET goes straight to the hot-site`,
+      `phase-1 destination ${join(cwd, 'blocker/dr')} cannot be written: not a directory (ENOTDIR) after 2 attempt(s): the local copy is skipped, the SET goes straight to the hot-site`,
     );
     const listed = await motoS3Client().send(new ListObjectsV2Command({ Bucket: 'commserve-dr-hot-site', Prefix: 'sets/SET_001/' }));
     expect((listed.Contents ?? []).map((o) => o.Key)).toContain('sets/SET_001/manifest.json');

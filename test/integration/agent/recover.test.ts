@@ -2,7 +2,7 @@
  * Hot-site recovery (issue 5) on real components: SETs from the real phase 1 (SQLite, file hive), the hot-site on
  * moto, recovery into temp directories.
  */
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, RestoreObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, RestoreObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -226,6 +226,14 @@ describe('recover (real SQLite, file hive, moto)', () => {
     Object.assign(entry, { size: bytes.length, sha256: sha });
     delete entry.s3;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: mKey, Body: JSON.stringify(manifest) }));
+    // Manifests written before the manifest chain (none records a predecessor), so the chain check
+    // (test/integration/agent/manifest-chain.test.ts) does not stop it first: the base check must.
+    for (const o of (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'sets/' }))).Contents ?? []) {
+      if (!o.Key!.endsWith('/manifest.json') || o.Key === mKey) continue;
+      const later = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }))).Body!.transformToString());
+      delete later.previousManifest;
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: o.Key, Body: JSON.stringify(later) }));
+    }
     const result = await runRecover({ settings, s3, logger, to, setName: 'SET_002', preflight: noProcesses });
     expect(result.exitCode).toBe(1);
     expect(result.document.error!.code).toBe('DIFF_WRONG_BASE');
