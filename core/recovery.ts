@@ -10,6 +10,7 @@ import { resolve, sep } from 'node:path';
 import { buildCycles, describeSetOutcome, isSuccessfulSet, type RestorablePoint, type SetSummary } from './cycles';
 import { CommserveDrError, ManifestError, UsageError } from './errors';
 import { isSafeFileName } from './hotsite-layout';
+import { chainPointOfSet, newestPointWithLogs, restorablePointOf } from './log-chain';
 import { BackupType, parseSetName, setName as setNameOf } from './set-id';
 
 /** S3 archive retrieval tiers (RestoreObject `GlacierJobParameters.Tier`). */
@@ -137,7 +138,8 @@ export class RecoveryError extends CommserveDrError {
 
 /**
  * The SETs to restore: the newest restorable point (a successful FULL + the newest successful DIFFERENTIAL of its
- * cycle, SPEC §6), or the SET named: a FULL alone, or a DIFFERENTIAL on top of its cycle's FULL.
+ * cycle, SPEC §6, or the newest LOG point of that cycle whose chain is whole, SPEC §4.5), or the SET named: a FULL
+ * alone, a DIFFERENTIAL on top of its cycle's FULL, or a LOG with its chain (FULL + DIFFERENTIAL + LOGs).
  * @param sets every SET known at the hot-site (see `buildCycles`).
  * @throws RecoveryError `NO_RESTORABLE_POINT` (nothing restorable), `SET_NOT_FOUND` (exit 2), `SET_NOT_RESTORABLE`
  *   (the SET named is incomplete, failed, or its FULL is not usable), with the reason.
@@ -145,8 +147,9 @@ export class RecoveryError extends CommserveDrError {
 export function choosePoint(sets: readonly SetSummary[], requested?: string): RestorablePoint {
   const report = buildCycles(sets);
   if (requested === undefined) {
-    // The newest cycle's point; an open cycle's point counts (its FULL and DIFFERENTIALs are complete SETs).
-    const point = report.newestRestorablePoint;
+    // The newest cycle's point; an open cycle's point counts (its FULL and DIFFERENTIALs are complete SETs). A LOG
+    // point of that cycle newer than it, whose chain is whole, is newer still (SPEC §2: FULL + DIFF + LOG points).
+    const point = newestPointWithLogs(report);
     if (!point) {
       throw new RecoveryError('NO_RESTORABLE_POINT', `no restorable point at the hot-site: ${sets.length === 0 ? 'no SETs' : 'no successful complete FULL'}`);
     }
@@ -159,6 +162,11 @@ export function choosePoint(sets: readonly SetSummary[], requested?: string): Re
   if (!set) throw new RecoveryError('SET_NOT_FOUND', `${name} is not at the hot-site (neither under sets/ nor archive/)`, { exitCode: 2 });
   if (!isSuccessfulSet(set)) throw new RecoveryError('SET_NOT_RESTORABLE', `${name} cannot be restored: it ${describeSetOutcome(set)}`);
   if (set.backupType === BackupType.Full) return { cycleId: jobId, full: set, jobId, sets: [set] };
+  if (set.backupType === BackupType.Log) {
+    const chain = chainPointOfSet(report, jobId);
+    if ('reason' in chain) throw new RecoveryError('SET_NOT_RESTORABLE', `${name} cannot be restored: ${chain.reason}`);
+    return restorablePointOf(chain);
+  }
   const orphan = report.orphans.find((o) => o.set.jobId === jobId);
   if (orphan) throw new RecoveryError('SET_NOT_RESTORABLE', `${name} cannot be restored: ${orphan.reason}`);
   const cycle = report.cycles.find((c) => c.differentials.some((d) => d.jobId === jobId));

@@ -83,6 +83,7 @@ export async function readSetManifest(copies: Copies, listed: ListedSet): Promis
 
 function typeFromFiles(listed: ListedSet): BackupType {
   const names = [...listed.byCopy.values()].flatMap((files) => [...files.keys()]);
+  if (names.some((n) => n === `commserv_LOG_${listed.jobId}.dmp`)) return BackupType.Log;
   return names.some((n) => n === `commserv_DIFF_${listed.jobId}.dmp`) ? BackupType.Differential : BackupType.Full;
 }
 
