@@ -388,6 +388,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--force', 'override preflight refusals (platform components installed, CommServe services running), with warnings; move existing target files aside (<name>.before-recovery-<UTC timestamp>, never deleted)')
     .option('--dry-run', 'print the plan and the registry changes; change nothing')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
+    .option('--from <dir>', 'read the SETs from this folder of SET_<n>/ folders only (a phase-1 destination, USB disk, mounted share): no cloud needed; default every copy (phase-1 destination, hot-site, archive), cheapest intact first')
     .option('--registry-hive <file>', 'import the registry into this file-backed hive (default: the Windows registry on Windows, <dir>/registry/commserv_hive.reg elsewhere)')
     .addOption(tierOption())
     .addOption(
@@ -398,8 +399,8 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         .choices(['quick', 'full'])
         .default('quick'),
     )
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
-    .action(async (cmd: { to: string; set?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n  $ commserve-dr recover --to /srv/commserve --from /mnt/usb/dr   (no cloud: a folder of SET_n/ folders)\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
+    .action(async (cmd: { to: string; set?: string; from?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
       const { opts, logger, config } = context();
       if (cmd.to.trim() === '') throw new UsageError('--to names no directory: give the recovery directory explicitly (it is never taken to be the current directory)');
       const { settings } = await config();
@@ -416,6 +417,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         s3: hotSiteClient(settings.HotSite),
         logger,
         setName: cmd.set,
+        from: cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from),
         to,
         firewall: cmd.firewall,
         force: cmd.force,
@@ -433,14 +435,16 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .description('restore a SET to disk without applying it: download and verify every file into <dir>/SET_n/')
     .argument('<SET_n>', 'the SET to fetch (SET_7 and SET_007 both work)', setArgument)
     .requiredOption('--to <dir>', 'directory to write SET_n/ into')
+    .option('--from <dir>', 'read the SETs from this folder of SET_<n>/ folders only (a phase-1 destination, USB disk, mounted share): no cloud needed; default every copy (phase-1 destination, hot-site, archive), cheapest intact first')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .addOption(tierOption())
     .addHelpText('after', '\nExample:\n  $ commserve-dr fetch SET_042 --to ./fetched')
-    .action(async (set: string, cmd: { to: string; wait?: boolean; tier: RetrievalTier }) => {
+    .action(async (set: string, cmd: { to: string; from?: string; wait?: boolean; tier: RetrievalTier }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
+      const from = cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from);
       const { runFetch } = require('./commands/recover/fetch') as typeof import('./commands/recover/fetch');
-      const result = await runFetch({ settings, s3: hotSiteClient(settings.HotSite), logger, setName: set, to: resolve(io.cwd, cmd.to), wait: cmd.wait, tier: cmd.tier });
+      const result = await runFetch({ settings, s3: hotSiteClient(settings.HotSite), logger, setName: set, to: resolve(io.cwd, cmd.to), from, wait: cmd.wait, tier: cmd.tier });
       exitCode = printResult(opts, result);
     });
 
@@ -448,13 +452,16 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .command('verify')
     .description('check a restorable point at the hot-site (sizes and SHA-256), then trial-restore it into a scratch database with an integrity check; records the result')
     .argument('[SET_n]', 'the SET to verify (a DIFFERENTIAL with its FULL; SET_7 and SET_007 both work); default the newest restorable point', setArgument)
+    .option('--from <dir>', 'read the SETs from this folder of SET_<n>/ folders only (a phase-1 destination, USB disk, mounted share): no cloud needed; default every copy (phase-1 destination, hot-site, archive), cheapest intact first')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .addOption(tierOption())
     .option('--repair', 'first check every object of the SET (without one: of every kept SET) at the hot-site against its manifest, no budget, and repair what is damaged or missing from the local or archive copy')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr verify\n  $ commserve-dr verify SET_042 --json\n  $ commserve-dr verify --repair SET_042')
-    .action(async (set: string | undefined, cmd: { wait?: boolean; tier: RetrievalTier; repair?: boolean }) => {
+    .action(async (set: string | undefined, cmd: { from?: string; wait?: boolean; tier: RetrievalTier; repair?: boolean }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
+      const from = cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from);
+      if (cmd.repair && from !== undefined) throw new UsageError('--repair mends the hot-site copy and cannot be combined with --from (a folder is only read)');
       const s3 = hotSiteClient(settings.HotSite);
       const { runVerify } = require('./commands/recover/verify') as typeof import('./commands/recover/verify');
       let unrepaired = 0;
@@ -471,7 +478,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         for (const e of report.events) io.stderr(`${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);
         unrepaired = report.findings.filter((f) => !f.outcome.repaired).length;
       }
-      const result = await runVerify({ settings, s3, logger, setName: set, wait: cmd.wait, tier: cmd.tier });
+      const result = await runVerify({ settings, s3, logger, setName: set, from, wait: cmd.wait, tier: cmd.tier });
       exitCode = printResult(opts, result);
       if (unrepaired > 0 && exitCode === ExitCode.Success) exitCode = ExitCode.CompletedWithErrors;
     });
