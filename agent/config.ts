@@ -1,14 +1,20 @@
 /**
  * Loads the agent's effective settings (SPEC §9) and records where each came from:
  * 1. the embedded defaults (core/settings.ts);
- * 2. the config file (`--config FILE`, else `commserve-dr.config.json` in the working directory if present);
+ * 2. the config file: `--config FILE`, else `commserve-dr.config.json` in the working directory if present, else the
+ *    machine-wide file (`%ProgramData%\commserve-dr\commserve-dr.config.json` on Windows,
+ *    `/etc/commserve-dr/commserve-dr.config.json` elsewhere; agent/config-location.ts) if present — so a command run
+ *    by the SSM Agent in its own per-command folder finds its settings;
  * 3. environment variables `COMMSERVE_DR_<Name>` (e.g. `COMMSERVE_DR_RetainCycles=7`; objects as JSON);
  * 4. SSM Parameter Store, when `SettingsParameterPath` is set (by file or environment): every parameter
  *    under that path named after a setting (`<path>/RetainCycles`), read with GetParametersByPath —
  *    so changing a setting needs no redeploy.
  * Precedence, key by key: defaults < SSM (the operator's central settings) < file < environment (a local
  * override). All problems are listed at once, with the key.
- * Relative paths are resolved against the working directory.
+ * `SettingsParameterPath` may also be given explicitly (`--settings-parameter-path`, as the state machine's RunPhase1
+ * command does); it then wins over the file and the environment.
+ * Relative paths are resolved against the working directory, and recorded (`relativePaths`) so that a scheduled job
+ * can refuse them (agent/config-location.ts `requireProductionPaths`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -18,6 +24,7 @@ import { ConfigError, describeError } from '#core/errors';
 import { parseSettings, SETTING_NAMES, type Settings } from '#core/settings';
 import { coerceSettingText } from '#core/settings-text';
 import { ENV_PREFIX, settingsFromEnvironment } from './config-env';
+import { machineConfigFile } from './config-location';
 
 /** The text form of a setting (environment, SSM); shared with the Lambdas. */
 export { coerceSettingText };
@@ -31,11 +38,36 @@ export const SSM_PATH_KEY = 'SettingsParameterPath';
 /** Where a setting's value came from. */
 export type SettingSource = 'default' | 'file' | 'environment' | 'ssm';
 
+/** How the config file was found: `--config`, the working directory, or the machine-wide location. */
+export type ConfigFileKind = 'option' | 'working-directory' | 'machine';
+
+/** A path setting whose value was relative (resolved against the working directory). */
+export interface RelativePathSetting {
+  /** The setting, e.g. `Phase1Destination` or `Database.path`. */
+  setting: string;
+  /** The value as given (before resolution). */
+  value: string;
+  /** Where the value came from (`default` when nothing set it). */
+  source: SettingSource;
+}
+
+/** Options of the loaders beyond file, working directory and environment. */
+export interface LoadOptions {
+  /** The machine-wide config file to fall back on; `null` for none. Default: `machineConfigFile()` of this machine. */
+  machineConfigFile?: string | null;
+  /** `SettingsParameterPath` given explicitly (`--settings-parameter-path`): wins over the file and the environment. */
+  settingsParameterPath?: string;
+}
+
 /** Effective settings and where they came from. */
 export interface LoadedConfig {
   settings: Settings;
   /** The config file read, or `null` for none. */
   source: string | null;
+  /** How the config file was found, or `null` for none. */
+  sourceKind: ConfigFileKind | null;
+  /** Path settings that were relative (resolved against `cwd`), with their source. */
+  relativePaths: RelativePathSetting[];
   /** Source of each top-level setting. */
   sources: Record<string, SettingSource>;
   /** The SSM path read, when one was. */
@@ -44,15 +76,27 @@ export interface LoadedConfig {
   cwd: string;
 }
 
-function readConfigFile(configFile: string | undefined, cwd: string): { file: string | null; raw: Record<string, unknown> } {
-  let file: string | null = null;
+interface ConfigFile {
+  file: string | null;
+  kind: ConfigFileKind | null;
+  raw: Record<string, unknown>;
+}
+
+function findConfigFile(configFile: string | undefined, cwd: string, options: LoadOptions): { file: string | null; kind: ConfigFileKind | null } {
   if (configFile) {
-    file = resolve(cwd, configFile);
+    const file = resolve(cwd, configFile);
     if (!existsSync(file)) throw new ConfigError(`config file not found: ${configFile}`);
-  } else if (existsSync(resolve(cwd, DEFAULT_CONFIG_FILE))) {
-    file = resolve(cwd, DEFAULT_CONFIG_FILE);
+    return { file, kind: 'option' };
   }
-  if (!file) return { file: null, raw: {} };
+  if (existsSync(resolve(cwd, DEFAULT_CONFIG_FILE))) return { file: resolve(cwd, DEFAULT_CONFIG_FILE), kind: 'working-directory' };
+  const machine = options.machineConfigFile === undefined ? machineConfigFile() : options.machineConfigFile;
+  if (machine && existsSync(machine)) return { file: machine, kind: 'machine' };
+  return { file: null, kind: null };
+}
+
+function readConfigFile(configFile: string | undefined, cwd: string, options: LoadOptions): ConfigFile {
+  const { file, kind } = findConfigFile(configFile, cwd, options);
+  if (!file) return { file: null, kind: null, raw: {} };
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -60,7 +104,7 @@ function readConfigFile(configFile: string | undefined, cwd: string): { file: st
     throw new ConfigError(`config file ${file} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`config file ${file} must hold a JSON object`);
-  return { file, raw: raw as Record<string, unknown> };
+  return { file, kind, raw: raw as Record<string, unknown> };
 }
 
 function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -79,12 +123,37 @@ function merge(layers: Array<{ source: SettingSource; values: Record<string, unk
   return { raw, sources };
 }
 
-function finish(raw: Record<string, unknown>, sources: Record<string, SettingSource>, file: string | null, ssmPath: string | null, cwd: string): LoadedConfig {
+function finish(raw: Record<string, unknown>, sources: Record<string, SettingSource>, config: ConfigFile, ssmPath: string | null, cwd: string): LoadedConfig {
+  const { file, kind } = config;
   const { [SSM_PATH_KEY]: _path, ...settingsRaw } = raw;
   delete sources[SSM_PATH_KEY];
   const origin = [file, ssmPath ? `SSM ${ssmPath}` : null, 'the environment'].filter(Boolean).join(', ');
-  const settings = resolvePaths(parseSettings(settingsRaw, file || ssmPath ? origin : 'the embedded defaults and the environment'), cwd);
-  return { settings, source: file, sources, ssmPath, cwd };
+  const parsed = parseSettings(settingsRaw, file || ssmPath ? origin : 'the embedded defaults and the environment');
+  const relativePaths = pathSettings(parsed)
+    .filter((p) => !isAbsolute(p.value))
+    .map((p) => ({ ...p, source: sources[p.setting.split('.')[0]] ?? 'default' }));
+  return { settings: resolvePaths(parsed, cwd), source: file, sourceKind: kind, relativePaths, sources, ssmPath, cwd };
+}
+
+/**
+ * The path settings the agent reads or writes on this machine (the SQL Server `backupDirectory` and restore
+ * directories are the server's paths and are not resolved here). `Registry.hiveFile` counts only for the file-backed store.
+ */
+function pathSettings(settings: Settings): Array<{ setting: string; value: string }> {
+  const paths = [
+    { setting: 'Phase1Destination', value: settings.Phase1Destination },
+    { setting: 'StateDirectory', value: settings.StateDirectory },
+    { setting: 'FirewallDirectory', value: settings.FirewallDirectory },
+  ];
+  const db = settings.Database;
+  if (db.engine === 'sqlite') paths.push({ setting: 'Database.path', value: db.path });
+  else {
+    if (db.agentBackupDirectory) paths.push({ setting: 'Database.agentBackupDirectory', value: db.agentBackupDirectory });
+    if (db.tlsCaFile) paths.push({ setting: 'Database.tlsCaFile', value: db.tlsCaFile });
+  }
+  const fileHive = settings.Registry.store === 'file-hive' || (settings.Registry.store === undefined && process.platform !== 'win32');
+  if (fileHive) paths.push({ setting: 'Registry.hiveFile', value: settings.Registry.hiveFile });
+  return paths;
 }
 
 /**
@@ -92,13 +161,13 @@ function finish(raw: Record<string, unknown>, sources: Record<string, SettingSou
  * @param configFile explicit `--config` path (must exist), or undefined.
  * @throws ConfigError when the file is missing (explicit), unreadable, not JSON, or invalid (all problems listed).
  */
-export function loadConfig(configFile: string | undefined, cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const { file, raw: fileValues } = readConfigFile(configFile, cwd);
+export function loadConfig(configFile: string | undefined, cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): LoadedConfig {
+  const config = readConfigFile(configFile, cwd, options);
   const { raw, sources } = merge([
-    { source: 'file', values: fileValues },
+    { source: 'file', values: config.raw },
     { source: 'environment', values: fromEnvironment(env) },
   ]);
-  return finish(raw, sources, file, null, cwd);
+  return finish(raw, sources, config, null, cwd);
 }
 
 /**
@@ -111,15 +180,17 @@ export async function loadEffectiveConfig(
   cwd: string = process.cwd(),
   env: NodeJS.ProcessEnv = process.env,
   ssm?: SSMClient,
+  options: LoadOptions = {},
 ): Promise<LoadedConfig> {
-  const { file, raw: fileValues } = readConfigFile(configFile, cwd);
+  const config = readConfigFile(configFile, cwd, options);
+  const fileValues = config.raw;
   const envValues = fromEnvironment(env);
-  const path = (envValues[SSM_PATH_KEY] ?? fileValues[SSM_PATH_KEY]) as unknown;
-  if (path === undefined || path === null) return loadConfig(configFile, cwd, env);
+  const path = (options.settingsParameterPath ?? envValues[SSM_PATH_KEY] ?? fileValues[SSM_PATH_KEY]) as unknown;
+  if (path === undefined || path === null) return loadConfig(configFile, cwd, env, options);
   if (typeof path !== 'string' || !path.startsWith('/')) throw new ConfigError(`${SSM_PATH_KEY}: must be an SSM path starting with /, got ${JSON.stringify(path)}`);
   // The SSM client needs only the region (and a stand-in endpoint); the rest is validated once, with SSM's values.
   const hotSite = (envValues.HotSite ?? fileValues.HotSite ?? {}) as { region?: unknown; endpoint?: unknown };
-  const region = typeof hotSite.region === 'string' ? hotSite.region : 'us-east-1';
+  const region = typeof hotSite.region === 'string' ? hotSite.region : (env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1');
   const endpoint = typeof hotSite.endpoint === 'string' ? hotSite.endpoint : undefined;
   const client = ssm ?? ssmClient({ region, endpoint });
   const ssmValues: Record<string, unknown> = {};
@@ -143,7 +214,7 @@ export async function loadEffectiveConfig(
     { source: 'file', values: fileValues },
     { source: 'environment', values: envValues },
   ]);
-  return finish(raw, sources, file, prefix, cwd);
+  return finish(raw, sources, config, prefix, cwd);
 }
 
 function resolvePaths(settings: Settings, cwd: string): Settings {
@@ -153,6 +224,7 @@ function resolvePaths(settings: Settings, cwd: string): Settings {
     Phase1Destination: abs(settings.Phase1Destination),
     StateDirectory: abs(settings.StateDirectory),
     FirewallDirectory: abs(settings.FirewallDirectory),
+    AgentLogDirectory: settings.AgentLogDirectory === null ? null : abs(settings.AgentLogDirectory),
     Database: settings.Database.engine === 'sqlite' ? { ...settings.Database, path: abs(settings.Database.path) } : settings.Database,
     Registry: { ...settings.Registry, hiveFile: abs(settings.Registry.hiveFile) },
   };

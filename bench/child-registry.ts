@@ -5,7 +5,8 @@
  * Steps, each a full streaming pass over the file:
  * - `parse`: `registry parse` as the CLI runs it (table), output counted and discarded;
  * - `parseJson`: the same with `--json`;
- * - `rewrite`: read every operation and write the file again with the writer (REGEDIT5, streamed to disk).
+ * - `rewrite`: read every operation and write the file again with the writer (REGEDIT5, streamed to disk in
+ *   writes of at least 1 MiB).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { printRegistryExport } from '#agent/commands/registry/parse';
@@ -25,11 +26,22 @@ async function main(): Promise<void> {
   const fd = openSync(out, 'w');
   let written = 0;
   const encoder = new RegEncoder('REGEDIT5');
+  // Key blocks gathered into writes of at least 1 MiB (one syscall per key block costs more than the encoding).
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = () => {
+    if (pendingBytes > 0) written += writeSync(fd, pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes));
+    pending = [];
+    pendingBytes = 0;
+  };
   const write = (bytes: Buffer) => {
-    written += writeSync(fd, bytes);
+    pending.push(bytes);
+    pendingBytes += bytes.length;
+    if (pendingBytes >= 1 << 20) flush();
   };
   write(encoder.header());
   const summary = await readRegFile(file, (operation) => write(encoder.operation(operation)));
+  flush();
   closeSync(fd);
   timings.rewrite = performance.now() - started;
   process.stdout.write(`${JSON.stringify({ timings, printedChars: printed, writtenBytes: written, operations: summary.operationCount, warnings: summary.warningCount, vmHwmKiB: procStatusKiB('VmHWM') })}\n`);

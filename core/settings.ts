@@ -169,6 +169,19 @@ export const SettingsSchema = z
     /** Brotli quality 0–11 of `DumpCompression: brotli` (1: ~400 MB/s per core and ~4× on the sample CommServe). */
     DumpCompressionLevel: z.number().int().min(0).max(11).default(1),
     /**
+     * Directory of the CommServe's own log files: its rotated (non-active) logs — `CVD_1.log`, `CVD.log.1`, compressed
+     * ones — go into every SET with the job's own log (SPEC §4.2 step 8); the active logs are never taken. null (default;
+     * `none` in Parameter Store): only the job's own log.
+     */
+    AgentLogDirectory: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .transform((v) => (v !== null && v.trim().toLowerCase() === 'none' ? null : v)),
+    /** Bound of the agent logs in one SET, bytes (the job's log plus the newest rotated logs that fit; default 64 MiB). */
+    AgentLogMaxBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+    /**
      * ARN of the DR job state machine (stack output `DrJobStateMachineArn`, also published as the parameter
      * `<settings path>/StateMachineArn`): a job run by hand starts its phase 2 there. Unset: a job run by hand
      * against a local stand-in (HotSite.endpoint) runs phase 2 in-process; against AWS it is refused.

@@ -19,7 +19,9 @@
  *   (list of `cron(…)`/`rate(…)` expressions, or one), `scheduleEnabled` (default true);
  * - `sqlServerCredentialParameter` (name of the operator's SecureString), `sqlServerCredentialKeyArn`;
  * - `alarmEmail`: address(es) subscribed to the alarm topic (list, or comma-separated);
- * - `agentUseManagedInstanceCore` (default false).
+ * - `agentUseManagedInstanceCore` (default false);
+ * - `agentCommand` (absolute path of the agent's launcher when `commserve-dr` is not on Local System's PATH),
+ *   `agentConfigFile` (absolute path of its config file, sent as `--config`; default the machine-wide location).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -103,6 +105,8 @@ const ContextSchema = z.object({
     )
     .optional(),
   agentUseManagedInstanceCore: booleanText.optional(),
+  agentCommand: z.string().min(1).optional(),
+  agentConfigFile: z.string().min(1).optional(),
 });
 
 function isTimeZone(name: string): boolean {
@@ -164,6 +168,8 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
     sqlServerCredentialKeyArn: context.sqlServerCredentialKeyArn,
     alarmEmails: context.alarmEmail,
     agentUseManagedInstanceCore: context.agentUseManagedInstanceCore,
+    agentCommand: context.agentCommand,
+    agentConfigFile: context.agentConfigFile,
     ...options.stackProps,
   });
   return { app, stack };

@@ -4,6 +4,7 @@
  * own construct; this stack only resolves the settings and wires the constructs together.
  */
 import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { DeployOrder } from './deploy-order';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
@@ -79,6 +80,10 @@ export interface CommserveDrStackProps extends StackProps {
   readonly tamperDataEventTrail?: boolean;
   /** Deny the agent any PutObject/CompleteMultipartUpload without If-None-Match (create-only). Default false until the agent writes only new keys (see infra/tamper-protection.ts). */
   readonly agentCreateOnly?: boolean;
+  /** Absolute path of the agent's launcher on the CommServe, when `commserve-dr` is not on Local System's PATH. */
+  readonly agentCommand?: string;
+  /** Absolute path of the agent's config file on the CommServe, sent as `--config`; default the agent's machine-wide location. */
+  readonly agentConfigFile?: string;
 }
 
 /** The commserve-dr stack. */
@@ -134,14 +139,9 @@ export class CommserveDrStack extends Stack {
       settings: this.settings,
       metrics: { namespace: METRIC_NAMESPACE, cell },
     });
-    const commServeInstanceId =
-      props.commServeInstanceId ??
-      new CfnParameter(this, COMMSERVE_INSTANCE_PARAMETER, {
-        type: 'String',
-        allowedPattern: '^(mi|i)-[0-9a-f]{8,17}$',
-        constraintDescription: 'an SSM managed-node id: mi-… (on premises) or i-… (EC2)',
-        description: 'The CommServe SSM managed node that runs phase 1 (commserve-dr backup --task-token …)',
-      }).valueAsString;
+    // Without the id (context), the parameter CommServeInstanceId may stay empty: the schedules stay disabled until it is set.
+    const deployOrder = new DeployOrder(this, 'DeployOrder', { commServeInstanceId: props.commServeInstanceId, parameterId: COMMSERVE_INSTANCE_PARAMETER });
+    const commServeInstanceId = deployOrder.commServeInstanceId;
     this.drJob = new DrJobStateMachine(this, 'DrJob', {
       commServeInstanceId,
       validateSet: this.functions.validateSet,
@@ -152,6 +152,7 @@ export class CommserveDrStack extends Stack {
       archiveRetryIntervalMinutes: settings.ArchiveRetryIntervalMinutes,
       phase1Timeout: props.phase1TimeoutSeconds === undefined ? undefined : Duration.seconds(props.phase1TimeoutSeconds),
       phase1Heartbeat: props.phase1HeartbeatSeconds === undefined ? undefined : Duration.seconds(props.phase1HeartbeatSeconds),
+      phase1Command: { settingsParameterPath: this.settings.prefix, agentCommand: props.agentCommand, configFile: props.agentConfigFile },
     });
     this.schedule = new DrJobSchedule(this, 'Schedule', {
       stateMachine: this.drJob.stateMachine,
@@ -214,6 +215,9 @@ export class CommserveDrStack extends Stack {
       dataEventTrail: props.tamperDataEventTrail,
       enforceCreateOnly: props.agentCreateOnly,
     });
+
+    // Every schedule of the stack (including ones added later) runs only once the CommServe's id is known.
+    deployOrder.holdSchedulesUntilRegistered(this);
 
     new CfnOutput(this, 'HotSiteBucketName', { value: this.hotSite.bucket.bucketName });
     new CfnOutput(this, 'DrJobStateMachineArn', { value: this.drJob.stateMachine.stateMachineArn });

@@ -164,7 +164,10 @@ function resolveValue(value: unknown, template: CfnTemplate): unknown {
   return Object.fromEntries(entries.map(([k, v]) => [k, resolveValue(v, template)]));
 }
 
-/** Values standing in for deploy-time parameters without a default when the definition runs locally. */
+/**
+ * Values standing in for deploy-time parameters when the definition runs locally: for parameters without a default,
+ * and for `CommServeInstanceId`, whose default is empty (not registered yet: schedules held, infra/deploy-order.ts).
+ */
 export const LOCAL_PARAMETER_STAND_INS: Readonly<Record<string, string>> = {
   CommServeInstanceId: 'mi-0123456789abcdef0',
 };
@@ -173,8 +176,8 @@ function resolveRef(name: string, template: CfnTemplate): string {
   if (name in LOCAL_PSEUDO_PARAMETERS) return LOCAL_PSEUDO_PARAMETERS[name];
   const parameter = template.Parameters?.[name];
   if (parameter) {
+    if (name in LOCAL_PARAMETER_STAND_INS && (parameter.Default === undefined || parameter.Default === '')) return LOCAL_PARAMETER_STAND_INS[name];
     if (parameter.Default !== undefined) return asString(parameter.Default, `parameter ${name}`);
-    if (name in LOCAL_PARAMETER_STAND_INS) return LOCAL_PARAMETER_STAND_INS[name];
     throw new DefinitionResolutionError(`parameter ${name} has no default to stand in for it`);
   }
   const resource = template.Resources?.[name];

@@ -19,8 +19,9 @@
  *
  * The state names are a contract: the local runner (aws-local-stepfunctions) overrides tasks by name.
  * An override of RunPhase1 receives the SendCommand parameters, not the state input:
- * `{DocumentName, InstanceIds, Comment, Parameters: {commands: ["commserve-dr backup --type FULL
- * --task-token <token>"], executionTimeout: ["21600"]}}`, and returns the agent's `Phase1Result`.
+ * `{DocumentName, InstanceIds, Comment, Parameters: {commands: ["commserve-dr --settings-parameter-path
+ * /commserve-dr/<cell> backup --type FULL --task-token <token>"], executionTimeout: ["21600"]}}` (with `--config <file>`
+ * when the deployment names one; infra/phase1-command.ts), and returns the agent's `Phase1Result`.
  */
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -30,6 +31,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from './nag';
+import { phase1CommandTemplate, type Phase1CommandOptions } from './phase1-command';
+import { DEFAULT_CELL, settingsPrefixForCell } from './settings-parameters';
 
 /** Names of the states (the override keys of the local runner). */
 export const DrJobState = {
@@ -73,6 +76,11 @@ export interface DrJobStateMachineProps {
   readonly archiveRetryIntervalMinutes?: number;
   /** Log group of the executions (level ALL, without execution data); default a new one kept one year. */
   readonly logGroup?: logs.ILogGroup;
+  /**
+   * What RunPhase1's command line names (infra/phase1-command.ts): the settings path (default `/commserve-dr/default`),
+   * the config file (default none: the agent's machine-wide location) and the executable (default `commserve-dr`).
+   */
+  readonly phase1Command?: Partial<Phase1CommandOptions>;
 }
 
 /** The DR job state machine and its role. */
@@ -122,7 +130,11 @@ export class DrJobStateMachine extends Construct {
         Comment: 'commserve-dr DR backup job, phase 1',
         Parameters: {
           commands: sfn.JsonPath.array(
-            sfn.JsonPath.format('commserve-dr backup --type {} --task-token {}', sfn.JsonPath.stringAt('$.backupType'), sfn.JsonPath.taskToken),
+            sfn.JsonPath.format(
+              phase1CommandTemplate({ settingsParameterPath: settingsPrefixForCell(DEFAULT_CELL), ...props.phase1Command }),
+              sfn.JsonPath.stringAt('$.backupType'),
+              sfn.JsonPath.taskToken,
+            ),
           ),
           executionTimeout: [String(phase1Timeout.toSeconds())],
         },

@@ -16,6 +16,7 @@ import { ansiCodePage, type AnsiCodePage } from './code-page';
 import { RegLineParser, type RegReadOptions } from './reg-reader';
 import { chunkDecoder, detectRegEncoding, ENCODING_PROBE_BYTES, LineSplitter, type ChunkDecoder, type RegEncoding } from './reg-text';
 import type { RegFile, RegFormat, RegOperation, RegWarning } from './types';
+import { fsFailure } from '#agent/fs-errors';
 
 export { REGEDIT4_HEADER, type RegEncoding } from './reg-text';
 export { REGEDIT5_HEADER, REG_TYPE_NUMBERS, DEFAULT_MAX_WARNINGS, RegLineParser, type RegReadOptions } from './reg-reader';
@@ -186,8 +187,7 @@ export async function readRegFile(path: string, onOperation: (operation: RegOper
     return reader.end();
   } catch (error) {
     if (error instanceof RegistryError) throw error;
-    const message = (error as { message?: unknown } | undefined)?.message;
-    throw new RegistryError('REG_IO', `cannot read ${path}: ${typeof message === 'string' ? message : String(error)}`, { cause: error, context: { file: path } });
+    throw new RegistryError('REG_IO', fsFailure('cannot read', path, error), { cause: error, context: { file: path } });
   }
 }
 

@@ -143,6 +143,8 @@ export class RegLineParser {
   /** Encoding to report to `onHeader` (set by the byte reader). */
   encoding: string | undefined;
   private readonly onHeader: RegReadOptions['onHeader'];
+  /** The bytes of the hex value being read: one buffer reused for every value (decoded data never keeps it). */
+  private readonly hexBytes = new ByteBuilder();
 
   /** @throws RegistryError (code `REG_CODE_PAGE`) for an unsupported `options.ansiCodePage`. */
   constructor(
@@ -296,26 +298,31 @@ export class RegLineParser {
       return;
     }
     pos = firstNonBlank(raw, pos + 1);
-    const skip = (index: number, reason: string) => this.warn(raw, index, `${valueLabel(name)} skipped: ${reason}`);
     const c = raw.charCodeAt(pos);
     if (c === 0x2d /* - */) {
       const rest = restIsEmpty(raw, pos + 1);
-      if (rest !== true) return skip(rest, `unexpected text after "=-": "${snippet(raw.slice(rest))}"`);
+      if (rest !== true) return this.skipValue(raw, rest, name, `unexpected text after "=-": "${snippet(raw.slice(rest))}"`);
       return this.addValue(raw, start, { name, op: 'deleteValue' });
     }
     if (c === 0x22 /* " */) {
       const quoted = readQuoted(raw, pos);
-      if ('error' in quoted) return skip(quoted.index, quoted.error);
+      if ('error' in quoted) return this.skipValue(raw, quoted.index, name, quoted.error);
       const rest = restIsEmpty(raw, quoted.end);
-      if (rest !== true) return skip(rest, `unexpected text after the string: "${snippet(raw.slice(rest))}"`);
+      if (rest !== true) return this.skipValue(raw, rest, name, `unexpected text after the string: "${snippet(raw.slice(rest))}"`);
       return this.addValue(raw, start, { name, type: 'REG_SZ', data: quoted.text });
     }
     if (raw.startsWith('dword:', pos)) return this.readDword(raw, start, pos + 6, name);
     if (raw.startsWith('hex', pos)) return this.readHexStart(raw, start, pos, name);
     if (/^(dword:|hex[:(])/i.test(raw.slice(pos, pos + 6))) {
-      return skip(pos, `regedit reads the type prefix in lower case only ("${raw.slice(pos, raw.indexOf(':', pos) + 1 || pos + 4)}" is not a type)`);
+      const prefix = raw.slice(pos, raw.indexOf(':', pos) + 1 || pos + 4);
+      return this.skipValue(raw, pos, name, `regedit reads the type prefix in lower case only ("${prefix}" is not a type)`);
     }
-    return skip(pos, `unknown value type in "${snippet(raw.slice(pos))}": expected "…", dword:, hex: or hex(N):`);
+    return this.skipValue(raw, pos, name, `unknown value type in "${snippet(raw.slice(pos))}": expected "…", dword:, hex: or hex(N):`);
+  }
+
+  /** Warns that the value `name` is dropped, at `raw[index]`. */
+  private skipValue(raw: string, index: number, name: string, reason: string): void {
+    this.warn(raw, index, `${valueLabel(name)} skipped: ${reason}`);
   }
 
   private readDword(raw: string, start: number, from: number, name: string): void {
@@ -349,7 +356,8 @@ export class RegLineParser {
       this.warn(raw, pos, `${valueLabel(name)} skipped: unknown value type in "${snippet(raw.slice(pos))}"`);
       return;
     }
-    this.pending = { name, typeNumber, bytes: new ByteBuilder(), line: this.lineNo, column: columnOf(raw, start) };
+    this.hexBytes.length = 0;
+    this.pending = { name, typeNumber, bytes: this.hexBytes, line: this.lineNo, column: columnOf(raw, start) };
     this.applyHex(raw, readHexBytes(raw, dataStart, false, this.pending.bytes));
   }
 
@@ -434,12 +442,39 @@ function keyEnd(raw: string, start: number): number {
   return -1;
 }
 
+/** Value of each UTF-16 code unit as a hex digit, or -1 (one lookup instead of range tests in the hot loops). */
+const HEX_DIGIT_VALUES = (() => {
+  const table = new Int8Array(0x10000).fill(-1);
+  for (let c = 0; c < 16; c++) {
+    table['0123456789abcdef'.charCodeAt(c)] = c;
+    table['0123456789ABCDEF'.charCodeAt(c)] = c;
+  }
+  return table;
+})();
+
 function isHexDigit(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+  return HEX_DIGIT_VALUES[c] >= 0;
 }
 
 function hexValue(c: number): number {
-  return c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57;
+  return HEX_DIGIT_VALUES[c];
+}
+
+/**
+ * The fast path of {@link readHexBytes}: reads the run of `xx,` groups (two hex digits and a comma, the form
+ * regedit writes) from `pos` into `bytes`, and returns the index after the last one. Everything else (one-digit
+ * bytes, blanks after a comma, the end of the data, errors) is left to the general loop, which applies the rules.
+ */
+function readCommaBytes(raw: string, pos: number, bytes: ByteBuilder): number {
+  const end = raw.length - 2;
+  while (pos < end) {
+    const high = HEX_DIGIT_VALUES[raw.charCodeAt(pos)];
+    const low = HEX_DIGIT_VALUES[raw.charCodeAt(pos + 1)];
+    if ((high | low) < 0 || raw.charCodeAt(pos + 2) !== 0x2c /* , */) break;
+    bytes.push((high << 4) | low);
+    pos += 3;
+  }
+  return pos;
 }
 
 /**
@@ -475,6 +510,7 @@ function readHexBytes(raw: string, from: number, continuation: boolean, bytes: B
   if (continuation && !(pos < raw.length && isHexDigit(raw.charCodeAt(pos)))) {
     return { kind: 'invalid', index: pos, message: `continued hex data must start with a hex byte, found "${snippet(raw.slice(pos))}"` };
   }
+  pos = readCommaBytes(raw, pos, bytes);
   for (;;) {
     pos = firstNonBlank(raw, pos);
     if (pos >= raw.length) return { kind: 'done' };
@@ -517,6 +553,7 @@ class ByteBuilder {
     this.data[this.length++] = byte;
   }
 
+  /** A view of the bytes (not a copy: valid until the builder is reused). */
   toBuffer(): Buffer {
     return Buffer.from(this.data.buffer, 0, this.length);
   }

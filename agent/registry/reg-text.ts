@@ -81,8 +81,6 @@ function utf16Decoder(order: 'LE' | 'BE'): ChunkDecoder {
   };
 }
 
-const LINE_BREAK = /\r\n|\r|\n/g;
-
 /**
  * Splits text pushed in pieces into lines (CRLF, LF or CR). A line longer than one piece is kept as a list of
  * pieces until it ends, so long lines cost no repeated scanning.
@@ -101,12 +99,26 @@ export class LineSplitter {
       this.pendingCr = false;
       if (text.charCodeAt(0) === 10) start = 1; // the LF of a CRLF split between pieces
     }
-    LINE_BREAK.lastIndex = start;
-    for (let match = LINE_BREAK.exec(text); match !== null; match = LINE_BREAK.exec(text)) {
-      const end = match.index;
-      if (match[0] === '\r' && end + 1 === text.length) this.pendingCr = true;
-      this.emit(text.slice(start, end));
-      start = end + match[0].length;
+    // The next CR and the next LF, each searched again only once passed (two native scans per line, no regex).
+    let cr = text.indexOf('\r', start);
+    let lf = text.indexOf('\n', start);
+    while (cr !== -1 || lf !== -1) {
+      const lineStart = start;
+      let end: number;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        end = cr;
+        if (lf === cr + 1) start = cr + 2; // CRLF
+        else {
+          start = cr + 1; // a lone CR, or a CR ending this piece (its LF may start the next one)
+          if (start === text.length) this.pendingCr = true;
+        }
+      } else {
+        end = lf;
+        start = lf + 1;
+      }
+      this.emit(text.slice(lineStart, end));
+      if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
+      if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
     }
     if (start < text.length) this.pieces.push(text.slice(start));
   }

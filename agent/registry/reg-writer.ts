@@ -56,7 +56,9 @@ export class RegEncoder {
 
   /** One key block and the blank line after it. @throws RegistryError (code `REG_UNWRITABLE`) as {@link writeReg}. */
   operation(operation: RegOperation): Buffer {
-    return this.encode(formatOperation(operation, this.format, this.page));
+    const pieces: Piece[] = [];
+    formatOperation(operation, this.format, this.page, pieces);
+    return this.format === 'REGEDIT5' ? utf16Bytes(pieces) : Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? this.encode(piece) : hexBytes(piece, 1))));
   }
 
   /** Text of the file in its encoding (no BOM). @throws RegistryError (`REG_UNWRITABLE`) for text REGEDIT4 cannot hold. */
@@ -121,19 +123,44 @@ export async function writeRegFile(
 export function formatReg(file: RegFile, options: RegWriteOptions = {}): string {
   const page = ansiCodePage(options.ansiCodePage);
   const header = `${file.format === 'REGEDIT5' ? REGEDIT5_HEADER : REGEDIT4_HEADER}\r\n\r\n`;
-  return header + file.operations.map((operation) => formatOperation(operation, file.format, page)).join('');
+  const pieces: Piece[] = [];
+  for (const operation of file.operations) formatOperation(operation, file.format, page, pieces);
+  return header + pieces.map((piece) => (typeof piece === 'string' ? piece : hexBytes(piece, 1).toString('latin1'))).join('');
 }
 
-/** One key block as text, with the blank line after it. */
-function formatOperation(operation: RegOperation, format: RegFormat, page: AnsiCodePage): string {
+/**
+ * A piece of the text of a key block: text, or hex data laid out later straight into bytes (the bulk of a
+ * registry export is hex data; building it as a JavaScript string and encoding that would cost several passes).
+ */
+type Piece = string | HexData;
+
+/** `hex:`/`hex(N):` and its bytes, starting at `column` of its line (after the `"name"=` prefix). */
+interface HexData {
+  column: number;
+  typeNumber: number;
+  bytes: Buffer;
+}
+
+/** Appends one key block, with the blank line after it, to `pieces`. */
+function formatOperation(operation: RegOperation, format: RegFormat, page: AnsiCodePage, pieces: Piece[]): void {
   if (operation.key.trim() === '') unwritable('empty key name', { key: operation.key });
   checkText(operation.key, format, page, { key: operation.key }, 'key');
-  if (operation.op === 'deleteKey') return `[-${operation.key}]\r\n\r\n`;
+  if (operation.op === 'deleteKey') {
+    pieces.push(`[-${operation.key}]\r\n\r\n`);
+    return;
+  }
   if (operation.key.startsWith('-')) unwritable('a key starting with "-" reads back as a key deletion', { key: operation.key });
   if (/\]\s*;/.test(operation.key)) unwritable('a key containing "] ;" reads back as a key and a comment', { key: operation.key });
-  let out = `[${operation.key}]\r\n`;
-  for (const value of operation.values) out += `${formatValue(value, format, page, operation.key)}\r\n`;
-  return `${out}\r\n`;
+  let text = `[${operation.key}]\r\n`;
+  for (const value of operation.values) {
+    const line = formatValue(value, format, page, operation.key);
+    if (typeof line === 'string') text += `${line}\r\n`;
+    else {
+      pieces.push(text + line[0], line[1]);
+      text = '\r\n';
+    }
+  }
+  pieces.push(`${text}\r\n`);
 }
 
 function unwritable(message: string, context: Record<string, unknown>): never {
@@ -148,24 +175,30 @@ function checkText(text: string, format: RegFormat, page: AnsiCodePage, context:
 }
 
 function escapeQuoted(text: string): string {
+  if (text.indexOf('\\') === -1 && text.indexOf('"') === -1) return text;
   return text.replace(/[\\"]/g, (c) => `\\${c}`);
 }
 
-function formatValue(value: RegValue | RegValueDeletion, format: RegFormat, page: AnsiCodePage, key: string): string {
+/** A value line's `"name"=` prefix and its hex data. */
+function hexValue(prefix: string, typeNumber: number, bytes: Buffer): [string, HexData] {
+  return [prefix, { column: prefix.length, typeNumber, bytes }];
+}
+
+/** One value line without its line break: text, or the `"name"=` prefix and the hex data that follows it. */
+function formatValue(value: RegValue | RegValueDeletion, format: RegFormat, page: AnsiCodePage, key: string): string | [string, HexData] {
   const context = { key, name: value.name };
   checkText(value.name, format, page, context, 'value name');
   const prefix = value.name === '' ? '@=' : `"${escapeQuoted(value.name)}"=`;
   if ('op' in value) return `${prefix}-`;
-  const hexValue = (typeNumber: number, bytes: Buffer): string => prefix + formatHexData(prefix.length, typeNumber, bytes);
   switch (value.type) {
     case 'REG_SZ':
-      if (/[\r\n\0]/.test(value.data)) return hexValue(REG_TYPE_NUMBERS.REG_SZ, encodeTerminatedString(value.data, format, page, context));
+      if (/[\r\n\0]/.test(value.data)) return hexValue(prefix, REG_TYPE_NUMBERS.REG_SZ, encodeTerminatedString(value.data, format, page, context));
       if (format === 'REGEDIT4' && page.encode(value.data) === undefined) unwritable(`string has characters REGEDIT4 (code page ${page.number}) cannot hold`, context);
       return `${prefix}"${escapeQuoted(value.data)}"`;
     case 'REG_EXPAND_SZ':
-      return hexValue(REG_TYPE_NUMBERS.REG_EXPAND_SZ, encodeTerminatedString(value.data, format, page, context));
+      return hexValue(prefix, REG_TYPE_NUMBERS.REG_EXPAND_SZ, encodeTerminatedString(value.data, format, page, context));
     case 'REG_MULTI_SZ':
-      return hexValue(REG_TYPE_NUMBERS.REG_MULTI_SZ, encodeMultiString(value.data, format, page, context));
+      return hexValue(prefix, REG_TYPE_NUMBERS.REG_MULTI_SZ, encodeMultiString(value.data, format, page, context));
     case 'REG_DWORD':
       if (!Number.isInteger(value.data) || value.data < 0 || value.data > 0xffffffff) {
         unwritable(`REG_DWORD ${String(value.data)} is not an integer 0…4294967295`, context);
@@ -176,14 +209,14 @@ function formatValue(value: RegValue | RegValueDeletion, format: RegFormat, page
       if (qword < 0n || qword > 0xffffffffffffffffn) unwritable(`REG_QWORD "${value.data}" is not a decimal 0…2^64-1`, context);
       const bytes = Buffer.alloc(8);
       bytes.writeBigUInt64LE(qword);
-      return hexValue(REG_TYPE_NUMBERS.REG_QWORD, bytes);
+      return hexValue(prefix, REG_TYPE_NUMBERS.REG_QWORD, bytes);
     }
     default: {
       const typeNumber = typeNumberOf(value.type, context);
       if (typeof value.data !== 'string' || value.data.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(value.data)) {
         unwritable(`${value.type} data is not whole bytes of hex`, context);
       }
-      return hexValue(typeNumber, Buffer.from(value.data, 'hex'));
+      return hexValue(prefix, typeNumber, Buffer.from(value.data, 'hex'));
     }
   }
 }
@@ -210,21 +243,76 @@ function encodeMultiString(strings: string[], format: RegFormat, page: AnsiCodeP
   return encodeTerminatedString(body, format, page, context);
 }
 
-/**
- * `hex:`/`hex(N):` and the bytes, wrapped as regedit wraps them. `column` is the length of the line so far
- * (the `"name"=` prefix). A line is broken after the comma that brings it to {@link HEX_WRAP_COLUMN} characters,
- * so the first line holds `max(1, ceil((77 - start) / 3))` bytes and each continuation line (indented by two) 25;
- * the lines are cut from the native hex string, so the cost is linear with a small constant.
- */
-function formatHexData(column: number, typeNumber: number, bytes: Buffer): string {
-  const label = typeNumber === REG_TYPE_NUMBERS.REG_BINARY ? 'hex:' : `hex(${typeNumber.toString(16)}):`;
-  if (bytes.length === 0) return label;
-  const hex = bytes.toString('hex');
-  const first = Math.max(1, Math.ceil((HEX_WRAP_COLUMN - column - label.length) / 3));
-  const perLine = Math.ceil((HEX_WRAP_COLUMN - 2) / 3);
-  const lines: string[] = [];
-  for (let start = 0, count = first; start < bytes.length; start += count, count = perLine) {
-    lines.push(hex.slice(2 * start, 2 * Math.min(bytes.length, start + count)).replace(/(..)(?!$)/g, '$1,'));
+/** ASCII codes of the lowercase hex digits. */
+const HEX_DIGIT_CODES = Buffer.from('0123456789abcdef', 'latin1');
+
+/** `pieces` as UTF-16LE bytes (REGEDIT5), in one buffer of their exact size. */
+function utf16Bytes(pieces: readonly Piece[]): Buffer {
+  let size = 0;
+  for (const piece of pieces) size += typeof piece === 'string' ? 2 * piece.length : 2 * hexLength(piece);
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const piece of pieces) {
+    if (typeof piece === 'string') at += out.write(piece, at, 'utf16le');
+    else at = layOutHex(piece, out, at, 2);
   }
-  return label + lines.join(`,${HEX_CONTINUATION}`);
+  return out;
+}
+
+/** `hex:`/`hex(N):` of `data`, upper bound of the label plus the characters of the wrapped bytes. */
+function hexLabel(typeNumber: number): string {
+  return typeNumber === REG_TYPE_NUMBERS.REG_BINARY ? 'hex:' : `hex(${typeNumber.toString(16)}):`;
+}
+
+/** Lines of wrapped hex data: bytes on the first line, and on each continuation line. */
+function hexLines(data: HexData, label: string): { first: number; perLine: number; breaks: number } {
+  const first = Math.max(1, Math.ceil((HEX_WRAP_COLUMN - data.column - label.length) / 3));
+  const perLine = Math.ceil((HEX_WRAP_COLUMN - 2) / 3);
+  const count = data.bytes.length;
+  return { first, perLine, breaks: count > first ? Math.ceil((count - first) / perLine) : 0 };
+}
+
+/** Characters of the hex data's text: the label, two digits per byte, a comma between bytes, the line breaks. */
+function hexLength(data: HexData): number {
+  const label = hexLabel(data.typeNumber);
+  const count = data.bytes.length;
+  return count === 0 ? label.length : label.length + 3 * count - 1 + HEX_CONTINUATION.length * hexLines(data, label).breaks;
+}
+
+/** The hex data's text as ASCII (`width` 1) or UTF-16LE (`width` 2) bytes. */
+function hexBytes(data: HexData, width: 1 | 2): Buffer {
+  const out = Buffer.alloc(width * hexLength(data));
+  layOutHex(data, out, 0, width);
+  return out;
+}
+
+/**
+ * Writes `hex:`/`hex(N):` and the bytes, wrapped as regedit wraps them, into `out` at `at`, each character
+ * `width` bytes (1: ASCII; 2: UTF-16LE, the high bytes being 0). Returns the index after it. A line is broken
+ * after the comma that brings it to {@link HEX_WRAP_COLUMN} characters, so the first line holds
+ * `max(1, ceil((77 - start) / 3))` bytes (`start`: the column after the label) and each continuation line
+ * (indented by two) 25. Byte by byte into the buffer: linear with a small constant, no intermediate strings.
+ */
+function layOutHex(data: HexData, out: Buffer, at: number, width: 1 | 2): number {
+  const label = hexLabel(data.typeNumber);
+  if (width === 2) out.fill(0, at, at + 2 * hexLength(data)); // the high bytes of UTF-16LE ASCII
+  for (let i = 0; i < label.length; i++, at += width) out[at] = label.charCodeAt(i);
+  const { bytes } = data;
+  const count = bytes.length;
+  const { first, perLine } = hexLines(data, label);
+  let left = first;
+  for (let i = 0; i < count; i++) {
+    const byte = bytes[i];
+    out[at] = HEX_DIGIT_CODES[byte >> 4];
+    out[at + width] = HEX_DIGIT_CODES[byte & 15];
+    at += 2 * width;
+    if (i === count - 1) break;
+    out[at] = 0x2c; // ,
+    at += width;
+    if (--left === 0) {
+      for (let c = 0; c < HEX_CONTINUATION.length; c++, at += width) out[at] = HEX_CONTINUATION.charCodeAt(c);
+      left = perLine;
+    }
+  }
+  return at;
 }

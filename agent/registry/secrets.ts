@@ -49,7 +49,8 @@ export function findMachineBoundSecrets(operations: readonly RegOperation[]): Ma
     if (operation.op !== 'setKey') continue;
     for (const value of operation.values) {
       if ('op' in value || !mayHoldBlob(value.type) || typeof value.data !== 'string') continue;
-      const hex = value.data.toLowerCase();
+      // Only the head matters: lower-casing a whole multi-megabyte blob would cost time linear in its size.
+      const hex = value.data.slice(0, DPAPI_BLOB_HEADER_WITH_PROVIDER.length).toLowerCase();
       if (!hex.startsWith(DPAPI_BLOB_HEADER)) continue;
       const reason = hex.startsWith(DPAPI_BLOB_HEADER_WITH_PROVIDER)
         ? 'DPAPI blob (version 1, provider df9d8cd0-1501-11d1-8c7a-00c04fc297eb): encrypted for this machine, cannot be decrypted on new hardware'

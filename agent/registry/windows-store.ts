@@ -12,6 +12,7 @@ import { RegistryError, RegistryFormatError } from '#core/errors';
 import { writeFileAtomic, parseRegFile } from './file-hive';
 import { compareKeyPaths, decodeRegText, foldRegistryName, isKeyWithin, normalizeKeyPath, REGEDIT5_HEADER, writeReg } from './reg-format';
 import type { RegFormat, RegistryExportResult, RegistryStore, RegWarning } from './types';
+import { fsFailure } from '#agent/fs-errors';
 
 /** What one `reg.exe` run gave back. */
 export interface RegExecResult {
@@ -138,7 +139,7 @@ export class WindowsRegistryStore implements RegistryStore {
     try {
       bytes = await fs.readFile(file);
     } catch (error) {
-      throw new RegistryError('REG_IO', `cannot read the .reg file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+      throw new RegistryError('REG_IO', fsFailure('cannot read the .reg file', file, error), {
         cause: error,
         context: { file },
       });

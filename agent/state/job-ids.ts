@@ -6,10 +6,11 @@
  * counter file (or the state directory) never reuses an id. The counter is written atomically
  * (temp file + rename) before the job uses the id. Call under the phase-1 lock.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSetName } from '#core/set-id';
 import { DestinationError } from '#core/errors';
+import { describeFsError, makeDirectories } from '#agent/fs-errors';
 
 export const JOB_COUNTER_FILE = 'last-job-id';
 
@@ -44,12 +45,12 @@ export function allocateJobId(stateDir: string, phase1Destination: string | null
   const last = Math.max(readCounter(counterFile), phase1Destination ? maxSetIdIn(phase1Destination) : 0, 0, ...knownIds);
   const next = last + 1;
   try {
-    mkdirSync(stateDir, { recursive: true });
+    makeDirectories(stateDir);
     const tmp = `${counterFile}.${process.pid}.tmp`;
     writeFileSync(tmp, `${next}\n`);
     renameSync(tmp, counterFile);
   } catch (error) {
-    throw new DestinationError('STATE_UNWRITABLE', `cannot record the job id in ${stateDir}: ${(error as Error).message}`, { cause: error });
+    throw new DestinationError('STATE_UNWRITABLE', `cannot record the job id in ${stateDir}: ${describeFsError(error)}`, { cause: error });
   }
   return next;
 }

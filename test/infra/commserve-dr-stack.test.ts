@@ -239,7 +239,7 @@ describe('CommserveDrStack', () => {
           InstanceIds: ['mi-0123456789abcdef0'],
           Comment: 'commserve-dr DR backup job, phase 1',
           Parameters: {
-            'commands.$': "States.Array(States.Format('commserve-dr backup --type {} --task-token {}', $.backupType, $$.Task.Token))",
+            'commands.$': "States.Array(States.Format('commserve-dr --settings-parameter-path /commserve-dr/default backup --type {} --task-token {}', $.backupType, $$.Task.Token))",
             executionTimeout: ['21600'],
           },
         },
@@ -315,9 +315,8 @@ describe('CommserveDrStack', () => {
     });
   });
 
-  it('takes the CommServe managed-node id as a deploy-time parameter when commServeInstanceId is not set', () => {
-    t.template.hasParameter('CommServeInstanceId', { Type: 'String', AllowedPattern: '^(mi|i)-[0-9a-f]{8,17}$' });
-    expect(t.template.toJSON().Parameters.CommServeInstanceId.Default).toBeUndefined();
+  it('takes the CommServe managed-node id as a deploy-time parameter when commServeInstanceId is not set (empty allowed: deploy first)', () => {
+    t.template.hasParameter('CommServeInstanceId', { Type: 'String', AllowedPattern: '^((mi|i)-[0-9a-f]{8,17})?$', Default: '' });
   });
 });
 

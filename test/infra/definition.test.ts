@@ -84,7 +84,7 @@ describe('synthesizeDrJobDefinition', () => {
           DocumentName: 'AWS-RunPowerShellScript',
           InstanceIds: ['mi-0123456789abcdef0'],
           Comment: 'commserve-dr DR backup job, phase 1',
-          Parameters: { commands: ['commserve-dr backup --type DIFFERENTIAL --task-token token-123'], executionTimeout: ['21600'] },
+          Parameters: { commands: ['commserve-dr --settings-parameter-path /commserve-dr/default backup --type DIFFERENTIAL --task-token token-123'], executionTimeout: ['21600'] },
         },
       ]);
       expect(inputs.ValidateSet).toEqual([{ backupType: 'DIFFERENTIAL', phase1 }]);
@@ -97,7 +97,7 @@ describe('synthesizeDrJobDefinition', () => {
     it('scheduled LOG point: RunPhase1 with --type LOG, ValidateSet, then straight to ReportJob (archived and pruned with its cycle)', async () => {
       const logPhase1 = { ...phase1, backupType: 'LOG' };
       const { output, inputs } = await run({ backupType: 'LOG' }, { RunPhase1: async () => logPhase1, ValidateSet: async () => validation, ReportJob: completed });
-      expect((inputs.RunPhase1 as Array<{ Parameters: { commands: string[] } }>)[0].Parameters.commands).toEqual(['commserve-dr backup --type LOG --task-token token-123']);
+      expect((inputs.RunPhase1 as Array<{ Parameters: { commands: string[] } }>)[0].Parameters.commands).toEqual(['commserve-dr --settings-parameter-path /commserve-dr/default backup --type LOG --task-token token-123']);
       expect(inputs.ArchiveSet).toBeUndefined();
       expect(inputs.PruneSets).toBeUndefined();
       expect(inputs.ReportJob).toEqual([{ backupType: 'LOG', phase1: logPhase1, validation }]);

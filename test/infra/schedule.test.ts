@@ -11,12 +11,12 @@ describe('DrJobSchedule', () => {
       machineId = logicalId(t.json, 'AWS::StepFunctions::StateMachine', 'DrJobStateMachine');
     });
 
-    it('starts a FULL every day at 17:00 UTC, flexible window off, with {"backupType":"FULL"}', () => {
+    it('starts a FULL every day at 17:00 UTC, flexible window off, with {"backupType":"FULL"} (enabled once CommServeInstanceId is set)', () => {
       t.template.hasResourceProperties('AWS::Scheduler::Schedule', {
         ScheduleExpression: 'cron(0 17 * * ? *)',
         ScheduleExpressionTimezone: 'UTC',
         FlexibleTimeWindow: { Mode: 'OFF' },
-        State: 'ENABLED',
+        State: { 'Fn::If': ['CommServeRegistered', 'ENABLED', 'DISABLED'] },
         Target: {
           Arn: { Ref: machineId },
           Input: JSON.stringify({ backupType: 'FULL' }),

@@ -1,19 +1,18 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { SettingsSchema } from '#core/settings';
-import { CLOUD_SETTING_NAMES, parameterValue } from '#infra/settings-parameters';
+import { CLOUD_SETTING_NAMES, parameterValue, SITE_SETTINGS } from '#infra/settings-parameters';
 import { parameterArn, roleStatements, synth } from './support/synth';
 
 const DEFAULTS = SettingsSchema.parse({});
 
 describe('SettingsParameters', () => {
-  it('publishes every scalar setting of SPEC §9, and not the local-only or structured ones', () => {
+  it('publishes every scalar setting of SPEC §9, and not the local-only, structured or site (path) ones', () => {
     expect(CLOUD_SETTING_NAMES).toEqual([
       'RetainCycles',
       'SetLifeSpanForFailedDR',
       'DisableActivityOnDbCorruption',
       'ArchiveStorageClass',
       'ArchiveRetainCycles',
-      'Phase1Destination',
       'DestinationRetryCount',
       'DestinationRetryIntervalSeconds',
       'DbRetryCount',
@@ -24,11 +23,12 @@ describe('SettingsParameters', () => {
       'LogBackupIntervalMinutes',
       'ScheduleTime',
       'ScheduleTimeZone',
-      'FirewallDirectory',
       'Cell',
       'PublishMetrics',
       'DumpCompression',
       'DumpCompressionLevel',
+      'AgentLogDirectory',
+      'AgentLogMaxBytes',
       'AnsiCodePage',
     ]);
   });
@@ -43,7 +43,7 @@ describe('SettingsParameters', () => {
       t.template.hasResourceProperties('AWS::SSM::Parameter', {
         Name: `/commserve-dr/default/${name}`,
         Type: 'String',
-        Value: parameterValue(DEFAULTS[name]),
+        Value: parameterValue(DEFAULTS[name], name),
         Tier: 'Standard',
       });
     });
@@ -87,6 +87,58 @@ describe('SettingsParameters', () => {
 
     it('outputs the prefix', () => {
       t.template.hasOutput('SettingsPrefix', { Value: '/commserve-dr/default' });
+    });
+
+    it('publishes no site setting (Phase1Destination, FirewallDirectory, Database): their defaults are the local sample\'s relative paths', () => {
+      const names = Object.values(t.json.Resources)
+        .filter((r: any) => r.Type === 'AWS::SSM::Parameter')
+        .map((r: any) => r.Properties.Name as string);
+      for (const site of SITE_SETTINGS) expect(names).not.toContain(`/commserve-dr/default/${site}`);
+      const values = Object.values(t.json.Resources)
+        .filter((r: any) => r.Type === 'AWS::SSM::Parameter')
+        .map((r: any) => JSON.stringify(r.Properties.Value));
+      expect(values.filter((v) => v.includes('.commserve-dr') || v.includes('sample'))).toEqual([]);
+    });
+  });
+
+  describe('site settings given at deploy time', () => {
+    const database = {
+      engine: 'sqlserver',
+      server: 'cs01.corp.example',
+      database: 'CommServ',
+      user: 'commserve_dr',
+      passwordParameter: '/commserve-dr-secrets/default/SqlServerPassword',
+      backupDirectory: 'D:\\SQLBackup\\commserve-dr',
+      tlsServerName: 'cs01.corp.example',
+    };
+    let t: ReturnType<typeof synth>;
+    beforeAll(() => {
+      t = synth({ context: { settings: JSON.stringify({ Phase1Destination: '\\\\nas01\\dr$\\cs01', FirewallDirectory: 'C:\\Program Files\\Commvault\\Base', Database: database }) } });
+    });
+
+    it('publishes each one under the settings path, the paths as given', () => {
+      t.template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/commserve-dr/default/Phase1Destination', Type: 'String', Value: '\\\\nas01\\dr$\\cs01' });
+      t.template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/commserve-dr/default/FirewallDirectory', Type: 'String', Value: 'C:\\Program Files\\Commvault\\Base' });
+    });
+
+    it('publishes the SQL Server Database settings as one JSON parameter (schema defaults filled in, no password)', () => {
+      const parameter = Object.values(t.json.Resources).find((r: any) => r.Type === 'AWS::SSM::Parameter' && r.Properties.Name === '/commserve-dr/default/Database') as any;
+      expect(parameter.Properties.Type).toBe('String');
+      expect(JSON.parse(parameter.Properties.Value)).toEqual({ ...database, port: 1433, trustServerCertificate: false });
+      expect(Object.keys(JSON.parse(parameter.Properties.Value))).not.toContain('password');
+    });
+
+    it('never publishes a password put into Database by mistake (only the SecureString name is a setting)', () => {
+      const leaked = synth({ context: { settings: { Database: { ...database, password: 'hunter2' } } } });
+      const values = Object.values(leaked.json.Resources).map((r: any) => JSON.stringify(r.Properties ?? {}));
+      expect(values.filter((v) => v.includes('hunter2'))).toEqual([]);
+    });
+
+    it('refuses relative paths, naming each setting', () => {
+      expect(() => synth({ context: { settings: { Phase1Destination: 'dr-backups', Database: { engine: 'sqlite', path: 'cs/commserv.db' } } } })).toThrow(
+        /invalid settings: Phase1Destination: must be an absolute path on the CommServe .*"dr-backups"; Database.path: must be an absolute path .*"cs\/commserv.db"/,
+      );
+      expect(() => synth({ context: { settings: { Database: { engine: 'sqlserver', server: 's', database: 'd', tlsCaFile: 'ca.pem' } } } })).toThrow(/Database.tlsCaFile: must be an absolute path/);
     });
   });
 

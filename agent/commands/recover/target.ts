@@ -15,6 +15,7 @@ import { access, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:f
 import { constants } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CommserveDrError, describeError } from '#core/errors';
+import { describeFsError } from '#agent/fs-errors';
 
 /** Undo journal of a recovery in progress, in the target directory. */
 export const UNDO_JOURNAL = '.commserve-dr-undo.json';
@@ -83,8 +84,8 @@ export async function assertWritableFilePath(file: string, what: string): Promis
   if (!lstatSync(dir).isDirectory()) throw fail(`${dir} is not a directory`);
   try {
     await access(dir, constants.W_OK);
-  } catch {
-    throw fail(`${dir} is not writable`);
+  } catch (error) {
+    throw fail(`${dir} is not writable: ${describeFsError(error)}`);
   }
 }
 

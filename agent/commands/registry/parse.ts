@@ -11,6 +11,7 @@ import { RegistryError, RegistryFormatError } from '#core/errors';
 import { readRegFile, REGEDIT4_HEADER, REGEDIT5_HEADER, type RegEncoding } from '#agent/registry/reg-format';
 import { findMachineBoundSecrets, type MachineBoundSecret } from '#agent/registry/secrets';
 import type { RegFormat, RegOperation, RegValue, RegValueDeletion, RegWarning } from '#agent/registry/types';
+import { ChunkedOutput, indentedJson } from './output';
 
 /** What `registry parse` read, besides the operations it printed. */
 export interface RegistryParseSummary {
@@ -45,9 +46,12 @@ const MAX_TABLE_BYTES = 16;
 
 /** How {@link printRegistryExport} prints. */
 export interface RegistryParseOutput {
-  /** `{ format, encoding, operations }` (complete data) instead of the table. */
+  /**
+   * `{ format, encoding, operations }` (complete data) instead of the table; with `warnings` (line, column,
+   * message) and `warningCount` after `operations` when values were left out.
+   */
   json: boolean;
-  /** Receives the output piece by piece, in order. */
+  /** Receives the output piece by piece, in order (pieces of about 64 Ki characters: see `ChunkedOutput`). */
   write: (text: string) => void;
   /** ANSI code page of a REGEDIT4 file (setting `AnsiCodePage`); default 1252. */
   ansiCodePage?: number;
@@ -56,7 +60,8 @@ export interface RegistryParseOutput {
 /**
  * Reads a `.reg` file as a stream and prints it while reading: the table ({@link formatOperationRows} per
  * operation, then the counts and the secrets section) or the `--json` document (the shape of
- * `test/fixtures/reg/commserv_hive.expected.json`, identical to `JSON.stringify(…, null, 2)`).
+ * `test/fixtures/reg/commserv_hive.expected.json`, plus `warnings` and `warningCount` when values were left out;
+ * identical to `JSON.stringify(…, null, 2)`).
  * @param path where to read it (absolute, or relative to the process's working directory).
  * @param displayName how to name the file in messages.
  * @returns format, encoding, counts, secrets and warnings (the caller prints the warnings).
@@ -67,7 +72,9 @@ export interface RegistryParseOutput {
 export async function printRegistryExport(path: string, displayName: string, output: RegistryParseOutput): Promise<RegistryParseSummary> {
   const counts: OperationCounts = { setKeys: 0, deleteKeys: 0, values: 0, deletions: 0 };
   const secrets: MachineBoundSecret[] = [];
-  const { write, json } = output;
+  const { json } = output;
+  const out = new ChunkedOutput(output.write);
+  const write = (text: string) => out.add(text);
   let index = 0;
   const onHeader = (format: RegFormat, encoding: string | undefined) => {
     if (json) write(`{\n  "format": ${JSON.stringify(format)},\n  "encoding": ${JSON.stringify(encoding)},\n  "operations": [`);
@@ -76,7 +83,7 @@ export async function printRegistryExport(path: string, displayName: string, out
   const onOperation = (operation: RegOperation) => {
     count(counts, operation);
     secrets.push(...findMachineBoundSecrets([operation]));
-    if (json) write(`${index === 0 ? '\n    ' : ',\n    '}${JSON.stringify(operation, null, 2).replace(/\n/g, '\n    ')}`);
+    if (json) write(`${index === 0 ? '\n    ' : ',\n    '}${indentedJson(operation, '    ')}`);
     else write(`${formatOperationRows(operation).join('\n')}\n`);
     index++;
   };
@@ -84,6 +91,7 @@ export async function printRegistryExport(path: string, displayName: string, out
   try {
     summary = await readRegFile(path, onOperation, { ansiCodePage: output.ansiCodePage, onHeader });
   } catch (error) {
+    out.flush();
     if (error instanceof RegistryFormatError) {
       throw new RegistryFormatError(`${displayName}: ${error.message}`, { cause: error, context: { ...error.context, file: path } });
     }
@@ -93,13 +101,25 @@ export async function printRegistryExport(path: string, displayName: string, out
     }
     throw error;
   }
-  if (json) write(index === 0 ? ']\n}\n' : '\n  ]\n}\n');
+  const { format, encoding, warnings, warningCount } = summary;
+  if (json) write(`${index === 0 ? ']' : '\n  ]'}${jsonWarnings(warnings, warningCount)}\n}\n`);
   else {
     write(`\n${summarize(counts, summary.operationCount)}\n`);
     if (secrets.length > 0) write(`\n${formatSecretsWarning(secrets).join('\n')}\n`);
   }
-  const { format, encoding, warnings, warningCount } = summary;
+  out.flush();
   return { file: displayName, format, encoding, counts, secrets, warnings, warningCount };
+}
+
+/**
+ * The end of the `--json` document's `operations` list when values were left out: `"warnings"` (line, column,
+ * message of each, as on stderr; at most the first 1000) and `"warningCount"` (all of them). Nothing for a file
+ * without warnings, whose document stays exactly `{ format, encoding, operations }`.
+ */
+function jsonWarnings(warnings: readonly RegWarning[], warningCount: number): string {
+  if (warningCount === 0) return '';
+  const listed = warnings.map(({ line, column, message }) => ({ line, column, message }));
+  return `,\n  "warnings": ${indentedJson(listed, '  ')},\n  "warningCount": ${warningCount}`;
 }
 
 /**

@@ -125,17 +125,39 @@ describe('registry parse (CLI in-process, real .reg files)', () => {
       expect(io.out()).toContain('1 operation: 1 key set (1 value set, 0 value deletions), 0 key deletions');
     });
 
-    it('the same with --json: stdout is the document without the dropped value, warnings on stderr', async () => {
+    it('the same with --json: stdout is the document without the dropped value and with its warnings (line, column, message), warnings also on stderr', async () => {
       const cwd = tempDir();
-      writeFileSync(join(cwd, 'bad.reg'), `REGEDIT4\n\n[${KEY}]\n"a"="b\n"c"=dword:00000001\n`, 'latin1');
+      writeFileSync(join(cwd, 'bad.reg'), `REGEDIT4\n\n[${KEY}]\n"a"="b\n"c"=dword:00000001\n"d"=dword:123456789\n`, 'latin1');
       const io = capture(cwd);
       expect(await exec(['registry', 'parse', 'bad.reg', '--json'], io)).toBe(3);
-      expect(io.err()).toBe('warning: bad.reg: line 4, column 5: value "a" skipped: unterminated string\n');
-      expect(JSON.parse(io.out())).toEqual({
+      expect(io.err()).toBe(
+        'warning: bad.reg: line 4, column 5: value "a" skipped: unterminated string\n' +
+          'warning: bad.reg: line 6, column 19: value "d" skipped: invalid dword "123456789": expected 1 to 8 hex digits, then only blanks or a ; comment\n',
+      );
+      const document = JSON.parse(io.out());
+      expect(document).toEqual({
         format: 'REGEDIT4',
         encoding: 'ANSI (code page 1252)',
         operations: [{ op: 'setKey', key: KEY, values: [{ name: 'c', type: 'REG_DWORD', data: 1 }] }],
+        warnings: [
+          { line: 4, column: 5, message: 'value "a" skipped: unterminated string' },
+          { line: 6, column: 19, message: 'value "d" skipped: invalid dword "123456789": expected 1 to 8 hex digits, then only blanks or a ; comment' },
+        ],
+        warningCount: 2,
       });
+      // Written as JSON.stringify(…, null, 2) writes the whole document.
+      expect(io.out()).toBe(`${JSON.stringify(document, null, 2)}\n`);
+    });
+
+    it('--json on a file whose only key is dropped: an empty operations list, then the warnings', async () => {
+      const cwd = tempDir();
+      writeFileSync(join(cwd, 'bad.reg'), 'REGEDIT4\n\n[HKLM\\SOFTWARE\\X]\n"a"="b"\n', 'latin1');
+      const io = capture(cwd);
+      expect(await exec(['registry', 'parse', 'bad.reg', '--json'], io)).toBe(3);
+      const document = JSON.parse(io.out());
+      expect(document.operations).toEqual([]);
+      expect(document.warnings).toEqual([{ line: 3, column: 2, message: expect.stringContaining('key skipped with its values') }]);
+      expect(io.out()).toBe(`${JSON.stringify(document, null, 2)}\n`);
     });
   });
 
@@ -164,7 +186,7 @@ describe('registry parse (CLI in-process, real .reg files)', () => {
   it('a file that does not exist: exit 1, one line naming it', async () => {
     const io = capture(tempDir());
     expect(await exec(['registry', 'parse', 'absent.reg'], io)).toBe(1);
-    expect(io.err()).toMatch(/^commserve-dr: cannot read absent\.reg: ENOENT[^\n]*\n$/);
+    expect(io.err()).toBe('commserve-dr: cannot read absent.reg: not found (ENOENT)\n');
   });
 
   it('no file argument is a usage error: exit 2', async () => {
