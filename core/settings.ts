@@ -192,6 +192,13 @@ export const SettingsSchema = z
       .nullable()
       .default(null),
     /**
+     * Name of the RepairObject function (stack output `RepairFunctionName`, also the parameter
+     * `<settings path>/RepairFunctionName`): the scrub asks it to put damaged committed objects back, since the agent's
+     * own writes are create-only (issue 21). Unset: the repair runs in-process with the agent's credentials (a local
+     * stand-in; against a create-only bucket policy it is refused and reported as not repaired).
+     */
+    RepairFunctionName: z.string().regex(/^[A-Za-z0-9_:.-]{1,140}$/, 'must be a Lambda function name or ARN').nullable().default(null),
+    /**
      * Windows ANSI code page of REGEDIT4 `.reg` files and of the ANSI bytes of their hex(1)/hex(2)/hex(7) strings
      * (regedit reads and writes them in the system code page): 1252 (Western) by default; 874 and 1250–1258
      * are supported (the single-byte ANSI code pages).
