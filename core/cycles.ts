@@ -78,9 +78,14 @@ export interface RestorablePoint {
   readonly full: SetSummary;
   /** The DIFFERENTIAL to restore on top, if any. Always complete, successful and of this cycle. */
   readonly differential?: SetSummary;
-  /** Job id of the newest SET of the point (the DIFFERENTIAL's, else the FULL's): the state restored. */
+  /**
+   * The LOG points to apply on top, oldest first (SPEC §4.5), when the point is a LOG: its chain back to the FULL or
+   * the DIFFERENTIAL it continues (see `log-chain.ts`). Absent for a FULL or DIFFERENTIAL point.
+   */
+  readonly logs?: readonly SetSummary[];
+  /** Job id of the newest SET of the point (the last LOG's, else the DIFFERENTIAL's, else the FULL's): the state restored. */
   readonly jobId: number;
-  /** The SETs to restore, in order: the FULL, then the DIFFERENTIAL if any. */
+  /** The SETs to restore, in order: the FULL, then the DIFFERENTIAL if any, then the LOGs oldest first. */
   readonly sets: readonly SetSummary[];
 }
 

@@ -17,7 +17,7 @@
  *
  * Pure: no I/O.
  */
-import { isSuccessfulSet, type Cycle, type CycleReport, type SetSummary } from './cycles';
+import { isSuccessfulSet, type Cycle, type CycleReport, type RestorablePoint, type SetSummary } from './cycles';
 import { CommserveDrError } from './errors';
 import type { Manifest } from './manifest';
 import { parseSetName } from './set-id';
@@ -232,4 +232,58 @@ export function logPredecessor(report: CycleReport): SetSummary | undefined {
   const open = report.openCycle;
   if (!open) return undefined;
   return [open.full, ...open.differentials, ...open.logs].filter(isSuccessfulSet).sort((a, b) => a.jobId - b.jobId).at(-1);
+}
+
+/**
+ * A chain point as the restorable point recovery works with: the FULL, the DIFFERENTIAL the chain starts from (if
+ * any), the LOGs oldest first (if any); `sets` in restore order and `jobId` the point's newest SET.
+ */
+export function restorablePointOf(point: ChainPoint): RestorablePoint {
+  const [full, ...rest] = point.sets;
+  const differential = rest.find((s) => s.backupType === BackupType.Differential);
+  const logs = rest.filter((s) => s.backupType === BackupType.Log);
+  return {
+    cycleId: point.cycleId,
+    full,
+    ...(differential ? { differential } : {}),
+    ...(logs.length > 0 ? { logs } : {}),
+    jobId: point.target.jobId,
+    sets: point.sets,
+  };
+}
+
+/**
+ * The chain point ending at one SET (a LOG named with `recover --set`), or why it cannot be rebuilt.
+ * @returns the point, or `{ reason }` (the SET is in no cycle, or a link of its chain is missing, failed or damaged).
+ */
+export function chainPointOfSet(report: CycleReport, jobId: number, options: ChainOptions = {}): ChainPoint | { reason: string } {
+  const cycle = report.cycles.find((c) => [c.full, ...c.differentials, ...c.logs].some((s) => s.jobId === jobId));
+  if (!cycle) return { reason: 'it belongs to no cycle (its FULL is not listed or did not succeed)' };
+  const chain = resolveCycleChain(cycle, options);
+  const point = chain.points.find((p) => p.target.jobId === jobId);
+  if (point) return point;
+  const gap = chain.gaps.find((g) => g.unreachable.some((s) => s.jobId === jobId));
+  if (gap) {
+    const before = gap.newestReachableBefore;
+    return { reason: `${gap.reason}${before ? `; the newest reachable point before it is ${before.target.setName} at ${new Date(before.timeMs).toISOString()}` : ''}` };
+  }
+  return { reason: 'its chain cannot be rebuilt (no moment recorded, or a link did not succeed)' };
+}
+
+/**
+ * The newest restorable point counting LOG points (SPEC §2): the newest cycle's point (FULL + newest successful
+ * DIFFERENTIAL), or a LOG point of that cycle newer than it whose chain is whole. Undefined when no FULL succeeded.
+ * A LOG behind a gap is never chosen: the newest LOG before the gap (or the FULL/DIFFERENTIAL) is.
+ */
+export function newestPointWithLogs(report: CycleReport, options: ChainOptions = {}): RestorablePoint | undefined {
+  const cyclePoint = report.newestRestorablePoint;
+  if (!cyclePoint) return undefined;
+  const cycle = report.cycles.find((c) => c.cycleId === cyclePoint.cycleId)!;
+  const newest = resolveCycleChain(cycle, options).points.at(-1);
+  return newest && newest.target.backupType === BackupType.Log && newest.target.jobId > cyclePoint.jobId ? restorablePointOf(newest) : cyclePoint;
+}
+
+/** The moment a restorable point's state was captured (its newest SET's `pointTime`, else its end time), or undefined. */
+export function restorablePointMoment(point: RestorablePoint): { timeMs: number; exact: boolean } | undefined {
+  return pointMoment(point.sets.at(-1)!);
 }

@@ -10,6 +10,7 @@ import { resolve, sep } from 'node:path';
 import { buildCycles, describeSetOutcome, isSuccessfulSet, type RestorablePoint, type SetSummary } from './cycles';
 import { CommserveDrError, ManifestError, UsageError } from './errors';
 import { isSafeFileName } from './hotsite-layout';
+import { chainPointOfSet, newestPointWithLogs, restorablePointOf } from './log-chain';
 import { BackupType, parseSetName, setName as setNameOf } from './set-id';
 
 /** S3 archive retrieval tiers (RestoreObject `GlacierJobParameters.Tier`). */
@@ -137,7 +138,8 @@ export class RecoveryError extends CommserveDrError {
 
 /**
  * The SETs to restore: the newest restorable point (a successful FULL + the newest successful DIFFERENTIAL of its
- * cycle, SPEC §6), or the SET named: a FULL alone, or a DIFFERENTIAL on top of its cycle's FULL.
+ * cycle, SPEC §6, or the newest LOG point of that cycle whose chain is whole, SPEC §4.5), or the SET named: a FULL
+ * alone, a DIFFERENTIAL on top of its cycle's FULL, or a LOG with its chain (FULL + DIFFERENTIAL + LOGs).
  * @param sets every SET known at the hot-site (see `buildCycles`).
  * @throws RecoveryError `NO_RESTORABLE_POINT` (nothing restorable), `SET_NOT_FOUND` (exit 2), `SET_NOT_RESTORABLE`
  *   (the SET named is incomplete, failed, or its FULL is not usable), with the reason.
@@ -145,8 +147,9 @@ export class RecoveryError extends CommserveDrError {
 export function choosePoint(sets: readonly SetSummary[], requested?: string): RestorablePoint {
   const report = buildCycles(sets);
   if (requested === undefined) {
-    // The newest cycle's point; an open cycle's point counts (its FULL and DIFFERENTIALs are complete SETs).
-    const point = report.newestRestorablePoint;
+    // The newest cycle's point; an open cycle's point counts (its FULL and DIFFERENTIALs are complete SETs). A LOG
+    // point of that cycle newer than it, whose chain is whole, is newer still (SPEC §2: FULL + DIFF + LOG points).
+    const point = newestPointWithLogs(report);
     if (!point) {
       throw new RecoveryError('NO_RESTORABLE_POINT', `no restorable point at the hot-site: ${sets.length === 0 ? 'no SETs' : 'no successful complete FULL'}`);
     }
@@ -159,6 +162,11 @@ export function choosePoint(sets: readonly SetSummary[], requested?: string): Re
   if (!set) throw new RecoveryError('SET_NOT_FOUND', `${name} is not at the hot-site (neither under sets/ nor archive/)`, { exitCode: 2 });
   if (!isSuccessfulSet(set)) throw new RecoveryError('SET_NOT_RESTORABLE', `${name} cannot be restored: it ${describeSetOutcome(set)}`);
   if (set.backupType === BackupType.Full) return { cycleId: jobId, full: set, jobId, sets: [set] };
+  if (set.backupType === BackupType.Log) {
+    const chain = chainPointOfSet(report, jobId);
+    if ('reason' in chain) throw new RecoveryError('SET_NOT_RESTORABLE', `${name} cannot be restored: ${chain.reason}`);
+    return restorablePointOf(chain);
+  }
   const orphan = report.orphans.find((o) => o.set.jobId === jobId);
   if (orphan) throw new RecoveryError('SET_NOT_RESTORABLE', `${name} cannot be restored: ${orphan.reason}`);
   const cycle = report.cycles.find((c) => c.differentials.some((d) => d.jobId === jobId));
@@ -170,9 +178,14 @@ export function choosePoint(sets: readonly SetSummary[], requested?: string): Re
 export interface PlannedObject {
   setName: string;
   file: string;
-  /** The key read: under `sets/` when the hot copy has it, else under `archive/`. */
+  /** The S3 key (`sets/…`, `archive/…`) or the path on disk of the copy that serves the file. */
   key: string;
-  area: 'sets' | 'archive';
+  /** Where the serving copy is: `local` (a folder of SETs on disk), `sets` (hot-site), `archive`. */
+  area: 'local' | 'sets' | 'archive';
+  /** The copy that serves the file (SPEC §6.1: the cheapest intact one: local, then hot-site, then archive). */
+  copy: 'local' | 'hot-site' | 'archive';
+  /** Copies of this file passed over because they are damaged or missing, each with what was found. */
+  skipped: Array<{ copy: 'local' | 'hot-site' | 'archive'; key: string; detail: string; /** The finding's error code (`SIZE_MISMATCH`, `CHECKSUM_MISMATCH`, `COPY_FILE_MISSING`, …). */ code?: string }>;
   size: number;
   /** As S3 lists it (`STANDARD` when S3 says nothing). */
   storageClass: string;
@@ -224,7 +237,8 @@ export function formatPlan(plan: RecoveryPlan): string {
     `Objects: ${plan.objects.length}, ${formatBytes(plan.totalBytes)}`,
   ];
   for (const o of plan.objects) {
-    lines.push(`  ${o.key.padEnd(48)} ${formatBytes(o.size).padStart(10)}  ${o.storageClass.padEnd(12)} ${o.state}`);
+    lines.push(`  ${`${o.setName}/${o.file}`.padEnd(32)} ${formatBytes(o.size).padStart(10)}  from ${o.copy.padEnd(8)} ${o.key}  (${o.storageClass}, ${o.state})`);
+    for (const k of o.skipped) lines.push(`    skipped ${k.copy} copy ${k.key}: ${k.detail}`);
   }
   lines.push(`Archive restores: ${plan.pendingObjects === 0 ? 'none needed' : `${plan.pendingObjects} object(s), tier ${plan.tier}`}; estimated wait ${plan.estimatedWait.text}`);
   for (const note of plan.estimatedWait.notes) lines.push(`  note: ${note}`);

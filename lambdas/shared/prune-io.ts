@@ -165,6 +165,7 @@ export interface GatherOptions {
 
 /** The type of a SET without a manifest, from its file names (`commserv_DIFF_<id>.dmp`); FULL otherwise. */
 export function typeFromFiles(listed: ListedSet): BackupType {
+  if (listed.objects.some((o) => o.key.endsWith(`/commserv_LOG_${listed.jobId}.dmp`))) return BackupType.Log;
   return listed.objects.some((o) => o.key.endsWith(`/commserv_DIFF_${listed.jobId}.dmp`)) ? BackupType.Differential : BackupType.Full;
 }
 

@@ -83,7 +83,7 @@ describe('recovery-readiness report (CLI-made SETs, moto, headless Chromium)', (
     expect(data.alarms.map((a) => [a.alarm, a.jobId])).toEqual([['JobFailed', null]]);
     expect(data.alarms[0].message).toContain(SCRIPT);
     expect(data.history.jobs.map((j) => [j.jobId, j.status])).toEqual([[null, 'Failed'], [3, 'Completed'], [2, 'Completed'], [1, 'Completed']]);
-    expect(formatReportSummary(data)).toMatch(/RPO: 2 h 05 min \(newest restorable point SET_001 \+ SET_003\)\n/);
+    expect(formatReportSummary(data)).toMatch(/RPO: 2 h 05 min \(newest restorable point SET_001 \+ SET_003\) — over the 30-minute LOG target \(RpoExceeded\)\n/);
 
     // Assert: the page is deterministic, self-contained and escaped.
     expect(again.html).toBe(html);

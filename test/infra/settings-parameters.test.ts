@@ -27,6 +27,8 @@ describe('SettingsParameters', () => {
       'PublishMetrics',
       'DumpCompression',
       'DumpCompressionLevel',
+      'AgentLogDirectory',
+      'AgentLogMaxBytes',
       'AnsiCodePage',
     ]);
   });
@@ -41,7 +43,7 @@ describe('SettingsParameters', () => {
       t.template.hasResourceProperties('AWS::SSM::Parameter', {
         Name: `/commserve-dr/default/${name}`,
         Type: 'String',
-        Value: parameterValue(DEFAULTS[name]),
+        Value: parameterValue(DEFAULTS[name], name),
         Tier: 'Standard',
       });
     });

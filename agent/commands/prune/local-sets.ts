@@ -73,7 +73,9 @@ export function readLocalSets(destination: string, stateDir: string, records: Re
     else if (manifest) status = manifest.events.some((e) => e.level === 'error') ? JobStatus.CompletedWithErrors : JobStatus.Completed;
     else status = running && jobId === newest ? RUNNING : JobStatus.Failed;
     const backupType =
-      manifest?.backupType ?? record?.backupType ?? (files.some((f) => f.startsWith(`commserv_DIFF_${jobId}.dmp`)) ? BackupType.Differential : BackupType.Full);
+      manifest?.backupType ??
+      record?.backupType ??
+      (files.some((f) => f.startsWith(`commserv_DIFF_${jobId}.dmp`)) ? BackupType.Differential : files.some((f) => f.startsWith(`commserv_LOG_${jobId}.dmp`)) ? BackupType.Log : BackupType.Full);
     const summary: SetSummary = {
       jobId,
       setName: name,

@@ -38,6 +38,7 @@ import { SqlBatchError, targetLabel, type SqlSession } from '#agent/engines/sqls
 import { openSqlServerSession, type OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
 import { DEFAULT_BACKUP_PATH_QUERY, DEFAULT_DATA_LOG_PATH_QUERY, dropDatabaseStatement, serverPath } from '#agent/engines/sqlserver/tsql';
 import type { ObserveTarget, StagedFile } from './fetch';
+import { applyStagedLogChain } from './log-chain-apply';
 
 /** Which SQLite integrity check a rebuild runs: `PRAGMA quick_check` or the full `PRAGMA integrity_check`. */
 export type IntegrityCheckMode = 'quick' | 'full';
@@ -273,10 +274,19 @@ export async function rebuildDatabase(
       sha256 = dumps.fullDump.sha256;
       recordedSha256 = dumps.fullSha256;
     }
+    let backedUp = dumps.diff?.manifest ?? dumps.full;
+    if (point.logs?.length) {
+      // SPEC §4.5: the LOG chain on top of the verified FULL (+ DIFFERENTIAL); its end SHA-256 is checked in the apply.
+      const base = { jobId: backedUp.jobId, pageCount: dumps.diff ? dumps.diff.header.pageCount : Number(dumps.full.database.pageCount), sha256 };
+      const chain = await applyStagedLogChain(point, manifests, files, workFile, base);
+      sha256 = chain.sha256;
+      recordedSha256 = chain.sha256;
+      appliedPages += chain.appliedPages;
+      backedUp = chain.lastManifest;
+    }
     const rebuildMs = performance.now() - started;
     const syncing = options.sync === false ? Promise.resolve() : syncFile(workFile);
     syncing.catch(() => undefined);
-    const backedUp = dumps.diff?.manifest ?? dumps.full;
     const integrityCheck = chooseIntegrityCheck(options.integrityCheck ?? 'quick', sha256 === recordedSha256, backedUp);
     const integrity = checkIntegrity(workFile, integrityCheck.mode);
     await syncing;

@@ -171,14 +171,17 @@ function rpoCard(data: ReportData): string {
   const over = rpo.overThreshold;
   const value = rpo.point ? formatAge(rpo.ageMs) : 'none';
   const detail = rpo.point
-    ? `newest restorable point <strong>${esc(rpo.point.sets.join(' + '))}</strong>, ended ${esc(time(rpo.point.endTime))}`
+    ? `newest restorable point <strong>${esc(rpo.point.sets.join(' + '))}</strong>, state at ${esc(time(rpo.point.endTime))}`
     : 'no FULL has succeeded: nothing can be restored';
   const verdict = over
     ? `<p class="verdict bad">OVER the ${rpo.thresholdHours}-hour threshold</p>`
     : `<p class="verdict good">within the ${rpo.thresholdHours}-hour threshold</p>`;
+  const logTarget = rpo.logTargetMinutes
+    ? `<p class="verdict ${rpo.overLogTarget ? 'bad' : 'good'}" id="rpo-log-target">${rpo.overLogTarget ? 'OVER' : 'within'} the ${rpo.logTargetMinutes}-minute LOG target (RpoExceeded: 2 × LogBackupIntervalMinutes)</p>`
+    : '';
   return (
     `<section class="card${over ? ' card-bad' : ' card-good'}" id="rpo" data-rpo-ms="${rpo.ageMs ?? ''}" data-over-threshold="${over}" aria-labelledby="rpo-h">` +
-    `<h2 id="rpo-h">Current RPO</h2><p class="big" id="rpo-value">${esc(value)}</p>${verdict}<p class="small">${detail}</p></section>`
+    `<h2 id="rpo-h">Current RPO</h2><p class="big" id="rpo-value">${esc(value)}</p>${verdict}${logTarget}<p class="small">${detail}</p></section>`
   );
 }
 

@@ -19,6 +19,7 @@ import { statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describeError } from '#core/errors';
+import { newestPointWithLogs } from '#core/log-chain';
 import { JobStatus } from '#core/job-status';
 import { planRetention, type RetentionAction, type RetentionCode, type RetentionSetInput } from '#core/retention';
 import type { Settings } from '#core/settings';
@@ -154,6 +155,10 @@ export interface ReportData {
     thresholdHours: number;
     /** True when the age is over the threshold, or there is no restorable point. */
     overThreshold: boolean;
+    /** The `RpoExceeded` alarm's threshold, 2 × `LogBackupIntervalMinutes` (minutes); null when LOG backups are off. */
+    logTargetMinutes?: number | null;
+    /** True when the age is over {@link logTargetMinutes} (the `RpoExceeded` alarm would be in ALARM). */
+    overLogTarget?: boolean;
   };
   verification: {
     /** The newest verification record, whatever its result. */
@@ -229,7 +234,7 @@ export async function buildReadinessReport(options: ReportOptions): Promise<{ ht
 
   const inventory = await takeInventory(settings, s3);
   const verifications = readVerifications(settings);
-  const { document, report } = setsDocument(inventory, verifications);
+  const { document, report } = setsDocument(inventory, verifications, now);
   const history = await collectHistory(settings, s3);
 
   // Retention, as a dry run.
@@ -290,8 +295,9 @@ export async function buildReadinessReport(options: ReportOptions): Promise<{ ht
   const orphans = document.orphans.map((o) => ({ ...toSet(o), reason: o.reason }));
 
   // RPO.
-  const point = report.newestRestorablePoint;
-  const pointEnd = point ? (point.sets.at(-1)!.endTime ?? null) : null;
+  // The newest restorable point counts LOG points (SPEC §2, §4.5); its moment is the captured state (`pointTime`).
+  const point = newestPointWithLogs(report);
+  const pointEnd = point ? (point.sets.at(-1)!.pointTime ?? point.sets.at(-1)!.endTime ?? null) : null;
   const pointEndMs = pointEnd === null ? NaN : Date.parse(pointEnd);
   const rpoAgeMs = Number.isFinite(pointEndMs) ? nowMs - pointEndMs : null;
   const rpo: ReportData['rpo'] = {
@@ -299,6 +305,8 @@ export async function buildReadinessReport(options: ReportOptions): Promise<{ ht
     ageMs: rpoAgeMs,
     thresholdHours: RPO_ALARM_HOURS,
     overThreshold: point === undefined || (rpoAgeMs !== null && rpoAgeMs > RPO_ALARM_HOURS * HOUR_MS),
+    logTargetMinutes: settings.LogBackupIntervalMinutes === null ? null : 2 * settings.LogBackupIntervalMinutes,
+    overLogTarget: settings.LogBackupIntervalMinutes !== null && rpoAgeMs !== null && rpoAgeMs > 2 * settings.LogBackupIntervalMinutes * 60_000,
   };
 
   // The last verification (ties on time broken by SET name, so the choice does not depend on directory order).
@@ -324,7 +332,7 @@ export async function buildReadinessReport(options: ReportOptions): Promise<{ ht
     }
     if (j.integrity === 'corrupt' && j.jobId !== null) {
       corruptJobs.add(j.jobId);
-      alarms.push({ ...base, alarm: 'DatabaseCorruptionDetected', severity: 'critical', message: `the integrity check of job ${j.jobId} found the CommServe database corrupt; ${j.setName ?? 'its SET'} holds a copy of the damaged database` });
+      alarms.push({ ...base, alarm: 'DatabaseCorruptionDetected', severity: 'critical', message: `the integrity check of job ${j.jobId} found the CommServe database corrupt${j.integrityFindings ? ` (${j.integrityFindings})` : ''}; ${j.setName ?? 'its SET'} holds a copy of the damaged database` });
     }
   }
   for (const e of inventory.entries) {
@@ -395,7 +403,7 @@ export function formatReportSummary(data: ReportData): string {
   lines.push(`Recovery readiness at ${data.generatedAt.slice(0, 19).replace('T', ' ')} UTC · ${sets} SET${sets === 1 ? '' : 's'} in ${data.cycles.length} cycle${data.cycles.length === 1 ? '' : 's'}`);
   lines.push(
     data.rpo.point
-      ? `  RPO: ${formatAge(data.rpo.ageMs)} (newest restorable point ${data.rpo.point.sets.join(' + ')})${data.rpo.overThreshold ? ` — OVER ${data.rpo.thresholdHours} h` : ''}`
+      ? `  RPO: ${formatAge(data.rpo.ageMs)} (newest restorable point ${data.rpo.point.sets.join(' + ')})${data.rpo.overThreshold ? ` — OVER ${data.rpo.thresholdHours} h` : ''}${data.rpo.overLogTarget ? ` — over the ${data.rpo.logTargetMinutes}-minute LOG target (RpoExceeded)` : ''}`
       : '  RPO: no restorable point (no FULL has succeeded)',
   );
   const v = data.verification.last;

@@ -60,10 +60,11 @@ function folderBytes(dir: string): number {
   return total;
 }
 
-/** The type of an incomplete SET from the dump it holds (`commserv_DIFF_<id>.dmp` or `commserv_FULL.dmp`), if any. */
+/** The type of an incomplete SET from the dump it holds (`commserv_DIFF_<id>.dmp`, `commserv_LOG_<id>.dmp` or `commserv_FULL.dmp`), if any. */
 function inferBackupType(dir: string, jobId: number): BackupType | undefined {
   const names = readdirSync(dir);
   if (names.some((n) => n.startsWith(`commserv_DIFF_${jobId}.dmp`))) return BackupType.Differential;
+  if (names.some((n) => n.startsWith(`commserv_LOG_${jobId}.dmp`))) return BackupType.Log;
   if (names.some((n) => n.startsWith('commserv_FULL.dmp'))) return BackupType.Full;
   return undefined;
 }

@@ -4,6 +4,8 @@
  */
 import { buildCycles, type Cycle, type CycleReport, type SetSummary } from '#core/cycles';
 import { formatBytes } from '#core/format';
+import { chainGaps, newestPointWithLogs, restorablePointMoment } from '#core/log-chain';
+import { setName as setNameOfJob } from '#core/set-id';
 import type { Inventory, InventoryEntry } from './inventory';
 import type { Verification } from '#agent/commands/recover/verify';
 
@@ -21,6 +23,32 @@ export interface SetRow {
   problems: string[];
   /** The last `verify` of the point ending at this SET: result and time, when one was recorded. */
   verified: { result: 'restorable' | 'failed'; at: string; trialRestoreMs: number | null } | null;
+  /** The moment the SET's database state was captured (manifest `pointTime`), when recorded; LOG SETs always have one. */
+  pointTime?: string | null;
+  /** LOG only: the SET this LOG point continues (manifest `previousSet`). */
+  previousSet?: string | null;
+}
+
+/** A break in a cycle's LOG chain (SPEC §4.5): the LOGs listed cannot be rebuilt, nor any moment after the break. */
+export interface SetsGap {
+  cycleId: number;
+  /** The first LOG that cannot be rebuilt. */
+  firstUnreachable: string;
+  /** Every LOG behind this break, oldest first. */
+  unreachable: string[];
+  /** The newest point reachable before the break (SET and moment), when there is one. */
+  newestReachable: { set: string; time: string } | null;
+  reason: string;
+}
+
+/** The current RPO (SPEC §2): the age of the newest restorable point (LOG points included). */
+export interface SetsRpo {
+  /** The point's newest SET and its moment (`pointTime`, else the job's end), null when nothing is restorable. */
+  point: { set: string; time: string; exact: boolean } | null;
+  /** `now` − the point's moment, ms; null without a point. */
+  ageMs: number | null;
+  /** When the age was measured (ISO-8601 UTC). */
+  at: string;
 }
 
 /** The `--json` document of `sets`. */
@@ -28,6 +56,9 @@ export interface SetsDocument {
   cycles: Array<{ cycleId: number; setName: string; complete: boolean; successful: boolean; open: boolean; reasons: Cycle['reasons']; sets: SetRow[] }>;
   orphans: Array<SetRow & { reason: string }>;
   newestRestorablePoint: { sets: string[]; jobId: number } | null;
+  /** Breaks in LOG chains, oldest cycle first (empty when every chain is whole). */
+  gaps: SetsGap[];
+  rpo: SetsRpo;
   hotSiteUnavailable: string | null;
   /** The manifest hash chain per copy (issue 21), when it was checked. */
   manifestChain?: Array<{ copy: string; status: 'intact' | 'broken' | 'not-checked'; line: string; breaks: string[] }>;
@@ -50,14 +81,37 @@ function row(entry: InventoryEntry, verifications: ReadonlyMap<string, Verificat
     copies,
     problems: entry.problems,
     verified: v ? { result: v.result, at: v.verifiedAt, trialRestoreMs: v.trialRestore?.durationMs ?? null } : null,
+    pointTime: entry.summary.pointTime ?? null,
+    previousSet: entry.summary.previousJobId === undefined ? null : setNameOfJob(entry.summary.previousJobId),
   };
 }
 
+/** The RPO at `now` from the newest restorable point (LOG points included). */
+export function rpoOf(report: CycleReport, now: Date): SetsRpo {
+  const point = newestPointWithLogs(report);
+  const moment = point ? restorablePointMoment(point) : undefined;
+  return {
+    point: point && moment ? { set: point.sets.at(-1)!.setName, time: new Date(moment.timeMs).toISOString(), exact: moment.exact } : null,
+    ageMs: moment ? Math.max(0, now.getTime() - moment.timeMs) : null,
+    at: now.toISOString(),
+  };
+}
+
+/** `4 min 10 s`, `2 h 5 min`, `3 d 4 h`. */
+export function formatRpoAge(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+}
+
 /** Builds the document from an inventory (pure). */
-export function setsDocument(inventory: Inventory, verifications: ReadonlyMap<string, Verification> = new Map()): { document: SetsDocument; report: CycleReport } {
+export function setsDocument(inventory: Inventory, verifications: ReadonlyMap<string, Verification> = new Map(), now: Date = new Date()): { document: SetsDocument; report: CycleReport } {
   const byJob = new Map(inventory.entries.map((e) => [e.summary.jobId, e]));
   const report = buildCycles(inventory.entries.map((e) => e.summary));
   const rowOf = (s: SetSummary) => row(byJob.get(s.jobId)!, verifications);
+  const newestPoint = newestPointWithLogs(report);
   const document: SetsDocument = {
     cycles: report.cycles.map((c) => ({
       cycleId: c.cycleId,
@@ -66,12 +120,18 @@ export function setsDocument(inventory: Inventory, verifications: ReadonlyMap<st
       successful: c.successful,
       open: c === report.openCycle,
       reasons: c.reasons,
-      sets: [c.full, ...c.differentials].map(rowOf),
+      sets: [c.full, ...c.differentials, ...c.logs].sort((a, b) => a.jobId - b.jobId).map(rowOf),
     })),
     orphans: report.orphans.map((o) => ({ ...rowOf(o.set), reason: o.reason })),
-    newestRestorablePoint: report.newestRestorablePoint
-      ? { sets: report.newestRestorablePoint.sets.map((s) => s.setName), jobId: report.newestRestorablePoint.jobId }
-      : null,
+    newestRestorablePoint: newestPoint ? { sets: newestPoint.sets.map((s) => s.setName), jobId: newestPoint.jobId } : null,
+    gaps: chainGaps(report).map((g) => ({
+      cycleId: g.cycleId,
+      firstUnreachable: g.firstUnreachable.setName,
+      unreachable: g.unreachable.map((s) => s.setName),
+      newestReachable: g.newestReachableBefore ? { set: g.newestReachableBefore.target.setName, time: new Date(g.newestReachableBefore.timeMs).toISOString() } : null,
+      reason: g.reason,
+    })),
+    rpo: rpoOf(report, now),
     hotSiteUnavailable: inventory.hotSiteUnavailable,
   };
   return { document, report };
@@ -86,8 +146,12 @@ export function formatSets(document: SetsDocument): string {
   for (const c of document.cycles) {
     const verdict = `${c.open ? 'open' : c.complete ? 'complete' : 'incomplete'} · ${c.successful ? 'successful' : 'NOT successful'}`;
     lines.push(`Cycle ${c.setName} · ${verdict}`);
-    for (const r of c.sets) lines.push(setLine(r));
+    for (const r of c.sets) lines.push(setLine(r, r.backupType === 'LOG' && r.pointTime ? `  at ${r.pointTime}${r.previousSet ? ` after ${r.previousSet}` : ''}` : ''));
     if (!c.successful) lines.push(`    ${c.reasons.successful}`);
+    for (const g of document.gaps.filter((gap) => gap.cycleId === c.cycleId)) {
+      lines.push(`    GAP in the LOG chain: ${g.reason}; ${g.unreachable.join(', ')} cannot be restored`);
+      lines.push(`      newest reachable moment before it: ${g.newestReachable ? `${g.newestReachable.time} (${g.newestReachable.set})` : 'none'}`);
+    }
     lines.push('');
   }
   if (document.orphans.length > 0) {
@@ -99,6 +163,11 @@ export function formatSets(document: SetsDocument): string {
     document.newestRestorablePoint
       ? `Newest restorable point: ${document.newestRestorablePoint.sets.join(' + ')}`
       : 'No restorable point: no successful FULL yet.',
+  );
+  lines.push(
+    document.rpo.point && document.rpo.ageMs !== null
+      ? `RPO: ${formatRpoAge(document.rpo.ageMs)} (newest restorable point ${document.rpo.point.set} at ${document.rpo.point.time}${document.rpo.point.exact ? '' : ', its end time'})`
+      : 'RPO: no restorable point',
   );
   if (document.hotSiteUnavailable) lines.push(`Hot-site not listed: ${document.hotSiteUnavailable}`);
   for (const c of document.manifestChain ?? []) lines.push(c.line);
