@@ -29,6 +29,7 @@ describe('SettingsParameters', () => {
       'DumpCompressionLevel',
       'AgentLogDirectory',
       'AgentLogMaxBytes',
+      'RepairFunctionName',
       'AnsiCodePage',
     ]);
   });
