@@ -9,41 +9,19 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
-import { sfnClient } from './aws/clients';
-import { phase2Route, startPhase2 } from './commands/backup/start-phase2';
-import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
+import { CommserveDrError, describeError, ExitCode, JobLockedError, UsageError } from '#core/errors';
 import { exitCodeForStatus, JobStatus } from '#core/job-status';
 import type { JobRecord } from '#core/job';
 import type { Settings } from '#core/settings';
+import type { JobJournal as JobJournalType } from './history/job-journal';
 import { BackupType, canonicalSetName, parseBackupType, SET_ARGUMENT_FORM } from '#core/set-id';
+import { parseRetrievalTier, type RetrievalTier } from '#core/recovery';
 import { AGENT_VERSION } from './version';
 import { setInterruptedCommand } from './shutdown';
-import { loadEffectiveConfig } from './config';
-import { requireProductionPaths } from './config-location';
-import { createLogger, type LogFormat } from './log';
-import { createProgress } from './progress';
-import { createMetricsPublisher } from './metrics/metrics';
-import { runPhase1 } from './commands/backup/phase1';
-import { runWithCallback, sfnTaskCallback } from './commands/backup/callback';
-import { createHotSiteClient } from './hotsite/hot-site';
-import { scrubHotSite } from './hotsite/scrub';
-import { formatJobSummary } from './commands/backup/summary';
-import { runLocalJob, DEFAULT_SAMPLE_BYTES } from './local/local-run';
-import { executeDrJobLocally } from './local/local-state-machine';
-import { tryRecordJob } from './history/history';
-import { generateSampleCommServe } from './local/sample-db/index';
-import { takeInventory } from './commands/sets/inventory';
-import { buildReadinessReport, formatReportSummary } from './commands/report/report';
-import { runPrune } from './commands/prune/prune';
-import { runRecover } from './commands/recover/recover';
-import { runFetch } from './commands/recover/fetch';
-import { readVerifications, runVerify } from './commands/recover/verify';
-import { createRegistryStore } from './registry/index';
-import { parseRetrievalTier, type RetrievalTier } from '#core/recovery';
-import { collectHistory, formatHistory, parseDateFilter, parseStatusFilter } from './commands/history/history';
-import { formatSets, setsDocument } from './commands/sets/sets';
-import { chainSummary, checkCopiesChain } from './hotsite/manifest-chain';
-import { formatParseWarnings, formatSecretsWarning, printRegistryExport } from './commands/registry/parse';
+import type { LogFormat } from './log';
+import { DEFAULT_SAMPLE_BYTES } from './local/sample-size';
+// Everything else (the AWS SDK, SQLite, pino, the commands themselves) is imported by the command that
+// needs it, so `--help` and the local-only commands start without loading it (test/e2e/built-cli.test.ts).
 
 /** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
 export interface CliIo {
@@ -66,7 +44,7 @@ const defaultIo: CliIo = {
 
 /** One question on the terminal (stdin/stderr), the answer line back. */
 async function askOnTerminal(question: string): Promise<string> {
-  const { createInterface } = await import('node:readline/promises');
+  const { createInterface } = require('node:readline/promises') as typeof import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return await rl.question(question);
@@ -147,25 +125,37 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     return result.exitCode;
   };
 
-  const context = () => {
+  // Modules beyond commander and the small core are required inside the command that needs them
+  // (`require(…) as typeof import(…)`: synchronous, typed, and bundled lazily by the build).
+
+  /** The global options and the settings loader: all a command that neither logs nor shows progress needs. */
+  const settingsContext = () => {
     const opts = program.opts<GlobalOptions>();
+    const config = () =>
+      (require('./config') as typeof import('./config')).loadEffectiveConfig(opts.config, io.cwd, process.env, undefined, { settingsParameterPath: opts.settingsParameterPath });
+    return { opts, config };
+  };
+
+  /** `settingsContext` plus the logger (stderr) and the progress bar, for the commands that run a job. */
+  const context = () => {
+    const { opts, config } = settingsContext();
+    const { createLogger } = require('./log') as typeof import('./log');
+    const { createProgress } = require('./progress') as typeof import('./progress');
     const logger = createLogger({ verbose: opts.verbose, format: opts.logFormat, write: io === defaultIo ? undefined : io.stderr });
     const progress = createProgress(!opts.json);
     const status = (line: string) => {
       progress.stop();
       if (!opts.json) io.stderr(`${line}\n`);
     };
-    return {
-      opts,
-      logger,
-      status,
-      progress,
-      config: () => loadEffectiveConfig(opts.config, io.cwd, process.env, undefined, { settingsParameterPath: opts.settingsParameterPath }),
-    };
+    return { opts, logger, status, progress, config };
   };
 
+  /** The hot-site S3 client (the AWS SDK is loaded by the first command that needs it). */
+  const hotSiteClient = (target: Parameters<typeof import('./hotsite/hot-site').createHotSiteClient>[0], options?: { maxAttempts?: number }) =>
+    (require('./hotsite/hot-site') as typeof import('./hotsite/hot-site')).createHotSiteClient(target, options);
+
   /** The `AnsiCodePage` setting (REGEDIT4 files). */
-  const ansiCodePageSetting = async (): Promise<number> => (await context().config()).settings.AnsiCodePage;
+  const ansiCodePageSetting = async (): Promise<number> => (await settingsContext().config()).settings.AnsiCodePage;
 
   program
     .command('start')
@@ -182,6 +172,8 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .action(async (cmd: { type?: BackupType; shrink?: boolean; sampleSizeMb: number; s3Endpoint?: string }) => {
       const { opts, logger, status, progress, config } = context();
       const { settings } = await config();
+      const { runLocalJob } = require('./local/local-run') as typeof import('./local/local-run');
+      const { formatJobSummary } = require('./commands/backup/summary') as typeof import('./commands/backup/summary');
       const result = await runLocalJob({
         settings,
         backupType: cmd.type ?? 'auto',
@@ -211,32 +203,58 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .action(async (cmd: { type: BackupType; shrink?: boolean; taskToken?: string }) => {
       const { opts, logger, progress, config } = context();
       const loaded = await config();
+      const { sfnClient } = require('./aws/clients') as typeof import('./aws/clients');
+      const { requireProductionPaths } = require('./config-location') as typeof import('./config-location');
+      const { phase2Route, startPhase2 } = require('./commands/backup/start-phase2') as typeof import('./commands/backup/start-phase2');
+      const { runPhase1 } = require('./commands/backup/phase1') as typeof import('./commands/backup/phase1');
+      const { runWithCallback, sfnTaskCallback } = require('./commands/backup/callback') as typeof import('./commands/backup/callback');
+      const { createMetricsPublisher } = require('./metrics/metrics') as typeof import('./metrics/metrics');
       // A scheduled job (or any job against AWS) must not depend on the working directory: relative paths are refused,
       // and an unset StateDirectory becomes the machine-wide one (agent/config-location.ts).
       const production = cmd.taskToken ? 'scheduled job (--task-token)' : loaded.settings.HotSite.endpoint ? null : 'job against AWS';
-      const phase1 = (settings: Settings, heartbeat?: () => Promise<void>) =>
-        runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3: createHotSiteClient(settings.HotSite), logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger) });
+      const { JobJournal } = require('./history/job-journal') as typeof import('./history/job-journal');
+      // The job's journal: a Killed record if the process is interrupted before the job's record is written.
+      const openJournal = (settings: Settings) => JobJournal.open(settings, { s3: hotSiteClient(settings.HotSite), bucket: settings.HotSite.bucket }, (m) => logger.warn(m));
+      const phase1 = (settings: Settings, journal: JobJournalType, heartbeat?: () => Promise<void>) =>
+        runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3: hotSiteClient(settings.HotSite), logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger), journal });
       if (cmd.taskToken) {
-        // Phase 1 for the state machine: it runs phase 2 when we call back. A refused setting is reported through the
-        // callback too, so the execution fails at once with the reason instead of at the heartbeat timeout.
+        // Phase 1 for the state machine: it runs phase 2 (and ReportJob writes the record) when we call back. A refused
+        // setting is reported through the callback too, so the execution fails at once with the reason instead of at
+        // the heartbeat timeout.
         const sfn = sfnClient(loaded.settings.HotSite);
+        let journal: JobJournalType | undefined;
         const result = await runWithCallback(
           sfnTaskCallback(sfn, cmd.taskToken),
-          (heartbeat) => phase1(requireProductionPaths(loaded, production!).settings, heartbeat),
+          (heartbeat) => {
+            const { settings } = requireProductionPaths(loaded, production!);
+            journal = openJournal(settings);
+            return phase1(settings, journal, heartbeat);
+          },
           (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed'),
-        ).finally(() => progress.stop());
+        ).finally(() => {
+          progress.stop();
+          journal?.finish();
+        });
         io.stdout(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `phase 1 of job ${result.jobId} done (${result.setName}, ${result.status}); the state machine continues with phase 2\n`);
         exitCode = exitCodeForStatus(result.status);
         return;
       }
       const { settings } = production ? requireProductionPaths(loaded, production) : loaded;
-      const s3 = createHotSiteClient(settings.HotSite);
+      const s3 = hotSiteClient(settings.HotSite);
       // Started by hand: phase 1, then phase 2 on the DR job state machine (the Lambdas' roles), or in-process
       // with the same definition for a local stand-in. Decided before phase 1, so a bad setting costs no dump.
       const route = phase2Route(settings);
-      const p1 = await phase1(settings).finally(() => progress.stop());
-      if (route.kind === 'state-machine') {
-        const executionArn = await startPhase2(sfnClient(settings.HotSite), route.stateMachineArn, cmd.type, p1);
+      const journal = openJournal(settings);
+      const p1 = await phase1(settings, journal)
+        .catch((error: unknown) => error as Error)
+        .finally(() => progress.stop());
+      if (p1 instanceof JobLockedError) {
+        journal.finish();
+        throw p1; // a refused second start is not a job: no record, no JobFailed
+      }
+      if (route.kind === 'state-machine' && !(p1 instanceof Error)) {
+        // ReportJob writes the record in AWS; a failed StartExecution leaves a committed SET the next job finishes.
+        const executionArn = await startPhase2(sfnClient(settings.HotSite), route.stateMachineArn, cmd.type, p1).finally(() => journal.finish());
         io.stdout(
           opts.json
             ? `${JSON.stringify({ phase1: p1, executionArn }, null, 2)}\n`
@@ -245,8 +263,18 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         exitCode = exitCodeForStatus(p1.status);
         return;
       }
-      const execution = await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
-      tryRecordJob(settings.Phase1Destination, execution.record, (e) => logger.warn(`job record not written to the phase-1 destination: ${describeError(e)}`));
+      const { executeDrJobLocally } = require('./local/local-state-machine') as typeof import('./local/local-state-machine');
+      const { tryRecordJobAnywhere } = require('./history/job-journal') as typeof import('./history/job-journal');
+      const { formatJobSummary } = require('./commands/backup/summary') as typeof import('./commands/backup/summary');
+      // In-process phase 2 — also for a failed phase 1 (RunPhase1 fails → ReportJob), so it has a record and the
+      // JobFailed metric whichever route phase 2 would have taken.
+      journal.stage('phase 2');
+      const execution =
+        p1 instanceof Error
+          ? await executeDrJobLocally({ input: { backupType: cmd.type }, s3, settings, phase1: () => Promise.reject(p1) })
+          : await executeDrJobLocally({ input: { backupType: cmd.type, phase1: p1 }, s3, settings });
+      tryRecordJobAnywhere(settings, execution.record, (e) => logger.warn(`job record not written locally: ${describeError(e)}`));
+      journal.finish();
       reportFailure(execution.record);
       io.stdout(opts.json ? `${JSON.stringify(execution.record, null, 2)}\n` : formatJobSummary(execution.record, { durationsMs: execution.stateDurationsMs }));
       exitCode = exitCodeForStatus(execution.record.status);
@@ -261,9 +289,10 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--force', 'replace a database that already exists in the directory')
     .addHelpText('after', '\nExample:\n  $ commserve-dr sample-db --dir ./cs --size-mb 20 --seed 7')
     .action(async (cmd: { dir: string; sizeMb: number; seed: number; force?: boolean }) => {
-      const { opts } = context();
+      const { opts } = settingsContext();
       const existing = resolve(io.cwd, cmd.dir, 'commserv.db');
       if (existsSync(existing) && !cmd.force) throw new UsageError(`${existing} already exists: sample-db would replace it (use --force to do so)`);
+      const { generateSampleCommServe } = require('./local/sample-db/index') as typeof import('./local/sample-db/index');
       const sample = await generateSampleCommServe({ dir: resolve(io.cwd, cmd.dir), sizeBytes: Math.round(cmd.sizeMb * 1024 * 1024), seed: cmd.seed });
       io.stdout(opts.json ? `${JSON.stringify(sample, null, 2)}\n` : `sample CommServe created: ${sample.dbPath} (${(sample.sizeBytes / 1024 / 1024).toFixed(1)} MB)\n`);
     });
@@ -274,9 +303,13 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--local-only', 'look only at the phase-1 destination (do not list the hot-site)')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr sets\n  $ commserve-dr sets --local-only --json')
     .action(async (cmd: { localOnly?: boolean }) => {
-      const { opts, config } = context();
+      const { opts, config } = settingsContext();
       const { settings } = await config();
-      const s3 = cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 });
+      const { takeInventory } = require('./commands/sets/inventory') as typeof import('./commands/sets/inventory');
+      const { formatSets, setsDocument } = require('./commands/sets/sets') as typeof import('./commands/sets/sets');
+      const { readVerifications } = require('./commands/recover/verify') as typeof import('./commands/recover/verify');
+      const { chainSummary, checkCopiesChain } = require('./hotsite/manifest-chain') as typeof import('./hotsite/manifest-chain');
+      const s3 = cmd.localOnly ? null : hotSiteClient(settings.HotSite, { maxAttempts: 1 });
       const inventory = await takeInventory(settings, s3);
       const { document } = setsDocument(inventory, readVerifications(settings));
       const chain = await checkCopiesChain({
@@ -296,14 +329,15 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--local-only', 'read only the phase-1 destination (not the hot-site mirror jobs/)')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr history\n  $ commserve-dr history --status failed errors --since 2026-11-01\n  $ commserve-dr history --local-only --json')
     .action(async (cmd: { status?: string[]; since?: string; until?: string; localOnly?: boolean }) => {
-      const { opts, config } = context();
+      const { opts, config } = settingsContext();
+      const { collectHistory, formatHistory, parseDateFilter, parseStatusFilter } = require('./commands/history/history') as typeof import('./commands/history/history');
       const filter = {
         statuses: (cmd.status ?? []).map(parseStatusFilter),
         since: cmd.since ? parseDateFilter(cmd.since, '--since') : undefined,
         until: cmd.until ? parseDateFilter(cmd.until, '--until') : undefined,
       };
       const { settings } = await config();
-      const document = await collectHistory(settings, cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }), filter);
+      const document = await collectHistory(settings, cmd.localOnly ? null : hotSiteClient(settings.HotSite, { maxAttempts: 1 }), filter);
       io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : formatHistory(document));
     });
 
@@ -316,10 +350,11 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('-y, --yes', 'do not ask for confirmation on a terminal (without a terminal prune never asks)')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr prune --dry-run\n  $ commserve-dr prune --yes\n  $ commserve-dr prune --json\n\nOn a terminal, prune (without --dry-run, --yes or --json) shows the plan and asks before deleting anything.')
     .action(async (cmd: { dryRun?: boolean; allowEarlyArchiveDeletion?: boolean; localOnly?: boolean; yes?: boolean }) => {
-      const { opts, config } = context();
+      const { opts, config } = settingsContext();
       const { settings } = await config();
+      const { runPrune } = require('./commands/prune/prune') as typeof import('./commands/prune/prune');
       if (!cmd.dryRun && !cmd.yes && !opts.json && io.isTTY && io.prompt) {
-        const plan = await runPrune({ settings, s3: cmd.localOnly ? null : createHotSiteClient(settings.HotSite), dryRun: true, allowEarlyArchiveDeletion: cmd.allowEarlyArchiveDeletion });
+        const plan = await runPrune({ settings, s3: cmd.localOnly ? null : hotSiteClient(settings.HotSite), dryRun: true, allowEarlyArchiveDeletion: cmd.allowEarlyArchiveDeletion });
         io.stdout(plan.table);
         const expiring = plan.document.plan.hotSite.expire.length + (plan.document.plan.archive?.expire.length ?? 0);
         if (expiring === 0) {
@@ -334,7 +369,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       }
       const { document, table } = await runPrune({
         settings,
-        s3: cmd.localOnly ? null : createHotSiteClient(settings.HotSite),
+        s3: cmd.localOnly ? null : hotSiteClient(settings.HotSite),
         dryRun: cmd.dryRun,
         allowEarlyArchiveDeletion: cmd.allowEarlyArchiveDeletion,
       });
@@ -354,6 +389,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--force', 'override preflight refusals (platform components installed, CommServe services running), with warnings; move existing target files aside (<name>.before-recovery-<UTC timestamp>, never deleted)')
     .option('--dry-run', 'print the plan and the registry changes; change nothing')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
+    .option('--from <dir>', 'read the SETs from this folder of SET_<n>/ folders only (a phase-1 destination, USB disk, mounted share): no cloud needed; default every copy (phase-1 destination, hot-site, archive), cheapest intact first')
     .option('--registry-hive <file>', 'import the registry into this file-backed hive (default: the Windows registry on Windows, <dir>/registry/commserv_hive.reg elsewhere)')
     .addOption(tierOption())
     .addOption(
@@ -364,12 +400,14 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         .choices(['quick', 'full'])
         .default('quick'),
     )
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n  $ commserve-dr recover --to /srv/commserve --at 2026-12-05T14:30:00Z --dry-run\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
-    .action(async (cmd: { to: string; set?: string; at?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n  $ commserve-dr recover --to /srv/commserve --from /mnt/usb/dr   (no cloud: a folder of SET_n/ folders)\n  $ commserve-dr recover --to /srv/commserve --at 2026-12-05T14:30:00Z --dry-run\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
+    .action(async (cmd: { to: string; set?: string; at?: string; from?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
       const { opts, logger, config } = context();
       if (cmd.to.trim() === '') throw new UsageError('--to names no directory: give the recovery directory explicitly (it is never taken to be the current directory)');
       const { settings } = await config();
       const to = resolve(io.cwd, cmd.to);
+      const { createRegistryStore } = require('./registry/index') as typeof import('./registry/index');
+      const { runRecover } = require('./commands/recover/recover') as typeof import('./commands/recover/recover');
       const registryStore = cmd.registryHive
         ? createRegistryStore({ store: 'file-hive', hiveFile: resolve(io.cwd, cmd.registryHive) })
         : process.platform === 'win32'
@@ -377,10 +415,11 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
           : undefined;
       const result = await runRecover({
         settings,
-        s3: createHotSiteClient(settings.HotSite),
+        s3: hotSiteClient(settings.HotSite),
         logger,
         setName: cmd.set,
         at: cmd.at,
+        from: cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from),
         to,
         firewall: cmd.firewall,
         force: cmd.force,
@@ -398,13 +437,16 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .description('restore a SET to disk without applying it: download and verify every file into <dir>/SET_n/')
     .argument('<SET_n>', 'the SET to fetch (SET_7 and SET_007 both work)', setArgument)
     .requiredOption('--to <dir>', 'directory to write SET_n/ into')
+    .option('--from <dir>', 'read the SETs from this folder of SET_<n>/ folders only (a phase-1 destination, USB disk, mounted share): no cloud needed; default every copy (phase-1 destination, hot-site, archive), cheapest intact first')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .addOption(tierOption())
     .addHelpText('after', '\nExample:\n  $ commserve-dr fetch SET_042 --to ./fetched')
-    .action(async (set: string, cmd: { to: string; wait?: boolean; tier: RetrievalTier }) => {
+    .action(async (set: string, cmd: { to: string; from?: string; wait?: boolean; tier: RetrievalTier }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
-      const result = await runFetch({ settings, s3: createHotSiteClient(settings.HotSite), logger, setName: set, to: resolve(io.cwd, cmd.to), wait: cmd.wait, tier: cmd.tier });
+      const from = cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from);
+      const { runFetch } = require('./commands/recover/fetch') as typeof import('./commands/recover/fetch');
+      const result = await runFetch({ settings, s3: hotSiteClient(settings.HotSite), logger, setName: set, to: resolve(io.cwd, cmd.to), from, wait: cmd.wait, tier: cmd.tier });
       exitCode = printResult(opts, result);
     });
 
@@ -412,16 +454,21 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .command('verify')
     .description('check a restorable point at the hot-site (sizes and SHA-256), then trial-restore it into a scratch database with an integrity check; records the result')
     .argument('[SET_n]', 'the SET to verify (a DIFFERENTIAL with its FULL; SET_7 and SET_007 both work); default the newest restorable point', setArgument)
+    .option('--from <dir>', 'read the SETs from this folder of SET_<n>/ folders only (a phase-1 destination, USB disk, mounted share): no cloud needed; default every copy (phase-1 destination, hot-site, archive), cheapest intact first')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .addOption(tierOption())
     .option('--repair', 'first check every object of the SET (without one: of every kept SET) at the hot-site against its manifest, no budget, and repair what is damaged or missing from the local or archive copy')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr verify\n  $ commserve-dr verify SET_042 --json\n  $ commserve-dr verify --repair SET_042')
-    .action(async (set: string | undefined, cmd: { wait?: boolean; tier: RetrievalTier; repair?: boolean }) => {
+    .action(async (set: string | undefined, cmd: { from?: string; wait?: boolean; tier: RetrievalTier; repair?: boolean }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
-      const s3 = createHotSiteClient(settings.HotSite);
+      const from = cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from);
+      if (cmd.repair && from !== undefined) throw new UsageError('--repair mends the hot-site copy and cannot be combined with --from (a folder is only read)');
+      const s3 = hotSiteClient(settings.HotSite);
+      const { runVerify } = require('./commands/recover/verify') as typeof import('./commands/recover/verify');
       let unrepaired = 0;
       if (cmd.repair) {
+        const { scrubHotSite } = require('./hotsite/scrub') as typeof import('./hotsite/scrub');
         const report = await scrubHotSite({
           s3,
           bucket: settings.HotSite.bucket,
@@ -433,7 +480,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         for (const e of report.events) io.stderr(`${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);
         unrepaired = report.findings.filter((f) => !f.outcome.repaired).length;
       }
-      const result = await runVerify({ settings, s3, logger, setName: set, wait: cmd.wait, tier: cmd.tier });
+      const result = await runVerify({ settings, s3, logger, setName: set, from, wait: cmd.wait, tier: cmd.tier });
       exitCode = printResult(opts, result);
       if (unrepaired > 0 && exitCode === ExitCode.Success) exitCode = ExitCode.CompletedWithErrors;
     });
@@ -446,11 +493,12 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--local-only', 'read only the phase-1 destination (not the hot-site)')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr report --html readiness.html\n  $ commserve-dr report --html readiness.html --json')
     .action(async (cmd: { html: string; history: number; localOnly?: boolean }) => {
-      const { opts, config } = context();
+      const { opts, config } = settingsContext();
       const { settings } = await config();
+      const { buildReadinessReport, formatReportSummary } = require('./commands/report/report') as typeof import('./commands/report/report');
       const { html, data } = await buildReadinessReport({
         settings,
-        s3: cmd.localOnly ? null : createHotSiteClient(settings.HotSite, { maxAttempts: 1 }),
+        s3: cmd.localOnly ? null : hotSiteClient(settings.HotSite, { maxAttempts: 1 }),
         now: new Date(),
         historyLimit: cmd.history,
       });
@@ -469,6 +517,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .addHelpText('after', '\nExamples:\n  $ commserve-dr registry parse commserv_hive.reg\n  $ commserve-dr registry parse dr/SET_12/commserv_hive_12.reg --json\n\nThe table cuts long data; --json prints { format, encoding, operations } complete, plus warnings [{ line, column, message }] and warningCount when values were left out.\nValues regedit would not import are left out, each listed on stderr as a warning (<file>: line L, column C: <problem>), exit 3.\nA file that is not a .reg file exits with 1 and one line: <file>: line L, column C: <problem>.')
     .action(async (file: string) => {
       const json = program.opts<GlobalOptions>().json === true;
+      const { formatParseWarnings, formatSecretsWarning, printRegistryExport } = require('./commands/registry/parse') as typeof import('./commands/registry/parse');
       const summary = await printRegistryExport(resolve(io.cwd, file), file, { json, write: io.stdout, ansiCodePage: await ansiCodePageSetting() });
       if (json) for (const line of formatSecretsWarning(summary.secrets)) io.stderr(`warning: ${line.trim()}\n`);
       for (const line of formatParseWarnings(summary)) io.stderr(`warning: ${line}\n`);
@@ -477,11 +526,23 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     });
 
   program
+    .command('doctor')
+    .description('would a scheduled job succeed? one verdict per line (pass / fail / skip): settings, paths, credentials, bucket, permissions, KMS key, state machine, proxy, database and its rights, destination, disk space, registry, firewall files, SSM Agent')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr doctor\n  $ commserve-dr --settings-parameter-path /commserve-dr/default doctor --json\n\nExit codes: 0 no check failed, 1 at least one failed.')
+    .action(async () => {
+      const { opts, config } = context();
+      const { formatDoctor, runDoctor } = require('./commands/doctor/doctor') as typeof import('./commands/doctor/doctor');
+      const report = await runDoctor({ loadSettings: config });
+      io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
+      exitCode = report.exitCode;
+    });
+
+  program
     .command('config')
     .description('the effective settings and where each came from (default, file, environment, SSM)')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr config\n  $ COMMSERVE_DR_RetainCycles=7 commserve-dr config --json\n  $ commserve-dr --config site.json config')
     .action(async () => {
-      const { opts, config } = context();
+      const { opts, config } = settingsContext();
       const loaded = await config();
       if (opts.json) {
         io.stdout(`${JSON.stringify({ file: loaded.source, fileFoundBy: loaded.sourceKind, ssmPath: loaded.ssmPath, settings: loaded.settings, sources: loaded.sources, relativePaths: loaded.relativePaths }, null, 2)}\n`);

@@ -224,6 +224,7 @@ function resolvePaths(settings: Settings, cwd: string): Settings {
     Phase1Destination: abs(settings.Phase1Destination),
     StateDirectory: abs(settings.StateDirectory),
     FirewallDirectory: abs(settings.FirewallDirectory),
+    AgentLogDirectory: settings.AgentLogDirectory === null ? null : abs(settings.AgentLogDirectory),
     Database: settings.Database.engine === 'sqlite' ? { ...settings.Database, path: abs(settings.Database.path) } : settings.Database,
     Registry: { ...settings.Registry, hiveFile: abs(settings.Registry.hiveFile) },
   };

@@ -10,7 +10,7 @@ for (const [signal, code] of [
   process.on(signal, () => {
     if (interrupted) return;
     interrupted = true;
-    void runInterruptCleanups().finally(() => {
+    void runInterruptCleanups(5_000, signal).finally(() => {
       const notes = interruptNotes();
       if (notes.length > 0) {
         for (const note of notes) process.stderr.write(`commserve-dr: interrupted (${signal}): ${note}\n`);

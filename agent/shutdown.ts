@@ -52,6 +52,7 @@ type Cleanup = () => Promise<void | string> | void | string;
 const cleanups = new Set<Cleanup>();
 const notes: string[] = [];
 let interrupting = false;
+let signalName: string | undefined;
 
 /** The lines the clean-ups returned (see {@link Cleanup}), in the order they ran. */
 export function interruptNotes(): readonly string[] {
@@ -63,6 +64,11 @@ export function isInterrupting(): boolean {
   return interrupting;
 }
 
+/** The signal being handled (`SIGINT`, `SIGTERM`), when the process entry named it. */
+export function interruptSignal(): string | undefined {
+  return signalName;
+}
+
 /** Registers a clean-up; returns the function that unregisters it. */
 export function onInterrupt(cleanup: Cleanup): () => void {
   cleanups.add(cleanup);
@@ -71,10 +77,11 @@ export function onInterrupt(cleanup: Cleanup): () => void {
 
 /**
  * Runs every registered clean-up (newest first), each bounded by `timeoutMs`; errors are swallowed (the
- * process is going down). Idempotent.
+ * process is going down). Idempotent. `signal` names the signal for the clean-ups ({@link interruptSignal}).
  */
-export async function runInterruptCleanups(timeoutMs = 5_000): Promise<number> {
+export async function runInterruptCleanups(timeoutMs = 5_000, signal?: string): Promise<number> {
   interrupting = true;
+  signalName ??= signal;
   const pending = [...cleanups].reverse();
   cleanups.clear();
   for (const cleanup of pending) {

@@ -25,9 +25,14 @@ export function worseStatus(a: JobStatus, b: JobStatus): JobStatus {
   return SEVERITY[a] >= SEVERITY[b] ? a : b;
 }
 
-/** Whether a SET produced by a job with this status is usable (it exists and has a manifest). */
+/**
+ * Whether a SET of a job with this status is usable once it is complete (its manifest committed; the caller checks
+ * that). A Killed job's SET is usable when the kill came after its commit — the manifest is written last, after every
+ * file was stored and hashed (issue 16: a kill after the commit loses nothing); without a manifest it never counts.
+ * A Failed job's SET is not (e.g. its hot-site copy failed validation).
+ */
 export function statusProducesUsableSet(status: JobStatus): boolean {
-  return status === JobStatus.Completed || status === JobStatus.CompletedWithErrors;
+  return status === JobStatus.Completed || status === JobStatus.CompletedWithErrors || status === JobStatus.Killed;
 }
 
 /** Exit code of the `backup`/`start` commands for a finished job (SPEC §11). */

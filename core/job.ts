@@ -35,7 +35,15 @@ export const Phase1ResultSchema = z.object({
   bytes: z.number().int().nonnegative(),
   /** Where the local copy went; null when the phase-1 destination was skipped. */
   phase1Destination: z.string().nullable(),
+  /**
+   * Whether the SET reached the hot-site (its manifest uploaded). False when the hot-site was unreachable: the SET is
+   * committed only in the phase-1 destination, the job ends Completed With One or More Errors and the next job
+   * re-fills the hot-site (issue 16). Absent (older agents): true.
+   */
+  hotSiteUploaded: z.boolean().optional(),
   integrity: z.enum(['ok', 'corrupt', 'check-failed', 'skipped']),
+  /** When corrupt: what the check reported, in one bounded line (core/integrity-findings.ts). */
+  integrityFindings: z.string().optional(),
   /** Phase 1 that reports success produced a usable SET: Failed/Killed are reported as task failures instead. */
   status: z.enum([JobStatus.Completed, JobStatus.CompletedWithErrors]),
   startTime: z.string(),
@@ -136,6 +144,8 @@ export const JobRecordSchema = z.object({
   /** Phase-2 outcome: retention keeps SETs whose archive copy failed (SPEC §5). */
   phase2: z.enum(['archived', 'failed', 'not-run']),
   integrity: z.enum(['ok', 'corrupt', 'check-failed', 'skipped']).nullable(),
+  /** When corrupt: what the check reported — pages, b-trees, indexes, first lines — in one bounded line. */
+  integrityFindings: z.string().optional(),
   events: z.array(JobEventSchema),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
@@ -163,9 +173,31 @@ export function decideJobRecord(input: ReportJobInput, bucket: string, now: stri
     endTime: now,
     bytes: p1?.bytes ?? 0,
     integrity: p1?.integrity ?? null,
+    ...(p1?.integrityFindings !== undefined ? { integrityFindings: p1.integrityFindings } : {}),
   };
+  if (p1 && p1.hotSiteUploaded === false) {
+    // Only the local copy exists: phase 2 had nothing to validate or archive (its error, if any, says so too).
+    events.push({
+      time: now,
+      level: 'error',
+      code: 'HOTSITE_NOT_UPLOADED',
+      message: `the SET is only in the phase-1 destination (${p1.phase1Destination ?? 'none'}): the hot-site copy and phase 2 did not run; the next job re-fills the hot-site from it`,
+    });
+    return {
+      ...base,
+      status: JobStatus.CompletedWithErrors,
+      copies: { phase1Destination: p1.phase1Destination, hotSite: null, archive: null },
+      phase2: 'not-run',
+      events,
+    };
+  }
   if (!p1 || input.error) {
     const error = input.error;
+    const failed = p1 ? null : parsePhase1FailureCause(error?.Cause);
+    if (failed) {
+      Object.assign(base, { jobId: failed.jobId, setName: failed.setName, backupType: failed.backupType, requestedType: failed.requestedType, startTime: failed.startTime });
+      events.push(...failed.events);
+    }
     events.push({
       time: now,
       level: 'error',
@@ -251,6 +283,46 @@ export function describePrune(input: Pick<ReportJobInput, 'prune' | 'pruneError'
     };
   }
   return { time: now, level: 'info', code: 'PRUNED', message: `retention applied: ${parts.join('; ')}${plan}` };
+}
+
+/** The job a failed phase 1 had started (it had an id): carried in the failure's `Cause` so its record keeps the id. */
+export const Phase1FailedJobSchema = z.object({
+  jobId: z.number().int().positive(),
+  setName: z.string(),
+  backupType,
+  requestedType: backupType,
+  startTime: z.string(),
+  events: z.array(JobEventSchema).default([]),
+});
+export type Phase1FailedJob = z.infer<typeof Phase1FailedJobSchema>;
+
+/** Step Functions' limit on a task failure's `Cause` (characters). */
+export const MAX_TASK_CAUSE_CHARS = 32_768;
+
+/**
+ * The `Cause` phase 1 reports with SendTaskFailure: the message alone, or — once the job had an id — a JSON document
+ * `{ message, job }` that ReportJob reads back ({@link parsePhase1FailureCause}) so the Failed record keeps the job id,
+ * SET name, start and events. Events are dropped (oldest first) to stay within {@link MAX_TASK_CAUSE_CHARS}.
+ */
+export function encodePhase1FailureCause(message: string, job: Phase1FailedJob | null): string {
+  if (!job) return message;
+  const events = [...job.events];
+  for (;;) {
+    const text = JSON.stringify({ message, job: { ...job, events } });
+    if (text.length <= MAX_TASK_CAUSE_CHARS || events.length === 0) return text.length <= MAX_TASK_CAUSE_CHARS ? text : message.slice(0, MAX_TASK_CAUSE_CHARS);
+    events.shift();
+  }
+}
+
+/** The failed job carried by a phase-1 `Cause` ({@link encodePhase1FailureCause}), or null (a plain message). */
+export function parsePhase1FailureCause(cause: string | undefined): Phase1FailedJob | null {
+  if (!cause?.startsWith('{')) return null;
+  try {
+    const parsed = Phase1FailedJobSchema.safeParse((JSON.parse(cause) as { job?: unknown }).job);
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Step Functions puts a JSON `{errorMessage, errorType}` in `Cause` for Lambda errors: keep the message. */

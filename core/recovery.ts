@@ -178,9 +178,14 @@ export function choosePoint(sets: readonly SetSummary[], requested?: string): Re
 export interface PlannedObject {
   setName: string;
   file: string;
-  /** The key read: under `sets/` when the hot copy has it, else under `archive/`. */
+  /** The S3 key (`sets/…`, `archive/…`) or the path on disk of the copy that serves the file. */
   key: string;
-  area: 'sets' | 'archive';
+  /** Where the serving copy is: `local` (a folder of SETs on disk), `sets` (hot-site), `archive`. */
+  area: 'local' | 'sets' | 'archive';
+  /** The copy that serves the file (SPEC §6.1: the cheapest intact one: local, then hot-site, then archive). */
+  copy: 'local' | 'hot-site' | 'archive';
+  /** Copies of this file passed over because they are damaged or missing, each with what was found. */
+  skipped: Array<{ copy: 'local' | 'hot-site' | 'archive'; key: string; detail: string; /** The finding's error code (`SIZE_MISMATCH`, `CHECKSUM_MISMATCH`, `COPY_FILE_MISSING`, …). */ code?: string }>;
   size: number;
   /** As S3 lists it (`STANDARD` when S3 says nothing). */
   storageClass: string;
@@ -232,7 +237,8 @@ export function formatPlan(plan: RecoveryPlan): string {
     `Objects: ${plan.objects.length}, ${formatBytes(plan.totalBytes)}`,
   ];
   for (const o of plan.objects) {
-    lines.push(`  ${o.key.padEnd(48)} ${formatBytes(o.size).padStart(10)}  ${o.storageClass.padEnd(12)} ${o.state}`);
+    lines.push(`  ${`${o.setName}/${o.file}`.padEnd(32)} ${formatBytes(o.size).padStart(10)}  from ${o.copy.padEnd(8)} ${o.key}  (${o.storageClass}, ${o.state})`);
+    for (const k of o.skipped) lines.push(`    skipped ${k.copy} copy ${k.key}: ${k.detail}`);
   }
   lines.push(`Archive restores: ${plan.pendingObjects === 0 ? 'none needed' : `${plan.pendingObjects} object(s), tier ${plan.tier}`}; estimated wait ${plan.estimatedWait.text}`);
   for (const note of plan.estimatedWait.notes) lines.push(`  note: ${note}`);

@@ -169,6 +169,19 @@ export const SettingsSchema = z
     /** Brotli quality 0–11 of `DumpCompression: brotli` (1: ~400 MB/s per core and ~4× on the sample CommServe). */
     DumpCompressionLevel: z.number().int().min(0).max(11).default(1),
     /**
+     * Directory of the CommServe's own log files: its rotated (non-active) logs — `CVD_1.log`, `CVD.log.1`, compressed
+     * ones — go into every SET with the job's own log (SPEC §4.2 step 8); the active logs are never taken. null (default;
+     * `none` in Parameter Store): only the job's own log.
+     */
+    AgentLogDirectory: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .transform((v) => (v !== null && v.trim().toLowerCase() === 'none' ? null : v)),
+    /** Bound of the agent logs in one SET, bytes (the job's log plus the newest rotated logs that fit; default 64 MiB). */
+    AgentLogMaxBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+    /**
      * ARN of the DR job state machine (stack output `DrJobStateMachineArn`, also published as the parameter
      * `<settings path>/StateMachineArn`): a job run by hand starts its phase 2 there. Unset: a job run by hand
      * against a local stand-in (HotSite.endpoint) runs phase 2 in-process; against AWS it is refused.
@@ -178,6 +191,13 @@ export const SettingsSchema = z
       .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/, 'must be a Step Functions state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)')
       .nullable()
       .default(null),
+    /**
+     * Name of the RepairObject function (stack output `RepairFunctionName`, also the parameter
+     * `<settings path>/RepairFunctionName`): the scrub asks it to put damaged committed objects back, since the agent's
+     * own writes are create-only (issue 21). Unset: the repair runs in-process with the agent's credentials (a local
+     * stand-in; against a create-only bucket policy it is refused and reported as not repaired).
+     */
+    RepairFunctionName: z.string().regex(/^[A-Za-z0-9_:.-]{1,140}$/, 'must be a Lambda function name or ARN').nullable().default(null),
     /**
      * Windows ANSI code page of REGEDIT4 `.reg` files and of the ANSI bytes of their hex(1)/hex(2)/hex(7) strings
      * (regedit reads and writes them in the system code page): 1252 (Western) by default; 874 and 1250–1258

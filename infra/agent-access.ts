@@ -112,8 +112,12 @@ export class AgentAccess extends Construct {
     props.hotSite.grantReadArea(this.role, 'state');
     props.hotSite.grantWriteArea(this.role, 'state');
     props.hotSite.grantWriteRecoveryGuide(this.role);
+    // The scrub's repair in process (versions, staged copies under repair/, archive copies back): see grantRepairInPlace.
+    props.hotSite.grantRepairInPlace(this.role);
     props.drJob.grantTaskResponse(this.role);
     props.drJob.grantStartExecution(this.role);
+    // `commserve-dr doctor` checks the state machine of jobs run by hand is there (a read of its description only).
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:DescribeStateMachine'], resources: [props.drJob.stateMachine.stateMachineArn] }));
     props.settings.grantRead(this.role);
     grantPutMetricData(this.role, METRIC_NAMESPACE);
 

@@ -57,7 +57,7 @@ export interface HotSiteBucketProps {
 }
 
 /** A bucket area (key prefix) of the hot-site. */
-export type HotSiteArea = 'sets' | 'archive' | 'jobs' | 'prune' | 'verify' | 'state';
+export type HotSiteArea = 'sets' | 'archive' | 'jobs' | 'prune' | 'verify' | 'state' | 'repair';
 
 /** Prefix of the prune plan records (`prune/<jobId>.json`; `PRUNE_PREFIX` of `lambdas/shared/prune-io.ts`). */
 export const PRUNE_RECORDS_PREFIX = 'prune/';
@@ -66,10 +66,13 @@ export const VERIFY_RECORDS_PREFIX = 'verify/';
 
 /** Prefix of the agent's durable state at the hot-site (`state/scrub.json`: when each kept SET was last checked). */
 export const STATE_PREFIX = 'state/';
+
+/** Prefix of the repair staging copies (`REPAIR_STAGING_PREFIX` of `lambdas/repair-object.ts`): new keys the agent uploads from its phase-1 destination for the repair to check and copy back. */
+export const REPAIR_PREFIX = 'repair/';
 /** The break-glass guide at the bucket root, rewritten by each job (agent/upkeep/recovery-md.ts). */
 export const RECOVERY_GUIDE_KEY = 'RECOVERY.md';
 
-const AREA_PREFIX: Record<HotSiteArea, string> = { sets: SETS_PREFIX, archive: ARCHIVE_PREFIX, jobs: JOBS_PREFIX, prune: PRUNE_RECORDS_PREFIX, verify: VERIFY_RECORDS_PREFIX, state: STATE_PREFIX };
+const AREA_PREFIX: Record<HotSiteArea, string> = { sets: SETS_PREFIX, archive: ARCHIVE_PREFIX, jobs: JOBS_PREFIX, prune: PRUNE_RECORDS_PREFIX, verify: VERIFY_RECORDS_PREFIX, state: STATE_PREFIX, repair: REPAIR_PREFIX };
 
 const STORAGE_CLASS: Record<ArchiveStorageClass, s3.StorageClass> = {
   GLACIER: s3.StorageClass.GLACIER,
@@ -234,6 +237,21 @@ export class HotSiteBucket extends Construct {
     this.grantWriteArea(grantee, 'prune');
     this.grantDeleteArea(grantee, 'sets');
     this.grantDeleteArea(grantee, 'archive');
+  }
+
+  /**
+   * What the scrub's repair needs when it runs with the agent's own credentials (`RepairFunctionName` unset,
+   * lambdas/repair-object.ts in process): s3:ListBucketVersions on the bucket (find the newest intact noncurrent
+   * version; s3:GetObjectVersion is part of the `sets/*` read), write and read `repair/*` (the staged local
+   * copy, a new key), read `archive/*` and s3:RestoreObject there (copy an archived object back). Nothing
+   * here deletes, and versions are read, never removed.
+   */
+  grantRepairInPlace(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucketVersions'], resourceArns: [this.bucket.bucketArn] });
+    this.grantWriteArea(grantee, 'repair');
+    this.grantReadArea(grantee, 'repair');
+    this.grantReadArea(grantee, 'archive');
+    this.grantRestoreArea(grantee, 'archive');
   }
 
   /** Write the break-glass guide `RECOVERY.md` at the bucket root (one key, no wildcard). */

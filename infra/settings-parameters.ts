@@ -102,9 +102,16 @@ export function settingsPrefixForCell(cell: string): string {
   return `/commserve-dr/${cell}`;
 }
 
-/** The text form of a setting value in Parameter Store. */
-export function parameterValue(value: string | number | boolean | null): string {
-  return value === null ? UNLIMITED : String(value);
+/** Settings whose null means "none" rather than "no limit" (an optional directory): stored as {@link NONE}. */
+export const NONE_WHEN_NULL: readonly string[] = ['AgentLogDirectory'];
+
+/** Text stored for "not set" (`null`) of a {@link NONE_WHEN_NULL} setting; the schema reads it back as null. */
+export const NONE = 'none';
+
+/** The text form of a setting value in Parameter Store (`name` tells how its null is written). */
+export function parameterValue(value: string | number | boolean | null, name?: string): string {
+  if (value === null) return name !== undefined && NONE_WHEN_NULL.includes(name) ? NONE : UNLIMITED;
+  return String(value);
 }
 
 /** Properties of the settings parameters. */
@@ -137,8 +144,8 @@ export class SettingsParameters extends Construct {
     for (const name of CLOUD_SETTING_NAMES) {
       parameters[name] = new ssm.StringParameter(this, name, {
         parameterName: `${this.prefix}/${name}`,
-        stringValue: parameterValue(this.settings[name]),
-        description: `commserve-dr setting ${name} (default ${parameterValue(DEFAULTS[name])}); read by the agent and the Lambdas at run time`,
+        stringValue: parameterValue(this.settings[name], name),
+        description: `commserve-dr setting ${name} (default ${parameterValue(DEFAULTS[name], name)}); read by the agent and the Lambdas at run time`,
         tier: ssm.ParameterTier.STANDARD,
       });
     }

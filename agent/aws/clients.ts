@@ -1,5 +1,5 @@
 /**
- * The one place the agent builds its AWS SDK clients (S3, SSM, Step Functions, CloudWatch), so that
+ * The one place the agent builds its AWS SDK clients (S3, SSM, Step Functions, CloudWatch, STS), so that
  * every client shares the same region, stand-in endpoint, retries and proxy.
  *
  * Proxy: the AWS SDK v3 ignores `HTTPS_PROXY` by itself. Here `HTTPS_PROXY`/`https_proxy` (for https
@@ -14,6 +14,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -100,6 +101,11 @@ export function ssmClient(target: AwsTarget, options: ClientOptions = {}): SSMCl
 /** Step Functions client (phase-1 callback, starting phase 2 of a job run by hand). */
 export function sfnClient(target: AwsTarget, options: ClientOptions = {}): SFNClient {
   return new SFNClient(clientConfig(target, 'states', options));
+}
+
+/** STS client (`commserve-dr doctor`: which identity the credentials are). On a stand-in, the stand-in's endpoint. */
+export function stsClient(target: AwsTarget, options: ClientOptions = {}): STSClient {
+  return new STSClient(clientConfig(target, 'sts', options));
 }
 
 /** CloudWatch client (the agent's metrics). */

@@ -177,6 +177,14 @@ export function isInvalidObjectState(error: unknown): boolean {
   return e?.name === 'InvalidObjectState' || e?.Code === 'InvalidObjectState';
 }
 
+/**
+ * Opens an object for reading (one GET).
+ * @throws HotSiteError `OBJECT_ARCHIVED` (archive class, not restored), or another HotSiteError naming the bucket.
+ */
+export async function getObjectBody(s3: S3Client, bucket: string, key: string): Promise<Readable> {
+  return getBody(s3, bucket, key);
+}
+
 async function getBody(s3: S3Client, bucket: string, key: string): Promise<Readable> {
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -340,11 +348,32 @@ export async function downloadObject(
   expected: DownloadExpectation,
   options: DownloadOptions = {},
 ): Promise<DownloadResult> {
+  const body = await getBody(s3, bucket, key);
+  return copyVerified(body, key, dest, expected, options, (error) => hotSiteError(`download ${key}`, bucket, error));
+}
+
+/**
+ * {@link downloadObject} for any source of the stored bytes (a file of a SET folder on disk, an S3 object): streams
+ * `body` into `<dest>.partial`, checks size and SHA-256 (and a compressed object's content) against `expected`, then
+ * renames it to `dest`; on any mismatch or failure the partial file is removed and `body` destroyed.
+ * @param label names the source in messages (an S3 key, a file path).
+ * @param wrapError turns an I/O failure that is not a CommserveDrError into the caller's error type.
+ * @throws as {@link downloadObject} (`SIZE_MISMATCH`, `CHECKSUM_MISMATCH`, `CONTENT_CORRUPT`, `CONTENT_MISMATCH` are
+ *   HotSiteErrors whatever the source), or what `wrapError` returns.
+ */
+export async function copyVerified(
+  body: Readable,
+  label: string,
+  dest: string,
+  expected: DownloadExpectation,
+  options: DownloadOptions,
+  wrapError: (error: unknown) => Error,
+): Promise<DownloadResult> {
+  const key = label;
   const partial = `${dest}.partial`;
   const compression = expected.compression;
   const keep = compression ? (options.keep ?? 'content') : 'content';
   const observer = options.observer;
-  const body = await getBody(s3, bucket, key);
   // The stored bytes' SHA-256 (= the content's for an uncompressed object).
   const storedHash = createHash('sha256');
   let storedBytes = 0;
@@ -466,7 +495,7 @@ export async function downloadObject(
     return { bytes, sha256, stored: { bytes: storedBytes, sha256: storedSha }, kept: keep };
   } catch (error) {
     if (error instanceof CommserveDrError) throw error;
-    throw hotSiteError(`download ${key}`, bucket, error);
+    throw wrapError(error);
   } finally {
     if (!ok) {
       body.destroy?.();

@@ -50,8 +50,11 @@ export function hotSiteError(action: string, bucket: string, error: unknown): Ho
   const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const network = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH'];
   const code = e.code ?? (e as { errno?: string }).errno ?? e.name ?? 'Error';
-  if (network.includes(String(code)) || /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|socket hang up/.test(e.message ?? '')) {
-    return new HotSiteError('HOTSITE_UNREACHABLE', `hot-site unreachable while trying to ${action} (bucket ${bucket}): ${code}`, { cause: error });
+  const inMessage = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|socket hang up/.exec(e.message ?? '');
+  if (network.includes(String(code)) || inMessage) {
+    // The SDK may wrap the socket error ("AWS SDK error wrapper for Error: connect ECONNREFUSED …"): name the socket's code.
+    const shown = network.includes(String(code)) ? code : inMessage![0];
+    return new HotSiteError('HOTSITE_UNREACHABLE', `hot-site unreachable while trying to ${action} (bucket ${bucket}): ${shown}`, { cause: error });
   }
   if (e.name === 'CredentialsProviderError') {
     return new HotSiteError(

@@ -25,7 +25,7 @@ export interface RefillResult {
   /** Bytes uploaded. */
   bytes: number;
   /** Files of SETs committed at the hot-site that were missing there (or of the wrong size), put back. */
-  repaired: Array<{ setName: string; file: string; from: 'local' | 'archive' }>;
+  repaired: Array<{ setName: string; file: string; from: 'version' | 'local' | 'archive' }>;
 }
 
 /**

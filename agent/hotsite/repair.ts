@@ -1,30 +1,30 @@
 /**
- * Repair of one damaged or missing object of a SET at the hot-site (issue 16 item 3, SPEC §6.1), from the first intact
- * copy found:
- * 1. the phase-1 destination: the local file, re-uploaded through the same single pass as phase 1 (`streamSetFile`
- *    with the manifest's part size and SHA-256): its bytes are checked against the manifest as they are sent, and a
- *    local file that differs is never made the hot-site copy (its upload is aborted before completion);
- * 2. the archive: `archive/SET_n/<file>`, first checked with HeadObject (size and SHA-256 checksum against the
- *    manifest), restored first when its class needs it (GLACIER, DEEP_ARCHIVE; a restore that is still running leaves
- *    the object unrepaired *for now* and says so — the next job copies it), then copied back server-side (CopyObject,
- *    STANDARD, SHA-256 checksum requested).
+ * Repair of one damaged or missing object of a SET at the hot-site (issue 16 item 3, issue 21 item 2, SPEC §6.1), from
+ * the first intact source found. The agent's own writes are create-only, so whatever replaces an existing object is
+ * copied into place by the RepairObject function (`lambdas/repair-object.ts`, `repair-function.ts`), which decides from
+ * the hot-site manifest (or the manifest chain) what the object must be:
+ * 1. the bucket's own history: the newest noncurrent version whose size and SHA-256 checksum match (an overwrite or a
+ *    delete leaves the committed version behind), copied back from its version id;
+ * 2. the phase-1 destination: the local file, re-uploaded through the same single pass as phase 1 (`streamSetFile`
+ *    with the manifest's part size and SHA-256, so a local file that differs is never sent complete) — straight to
+ *    its key when the object is missing (create-only), else to a new `repair/` staging key that the function checks
+ *    and copies into place;
+ * 3. the archive: `archive/SET_n/<file>`, checked, restored first when its class needs it (a restore still running
+ *    leaves the object unrepaired *for now* and says so — the next job copies it), then copied back.
  * Every repair is then checked with HeadObject like the scrub itself: a repair is claimed only once S3 reports the
  * manifest's size and checksum.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CopyObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { describeError } from '#core/errors';
 import { MANIFEST_FILE, setObjectKey } from '#core/hotsite-layout';
 import type { Manifest, ManifestFile } from '#core/manifest';
-import { S3_MAX_COPY_OBJECT_BYTES } from '#core/transfer-plan';
-import { copySource, hexToBase64, isNotFound, sameS3Checksum, splitS3Checksum } from '#lambdas/shared/s3';
-import { objectState, requestRestore } from './download';
+import { hexToBase64, isNotFound, sameS3Checksum, splitS3Checksum } from '#lambdas/shared/s3';
+import { REPAIR_STAGING_PREFIX } from '#lambdas/repair-object';
 import { sha256Base64, uploadManifest } from './hot-site';
+import { inProcessRepairer, type Repairer } from './repair-function';
 import { SetUploadSession, streamSetFile } from './stream-upload';
-
-/** Days a restored archive copy stays readable for a repair (it is copied right away; 1 is the S3 minimum). */
-const REPAIR_RESTORE_DAYS = 1;
 
 /** What one object of a SET should be: a manifest entry, or the manifest itself (its bytes as kept locally). */
 export type ExpectedObject = { kind: 'file'; file: ManifestFile } | { kind: 'manifest'; size: number; sha256Base64: string | null };
@@ -48,7 +48,12 @@ export function headProblem(head: HeadObjectCommandOutput, expected: ExpectedObj
 }
 
 /** Where a repair came from, or why there was none. */
-export type RepairOutcome = { repaired: true; from: 'local' | 'archive' } | { repaired: false; reason: string; pending?: boolean };
+export type RepairOutcome = { repaired: true; from: 'version' | 'local' | 'archive'; versionId?: string } | { repaired: false; reason: string; pending?: boolean };
+
+/** Words for where a repair came from: "the local copy", "the archive copy", "version <id> at the hot-site". */
+export function repairSource(outcome: { from: 'version' | 'local' | 'archive'; versionId?: string }): string {
+  return outcome.from === 'version' ? `an earlier version at the hot-site${outcome.versionId ? ` (${outcome.versionId})` : ''}` : `the ${outcome.from} copy`;
+}
 
 /** What a repair needs. */
 export interface RepairContext {
@@ -56,21 +61,41 @@ export interface RepairContext {
   bucket: string;
   /** The phase-1 destination (SET folders), or null when there is none to use. */
   phase1Destination: string | null;
+  /** Who copies intact sources into place (the RepairObject function); default the handler in-process with `s3`. */
+  repairer?: Repairer;
 }
 
 /**
- * Repairs `sets/SET_n/<file>` from the local copy, else the archive copy (see the module comment).
+ * Repairs `sets/SET_n/<file>` (see the module comment): first from the bucket's own history (the newest intact
+ * noncurrent version, by the repair function), then the local copy, then the archive copy (by the repair function).
  * Never throws: an outcome says what happened.
  */
 export async function repairObject(ctx: RepairContext, manifest: Manifest, expected: ExpectedObject): Promise<RepairOutcome> {
+  const repairer = ctx.repairer ?? inProcessRepairer(ctx.s3, ctx.bucket);
   const reasons: string[] = [];
-  const local = await repairFromLocal(ctx, manifest, expected).catch((error: unknown) => `local copy: ${describeError(error)}`);
+  const version = await repairFromVersions(ctx, repairer, manifest, expected).catch((error: unknown) => `versions: ${describeError(error)}`);
+  if (typeof version !== 'string') return version;
+  reasons.push(version);
+  const local = await repairFromLocal(ctx, repairer, manifest, expected).catch((error: unknown) => `local copy: ${describeError(error)}`);
   if (local === true) return { repaired: true, from: 'local' };
   reasons.push(local);
-  const archive = await repairFromArchive(ctx, manifest, expected).catch((error: unknown) => ({ reason: `archive copy: ${describeError(error)}`, pending: false }));
+  const archive = await repairFromArchive(ctx, repairer, manifest, expected).catch((error: unknown) => ({ reason: `archive copy: ${describeError(error)}`, pending: false }));
   if (archive === true) return { repaired: true, from: 'archive' };
   reasons.push(archive.reason);
   return { repaired: false, reason: reasons.join('; '), ...(archive.pending ? { pending: true } : {}) };
+}
+
+/** The request fields that name the object (and, for a manifest, the SHA-256 the agent keeps). */
+function requestOf(manifest: Manifest, expected: ExpectedObject) {
+  const manifestSha256 = expected.kind === 'manifest' && expected.sha256Base64 ? Buffer.from(expected.sha256Base64, 'base64').toString('hex') : undefined;
+  return { jobId: manifest.jobId, file: expectedName(expected), ...(manifestSha256 ? { manifestSha256 } : {}) };
+}
+
+async function repairFromVersions(ctx: RepairContext, repairer: Repairer, manifest: Manifest, expected: ExpectedObject): Promise<RepairOutcome | string> {
+  const answer = await repairer({ ...requestOf(manifest, expected), sources: ['versions'] });
+  if (!answer.repaired) return answer.reason;
+  const problem = await recheck(ctx, answer.key, expected);
+  return problem === null ? { repaired: true, from: 'version', ...(answer.versionId ? { versionId: answer.versionId } : {}) } : `versions: restored, but ${answer.key} ${problem}`;
 }
 
 /** HeadObject of a SET object against what it should be: null when it matches, else the problem. */
@@ -82,7 +107,7 @@ async function recheck(ctx: RepairContext, key: string, expected: ExpectedObject
   }
 }
 
-async function repairFromLocal(ctx: RepairContext, manifest: Manifest, expected: ExpectedObject): Promise<true | string> {
+async function repairFromLocal(ctx: RepairContext, repairer: Repairer, manifest: Manifest, expected: ExpectedObject): Promise<true | string> {
   if (!ctx.phase1Destination) return 'local copy: no phase-1 destination';
   const setDir = join(ctx.phase1Destination, manifest.setName);
   const name = expectedName(expected);
@@ -91,58 +116,45 @@ async function repairFromLocal(ctx: RepairContext, manifest: Manifest, expected:
   const key = setObjectKey('sets', manifest.jobId, name);
   if (expected.kind === 'manifest') {
     if (expected.sha256Base64 === null) return 'local copy: no local manifest to compare with';
+    // Create-only: puts a missing manifest back; one that exists and differs is refused (HOTSITE_OBJECT_EXISTS) and
+    // only the repair function's sources from the bucket's history may replace it.
     await uploadManifest(ctx.s3, ctx.bucket, setDir, manifest);
   } else {
     const size = statSync(path).size;
     if (size !== expected.file.size) return `local copy: ${path} has ${size} bytes, the manifest says ${expected.file.size}`;
-    const session = new SetUploadSession(ctx.s3, ctx.bucket);
-    try {
-      await streamSetFile(session, { source: path, name, role: expected.file.role, key, partSize: expected.file.s3?.partSize, expectedSha256: expected.file.sha256, existing: 'overwrite' });
-      if (session.failure) throw session.failure;
-    } finally {
-      await session.close();
+    // A missing object is created in place (create-only); a damaged one exists, so the local copy goes to a new
+    // staging key and the repair function copies it into place after checking it against the hot-site manifest.
+    const direct = await uploadLocalFile(ctx, path, name, expected.file, key);
+    if (direct === 'exists') {
+      const stagingKey = `${REPAIR_STAGING_PREFIX}${manifest.setName}/${name}.${Date.now()}`;
+      const staged = await uploadLocalFile(ctx, path, name, expected.file, stagingKey);
+      if (staged === 'exists') return `local copy: staging key ${stagingKey} already exists`;
+      const answer = await repairer({ ...requestOf(manifest, expected), sources: ['staging'], stagingKey });
+      if (!answer.repaired) return `local copy: ${answer.reason}`;
     }
   }
   const problem = await recheck(ctx, key, expected);
   return problem === null ? true : `local copy uploaded, but ${key} ${problem}`;
 }
 
-async function repairFromArchive(ctx: RepairContext, manifest: Manifest, expected: ExpectedObject): Promise<true | { reason: string; pending: boolean }> {
-  const name = expectedName(expected);
-  const source = setObjectKey('archive', manifest.jobId, name);
-  const target = setObjectKey('sets', manifest.jobId, name);
-  let head: HeadObjectCommandOutput;
+/** Uploads a local SET file create-only to `key` (checked against the manifest as it is read); 'exists' when the key holds other bytes. */
+async function uploadLocalFile(ctx: RepairContext, path: string, name: string, file: ManifestFile, key: string): Promise<'uploaded' | 'exists'> {
+  const session = new SetUploadSession(ctx.s3, ctx.bucket);
   try {
-    head = await ctx.s3.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: source, ChecksumMode: 'ENABLED' }));
-  } catch (error) {
-    return { reason: isNotFound(error) ? `archive copy: ${source} does not exist` : `archive copy: ${describeError(error)}`, pending: false };
+    await streamSetFile(session, { source: path, name, role: file.role, key, partSize: file.s3?.partSize, expectedSha256: file.sha256 });
+    if (session.failure?.code === 'HOTSITE_OBJECT_EXISTS') return 'exists';
+    if (session.failure) throw session.failure;
+    return 'uploaded';
+  } finally {
+    await session.close();
   }
-  const problem = headProblem(head, expected);
-  if (problem) return { reason: `archive copy: ${source} ${problem}`, pending: false };
-  if ((head.ContentLength ?? 0) > S3_MAX_COPY_OBJECT_BYTES) {
-    return { reason: `archive copy: ${source} is over the 5 GiB CopyObject limit; fetch it with \`commserve-dr fetch ${manifest.setName}\` and re-upload it`, pending: false };
-  }
-  const state = await objectState(ctx.s3, ctx.bucket, source);
-  if (state === 'restore-needed' || state === 'restoring') {
-    const storageClass = head.StorageClass === 'DEEP_ARCHIVE' ? 'DEEP_ARCHIVE' : 'GLACIER';
-    const now = state === 'restoring' ? 'restoring' : await requestRestore(ctx.s3, ctx.bucket, source, storageClass, 'Standard', REPAIR_RESTORE_DAYS);
-    if (now === 'restoring' && (await objectState(ctx.s3, ctx.bucket, source)) !== 'restored') {
-      return { reason: `archive copy: ${source} (${storageClass}) is being restored; the next job copies it back`, pending: true };
-    }
-  }
-  await ctx.s3.send(
-    new CopyObjectCommand({
-      Bucket: ctx.bucket,
-      Key: target,
-      CopySource: copySource(ctx.bucket, source),
-      CopySourceIfMatch: head.ETag,
-      StorageClass: 'STANDARD',
-      MetadataDirective: 'COPY',
-      ChecksumAlgorithm: 'SHA256',
-    }),
-  );
-  const after = await recheck(ctx, target, expected);
-  return after === null ? true : { reason: `archive copy copied back, but ${target} ${after}`, pending: false };
+}
+
+async function repairFromArchive(ctx: RepairContext, repairer: Repairer, manifest: Manifest, expected: ExpectedObject): Promise<true | { reason: string; pending: boolean }> {
+  const answer = await repairer({ ...requestOf(manifest, expected), sources: ['archive'] });
+  if (!answer.repaired) return { reason: answer.reason.startsWith('archive') ? answer.reason.replace(/^archive( copy)?:/, 'archive copy:') : `archive copy: ${answer.reason}`, pending: answer.pending ?? false };
+  const after = await recheck(ctx, answer.key, expected);
+  return after === null ? true : { reason: `archive copy copied back, but ${answer.key} ${after}`, pending: false };
 }
 
 /** The expected form of a manifest object kept locally: its size and base64 SHA-256. */

@@ -22,7 +22,7 @@ import { mergeScrubStates, parseScrubState, planScrub, retainScrubState, scrubRe
 import { parseSetName, setName } from '#core/set-id';
 import { isNotFound } from '#lambdas/shared/s3';
 import { hotSiteError, readHotSiteManifest } from './hot-site';
-import { expectedManifest, expectedName, headProblem, repairObject, type ExpectedObject, type RepairOutcome } from './repair';
+import { expectedManifest, expectedName, headProblem, repairObject, repairSource, type ExpectedObject, type RepairOutcome } from './repair';
 
 /** Key of the scrub state at the hot-site. */
 export const SCRUB_STATE_KEY = 'state/scrub.json';
@@ -243,7 +243,7 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
     entries[name] = {
       lastChecked: now().toISOString(),
       verdict: mine.length === 0 ? 'intact' : mine.every((f) => f.outcome.repaired) ? 'repaired' : 'damaged',
-      findings: mine.map((f) => `${f.file} ${f.problem}: ${f.outcome.repaired ? `repaired from the ${f.outcome.from} copy` : f.outcome.reason}`),
+      findings: mine.map((f) => `${f.file} ${f.problem}: ${f.outcome.repaired ? `repaired from ${repairSource(f.outcome)}` : f.outcome.reason}`),
     };
   }
 
@@ -276,8 +276,8 @@ export function scrubEvents(report: ScrubReport, time: string): JobEvent[] {
     },
   ];
   for (const f of repaired) {
-    const from = f.outcome.repaired ? f.outcome.from : '';
-    events.push({ time, level: 'warning', code: 'HOTSITE_REPAIRED', message: `${f.setName}/${f.file} ${f.problem} at the hot-site: repaired from the ${from} copy` });
+    const from = f.outcome.repaired ? repairSource(f.outcome) : '';
+    events.push({ time, level: 'warning', code: 'HOTSITE_REPAIRED', message: `${f.setName}/${f.file} ${f.problem} at the hot-site: repaired from ${from}` });
   }
   for (const f of damaged) {
     const reason = f.outcome.repaired ? '' : f.outcome.reason;

@@ -17,7 +17,7 @@ import { maxSetIdIn } from '#agent/state/job-ids';
 import { takeInventory } from '#agent/commands/sets/inventory';
 import type { Settings } from '#core/settings';
 import { runPhase1 } from '#agent/commands/backup/phase1';
-import { tryRecordJob } from '#agent/history/history';
+import { JobJournal, tryRecordJobAnywhere } from '#agent/history/job-journal';
 import { createMetricsPublisher } from '#agent/metrics/metrics';
 import { createHotSiteClient, ensureBucket } from '#agent/hotsite/hot-site';
 import { refillHotSite, type RefillResult } from '#agent/hotsite/refill';
@@ -26,9 +26,10 @@ import { executeDrJobLocally, type LocalExecution } from './local-state-machine'
 import { startMotoServer, type MotoServer } from './moto-server';
 import { onInterrupt } from '#agent/shutdown';
 import { isPhase1Locked } from '#agent/commands/backup/lock';
+import { DEFAULT_SAMPLE_BYTES } from './sample-size';
 
 /** Default size of the generated sample CommServe database (bytes). */
-export const DEFAULT_SAMPLE_BYTES = 100 * 1024 * 1024;
+export { DEFAULT_SAMPLE_BYTES };
 
 /** Options of a local run. */
 export interface LocalRunOptions {
@@ -107,7 +108,8 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
   try {
     settings = { ...settings, HotSite: { ...settings.HotSite, endpoint } };
     const s3: S3Client = createHotSiteClient(settings.HotSite);
-    await ensureBucket(s3, settings.HotSite.bucket);
+    // An unreachable hot-site does not stop the job: phase 1 commits the SET locally and the next job re-fills it.
+    await ensureBucket(s3, settings.HotSite.bucket).catch((error: unknown) => options.logger.warn(`hot-site not ready: ${describeError(error)}`));
 
     let sampleCreated = false;
     let sampleRowsChanged = 0;
@@ -123,9 +125,14 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
       status(`the sample CommServe changed ${sampleRowsChanged} rows since the last DR backup`);
     }
     const backupType = options.backupType === 'auto' ? await chooseLocalBackupType(settings) : options.backupType;
-    const refill = await refillHotSite(s3, settings.HotSite.bucket, settings.Phase1Destination, options.logger);
+    const refill = await refillHotSite(s3, settings.HotSite.bucket, settings.Phase1Destination, options.logger).catch((error: unknown): RefillResult => {
+      options.logger.warn(`the hot-site was not re-filled from the phase-1 destination: ${describeError(error)}`);
+      return { uploaded: [], skipped: [], bytes: 0, repaired: [] };
+    });
     if (refill.uploaded.length > 0) status(`re-filled the hot-site with ${refill.uploaded.length} SET(s) from the phase-1 destination`);
     status(`running the DR job state machine (${backupType})`);
+    // The job's journal: a Killed record if the process is interrupted before the record below is written.
+    const journal = JobJournal.open(settings, { s3, bucket: settings.HotSite.bucket }, (m) => options.logger.warn(m));
     const execution = await executeDrJobLocally({
       input: { backupType: backupType },
       s3,
@@ -140,10 +147,12 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
           heartbeat,
           onProgress: options.onProgress,
           metrics: createMetricsPublisher(settings, options.logger),
-        }),
+          journal,
+        }).finally(() => journal.stage('phase 2')),
       archiveRetryIntervalMs: Math.min(settings.ArchiveRetryIntervalMinutes * 60_000, 2_000),
     });
-    tryRecordJob(settings.Phase1Destination, execution.record, (e) => options.logger.warn(`job record not written to the phase-1 destination: ${describeError(e)}`));
+    tryRecordJobAnywhere(settings, execution.record, (e) => options.logger.warn(`job record not written locally: ${describeError(e)}`));
+    journal.finish();
     return {
       record: execution.record,
       execution,

@@ -176,7 +176,7 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
     });
   });
 
-  it('disk full during the dump (6 MiB tmpfs destination): the job fails cleanly, no partial SET, the previous point restores', async () => {
+  it('disk full during the dump (6 MiB tmpfs destination): the partial SET is removed, the SET goes straight to the hot-site from a staging area, exit 3 with a record, it restores', async () => {
     const w = workplace();
     const mount = join(tempDir(), 'small-disk');
     mkdirSync(mount);
@@ -188,7 +188,6 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
     try {
       writeFileSync(join(w.cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: { bucket: BUCKET, endpoint: moto.endpoint() }, Phase1Destination: mount }));
       expect((await w.cli(['start', '--sample-size-mb', '2', '--s3-endpoint', moto.endpoint()])).code).toBe(0);
-      const before = tableDigests(w.db);
       // The CommServe grows past what the destination can hold.
       const conn = new Database(w.db);
       conn.exec('CREATE TABLE IF NOT EXISTS bulk_audit (id INTEGER PRIMARY KEY, blob BLOB)');
@@ -196,17 +195,23 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
       for (let i = 0; i < 100; i++) insert.run();
       conn.close();
       const full = await w.cli(['start', '--type', 'full', '--s3-endpoint', moto.endpoint(), '--json']);
-      expect(full.code).toBe(1);
+      const atDump = tableDigests(w.db); // `start` changes the sample CommServe before its job (a day of activity)
+      expect(full.code).toBe(3);
       const record = JSON.parse(full.out).record;
-      expect(record.status).toBe('Failed');
-      expect(JSON.stringify(record.events)).toMatch(/DUMP_DISK_FULL|SQLITE_FULL|ENOSPC|disk/i);
+      expect(record).toMatchObject({ jobId: 2, status: 'Completed With One or More Errors', phase2: 'archived', copies: { phase1Destination: null, hotSite: `s3://${BUCKET}/sets/SET_002/` } });
+      const event = record.events.find((e: { code: string }) => e.code === 'DESTINATION_FULL');
+      expect(event.message).toBe(`the phase-1 destination ${mount} cannot hold SET_002: no space left on device (DUMP_DISK_FULL); the partial SET was removed, the SET goes straight to the hot-site from a staging area`);
+      // No partial SET on the full disk; the record is there (written once the partial SET was removed).
       expect(readdirSync(mount).filter((n) => n.startsWith('SET_'))).toEqual(['SET_001']);
-      const restored = await recoverDigests(w.cli);
-      expect(restored).toEqual(before);
+      expect(JSON.parse(readFileSync(join(mount, 'jobs', '002.json'), 'utf8')).status).toBe('Completed With One or More Errors');
+      // The hot-site copy is a restorable point: SET_002 restores to the database as it was dumped.
+      const target = tempDir();
+      expect((await w.cli(['recover', '--to', target, '--set', 'SET_002'])).code).toBe(0);
+      expect(tableDigests(join(target, 'commserv.db'))).toEqual(atDump);
       rows.push({
         fault: 'disk full during the dump (6 MiB tmpfs phase-1 destination)',
-        expected: 'job Failed with a disk-full error; no partial SET; previous point restorable',
-        observed: `job ${record.status}: ${record.events.at(-1).message.slice(0, 90)}…; only SET_001 on disk; recover equal to the source`,
+        expected: 'partial SET removed; SET staged and sent straight to the hot-site; job Completed With One or More Errors (exit 3) with a record; the SET restores',
+        observed: `exit ${full.code}, job ${record.status}: "${event.message.slice(0, 90)}…"; only SET_001 on the small disk; SET_002 at the hot-site and archived; recover of SET_002 equal to the source`,
         dataLost: 'none',
       });
     } finally {

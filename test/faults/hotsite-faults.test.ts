@@ -113,7 +113,7 @@ describe('hot-site faults (fault-injecting proxy in front of a real moto server)
     ['proxy', 'the endpoint stops listening mid-upload (proxy closes every connection at part 2 of the FULL dump) and comes back'],
     ['moto', 'moto is killed mid-upload (at part 2 of the FULL dump) and restarted empty'],
   ] as const)(
-    'endpoint stops mid-upload (%s): one-line error, no complete-looking SET at the hot-site, the local SET is complete, the next job re-fills and succeeds',
+    'endpoint stops mid-upload (%s): the local SET is committed, the job ends Completed With One or More Errors (exit 3) naming the failed upload, no complete-looking SET at the hot-site, the next job re-fills and succeeds',
     async (how, fault) => {
       const w = workplace();
       let stopped = false;
@@ -131,11 +131,14 @@ describe('hot-site faults (fault-injecting proxy in front of a real moto server)
       });
 
       const failed = await w.start();
-      expect(failed.code).not.toBe(0);
-      const lines = errorLines(failed.err);
-      expect(lines).toHaveLength(1);
-      // The line names the failed upload itself (the job record that could not be mirrored is only a warning).
-      expect(lines[0]).toMatch(/^commserve-dr: DR job failed: phase 1 failed: hot-site unreachable while trying to upload SET_001\/commserv_FULL\.dmp \(bucket commserve-dr-hot-site\)|^commserve-dr: DR job failed: .*hot-site.*upload SET_001/);
+      expect(failed.code).toBe(3);
+      expect(errorLines(failed.err)).toEqual([]);
+      const failedRecord = JSON.parse(failed.out).record;
+      expect(failedRecord).toMatchObject({ jobId: 1, status: 'Completed With One or More Errors', phase2: 'not-run', copies: { phase1Destination: join(w.destination, 'SET_001'), hotSite: null } });
+      const uploadEvent = failedRecord.events.find((e: { code: string }) => e.code === 'HOTSITE_UPLOAD_FAILED');
+      // The event names the failed upload itself.
+      expect(uploadEvent.message).toMatch(/hot-site.*upload SET_001\/commserv_FULL\.dmp \(bucket commserve-dr-hot-site\).*: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site$/);
+      const lines = [uploadEvent.message as string];
 
       // The hot-site holds nothing that looks complete (seen from moto itself, or nothing at all once moto is dead).
       let hotSiteComplete: string[] = [];
@@ -174,7 +177,7 @@ describe('hot-site faults (fault-injecting proxy in front of a real moto server)
 
       rows.push({
         fault,
-        expected: 'job fails with a one-line error; no complete SET at the hot-site; local SET complete; next job re-fills and is Completed',
+        expected: 'local SET committed; job Completed With One or More Errors (exit 3) naming the failed upload; no complete SET at the hot-site; next job re-fills and is Completed',
         observed:
           `exit ${failed.code} after ${seconds(failed.ms)}: "${lines[0].replace(/\|/g, '\\|')}"; complete SETs at the hot-site: ${hotSiteComplete.length === 0 ? 'none' : hotSiteComplete.join(', ')}` +
           `${how === 'proxy' ? `, ${leftoverUploads.length} open multipart upload(s)` : ' (moto dead)'}; local SET_001 complete (${local.files} files); ` +

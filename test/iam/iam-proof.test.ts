@@ -142,6 +142,11 @@ describe('IAM: every request of the real code paths is allowed to the principal 
         await readSettingParameters({ env: { SETTINGS_PREFIX: SETTINGS_PATH }, ssm: recorder.bind(new SSMClient({ endpoint: moto.endpoint(), region: REGION, credentials }), fn) });
       }
 
+      // 1b. `doctor` on the CommServe (agent role): every probe it sends is allowed to the role it checks.
+      recorder.stub('SFN:DescribeStateMachine', (input) => ({ stateMachineArn: input.stateMachineArn, name: 'DrJob', status: 'ACTIVE' }));
+      const doctor = await cli('agent', 'doctor', ['--json', 'doctor']);
+      expect({ code: doctor.code, failed: (JSON.parse(doctor.out) as { checks: Array<{ check: string; verdict: string; detail: string }> }).checks.filter((c) => c.verdict === 'fail') }).toEqual({ code: 0, failed: [] });
+
       // 2. A job run by hand on the CommServe (agent role): phase 1, then StartExecution; the state machine runs phase 2.
       const hand = await cli('agent', 'hand-run job', ['--json', 'backup', '--type', 'differential']);
       expect({ code: hand.code, err: errors(hand.err) }).toEqual({ code: 0, err: [] });

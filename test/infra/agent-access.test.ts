@@ -33,26 +33,26 @@ describe('AgentAccess (the CommServe managed node)', () => {
       t.template.hasOutput('AgentRoleName', { Value: { Ref: logicalId(t.json, 'AWS::IAM::Role', 'AgentRole') } });
     });
 
-    it('reads and writes sets/*, jobs/* and state/* only (multipart included), writes the RECOVERY.md guide, lists the uploads in progress (phase 1 aborts stale ones), and never deletes', () => {
+    it('reads and writes sets/*, jobs/*, state/* and repair/* (staged repair copies) only (multipart included), writes the RECOVERY.md guide, lists the uploads in progress (phase 1 aborts stale ones) and the versions (repair from history), reads and restores archive/* (repair from the archive), and never deletes', () => {
       const statements = roleStatements(t.json, 'AgentRole');
       const s3 = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')));
       expect(s3).toEqual([
         {
           Effect: 'Allow',
           Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:ListMultipartUploadParts', 's3:PutObject'],
-          Resource: [objectsArn(bucketId, 'jobs'), objectsArn(bucketId, 'sets'), objectsArn(bucketId, 'state')],
+          Resource: [objectsArn(bucketId, 'jobs'), objectsArn(bucketId, 'repair'), objectsArn(bucketId, 'sets'), objectsArn(bucketId, 'state')],
         },
-        { Effect: 'Allow', Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
+        { Effect: 'Allow', Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads', 's3:ListBucketVersions'], Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
         { Effect: 'Allow', Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/RECOVERY.md']] } },
+        { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:RestoreObject'], Resource: objectsArn(bucketId, 'archive') },
       ]);
-      expect(JSON.stringify(statements)).not.toContain('/archive/');
       expect(actionsOf(statements).filter((a) => a.startsWith('s3:') && /Delete|Bypass|PutBucket|\*$/.test(a))).toEqual([]);
     });
 
-    it('answers phase-1 callbacks and starts jobs by hand on the DR job state machine only', () => {
+    it('answers phase-1 callbacks, starts jobs by hand and describes (doctor) the DR job state machine only', () => {
       const states = roleStatements(t.json, 'AgentRole').filter((s) => [s.Action].flat().some((a) => a.startsWith('states:')));
       expect(states).toEqual([
-        { Effect: 'Allow', Action: ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess', 'states:StartExecution'], Resource: { Ref: machineId } },
+        { Effect: 'Allow', Action: ['states:DescribeStateMachine', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess', 'states:StartExecution'], Resource: { Ref: machineId } },
       ]);
     });
 

@@ -27,6 +27,9 @@ describe('SettingsParameters', () => {
       'PublishMetrics',
       'DumpCompression',
       'DumpCompressionLevel',
+      'AgentLogDirectory',
+      'AgentLogMaxBytes',
+      'RepairFunctionName',
       'AnsiCodePage',
     ]);
   });
@@ -41,7 +44,7 @@ describe('SettingsParameters', () => {
       t.template.hasResourceProperties('AWS::SSM::Parameter', {
         Name: `/commserve-dr/default/${name}`,
         Type: 'String',
-        Value: parameterValue(DEFAULTS[name]),
+        Value: parameterValue(DEFAULTS[name], name),
         Tier: 'Standard',
       });
     });

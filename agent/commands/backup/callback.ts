@@ -6,7 +6,8 @@
  */
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { CommserveDrError, describeError } from '#core/errors';
-import type { Phase1Result } from '#core/job';
+import { encodePhase1FailureCause, type Phase1Result } from '#core/job';
+import { failedJobOf } from './job-context';
 
 /** How phase 1 reports back to the state machine. */
 export interface TaskCallback {
@@ -105,7 +106,8 @@ export async function runWithCallback(
     return result;
   } catch (error) {
     const code = error instanceof CommserveDrError ? error.code : 'PHASE1_FAILED';
-    await callback.failure(code, describeError(error));
+    // Once the job had an id, the Cause carries it (JSON) so the Failed record keeps the id, SET name and events.
+    await callback.failure(code, encodePhase1FailureCause(describeError(error), failedJobOf(error)));
     throw error;
   } finally {
     clearInterval(timer);

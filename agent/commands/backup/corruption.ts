@@ -19,6 +19,7 @@ import type { MetricsPublisher } from '#agent/metrics/metrics';
 import { writeReg } from '#agent/registry/reg-format';
 import type { RegistryStore } from '#agent/registry/types';
 import type { DatabaseEngine } from '#agent/engines/types';
+import { describeIntegrityFindings } from '#core/integrity-findings';
 
 /** Registry value names of the job-activity switch. */
 export const JOB_ACTIVITY_DISABLED_VALUE = 'JobActivityDisabled';
@@ -76,7 +77,7 @@ export async function handleIntegrityResult(options: {
     return events;
   }
   const key = settings.Registry.commServeKeys[0];
-  const reason = `DR backup job ${options.jobId} found database corruption: ${integrity.messages[0] ?? ''}`.slice(0, 1000);
+  const reason = `DR backup job ${options.jobId} found database corruption: ${describeIntegrityFindings(integrity.messages)}`.slice(0, 1000);
   try {
     if (await options.engine?.disableJobActivity?.(reason)) {
       event('error', 'JOB_ACTIVITY_DISABLED', 'job activity disabled on the CommServe (the configured jobActivityDisableStatement ran) because of database corruption');

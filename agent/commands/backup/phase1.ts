@@ -1,52 +1,57 @@
 /**
- * Phase 1 of a DR backup job (SPEC §4.2): dump, registry, firewall files, then one pass per file that hashes,
- * (optionally) compresses and uploads it to the hot-site while the integrity check runs alongside; the manifest
- * last, locally (the local commit) and then at the hot-site. Runs under the phase-1 lock.
+ * Phase 1 of a DR backup job (SPEC §4.2), a pipeline of named steps under the phase-1 lock:
  *
- * Order matters for "bad input loses nothing": everything that can be checked before a SET folder
- * exists (database present and SQLite, hot-site reachable, destination writable) is checked first, so
- * an operator mistake leaves no folder behind; a failure after that removes the incomplete SET folder.
- * A SET without `manifest.json` never counts.
+ *   open the database → prepare the destination → check the hot-site → record abandoned (killed) jobs → start the job
+ *   (id, journal) → upkeep (half-finished jobs, scrub and repair) → re-fill the hot-site → plan the backup type (a
+ *   DIFFERENTIAL's FULL intact, a LOG point's base) → [shrink] → write the SET (local, else staged) → commit the
+ *   manifest (with the manifest chain link) → upload the manifest → RPO metric and RECOVERY.md → the result.
+ *
+ * Phase 1 always leaves a DR copy when the database can be read (issue 16): a hot-site that cannot be reached leaves
+ * the SET committed in the phase-1 destination (Completed With One or More Errors; the next job re-fills the hot-site);
+ * a destination that cannot be written (unwritable after retries, or full, or read-only mid-SET) sends the SET from a
+ * staging folder straight to the hot-site (Completed With One or More Errors). Only when neither can be written does
+ * the job fail, naming both and why.
+ *
+ * Order matters for "bad input loses nothing": what can be checked before a SET folder exists is checked first; a
+ * failure after that removes the incomplete SET folder. A SET without `manifest.json` never counts.
  */
-import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
-import { CommserveDrError, DatabaseError, describeError } from '#core/errors';
-import { acquirePhase1Lock } from './lock';
+import { CommserveDrError, DestinationError, describeError } from '#core/errors';
 import { MANIFEST_FILE, setPrefix, setObjectKey } from '#core/hotsite-layout';
+import { MetricName } from '#core/metrics';
+import { DIFFERENTIAL_FORMAT } from '#core/recovery-md';
 import { JobStatus } from '#core/job-status';
 import type { Phase1Result } from '#core/job';
-import { predecessorForNewManifest } from '#agent/hotsite/manifest-chain';
-import { serializeManifest, type Integrity, type JobEvent, type Manifest, type ManifestInput } from '#core/manifest';
+import { predecessorForNewManifest, previousManifestLink } from '#agent/hotsite/manifest-chain';
+import { serializeManifest, type Integrity, type Manifest, type ManifestInput } from '#core/manifest';
 import { BackupType, setName } from '#core/set-id';
 import type { Settings } from '#core/settings';
-import { openEngine } from '#agent/engines/index';
-import { ssmClient } from '#agent/aws/clients';
-import type { DatabaseEngine, DifferentialBase, DumpResult } from '#agent/engines/types';
+import type { DatabaseEngine } from '#agent/engines/types';
 import { createRegistryStore } from '#agent/registry/index';
-import { SetUploadSession, streamSetFile } from '#agent/hotsite/stream-upload';
-import { abortStaleUploads, hotSiteError, listHotSiteSets, uploadManifest } from '#agent/hotsite/hot-site';
+import { SetUploadSession } from '#agent/hotsite/stream-upload';
+import { uploadManifest } from '#agent/hotsite/hot-site';
+import { refillHotSite } from '#agent/hotsite/refill';
 import { NO_METRICS, type MetricsPublisher } from '#agent/metrics/metrics';
-import { MetricName } from '#core/metrics';
-import { prepareDestination, type DestinationRetry } from './destination';
-import { handleIntegrityResult } from './corruption';
+import { JobJournal, recordAbandonedJobs } from '#agent/history/job-journal';
+import { baseFullProblem, runJobUpkeep, type UpkeepOptions } from '#agent/upkeep/job-upkeep';
+import { writeRecoveryMd } from '#agent/upkeep/recovery-md';
 import { allocateJobId } from '#agent/state/job-ids';
 import { AGENT_VERSION } from '#agent/version';
 import { faultPoint } from '#agent/faults';
 import { onInterrupt } from '#agent/shutdown';
-import { copyFirewallFiles, dumpDifferential, dumpFull, exportRegistry, hiveFileName, UNCOMPRESSED_SUFFIX, type StepOutcome } from './set-files';
+import { acquirePhase1Lock } from './lock';
+import { errnoInWords, isDestinationWriteFailure, localWriteCode, prepareDestination, type DestinationRetry, type DestinationState } from './destination';
 import { planDifferential } from './dump-plan';
-import { baseFullProblem, runJobUpkeep } from '#agent/upkeep/job-upkeep';
-import { writeRecoveryMd } from '#agent/upkeep/recovery-md';
-import { DIFFERENTIAL_FORMAT } from '#core/recovery-md';
 import { planLog } from './log-plan';
-import { dumpLog } from './log-step';
-import type { LogBase } from '#agent/engines/types';
-import { fsFailure } from '#agent/fs-errors';
+import { JobLog } from './agent-logs';
+import { buildSet, IntegrityCheck, LOG_POINT_INTEGRITY, type BuildSetOptions, type BuiltSet } from './build-set';
+import { Phase1Job, withFailedJob } from './job-context';
+import { checkHotSite, openDatabase, type HotSiteState } from './preflight';
+import { describeIntegrityFindings } from '#core/integrity-findings';
 
 /** What a phase-1 run needs. */
 export interface Phase1Options {
@@ -60,14 +65,217 @@ export interface Phase1Options {
   heartbeat?: () => Promise<void>;
   /** Progress of the dump and upload, in bytes. */
   onProgress?: (stage: 'dump' | 'upload', done: number, total: number) => void;
-  /** Where `DatabaseCorruptionDetected` goes (default: none). */
+  /** Where `DatabaseCorruptionDetected` and `RpoSeconds` go (default: none). */
   metrics?: MetricsPublisher;
   /** Retries of creating the phase-1 destination before skipping the local copy (default from the settings). */
   destinationRetry?: DestinationRetry;
+  /**
+   * The job's journal, opened by whoever writes the job's record (and finishes the journal then); phase 1 opens and
+   * finishes its own when none is given (a Killed record then covers phase 1 only).
+   */
+  journal?: JobJournal;
 }
 
 export { acquirePhase1Lock, PHASE1_LOCK } from './lock';
 
+/** The SET as written: its folder, whether that is the phase-1 destination, and its upload session. */
+interface WrittenSet {
+  built: BuiltSet;
+  setDir: string;
+  local: boolean;
+  upload: SetUploadSession;
+  /** Removes the staging folder (no-op for a local SET). */
+  removeStaging: () => void;
+  /** Forgets the interrupt clean-up that removes the unfinished SET. */
+  forgetInterrupt: () => void;
+}
+
+/**
+ * Runs phase 1 and returns the SET summary the state machine continues with.
+ * @throws CommserveDrError subclasses: DatabaseError (database missing/not SQLite/dump failed), DestinationError
+ *   (`NO_COPY_POSSIBLE`: neither the phase-1 destination nor the hot-site can take the SET; state directory), JobLockedError
+ *   (another job running). Once the job has an id, the error carries it ({@link failedJobOf}) for the job record. No
+ *   complete-looking SET is left behind by a failure.
+ */
+export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
+  const { settings, s3 } = options;
+  const journal = options.journal ?? JobJournal.open(settings);
+  const jobLog = new JobLog(options.logger, settings.AgentLogMaxBytes);
+  const job = new Phase1Job(options.requestedType, jobLog.logger, journal, options.heartbeat);
+  let engine: DatabaseEngine | undefined;
+  let release: (() => Promise<void>) | undefined;
+  try {
+    release = await acquirePhase1Lock(settings.StateDirectory);
+    engine = await job.timed('open', () => openDatabase(settings, job.logger));
+    const destination = await job.timed('destination', () =>
+      prepareDestination(settings.Phase1Destination, options.destinationRetry ?? { attempts: settings.DestinationRetryCount, intervalMs: settings.DestinationRetryIntervalSeconds * 1000 }),
+    );
+    const hotSite = await job.timed('preflight', () => checkHotSite(s3, settings.HotSite.bucket, settings.HotSite.endpoint, job.logger));
+    await job.timed('abandoned', () => recordAbandonedStep(job, settings, s3, hotSite));
+    startJob(job, settings, destination, hotSite);
+    const upkeepOptions: Omit<UpkeepOptions, 'jobSetName'> = { s3, settings, logger: job.logger, phase1DestinationUsable: destination.writable, now: () => new Date() };
+    await upkeepStep(job, upkeepOptions, hotSite);
+    if (hotSite.reachable) await job.timed('refill', () => refillStep(job, settings, s3));
+    await planBackupType(job, settings, engine, hotSite.reachable ? upkeepOptions : null);
+    const registryStore = createRegistryStore(settings.Registry);
+    const buildOptions: BuildSetOptions = { settings, engine, registryStore, metrics: options.metrics ?? NO_METRICS, jobLog, onProgress: options.onProgress };
+    if (job.logBase) buildOptions.integritySettled = Promise.resolve(LOG_POINT_INTEGRITY);
+    else if (options.shrink) buildOptions.integritySettled = Promise.resolve(await shrinkStep(job, buildOptions));
+    const written = await writeSet(job, settings, s3, destination, hotSite, buildOptions);
+    try {
+      const chain = await manifestChainStep(job, settings, s3, written, hotSite);
+      const manifest = commitSet(job, settings, written, chain);
+      const uploaded = await uploadManifestStep(job, settings, s3, written, manifest);
+      if (uploaded) await afterHotSiteCommitStep(job, settings, s3, options.metrics ?? NO_METRICS, written.built.pointTime);
+      return phase1Result(job, settings, written, manifest, uploaded);
+    } finally {
+      written.forgetInterrupt();
+      await written.upload.close();
+      written.removeStaging();
+    }
+  } catch (error) {
+    throw withFailedJob(asPhase1Error(error), job.failedJob());
+  } finally {
+    await engine?.close();
+    await release?.().catch(() => undefined);
+    if (!options.journal) journal.finish();
+  }
+}
+
+/** Jobs killed without a record (their process died): recorded as Killed now (we hold the lock). */
+async function recordAbandonedStep(job: Phase1Job, settings: Settings, s3: S3Client, hotSite: HotSiteState): Promise<void> {
+  const found = await recordAbandonedJobs(settings, hotSite.reachable ? { s3, bucket: settings.HotSite.bucket } : null, (message) => job.note('warning', 'JOB_JOURNAL', message));
+  for (const f of found.filter((x) => x.outcome === 'killed')) {
+    job.note('warning', 'KILLED_JOB_RECORDED', `job ${f.jobId} (${f.record.setName}) ended without a record (its process was killed): recorded as Killed`);
+  }
+}
+
+/** Allocates the job id, opens the journal, and notes a destination or hot-site that cannot take the SET. */
+function startJob(job: Phase1Job, settings: Settings, destination: DestinationState, hotSite: HotSiteState): void {
+  const jobId = allocateJobId(settings.StateDirectory, destination.writable ? settings.Phase1Destination : null, hotSite.reachable ? hotSite.jobIds : []);
+  job.identity = { jobId, setName: setName(jobId), startTime: new Date().toISOString() };
+  job.journal.started({ ...job.identity, backupType: job.backupType, requestedType: job.requestedType });
+  if (!destination.writable && !hotSite.reachable) {
+    throw new DestinationError('NO_COPY_POSSIBLE', `no copy of the SET can be written: ${destination.reason} after ${destination.attempts} attempt(s), and ${hotSite.reason}`);
+  }
+  if (!destination.writable) {
+    job.note('error', 'DESTINATION_UNWRITABLE', `${destination.reason} after ${destination.attempts} attempt(s): the local copy is skipped, the SET goes straight to the hot-site`);
+  }
+  if (!hotSite.reachable) {
+    job.note('error', 'HOTSITE_UNREACHABLE', `${hotSite.reason}: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site`);
+  }
+  job.logger.info({ jobId, setName: job.id.setName, backupType: job.backupType }, 'DR backup job started');
+}
+
+/**
+ * Upkeep of the copies (issue 16 items 3 and 5): finish half-finished jobs, scrub and repair the kept SETs at the
+ * hot-site. LOG points (every few minutes) leave it to the daily FULL/DIFFERENTIAL jobs; an unreachable hot-site
+ * skips it with a warning. What stays damaged counts in `job.unrepaired` (the job ends with errors).
+ */
+async function upkeepStep(job: Phase1Job, options: Omit<UpkeepOptions, 'jobSetName'>, hotSite: HotSiteState): Promise<void> {
+  if (job.requestedType === BackupType.Log) return;
+  if (!hotSite.reachable) {
+    job.note('warning', 'SCRUB_SKIPPED', `hot-site scrub and half-finished jobs not looked at: ${hotSite.reason}`);
+    return;
+  }
+  const upkeep = await job.timed('upkeep', () => runJobUpkeep({ ...options, jobSetName: job.id.setName }));
+  job.events.push(...upkeep.events);
+  job.unrepaired += upkeep.unrepaired;
+}
+
+/**
+ * The backup type and its base: a DIFFERENTIAL needs the open cycle's FULL, intact in at least one copy (checked and
+ * repaired at the hot-site first when it can be reached) — otherwise it is promoted to FULL, with the reason
+ * (dump-plan.ts); a LOG point continues the open cycle's newest point (log-plan.ts).
+ * @throws CommserveDrError `LOG_NOT_POSSIBLE` when a LOG point has no usable base (before any SET folder exists).
+ */
+async function planBackupType(job: Phase1Job, settings: Settings, engine: DatabaseEngine, upkeep: Omit<UpkeepOptions, 'jobSetName'> | null): Promise<void> {
+  if (job.requestedType === BackupType.Log) {
+    const plan = await job.timed('plan', () => planLog(settings, engine));
+    if ('refuse' in plan) throw new CommserveDrError('LOG_NOT_POSSIBLE', `no LOG point taken: ${plan.refuse}`);
+    job.logBase = plan.base;
+    return;
+  }
+  if (job.requestedType !== BackupType.Differential) return;
+  const checkFull = async (full: string): Promise<string | null> => {
+    if (!upkeep) {
+      job.note('warning', 'BASE_FULL_NOT_CHECKED', `the hot-site copy of ${full} was not checked: the hot-site cannot be reached`);
+      return null;
+    }
+    const checked = await baseFullProblem(upkeep, full);
+    job.events.push(...checked.events);
+    if (checked.events.some((e) => e.level === 'error')) job.unrepaired += 1;
+    return checked.problem;
+  };
+  const plan = await job.timed('plan', () => planDifferential(settings, engine, checkFull));
+  if ('promote' in plan) job.promote(plan.promote);
+  else job.base = plan.base;
+}
+
+/** Complete local SETs the hot-site lacks (an earlier job could not reach it) are uploaded first (manifest last). */
+async function refillStep(job: Phase1Job, settings: Settings, s3: S3Client): Promise<void> {
+  try {
+    const refill = await refillHotSite(s3, settings.HotSite.bucket, settings.Phase1Destination, job.logger);
+    if (refill.uploaded.length > 0) job.note('info', 'HOTSITE_REFILLED', `re-filled the hot-site with ${refill.uploaded.join(', ')} from the phase-1 destination (${refill.bytes} bytes)`);
+    for (const r of refill.repaired) job.note('warning', 'HOTSITE_FILE_RESTORED', `${r.setName}: ${r.file} was missing at the hot-site (or of the wrong size) and was put back from the ${r.from} copy`);
+    for (const s of refill.skipped.filter((x) => !x.reason.startsWith('incomplete'))) job.note('warning', 'REFILL_SKIPPED', `${s.setName} not re-uploaded: ${s.reason}`);
+  } catch (error) {
+    job.note('warning', 'REFILL_FAILED', `re-filling the hot-site from the phase-1 destination failed: ${describeError(error)}; the next job tries again`);
+  }
+}
+
+/** `--shrink`: the integrity check first (VACUUM rewrites the database), then the shrink. @returns the verdict. */
+async function shrinkStep(job: Phase1Job, options: BuildSetOptions): Promise<Integrity> {
+  const verdict = await new IntegrityCheck(job, options).settle();
+  await job.timed('shrink', () => options.engine.shrink());
+  return verdict;
+}
+
+/**
+ * Writes the SET in the phase-1 destination, or — when the destination cannot be written (skipped up front, or full,
+ * read-only, refused while the SET was being written) — in a private staging folder from which it goes straight to the
+ * hot-site. A full destination is not retried: the partial SET is removed at once and the staging folder takes it.
+ * @throws DestinationError `NO_COPY_POSSIBLE` when neither can take the SET (staging too full, or the upload failed).
+ */
+async function writeSet(job: Phase1Job, settings: Settings, s3: S3Client, destination: DestinationState, hotSite: HotSiteState, options: BuildSetOptions): Promise<WrittenSet> {
+  const targets: Array<'local' | 'staging'> = [...(destination.writable ? ['local' as const] : []), ...(hotSite.reachable ? ['staging' as const] : [])];
+  const problems: string[] = destination.writable ? [] : [destination.reason];
+  for (const [i, target] of targets.entries()) {
+    const root = target === 'local' ? null : mkdtempSync(join(tmpdir(), 'commserve-dr-staging-'));
+    const setDir = root ? join(root, job.id.setName) : join(settings.Phase1Destination, job.id.setName);
+    const remove = () => rmSync(root ?? setDir, { recursive: true, force: true });
+    let committed = false;
+    // Interrupted before the manifest (SIGINT/SIGTERM): remove the incomplete SET folder on the way out.
+    const forgetInterrupt = onInterrupt(() => {
+      if (!committed || root) remove();
+    });
+    const upload = new SetUploadSession(hotSite.reachable ? s3 : null, settings.HotSite.bucket);
+    try {
+      mkdirSync(setDir);
+      job.journal.stage(target === 'local' ? 'write SET' : 'write SET (staging)');
+      const built = await buildSet(job, setDir, upload, options);
+      if (target === 'staging' && upload.failure) {
+        throw new DestinationError('NO_COPY_POSSIBLE', `no copy of the SET could be written: ${problems.join('; ')}, and the upload to the hot-site failed: ${upload.failure.message}`, { cause: upload.failure });
+      }
+      committed = true;
+      return { built, setDir, local: target === 'local', upload, removeStaging: () => (root ? remove() : undefined), forgetInterrupt };
+    } catch (error) {
+      forgetInterrupt();
+      await upload.close();
+      remove();
+      if (!isDestinationWriteFailure(error)) throw error;
+      const where = target === 'local' ? `phase-1 destination ${settings.Phase1Destination}` : `staging area ${root}`;
+      const why = localWriteCode(error) ? errnoInWords(localWriteCode(error)!) : describeError(error);
+      problems.push(`the ${where} cannot hold the SET: ${why}`);
+      if (i + 1 < targets.length) {
+        job.note('error', 'DESTINATION_FULL', `the ${where} cannot hold ${job.id.setName}: ${why}; the partial SET was removed, the SET goes straight to the hot-site from a staging area`);
+        continue;
+      }
+      throw new DestinationError('NO_COPY_POSSIBLE', `no copy of the SET could be written: ${problems.join('; ')}${hotSite.reachable ? '' : `, and ${hotSite.reason}`}`, { cause: error });
+    }
+  }
+  throw new DestinationError('NO_COPY_POSSIBLE', `no copy of the SET could be written: ${problems.join('; ')}`);
+}
 
 function writeFileDurably(path: string, data: Buffer): void {
   const tmp = `${path}.tmp`;
@@ -81,342 +289,131 @@ function writeFileDurably(path: string, data: Buffer): void {
   renameSync(tmp, path);
 }
 
-
+/** What a new manifest records of its predecessor (issue 21 manifest hash chain). */
+type ChainLink = Awaited<ReturnType<typeof predecessorForNewManifest>>;
 
 /**
- * Runs phase 1 and returns the SET summary the state machine continues with.
- * @throws CommserveDrError subclasses: DatabaseError (database missing/not SQLite/dump failed),
- *   DestinationError (phase-1 destination unwritable), HotSiteError (hot-site unreachable),
- *   JobLockedError (another job running). No complete-looking SET is left behind by a failure.
+ * The manifest hash chain (issue 21): the SHA-256 of the previous committed SET's manifest, from the phase-1
+ * destination and the hot-site — the local copy alone when the hot-site cannot be reached. Never fails the job.
  */
-export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
-  const { settings, logger, s3 } = options;
-  const beat = async () => {
-    await options.heartbeat?.();
-  };
-  const bucket = settings.HotSite.bucket;
-  const durationsMs: Record<string, number> = {};
-  const timed = async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
-    const started = performance.now();
-    try {
-      return await fn();
-    } finally {
-      durationsMs[name] = Math.round(performance.now() - started);
-      await beat();
-    }
-  };
-
-  const release = await acquirePhase1Lock(settings.StateDirectory);
-  let engine: DatabaseEngine | undefined;
-  let setDir: string | undefined;
-  /** The private staging directory when the local copy is skipped (removed at the end). */
-  let staging: string | undefined;
-  let committed = false;
-  const cleanups: Array<() => void> = [];
-  let session: SetUploadSession | undefined;
+async function manifestChainStep(job: Phase1Job, settings: Settings, s3: S3Client, written: WrittenSet, hotSite: HotSiteState): Promise<ChainLink> {
+  const local = written.local ? settings.Phase1Destination : null;
+  const warn = (message: string) => job.note('warning', 'MANIFEST_CHAIN', message);
+  if (hotSite.reachable) return predecessorForNewManifest(local, { s3, bucket: settings.HotSite.bucket }, job.id.jobId, warn);
   try {
-    // Preflight: nothing is created until these pass.
-    engine = await timed('open', () =>
-      openEngine(settings, {
-        ...(settings.Database.engine === 'sqlserver' ? { ssm: ssmClient(settings.HotSite) } : {}),
-        // SPEC §4.2 step 7: a database server that does not answer is retried DbRetryCount × DbRetryIntervalMinutes.
-        retry: {
-          count: settings.DbRetryCount,
-          intervalMs: settings.DbRetryIntervalMinutes * 60_000,
-          onRetry: ({ attempt, attempts, delayMs, error }) =>
-            logger.warn(`database unreachable (attempt ${attempt} of ${attempts}): ${describeError(error)}; retrying in ${Math.round(delayMs / 1000)} s`),
-        },
-      }),
-    );
-    const destination = await timed('destination', () => prepareDestination(settings.Phase1Destination, options.destinationRetry ?? { attempts: settings.DestinationRetryCount, intervalMs: settings.DestinationRetryIntervalSeconds * 1000 }));
-    const hotSiteIds = await timed('preflight', async () => {
-      try {
-        await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-      } catch (error) {
-        throw hotSiteError('reach the bucket', bucket, error);
-      }
-      // We hold the phase-1 lock: any multipart upload under sets/ was left by a killed agent.
-      const aborted = await abortStaleUploads(s3, bucket);
-      if (aborted.length > 0) logger.warn({ aborted }, `aborted ${aborted.length} multipart upload(s) left by an interrupted job`);
-      return (await listHotSiteSets(s3, bucket)).map((s) => s.jobId);
-    });
-
-    const jobId = allocateJobId(settings.StateDirectory, destination.writable ? settings.Phase1Destination : null, hotSiteIds);
-    const name = setName(jobId);
-    const startTime = new Date().toISOString();
-    const events: JobEvent[] = [];
-    const note = (level: JobEvent['level'], code: string, message: string) => {
-      events.push({ time: new Date().toISOString(), level, code, message });
-      logger[level === 'error' ? 'error' : level === 'warning' ? 'warn' : 'info']({ jobId, code }, message);
-    };
-    let backupType: BackupType = options.requestedType;
-    let promotion: Manifest['promotion'] = null;
-    let base: DifferentialBase | null = null;
-    const promote = (reason: string) => {
-      backupType = BackupType.Full;
-      base = null;
-      promotion = { requested: BackupType.Differential, reason };
-      note('warning', 'PROMOTED_TO_FULL', `DIFFERENTIAL promoted to FULL: ${reason}`);
-    };
-    // Upkeep of the copies (issue 16): finish half-finished jobs, scrub and repair the kept SETs at the hot-site.
-    const upkeepOptions = { s3, settings, logger, phase1DestinationUsable: destination.writable, now: () => new Date() };
-    // LOG points (every few minutes) leave the upkeep to the daily FULL/DIFFERENTIAL jobs.
-    const upkeep =
-      options.requestedType === BackupType.Log
-        ? { events: [], scrub: null, finished: [], unrepaired: 0 }
-        : await timed('upkeep', () => runJobUpkeep({ ...upkeepOptions, jobSetName: name }));
-    events.push(...upkeep.events);
-    if (options.requestedType === BackupType.Differential) {
-      const plan = await timed('plan', () =>
-        planDifferential(settings, engine!, async (full) => {
-          const checked = await baseFullProblem(upkeepOptions, full);
-          events.push(...checked.events);
-          if (checked.events.some((e) => e.level === 'error')) upkeep.unrepaired += 1;
-          return checked.problem;
-        }),
-      );
-      if ('promote' in plan) promote(plan.promote);
-      else base = plan.base;
-    }
-    // A LOG point continues the open cycle's newest point; with none usable it is refused before any SET folder exists.
-    let logBase: LogBase | null = null;
-    if (options.requestedType === BackupType.Log) {
-      const plan = await timed('plan', () => planLog(settings, engine!));
-      if ('refuse' in plan) throw new CommserveDrError('LOG_NOT_POSSIBLE', `no LOG point taken: ${plan.refuse}`);
-      logBase = plan.base;
-    }
-    logger.info({ jobId, setName: name, backupType }, 'DR backup job started');
-
-    let local = destination.writable;
-    if (local) {
-      setDir = join(settings.Phase1Destination, name);
-      try {
-        mkdirSync(setDir);
-      } catch (error) {
-        local = false;
-        note('error', 'DESTINATION_UNWRITABLE', `${fsFailure('cannot create', setDir, error)}: the local copy is skipped, the SET goes straight to the hot-site`);
-      }
-    } else if (!destination.writable) {
-      note('error', 'DESTINATION_UNWRITABLE', `${destination.reason} after ${destination.attempts} attempt(s): the local copy is skipped, the SET goes straight to the hot-site`);
-    }
-    // Interrupted before the manifest (SIGINT/SIGTERM): remove the incomplete SET folder on the way out.
-    const forgetIncomplete = onInterrupt(() => {
-      if (!committed && setDir) rmSync(staging ?? setDir, { recursive: true, force: true });
-    });
-    cleanups.push(forgetIncomplete);
-    if (!local) {
-      // No local copy: stage the SET in a private temporary directory, upload it, then remove it.
-      setDir = join(mkdtempSync(join(tmpdir(), 'commserve-dr-staging-')), name);
-      mkdirSync(setDir);
-      staging = dirname(setDir);
-    }
-
-    // 1. Integrity check: damage flags the SET but the backup proceeds (a copy of a damaged database is still wanted).
-    //    A FULL checks its own dump once written (exactly the bytes backed up; no read transaction on the live
-    //    database); a DIFFERENTIAL checks the live database from the start. Either way the check runs alongside the
-    //    dump, hashing and upload: its verdict is needed only for the manifest. With --shrink it runs first, as
-    //    VACUUM rewrites the database.
-    const registryStore = createRegistryStore(settings.Registry);
-    let integrityCheck: Promise<Integrity> | undefined;
-    const startIntegrity = (dumpFile?: string) => {
-      if (integrityCheck) return;
-      integrityCheck = timed('integrity', () => engine!.checkIntegrity(dumpFile));
-      integrityCheck.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection
-    };
-    const settleIntegrity = async () => {
-      startIntegrity();
-      const result = await integrityCheck!;
-      if (result.status === 'corrupt') {
-        note('error', 'DB_CORRUPTION_DETECTED', `integrity check found damage: ${result.messages.slice(0, 3).join('; ')}`);
-      } else if (result.status === 'check-failed') {
-        note('warning', 'INTEGRITY_CHECK_FAILED', `integrity check could not run: ${result.messages[0] ?? ''}`);
-      }
-      for (const e of await handleIntegrityResult({ integrity: result, settings, store: registryStore, metrics: options.metrics ?? NO_METRICS, jobId, engine })) note(e.level, e.code, e.message);
-      return result;
-    };
-    let integritySettled: Promise<Integrity> | undefined;
-    // 2. Optional shrink.
-    if (logBase) {
-      // A LOG point every few minutes does not run PRAGMA integrity_check / DBCC CHECKDB (minutes on a large database):
-      // the daily FULL or DIFFERENTIAL checks, and a shrink would rewrite every page.
-      integritySettled = Promise.resolve({ status: 'skipped', messages: ['LOG point: the integrity check runs with the FULL and DIFFERENTIAL jobs'], durationMs: 0 });
-    } else if (options.shrink) {
-      integritySettled = settleIntegrity();
-      await integritySettled;
-      await timed('shrink', () => engine!.shrink());
-    } else if (base) {
-      startIntegrity();
-    }
-    // 3. Database dump: a cumulative DIFFERENTIAL against the cycle's FULL, or a FULL that starts a cycle. With
-    //    DumpCompression the engine writes `<name>.uncompressed`, and the pass below stores the compressed `<name>`.
-    const compressionLevel = settings.DumpCompression === 'brotli' ? settings.DumpCompressionLevel : null;
-    const rawName = (name: string) => (compressionLevel === null ? name : `${name}${UNCOMPRESSED_SUFFIX}`);
-    const onDumpProgress = (done: number, total: number) => {
-      if (done > 0 && done < total) faultPoint('dump');
-      options.onProgress?.('dump', done, total);
-    };
-    let dump: StepOutcome<DumpResult> | undefined;
-    let pointTime: string | undefined;
-    if (logBase) {
-      const logFrom: LogBase = logBase;
-      const logged = await timed('dump', () => dumpLog(engine!, logFrom, setDir!, jobId, onDumpProgress, rawName));
-      pointTime = logged.detail.pointTime;
-      dump = logged;
-    }
-    if (base) {
-      const diffBase: DifferentialBase = base;
-      try {
-        dump = await timed('dump', () => dumpDifferential(engine!, diffBase, setDir!, jobId, onDumpProgress, rawName));
-      } catch (error) {
-        if (!(error instanceof DatabaseError && error.code === 'DIFF_BASE_MISMATCH')) throw error;
-        promote(error.message);
-      }
-    }
-    if (!dump) {
-      dump = await timed('dump', () => dumpFull(engine!, setDir!, onDumpProgress, rawName));
-      startIntegrity(dump.detail.file);
-    }
-    for (const warning of dump.detail.warnings ?? []) note('warning', 'DATABASE_DUMP_WARNING', warning);
-    // The moment the SET's database state was captured (`recover --at`): a LOG's snapshot end, else the dump's end.
-    pointTime ??= new Date().toISOString();
-    const dumpFile = dump.files[0]!;
-    const rawDump = dump.detail.file;
-    const cycleId = backupType === BackupType.Full ? jobId : ((base as DifferentialBase | null) ?? (logBase as LogBase | null)!.full).manifest.jobId;
-    // 4. Registry (always a complete export).
-    const registry = await timed('registry', () =>
-      exportRegistry(
-        registryStore,
-        { commServeKeys: settings.Registry.commServeKeys, modules: settings.Registry.modules },
-        setDir!,
-        hiveFileName(backupType, jobId),
-      ),
-    );
-    // 5. Firewall files.
-    const firewall = await timed('firewall', () => copyFirewallFiles(settings.FirewallDirectory, setDir!));
-    for (const e of [...registry.events, ...firewall.events]) note(e.level, e.code, e.message);
-
-    // 6. One pass per file (issue 10): SHA-256 for the manifest, each part's SHA-256, the FULL's page hashes and the
-    //    optional compression, while the parts go to the hot-site. An upload failure does not stop the pass: the SET
-    //    is still completed locally (and re-filled by the next job), then the failure is reported.
-    const upload = new SetUploadSession(s3, bucket);
-    session = upload;
-    const entries: ManifestInput['files'] = [];
-    const sources = [
-      { file: dumpFile, path: rawDump, dump: true },
-      ...dump.files.slice(1).map((f) => ({ file: f, path: join(setDir!, f.name), dump: false })),
-      ...[...registry.files, ...firewall.files].map((f) => ({ file: f, path: join(setDir!, f.name), dump: false })),
-    ];
-    const total = sources.reduce((sum, f) => sum + statSync(f.path).size, 0);
-    let sent = 0;
-    const cycleWriter = backupType === BackupType.Full && engine.beginCycle ? await engine.beginCycle(rawDump, setDir!, jobId) : undefined;
-    cleanups.push(() => void cycleWriter?.abort());
-    let dumpContentSha256 = '';
-    await timed('stream', async () => {
-      for (const source of sources) {
-        const streamed = await streamSetFile(upload, {
-          source: source.path,
-          name: source.file.name,
-          role: source.file.role,
-          key: setObjectKey('sets', jobId, source.file.name),
-          ...(source.dump && compressionLevel !== null ? { compression: { level: compressionLevel, storedPath: join(setDir!, source.file.name) } } : {}),
-          ...(source.dump && cycleWriter ? { pageDigests: { pageSize: cycleWriter.pageSize, add: (digests: Buffer, bytes: number) => cycleWriter.addPageDigests(digests, bytes) } } : {}),
-          onProgress: (read) => options.onProgress?.('upload', sent + read, total),
-        });
-        sent += streamed.entry.compression?.contentSize ?? streamed.entry.size;
-        entries.push(streamed.entry);
-        if (source.dump) dumpContentSha256 = streamed.contentSha256;
-      }
-    });
-    if (backupType === BackupType.Full) {
-      // What the cycle's DIFFERENTIALs need (SQLite: the page-hash sidecar, computed in the pass above).
-      const cycle = await timed('cycle', () => (cycleWriter ? cycleWriter.finish(dumpContentSha256) : engine!.prepareCycle(rawDump, setDir!, jobId)));
-      dump.detail.identity = { ...dump.detail.identity, details: { ...dump.detail.identity.details, ...cycle.details } };
-      for (const sidecar of cycle.sidecars) {
-        const streamed = await streamSetFile(upload, { source: join(setDir!, sidecar.name), name: sidecar.name, role: 'sidecar', key: setObjectKey('sets', jobId, sidecar.name) });
-        entries.splice(1, 0, streamed.entry); // listed right after the dump, as ever
-      }
-    }
-    // The integrity verdict goes into the manifest: wait for the check (it ran alongside the steps above).
-    const integrity = await (integritySettled ?? settleIntegrity());
-    if (rawDump !== join(setDir!, dumpFile.name)) rmSync(rawDump, { force: true });
-    const files = entries;
-    // check-failed: "check failed — not corruption": no job-activity change, but the job is not clean (alarm).
-    const partial = registry.partial || firewall.partial || !local || integrity.status === 'corrupt' || integrity.status === 'check-failed' || upkeep.unrepaired > 0;
-    // The manifest hash chain (issue 21): the SHA-256 of the previous committed SET's manifest.
-    const chain = await predecessorForNewManifest(local ? settings.Phase1Destination : null, { s3, bucket }, jobId, (m) => note('warning', 'MANIFEST_CHAIN', m));
-    const manifestInput: ManifestInput = {
-      formatVersion: 1,
-      product: 'commserve-dr',
-      jobId,
-      setName: name,
-      backupType,
-      cycleId,
-      baseFullSet: backupType === BackupType.Full ? null : setName(cycleId),
-      promotion,
-      ...(logBase ? { previousSet: (logBase as LogBase).previous.manifest.setName } : {}),
-      pointTime,
-      startTime,
-      endTime: new Date().toISOString(),
-      agentVersion: AGENT_VERSION,
-      hostname: hostname(),
-      database: dump.detail.identity,
-      integrity,
-      registry: { store: registryStore.kind, exportedKeys: registry.detail.exportedKeys, missingKeys: registry.detail.missingKeys },
-      firewall: firewall.detail,
-      files,
-      events,
-      ...(settings.Database.engine === 'sqlite' ? { differentialFormat: { ...DIFFERENTIAL_FORMAT } } : {}),
-      ...chain,
-    };
-    const manifestBytes = serializeManifest(manifestInput);
-    faultPoint('before-manifest');
-    writeFileDurably(join(setDir!, MANIFEST_FILE), manifestBytes);
-    committed = true;
-    const manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
-    const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
-    logger.info({ jobId, files: manifest.files.length, bytes }, local ? 'SET written to the phase-1 destination' : 'SET staged (the phase-1 destination is unwritable)');
-
-    // The hot-site copy is complete once its manifest is there, sent after every other file arrived.
-    if (upload.failure) throw upload.failure;
-    faultPoint('after-commit');
-    await timed('manifestUpload', () => uploadManifest(s3, bucket, setDir!, manifest));
-    logger.info({ jobId, bucket, prefix: setPrefix('sets', jobId) }, 'SET uploaded to the hot-site');
-    // RPO (SPEC §4.5): the newest restorable point at the hot-site is now this SET's; its age is published by every job.
-    await (options.metrics ?? NO_METRICS).publish(MetricName.RpoSeconds, Math.max(0, (Date.now() - Date.parse(pointTime)) / 1000), 'Seconds').catch((error: unknown) => logger.warn(`RPO metric not published: ${describeError(error)}`));
-    // Break-glass (issue 16 item 7): RECOVERY.md names the newest restorable point, this SET included.
-    await writeRecoveryMd(s3, settings, `job ${name}`).catch((error: unknown) => logger.warn(`RECOVERY.md not rewritten: ${describeError(error)}`));
-
-    return {
-      jobId,
-      setName: name,
-      backupType,
-      requestedType: options.requestedType,
-      cycleId,
-      bucket,
-      setPrefix: setPrefix('sets', jobId),
-      manifestKey: setObjectKey('sets', jobId, MANIFEST_FILE),
-      files: manifest.files.length,
-      bytes,
-      phase1Destination: local ? setDir! : null,
-      integrity: integrity.status,
-      status: partial ? JobStatus.CompletedWithErrors : JobStatus.Completed,
-      startTime,
-      endTime: new Date().toISOString(),
-      durationsMs,
-      events,
-    };
+    const link = await previousManifestLink(local, null, job.id.jobId);
+    return link ? { previousManifest: link } : {};
   } catch (error) {
-    if (setDir && !committed && !staging) {
-      // An incomplete SET (no manifest) never counts; remove what was written so it cannot be mistaken for one.
-      rmSync(setDir, { recursive: true, force: true });
-    }
-    if (error instanceof CommserveDrError) throw error;
-    throw new CommserveDrError('PHASE1_FAILED', `phase 1 failed: ${(error as Error).message}`, { cause: error });
-  } finally {
-    for (const forget of cleanups) forget();
-    await session?.close();
-    if (staging) rmSync(staging, { recursive: true, force: true });
-    await engine?.close();
-    await release().catch(() => undefined);
+    warn(`manifest chain: no predecessor recorded (${describeError(error)})`);
+    return {};
   }
+}
+
+/** The manifest, last, with fsync + rename: the local commit (or the staged SET's, before its upload). */
+function commitSet(job: Phase1Job, settings: Settings, written: WrittenSet, chain: ChainLink): Manifest {
+  const { built } = written;
+  if (written.upload.failure) {
+    job.note('error', 'HOTSITE_UPLOAD_FAILED', `${written.upload.failure.message}: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site`);
+  }
+  const { jobId, setName: name, startTime } = job.id;
+  const identity = job.backupType === BackupType.Full ? { ...built.dump.identity, details: { ...built.dump.identity.details, ...built.cycleDetails } } : built.dump.identity;
+  const manifestInput: ManifestInput = {
+    formatVersion: 1,
+    product: 'commserve-dr',
+    jobId,
+    setName: name,
+    backupType: job.backupType,
+    cycleId: built.cycleId,
+    baseFullSet: job.backupType === BackupType.Full ? null : setName(built.cycleId),
+    promotion: job.promotion,
+    ...(job.logBase ? { previousSet: job.logBase.previous.manifest.setName } : {}),
+    pointTime: built.pointTime,
+    startTime,
+    endTime: new Date().toISOString(),
+    agentVersion: AGENT_VERSION,
+    hostname: hostname(),
+    database: identity,
+    integrity: built.integrity,
+    registry: built.registry,
+    firewall: built.firewall,
+    files: built.files,
+    events: job.events,
+    ...(settings.Database.engine === 'sqlite' ? { differentialFormat: { ...DIFFERENTIAL_FORMAT } } : {}),
+    ...chain,
+  };
+  const manifestBytes = serializeManifest(manifestInput);
+  faultPoint('before-manifest');
+  writeFileDurably(join(written.setDir, MANIFEST_FILE), manifestBytes);
+  const manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
+  const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
+  if (written.local) job.journal.committed({ phase1Destination: written.setDir, bytes, events: job.events }, 'committed');
+  job.logger.info({ jobId, files: manifest.files.length, bytes }, written.local ? 'SET written to the phase-1 destination' : 'SET staged (the phase-1 destination cannot hold it)');
+  return manifest;
+}
+
+/**
+ * The hot-site commit: the manifest, sent after every other file arrived. @returns whether the SET is at the hot-site.
+ * @throws DestinationError `NO_COPY_POSSIBLE` when the SET was only staged and its manifest cannot be uploaded.
+ */
+async function uploadManifestStep(job: Phase1Job, settings: Settings, s3: S3Client, written: WrittenSet, manifest: Manifest): Promise<boolean> {
+  if (!written.upload.uploading) return false;
+  faultPoint('after-commit');
+  try {
+    await job.timed('manifestUpload', () => uploadManifest(s3, settings.HotSite.bucket, written.setDir, manifest));
+  } catch (error) {
+    if (!written.local) throw new DestinationError('NO_COPY_POSSIBLE', `no copy of the SET could be written: the phase-1 destination cannot hold it, and ${describeError(error)}`, { cause: error });
+    job.note('error', 'HOTSITE_UPLOAD_FAILED', `${describeError(error)}: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site`);
+    return false;
+  }
+  const prefix = setPrefix('sets', job.id.jobId);
+  job.journal.committed({ hotSite: `s3://${settings.HotSite.bucket}/${prefix}`, events: job.events }, 'hot-site committed');
+  job.logger.info({ jobId: job.id.jobId, bucket: settings.HotSite.bucket, prefix }, 'SET uploaded to the hot-site');
+  return true;
+}
+
+/**
+ * Once the SET is at the hot-site: its age as `RpoSeconds` (SPEC §4.5: the newest restorable point there is now this
+ * SET's) and RECOVERY.md rewritten to name it (issue 16 item 7). Neither failure fails the job: each is a warning.
+ */
+async function afterHotSiteCommitStep(job: Phase1Job, settings: Settings, s3: S3Client, metrics: MetricsPublisher, pointTime: string): Promise<void> {
+  const warn = (what: string) => (error: unknown) => job.logger.warn(`${what}: ${describeError(error)}`);
+  await metrics.publish(MetricName.RpoSeconds, Math.max(0, (Date.now() - Date.parse(pointTime)) / 1000), 'Seconds').catch(warn('RPO metric not published'));
+  await job.timed('recoveryMd', () => writeRecoveryMd(s3, settings, `job ${job.id.setName}`)).catch(warn('RECOVERY.md not rewritten'));
+}
+
+/** The SET summary phase 1 reports (Completed, or Completed With One or More Errors when a copy or a part is missing). */
+function phase1Result(job: Phase1Job, settings: Settings, written: WrittenSet, manifest: Manifest, hotSiteUploaded: boolean): Phase1Result {
+  const { jobId, setName: name, startTime } = job.id;
+  // check-failed ("check failed — not corruption"): no job-activity change, but the job is not clean (alarm).
+  const integrity = written.built.integrity.status;
+  const partial = written.built.partial || !written.local || !hotSiteUploaded || integrity === 'corrupt' || integrity === 'check-failed' || job.unrepaired > 0;
+  return {
+    jobId,
+    setName: name,
+    backupType: job.backupType,
+    requestedType: job.requestedType,
+    cycleId: written.built.cycleId,
+    bucket: settings.HotSite.bucket,
+    setPrefix: setPrefix('sets', jobId),
+    manifestKey: setObjectKey('sets', jobId, MANIFEST_FILE),
+    files: manifest.files.length,
+    bytes: manifest.files.reduce((sum, f) => sum + f.size, 0),
+    phase1Destination: written.local ? written.setDir : null,
+    hotSiteUploaded,
+    integrity: written.built.integrity.status,
+    ...(written.built.integrity.status === 'corrupt' ? { integrityFindings: describeIntegrityFindings(written.built.integrity.messages) } : {}),
+    status: partial ? JobStatus.CompletedWithErrors : JobStatus.Completed,
+    startTime,
+    endTime: new Date().toISOString(),
+    durationsMs: job.durationsMs,
+    events: job.events,
+  };
+}
+
+/** Any failure as a CommserveDrError (file system errors named in words). */
+function asPhase1Error(error: unknown): CommserveDrError {
+  if (error instanceof CommserveDrError) return error;
+  const code = localWriteCode(error);
+  const detail = code ? `${(error as Error).message.replace(/^[A-Z_]+: [^,]+, /, '')}: ${errnoInWords(code)}` : (error as Error).message;
+  return new CommserveDrError('PHASE1_FAILED', `phase 1 failed: ${detail}`, { cause: error });
 }

@@ -21,7 +21,7 @@ export function formatJobSummary(
   lines.push('');
   const row = (label: string, time: string, detail: string) => lines.push(`  ${label.padEnd(22)}${time.padStart(10)}   ${detail}`);
   row('SET', '', record.setName ?? 'none');
-  row('integrity check', '', record.integrity ?? 'not run');
+  row('integrity check', '', record.integrity === 'corrupt' && record.integrityFindings ? `corrupt: ${record.integrityFindings}` : record.integrity ?? 'not run');
   row('phase 1 (agent)', dur('RunPhase1'), record.copies.phase1Destination ? `${formatBytes(record.bytes)} → ${record.copies.phase1Destination}` : 'no SET written');
   row('  hot-site upload', '', record.copies.hotSite ? `→ ${record.copies.hotSite}` : 'not uploaded');
   row('phase 2: validate', dur('ValidateSet'), record.copies.hotSite ? 'every file checked against the manifest' : 'not run');

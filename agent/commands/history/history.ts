@@ -8,7 +8,8 @@ import type { JobRecord } from '#core/job';
 import { ALL_JOB_STATUSES, JobStatus } from '#core/job-status';
 import type { Settings } from '#core/settings';
 import { formatBytes, formatDuration } from '#core/format';
-import { readHistory, readHotSiteHistory } from '#agent/history/history';
+import { readHotSiteHistory } from '#agent/history/history';
+import { readLocalRecords } from '#agent/history/job-journal';
 
 /** Filters of `history`. Dates are inclusive bounds on the job's end time. */
 export interface HistoryFilter {
@@ -62,7 +63,7 @@ export async function collectHistory(settings: Settings, s3: S3Client | null, fi
     const durationMs = r.startTime ? Date.parse(r.endTime) - Date.parse(r.startTime) : null;
     byKey.set(key(r), { ...r, durationMs, source: [source] });
   };
-  for (const r of readHistory(settings.Phase1Destination)) add(r, 'local');
+  for (const r of readLocalRecords(settings)) add(r, 'local');
   let hotSiteUnavailable: string | null = s3 ? null : 'not looked at (--local-only)';
   if (s3) {
     try {

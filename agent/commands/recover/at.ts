@@ -42,16 +42,19 @@ export function parseAtMoment(text: string): number {
 }
 
 /**
- * SETs of the view whose database dump cannot be read from the hot-site: absent under `sets/` and `archive/`, or
- * listed with a size other than the manifest's (job id → reason). Only SETs with a readable manifest are judged.
+ * SETs of the view whose database dump cannot be read from any copy (local, hot-site `sets/`, `archive/`): absent
+ * from every copy, or listed in every copy with a size other than the manifest's (job id → reason). Only SETs with a readable manifest are judged.
  */
 export function damagedDumps(view: HotSiteView): Map<number, string> {
   const damaged = new Map<number, string>();
   for (const entry of view.values()) {
     for (const file of entry.manifest?.files.filter((f) => f.role === 'database') ?? []) {
-      const copies = [entry.listed.sets.get(file.name), entry.listed.archive.get(file.name)].filter((o) => o !== undefined);
-      if (copies.length === 0) damaged.set(entry.summary.jobId, `${file.name} is missing at the hot-site`);
-      else if (!copies.some((o) => o.size === file.size)) damaged.set(entry.summary.jobId, `${file.name} is ${copies[0].size} bytes at the hot-site, ${file.size} in its manifest`);
+      const copies = [...entry.listed.byCopy.entries()].flatMap(([kind, files]) => {
+        const object = files.get(file.name);
+        return object === undefined ? [] : [{ kind, size: object.size }];
+      });
+      if (copies.length === 0) damaged.set(entry.summary.jobId, `${file.name} is missing in every copy read`);
+      else if (!copies.some((o) => o.size === file.size)) damaged.set(entry.summary.jobId, `${file.name} is ${copies[0].size} bytes in the ${copies[0].kind} copy, ${file.size} in its manifest`);
     }
   }
   return damaged;

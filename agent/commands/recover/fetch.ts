@@ -13,13 +13,15 @@ import { join, resolve } from 'node:path';
 import type { RestorablePoint } from '#core/cycles';
 import { CommserveDrError, describeError, ExitCode, ManifestError, UsageError } from '#core/errors';
 import { MANIFEST_FILE } from '#core/hotsite-layout';
-import type { Manifest, ManifestFile } from '#core/manifest';
+import { MANIFEST_MAX_BYTES, type Manifest, type ManifestFile } from '#core/manifest';
 import { formatBytes } from '#core/format';
 import { RecoveryError, formatPlan, needsRestore, stagingPath, type PlannedObject, type RecoveryPlan, type RetrievalTier } from '#core/recovery';
 import type { Settings } from '#core/settings';
 import { parseSetName, setName as setNameOf } from '#core/set-id';
-import { downloadObject, readSmallObject, requestRestore, waitForRestores, type ContentObserver, type WaitOptions } from '#agent/hotsite/download';
-import { buildPlan, checkPointManifests, discoverHotSite, readSetManifest, sourceObject, type FileFilter, type HotSiteView } from './plan';
+import { copyVerified, requestRestore, waitForRestores, type ContentObserver, type WaitOptions } from '#agent/hotsite/download';
+import { hotSiteError } from '#agent/hotsite/hot-site';
+import type { ArchiveCopy, CopyKind, CopyObject } from '#agent/copies/index';
+import { buildPlan, candidates, discoverForCommand, readCopyObject, checkPointManifests, describeNoIntactCopy, isDamagedCopyError, readSetManifest, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
 
 /** Result of a command: the `--json` document, the text for people, and the exit code (SPEC §11). */
 export interface CommandResult<D> {
@@ -108,13 +110,22 @@ async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) =>
 /** What {@link stagePoint} produced. */
 export type StageOutcome =
   | { kind: 'pending'; plan: RecoveryPlan; pending: PendingRestore[] }
-  | { kind: 'staged'; plan: RecoveryPlan; files: StagedFile[]; manifests: Map<string, Manifest>; durationsMs: { archiveRestore: number; download: number } };
+  | {
+      kind: 'staged';
+      plan: RecoveryPlan;
+      files: StagedFile[];
+      manifests: Map<string, Manifest>;
+      durationsMs: { archiveRestore: number; download: number };
+      /** Copies found damaged while downloading (the next copy served the file), as phrases. */
+      warnings: string[];
+    };
 
 /** Options of {@link stagePoint}. */
 export interface StageOptions extends ArchiveOptions {
-  s3: S3Client;
-  bucket: string;
+  /** The copies to read, merged (`discoverCopies`); archive restores go through its `archive` copy. */
   view: HotSiteView;
+  /** Check every candidate copy before choosing (dry run: files on disk hashed, S3 stored checksums asked). */
+  deepCheck?: boolean;
   point: RestorablePoint;
   /** Files land in `<stagingDir>/<SET_n>/<file>`. */
   stagingDir: string;
@@ -153,11 +164,16 @@ export interface StageOptions extends ArchiveOptions {
  *   `observe` or its observers throw (e.g. DatabaseError `DIFF_WRONG_BASE` before the FULL is downloaded).
  */
 export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
-  const { s3, bucket, view, point, filter } = options;
+  const { view, point, filter } = options;
   const tier = options.tier ?? 'Standard';
+  const archive = view.copies.get('archive') as ArchiveCopy | undefined;
+  // Archive objects are only ever planned when the archive copy is read.
+  const s3 = archive?.s3 as S3Client;
+  const bucket = archive?.bucket as string;
+  const warnings: string[] = [];
   if (options.checkChain) checkPointManifests(view, point);
-  let plan = await buildPlan(s3, bucket, view, point, filter, tier);
-  if (options.planOnly) return { kind: 'staged', plan, files: [], manifests: new Map(), durationsMs: { archiveRestore: 0, download: 0 } };
+  let plan = await buildPlan(view, point, filter, tier, options.deepCheck);
+  if (options.planOnly) return { kind: 'staged', plan, files: [], manifests: new Map(), durationsMs: { archiveRestore: 0, download: 0 }, warnings };
 
   const restoreStarted = performance.now();
   if (plan.pendingObjects > 0) {
@@ -179,7 +195,7 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
     for (const set of point.sets) {
       const entry = view.get(set.jobId)!;
       if (entry.manifestState !== 'pending') continue;
-      Object.assign(entry, await readSetManifest(s3, bucket, entry.listed));
+      Object.assign(entry, await readSetManifest(view.copies, entry.listed));
       if (entry.manifest) entry.summary = { ...entry.summary, backupType: entry.manifest.backupType, cycleId: entry.manifest.cycleId, endTime: entry.manifest.endTime, ...chainFields(entry.manifest) };
     }
     if (options.checkChain) checkPointManifests(view, point);
@@ -190,7 +206,7 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
         throw new CommserveDrError('SET_TYPE_CHANGED', `${set.setName} is a ${entry.manifest.backupType} by its manifest, not a ${set.backupType}: run the command again to plan with it`);
       }
     }
-    plan = await buildPlan(s3, bucket, view, point, filter, tier);
+    plan = await buildPlan(view, point, filter, tier);
     const still = plan.objects.filter((o) => o.state === 'restore-needed' || o.state === 'restoring');
     if (still.length > 0) {
       // Files found only once the manifest was read: restore them too.
@@ -198,7 +214,7 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
       const pendingNow = still.map((o): PendingRestore => ({ key: o.key, storageClass: o.storageClass, state: 'restoring' }));
       if (!options.wait) return { kind: 'pending', plan, pending: pendingNow };
       await waitForRestores(s3, bucket, pendingNow.map((p) => p.key), options.waitOptions);
-      plan = await buildPlan(s3, bucket, view, point, filter, tier);
+      plan = await buildPlan(view, point, filter, tier);
     }
   }
   const archiveRestore = performance.now() - restoreStarted;
@@ -221,8 +237,9 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
     if (!file) return;
     const path = stagingPath(options.stagingDir, object.setName, file.name);
     await mkdir(resolve(options.stagingDir, object.setName), { recursive: true });
-    const observer = await options.observe?.({ setName: object.setName, file, path, manifests, staged: files });
-    const result = await downloadObject(s3, bucket, object.key, path, file, { keep: options.keep, sync: options.syncFiles ?? 'end', observer });
+    const observe = () => options.observe?.({ setName: object.setName, file, path, manifests, staged: files });
+    const { result, current } = await readFromCopies(view, object, file, path, observe, warnings, options);
+    Object.assign(object, { copy: current.copy, key: current.key, area: current.copy === 'local' ? 'local' : current.copy === 'hot-site' ? 'sets' : 'archive', storageClass: current.storageClass });
     files.push({
       setName: object.setName,
       file: file.name,
@@ -240,7 +257,80 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
   // In plan order (SET by SET, manifest order), whatever order the downloads finished in.
   const rank = new Map(plan.objects.map((o, i) => [o.key, i]));
   files.sort((a, b) => rank.get(a.key)! - rank.get(b.key)!);
-  return { kind: 'staged', plan, files, manifests, durationsMs: { archiveRestore, download: performance.now() - downloadStarted } };
+  return { kind: 'staged', plan, files, manifests, durationsMs: { archiveRestore, download: performance.now() - downloadStarted }, warnings };
+}
+
+/**
+ * Reads one file of a point into `path` from the copy the plan chose, falling back to the next copy (cheapest first)
+ * when the bytes read do not match the manifest (size, SHA-256, compressed content) or the file is gone; each copy
+ * passed over is added to `object.skipped` (with the error code) and to `warnings`, naming it.
+ * @returns the verified download and the copy that served it.
+ * @throws RecoveryError `NO_INTACT_COPY` when no copy is left (the message names every copy tried and its problem;
+ *   `context.skipped` lists them); CommserveDrError `RESTORE_PENDING` (exit 3) when the only copy left is archived
+ *   and `wait` is off; any other read failure as is (e.g. the hot-site unreachable).
+ */
+async function readFromCopies(
+  view: HotSiteView,
+  object: PlannedObject,
+  file: ManifestFile,
+  path: string,
+  observe: () => Promise<ContentObserver | undefined> | undefined,
+  warnings: string[],
+  options: StageOptions,
+): Promise<{ result: Awaited<ReturnType<typeof copyVerified>>; current: CopyObject }> {
+  const all = candidates(view.get(parseSetName(object.setName)!)!.listed, file.name);
+  let current = all.find((c) => c.copy === object.copy && c.key === object.key)!;
+  const tried = new Set<CopyKind>([...object.skipped.map((k) => k.copy)]);
+  for (;;) {
+    tried.add(current.copy);
+    try {
+      const body = await view.copies.get(current.copy)!.open(current);
+      const observer = await observe();
+      const label = current.key;
+      const wrap = (error: unknown) =>
+        current.copy === 'local' ? new CommserveDrError('COPY_READ_FAILED', `reading ${label} failed: ${describeError(error)}`, { cause: error }) : hotSiteError(`download ${label}`, (view.copies.get(current.copy) as ArchiveCopy).bucket, error);
+      const result = await copyVerified(body, label, path, file, { keep: options.keep, sync: options.syncFiles ?? 'end', observer }, wrap);
+      return { result, current };
+    } catch (error) {
+      if (!isDamagedCopyError(error)) throw error;
+      const detail = describeError(error);
+      object.skipped.push({ copy: current.copy, key: current.key, detail, code: (error as CommserveDrError).code });
+      let next: CopyObject | undefined;
+      for (const c of all) {
+        if (tried.has(c.copy)) continue;
+        if (c.size === file.size) {
+          next = c;
+          break;
+        }
+        tried.add(c.copy);
+        object.skipped.push({ copy: c.copy, key: c.key, detail: `size ${c.size}, manifest ${file.size}`, code: 'SIZE_MISMATCH' });
+      }
+      if (!next) throw new RecoveryError('NO_INTACT_COPY', describeNoIntactCopy(object.setName, file.name, object.skipped), { context: { skipped: object.skipped } });
+      warnings.push(`${current.copy} copy ${current.key} is damaged (${detail}): skipped, ${object.setName}/${file.name} read from the ${next.copy} copy ${next.key}`);
+      options.logger?.warn({ key: current.key, next: next.key }, 'damaged copy skipped');
+      await makeReadable(view, next, options.tier ?? 'Standard', options);
+      current = next;
+    }
+  }
+}
+
+/**
+ * Makes an archive object chosen as a fallback readable: a restore is requested when needed and waited for with
+ * `wait`; without it, the command stops with exit code 3 (the restore runs; run the command again).
+ * @throws CommserveDrError `RESTORE_PENDING` (exit 3).
+ */
+async function makeReadable(view: HotSiteView, object: CopyObject, tier: RetrievalTier, options: ArchiveOptions): Promise<void> {
+  const copy = view.copies.get(object.copy)!;
+  const state = await copy.readiness(object);
+  if (state === 'readable' || state === 'restored') return;
+  const archive = copy as ArchiveCopy;
+  if (state === 'restore-needed' && needsRestore(object.storageClass)) await requestRestore(archive.s3, archive.bucket, object.key, object.storageClass, tier, options.restoreDays ?? 7);
+  if (!options.wait) {
+    throw new CommserveDrError('RESTORE_PENDING', `the only intact copy left is ${object.key} (${object.storageClass}): its restore was requested (tier ${tier}); run the command again once it is readable, or add --wait`, {
+      exitCode: ExitCode.CompletedWithErrors,
+    });
+  }
+  await waitForRestores(archive.s3, archive.bucket, [object.key], options.waitOptions);
 }
 
 /** Text for pending restores: what was requested and the estimated wait. */
@@ -260,6 +350,8 @@ export interface FetchOptions extends ArchiveOptions {
   setName: string;
   /** The SET is written to `<to>/SET_n/` (which must not exist yet). */
   to: string;
+  /** Read the SET from this folder of SETs only (no cloud); default every copy, cheapest first. */
+  from?: string;
 }
 
 /** The `fetch` document (`--json`). */
@@ -275,7 +367,10 @@ export interface FetchDocument {
    */
   files: Array<{ name: string; role: string; bytes: number; sha256: string; verified: true; content?: { bytes: number; sha256: string } }>;
   pending: PendingRestore[];
-  error: { code: string; message: string } | null;
+  /** Copies found damaged or missing (the next copy served the file), and copies that could not be reached. */
+  warnings: string[];
+  /** `skipped`: with `NO_INTACT_COPY`, every copy of the file tried and what was wrong with it. */
+  error: { code: string; message: string; skipped?: PlannedObject['skipped'] } | null;
   durationMs: number;
 }
 
@@ -299,6 +394,7 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
     plan: null,
     files: [],
     pending: [],
+    warnings: [],
     error: null,
     durationMs: 0,
   };
@@ -313,9 +409,10 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
     document.setName = name;
     const target = resolve(options.to, name);
     if (existsSync(target)) throw new UsageError(`${target} already exists: fetch into another directory or remove it`);
-    const view = await discoverHotSite(options.s3, bucket);
+    const view = await discoverForCommand(options);
+    document.warnings.push(...unreachableWarnings(view));
     const entry = view.get(jobId);
-    if (!entry) throw new RecoveryError('SET_NOT_FOUND', `${name} is not at the hot-site (neither under sets/ nor archive/)`, { exitCode: 2 });
+    if (!entry) throw new RecoveryError('SET_NOT_FOUND', `${name} is in no copy read (${[...view.copies.values()].map((c) => c.label).join(', ')})`, { exitCode: 2 });
     if (entry.manifestState === 'invalid') throw new ManifestError('MANIFEST_INVALID', `${name}: manifest unusable: ${entry.problems.join('; ')}`);
     if (entry.manifestState === 'missing') throw new RecoveryError('SET_NOT_RESTORABLE', `${name} is incomplete (no manifest): nothing to fetch`);
     const set = entry.summary;
@@ -323,7 +420,6 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
     await rm(partialDir, { recursive: true, force: true });
     const outcome = await stagePoint({
       ...options,
-      bucket,
       view,
       point: { cycleId: set.cycleId ?? jobId, full: set, jobId, sets: [set] },
       stagingDir: partialDir,
@@ -337,9 +433,11 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
       document.pending = outcome.pending;
       return finish(ExitCode.CompletedWithErrors, formatPlan(outcome.plan) + formatPending(outcome.plan, outcome.pending));
     }
+    document.warnings.push(...outcome.plan.objects.flatMap((o) => o.skipped.map((k) => `${k.copy} copy ${k.key} skipped (${k.detail}); ${o.setName}/${o.file} served from the ${o.copy} copy ${o.key}`)));
     // The manifest last: its presence makes the fetched SET complete.
     const listed = view.get(jobId)!.listed;
-    const manifestBytes = await readSmallObject(options.s3, bucket, sourceObject(listed, MANIFEST_FILE)!.key);
+    const manifestObject = entry.manifestFrom ? listed.byCopy.get(entry.manifestFrom)!.get(MANIFEST_FILE)! : sourceObject(listed, MANIFEST_FILE)!;
+    const manifestBytes = await readCopyObject(view, manifestObject, MANIFEST_MAX_BYTES);
     await writeFile(join(partialDir, name, MANIFEST_FILE), manifestBytes);
     await rename(join(partialDir, name), target);
     await rm(partialDir, { recursive: true, force: true });
@@ -351,14 +449,15 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
         : { name: f.file, role: f.role, bytes: f.bytes, sha256: f.sha256, verified: true as const },
     );
     const compressed = outcome.files.filter((f) => f.compressed).length;
-    const text = `${formatPlan(outcome.plan)}Fetched ${name} into ${target}: ${outcome.files.length} file(s), ${formatBytes(document.files.reduce((s, f) => s + f.bytes, 0))}, every size and SHA-256 verified against the manifest (not applied)${
+    const text = `${formatPlan(outcome.plan)}${document.warnings.map((w) => `warning: ${w}\n`).join('')}Fetched ${name} into ${target}: ${outcome.files.length} file(s), ${formatBytes(document.files.reduce((s, f) => s + f.bytes, 0))}, every size and SHA-256 verified against the manifest (not applied)${
       compressed ? `; ${compressed} compressed dump(s) kept compressed as in the SET, their content decompressed and verified too` : ''
     }.\n`;
     return finish(ExitCode.Success, text);
   } catch (error) {
     await rm(partialDir, { recursive: true, force: true }).catch(() => undefined);
     const e = error instanceof CommserveDrError ? error : undefined;
-    document.error = { code: e?.code ?? 'ERROR', message: describeError(error) };
+    const skipped = e?.context.skipped as PlannedObject['skipped'] | undefined;
+    document.error = { code: e?.code ?? 'ERROR', message: describeError(error), ...(skipped ? { skipped } : {}) };
     options.logger?.error({ code: document.error.code }, document.error.message);
     return finish(e?.exitCode ?? ExitCode.Failure, `fetch ${options.setName} failed: ${document.error.message}\n`);
   }

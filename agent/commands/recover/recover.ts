@@ -29,18 +29,19 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { RestorablePoint } from '#core/cycles';
 import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
 import type { Manifest } from '#core/manifest';
-import { choosePoint, RecoveryError } from '#core/recovery';
+import { RecoveryError, type PlannedObject, type RecoveryPlan } from '#core/recovery';
 import { checkCopiesChain, manifestChainFindings } from '#agent/hotsite/manifest-chain';
 import type { Settings } from '#core/settings';
 import type { SqlServerDatabaseSettings } from '#agent/engines/sqlserver/credentials';
 import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
 import { targetLabel } from '#agent/engines/sqlserver/session';
-import { readSmallObject } from '#agent/hotsite/download';
 import { FileHiveStore, findMachineBoundSecrets, parseRegFile, RegHive, type RegistryStore, type RegOperation } from '#agent/registry/index';
 import { FIREWALL_FILES } from '#agent/commands/backup/set-files';
 import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, StreamedRebuild, type IntegrityCheckMode, type RecoveredSqlServer } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type StagedFile } from './fetch';
-import { assertNamedManifestUsable, discoverHotSite, sourceObject, type FileFilter, type HotSiteView } from './plan';
+import { assertNamedManifestUsable, discoverForCommand, readCopyObject, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
+import { choosePointFromCopies, withOlderPoints, type OlderPoint } from './choose';
+import { readVerifications } from './verify';
 import { runPreflight, type PreflightConfig } from './preflight';
 import { choosePointAt, formatAt, type AtReport } from './at';
 import { assertWritableFilePath, describeChange, describeUndone, existingTargetFiles, TargetGuard, undoInterruptedRecovery, type ExistingTargetFile } from './target';
@@ -70,6 +71,12 @@ export interface RecoverOptions extends ArchiveOptions {
   at?: string;
   /** Recovery directory: staging, default targets and the report go here. */
   to: string;
+  /**
+   * Read the SETs from this folder only (a phase-1 destination, a USB disk, a mounted share): no cloud is contacted.
+   * Default: every copy — the phase-1 destination, the hot-site's `sets/`, its `archive/` — file by file, cheapest
+   * intact copy first.
+   */
+  from?: string;
   /** Restore the firewall files too (SPEC §6: only when asked). */
   firewall?: boolean;
   /**
@@ -221,7 +228,7 @@ async function dryRunRegistryDiff(options: RecoverOptions, view: HotSiteView, po
     const object = sourceObject(entry.listed, file.name)!;
     let bytes: Buffer;
     try {
-      bytes = await readSmallObject(options.s3, options.settings.HotSite.bucket, object.key, REG_DIFF_MAX_BYTES);
+      bytes = await readCopyObject(view, object, REG_DIFF_MAX_BYTES);
     } catch (error) {
       warnings.push(`registry diff not available: ${describeError(error)}`);
       return null;
@@ -352,18 +359,34 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       return await finish(ExitCode.Failure);
     }
 
-    const view = await timed('discover', () => discoverHotSite(options.s3, bucket));
+    const view = await timed('discover', () => discoverForCommand(options));
+    doc.copies = { read: [...view.copies.values()].filter((c) => !view.unreachable.some((u) => u.copy === c.kind)).map((c) => c.label), unreachable: view.unreachable.map((u) => `${u.label} (${u.reason})`) };
+    doc.warnings.push(...unreachableWarnings(view));
     assertNamedManifestUsable(view, options.setName);
     if (options.at !== undefined && options.setName !== undefined) throw new UsageError('--at and --set name two different points: give one of them');
-    const chosenAt = options.at === undefined ? undefined : choosePointAt(view, options.at);
-    doc.pointInTime = chosenAt?.at ?? null;
-    const point = chosenAt?.point ?? choosePoint([...view.values()].map((v) => v.summary), options.setName);
+    const filter = recoveryFilter(options.firewall ?? false);
+    const otherPointCommand = `commserve-dr recover --set {SET} --to ${to}${options.from ? ` --from ${resolve(options.from)}` : ''}`;
+    let point: RestorablePoint;
+    if (options.at !== undefined) {
+      // Point in time: the newest LOG point at or before the moment asked (at.ts); no default-point choice.
+      const chosenAt = choosePointAt(view, options.at);
+      doc.pointInTime = chosenAt.at;
+      point = chosenAt.point;
+    } else {
+      doc.pointInTime = null;
+      const choice = await timed('choose', () => choosePointFromCopies(view, options.setName, filter, readVerifications(options.settings), otherPointCommand));
+      point = choice.point;
+      doc.passedOver = choice.passedOver;
+      doc.warnings.push(...choice.warnings);
+    }
     doc.point = pointOf(point, view);
     for (const v of view.values()) {
       if (v.manifestState === 'invalid' && v.summary.jobId > point.jobId) doc.warnings.push(`${v.listed.setName} skipped: ${v.problems.join('; ')}`);
     }
     // The manifest hash chain (issue 21): a point whose manifest was replaced after the fact is refused unless --force.
-    const chainRefusal = manifestChainFindings(await checkCopiesChain({ hotSite: { s3: options.s3, bucket } }), point.sets.map((s) => s.setName));
+    // Checked where the hot-site was reached (never with --from: no cloud).
+    const hotSiteReached = view.copies.has('hot-site') && !view.unreachable.some((u) => u.copy === 'hot-site');
+    const chainRefusal = manifestChainFindings(await checkCopiesChain({ hotSite: hotSiteReached ? { s3: options.s3, bucket } : null }), point.sets.map((s) => s.setName));
     if (chainRefusal.length > 0) {
       if (!options.force) {
         doc.error = { code: 'MANIFEST_CHAIN_BROKEN', message: `refusing to recover ${point.sets.map((s) => s.setName).join(' + ')}: ${chainRefusal.join('; ')} (name an earlier point, or use --force to recover it anyway)` };
@@ -371,7 +394,6 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       }
       doc.warnings.push(...chainRefusal.map((f) => `--force: ${f}`));
     }
-    const filter = recoveryFilter(options.firewall ?? false);
     const knownFull = view.get(point.full.jobId)?.manifest;
     if (knownFull?.database.engine === 'sqlserver') {
       if (options.settings.Database.engine === 'sqlserver') doc.target.database = sqlServerLabel(options.settings.Database);
@@ -394,8 +416,9 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     }
 
     if (doc.dryRun) {
-      const outcome = await timed('plan', () => stagePoint({ ...options, bucket, view, point, stagingDir, filter, checkChain: true, planOnly: true }));
+      const outcome = await timed('plan', () => stagePoint({ ...options, view, point, stagingDir, filter, checkChain: true, planOnly: true, deepCheck: true }));
       doc.plan = outcome.plan;
+      doc.warnings.push(...skippedCopyWarnings(outcome.plan));
       doc.registryDiff = await timed('registryDiff', () => dryRunRegistryDiff(options, view, point, store, doc.warnings));
       if (!doc.preflight.passed) doc.warnings.push(`a real run would be refused: ${doc.preflight.findings.map((f) => f.detail).join('; ')}`);
       doc.status = 'planned';
@@ -405,9 +428,12 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     // The FULL's download also computes the SHA-256 of FULL + DIFF (SQLite), so the rebuild does not read it again.
     const streamed = new StreamedRebuild(point);
     const outcome = await timed('stage', () =>
-      stagePoint({ ...options, bucket, view, point, stagingDir, filter, checkChain: true, logger: options.logger, syncFiles: 'during', observe: streamed.observe }),
+      stagePoint({ ...options, view, point, stagingDir, filter, checkChain: true, logger: options.logger, syncFiles: 'during', observe: streamed.observe }).catch(async (error: unknown) => {
+        throw await withOlderPoints(error, view, point, filter, otherPointCommand);
+      }),
     );
     doc.plan = outcome.plan;
+    doc.warnings.push(...skippedCopyWarnings(outcome.plan));
     doc.point = pointOf(point, view);
     if (outcome.kind === 'pending') {
       doc.status = 'pending';
@@ -558,7 +584,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
   } catch (error) {
     const e = error instanceof CommserveDrError ? error : undefined;
     doc.status = 'failed';
-    doc.error = { code: e?.code ?? 'ERROR', message: describeError(error) };
+    doc.error = { code: e?.code ?? 'ERROR', message: describeError(error), ...copyFindings(e) };
     options.logger?.error({ code: doc.error.code }, doc.error.message);
     const sqlServerChanged = installed && fullEngineIsSqlServer(doc);
     await undo();
@@ -573,6 +599,18 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
   async function recordAside(movedTo: string | undefined, path: string): Promise<void> {
     if (movedTo) changes.movedAside.push({ path, movedTo });
   }
+}
+
+/** The copies found damaged and the older points offered, when the error is about a point without an intact copy. */
+function copyFindings(e: CommserveDrError | undefined): Pick<NonNullable<RecoveryDocument['error']>, 'skipped' | 'olderPoints'> {
+  if (!e) return {};
+  const { skipped, olderPoints } = e.context as { skipped?: PlannedObject['skipped']; olderPoints?: OlderPoint[] };
+  return { ...(skipped ? { skipped } : {}), ...(olderPoints ? { olderPoints } : {}) };
+}
+
+/** One warning per copy passed over because it is damaged or missing, naming it (SPEC §6.1). */
+function skippedCopyWarnings(plan: RecoveryPlan): string[] {
+  return plan.objects.flatMap((o) => o.skipped.map((k) => `${k.copy} copy ${k.key} of ${o.setName}/${o.file} skipped (${k.detail}); served from the ${o.copy} copy ${o.key}`));
 }
 
 /** Whether the document is of a SQL Server restore (the RESTORE replaced the database in place). */

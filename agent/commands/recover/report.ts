@@ -99,7 +99,14 @@ export interface RecoveryDocument {
   /** Dry run: what the registry import would change (null when it could not be computed). */
   registryDiff: RegistryChange[] | null;
   warnings: string[];
-  error: { code: string; message: string } | null;
+  error: {
+    code: string;
+    message: string;
+    /** With `NO_INTACT_COPY`: every copy of the file tried and what was wrong with it (SPEC §6.1). */
+    skipped?: Array<{ copy: 'local' | 'hot-site' | 'archive'; key: string; detail: string; code?: string }>;
+    /** With `NO_INTACT_COPY`: the older points that have intact copies, each with the exact command. */
+    olderPoints?: Array<{ sets: string[]; command: string }>;
+  } | null;
   durationsMs: Record<string, number>;
   reportFiles: { json: string; text: string } | null;
   /**
@@ -108,6 +115,10 @@ export interface RecoveryDocument {
    * back (`undone`) and what could not be (`left`, with the reason). Absent in reports of older versions.
    */
   targetChanges?: TargetChangesReport;
+  /** The copies read (labels, cheapest first) and those that could not be reached. */
+  copies?: { read: string[]; unreachable: string[] };
+  /** Newer points not chosen by default, each with its reason (SPEC §6.1). */
+  passedOver?: Array<{ sets: string[]; reason: string }>;
 }
 
 /** See {@link RecoveryDocument.targetChanges}. */
@@ -166,6 +177,8 @@ export function formatRecovery(doc: RecoveryDocument): string {
   // A SQL Server RESTORE replaces the database in place; every other failure happens before the target is touched.
   if (doc.status === 'failed' || doc.status === 'refused') lines.push(targetStateLine(doc));
   if (doc.point) lines.push(`Point: ${doc.point.sets.join(' + ')}${doc.point.pointInTime ? `, state at ${doc.point.pointInTime}` : ''}`);
+  for (const p of doc.passedOver ?? []) lines.push(`Passed over: ${p.sets.join(' + ')}: ${p.reason}`);
+  if (doc.copies) lines.push(`Copies read (cheapest first): ${doc.copies.read.join(', ') || 'none'}${doc.copies.unreachable.length ? `; NOT reached: ${doc.copies.unreachable.join('; ')}` : ''}`);
   lines.push(`Target: ${doc.target.directory} (database ${doc.target.database}; registry ${doc.target.registry})`);
   if (doc.preflight) {
     for (const f of doc.preflight.findings) lines.push(`Preflight: ${f.detail}`);

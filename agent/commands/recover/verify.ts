@@ -26,7 +26,7 @@ import { hotSiteError } from '#agent/hotsite/hot-site';
 import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
 import { checkSqlServerStagedDumps, rebuildDatabase, recoverSqlServerPoint, SCRATCH_DATABASE_SUFFIX, sqlServerDeps, StreamedRebuild } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type PendingRestore } from './fetch';
-import { assertNamedManifestUsable, discoverHotSite, sourceObject } from './plan';
+import { assertNamedManifestUsable, discoverForCommand, sourceObject } from './plan';
 
 /** Hot-site prefix of verification records. */
 export const VERIFY_PREFIX = 'verify/';
@@ -84,6 +84,8 @@ export interface VerifyOptions extends ArchiveOptions {
   settings: Settings;
   s3: S3Client;
   logger?: Logger;
+  /** Read the SETs from this folder only (no cloud); default every copy, cheapest first. */
+  from?: string;
   /** The SET to verify (a DIFFERENTIAL is verified with its FULL); default the newest restorable point. */
   setName?: string;
   /** How a SQL Server point's trial restore reaches the server of `settings.Database` (see `RecoverOptions.sqlServer`). */
@@ -167,7 +169,7 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
   const scratchRoot = verifyDir(settings);
   let scratch: string | undefined;
   try {
-    const view = await discoverHotSite(s3, bucket);
+    const view = await discoverForCommand(options);
     assertNamedManifestUsable(view, options.setName);
     const point = choosePoint([...view.values()].map((v) => v.summary), options.setName);
     const pointSet = point.sets.at(-1)!.setName;
@@ -183,6 +185,13 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
         if (!object) {
           checksums.push({ set: set.setName, file: file.name, bytes: 0, method: 's3-checksum', ok: false, detail: 'missing at the hot-site' });
           problems.push(`${set.setName}/${file.name} is missing at the hot-site`);
+          continue;
+        }
+        if (object.copy === 'local') {
+          // A folder copy (`--from`, or the phase-1 destination): every byte hashed.
+          const check = await view.copies.get('local')!.check(object, file, true);
+          checksums.push({ set: set.setName, file: file.name, bytes: file.size, method: 'streamed-hash', ok: check.ok, ...(check.detail ? { detail: check.detail } : {}) });
+          if (!check.ok) problems.push(`${object.key}: ${check.detail}`);
           continue;
         }
         let head;
@@ -211,7 +220,7 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
     }
 
     // 1b. The manifest hash chain at the hot-site (issue 21): a manifest replaced after the fact fails the point.
-    problems.push(...manifestChainFindings(await checkCopiesChain({ hotSite: { s3, bucket } }), point.sets.map((s) => s.setName)));
+    problems.push(...manifestChainFindings(await checkCopiesChain({ hotSite: options.from === undefined ? { s3, bucket } : null }), point.sets.map((s) => s.setName)));
 
     // 2. Trial restore into a scratch database (downloads verify every SHA-256 again).
     let trial: Verification['trialRestore'] = null;
@@ -224,7 +233,6 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
       const streamed = new StreamedRebuild(point);
       const outcome = await stagePoint({
         ...options,
-        bucket,
         view,
         point,
         stagingDir: scratch,
@@ -314,12 +322,14 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
     await writeFile(`${local}.partial`, body);
     await rename(`${local}.partial`, local);
     const key = `${VERIFY_PREFIX}${pointSet}.json`;
-    try {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
-    } catch (error) {
-      throw hotSiteError(`record ${key}`, bucket, error);
+    if (options.from === undefined) {
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+      } catch (error) {
+        throw hotSiteError(`record ${key}`, bucket, error);
+      }
     }
-    doc.recordedAt = { local, hotSite: `s3://${bucket}/${key}` };
+    doc.recordedAt = { local, hotSite: options.from === undefined ? `s3://${bucket}/${key}` : 'not recorded (--from: no cloud)' };
     return { document: doc, text: formatVerification(doc), exitCode: doc.status === 'restorable' ? ExitCode.Success : ExitCode.Failure };
   } catch (error) {
     const e = error instanceof CommserveDrError ? error : undefined;

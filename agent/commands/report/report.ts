@@ -332,7 +332,7 @@ export async function buildReadinessReport(options: ReportOptions): Promise<{ ht
     }
     if (j.integrity === 'corrupt' && j.jobId !== null) {
       corruptJobs.add(j.jobId);
-      alarms.push({ ...base, alarm: 'DatabaseCorruptionDetected', severity: 'critical', message: `the integrity check of job ${j.jobId} found the CommServe database corrupt; ${j.setName ?? 'its SET'} holds a copy of the damaged database` });
+      alarms.push({ ...base, alarm: 'DatabaseCorruptionDetected', severity: 'critical', message: `the integrity check of job ${j.jobId} found the CommServe database corrupt${j.integrityFindings ? ` (${j.integrityFindings})` : ''}; ${j.setName ?? 'its SET'} holds a copy of the damaged database` });
     }
   }
   for (const e of inventory.entries) {

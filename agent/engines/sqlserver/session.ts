@@ -160,7 +160,7 @@ export function batchError(error: unknown, messages: SqlMessage[]): SqlBatchErro
 }
 
 /** mssql's `Request(parent, { requestTimeout })` (a per-request timeout; not in the package's type declarations). */
-const RequestWithTimeout = sql.Request as unknown as new (pool: sql.ConnectionPool, overrides: { requestTimeout: number }) => sql.Request;
+type RequestWithTimeout = new (pool: sql.ConnectionPool, overrides: { requestTimeout: number }) => sql.Request;
 
 /**
  * Connects with `mssql` (tedious): one `ConnectionPool` of at most one connection, so every batch of a session runs
@@ -199,7 +199,7 @@ export async function connectMssql(target: SqlServerTarget, login: SqlServerLogi
   let closed = false;
   return {
     async execute(batch: string, batchOptions?: BatchOptions): Promise<SqlBatchResult> {
-      const request = batchOptions?.timeoutMs === undefined ? pool.request() : new RequestWithTimeout(pool, { requestTimeout: batchOptions.timeoutMs });
+      const request = batchOptions?.timeoutMs === undefined ? pool.request() : new (sql.Request as unknown as RequestWithTimeout)(pool, { requestTimeout: batchOptions.timeoutMs });
       const messages: SqlMessage[] = [];
       request.on('info', (m: { number?: unknown; class?: unknown; state?: unknown; message?: unknown }) => messages.push(toMessage(m)));
       try {

@@ -2,7 +2,7 @@
  * Operator mistakes and unreachable services end with one clear line, a non-zero exit code, and no
  * SET that looks complete (CLI run in-process with `exec`, real SQLite, real moto).
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec } from '#agent/cli';
 import { capture } from '../../support/cli';
@@ -67,16 +67,39 @@ describe('bad input (CLI in-process, real SQLite, moto)', () => {
     expect((listed.Contents ?? []).map((o) => o.Key)).toContain('sets/SET_001/manifest.json');
   });
 
-  it('an unreachable hot-site endpoint: exit 1, "hot-site unreachable", no SET', async () => {
+  it('an unreachable hot-site endpoint: the SET is committed locally, exit 3 with a record; the next job re-fills the hot-site and is Completed', async () => {
     const cwd = tempDir();
     makeDatabase(join(cwd, 'commserv.db'), 100);
     writeConfig(cwd, { Database: { engine: 'sqlite', path: 'commserv.db' } });
     const closedPort = await freeLoopbackPort();
     const io = capture(cwd);
-    expect(await exec(['start', '--s3-endpoint', `http://127.0.0.1:${closedPort}`], io)).toBe(1);
-    expect(io.err()).toMatch(/^commserve-dr: hot-site unreachable while trying to check the bucket \(bucket commserve-dr-hot-site\)/);
-    expect(io.err().trim().split('\n')).toHaveLength(1);
-    expect(completeSets(cwd)).toEqual([]);
+    expect(await exec(['start', '--s3-endpoint', `http://127.0.0.1:${closedPort}`, '--json'], io)).toBe(3);
+    const { record } = JSON.parse(io.out());
+    expect(record).toMatchObject({
+      jobId: 1,
+      setName: 'SET_001',
+      status: 'Completed With One or More Errors',
+      phase2: 'not-run',
+      copies: { phase1Destination: join(cwd, 'dr', 'SET_001'), hotSite: null, archive: null },
+    });
+    const unreachable = record.events.find((e: { code: string }) => e.code === 'HOTSITE_UNREACHABLE');
+    expect(unreachable.message).toMatch(
+      new RegExp(`^hot-site unreachable while trying to reach the bucket \\(bucket commserve-dr-hot-site\\): ECONNREFUSED.* at http://127\\.0\\.0\\.1:${closedPort}: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site$`),
+    );
+    expect(completeSets(cwd)).toEqual(['SET_001']);
+    // The record is in the phase-1 destination (the hot-site could not take it).
+    expect(JSON.parse(readFileSync(join(cwd, 'dr', 'jobs', '001.json'), 'utf8'))).toMatchObject({ jobId: 1, status: 'Completed With One or More Errors' });
+
+    // The endpoint is back: the next job re-fills the hot-site with SET_001, then runs its own SET.
+    const next = capture(cwd);
+    // (This bare database has no registry: the job ends with errors for that reason alone.)
+    expect(await exec(['start', '--s3-endpoint', moto.endpoint(), '--json'], next)).toBe(3);
+    const second = JSON.parse(next.out());
+    expect(second.record).toMatchObject({ jobId: 2, phase2: 'archived', copies: { hotSite: 's3://commserve-dr-hot-site/sets/SET_002/' } });
+    expect(second.record.events.filter((e: { level: string }) => e.level === 'error').map((e: { code: string }) => e.code)).toEqual(['REGISTRY_KEY_MISSING']);
+    expect(second.refill.uploaded).toEqual(['SET_001']);
+    const keys = ((await motoS3Client().send(new ListObjectsV2Command({ Bucket: 'commserve-dr-hot-site', Prefix: 'sets/' }))).Contents ?? []).map((o) => o.Key);
+    expect(keys).toEqual(expect.arrayContaining(['sets/SET_001/manifest.json', 'sets/SET_002/manifest.json']));
   });
 
   it('an unreachable SQL Server (real mssql driver, closed port): retried DbRetryCount times, then one line, exit 1, no SET', async () => {

@@ -20,6 +20,11 @@ import { generateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/samp
 import { motoEndpoint, motoS3Client, useMoto } from '../../support/moto';
 import { corruptPage } from '../../support/sqlite';
 import { useTempDirs } from '../../support/tmp';
+import { buildReadinessReport } from '#agent/commands/report/report';
+import { recordJob } from '#agent/history/history';
+import { formatJobSummary } from '#agent/commands/backup/summary';
+import { decideJobRecord } from '#core/job';
+import { describeIntegrityFindings } from '#core/integrity-findings';
 
 const BUCKET = 'corruption-hot-site';
 const logger = createLogger({ level: 'silent' });
@@ -79,6 +84,19 @@ describe('database corruption (real SQLite, file hive, moto CloudWatch)', () => 
     expect(manifest.integrity.messages.join('\n')).toMatch(/page 5|malformed|corrupt/i);
     expect(manifest.events.map((e) => e.code)).toEqual(expect.arrayContaining(['DB_CORRUPTION_DETECTED', 'JOB_ACTIVITY_DISABLED']));
     expect(await corruptionMetric()).toBe(1);
+    // What the check reported is named: in the phase-1 result, the event, the job record, its summary and the alarm.
+    const findings = describeIntegrityFindings(manifest.integrity.messages);
+    expect(findings).toMatch(/^\d+ problems? reported; .*first: "/);
+    expect(result.integrityFindings).toBe(findings);
+    expect(manifest.events.find((e) => e.code === 'DB_CORRUPTION_DETECTED')!.message).toBe(`integrity check found damage: ${findings}`);
+    const record = decideJobRecord({ backupType: 'FULL', phase1: result }, BUCKET, new Date().toISOString());
+    expect(record.integrityFindings).toBe(findings);
+    expect(formatJobSummary(record)).toMatch(new RegExp(`\\n  integrity check +corrupt: ${findings.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
+    recordJob(settings.Phase1Destination, record);
+    const { data } = await buildReadinessReport({ settings, s3: null, now: new Date() });
+    expect(data.alarms.find((a) => a.alarm === 'DatabaseCorruptionDetected')!.message).toBe(
+      `the integrity check of job 1 found the CommServe database corrupt (${findings}); ${result.setName} holds a copy of the damaged database`,
+    );
     const hive = await new FileHiveStore(settings.Registry.hiveFile).load();
     const values = hive.getKey(SAMPLE_REGISTRY_ROOT)!.values;
     expect(values.find((v) => v.name === JOB_ACTIVITY_DISABLED_VALUE)).toMatchObject({ type: 'REG_DWORD', data: 1 });

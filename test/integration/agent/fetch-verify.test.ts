@@ -45,7 +45,10 @@ describe('fetch and verify (real SQLite, moto)', () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes.subarray(0, bytes.length - 1) }));
     const result = await runFetch({ settings, s3, logger, setName: 'SET_001', to });
     expect(result.exitCode).toBe(1);
-    expect(result.document.error!.code).toBe('SIZE_MISMATCH');
+    // The only copy read (no phase-1 destination here) is damaged: no intact copy, the hot-site's size named.
+    expect(result.document.error!.code).toBe('NO_INTACT_COPY');
+    expect(result.document.error!.skipped).toEqual([{ copy: 'hot-site', key, detail: `size ${bytes.length - 1}, manifest ${bytes.length}`, code: 'SIZE_MISMATCH' }]);
+    expect(result.document.error!.message).toMatch(new RegExp(`SET_001/commserv_FULL\\.dmp has no intact copy: hot-site ${key}: size ${bytes.length - 1}, manifest ${bytes.length}`));
     expect(readdirSync(to)).toEqual([]);
   });
 

@@ -6,7 +6,6 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } fr
 import { brotliDecompressSync } from 'node:zlib';
 import { join } from 'node:path';
 import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { HotSiteError } from '#core/errors';
 import { parseManifest, serializeManifest, type ManifestInput } from '#core/manifest';
 import { parseSettings, type Settings } from '#core/settings';
 import { MiB } from '#core/transfer-plan';
@@ -60,7 +59,7 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     expect(beats.length).toBeGreaterThanOrEqual(5);
 
     const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_001', 'manifest.json')));
-    expect(manifest.files.map((f) => f.name)).toEqual(['commserv_FULL.dmp', 'commserv_FULL.pagehashes', 'commserv_hive.reg', 'FwPeers.txt', 'FwHosts.txt', 'FwPorts.txt']);
+    expect(manifest.files.map((f) => f.name)).toEqual(['commserv_FULL.dmp', 'commserv_FULL.pagehashes', 'commserv_hive.reg', 'FwPeers.txt', 'FwHosts.txt', 'FwPorts.txt', 'commserve-dr-job.log']);
     expect(manifest.registry).toEqual({ store: 'file-hive', exportedKeys: [SAMPLE_REGISTRY_ROOT], missingKeys: [] });
     for (const file of manifest.files) {
       const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: `sets/SET_001/${file.name}`, ChecksumMode: 'ENABLED' }));
@@ -117,7 +116,7 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     expect(tableDigests(target)).toEqual(atDiff);
   });
 
-  it('a hot-site that refuses an upload part: the local SET is still committed (complete and verified), the job fails with the hot-site error, and no multipart upload stays open', async () => {
+  it('a hot-site that refuses an upload part: the local SET is still committed (complete and verified), the job ends Completed With One or More Errors naming the hot-site error, and no multipart upload stays open', async () => {
     const cwd = tempDir();
     const settings = await settingsFor(cwd);
     const s3 = motoS3Client();
@@ -130,9 +129,10 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
       },
       { step: 'initialize', name: 'refuseUploads' },
     );
-    const error = await runPhase1({ settings, requestedType: 'FULL', s3, logger }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(HotSiteError);
-    expect((error as Error).message).toMatch(/refused to upload SET_001\/commserv_(FULL\.dmp|hive\.reg)/);
+    const result = await runPhase1({ settings, requestedType: 'FULL', s3, logger });
+    expect(result).toMatchObject({ status: 'Completed With One or More Errors', hotSiteUploaded: false, phase1Destination: join(cwd, 'dr', 'SET_001') });
+    const failure = result.events.find((e) => e.code === 'HOTSITE_UPLOAD_FAILED');
+    expect(failure?.message).toMatch(/refused to upload SET_001\/commserv_(FULL\.dmp|hive\.reg).*the SET is committed in the phase-1 destination only; the next job re-fills the hot-site$/);
     const setDir = join(cwd, 'dr', 'SET_001');
     const manifest = parseManifest(readFileSync(join(setDir, 'manifest.json')));
     for (const file of manifest.files) expect((await checksumFile(join(setDir, file.name))).sha256).toBe(file.sha256);

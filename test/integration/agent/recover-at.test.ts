@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { parseManifest } from '#core/manifest';
@@ -136,15 +136,16 @@ describe('recover --at: FULL + DIFFERENTIAL + LOG chain to a moment (real SQLite
     expect((await recoverAt(points.get(2)!.time, { setName: setName(2) })).exitCode).toBe(2);
   });
 
-  it('a damaged LOG breaks the chain: past it refused naming the newest reachable moment; before it still recovers', async () => {
-    // LOG 5's dump is gone from the hot-site.
+  it('a LOG missing from every copy breaks the chain: past it refused naming the newest reachable moment; before it still recovers', async () => {
+    // LOG 5's dump is gone from every copy: the hot-site and the phase-1 destination (recovery reads both).
     await motoS3Client().send(new DeleteObjectCommand({ Bucket: current.HotSite.bucket, Key: `sets/${setName(5)}/commserv_LOG_5.dmp` }));
+    rmSync(join(current.Phase1Destination, setName(5), 'commserv_LOG_5.dmp'));
 
     const past = await recoverAt(points.get(6)!.time);
     expect(past.document.status).toBe('failed');
     expect(past.document.error).toMatchObject({ code: 'AT_PAST_GAP' });
     expect(past.document.error!.message).toContain(`the newest reachable moment is ${points.get(4)!.time} (${setName(4)})`);
-    expect(past.document.error!.message).toContain(`commserv_LOG_5.dmp is missing at the hot-site`);
+    expect(past.document.error!.message).toContain(`commserv_LOG_5.dmp is missing in every copy read`);
     const ok = await recoverAt(points.get(4)!.time);
     expect(ok.document.status).toBe('recovered');
     expect(sqldiff(ok.document.database!.file, points.get(4)!.copy)).toBe('');

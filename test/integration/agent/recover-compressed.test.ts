@@ -111,7 +111,11 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
     // --force: the existing database would be moved aside (never deleted) — but the damaged object fails first.
     const result = await runRecover({ settings, s3, logger, to, force: true, preflight: noProcesses });
     expect(result.exitCode).toBe(1);
-    expect(result.document.error).toMatchObject({ code: 'CHECKSUM_MISMATCH', message: expect.stringMatching(/sets\/SET_001\/commserv_FULL\.dmp: SHA-256 .*changed or damaged/) });
+    expect(result.document.error).toMatchObject({
+      code: 'NO_INTACT_COPY',
+      message: expect.stringMatching(/sets\/SET_001\/commserv_FULL\.dmp: SHA-256 .*changed or damaged/),
+      skipped: [expect.objectContaining({ copy: 'hot-site', key: 'sets/SET_001/commserv_FULL.dmp', code: 'CHECKSUM_MISMATCH' })],
+    });
     expect(result.text).toMatch(/The target was not changed/);
     expect(readFileSync(join(to, 'commserv.db'), 'utf8')).toBe('the database that was here before');
     expect(readdirSync(to)).toEqual(['commserv.db']);
@@ -124,13 +128,17 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
     const diffCase = await compressedHotSite({ edit: wrong('SET_003') });
     const r1 = await runRecover({ settings: diffCase.settings, s3: diffCase.s3, logger, to: diffCase.to, preflight: noProcesses });
     expect(r1.exitCode).toBe(1);
-    expect(r1.document.error).toMatchObject({ code: 'CONTENT_MISMATCH', message: expect.stringMatching(/SET_003\/commserv_DIFF_3\.dmp: decompressed content: SHA-256 .* contentSha256/) });
+    expect(r1.document.error).toMatchObject({
+      code: 'NO_INTACT_COPY',
+      message: expect.stringMatching(/SET_003\/commserv_DIFF_3\.dmp: decompressed content: SHA-256 .* contentSha256/),
+      skipped: [expect.objectContaining({ copy: 'hot-site', code: 'CONTENT_MISMATCH' })],
+    });
     expect(existsSync(join(diffCase.to, 'commserv.db'))).toBe(false);
     expect(existsSync(join(diffCase.to, 'registry'))).toBe(false);
 
     const fullCase = await compressedHotSite({ edit: wrong('SET_001') });
     const r2 = await runRecover({ settings: fullCase.settings, s3: fullCase.s3, logger, to: fullCase.to, setName: 'SET_001', preflight: noProcesses });
-    expect(r2.document.error).toMatchObject({ code: 'CONTENT_MISMATCH' });
+    expect(r2.document.error).toMatchObject({ code: 'NO_INTACT_COPY', skipped: [expect.objectContaining({ copy: 'hot-site', code: 'CONTENT_MISMATCH' })] });
     expect(existsSync(join(fullCase.to, 'commserv.db'))).toBe(false);
     // With the DIFFERENTIAL, the FULL's recorded content is not the DIFF's base: refused before the FULL is downloaded.
     const r3 = await runRecover({ settings: fullCase.settings, s3: fullCase.s3, logger, to: fullCase.to, setName: 'SET_002', preflight: noProcesses });

@@ -85,7 +85,9 @@ export async function buildFixture(root: string): Promise<RecoverFixture> {
 /** A fresh bucket with every SET of the fixture under `sets/`, and settings pointing at it. */
 export async function freshHotSite(fixture: RecoverFixture, stateDir: string): Promise<{ s3: S3Client; bucket: string; settings: Settings }> {
   const s3 = motoS3Client();
-  const bucket = `recover-${process.pid}-${++bucketCounter}`;
+  // Unique across test files: files run one after another in the same worker share its pid (and a leftover bucket
+  // would make the create-only upload refuse its objects).
+  const bucket = `recover-${process.pid}-${++bucketCounter}-${randomBytes(3).toString('hex')}`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   for (const set of readdirSync(fixture.phase1).filter((n) => parseSetName(n) !== undefined).sort()) {
     const dir = join(fixture.phase1, set);

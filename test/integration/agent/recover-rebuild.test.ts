@@ -85,7 +85,7 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
     const view = await discoverHotSite(s3, bucket);
     const point = choosePoint([...view.values()].map((v) => v.summary));
     const stagingDir = join(tempDir(), 'staging');
-    const outcome = await stagePoint({ s3, bucket, view, point, stagingDir, filter: (_m, f) => f.role === 'database' || f.role === 'sidecar', checkChain: true });
+    const outcome = await stagePoint({ view, point, stagingDir, filter: (_m, f) => f.role === 'database' || f.role === 'sidecar', checkChain: true });
     if (outcome.kind !== 'staged') throw new Error('not staged');
     const fullDump = outcome.files.find((f) => f.file === 'commserv_FULL.dmp')!.path;
     const rebuilt = await rebuildDatabase(point, outcome.manifests, outcome.files, join(stagingDir, 'work', 'commserv.db'));
@@ -103,8 +103,6 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
     const seen: string[] = [];
     const stagingDir = join(tempDir(), 'staging');
     const outcome = await stagePoint({
-      s3,
-      bucket,
       view,
       point,
       stagingDir,

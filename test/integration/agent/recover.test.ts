@@ -175,7 +175,11 @@ describe('recover (real SQLite, file hive, moto)', () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
     const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
     expect(result.exitCode).toBe(1);
-    expect(result.document.error!.code).toBe('CHECKSUM_MISMATCH');
+    // The only copy read is damaged: no intact copy; the hot-site's SHA-256 mismatch named, the older points offered.
+    expect(result.document.error!.code).toBe('NO_INTACT_COPY');
+    expect(result.document.error!.skipped).toEqual([expect.objectContaining({ copy: 'hot-site', key, code: 'CHECKSUM_MISMATCH' })]);
+    expect(result.document.error!.message).toMatch(/sets\/SET_003\/commserv_DIFF_3\.dmp: SHA-256 .*changed or damaged/);
+    expect(result.document.error!.olderPoints!.map((p) => p.sets)).toEqual([['SET_001', 'SET_002'], ['SET_001']]);
     expect(existsSync(join(to, 'commserv.db'))).toBe(false);
     expect(existsSync(join(to, 'registry'))).toBe(false);
     expect(existsSync(join(to, '.commserve-dr-staging'))).toBe(false);

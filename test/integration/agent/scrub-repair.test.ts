@@ -158,7 +158,7 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
 
     expect(next.status).toBe('Completed With One or More Errors');
     const damaged = next.events.filter((e) => e.code === 'HOTSITE_DAMAGED').map((e) => e.message);
-    expect(damaged).toEqual([expect.stringMatching(/^SET_001\/commserv_hive\.reg missing at the hot-site and could not be repaired: local copy: .*does not exist; archive copy: archive\/SET_001\/commserv_hive\.reg does not exist$/)]);
+    expect(damaged).toEqual([expect.stringMatching(/^SET_001\/commserv_hive\.reg missing at the hot-site and could not be repaired: versions: no earlier version of the object; local copy: .*does not exist; archive copy: archive\/SET_001\/commserv_hive\.reg does not exist$/)]);
   });
 
   it('the next DIFFERENTIAL after a damaged FULL: repaired first, then the DIFFERENTIAL is taken on it', async () => {

@@ -342,7 +342,9 @@ describe('buildCycles', () => {
       expect(isSuccessfulSet(full(1, { status: JobStatus.CompletedWithErrors }))).toBe(true);
       expect(isSuccessfulSet(full(1, { complete: false }))).toBe(false);
       expect(isSuccessfulSet(full(1, { status: JobStatus.Failed }))).toBe(false);
-      expect(isSuccessfulSet(full(1, { status: JobStatus.Killed }))).toBe(false);
+      // Killed after its manifest was committed: the SET is complete and verified (issue 16); killed before: never counts.
+      expect(isSuccessfulSet(full(1, { status: JobStatus.Killed }))).toBe(true);
+      expect(isSuccessfulSet(full(1, { status: JobStatus.Killed, complete: false }))).toBe(false);
       expect(isSuccessfulSet(full(1, { status: RUNNING }))).toBe(false);
     });
   });

@@ -102,8 +102,8 @@ describe('makePlan', () => {
   it('totals bytes and estimates the wait of pending objects only', () => {
     const point = choosePoint([set(1, 'FULL'), set(2, 'DIFFERENTIAL', { cycleId: 1 })]);
     const objects: PlannedObject[] = [
-      { setName: 'SET_001', file: 'commserv_FULL.dmp', key: 'archive/SET_001/commserv_FULL.dmp', area: 'archive', size: 100, storageClass: 'DEEP_ARCHIVE', state: 'restore-needed' },
-      { setName: 'SET_002', file: 'commserv_DIFF_2.dmp', key: 'sets/SET_002/commserv_DIFF_2.dmp', area: 'sets', size: 10, storageClass: 'STANDARD', state: 'readable' },
+      { setName: 'SET_001', file: 'commserv_FULL.dmp', key: 'archive/SET_001/commserv_FULL.dmp', area: 'archive', copy: 'archive', skipped: [], size: 100, storageClass: 'DEEP_ARCHIVE', state: 'restore-needed' },
+      { setName: 'SET_002', file: 'commserv_DIFF_2.dmp', key: 'sets/SET_002/commserv_DIFF_2.dmp', area: 'sets', copy: 'hot-site', skipped: [], size: 10, storageClass: 'STANDARD', state: 'readable' },
     ];
     const plan = makePlan(point, objects, 'Bulk', '2026-01-01T00:00:00.000Z');
     expect(plan).toMatchObject({ sets: ['SET_001', 'SET_002'], pointSet: 'SET_002', totalBytes: 110, pendingObjects: 1 });

@@ -37,7 +37,7 @@ describe('job activity through SQL Server (SQL Server mocked: cannot run here)',
     const engine = new SqlServerEngine({ session: server, target: TARGET, jobActivityDisableStatement: 'EXEC dbo.DisableJobActivity @reason = {reason};' });
     const store = recordingStore();
     const events = await handleIntegrityResult({ integrity: corrupt, settings: parseSettings({}, 'test'), store, metrics: NO_METRICS, jobId: 12, engine });
-    expect(server.statements.at(-1)).toMatch(/^EXEC dbo\.DisableJobActivity @reason = N'DR backup job 12 found database corruption: Msg 8928 .*O''Brien';$/);
+    expect(server.statements.at(-1)).toMatch(/^EXEC dbo\.DisableJobActivity @reason = N'DR backup job 12 found database corruption: 1 problem reported; page 1:153; object ID 5; first: "Msg 8928 .*O''Brien"';$/);
     expect(store.imported).toBe(0);
     expect(events.map((e) => e.code)).toEqual(['JOB_ACTIVITY_DISABLED']);
   });

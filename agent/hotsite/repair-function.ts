@@ -1,0 +1,50 @@
+/**
+ * How the agent asks for a repair of committed data (issue 21 item 2): the RepairObject function
+ * (`lambdas/repair-object.ts`) copies an intact source onto `sets/SET_n/<file>` with its own role, because the agent's
+ * own writes are create-only. In AWS it is the deployed function (setting `RepairFunctionName`, invoked synchronously
+ * with `lambda:InvokeFunction` on that function only); against a local stand-in (`HotSite.endpoint`) or without the
+ * setting, the same handler runs in-process with the agent's client — which, against a bucket that enforces
+ * create-only writes, is refused (AccessDenied) and reported as not repaired.
+ *
+ * Why the agent invokes it rather than the state machine: the scrub runs inside phase 1 and needs the answer at once
+ * (repaired, or fall back to the next source, or promote a DIFFERENTIAL to FULL); a synchronous invoke of one function
+ * is one narrow grant, while a state-machine round trip would add a callback and minutes to every repair.
+ */
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { clientConfig } from '#agent/aws/clients';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { HotSiteError } from '#core/errors';
+import { makeRepairObjectHandler, type RepairRequest, type RepairResponse } from '#lambdas/repair-object';
+
+/** Asks for one repair; resolves with the function's answer. @throws HotSiteError when the function cannot be invoked or fails. */
+export type Repairer = (request: RepairRequest) => Promise<RepairResponse>;
+
+/** The RepairObject handler in-process, with the given client (local stand-in, tests). */
+export function inProcessRepairer(s3: S3Client, bucket: string): Repairer {
+  const handler = makeRepairObjectHandler({ s3, bucket });
+  return (request) => handler(request);
+}
+
+/** The deployed RepairObject function, invoked synchronously (RequestResponse). */
+export function lambdaRepairer(functionName: string, client: LambdaClient): Repairer {
+  return async (request) => {
+    let response;
+    try {
+      response = await client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(request)) }));
+    } catch (error) {
+      throw new HotSiteError('REPAIR_FUNCTION_UNAVAILABLE', `cannot invoke the repair function ${functionName}: ${(error as Error).name}: ${(error as Error).message}`, { cause: error });
+    }
+    const text = response.Payload ? Buffer.from(response.Payload).toString('utf8') : '';
+    if (response.FunctionError) throw new HotSiteError('REPAIR_FUNCTION_FAILED', `the repair function ${functionName} failed: ${text.slice(0, 500)}`);
+    return JSON.parse(text) as RepairResponse;
+  };
+}
+
+/** The repairer the settings call for: the deployed function when `RepairFunctionName` is set (and no stand-in), else in-process. */
+export function repairerFor(settings: { RepairFunctionName?: string | null; HotSite: { endpoint?: string; region: string; bucket: string } }, s3: S3Client): Repairer {
+  if (settings.RepairFunctionName && !settings.HotSite.endpoint) {
+    // The agent's client factory: region, HTTPS_PROXY/NO_PROXY (clientConfig).
+    return lambdaRepairer(settings.RepairFunctionName, new LambdaClient(clientConfig(settings.HotSite, 'lambda')));
+  }
+  return inProcessRepairer(s3, settings.HotSite.bucket);
+}
