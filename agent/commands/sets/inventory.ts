@@ -23,6 +23,7 @@ import type { Settings } from '#core/settings';
 import { readHistory } from '#agent/history/history';
 import { listHotSiteSets, readHotSiteManifest } from '#agent/hotsite/hot-site';
 import { isPhase1Locked } from '#agent/commands/backup/lock';
+import { describeOtherBackup } from '#agent/engines/sqlserver/other-backups';
 
 /** Where the copies of one SET are. */
 export interface SetLocations {
@@ -42,6 +43,8 @@ export interface InventoryEntry {
   record: JobRecord | null;
   /** Problems found while reading this SET (malformed manifest, unreadable record). */
   problems: string[];
+  /** SQL Server, from the manifest: other tools' non-COPY_ONLY backups found in msdb, and whose chain each belongs to (absent: none). */
+  otherBackups?: string[];
 }
 
 /** The inventory and what could not be looked at. */
@@ -166,6 +169,7 @@ export async function takeInventory(settings: Settings, s3: S3Client | null): Pr
       integrity: manifest?.integrity.status ?? null,
       record,
       problems: problems.get(jobId) ?? [],
+      otherBackups: (manifest?.database.otherBackups ?? []).map(describeOtherBackup),
     };
   });
   return { entries, hotSiteUnavailable };

@@ -18,6 +18,11 @@ export interface SetRow {
   complete: boolean;
   bytes: number | null;
   integrity: string | null;
+  /**
+   * SQL Server: other tools' non-COPY_ONLY FULL/DIFFERENTIAL backups found in msdb when this SET was taken, each in
+   * words saying whose chain it belongs to (docs/SQLSERVER.md "Coexistence"). Absent when none.
+   */
+  otherBackups?: string[];
   /** `local`, `hot-site`, `archive` — where a copy is (archive from the job record). */
   copies: string[];
   problems: string[];
@@ -81,6 +86,7 @@ function row(entry: InventoryEntry, verifications: ReadonlyMap<string, Verificat
     copies,
     problems: entry.problems,
     verified: v ? { result: v.result, at: v.verifiedAt, trialRestoreMs: v.trialRestore?.durationMs ?? null } : null,
+    ...(entry.otherBackups?.length ? { otherBackups: entry.otherBackups } : {}),
     pointTime: entry.summary.pointTime ?? null,
     previousSet: entry.summary.previousJobId === undefined ? null : setNameOfJob(entry.summary.previousJobId),
   };
@@ -146,7 +152,10 @@ export function formatSets(document: SetsDocument): string {
   for (const c of document.cycles) {
     const verdict = `${c.open ? 'open' : c.complete ? 'complete' : 'incomplete'} · ${c.successful ? 'successful' : 'NOT successful'}`;
     lines.push(`Cycle ${c.setName} · ${verdict}`);
-    for (const r of c.sets) lines.push(setLine(r, r.backupType === 'LOG' && r.pointTime ? `  at ${r.pointTime}${r.previousSet ? ` after ${r.previousSet}` : ''}` : ''));
+    for (const r of c.sets) {
+      lines.push(setLine(r, r.backupType === 'LOG' && r.pointTime ? `  at ${r.pointTime}${r.previousSet ? ` after ${r.previousSet}` : ''}` : ''));
+      for (const other of r.otherBackups ?? []) lines.push(`    ${other}`);
+    }
     if (!c.successful) lines.push(`    ${c.reasons.successful}`);
     for (const g of document.gaps.filter((gap) => gap.cycleId === c.cycleId)) {
       lines.push(`    GAP in the LOG chain: ${g.reason}; ${g.unreachable.join(', ')} cannot be restored`);

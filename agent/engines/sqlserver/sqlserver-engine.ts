@@ -34,6 +34,8 @@ import {
 } from './parse';
 import { withDbRetry, type DbRetryOptions } from './retry';
 import { readPrincipals } from './principals';
+import { describeOtherBackup, type OtherBackup } from './other-backups';
+export { describeOtherBackup, type OtherBackup } from './other-backups';
 import { checkSqlServerRights, type RightVerdict } from './rights';
 import { connectionError, connectMssql, SHORT_REQUEST_TIMEOUT_MS, SqlBatchError, targetLabel, type MssqlOptions, type SqlMessage, type SqlServerLogin, type SqlServerTarget, type SqlSession } from './session';
 import {
@@ -166,19 +168,6 @@ export function differentialLsnWarning(setName: string, full: DatabaseIdentity['
   return `the DIFFERENTIAL's DifferentialBaseLSN ${baseLsn} is neither the FirstLSN (${first ?? '?'}) nor the CheckpointLSN (${checkpoint ?? '?'}) of the cycle's FULL ${setName}; the backup-set GUID matches, so the chain stands (SQL Server refuses a wrong base with error 3136)`;
 }
 
-/** Another tool's non-COPY_ONLY FULL or DIFFERENTIAL found in msdb, and whose chain it belongs to. */
-export interface OtherBackup {
-  type: 'FULL' | 'DIFFERENTIAL';
-  backupSetGuid: string;
-  finished: string | null;
-  userName: string | null;
-  device: string | null;
-  /** `commserve-dr` (a DIFFERENTIAL based on our FULL) or `other` (its own chain). */
-  chain: 'commserve-dr' | 'other';
-  /** The FULL it is based on (a DIFFERENTIAL), or null. */
-  baseGuid: string | null;
-}
-
 /**
  * Classifies msdb rows of {@link otherBackupsQuery}: a FULL is the start of the other tool's own chain (and, not being
  * COPY_ONLY, moves the differential base away from ours); a DIFFERENTIAL belongs to commserve-dr's chain when its base
@@ -200,15 +189,6 @@ export function classifyOtherBackups(rows: ReadonlyArray<Record<string, unknown>
       baseGuid,
     }];
   });
-}
-
-/** One job-record line per other backup: what it is and whose chain it belongs to. */
-export function describeOtherBackup(b: OtherBackup): string {
-  const who = `by ${b.userName ?? '?'} to ${b.device ?? '?'} at ${b.finished ?? '?'} (BackupSetGUID ${b.backupSetGuid})`;
-  if (b.type === 'FULL') return `another tool took a FULL backup that is not COPY_ONLY ${who}: it starts that tool's own chain and moves the differential base away from commserve-dr's FULL (docs/SQLSERVER.md, "Coexistence")`;
-  return b.chain === 'commserve-dr'
-    ? `another tool took a DIFFERENTIAL ${who} based on commserve-dr's FULL ${b.baseGuid}: it belongs to commserve-dr's chain and cannot be restored without that FULL`
-    : `another tool took a DIFFERENTIAL ${who} based on ${b.baseGuid ?? '(no base)'}: it belongs to that tool's own chain`;
 }
 
 /** A DatabaseEngine over one SQL Server database. Create with {@link openSqlServerEngine} (or directly, for tests). */

@@ -10,6 +10,9 @@ import { connectionError, SqlBatchError } from '#agent/engines/sqlserver/session
 import { classifyOtherBackups, describeOtherBackup, isDiskFull, SqlServerEngine } from '#agent/engines/sqlserver/sqlserver-engine';
 import { CertificatePinError, certificateMatchesThumbprint, driverSecurity } from '#agent/engines/sqlserver/tls';
 import { FakeSqlServer } from './fake-sql-server';
+import { setsDocument, formatSets } from '#agent/commands/sets/sets';
+import { setName } from '#core/set-id';
+import { JobStatus } from '#core/job-status';
 
 const msg = (number: number, severity: number, message: string) => ({ number, severity, state: 1, message });
 
@@ -172,6 +175,26 @@ describe('SQL Server behaviour per its documentation (SQL Server mocked: cannot 
       expect(describeOtherBackup(other[1]!)).toMatch(/^another tool took a FULL backup that is not COPY_ONLY by CORP\\svc-othertool .*moves the differential base away/);
       expect(server.statements.find((s) => /b\.type IN \('D', 'I'\)/.test(s))).toContain("NOT LIKE N'%commserve-dr[_]%'");
       expect(classifyOtherBackups([{ backup_set_uuid: 'x', type: 'L' }], new Set())).toEqual([]);
+    });
+
+    it('`sets` says under the SET whose chain each other tool\'s backup belongs to (SQL Server behaviour from the documentation: backupset.type D/I, is_copy_only, differential_base_guid)', async () => {
+      const server = new FakeSqlServer();
+      const engine = engineOf(server);
+      await engine.dumpFull('/d/SET_010/commserv_FULL.dmp');
+      server.foreignDifferential();
+      server.foreignFull(false);
+      const promoted = await engine.dumpFull('/d/SET_011/commserv_FULL.dmp');
+      const other = (promoted.identity as DatabaseIdentity).otherBackups!;
+      const words = other.map(describeOtherBackup);
+      const summary = { jobId: 11, setName: setName(11), backupType: 'FULL' as const, status: JobStatus.Completed, complete: true, cycleId: 11, endTime: '2025-01-02T18:10:00.000Z', pointTime: '2025-01-02T18:09:00.000Z', bytes: 100 };
+      const inventory = { entries: [{ summary, locations: { local: { path: `/d/${setName(11)}`, complete: true, bytes: 100 }, hotSite: null }, integrity: 'ok' as const, record: null, problems: [], otherBackups: words }], hotSiteUnavailable: null };
+      const { document } = setsDocument(inventory, new Map(), new Date('2025-01-02T18:20:00.000Z'));
+      expect(document.cycles[0]!.sets[0]!.otherBackups).toEqual(words);
+      const text = formatSets(document).split('\n');
+      const row = text.findIndex((l) => l.trimStart().startsWith(setName(11)));
+      expect(text.slice(row + 1, row + 1 + words.length)).toEqual(words.map((w) => `    ${w}`));
+      expect(words.some((w) => w.includes("belongs to commserve-dr's chain"))).toBe(true);
+      expect(words.some((w) => w.includes("starts that tool's own chain"))).toBe(true);
     });
 
     it('msdb not readable: the dump still works, nothing is claimed about other tools', async () => {
