@@ -45,7 +45,7 @@ describe('npm start (end to end, real CLI, moto hot-site)', () => {
     const setDir = join(cwd, '.commserve-dr', 'dr-backups', 'SET_001');
     const manifest = parseManifest(readFileSync(join(setDir, 'manifest.json')));
     expect(manifest.files.map((f) => f.name).sort()).toEqual(
-      ['Cvd.reg', 'FwHosts.txt', 'FwPeers.txt', 'FwPorts.txt', 'MediaAgent.reg', 'commserv_FULL.dmp', 'commserv_FULL.pagehashes', 'commserv_hive.reg'].sort(),
+      ['Cvd.reg', 'FwHosts.txt', 'FwPeers.txt', 'FwPorts.txt', 'MediaAgent.reg', 'commserv_FULL.dmp', 'commserv_FULL.pagehashes', 'commserv_hive.reg', 'commserve-dr-job.log'].sort(),
     );
     expect(manifest.integrity.status).toBe('ok');
 

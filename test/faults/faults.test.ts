@@ -9,7 +9,7 @@
  */
 import { reportFaultTable, type FaultRow } from './support/fault-table';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -222,7 +222,7 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
   it.each([
     ['a truncated dump file at the hot-site', 'truncate'],
     ['a manifest with a wrong hash at the hot-site', 'manifest'],
-  ])('%s: verify reports it, recover refuses before touching the target', async (fault, kind) => {
+  ])('%s: served from the intact phase-1 copy; with that copy gone, verify reports it and recover waits for the archive copy without touching the target', async (fault, kind) => {
     const w = workplace();
     expect((await w.cli(['start', '--sample-size-mb', '2', '--s3-endpoint', moto.endpoint()])).code).toBe(0);
     const s3 = motoS3Client();
@@ -237,20 +237,28 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
       delete manifest.files[0].s3;
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/manifest.json', Body: JSON.stringify(manifest) }));
     }
+    // With the phase-1 copy intact, recovery reads each file from the cheapest intact copy: it serves, the damage is named.
+    const served = await w.cli(['recover', '--to', tempDir(), '--set', 'SET_001', '--dry-run', '--json']);
+    expect(served.code).toBe(0);
+    // The phase-1 destination lost too (moved aside, as a disaster would): the hot-site copy alone is damaged.
+    const setDir = join(w.cwd, '.commserve-dr', 'dr-backups', 'SET_001');
+    const aside = join(tempDir(), 'SET_001');
+    renameSync(setDir, aside);
     const verify = await w.cli(['verify', '--json']);
     expect(verify.code).toBe(1);
     expect(JSON.parse(verify.out).verification.result).toBe('failed');
     const target = tempDir();
     const recover = await w.cli(['recover', '--to', target, '--set', 'SET_001']);
-    expect(recover.code).toBe(1);
+    // The next copy is archive/ (GLACIER): recovery asks for its restore and waits (exit 3) instead of using the damaged one.
+    expect(recover.code).toBe(3);
+    expect(recover.out).toContain('Recovery waiting for archive restores');
     expect(existsSync(join(target, 'commserv.db'))).toBe(false);
-    // The phase-1 destination still holds the good copy: nothing is lost.
-    const local = readdirSync(join(w.cwd, '.commserve-dr', 'dr-backups', 'SET_001'));
-    expect(local).toContain('manifest.json');
+    // The moved-aside phase-1 copy still holds the good SET: nothing is lost.
+    expect(readdirSync(aside)).toContain('manifest.json');
     rows.push({
       fault,
-      expected: 'verify: failed; recover refuses before writing the target',
-      observed: `verify exit ${verify.code} (failed); recover exit ${recover.code}, target not created; the phase-1 copy is intact`,
+      expected: 'served from the phase-1 copy; without it verify fails and recover waits for the archive copy, the target untouched',
+      observed: `dry run from the phase-1 copy exit ${served.code}; without it verify exit ${verify.code} (failed), recover exit ${recover.code} (archive restore requested), target not created; the moved-aside copy is intact`,
       dataLost: 'none (the phase-1 destination holds a good copy)',
     });
   });

@@ -57,6 +57,9 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
         stored.set(`${set}/${file.name}`, body);
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `sets/${set}/${file.name}`, Body: body, ChecksumAlgorithm: 'SHA256' }));
       }
+      // Rewritten here after the job, so these are stored as pre-chain manifests (no `previousManifest`): the hash chain
+      // would rightly call every rewritten manifest replaced (test/integration/agent/manifest-chain.test.ts covers that).
+      delete manifest.previousManifest;
       options.edit?.(manifest);
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `sets/${set}/manifest.json`, Body: JSON.stringify(manifest, null, 2) }));
     }
