@@ -78,7 +78,11 @@ describe('recovery-readiness report (CLI-made SETs, moto, headless Chromium)', (
     ]);
     expect(data.rpo).toMatchObject({ point: { sets: ['SET_001', 'SET_003'], jobId: 3 }, ageMs: 2 * HOUR + 5 * 60_000, thresholdHours: RPO_ALARM_HOURS, overThreshold: false });
     expect(data.verification.last).toMatchObject({ setName: 'SET_002', sets: ['SET_001', 'SET_002'], result: 'restorable', integrity: 'ok' });
-    expect(data.verification.last!.recoveryTimeMs).toEqual(expect.any(Number));
+    // The measured recovery time is the whole trial (download + rebuild + check); the rebuild + check is shown beside it.
+    expect(data.verification.last!.recoveryTimeMs).toBe(data.verification.last!.totalDurationMs);
+    expect(data.verification.last!.rebuildTimeMs).toEqual(expect.any(Number));
+    expect(data.verification.last!.rebuildTimeMs!).toBeLessThanOrEqual(data.verification.last!.recoveryTimeMs!);
+    expect(formatReportSummary(data)).toMatch(/measured recovery time .* \(whole trial: download \+ rebuild \+ check; rebuild \+ check .*\)/);
     expect(data.retention).toMatchObject({ dryRun: true, keep: ['SET_001', 'SET_002', 'SET_003'], expire: [], error: null });
     expect(data.alarms.map((a) => [a.alarm, a.jobId])).toEqual([['JobFailed', null]]);
     expect(data.alarms[0].message).toContain(SCRIPT);
@@ -108,7 +112,9 @@ describe('recovery-readiness report (CLI-made SETs, moto, headless Chromium)', (
     expect(elementsWith(dom, 'g', 'data-cycle-id').map((c) => [c['data-cycle-id'], c.class])).toEqual([['1', 'cycle open']]);
     expect(dom).toMatch(/<p class="big" id="rpo-value">2 h 05 min<\/p>/);
     expect(elementsWith(dom, 'section', 'data-over-threshold')[0]['data-over-threshold']).toBe('false');
-    expect(elementsWith(dom, 'section', 'data-recovery-ms')[0]).toMatchObject({ 'data-result': 'restorable', 'data-set': 'SET_002' });
+    expect(elementsWith(dom, 'section', 'data-recovery-ms')[0]).toMatchObject({ 'data-result': 'restorable', 'data-set': 'SET_002', 'data-recovery-ms': String(data.verification.last!.recoveryTimeMs) });
+    expect(dom).toContain('measured recovery time (whole trial: download + rebuild + check)');
+    expect(dom).toMatch(/<span id="rebuild-time">rebuild \+ integrity check [^<]+<\/span>/);
     expect(elementsWith(dom, 'tr', 'data-alarm').map((a) => a['data-alarm'])).toEqual(['JobFailed']);
     expect(elementsWith(dom, 'tr', 'data-action').map((r) => [r['data-set'], r['data-action']])).toEqual([
       ['SET_001', 'keep'],

@@ -147,6 +147,7 @@ function formatVerification(doc: VerifyDocument): string {
     const t = v.trialRestore;
     if (t?.engine === 'sqlserver') lines.push(`  trial restore: ${t.server ?? 'SQL Server'} as [${t.database ?? '?'}] (dropped), DBCC CHECKDB ${t.integrity}, ${t.bytes} bytes of dumps`);
     else if (t) lines.push(`  trial restore: integrity ${t.integrity}${t.integrityCheck === 'full' ? ' (PRAGMA integrity_check)' : ''}, ${t.bytes} bytes, SHA-256 ${t.sha256 ?? '?'}`);
+    if (t) lines.push(`  measured recovery time: ${(v.durationMs / 1000).toFixed(1)} s (whole trial: download + rebuild + check); rebuild + check ${(t.durationMs / 1000).toFixed(1)} s`);
     if (v.note) lines.push(`  note: ${v.note}`);
     for (const p of v.problems) lines.push(`  problem: ${p}`);
     for (const w of v.warnings ?? []) lines.push(`  warning: ${w}`);

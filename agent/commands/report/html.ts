@@ -198,8 +198,8 @@ function verificationCard(data: ReportData): string {
     `<section class="card ${good ? 'card-good' : 'card-bad'}" id="verification" data-result="${esc(v.result)}" data-set="${esc(v.setName)}" data-recovery-ms="${v.recoveryTimeMs ?? ''}" aria-labelledby="ver-h">` +
     `<h2 id="ver-h">Last verified trial restore</h2>` +
     `<p class="big" id="recovery-time">${esc(recovery)}</p>` +
-    `<p class="verdict ${good ? 'good' : 'bad'}">${good ? 'RESTORABLE' : 'FAILED'} · measured recovery time</p>` +
-    `<p class="small"><strong>${esc(v.sets.join(' + '))}</strong> verified ${esc(time(v.verifiedAt))} (${esc(formatAge(v.ageMs))} ago); checksums ${v.checksums.ok}/${v.checksums.total} ok; integrity ${esc(v.integrity ?? '—')}; restored ${esc(bytes(v.restoredBytes))}; whole verification ${esc(formatDuration(v.totalDurationMs))}.</p>` +
+    `<p class="verdict ${good ? 'good' : 'bad'}">${good ? 'RESTORABLE' : 'FAILED'} · measured recovery time (whole trial: download + rebuild + check)</p>` +
+    `<p class="small"><strong>${esc(v.sets.join(' + '))}</strong> verified ${esc(time(v.verifiedAt))} (${esc(formatAge(v.ageMs))} ago); checksums ${v.checksums.ok}/${v.checksums.total} ok; integrity ${esc(v.integrity ?? '—')}; restored ${esc(bytes(v.restoredBytes))}; <span id="rebuild-time">rebuild + integrity check ${esc(v.rebuildTimeMs === null ? 'not run' : formatDuration(v.rebuildTimeMs))}</span>.</p>` +
     (v.problems.length ? `<ul class="small problems">${v.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>` : '') +
     older +
     '</section>'

@@ -128,9 +128,14 @@ export interface ReportVerification {
   result: 'restorable' | 'failed';
   /** `now` − `verifiedAt`, in ms. */
   ageMs: number;
-  /** The measured recovery time: the trial restore (rebuild of the database from the SETs), in ms. */
+  /**
+   * The measured recovery time: the whole trial — checksums, download, rebuild of the database from the SETs and its
+   * integrity check — in ms; null when no trial restore ran (checksums only).
+   */
   recoveryTimeMs: number | null;
-  /** The whole verification (checksums, download, trial restore), in ms. */
+  /** The rebuild and integrity check alone (the trial restore's own time), in ms; null when none ran. */
+  rebuildTimeMs: number | null;
+  /** The whole verification, in ms (equals `recoveryTimeMs` when a trial restore ran). */
   totalDurationMs: number;
   integrity: string | null;
   restoredBytes: number | null;
@@ -209,7 +214,8 @@ function toReportVerification(v: Verification, nowMs: number): ReportVerificatio
     verifiedAt: v.verifiedAt,
     result: v.result,
     ageMs: nowMs - Date.parse(v.verifiedAt),
-    recoveryTimeMs: v.trialRestore?.durationMs ?? null,
+    recoveryTimeMs: v.trialRestore ? v.durationMs : null,
+    rebuildTimeMs: v.trialRestore?.durationMs ?? null,
     totalDurationMs: v.durationMs,
     integrity: v.trialRestore?.integrity ?? null,
     restoredBytes: v.trialRestore?.bytes ?? null,
@@ -409,7 +415,7 @@ export function formatReportSummary(data: ReportData): string {
   const v = data.verification.last;
   lines.push(
     v
-      ? `  Last verification: ${v.sets.join(' + ')} ${v.result.toUpperCase()} ${formatAge(v.ageMs)} ago; trial restore ${v.recoveryTimeMs === null ? 'not run' : formatDuration(v.recoveryTimeMs)}`
+      ? `  Last verification: ${v.sets.join(' + ')} ${v.result.toUpperCase()} ${formatAge(v.ageMs)} ago; ${v.recoveryTimeMs === null || v.rebuildTimeMs === null ? 'trial restore not run' : `measured recovery time ${formatDuration(v.recoveryTimeMs)} (whole trial: download + rebuild + check; rebuild + check ${formatDuration(v.rebuildTimeMs)})`}`
       : '  Last verification: none (run `commserve-dr verify`)',
   );
   const critical = data.alarms.filter((a) => a.severity === 'critical').length;
