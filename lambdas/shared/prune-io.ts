@@ -23,6 +23,7 @@ import { mapWithConcurrency } from './concurrency';
 import { PruneError } from './errors';
 import { readStreamCapped } from './hash';
 import { describeS3Error, isNotFound } from './s3';
+import { backupTypeFromFileNames } from '#core/dump-files';
 
 /** Prefix of the plan records: `prune/<jobId>.json` (or `prune/manual-<time>.json` for an operator's prune). */
 export const PRUNE_PREFIX = 'prune/';
@@ -163,10 +164,9 @@ export interface GatherOptions {
   counter?: RequestCounter;
 }
 
-/** The type of a SET without a manifest, from its file names (`commserv_DIFF_<id>.dmp`); FULL otherwise. */
+/** The type of a SET without a manifest, from its object names (a DIFFERENTIAL or LOG dump of its job); FULL otherwise. */
 export function typeFromFiles(listed: ListedSet): BackupType {
-  if (listed.objects.some((o) => o.key.endsWith(`/commserv_LOG_${listed.jobId}.dmp`))) return BackupType.Log;
-  return listed.objects.some((o) => o.key.endsWith(`/commserv_DIFF_${listed.jobId}.dmp`)) ? BackupType.Differential : BackupType.Full;
+  return backupTypeFromFileNames(listed.objects.map((o) => o.key.slice(o.key.lastIndexOf('/') + 1)), listed.jobId) ?? BackupType.Full;
 }
 
 async function getBody(s3: S3Client, bucket: string, key: string, counter?: RequestCounter): Promise<Buffer> {

@@ -6,11 +6,8 @@ import { join } from 'node:path';
 import type { DatabaseEngine, LogBase, LogDumpResult } from '#agent/engines/types';
 import { DatabaseError } from '#core/errors';
 import type { StepOutcome } from './set-files';
+import { logDumpFile } from '#core/dump-files';
 
-/** Name of a LOG dump in a SET. */
-export function logDumpFileName(jobId: number): string {
-  return `commserv_LOG_${jobId}.dmp`;
-}
 
 /**
  * Writes the LOG dump (as `fileName(name)` when given, as `dumpFull` does) and its sidecars into the SET folder.
@@ -25,7 +22,7 @@ export async function dumpLog(
   fileName: (name: string) => string = (name) => name,
 ): Promise<StepOutcome<LogDumpResult>> {
   if (!engine.dumpLog) throw new DatabaseError('LOG_NOT_SUPPORTED', `the ${engine.engine} engine takes no LOG points`);
-  const name = logDumpFileName(jobId);
+  const name = logDumpFile(jobId);
   const result = await engine.dumpLog(base, join(setDir, fileName(name)), jobId, onProgress);
   return {
     files: [{ name, role: 'database' }, ...result.sidecars.map((s) => ({ name: s.name, role: 'sidecar' as const }))],

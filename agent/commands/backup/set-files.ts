@@ -8,12 +8,12 @@ import { RegistryError } from '#core/errors';
 import type { FileRole, JobEvent } from '#core/manifest';
 import type { DatabaseEngine, DifferentialBase, DumpResult } from '#agent/engines/types';
 import type { RegistryStore } from '#agent/registry/types';
+import { FULL_DUMP_FILE, differentialDumpFile } from '#core/dump-files';
 
 /** The three firewall files (SPEC §3), copied when present. */
 export const FIREWALL_FILES = ['FwPeers.txt', 'FwHosts.txt', 'FwPorts.txt'] as const;
 
-/** Name of the FULL database dump in a SET. */
-export const FULL_DUMP_FILE = 'commserv_FULL.dmp';
+export { FULL_DUMP_FILE, differentialDumpFile } from '#core/dump-files';
 
 /** A file a step added to the SET. */
 export interface SetFile {
@@ -55,10 +55,6 @@ export async function dumpFull(
   return { files: [{ name: FULL_DUMP_FILE, role: 'database' }], events: [], partial: false, detail: result };
 }
 
-/** Name of a DIFFERENTIAL dump in a SET (SPEC §3). */
-export function differentialDumpFile(jobId: number): string {
-  return `commserv_DIFF_${jobId}.dmp`;
-}
 
 /**
  * Writes the cumulative DIFFERENTIAL dump `commserv_DIFF_<jobId>.dmp` against the cycle's FULL (as

@@ -19,6 +19,7 @@ import { parseManifest, type Manifest } from '#core/manifest';
 import type { RetentionSetInput } from '#core/retention';
 import { BackupType, parseSetName } from '#core/set-id';
 import { PHASE1_LOCK } from '#agent/commands/backup/phase1';
+import { backupTypeFromFileNames } from '#core/dump-files';
 
 /** One SET folder of the phase-1 destination. */
 export interface LocalSet {
@@ -75,7 +76,8 @@ export function readLocalSets(destination: string, stateDir: string, records: Re
     const backupType =
       manifest?.backupType ??
       record?.backupType ??
-      (files.some((f) => f.startsWith(`commserv_DIFF_${jobId}.dmp`)) ? BackupType.Differential : files.some((f) => f.startsWith(`commserv_LOG_${jobId}.dmp`)) ? BackupType.Log : BackupType.Full);
+      backupTypeFromFileNames(files, jobId) ??
+      BackupType.Full;
     const summary: SetSummary = {
       jobId,
       setName: name,

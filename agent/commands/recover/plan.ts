@@ -16,6 +16,7 @@ import { makePlan, RecoveryError, type PlannedObject, type RecoveryPlan, type Re
 import { BackupType, setName as setNameOf } from '#core/set-id';
 import { readHistory } from '#agent/history/history';
 import { COPY_ORDER, FolderCopy, selectCopies, type Copies, type CopyKind, type CopyObject, type CopySetFiles, type ManifestRead } from '#agent/copies/index';
+import { backupTypeFromFileNames } from '#core/dump-files';
 
 /** SETs whose manifest and job record are read at once by {@link discoverCopies}. */
 const DISCOVERY_CONCURRENCY = 4;
@@ -83,8 +84,7 @@ export async function readSetManifest(copies: Copies, listed: ListedSet): Promis
 
 function typeFromFiles(listed: ListedSet): BackupType {
   const names = [...listed.byCopy.values()].flatMap((files) => [...files.keys()]);
-  if (names.some((n) => n === `commserv_LOG_${listed.jobId}.dmp`)) return BackupType.Log;
-  return names.some((n) => n === `commserv_DIFF_${listed.jobId}.dmp`) ? BackupType.Differential : BackupType.Full;
+  return backupTypeFromFileNames(names, listed.jobId) ?? BackupType.Full;
 }
 
 /** Where the job records are: the hot-site's `jobs/`, and the history of every folder copy. */

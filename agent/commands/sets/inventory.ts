@@ -24,6 +24,7 @@ import { readHistory } from '#agent/history/history';
 import { listHotSiteSets, readHotSiteManifest } from '#agent/hotsite/hot-site';
 import { isPhase1Locked } from '#agent/commands/backup/lock';
 import { describeOtherBackup } from '#agent/engines/sqlserver/other-backups';
+import { backupTypeFromFileNames } from '#core/dump-files';
 
 /** Where the copies of one SET are. */
 export interface SetLocations {
@@ -65,11 +66,7 @@ function folderBytes(dir: string): number {
 
 /** The type of an incomplete SET from the dump it holds (`commserv_DIFF_<id>.dmp`, `commserv_LOG_<id>.dmp` or `commserv_FULL.dmp`), if any. */
 function inferBackupType(dir: string, jobId: number): BackupType | undefined {
-  const names = readdirSync(dir);
-  if (names.some((n) => n.startsWith(`commserv_DIFF_${jobId}.dmp`))) return BackupType.Differential;
-  if (names.some((n) => n.startsWith(`commserv_LOG_${jobId}.dmp`))) return BackupType.Log;
-  if (names.some((n) => n.startsWith('commserv_FULL.dmp'))) return BackupType.Full;
-  return undefined;
+  return backupTypeFromFileNames(readdirSync(dir), jobId);
 }
 
 

@@ -72,10 +72,7 @@ const OVERLAY_HEADER_BYTES = 64;
 const OVERLAY_ENTRY_BYTES = 20;
 const OVERLAY_TRAILER_BYTES = 32;
 
-/** Name of a LOG dump in a SET. */
-export function logDumpFile(jobId: number): string {
-  return `commserv_LOG_${jobId}.dmp`;
-}
+export { logDumpFile } from '#core/dump-files';
 
 /** Name of a LOG point's page overlay in a SET. */
 export function logOverlayFile(jobId: number): string {
