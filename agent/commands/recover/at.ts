@@ -3,9 +3,10 @@
  * up to the newest LOG point at or before it (SQLite; SQL Server's STOPAT inside a LOG is not offered yet) — and what
  * the report says about it: the moment asked for, the exact moment reached, the gap between them.
  *
- * A LOG point whose dump is missing at the hot-site (neither under `sets/` nor `archive/`) or whose listed size differs
- * from its manifest is damaged: it breaks the chain, and a moment past it is refused naming the newest reachable one
- * (`planPointInTime`). What the listing cannot see (a wrong SHA-256) is found when the point is staged.
+ * A LOG point whose dump is missing from every copy (phase-1 destination, hot-site `sets/`, `archive/`) or listed in
+ * every copy with a size other than its manifest's is damaged: it breaks the chain, and a moment past it is refused
+ * naming the newest reachable one (`planPointInTime`). What a listing cannot see (a wrong SHA-256) is found when the
+ * point is staged, where the next copy serves the file.
  */
 import type { RestorablePoint } from '#core/cycles';
 import { buildCycles } from '#core/cycles';
@@ -43,7 +44,8 @@ export function parseAtMoment(text: string): number {
 
 /**
  * SETs of the view whose database dump cannot be read from any copy (local, hot-site `sets/`, `archive/`): absent
- * from every copy, or listed in every copy with a size other than the manifest's (job id → reason). Only SETs with a readable manifest are judged.
+ * from every copy, or listed in every copy with a size other than the manifest's (job id → reason). Only SETs with a
+ * readable manifest are judged.
  */
 export function damagedDumps(view: HotSiteView): Map<number, string> {
   const damaged = new Map<number, string>();
