@@ -98,6 +98,11 @@ export type RetentionCode =
   | 'phase2-failed-within-lifespan'
   | 'phase2-failed-past-lifespan'
   | 'older-than-retention'
+  /**
+   * An unsuccessful FULL followed by kept SETs that have no cycle id: it is what places them outside the cycle before
+   * it; expiring it first would move them into that cycle and change the next plan (planning must be idempotent).
+   */
+  | 'places-kept-sets'
   /** A LOG point whose cycle's FULL is gone (an orphan): it can never be rebuilt, so it is not kept (SPEC §5). */
   | 'log-without-base'
   /** A SET a kept LOG point's chain runs through (its predecessor, recursively, down to the FULL). */
@@ -338,6 +343,17 @@ export function planRetention(input: RetentionInput): RetentionPlan {
       const fullId = s.cycleId ?? cycleOf.get(s.jobId)?.cycleId;
       if (fullId !== undefined) protect(fullId, 'full-of-kept-differential', `the FULL of kept DIFFERENTIAL ${s.setName}, which depends on it`);
     }
+  }
+
+  // An unsuccessful FULL stays while a kept SET with no cycle id follows it (an orphan `after-unsuccessful-full`): it
+  // is what keeps that SET out of the cycle before it. Last, once every other protection has decided what is kept.
+  for (const orphan of report.orphans) {
+    if (orphan.code !== 'after-unsuccessful-full' || drafts.get(orphan.set.jobId)?.action !== 'keep') continue;
+    const full = input.sets
+      .map((i) => i.summary)
+      .filter((f) => f.backupType === BackupType.Full && f.jobId < orphan.set.jobId)
+      .reduce<SetSummary | undefined>((a, b) => (a === undefined || b.jobId > a.jobId ? b : a), undefined);
+    if (full) protect(full.jobId, 'places-kept-sets', `the FULL before kept ${orphan.set.backupType} ${orphan.set.setName} (no cycle id): without it that SET would count in the cycle before`);
   }
 
   const decisions: RetentionDecision[] = [...input.sets]

@@ -194,6 +194,20 @@ describe('planRetention (SPEC §5, sentence by sentence)', () => {
     expect(verdict(p, 3)).toMatchObject({ action: 'keep', code: 'last-differential-of-kept-cycle' });
   });
 
+  it('an unsuccessful FULL stays while a kept SET with no cycle id follows it: expiring it would move that SET into the cycle before and change the next plan (found by the idempotence property)', () => {
+    const killed = { status: JobStatus.Killed, complete: false };
+    const sets = [full(1, { age: 20 }), diff(2, 1, { ...killed, age: 15 }), full(3, { ...killed, age: 10 }), diff(4, 1, { status: JobStatus.Failed, complete: false, age: 5 }), full(5, { age: 0 })];
+    const first = plan(sets, 1, 6);
+    expect(verdict(first, 3)).toMatchObject({ action: 'keep', code: 'places-kept-sets' });
+    expect(verdict(first, 2)).toMatchObject({ action: 'keep', code: 'last-differential-of-kept-cycle' });
+    const again = plan(sets.filter((s) => first.keep.includes(s.summary.jobId)), 1, 6);
+    expect(again.expire).toEqual([]);
+    // Once the SET it placed expires, the FULL goes with it, and the plan after that is stable too.
+    const later = plan(sets, 1, 4);
+    expect([verdict(later, 3).action, verdict(later, 4).action]).toEqual(['expire', 'expire']);
+    expect(plan(sets.filter((s) => later.keep.includes(s.summary.jobId)), 1, 4).expire).toEqual([]);
+  });
+
   it('the current open cycle is always kept, failed DIFFERENTIALs included', () => {
     const sets = [...fourCycles(), diff(9, 7, { status: JobStatus.Failed })];
     const p = plan(sets, 1);
