@@ -475,6 +475,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
           phase1Destination: existsSync(settings.Phase1Destination) ? settings.Phase1Destination : null,
           stateDirectory: settings.StateDirectory,
           budget: Number.MAX_SAFE_INTEGER,
+          repairer: (require('./hotsite/repair-function') as typeof import('./hotsite/repair-function')).repairerFor(settings, s3),
           ...(set ? { only: [set] } : {}),
         });
         for (const e of report.events) io.stderr(`${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);

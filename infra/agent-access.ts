@@ -108,12 +108,17 @@ export class AgentAccess extends Construct {
     props.hotSite.grantListMultipartUploads(this.role);
     props.hotSite.grantReadJobs(this.role);
     props.hotSite.grantWriteJobs(this.role);
-    // The scrub's check state (state/scrub.json) and the break-glass guide, rewritten by each job.
+    // The scrub's check state: a new key per write (state/scrub/<UTC time>.json), the newest read back.
     props.hotSite.grantReadArea(this.role, 'state');
     props.hotSite.grantWriteArea(this.role, 'state');
-    props.hotSite.grantWriteRecoveryGuide(this.role);
-    // The scrub's repair in process (versions, staged copies under repair/, archive copies back): see grantRepairInPlace.
-    props.hotSite.grantRepairInPlace(this.role);
+    // Repairs and the root RECOVERY.md are the RepairObject function's writes (infra/repair-function.ts: it grants the
+    // agent lambda:InvokeFunction on itself only). The agent only creates new keys: staged local copies under
+    // repair/ (the function checks and copies them into place) and one break-glass guide per job under recovery/.
+    // It reads archive/* (half-finished SETs: is there an archive copy?) but never lists versions nor restores.
+    props.hotSite.grantWriteArea(this.role, 'repair');
+    props.hotSite.grantReadArea(this.role, 'repair');
+    props.hotSite.grantWriteArea(this.role, 'recovery');
+    props.hotSite.grantReadArea(this.role, 'archive');
     props.drJob.grantTaskResponse(this.role);
     props.drJob.grantStartExecution(this.role);
     // `commserve-dr doctor` checks the state machine of jobs run by hand is there (a read of its description only).

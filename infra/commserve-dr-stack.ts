@@ -18,7 +18,8 @@ import { DrMonitoring } from './monitoring';
 import { Phase2Functions } from './phase2-functions';
 import { DrJobSchedule } from './schedule';
 import { DEFAULT_CELL, SettingsParameters, settingsPrefixForCell } from './settings-parameters';
-import { TamperProtection } from './tamper-protection';
+import { noncurrentVersionDaysFor, TamperProtection } from './tamper-protection';
+import { RepairFunction } from './repair-function';
 
 /** Logical id of the deploy-time parameter holding the CommServe's managed-node id. */
 export const COMMSERVE_INSTANCE_PARAMETER = 'CommServeInstanceId';
@@ -44,7 +45,7 @@ export interface CommserveDrStackProps extends StackProps {
   readonly bucketName?: string;
   /** ARN of an existing KMS key for the hot-site bucket; default a key created (and retained) by the stack. */
   readonly hotSiteKeyArn?: string;
-  /** Days a noncurrent object version is kept. Default 30. */
+  /** Days a noncurrent object version is kept. Default as long as retention keeps a SET (`noncurrentVersionDaysFor`: 97 with the default settings). */
   readonly noncurrentVersionExpirationDays?: number;
   /** Days server access logs are kept. Default 365. */
   readonly accessLogRetentionDays?: number;
@@ -78,7 +79,7 @@ export interface CommserveDrStackProps extends StackProps {
   readonly agentUseManagedInstanceCore?: boolean;
   /** Log the hot-site's write data events with CloudTrail for the tamper alarm. Default true (about $0.10 per 100,000 writes). */
   readonly tamperDataEventTrail?: boolean;
-  /** Deny the agent any PutObject/CompleteMultipartUpload without If-None-Match (create-only). Default false until the agent writes only new keys (see infra/tamper-protection.ts). */
+  /** Deny the agent any PutObject/CompleteMultipartUpload without If-None-Match (create-only). Default true (see infra/tamper-protection.ts). */
   readonly agentCreateOnly?: boolean;
   /** Absolute path of the agent's launcher on the CommServe, when `commserve-dr` is not on Local System's PATH. */
   readonly agentCommand?: string;
@@ -98,6 +99,8 @@ export class CommserveDrStack extends Stack {
   /** The recovery and operator roles (recover/fetch/sets/history; verify and prune by hand). */
   readonly operators: OperatorAccess;
   readonly tamperProtection: TamperProtection;
+  /** RepairObject: puts damaged committed objects back for the create-only agent (issue 21). */
+  readonly repair: RepairFunction;
 
   constructor(scope: Construct, id: string, props: CommserveDrStackProps) {
     super(scope, id, props);
@@ -125,7 +128,7 @@ export class CommserveDrStack extends Stack {
     this.hotSite = new HotSiteBucket(this, 'HotSite', {
       bucketName: props.bucketName,
       encryptionKey: props.hotSiteKeyArn ? kms.Key.fromKeyArn(this, 'HotSiteSuppliedKey', props.hotSiteKeyArn) : undefined,
-      noncurrentVersionExpirationDays: props.noncurrentVersionExpirationDays,
+      noncurrentVersionExpirationDays: props.noncurrentVersionExpirationDays ?? noncurrentVersionDaysFor(settings),
       accessLogRetentionDays: props.accessLogRetentionDays,
       archiveStorageClass: settings.ArchiveStorageClass,
       archiveObjectLock: props.archiveObjectLock && {
@@ -201,13 +204,21 @@ export class CommserveDrStack extends Stack {
       tier: ssm.ParameterTier.STANDARD,
     });
     this.operators = new OperatorAccess(this, 'Operators', { hotSite: this.hotSite, settings: this.settings });
+    this.repair = new RepairFunction(this, 'Repair', { hotSite: this.hotSite, invokers: [this.agent.role] });
+    // The agent finds the repair function under its settings path, like the state machine.
+    new ssm.StringParameter(this, 'RepairFunctionNameParameter', {
+      parameterName: `${this.settings.prefix}/RepairFunctionName`,
+      stringValue: this.repair.function.functionName,
+      description: 'commserve-dr setting RepairFunctionName: the function the scrub asks to put damaged committed objects back (the agent only creates objects)',
+      tier: ssm.ParameterTier.STANDARD,
+    });
     this.tamperProtection = new TamperProtection(this, 'Tamper', {
       hotSite: this.hotSite,
       createOnlyPrincipals: [this.agent.role],
       writers: {
         creators: [this.agent.role],
         // The operator role writes verify/ and prune/ records and deletes in a manual prune: expected, not tampering.
-        cloudWriters: [this.functions.archiveSet.role!, this.functions.reportJob.role!, this.functions.pruneSets.role!, this.operators.operatorRole],
+        cloudWriters: [this.functions.archiveSet.role!, this.functions.reportJob.role!, this.functions.pruneSets.role!, this.operators.operatorRole, this.repair.function.role!],
         deleters: [this.functions.pruneSets.role!, this.operators.operatorRole],
       },
       alarmTopic: this.monitoring.topic,
@@ -230,6 +241,7 @@ export class CommserveDrStack extends Stack {
       value: this.operators.recoveryRole.roleArn,
     });
     new CfnOutput(this, 'OperatorRoleArn', { description: 'assume for verify and prune by hand (and recovery)', value: this.operators.operatorRole.roleArn });
+    new CfnOutput(this, 'RepairFunctionName', { description: 'RepairObject (setting RepairFunctionName)', value: this.repair.function.functionName });
     new CfnOutput(this, 'SettingsPrefix', { description: 'SSM Parameter Store path of the settings', value: this.settings.prefix });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });

@@ -46,7 +46,11 @@ export interface HotSiteBucketProps {
   readonly encryptionKey?: kms.IKey;
   /** Days after which an incomplete multipart upload is aborted. Default 7. */
   readonly abortIncompleteMultipartUploadDays?: number;
-  /** Days after which a noncurrent object version expires. Default 30. */
+  /**
+   * Days after which a noncurrent object version expires. Default 30; the stack passes the days retention keeps a SET
+   * (`noncurrentVersionDaysFor` in tamper-protection.ts), so a SET's overwritten or deleted objects can be restored
+   * from their versions as long as the SET is kept.
+   */
   readonly noncurrentVersionExpirationDays?: number;
   /** Storage class `archive/` objects are kept in (lifecycle transition at day 0). Default GLACIER. */
   readonly archiveStorageClass?: ArchiveStorageClass;
@@ -57,7 +61,7 @@ export interface HotSiteBucketProps {
 }
 
 /** A bucket area (key prefix) of the hot-site. */
-export type HotSiteArea = 'sets' | 'archive' | 'jobs' | 'prune' | 'verify' | 'state' | 'repair';
+export type HotSiteArea = 'sets' | 'archive' | 'jobs' | 'prune' | 'verify' | 'state' | 'repair' | 'recovery';
 
 /** Prefix of the prune plan records (`prune/<jobId>.json`; `PRUNE_PREFIX` of `lambdas/shared/prune-io.ts`). */
 export const PRUNE_RECORDS_PREFIX = 'prune/';
@@ -67,12 +71,14 @@ export const VERIFY_RECORDS_PREFIX = 'verify/';
 /** Prefix of the agent's durable state at the hot-site (`state/scrub.json`: when each kept SET was last checked). */
 export const STATE_PREFIX = 'state/';
 
-/** Prefix of the repair staging copies (`REPAIR_STAGING_PREFIX` of `lambdas/repair-object.ts`): new keys the agent uploads from its phase-1 destination for the repair to check and copy back. */
+/** Prefix of the repair staging copies (`REPAIR_STAGING_PREFIX` of `lambdas/repair-object.ts`): new keys the agent uploads from its phase-1 destination for the repair to check and copy back (expired after 7 days). */
 export const REPAIR_PREFIX = 'repair/';
-/** The break-glass guide at the bucket root, rewritten by each job (agent/upkeep/recovery-md.ts). */
+/** One break-glass guide per job (`recovery/<UTC time>.md`, created by the agent; RepairObject publishes it as `RECOVERY.md`). */
+export const RECOVERY_GUIDES_PREFIX = 'recovery/';
+/** The break-glass guide at the bucket root, published by RepairObject from the newest `recovery/` guide (agent/upkeep/recovery-md.ts). */
 export const RECOVERY_GUIDE_KEY = 'RECOVERY.md';
 
-const AREA_PREFIX: Record<HotSiteArea, string> = { sets: SETS_PREFIX, archive: ARCHIVE_PREFIX, jobs: JOBS_PREFIX, prune: PRUNE_RECORDS_PREFIX, verify: VERIFY_RECORDS_PREFIX, state: STATE_PREFIX, repair: REPAIR_PREFIX };
+const AREA_PREFIX: Record<HotSiteArea, string> = { sets: SETS_PREFIX, archive: ARCHIVE_PREFIX, jobs: JOBS_PREFIX, prune: PRUNE_RECORDS_PREFIX, verify: VERIFY_RECORDS_PREFIX, state: STATE_PREFIX, repair: REPAIR_PREFIX, recovery: RECOVERY_GUIDES_PREFIX };
 
 const STORAGE_CLASS: Record<ArchiveStorageClass, s3.StorageClass> = {
   GLACIER: s3.StorageClass.GLACIER,
@@ -159,6 +165,7 @@ export class HotSiteBucket extends Construct {
           id: 'expire-noncurrent-versions',
           noncurrentVersionExpiration: Duration.days(props.noncurrentVersionExpirationDays ?? 30),
         },
+        { id: 'expire-repair-staging', prefix: REPAIR_PREFIX, expiration: Duration.days(7) },
         {
           id: 'keep-archive-in-glacier-class',
           prefix: ARCHIVE_PREFIX,

@@ -34,8 +34,8 @@ import { isAbsoluteAgentPath } from './phase1-command';
 /** Settings that are not published to Parameter Store although they are scalar: local-run and agent-local state. */
 export const LOCAL_ONLY_SETTINGS = ['LocalDifferentialsPerCycle', 'StateDirectory'] as const;
 
-/** Settings whose parameter the stack writes itself from a resource it creates (`StateMachineArn`: the DR job state machine). */
-export const DEPLOYMENT_SETTINGS = ['StateMachineArn'] as const;
+/** Settings whose parameter the stack writes itself from a resource it creates (`StateMachineArn`: the DR job state machine; `RepairFunctionName`: RepairObject). */
+export const DEPLOYMENT_SETTINGS = ['StateMachineArn', 'RepairFunctionName'] as const;
 
 /**
  * Settings published only when the deployment gives a value: their defaults are the local sample's relative paths,

@@ -51,6 +51,18 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { HotSiteBucket } from './hot-site-bucket';
 
+/**
+ * Days noncurrent versions are kept so a SET's overwritten or deleted object can be restored from its version for as
+ * long as retention keeps the SET (issue 21 item 2): the longer of the failed-DR lifespan and the kept cycles plus the
+ * open one (`(RetainCycles + 1) × cycleDays`, a cycle being a day with the daily FULL of SPEC §4.1), plus 7 days for
+ * cycles that do not count (a failed last DIFFERENTIAL) and jobs that did not run.
+ * @param retention the retention settings (SPEC §9).
+ * @param cycleDays days between FULLs (default 1).
+ */
+export function noncurrentVersionDaysFor(retention: { RetainCycles: number; SetLifeSpanForFailedDR: number }, cycleDays = 1): number {
+  return Math.max(retention.SetLifeSpanForFailedDR, (retention.RetainCycles + 1) * cycleDays) + 7;
+}
+
 /** Object actions that create or replace an object (what the create-only statement governs). */
 export const OBJECT_WRITE_EVENTS = ['PutObject', 'CopyObject', 'CompleteMultipartUpload'] as const;
 
@@ -120,10 +132,10 @@ export interface TamperProtectionProps {
   readonly alarmTopicKey?: kms.IKey;
   /**
    * Enforce create-only writes (deny PutObject/CompleteMultipartUpload without `If-None-Match`) for the
-   * create-only principals. Default **false** for now: the agent still rewrites `RECOVERY.md` and
-   * `state/scrub.json` at stable keys and repairs a damaged object by overwriting it, and does not send
-   * `If-None-Match` yet; turning this on before those move to new keys or a cloud-side writer would
-   * refuse them (and fire the tamper alarm each job). The delete/protection deny is always on.
+   * create-only principals. Default **true**: the agent sends `If-None-Match: *` on every write, writes its scrub
+   * state and break-glass guide to a new key per job (`state/scrub/<SET>.json`, `recovery/<SET>.md`), and
+   * repairs through the RepairObject function (which also publishes `RECOVERY.md`). The delete/protection deny
+   * is always on.
    */
   readonly enforceCreateOnly?: boolean;
   /** Log the bucket's write data events with a CloudTrail trail. Default true (the alarm needs it for object events). */
@@ -144,7 +156,7 @@ export class TamperProtection extends Construct {
     const bucket = props.hotSite.bucket;
     const principals = props.createOnlyPrincipals.map((role) => new iam.ArnPrincipal(role.roleArn));
 
-    if (props.enforceCreateOnly) bucket.addToResourcePolicy(
+    if (props.enforceCreateOnly ?? true) bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CreateOnlyCommServeWritesNeedIfNoneMatch',
         effect: iam.Effect.DENY,

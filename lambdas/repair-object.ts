@@ -85,9 +85,28 @@ export interface RepairObjectDeps {
   bucket: string;
 }
 
-/** Builds the RepairObject handler. The handler never throws for a repair that fails: the response says why. */
-export function makeRepairObjectHandler(deps: RepairObjectDeps): (event: unknown) => Promise<RepairResponse> {
+/** Prefix of the agent's per-job break-glass guides; the newest is published as the root `RECOVERY.md`. */
+export const RECOVERY_GUIDES_PREFIX = 'recovery/';
+/** The root break-glass guide (SPEC §6.1). */
+export const RECOVERY_GUIDE_KEY = 'RECOVERY.md';
+/** Largest guide published (bytes): a guide is a few KiB; anything larger is not one. */
+const MAX_GUIDE_BYTES = 1024 * 1024;
+
+/** The other request: publish `recovery/<…>.md` (created by the agent) as the root `RECOVERY.md`. */
+export const PublishGuideRequestSchema = z.object({ publishRecoveryGuide: z.string().regex(/^recovery\/[A-Za-z0-9_.:-]{1,200}\.md$/) }).strict();
+export type PublishGuideRequest = z.infer<typeof PublishGuideRequestSchema>;
+/** The answer to a publish request. */
+export type PublishGuideResponse = { published: true; key: string } | { published: false; reason: string };
+
+/**
+ * Builds the RepairObject handler: a repair request ({@link RepairRequestSchema}) or a publish request
+ * ({@link PublishGuideRequestSchema}). It never throws for a repair or publish that fails: the response says why.
+ * @throws InvalidInputError for an event that is neither.
+ */
+export function makeRepairObjectHandler(deps: RepairObjectDeps): (event: unknown) => Promise<RepairResponse | PublishGuideResponse> {
   return async (event) => {
+    const publish = PublishGuideRequestSchema.safeParse(event);
+    if (publish.success) return publishGuide(deps, publish.data.publishRecoveryGuide);
     const parsed = RepairRequestSchema.safeParse(event);
     if (!parsed.success) throw new InvalidInputError(`RepairObject: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     return repair(deps, parsed.data);
@@ -129,6 +148,20 @@ async function repair(deps: RepairObjectDeps, request: RepairRequest): Promise<R
   if (fromArchive.ok) return { repaired: true, from: 'archive', key };
   reasons.push(fromArchive.reason);
   return { repaired: false, reason: reasons.join('; '), key, ...('pending' in fromArchive && fromArchive.pending ? { pending: true } : {}) };
+}
+
+/** Copies a per-job guide onto `RECOVERY.md` (only from `recovery/`, at most 1 MiB). */
+async function publishGuide(deps: RepairObjectDeps, source: string): Promise<PublishGuideResponse> {
+  try {
+    const head = await deps.s3.send(new HeadObjectCommand({ Bucket: deps.bucket, Key: source }));
+    if ((head.ContentLength ?? 0) > MAX_GUIDE_BYTES) return { published: false, reason: `${source} is ${head.ContentLength} bytes, over the ${MAX_GUIDE_BYTES}-byte limit of a guide` };
+    await deps.s3.send(
+      new CopyObjectCommand({ Bucket: deps.bucket, Key: RECOVERY_GUIDE_KEY, CopySource: copySource(deps.bucket, source), CopySourceIfMatch: head.ETag, MetadataDirective: 'COPY', ChecksumAlgorithm: 'SHA256' }),
+    );
+    return { published: true, key: RECOVERY_GUIDE_KEY };
+  } catch (error) {
+    return { published: false, reason: `${source}: ${describeS3Error(error)}` };
+  }
 }
 
 async function readManifest(deps: RepairObjectDeps, jobId: number) {

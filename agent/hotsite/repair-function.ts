@@ -14,37 +14,61 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { clientConfig } from '#agent/aws/clients';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HotSiteError } from '#core/errors';
-import { makeRepairObjectHandler, type RepairRequest, type RepairResponse } from '#lambdas/repair-object';
+import { makeRepairObjectHandler, type PublishGuideRequest, type PublishGuideResponse, type RepairRequest, type RepairResponse } from '#lambdas/repair-object';
 
 /** Asks for one repair; resolves with the function's answer. @throws HotSiteError when the function cannot be invoked or fails. */
 export type Repairer = (request: RepairRequest) => Promise<RepairResponse>;
+/** Asks the function to publish a per-job guide as `RECOVERY.md`. @throws HotSiteError as {@link Repairer}. */
+export type GuidePublisher = (guideKey: string) => Promise<PublishGuideResponse>;
 
-/** The RepairObject handler in-process, with the given client (local stand-in, tests). */
-export function inProcessRepairer(s3: S3Client, bucket: string): Repairer {
+/** Sends one request to the function (deployed or in-process) and returns its answer. */
+type Invoker = (payload: RepairRequest | PublishGuideRequest) => Promise<unknown>;
+
+function inProcessInvoker(s3: S3Client, bucket: string): Invoker {
   const handler = makeRepairObjectHandler({ s3, bucket });
-  return (request) => handler(request);
+  return (payload) => handler(payload);
 }
 
-/** The deployed RepairObject function, invoked synchronously (RequestResponse). */
-export function lambdaRepairer(functionName: string, client: LambdaClient): Repairer {
-  return async (request) => {
+function lambdaInvoker(functionName: string, client: LambdaClient): Invoker {
+  return async (payload) => {
     let response;
     try {
-      response = await client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(request)) }));
+      response = await client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(payload)) }));
     } catch (error) {
       throw new HotSiteError('REPAIR_FUNCTION_UNAVAILABLE', `cannot invoke the repair function ${functionName}: ${(error as Error).name}: ${(error as Error).message}`, { cause: error });
     }
     const text = response.Payload ? Buffer.from(response.Payload).toString('utf8') : '';
     if (response.FunctionError) throw new HotSiteError('REPAIR_FUNCTION_FAILED', `the repair function ${functionName} failed: ${text.slice(0, 500)}`);
-    return JSON.parse(text) as RepairResponse;
+    return JSON.parse(text) as unknown;
   };
 }
 
-/** The repairer the settings call for: the deployed function when `RepairFunctionName` is set (and no stand-in), else in-process. */
-export function repairerFor(settings: { RepairFunctionName?: string | null; HotSite: { endpoint?: string; region: string; bucket: string } }, s3: S3Client): Repairer {
+/** Settings the choice of function depends on. */
+type RepairSettings = { RepairFunctionName?: string | null; HotSite: { endpoint?: string; region: string; bucket: string } };
+
+/** The deployed function when `RepairFunctionName` is set (and no stand-in), else the handler in-process with `s3`. */
+function invokerFor(settings: RepairSettings, s3: S3Client): Invoker {
   if (settings.RepairFunctionName && !settings.HotSite.endpoint) {
     // The agent's client factory: region, HTTPS_PROXY/NO_PROXY (clientConfig).
-    return lambdaRepairer(settings.RepairFunctionName, new LambdaClient(clientConfig(settings.HotSite, 'lambda')));
+    return lambdaInvoker(settings.RepairFunctionName, new LambdaClient(clientConfig(settings.HotSite, 'lambda')));
   }
-  return inProcessRepairer(s3, settings.HotSite.bucket);
+  return inProcessInvoker(s3, settings.HotSite.bucket);
+}
+
+/** The RepairObject handler in-process, with the given client (local stand-in, tests). */
+export function inProcessRepairer(s3: S3Client, bucket: string): Repairer {
+  const invoke = inProcessInvoker(s3, bucket);
+  return (request) => invoke(request) as Promise<RepairResponse>;
+}
+
+/** The repairer the settings call for (see {@link invokerFor}). */
+export function repairerFor(settings: RepairSettings, s3: S3Client): Repairer {
+  const invoke = invokerFor(settings, s3);
+  return (request) => invoke(request) as Promise<RepairResponse>;
+}
+
+/** The guide publisher the settings call for (see {@link invokerFor}). */
+export function guidePublisherFor(settings: RepairSettings, s3: S3Client): GuidePublisher {
+  const invoke = invokerFor(settings, s3);
+  return (guideKey) => invoke({ publishRecoveryGuide: guideKey }) as Promise<PublishGuideResponse>;
 }

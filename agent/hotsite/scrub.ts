@@ -10,7 +10,8 @@
  *    every object of a SET (its manifest too) and compare S3's SHA-256 checksum with the manifest's — a changed byte;
  * 3. repair each damaged or missing object from the local copy, else the archive copy, and check the repair;
  * 4. record when each SET was checked and what was found, in the state directory and at the hot-site
- *    (`state/scrub.json`), so the next job (or another agent machine) continues where this one stopped.
+ *    (a new `state/scrub/<UTC time>.json` each time: the agent only creates keys), so the next job (or another agent
+ *    machine) continues where this one stopped.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,10 +22,17 @@ import { parseManifest, type JobEvent, type Manifest } from '#core/manifest';
 import { mergeScrubStates, parseScrubState, planScrub, retainScrubState, scrubRequestsForSet, type ScrubCandidate, type ScrubEntry, type ScrubState } from '#core/scrub';
 import { parseSetName, setName } from '#core/set-id';
 import { isNotFound } from '#lambdas/shared/s3';
-import { hotSiteError, readHotSiteManifest } from './hot-site';
+import { CREATE_ONLY, hotSiteError, readHotSiteManifest } from './hot-site';
+import type { Repairer } from './repair-function';
 import { expectedManifest, expectedName, headProblem, repairObject, repairSource, type ExpectedObject, type RepairOutcome } from './repair';
 
-/** Key of the scrub state at the hot-site. */
+/**
+ * Prefix of the scrub state at the hot-site: one new key per write (`state/scrub/<UTC time>.json`, created with
+ * `If-None-Match`: the agent never replaces an object, issue 21); the lexically last key is the newest. The legacy
+ * single key `state/scrub.json` (written before) is still read and merged.
+ */
+export const SCRUB_STATE_PREFIX = 'state/scrub/';
+/** The legacy key of the scrub state (read only). */
 export const SCRUB_STATE_KEY = 'state/scrub.json';
 /** File of the scrub state in the state directory. */
 export const SCRUB_STATE_FILE = 'scrub.json';
@@ -72,6 +80,8 @@ export interface ScrubOptions {
   only?: string[];
   /** Repair what is found (default true). */
   repair?: boolean;
+  /** Who copies intact sources into place (`repairerFor(settings, s3)`: the RepairObject function); default in-process. */
+  repairer?: Repairer;
   now?: () => Date;
 }
 
@@ -124,34 +134,75 @@ function expectedObjects(manifest: Manifest, manifestBytes: Buffer | null, liste
   return [...manifest.files.map((file): ExpectedObject => ({ kind: 'file', file })), expectedManifest(manifestBytes, listedManifestSize)];
 }
 
-/** Reads the scrub state from the state directory and the hot-site, merged (the newer check of each SET wins). */
-export async function readScrubState(s3: S3Client, bucket: string, stateDirectory: string): Promise<{ state: ScrubState; requests: number; problem?: string }> {
-  const localPath = join(stateDirectory, SCRUB_STATE_FILE);
-  const local = parseScrubState(existsSync(localPath) ? readFileSync(localPath, 'utf8') : undefined);
+/** The newest scrub-state key under {@link SCRUB_STATE_PREFIX} (lexically last), if any. */
+async function newestScrubStateKey(s3: S3Client, bucket: string): Promise<{ key: string | undefined; requests: number }> {
+  let token: string | undefined;
+  let newest: string | undefined;
+  let requests = 0;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: SCRUB_STATE_PREFIX, ContinuationToken: token }));
+    requests++;
+    for (const o of page.Contents ?? []) if (o.Key && o.Key.endsWith('.json') && (!newest || o.Key > newest)) newest = o.Key;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return { key: newest, requests };
+}
+
+async function readStateObject(s3: S3Client, bucket: string, key: string): Promise<ScrubState | undefined> {
   try {
-    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: SCRUB_STATE_KEY }));
-    return { state: mergeScrubStates(local, parseScrubState(await response.Body!.transformToString('utf8'))), requests: 1 };
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return parseScrubState(await response.Body!.transformToString('utf8'));
   } catch (error) {
-    if (isNotFound(error) || (error as { name?: string }).name === 'NoSuchKey') return { state: local, requests: 1 };
-    const failure = hotSiteError(`read ${SCRUB_STATE_KEY}`, bucket, error);
-    if (failure.code === 'HOTSITE_UNREACHABLE') throw failure;
-    // Refused (e.g. AccessDenied): the local state alone paces the scrub; it never skips a check, at worst repeats one.
-    return { state: local, requests: 1, problem: failure.message };
+    if (isNotFound(error) || (error as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw error;
   }
 }
 
-/** Writes the state locally (atomically) and at the hot-site. @throws HotSiteError when the hot-site refuses it. */
-export async function writeScrubState(s3: S3Client, bucket: string, stateDirectory: string, state: ScrubState): Promise<void> {
+/**
+ * Reads the scrub state from the state directory and the hot-site (the newest `state/scrub/<time>.json`, and the
+ * legacy `state/scrub.json`), merged (the newer check of each SET wins).
+ */
+export async function readScrubState(s3: S3Client, bucket: string, stateDirectory: string): Promise<{ state: ScrubState; requests: number; problem?: string }> {
+  const localPath = join(stateDirectory, SCRUB_STATE_FILE);
+  let state = parseScrubState(existsSync(localPath) ? readFileSync(localPath, 'utf8') : undefined);
+  let requests = 0;
+  let reading = SCRUB_STATE_PREFIX;
+  try {
+    const newest = await newestScrubStateKey(s3, bucket);
+    requests += newest.requests;
+    for (const key of [SCRUB_STATE_KEY, ...(newest.key ? [newest.key] : [])]) {
+      reading = key;
+      requests++;
+      const remote = await readStateObject(s3, bucket, key);
+      if (remote) state = mergeScrubStates(state, remote);
+    }
+    return { state, requests };
+  } catch (error) {
+    const failure = hotSiteError(`read ${reading}`, bucket, error);
+    if (failure.code === 'HOTSITE_UNREACHABLE') throw failure;
+    // Refused (e.g. AccessDenied): the local state alone paces the scrub; it never skips a check, at worst repeats one.
+    return { state, requests, problem: failure.message };
+  }
+}
+
+/**
+ * Writes the state locally (atomically) and at the hot-site as a new key `state/scrub/<UTC time>.json` (create-only).
+ * @returns the hot-site key written.
+ * @throws HotSiteError when the hot-site refuses it.
+ */
+export async function writeScrubState(s3: S3Client, bucket: string, stateDirectory: string, state: ScrubState, now: Date = new Date()): Promise<string> {
   const text = `${JSON.stringify(state, null, 2)}\n`;
   const localPath = join(stateDirectory, SCRUB_STATE_FILE);
   mkdirSync(dirname(localPath), { recursive: true });
   writeFileSync(`${localPath}.tmp`, text);
   renameSync(`${localPath}.tmp`, localPath);
+  const key = `${SCRUB_STATE_PREFIX}${now.toISOString().replace(/:/g, '-')}.json`;
   try {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: SCRUB_STATE_KEY, Body: text, ContentType: 'application/json', ChecksumAlgorithm: 'SHA256' }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: 'application/json', ChecksumAlgorithm: 'SHA256', ...CREATE_ONLY }));
   } catch (error) {
-    throw hotSiteError(`write ${SCRUB_STATE_KEY}`, bucket, error);
+    throw hotSiteError(`write ${key}`, bucket, error);
   }
+  return key;
 }
 
 /**
@@ -168,7 +219,7 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
   let requests = listing.requests + stateRequests;
   const findings: ScrubFinding[] = [];
   const unverifiable: string[] = [];
-  const ctx = { s3, bucket, phase1Destination: options.phase1Destination };
+  const ctx = { s3, bucket, phase1Destination: options.phase1Destination, ...(options.repairer ? { repairer: options.repairer } : {}) };
 
   const kept = [...listing.sets.entries()].filter(([, files]) => files.has(MANIFEST_FILE)).map(([jobId]) => jobId).sort((a, b) => a - b);
   const locals = new Map(kept.map((jobId) => [jobId, localManifest(options.phase1Destination, setName(jobId))]));
@@ -250,7 +301,7 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
   const merged = retainScrubState({ ...state, sets: { ...state.sets, ...entries } }, kept.map((id) => setName(id)));
   const stateProblems = stateProblem ? [stateProblem] : [];
   try {
-    await writeScrubState(s3, bucket, options.stateDirectory, merged);
+    await writeScrubState(s3, bucket, options.stateDirectory, merged, now());
   } catch (error) {
     stateProblems.push(describeError(error)); // the findings and repairs stand; only the shared check state is behind
   }

@@ -13,6 +13,7 @@ import type { JobEvent } from '#core/manifest';
 import type { Settings } from '#core/settings';
 import { listHotSiteSets } from '#agent/hotsite/hot-site';
 import { scrubHotSite, type ScrubReport } from '#agent/hotsite/scrub';
+import { repairerFor } from '#agent/hotsite/repair-function';
 import { finishHalfFinishedSets, halfFinishedEvents, type FinishedSet } from './half-finished';
 
 /** What the upkeep did. */
@@ -47,7 +48,7 @@ export async function runJobUpkeep(options: UpkeepOptions): Promise<UpkeepResult
   let scrub: ScrubReport | null = null;
   let finished: FinishedSet[] = [];
   let unrepaired = 0;
-  const scrubOptions = { s3, bucket, phase1Destination, stateDirectory: settings.StateDirectory, budget: settings.ScrubRequestsPerJob, now };
+  const scrubOptions = { s3, bucket, phase1Destination, stateDirectory: settings.StateDirectory, budget: settings.ScrubRequestsPerJob, now, repairer: repairerFor(settings, s3) };
   try {
     const committed = (await listHotSiteSets(s3, bucket)).filter((s) => s.complete).map((s) => s.jobId);
     finished = await finishHalfFinishedSets({ s3, settings, logger, committed, byJob: `job ${options.jobSetName}`, now, beforeFinishing: async (names) => {
@@ -82,6 +83,7 @@ export async function baseFullProblem(options: Omit<UpkeepOptions, 'jobSetName'>
       phase1Destination: options.phase1DestinationUsable ? settings.Phase1Destination : null,
       stateDirectory: settings.StateDirectory,
       budget: settings.ScrubRequestsPerJob,
+      repairer: repairerFor(settings, s3),
       only: [fullSetName],
       now: options.now,
     });

@@ -12,9 +12,12 @@ import { parseManifest, type Manifest } from '#core/manifest';
 import { renderRecoveryMd } from '#core/recovery-md';
 import type { Settings } from '#core/settings';
 import { takeInventory } from '#agent/commands/sets/inventory';
-import { hotSiteError, readHotSiteManifest } from '#agent/hotsite/hot-site';
+import { CREATE_ONLY, hotSiteError, readHotSiteManifest } from '#agent/hotsite/hot-site';
+import { guidePublisherFor } from '#agent/hotsite/repair-function';
+import { HotSiteError } from '#core/errors';
+import { RECOVERY_GUIDES_PREFIX } from '#lambdas/repair-object';
 
-/** Key and file name of the break-glass file. */
+/** Key and file name of the break-glass file (at the hot-site: published from `recovery/<UTC time>.md` by RepairObject). */
 export const RECOVERY_MD = 'RECOVERY.md';
 
 async function manifestOf(s3: S3Client, settings: Settings, jobId: number, setName: string): Promise<Manifest> {
@@ -48,10 +51,14 @@ export async function writeRecoveryMd(s3: S3Client, settings: Settings, byJob: s
     writeFileSync(`${path}.tmp`, text);
     renameSync(`${path}.tmp`, path);
   }
+  // Create-only (issue 21): a new guide per job, then the RepairObject function publishes it as RECOVERY.md.
+  const guideKey = `${RECOVERY_GUIDES_PREFIX}${now.toISOString().replace(/:/g, '-')}.md`;
   try {
-    await s3.send(new PutObjectCommand({ Bucket: settings.HotSite.bucket, Key: RECOVERY_MD, Body: text, ContentType: 'text/markdown; charset=utf-8', ChecksumAlgorithm: 'SHA256' }));
+    await s3.send(new PutObjectCommand({ Bucket: settings.HotSite.bucket, Key: guideKey, Body: text, ContentType: 'text/markdown; charset=utf-8', ChecksumAlgorithm: 'SHA256', ...CREATE_ONLY }));
   } catch (error) {
-    throw hotSiteError(`write ${RECOVERY_MD}`, settings.HotSite.bucket, error);
+    throw hotSiteError(`write ${guideKey}`, settings.HotSite.bucket, error);
   }
+  const published = await guidePublisherFor(settings, s3)(guideKey);
+  if (!published.published) throw new HotSiteError('HOTSITE_ERROR', `${RECOVERY_MD} not published from ${guideKey}: ${published.reason}`);
   return text;
 }

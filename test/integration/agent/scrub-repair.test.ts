@@ -17,7 +17,7 @@ import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } 
 import { makeArchiveSetHandler } from '#lambdas/archive-set';
 import { finishHalfFinishedSets } from '#agent/upkeep/half-finished';
 import { readHistory } from '#agent/history/history';
-import { scrubHotSite, SCRUB_STATE_KEY } from '#agent/hotsite/scrub';
+import { scrubHotSite, SCRUB_STATE_KEY, SCRUB_STATE_PREFIX } from '#agent/hotsite/scrub';
 import { motoS3Client, useMoto } from '../../support/moto';
 import { useTempDirs } from '../../support/tmp';
 import { copyFileSync } from 'node:fs';
@@ -98,7 +98,10 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
     const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: DUMP, ChecksumMode: 'ENABLED' }));
     expect(head.ChecksumSHA256).toBe(Buffer.from(dumpEntry.sha256, 'hex').toString('base64'));
     const local = JSON.parse(readFileSync(join(cwd, 'state', 'scrub.json'), 'utf8'));
-    const remote = JSON.parse((await hotSiteBytes(SCRUB_STATE_KEY)).toString('utf8'));
+    // A new key per write (the agent only creates objects): the newest is the lexically last.
+    const stateKeys = ((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: SCRUB_STATE_PREFIX }))).Contents ?? []).map((o) => o.Key!).sort();
+    expect(stateKeys.length).toBe(2); // one per job
+    const remote = JSON.parse((await hotSiteBytes(stateKeys.at(-1)!)).toString('utf8'));
     expect(local.sets.SET_001.verdict).toBe('repaired');
     expect(remote).toEqual(local);
     expect(next.events.find((e) => e.code === 'SCRUB')?.message).toMatch(/^hot-site scrub: 1 kept SET\(s\) listed; checksums of 1 checked \(SET_001\), 0 left for later jobs; \d+ request\(s\) \(budget 150\); 1 object\(s\) damaged or missing, 1 repaired, 0 not repaired$/);
@@ -131,7 +134,8 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
     const s3 = motoS3Client();
     s3.middlewareStack.add(
       (next, context) => async (args) => {
-        if ((args.input as { Key?: string }).Key === SCRUB_STATE_KEY) throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+        const input = args.input as { Key?: string; Prefix?: string };
+        if (input.Key === SCRUB_STATE_KEY || input.Key?.startsWith(SCRUB_STATE_PREFIX) || input.Prefix === SCRUB_STATE_PREFIX) throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
         return next(args);
       },
       { step: 'initialize', name: 'denyScrubState' },
@@ -141,8 +145,8 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
 
     expect(report.findings.map((f) => [f.file, f.outcome])).toEqual([['commserv_FULL.dmp', { repaired: true, from: 'local' }]]);
     expect(report.events.filter((e) => e.code === 'SCRUB_STATE').map((e) => e.message)).toEqual([
-      expect.stringMatching(/^scrub check state: hot-site refused to read state\/scrub\.json .*AccessDenied/),
-      expect.stringMatching(/^scrub check state: hot-site refused to write state\/scrub\.json .*AccessDenied/),
+      expect.stringMatching(/^scrub check state: hot-site refused to read state\/scrub\/ .*AccessDenied/),
+      expect.stringMatching(/^scrub check state: hot-site refused to write state\/scrub\/\S+\.json .*AccessDenied/),
     ]);
     expect(JSON.parse(readFileSync(join(cwd, 'state', 'scrub.json'), 'utf8')).sets.SET_001.verdict).toBe('repaired');
   });
