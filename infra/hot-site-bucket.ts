@@ -7,7 +7,9 @@
  *   KMS request costs low;
  * - versioning, TLS-only bucket policy, all public access blocked, object ownership enforced (no ACLs);
  * - lifecycle rules: abort incomplete multipart uploads after 7 days; expire noncurrent versions after
- *   30 days; `archive/` objects transition to the archive storage class at day 0, so whatever lands
+ *   30 days (the stack passes the days retention keeps a SET); expire the agent's working keys (`repair/` staged
+ *   copies after 7 days, `recovery/` guides and `state/scrub/` states after 30, `state/doctor/` probes after 7);
+ *   `archive/` objects transition to the archive storage class at day 0, so whatever lands
  *   there (even a copy made without a storage class) is kept in its Glacier class and never moved back;
  * - optional S3 Object Lock (GOVERNANCE or COMPLIANCE). It is enabled on the bucket, **without** a
  *   default retention (a default would lock `sets/` too and stop pruning): ArchiveSet sets the
@@ -68,8 +70,12 @@ export const PRUNE_RECORDS_PREFIX = 'prune/';
 /** Prefix of the trial-restore records of `commserve-dr verify` (`verify/<SET>.json`; `VERIFY_PREFIX` of agent/commands/recover/verify.ts). */
 export const VERIFY_RECORDS_PREFIX = 'verify/';
 
-/** Prefix of the agent's durable state at the hot-site (`state/scrub.json`: when each kept SET was last checked). */
+/** Prefix of the agent's durable state at the hot-site (`state/scrub/<UTC time>.json`: when each kept SET was last checked). */
 export const STATE_PREFIX = 'state/';
+/** The scrub states, one new key per job (`SCRUB_STATE_PREFIX` of agent/hotsite/scrub.ts; the newest is read): expired after 30 days. */
+export const SCRUB_STATES_PREFIX = 'state/scrub/';
+/** The doctor's probe objects, one per run (`DOCTOR_PROBE_PREFIX` of agent/commands/doctor/checks.ts): expired after 7 days. */
+export const DOCTOR_PROBES_PREFIX = 'state/doctor/';
 
 /** Prefix of the repair staging copies (`REPAIR_STAGING_PREFIX` of `lambdas/repair-object.ts`): new keys the agent uploads from its phase-1 destination for the repair to check and copy back (expired after 7 days). */
 export const REPAIR_PREFIX = 'repair/';
@@ -165,7 +171,11 @@ export class HotSiteBucket extends Construct {
           id: 'expire-noncurrent-versions',
           noncurrentVersionExpiration: Duration.days(props.noncurrentVersionExpirationDays ?? 30),
         },
+        // Working keys, not DR data: the agent creates a new key where it once rewrote one (create-only, issue 21).
         { id: 'expire-repair-staging', prefix: REPAIR_PREFIX, expiration: Duration.days(7) },
+        { id: 'expire-old-recovery-guides', prefix: RECOVERY_GUIDES_PREFIX, expiration: Duration.days(30) },
+        { id: 'expire-old-scrub-states', prefix: SCRUB_STATES_PREFIX, expiration: Duration.days(30) },
+        { id: 'expire-doctor-probes', prefix: DOCTOR_PROBES_PREFIX, expiration: Duration.days(7) },
         {
           id: 'keep-archive-in-glacier-class',
           prefix: ARCHIVE_PREFIX,

@@ -55,7 +55,8 @@ export class RepairFunction extends Construct {
     hotSite.grantRestoreArea(fn, 'archive');
     hotSite.grantListBucket(fn);
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucketVersions'], resources: [hotSite.bucket.bucketArn] }));
-    for (const invoker of props.invokers) fn.grantInvoke(invoker);
+    // The function itself only (not `:*`, its versions and aliases: none is published), synchronously.
+    for (const invoker of props.invokers) invoker.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
     Validations.of(fn).acknowledge(
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',

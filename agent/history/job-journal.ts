@@ -135,7 +135,11 @@ export function killedRecord(entry: JobJournalEntry, how: string, now: string): 
   };
 }
 
-/** Mirrors a record to the hot-site's `jobs/` (as ReportJob does). @throws the SDK error. */
+/**
+ * Mirrors a record to the hot-site's `jobs/` (as ReportJob does), create-only (`If-None-Match: *`: the bucket policy
+ * refuses the agent any write that could replace an object, issue 21) — a record already there is never replaced.
+ * @throws the SDK error (412 PreconditionFailed when a record is already there).
+ */
 async function mirrorRecord(s3: S3Client, bucket: string, record: JobRecord): Promise<void> {
   await s3.send(
     new PutObjectCommand({
@@ -144,6 +148,7 @@ async function mirrorRecord(s3: S3Client, bucket: string, record: JobRecord): Pr
       Body: `${JSON.stringify(record, null, 2)}\n`,
       ContentType: 'application/json',
       ChecksumAlgorithm: 'SHA256',
+      IfNoneMatch: '*',
     }),
   );
 }

@@ -1,10 +1,11 @@
 /**
  * How the agent asks for a repair of committed data (issue 21 item 2): the RepairObject function
  * (`lambdas/repair-object.ts`) copies an intact source onto `sets/SET_n/<file>` with its own role, because the agent's
- * own writes are create-only. In AWS it is the deployed function (setting `RepairFunctionName`, invoked synchronously
- * with `lambda:InvokeFunction` on that function only); against a local stand-in (`HotSite.endpoint`) or without the
- * setting, the same handler runs in-process with the agent's client — which, against a bucket that enforces
- * create-only writes, is refused (AccessDenied) and reported as not repaired.
+ * own writes are create-only. When the setting `RepairFunctionName` is set (the stack publishes it) it is the deployed
+ * function, invoked synchronously with `lambda:InvokeFunction` on that function only (the Lambda client goes where the
+ * agent's other clients go: `HotSite.endpoint` when one is set). Without the setting (the local sample against moto)
+ * the same handler runs in-process with the agent's S3 client — which, against a bucket that enforces create-only
+ * writes, is refused (AccessDenied) and reported as not repaired.
  *
  * Why the agent invokes it rather than the state machine: the scrub runs inside phase 1 and needs the answer at once
  * (repaired, or fall back to the next source, or promote a DIFFERENTIAL to FULL); a synchronous invoke of one function
@@ -46,9 +47,9 @@ function lambdaInvoker(functionName: string, client: LambdaClient): Invoker {
 /** Settings the choice of function depends on. */
 type RepairSettings = { RepairFunctionName?: string | null; HotSite: { endpoint?: string; region: string; bucket: string } };
 
-/** The deployed function when `RepairFunctionName` is set (and no stand-in), else the handler in-process with `s3`. */
+/** The deployed function when `RepairFunctionName` is set, else the handler in-process with `s3`. */
 function invokerFor(settings: RepairSettings, s3: S3Client): Invoker {
-  if (settings.RepairFunctionName && !settings.HotSite.endpoint) {
+  if (settings.RepairFunctionName) {
     // The agent's client factory: region, HTTPS_PROXY/NO_PROXY (clientConfig).
     return lambdaInvoker(settings.RepairFunctionName, new LambdaClient(clientConfig(settings.HotSite, 'lambda')));
   }

@@ -19,6 +19,7 @@ import { executeDrJobLocally } from '#agent/local/local-state-machine';
 import { generateSampleCommServe } from '#agent/local/sample-db/index';
 import { loadEffectiveConfig } from '#agent/config';
 import { readSettingParameters } from '#lambdas/shared/settings';
+import { makeRepairObjectHandler } from '#lambdas/repair-object';
 import type { Phase1Result } from '#core/job';
 import { capture } from '../support/cli';
 import { useMoto } from '../support/moto';
@@ -44,6 +45,7 @@ function principalRoles(stack: Stack): Record<string, string | undefined> {
     ReportJob: id(s.functions.reportJob.role),
     recovery: id(s.operators?.recoveryRole),
     operator: id(s.operators?.operatorRole),
+    RepairObject: id(s.repair?.function.role),
   };
 }
 
@@ -96,6 +98,8 @@ describe('IAM: every request of the real code paths is allowed to the principal 
         StateDirectory: join(machine, 'state'),
         HotSite: { bucket: BUCKET, region: REGION, endpoint: moto.endpoint() },
         StateMachineArn: stateMachineArn,
+        // The stack publishes it: repairs and RECOVERY.md go through RepairObject (issue 21), answered below with its role.
+        RepairFunctionName: resolver.resolve({ Ref: stack.getLogicalId((stack as any).repair.function.node.defaultChild as CfnElement) }),
       };
       writeFileSync(config, JSON.stringify(configValues));
       // The SSM Agent runs commands in a folder of its own: nothing is found relative to it.
@@ -111,6 +115,9 @@ describe('IAM: every request of the real code paths is allowed to the principal 
       recorder.stub('SFN:SendTaskSuccess', () => ({}));
       recorder.stub('SFN:SendTaskFailure', () => ({}));
       recorder.stub('SFN:SendTaskHeartbeat', () => ({}));
+      // Lambda runs no function here: the agent's synchronous Invoke of RepairObject is answered by its handler, with its role.
+      const repairObject = makeRepairObjectHandler({ s3: client('RepairObject'), bucket: BUCKET });
+      recorder.stub('Lambda:Invoke', async (input) => ({ StatusCode: 200, Payload: Buffer.from(JSON.stringify(await repairObject(JSON.parse(Buffer.from(input.Payload as Uint8Array).toString('utf8'))))) }));
 
       let started: Record<string, unknown> | undefined;
       recorder.stub('SFN:StartExecution', (input) => {
@@ -195,14 +202,23 @@ describe('IAM: every request of the real code paths is allowed to the principal 
       for (const request of iamRequests(command, env)) {
         const key = `${command.principal} | ${command.step}`;
         needed.set(command.principal, (needed.get(command.principal) ?? new Set()).add(request.action));
-        const decision = roleId ? evaluate(statements, bucketPolicy, request) : 'no such principal in the template';
+        const decision = roleId ? evaluate(statements, bucketPolicy, request, resolver.resolve({ 'Fn::GetAtt': [roleId, 'Arn'] }) as string) : 'no such principal in the template';
         if (decision !== 'allowed') denied.push(`${key}: ${command.service}:${command.command} needs ${describeRequest(request)} — ${decision}`.replace(/(:::[a-z0-9.-]+\/[a-z]+\/)[^ ]+/, '$1…'));
       }
     }
     const summary = [...needed].map(([p, actions]) => `${p}: ${[...actions].sort().join(', ')}`);
     expect({ denied: [...new Set(denied)], principals: Object.keys(roles).filter((p) => !roles[p]) }).toEqual({ denied: [], principals: [] });
     // Every principal was exercised (a scenario that silently sent nothing proves nothing).
-    expect(summary.map((l) => l.split(':')[0]).sort()).toEqual(['ArchiveSet', 'PruneSets', 'ReportJob', 'ValidateSet', 'agent', 'operator', 'recovery']);
+    expect(summary.map((l) => l.split(':')[0]).sort()).toEqual(['ArchiveSet', 'PruneSets', 'RepairObject', 'ReportJob', 'ValidateSet', 'agent', 'operator', 'recovery']);
+    // The create-only statement (issue 21) took part above: the same agent write without If-None-Match is refused.
+    const agentArn = resolver.resolve({ 'Fn::GetAtt': [roles.agent!, 'Arn'] }) as string;
+    const write = (context: Record<string, string>): IamRequest => ({ action: 's3:PutObject', resource: `arn:aws:s3:::${BUCKET}/sets/x`, context: { 'aws:SecureTransport': 'true', ...context } });
+    const agentStatements = roleStatements(template, resolver, roles.agent!);
+    expect([
+      evaluate(agentStatements, bucketPolicy, write({ 's3:ObjectCreationOperation': 'true' }), agentArn),
+      evaluate(agentStatements, bucketPolicy, write({ 's3:ObjectCreationOperation': 'true', 's3:if-none-match': '*' }), agentArn),
+      evaluate(agentStatements, bucketPolicy, write({ 's3:ObjectCreationOperation': 'false' }), agentArn),
+    ]).toEqual(['explicitly denied', 'allowed', 'allowed']);
     writeFileSync(join(__dirname, '..', '..', '.cache', 'iam-actions.txt'), `${summary.join('\n')}\n`);
   });
 });

@@ -33,7 +33,7 @@ describe('AgentAccess (the CommServe managed node)', () => {
       t.template.hasOutput('AgentRoleName', { Value: { Ref: logicalId(t.json, 'AWS::IAM::Role', 'AgentRole') } });
     });
 
-    it('reads and writes sets/*, jobs/*, state/* and repair/* (staged repair copies) only (multipart included), writes the RECOVERY.md guide, lists the uploads in progress (phase 1 aborts stale ones) and the versions (repair from history), reads and restores archive/* (repair from the archive), and never deletes', () => {
+    it('reads and writes sets/*, jobs/*, state/* and repair/* (staged repair copies) only (multipart included), writes recovery/* (one guide per job; RepairObject publishes RECOVERY.md), lists the uploads in progress (phase 1 aborts stale ones), reads archive/*, and never deletes, lists versions, restores or writes RECOVERY.md itself', () => {
       const statements = roleStatements(t.json, 'AgentRole');
       const s3 = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')));
       expect(s3).toEqual([
@@ -42,11 +42,18 @@ describe('AgentAccess (the CommServe managed node)', () => {
           Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:ListMultipartUploadParts', 's3:PutObject'],
           Resource: [objectsArn(bucketId, 'jobs'), objectsArn(bucketId, 'repair'), objectsArn(bucketId, 'sets'), objectsArn(bucketId, 'state')],
         },
-        { Effect: 'Allow', Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads', 's3:ListBucketVersions'], Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
-        { Effect: 'Allow', Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/RECOVERY.md']] } },
-        { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:RestoreObject'], Resource: objectsArn(bucketId, 'archive') },
+        { Effect: 'Allow', Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
+        { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject'], Resource: objectsArn(bucketId, 'recovery') },
+        { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: objectsArn(bucketId, 'archive') },
       ]);
-      expect(actionsOf(statements).filter((a) => a.startsWith('s3:') && /Delete|Bypass|PutBucket|\*$/.test(a))).toEqual([]);
+      expect(actionsOf(statements).filter((a) => a.startsWith('s3:') && /Delete|Bypass|PutBucket|Restore|Versions|\*$/.test(a))).toEqual([]);
+      expect(JSON.stringify(s3)).not.toContain('RECOVERY.md');
+    });
+
+    it('invokes the RepairObject function only (repairs and RECOVERY.md are its writes)', () => {
+      const fnId = logicalId(t.json, 'AWS::Lambda::Function', 'RepairRepairObject');
+      const lambda = roleStatements(t.json, 'AgentRole').filter((s) => [s.Action].flat().some((a) => a.startsWith('lambda:')));
+      expect(lambda).toEqual([{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fnId, 'Arn'] } }]);
     });
 
     it('answers phase-1 callbacks, starts jobs by hand and describes (doctor) the DR job state machine only', () => {

@@ -57,7 +57,7 @@ describe('cdk-nag AwsSolutions checks', () => {
       // Wildcard resources acknowledged are scoped: a bucket area, a settings path, a function's versions, or `*` for API without resource-level permissions.
       const resources = acks.filter((a) => a.id.startsWith('AwsSolutions-IAM5[Resource::')).map((a) => a.id.slice('AwsSolutions-IAM5[Resource::'.length, -1));
       for (const resource of new Set(resources)) {
-        expect(resource).toMatch(/^(\*|<HotSiteBucket[0-9A-F]{8}\.Arn>\/(sets|archive|jobs|prune|verify|state|repair)\/\*|arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter\/commserve-dr\/default\/\*|<Phase2(ValidateSet|ArchiveSet|PruneSets|ReportJob)[0-9A-F]{8}\.Arn>:\*)$/);
+        expect(resource).toMatch(/^(\*|<HotSiteBucket[0-9A-F]{8}\.Arn>\/(sets|archive|jobs|prune|verify|state|repair|recovery)\/\*|arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter\/commserve-dr\/default\/\*|<Phase2(ValidateSet|ArchiveSet|PruneSets|ReportJob)[0-9A-F]{8}\.Arn>:\*)$/);
       }
     });
   });

@@ -37,12 +37,12 @@ describe('CommserveDrStack', () => {
       });
     });
 
-    it('aborts incomplete multipart uploads after 7 days and expires noncurrent versions after 30', () => {
+    it('aborts incomplete multipart uploads after 7 days and expires noncurrent versions once retention no longer keeps their SET (97 days with the default settings)', () => {
       t.template.hasResourceProperties('AWS::S3::Bucket', {
         LifecycleConfiguration: {
           Rules: Match.arrayWith([
             Match.objectLike({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }),
-            Match.objectLike({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+            Match.objectLike({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 97 } }),
           ]),
         },
       });
@@ -110,8 +110,8 @@ describe('CommserveDrStack', () => {
     });
 
     it('keeps function logs one year', () => {
-      // four functions and the state machine
-      t.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 5);
+      // four phase-2 functions, RepairObject and the state machine
+      t.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 6);
     });
   });
 

@@ -1,4 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { SettingsSchema } from '#core/settings';
+import { noncurrentVersionDaysFor } from '#infra/tamper-protection';
 import { logicalId, objectsArn, roleStatements, synth } from './support/synth';
 
 describe('HotSiteBucket', () => {
@@ -12,22 +14,27 @@ describe('HotSiteBucket', () => {
       logsId = logicalId(t.json, 'AWS::S3::Bucket', 'HotSiteAccessLogs');
     });
 
-    it('has the lifecycle rules: abort multipart after 7 days, noncurrent versions after 30, archive/ kept in GLACIER from day 0', () => {
+    it('has the lifecycle rules: abort multipart after 7 days, noncurrent versions kept as long as retention keeps a SET (97 days with the default settings), the agent\'s working keys expire (repair/ and state/doctor/ after 7 days, recovery/ and state/scrub/ after 30), archive/ kept in GLACIER from day 0', () => {
+      expect(noncurrentVersionDaysFor(SettingsSchema.parse({}))).toBe(97); // max(SetLifeSpanForFailedDR 90, (RetainCycles 5 + 1) days) + 7
       t.template.hasResourceProperties('AWS::S3::Bucket', {
         BucketName: Match.absent(),
         LifecycleConfiguration: {
           Rules: [
             { Id: 'abort-incomplete-multipart-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } },
-            { Id: 'expire-noncurrent-versions', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 } },
+            { Id: 'expire-noncurrent-versions', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 97 } },
+            { Id: 'expire-repair-staging', Status: 'Enabled', Prefix: 'repair/', ExpirationInDays: 7 },
+            { Id: 'expire-old-recovery-guides', Status: 'Enabled', Prefix: 'recovery/', ExpirationInDays: 30 },
+            { Id: 'expire-old-scrub-states', Status: 'Enabled', Prefix: 'state/scrub/', ExpirationInDays: 30 },
+            { Id: 'expire-doctor-probes', Status: 'Enabled', Prefix: 'state/doctor/', ExpirationInDays: 7 },
             { Id: 'keep-archive-in-glacier-class', Status: 'Enabled', Prefix: 'archive/', Transitions: [{ StorageClass: 'GLACIER', TransitionInDays: 0 }] },
           ],
         },
       });
     });
 
-    it('never expires current versions (retention is the prune step, not the lifecycle)', () => {
+    it('never expires current versions of DR data (retention is the prune step, not the lifecycle): only the agent\'s working keys expire', () => {
       const rules = t.json.Resources[bucketId].Properties.LifecycleConfiguration.Rules as Array<Record<string, unknown>>;
-      for (const rule of rules) expect(rule.ExpirationInDays).toBeUndefined();
+      expect(rules.filter((rule) => rule.ExpirationInDays !== undefined).map((rule) => rule.Prefix)).toEqual(['repair/', 'recovery/', 'state/scrub/', 'state/doctor/']);
     });
 
     it('logs server access to a separate, TLS-only, SSE-S3 logs bucket that is retained', () => {

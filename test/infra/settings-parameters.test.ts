@@ -29,7 +29,6 @@ describe('SettingsParameters', () => {
       'DumpCompressionLevel',
       'AgentLogDirectory',
       'AgentLogMaxBytes',
-      'RepairFunctionName',
       'AnsiCodePage',
     ]);
   });

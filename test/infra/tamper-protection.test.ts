@@ -17,14 +17,8 @@ describe('TamperProtection (a compromised CommServe cannot destroy its own DR co
     statements = policy.Properties.PolicyDocument.Statement;
   });
 
-  it('leaves the create-only statement out by default (the agent still rewrites RECOVERY.md and scrub state at stable keys)', () => {
-    expect(statements.find((x) => x.Sid === 'CreateOnlyCommServeWritesNeedIfNoneMatch')).toBeUndefined();
-  });
-
-  it('with agentCreateOnly, denies the agent PutObject/CompleteMultipartUpload without If-None-Match (s3:if-none-match absent, s3:ObjectCreationOperation true), on every key', () => {
-    const on = synth({ stackProps: { agentCreateOnly: true } });
-    const policy = Object.values(on.json.Resources).find((r: any) => r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket.Ref === bucketId) as any;
-    const s = (policy.Properties.PolicyDocument.Statement as any[]).find((x) => x.Sid === 'CreateOnlyCommServeWritesNeedIfNoneMatch');
+  it('by default denies the agent PutObject/CompleteMultipartUpload without If-None-Match (s3:if-none-match absent, s3:ObjectCreationOperation true), on every key', () => {
+    const s = statements.find((x) => x.Sid === 'CreateOnlyCommServeWritesNeedIfNoneMatch');
     expect(s).toMatchObject({
       Effect: 'Deny',
       Principal: { AWS: { 'Fn::GetAtt': [agentRoleId, 'Arn'] } },
@@ -32,6 +26,14 @@ describe('TamperProtection (a compromised CommServe cannot destroy its own DR co
       Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] },
       Condition: { Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } },
     });
+  });
+
+  it('leaves the create-only statement out only when agentCreateOnly is false (the delete/protection deny stays)', () => {
+    const off = synth({ stackProps: { agentCreateOnly: false } });
+    const policy = Object.values(off.json.Resources).find((r: any) => r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket.Ref === bucketId) as any;
+    const sids = (policy.Properties.PolicyDocument.Statement as any[]).map((x) => x.Sid);
+    expect(sids).not.toContain('CreateOnlyCommServeWritesNeedIfNoneMatch');
+    expect(sids).toContain('CommServeNeverDeletesOrWeakensProtection');
   });
 
   it('denies the agent every delete, retention/legal-hold change, governance bypass and bucket protection change', () => {

@@ -4,9 +4,11 @@
  * checkable here, or not needed by a scheduled job; the reason says which).
  *
  * Every AWS probe is harmless: reads, listings, a HEAD of a key that does not exist (S3 answers 404 when the read
- * is allowed, 403 when it is not), DescribeStateMachine, and one write the agent's role is meant to make anyway — the
- * key `state/doctor-probe.json` (the agent's `state/*` area; read back to prove the KMS key decrypts). Nothing is
- * written under `sets/`, `jobs/` or `archive/`, and nothing is deleted (the agent's role may not delete).
+ * is allowed, 403 when it is not), DescribeStateMachine, and one write the agent's role is meant to make anyway — a
+ * new key `state/doctor/<UTC time>-<host>.json` (the agent's `state/*` area; created with `If-None-Match: *`, since
+ * the bucket policy refuses the agent any write that could replace an object, issue 21; read back to prove the KMS key
+ * decrypts; the lifecycle expires these after 7 days). Nothing is written under `sets/`, `jobs/` or `archive/`, and
+ * nothing is deleted (the agent's role may not delete).
  */
 import { HeadBucketCommand, HeadObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeStateMachineCommand, type SFNClient } from '@aws-sdk/client-sfn';
@@ -41,8 +43,13 @@ async function probe(check: string, what: string, run: () => Promise<string>): P
   }
 }
 
-/** Key of the one object the doctor writes (the agent's `state/*` area, overwritten each run). */
-export const DOCTOR_PROBE_KEY = 'state/doctor-probe.json';
+/** Prefix of the one object each doctor run creates (the agent's `state/*` area; `DOCTOR_PROBES_PREFIX` of infra/hot-site-bucket.ts). */
+export const DOCTOR_PROBE_PREFIX = 'state/doctor/';
+
+/** The key one doctor run creates: `state/doctor/<UTC time>-<host>.json` (a new key each run: create-only). */
+export function doctorProbeKey(now: Date, host: string): string {
+  return `${DOCTOR_PROBE_PREFIX}${now.toISOString().replace(/:/g, '-')}-${host.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64)}.json`;
+}
 
 /** AWS clients the checks use. */
 export interface AwsProbeClients {
@@ -95,10 +102,12 @@ export async function awsChecks(settings: Settings, clients: AwsProbeClients): P
     }),
     await absentRead('sets'),
     await absentRead('jobs'),
-    await probe('write state/ + KMS key', `PutObject/GetObject s3://${bucket}/${DOCTOR_PROBE_KEY}`, async () => {
-      const body = JSON.stringify({ doctor: new Date().toISOString(), host: hostname() });
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: DOCTOR_PROBE_KEY, Body: body, ContentType: 'application/json' }));
-      const back = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: DOCTOR_PROBE_KEY }));
+    await probe('write state/ + KMS key', `PutObject/GetObject s3://${bucket}/${DOCTOR_PROBE_PREFIX}…`, async () => {
+      const now = new Date();
+      const key = doctorProbeKey(now, hostname());
+      const body = JSON.stringify({ doctor: now.toISOString(), host: hostname() });
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }));
+      const back = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       const text = await back.Body!.transformToString();
       if (text !== body) throw new Error('the object read back differs from the one written');
       return `written and read back (the bucket's KMS key encrypts and decrypts for this identity)${back.SSEKMSKeyId ? `: ${back.SSEKMSKeyId}` : ''}`;

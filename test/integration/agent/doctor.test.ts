@@ -9,7 +9,7 @@ import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { exec } from '#agent/cli';
 import { loadEffectiveConfig } from '#agent/config';
-import { DOCTOR_PROBE_KEY } from '#agent/commands/doctor/checks';
+import { DOCTOR_PROBE_PREFIX } from '#agent/commands/doctor/checks';
 import { diskSpaceCheck, ssmAgentCheck } from '#agent/commands/doctor/local-checks';
 import { formatDoctor, runDoctor, type DoctorCheck } from '#agent/commands/doctor/doctor';
 import { generateSampleCommServe } from '#agent/local/sample-db/index';
@@ -92,9 +92,9 @@ describe('commserve-dr doctor (local moto stack)', () => {
     expect(lines['firewall files'].detail).toBe(`3 of 3 present in ${join(dir, 'commserve', 'firewall')}`);
     expect(lines['SSM Agent'].detail).toMatch(/^not Windows/);
     expect(lines.proxy.detail).toBe(`none: direct connections to ${new URL(motoEndpoint()).host}`);
-    // The one object written, in the agent's state/ area; nothing under sets/ or jobs/.
+    // The one object written, a new key in the agent's state/ area (create-only); nothing under sets/ or jobs/.
     const listed = await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET }));
-    expect((listed.Contents ?? []).map((o) => o.Key)).toEqual([DOCTOR_PROBE_KEY]);
+    expect((listed.Contents ?? []).map((o) => o.Key)).toEqual([expect.stringMatching(new RegExp(`^${DOCTOR_PROBE_PREFIX}\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\d\\.\\d{3}Z-[A-Za-z0-9_.-]+\\.json$`))]);
     expect(formatDoctor(report)).toMatch(/^PASS  settings {14}  .*\n[\s\S]*SKIP  SSM Agent {13}  not Windows[\s\S]*\n\nverdict: a scheduled job would succeed\n$/);
   });
 

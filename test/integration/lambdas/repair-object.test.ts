@@ -140,4 +140,24 @@ describe('RepairObject: repair from the bucket’s own history (moto, versioned 
     ]);
     expect(sha256(await bytesOf(s3, dump))).toBe(sha256(original));
   });
+  it('publishes a per-job guide from recovery/ as RECOVERY.md (the agent never writes that key); nothing else is published', async () => {
+    const s3 = motoS3Client();
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
+    const handler = makeRepairObjectHandler({ s3, bucket: BUCKET });
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'recovery/2026-12-05T17-00-00.000Z.md', Body: '# guide 1\n', ChecksumAlgorithm: 'SHA256' }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'recovery/2026-12-06T17-00-00.000Z.md', Body: '# guide 2\n', ChecksumAlgorithm: 'SHA256' }));
+    expect(await handler({ publishRecoveryGuide: 'recovery/2026-12-05T17-00-00.000Z.md' })).toEqual({ published: true, key: 'RECOVERY.md' });
+    expect(await handler({ publishRecoveryGuide: 'recovery/2026-12-06T17-00-00.000Z.md' })).toEqual({ published: true, key: 'RECOVERY.md' });
+    expect((await bytesOf(s3, 'RECOVERY.md')).toString('utf8')).toBe('# guide 2\n');
+    // The earlier guide stays a version of RECOVERY.md (a wrong publish is undone from history).
+    expect((await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: 'RECOVERY.md' }))).Versions!.length).toBe(2);
+    expect(await handler({ publishRecoveryGuide: 'recovery/missing.md' })).toEqual({ published: false, reason: expect.stringMatching(/^recovery\/missing\.md: /) });
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'recovery/huge.md', Body: Buffer.alloc(1024 * 1024 + 1, 0x61) }));
+    expect(await handler({ publishRecoveryGuide: 'recovery/huge.md' })).toEqual({ published: false, reason: 'recovery/huge.md is 1048577 bytes, over the 1048576-byte limit of a guide' });
+    for (const key of ['sets/SET_x/manifest.json', 'recovery/../sets/x.md', 'recovery/guide.txt', 'RECOVERY.md']) {
+      await expect(handler({ publishRecoveryGuide: key })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    }
+    expect((await bytesOf(s3, 'RECOVERY.md')).toString('utf8')).toBe('# guide 2\n');
+  });
 });

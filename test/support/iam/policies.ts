@@ -143,6 +143,11 @@ function conditionHolds(s: Statement, context: Record<string, string>): boolean 
     for (const [key, expected] of Object.entries(tests)) {
       const actual = Object.entries(context).find(([k]) => k.toLowerCase() === key.toLowerCase())?.[1];
       const values = [expected].flat().map(String);
+      if (operator === 'Null') {
+        // `Null: { key: 'true' }` holds when the key is absent from the request, `'false'` when it is present.
+        if (!values.some((v) => (v.toLowerCase() === 'true') === (actual === undefined))) return false;
+        continue;
+      }
       if (actual === undefined) {
         if (ifExists) continue;
         if (operator.startsWith('StringNot') || operator.startsWith('ArnNot')) continue; // a negated test of an absent key holds
@@ -188,12 +193,13 @@ function applies(s: Statement, request: IamRequest): boolean {
 export type Decision = 'allowed' | 'implicitly denied' | 'explicitly denied';
 
 /**
- * Same-account evaluation: explicit Deny (identity or resource policy) → denied; Allow in an identity
- * policy → allowed; otherwise implicitly denied. Resource-policy Allows are not counted (ours grant
- * nothing to the roles).
+ * Same-account evaluation: explicit Deny (identity policy, or a resource-policy Deny for everyone or for
+ * `principalArn`, the role's ARN as the template resolves it) → denied; Allow in an identity policy → allowed;
+ * otherwise implicitly denied. Resource-policy Allows are not counted (ours grant nothing to the roles).
  */
-export function evaluate(identity: Statement[], resourcePolicy: Statement[], request: IamRequest): Decision {
-  const resourceDeny = resourcePolicy.filter((s) => s.Effect === 'Deny' && (s.Principal === '*' || JSON.stringify(s.Principal) === '{"AWS":"*"}'));
+export function evaluate(identity: Statement[], resourcePolicy: Statement[], request: IamRequest, principalArn?: string): Decision {
+  const names = (s: Statement) => (s.Principal === '*' ? ['*'] : [(s.Principal as { AWS?: string | string[] } | undefined)?.AWS ?? []].flat());
+  const resourceDeny = resourcePolicy.filter((s) => s.Effect === 'Deny' && names(s).some((p) => p === '*' || (principalArn !== undefined && p === principalArn)));
   if ([...identity, ...resourceDeny].some((s) => s.Effect === 'Deny' && applies(s, request))) return 'explicitly denied';
   return identity.some((s) => s.Effect === 'Allow' && applies(s, request)) ? 'allowed' : 'implicitly denied';
 }

@@ -42,6 +42,13 @@ export function iamRequests(command: RecordedCommand, env: RequestEnvironment): 
   const kmsWrite = () => [req('kms:GenerateDataKey', env.hotSiteKeyArn, viaS3), req('kms:Decrypt', env.hotSiteKeyArn, viaS3)];
   const objectRead = (bucket: unknown, key: unknown, versionId: unknown) => [req(versionId ? 's3:GetObjectVersion' : 's3:GetObject', s3Object(bucket, key)), kmsDecrypt()];
   const lockActions = (key: unknown) => (i.ObjectLockMode || i.ObjectLockRetainUntilDate ? [req('s3:PutObjectRetention', s3Object(i.Bucket, key))] : []);
+  // Conditional writes (S3 user guide, "Enforce conditional writes"): `s3:ObjectCreationOperation` is true for the requests
+  // that create the object (PutObject, CompleteMultipartUpload, CopyObject), false for the multipart steps, which take no
+  // conditional header; `s3:if-none-match` is present when the request carries If-None-Match.
+  const creation = (creates: boolean): Record<string, string> => ({
+    's3:ObjectCreationOperation': String(creates),
+    ...(creates && i.IfNoneMatch !== undefined ? { 's3:if-none-match': String(i.IfNoneMatch) } : {}),
+  });
   const copySource = () => {
     const text = decodeURIComponent(String(i.CopySource)).replace(/^\//, '');
     const [path, query] = text.split('?versionId=');
@@ -66,14 +73,17 @@ export function iamRequests(command: RecordedCommand, env: RequestEnvironment): 
     case 'S3:GetObjectAttributes':
       return [req(i.VersionId ? 's3:GetObjectVersionAttributes' : 's3:GetObjectAttributes', s3Object(i.Bucket, i.Key)), ...objectRead(i.Bucket, i.Key, i.VersionId)];
     case 'S3:PutObject':
+    case 'S3:CompleteMultipartUpload':
+      return [req('s3:PutObject', s3Object(i.Bucket, i.Key), creation(true)), ...kmsWrite(), ...lockActions(i.Key)];
     case 'S3:CreateMultipartUpload':
     case 'S3:UploadPart':
-    case 'S3:CompleteMultipartUpload':
-      return [req('s3:PutObject', s3Object(i.Bucket, i.Key)), ...kmsWrite(), ...lockActions(i.Key)];
+      return [req('s3:PutObject', s3Object(i.Bucket, i.Key), creation(false)), ...kmsWrite(), ...lockActions(i.Key)];
     case 'S3:CopyObject':
-      return [req('s3:PutObject', s3Object(i.Bucket, i.Key)), ...kmsWrite(), ...lockActions(i.Key), ...copySource()];
+      return [req('s3:PutObject', s3Object(i.Bucket, i.Key), creation(true)), ...kmsWrite(), ...lockActions(i.Key), ...copySource()];
     case 'S3:UploadPartCopy':
-      return [req('s3:PutObject', s3Object(i.Bucket, i.Key)), ...kmsWrite(), ...copySource()];
+      return [req('s3:PutObject', s3Object(i.Bucket, i.Key), creation(false)), ...kmsWrite(), ...copySource()];
+    case 'Lambda:Invoke':
+      return [req('lambda:InvokeFunction', String(i.FunctionName).startsWith('arn:') ? String(i.FunctionName) : `arn:aws:lambda:${command.region}:${ACCOUNT}:function:${String(i.FunctionName)}`)];
     case 'S3:AbortMultipartUpload':
       return [req('s3:AbortMultipartUpload', s3Object(i.Bucket, i.Key))];
     case 'S3:ListParts':
