@@ -9,7 +9,8 @@
  * - `cell` (default `default`): settings under `/commserve-dr/<cell>/`, metric dimension `Cell`;
  * - `settings`: object of setting values (SPEC §9 names, e.g. `{"RetainCycles":7}`), validated by the schema;
  * - `bucketName`: explicit hot-site bucket name; `hotSiteKeyArn`: existing KMS key for it;
- * - `noncurrentVersionExpirationDays` (default 30), `accessLogRetentionDays` (default 365);
+ * - `noncurrentVersionExpirationDays` (default: as long as retention keeps a SET, `noncurrentVersionDaysFor` — 97 days with
+ *   the default settings), `accessLogRetentionDays` (default 365);
  * - `archiveObjectLockMode` (GOVERNANCE or COMPLIANCE; default no Object Lock), `archiveObjectLockDays`
  *   (default the archive class's minimum storage duration: 90, or 180 for DEEP_ARCHIVE);
  * - `archiveStorageClass`: GLACIER (default), DEEP_ARCHIVE or GLACIER_IR;
@@ -19,7 +20,8 @@
  *   (list of `cron(…)`/`rate(…)` expressions, or one), `scheduleEnabled` (default true);
  * - `sqlServerCredentialParameter` (name of the operator's SecureString), `sqlServerCredentialKeyArn`;
  * - `alarmEmail`: address(es) subscribed to the alarm topic (list, or comma-separated);
- * - `agentUseManagedInstanceCore` (default false);
+ * - `agentUseManagedInstanceCore` (default false); `agentCreateOnly` (default true: the bucket policy refuses the agent
+ *   any write without `If-None-Match`, issue 21 — `false` only to deploy for an agent older than that);
  * - `agentCommand` (absolute path of the agent's launcher when `commserve-dr` is not on Local System's PATH),
  *   `agentConfigFile` (absolute path of its config file, sent as `--config`; default the machine-wide location).
  */
@@ -105,6 +107,7 @@ const ContextSchema = z.object({
     )
     .optional(),
   agentUseManagedInstanceCore: booleanText.optional(),
+  agentCreateOnly: booleanText.optional(),
   agentCommand: z.string().min(1).optional(),
   agentConfigFile: z.string().min(1).optional(),
 });
@@ -168,6 +171,7 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
     sqlServerCredentialKeyArn: context.sqlServerCredentialKeyArn,
     alarmEmails: context.alarmEmail,
     agentUseManagedInstanceCore: context.agentUseManagedInstanceCore,
+    agentCreateOnly: context.agentCreateOnly,
     agentCommand: context.agentCommand,
     agentConfigFile: context.agentConfigFile,
     ...options.stackProps,

@@ -256,22 +256,7 @@ export class HotSiteBucket extends Construct {
     this.grantDeleteArea(grantee, 'archive');
   }
 
-  /**
-   * What the scrub's repair needs when it runs with the agent's own credentials (`RepairFunctionName` unset,
-   * lambdas/repair-object.ts in process): s3:ListBucketVersions on the bucket (find the newest intact noncurrent
-   * version; s3:GetObjectVersion is part of the `sets/*` read), write and read `repair/*` (the staged local
-   * copy, a new key), read `archive/*` and s3:RestoreObject there (copy an archived object back). Nothing
-   * here deletes, and versions are read, never removed.
-   */
-  grantRepairInPlace(grantee: iam.IGrantable): void {
-    iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucketVersions'], resourceArns: [this.bucket.bucketArn] });
-    this.grantWriteArea(grantee, 'repair');
-    this.grantReadArea(grantee, 'repair');
-    this.grantReadArea(grantee, 'archive');
-    this.grantRestoreArea(grantee, 'archive');
-  }
-
-  /** Write the break-glass guide `RECOVERY.md` at the bucket root (one key, no wildcard). */
+  /** Write the break-glass guide `RECOVERY.md` at the bucket root (one key, no wildcard): RepairObject publishes it. */
   grantWriteRecoveryGuide(grantee: iam.IGrantable): void {
     this.grant(grantee, ['s3:PutObject'], [this.bucket.arnForObjects(RECOVERY_GUIDE_KEY)], KMS_WRITE, false);
   }

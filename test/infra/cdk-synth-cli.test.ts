@@ -27,12 +27,12 @@ describe('cdk synth (the CLI, offline)', () => {
     if (outdir) fs.rmSync(outdir, { recursive: true, force: true });
   });
 
-  it('bundles the four functions with esbuild (no Docker)', () => {
+  it('bundles the five functions (four phase-2, RepairObject) with esbuild (no Docker)', () => {
     const assets = JSON.parse(fs.readFileSync(path.join(outdir, 'CommserveDrStack.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string } }> };
     const bundles = Object.values(assets.files)
       .map((f) => f.source.path)
       .filter((p) => p.startsWith('asset.'));
-    expect(bundles).toHaveLength(4);
+    expect(bundles).toHaveLength(5);
     for (const bundle of bundles) {
       expect(fs.existsSync(path.join(outdir, bundle, 'index.js'))).toBe(true);
       expect(fs.existsSync(path.join(outdir, bundle, 'index.js.map'))).toBe(true);

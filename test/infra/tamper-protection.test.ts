@@ -28,8 +28,8 @@ describe('TamperProtection (a compromised CommServe cannot destroy its own DR co
     });
   });
 
-  it('leaves the create-only statement out only when agentCreateOnly is false (the delete/protection deny stays)', () => {
-    const off = synth({ stackProps: { agentCreateOnly: false } });
+  it('leaves the create-only statement out only with the context agentCreateOnly=false (the delete/protection deny stays)', () => {
+    const off = synth({ context: { agentCreateOnly: 'false' } });
     const policy = Object.values(off.json.Resources).find((r: any) => r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket.Ref === bucketId) as any;
     const sids = (policy.Properties.PolicyDocument.Statement as any[]).map((x) => x.Sid);
     expect(sids).not.toContain('CreateOnlyCommServeWritesNeedIfNoneMatch');
