@@ -204,7 +204,7 @@ describe('IAM: every request of the real code paths is allowed to the principal 
     // Every principal was exercised (a scenario that silently sent nothing proves nothing).
     expect(summary.map((l) => l.split(':')[0]).sort()).toEqual(['ArchiveSet', 'PruneSets', 'ReportJob', 'ValidateSet', 'agent', 'operator', 'recovery']);
     writeFileSync(join(__dirname, '..', '..', '.cache', 'iam-actions.txt'), `${summary.join('\n')}\n`);
-  });
+  }, 300_000); // one test drives every command end to end (~50 s alone, far more on a loaded 2-core machine): the limit guards against a hang, not speed
 });
 
 /** The one-line errors a command printed (`commserve-dr: …`). */
