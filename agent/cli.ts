@@ -230,7 +230,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
             journal = openJournal(settings);
             return phase1(settings, journal, heartbeat);
           },
-          (e) => logger.warn({ err: describeError(e) }, 'heartbeat failed'),
+          (e) => logger.warn({ err: describeError(e) }, 'a state machine callback (heartbeat or SendTaskFailure) failed'),
         ).finally(() => {
           progress.stop();
           journal?.finish();
