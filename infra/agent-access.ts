@@ -8,11 +8,14 @@
  *   `ssm:UpdateInstanceInformation`/association/document calls, `ssmmessages:*Channel`,
  *   `ec2messages:*`) — a trimmed `AmazonSSMManagedInstanceCore` without its account-wide
  *   `ssm:GetParameter(s)`; `useManagedInstanceCore` attaches the managed policy instead;
- * - hot-site bucket: read and write `sets/*` and `jobs/*` (multipart included), list key names and the
- *   multipart uploads in progress (phase 1 aborts those a killed job left); no delete, nothing under
- *   `archive/` (phase 2 is the Lambdas' work, also for a job run by hand);
+ * - hot-site bucket: read and write `sets/*`, `jobs/*`, `state/*` and `repair/*`, write `recovery/*` (multipart
+ *   included), list key names and the multipart uploads in progress (phase 1 aborts those a killed job left); no
+ *   delete, nothing under `archive/` (phase 2 is the Lambdas' work, also for a job run by hand). Every write is a
+ *   create (`If-None-Match: *`, enforced by the bucket policy: infra/tamper-protection.ts);
+ * - `lambda:InvokeFunction` on RepairObject only (infra/repair-function.ts): repairs and `RECOVERY.md`;
  * - the DR job state machine: `states:SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat` (phase-1
- *   callback) and `states:StartExecution` (a job run by hand starts phase 2 there);
+ *   callback) and `states:StartExecution` (a job run by hand starts phase 2 there, and so does a job finishing
+ *   the phase 2 of a SET a lost execution left half-finished: `finish-phase2-<SET>`, agent/upkeep/half-finished.ts);
  * - Parameter Store: read the settings under the cell's prefix (`GetParametersByPath`), and
  *   `ssm:GetParameter` on the SQL Server credential `SecureString` (created by the operator) with
  *   `kms:Decrypt` on its key through SSM only;
@@ -114,11 +117,10 @@ export class AgentAccess extends Construct {
     // Repairs and the root RECOVERY.md are the RepairObject function's writes (infra/repair-function.ts: it grants the
     // agent lambda:InvokeFunction on itself only). The agent only creates new keys: staged local copies under
     // repair/ (the function checks and copies them into place) and one break-glass guide per job under recovery/.
-    // It reads archive/* (half-finished SETs: is there an archive copy?) but never lists versions nor restores.
+    // It never reads archive/* objects (listing the keys is enough to find a half-finished SET), lists versions or restores.
     props.hotSite.grantWriteArea(this.role, 'repair');
     props.hotSite.grantReadArea(this.role, 'repair');
     props.hotSite.grantWriteArea(this.role, 'recovery');
-    props.hotSite.grantReadArea(this.role, 'archive');
     props.drJob.grantTaskResponse(this.role);
     props.drJob.grantStartExecution(this.role);
     // `commserve-dr doctor` checks the state machine of jobs run by hand is there (a read of its description only).

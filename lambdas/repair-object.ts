@@ -4,7 +4,8 @@
  * Invoked synchronously by the agent's scrub (`agent/hotsite/repair.ts`), with its own narrow role.
  *
  * What the object must be is decided here, never taken from the caller: a SET file must match its entry in the SET's
- * manifest at the hot-site (size and SHA-256 — the manifest itself can only be created, never replaced, by the agent);
+ * manifest at the hot-site (size and SHA-256 — the manifest itself can only be created, never replaced, by the agent;
+ * a manifest its successor's chain record contradicts is not used: the version it recorded is);
  * the manifest must match the SHA-256 its successor's manifest recorded (the manifest hash chain), else the one the
  * caller gives — and then only sources from the bucket's own history (its versions, the archive copy) are accepted,
  * never bytes the caller staged.
@@ -31,6 +32,7 @@ import {
 import { z } from 'zod';
 import { isSafeFileName, MANIFEST_FILE, setObjectKey } from '#core/hotsite-layout';
 import { parseManifest } from '#core/manifest';
+import { manifestSha256 } from '#core/manifest-chain';
 import { parseSetName, setName } from '#core/set-id';
 import { hotSiteBucketFromEnv } from './shared/env';
 import { InvalidInputError } from './shared/errors';
@@ -170,13 +172,38 @@ async function readManifest(deps: RepairObjectDeps, jobId: number) {
   return parseManifest(Buffer.from(await response.Body!.transformToByteArray()), `s3://${deps.bucket}/${key}`);
 }
 
+async function objectBytes(deps: RepairObjectDeps, key: string, versionId?: string): Promise<Buffer> {
+  const response = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key, VersionId: versionId }));
+  return Buffer.from(await response.Body!.transformToByteArray());
+}
+
+/**
+ * The SET's manifest a file is judged by: the hot-site manifest, unless its successor recorded another SHA-256 (the
+ * manifest was replaced, e.g. by a forged one whose files are consistent with it) — then the newest version of the
+ * manifest that is the one recorded. So a forged manifest never makes its forged files "intact".
+ * @throws when the current manifest is not the one recorded and no version of it is.
+ */
+async function trustedManifest(deps: RepairObjectDeps, jobId: number): Promise<{ manifest: ReturnType<typeof parseManifest>; basis: string }> {
+  const key = setObjectKey('sets', jobId, MANIFEST_FILE);
+  const current = await objectBytes(deps, key);
+  const recorded = await successorRecord(deps, jobId);
+  if (!recorded || manifestSha256(current) === recorded.sha256) return { manifest: parseManifest(current, `s3://${deps.bucket}/${key}`), basis: `${setName(jobId)}'s manifest` };
+  const listed = await deps.s3.send(new ListObjectVersionsCommand({ Bucket: deps.bucket, Prefix: key, MaxKeys: MAX_VERSIONS }));
+  const versions = (listed.Versions ?? []).filter((v) => v.Key === key && !v.IsLatest && v.VersionId).sort((a, b) => (b.LastModified?.getTime() ?? 0) - (a.LastModified?.getTime() ?? 0));
+  for (const v of versions) {
+    const bytes = await objectBytes(deps, key, v.VersionId);
+    if (manifestSha256(bytes) === recorded.sha256) return { manifest: parseManifest(bytes, `s3://${deps.bucket}/${key}?versionId=${v.VersionId}`), basis: `${setName(jobId)}'s manifest as ${recorded.by} recorded it (version ${v.VersionId})` };
+  }
+  throw new Error(`${key} is not the manifest ${recorded.by} recorded, and none of its ${versions.length} earlier version(s) is`);
+}
+
 /** What the object must be (see the module comment). @throws when there is no trustworthy expectation. */
 async function expectationOf(deps: RepairObjectDeps, request: RepairRequest): Promise<Expected> {
   if (request.file !== MANIFEST_FILE) {
-    const manifest = await readManifest(deps, request.jobId);
+    const { manifest, basis } = await trustedManifest(deps, request.jobId);
     const file = manifest.files.find((f) => f.name === request.file);
-    if (!file) throw new Error(`${setName(request.jobId)}'s manifest lists no ${request.file}`);
-    return { size: file.size, checksums: [hexToBase64(file.sha256), ...(file.s3 ? [file.s3.checksumSHA256] : [])], basis: `${setName(request.jobId)}'s manifest` };
+    if (!file) throw new Error(`${basis} lists no ${request.file}`);
+    return { size: file.size, checksums: [hexToBase64(file.sha256), ...(file.s3 ? [file.s3.checksumSHA256] : [])], basis };
   }
   const recorded = await successorRecord(deps, request.jobId);
   if (recorded) return { checksums: [hexToBase64(recorded.sha256)], basis: `recorded by ${recorded.by}` };

@@ -33,7 +33,7 @@ describe('AgentAccess (the CommServe managed node)', () => {
       t.template.hasOutput('AgentRoleName', { Value: { Ref: logicalId(t.json, 'AWS::IAM::Role', 'AgentRole') } });
     });
 
-    it('reads and writes sets/*, jobs/*, state/* and repair/* (staged repair copies) only (multipart included), writes recovery/* (one guide per job; RepairObject publishes RECOVERY.md), lists the uploads in progress (phase 1 aborts stale ones), reads archive/*, and never deletes, lists versions, restores or writes RECOVERY.md itself', () => {
+    it('reads and writes sets/*, jobs/*, state/* and repair/* (staged repair copies) only (multipart included), writes recovery/* (one guide per job; RepairObject publishes RECOVERY.md), lists the uploads in progress (phase 1 aborts stale ones), and never reads archive/*, deletes, lists versions, restores or writes RECOVERY.md itself', () => {
       const statements = roleStatements(t.json, 'AgentRole');
       const s3 = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')));
       expect(s3).toEqual([
@@ -44,10 +44,10 @@ describe('AgentAccess (the CommServe managed node)', () => {
         },
         { Effect: 'Allow', Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
         { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject'], Resource: objectsArn(bucketId, 'recovery') },
-        { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: objectsArn(bucketId, 'archive') },
       ]);
       expect(actionsOf(statements).filter((a) => a.startsWith('s3:') && /Delete|Bypass|PutBucket|Restore|Versions|\*$/.test(a))).toEqual([]);
       expect(JSON.stringify(s3)).not.toContain('RECOVERY.md');
+      expect(JSON.stringify(s3)).not.toContain('/archive/');
     });
 
     it('invokes the RepairObject function only (repairs and RECOVERY.md are its writes)', () => {
