@@ -241,7 +241,8 @@ describe('tamper attack on the hot-site (real SQLite, moto with versioning, the 
     await awsJson('events', 'AWSEvents.PutRule', { Name: 'tamper', EventPattern: JSON.stringify(pattern) });
     await awsJson('events', 'AWSEvents.PutTargets', { Rule: 'tamper', Targets: [{ Id: 'topic', Arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:tamper-alarm-topic` }] });
 
-    const role = (id: string) => ({ type: 'AssumedRole', arn: `${roleArn(id)}/session`, sessionContext: { sessionIssuer: { type: 'Role', arn: roleArn(id) } } });
+    const assumed = (arn: string) => ({ type: 'AssumedRole', arn: `${arn}/session`, sessionContext: { sessionIssuer: { type: 'Role', arn } } });
+    const role = (id: string) => assumed(roleArn(id));
     const key = setObjectKey('sets', 1, 'commserv_FULL.dmp');
     /** CloudTrail's "AWS API Call via CloudTrail" detail for one S3 call, labelled for the assertion. */
     const calls: Array<{ label: string; detail: Record<string, unknown> }> = [
@@ -249,7 +250,7 @@ describe('tamper attack on the hot-site (real SQLite, moto with versioning, the 
       { label: 'agent delete refused', detail: { eventName: 'DeleteObject', userIdentity: role(ids.agent), errorCode: 'AccessDenied' } },
       { label: 'agent If-None-Match on an existing key', detail: { eventName: 'PutObject', userIdentity: role(ids.agent), errorCode: 'PreconditionFailed' } },
       { label: 'IAM user deletes', detail: { eventName: 'DeleteObject', userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/admin` } } },
-      { label: 'unknown role copies onto a SET file', detail: { eventName: 'CopyObject', userIdentity: role(ids.key) } },
+      { label: 'unknown role copies onto a SET file', detail: { eventName: 'CopyObject', userIdentity: assumed(`arn:aws:iam::${ACCOUNT}:role/intruder`) } },
       { label: 'versioning suspended', detail: { eventName: 'PutBucketVersioning', userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/admin` } } },
       { label: 'agent creates a SET file', detail: { eventName: 'PutObject', userIdentity: role(ids.agent) } },
       { label: 'PruneSets deletes expired SETs', detail: { eventName: 'DeleteObjects', userIdentity: role(ids.prune) } },
