@@ -132,8 +132,8 @@ export function makeArchiveSetHandler(deps: ArchiveSetDeps): (event: unknown) =>
     let multipartCopies = 0;
     const lock = objectLock ? { mode: objectLock.mode, retainUntil: new Date(now().getTime() + objectLock.days * DAY_MS) } : undefined;
     for (const item of items) {
-      const source = setObjectKey('sets', manifest.jobId, item.name);
-      const target = setObjectKey('archive', manifest.jobId, item.name);
+      const source = setObjectKey('sets', manifest.setName, item.name);
+      const target = setObjectKey('archive', manifest.setName, item.name);
       const multipart = item.size > multipartThresholdBytes;
       if (multipart) multipartCopies++;
       const outcome = await archiveObject({ s3, bucket, storageClass, source, target, item, multipart, partSizeBytes, copyConcurrency, lock });
@@ -144,7 +144,8 @@ export function makeArchiveSetHandler(deps: ArchiveSetDeps): (event: unknown) =>
       log({ level: 'info', message: `${source} → ${target}: ${outcome}`, bytes: item.size, multipart, storageClass, ...(lock ? { retainUntil: lock.retainUntil.toISOString() } : {}) });
     }
     if (lock && manifest.backupType === BackupType.Differential && manifest.cycleId !== manifest.jobId) {
-      const fullPrefix = setPrefix('archive', manifest.cycleId);
+      // The base FULL under its recorded name (a legacy SET_042 stays SET_042: core/set-id.ts).
+      const fullPrefix = setPrefix('archive', manifest.baseFullSet ?? manifest.cycleId);
       const keys = await listKeys(s3, bucket, fullPrefix);
       if (keys.length === 0) {
         log({ level: 'warn', message: `${fullPrefix} holds no archive copy of the base FULL: no retention to extend`, jobId: manifest.jobId, cycleId: manifest.cycleId });
@@ -155,7 +156,7 @@ export function makeArchiveSetHandler(deps: ArchiveSetDeps): (event: unknown) =>
     }
     const result: ArchiveResult = {
       storageClass,
-      prefix: setPrefix('archive', manifest.jobId),
+      prefix: setPrefix('archive', manifest.setName),
       objects: items.length,
       bytes: items.reduce((sum, i) => sum + i.size, 0),
       multipartCopies,

@@ -324,7 +324,8 @@ function commitSet(job: Phase1Job, settings: Settings, written: WrittenSet, chai
     setName: name,
     backupType: job.backupType,
     cycleId: built.cycleId,
-    baseFullSet: job.backupType === BackupType.Full ? null : setName(built.cycleId),
+    // The FULL's name as recorded in its manifest (a legacy SET_042 stays SET_042: core/set-id.ts).
+    baseFullSet: job.backupType === BackupType.Full ? null : (job.base ?? job.logBase!.full).manifest.setName,
     promotion: job.promotion,
     ...(job.logBase ? { previousSet: job.logBase.previous.manifest.setName } : {}),
     pointTime: built.pointTime,

@@ -3,16 +3,16 @@ import { exitCodeForStatus, JobStatus, worseStatus } from '#core/job-status';
 
 const phase1: Phase1Result = {
   jobId: 9,
-  setName: 'SET_009',
+  setName: 'SET_0000009',
   backupType: 'FULL',
   requestedType: 'FULL',
   cycleId: 9,
   bucket: 'hot',
-  setPrefix: 'sets/SET_009/',
-  manifestKey: 'sets/SET_009/manifest.json',
+  setPrefix: 'sets/SET_0000009/',
+  manifestKey: 'sets/SET_0000009/manifest.json',
   files: 5,
   bytes: 1000,
-  phase1Destination: '/dr/SET_009',
+  phase1Destination: '/dr/SET_0000009',
   integrity: 'ok',
   status: JobStatus.Completed,
   startTime: '2026-11-29T17:00:00.000Z',
@@ -21,7 +21,7 @@ const phase1: Phase1Result = {
   events: [],
 };
 const now = '2026-11-29T17:05:00.000Z';
-const archive = { storageClass: 'GLACIER', prefix: 'archive/SET_009/', objects: 6, bytes: 1200, multipartCopies: 0 };
+const archive = { storageClass: 'GLACIER', prefix: 'archive/SET_0000009/', objects: 6, bytes: 1200, multipartCopies: 0 };
 
 describe('job status', () => {
   it('maps statuses to SPEC §11 exit codes', () => {
@@ -39,7 +39,7 @@ describe('job status', () => {
 describe('decideJobRecord', () => {
   it('is Completed when phase 1, validation and archive succeeded', () => {
     const r = decideJobRecord({ backupType: 'FULL', phase1, validation: { files: 5, bytes: 1000, checkedBy: { s3Checksum: 5, streamedHash: 0 } }, archive }, 'hot', now);
-    expect(r).toMatchObject({ status: 'Completed', phase2: 'archived', copies: { hotSite: 's3://hot/sets/SET_009/', archive: 's3://hot/archive/SET_009/', phase1Destination: '/dr/SET_009' } });
+    expect(r).toMatchObject({ status: 'Completed', phase2: 'archived', copies: { hotSite: 's3://hot/sets/SET_0000009/', archive: 's3://hot/archive/SET_0000009/', phase1Destination: '/dr/SET_0000009' } });
   });
 
   it('is Completed With One or More Errors, phase 2 failed, when the archive copy failed after its retries', () => {
@@ -100,11 +100,11 @@ describe('decideJobRecord', () => {
     });
 
     it('adds a warning, status unchanged, when some keys could not be deleted', () => {
-      const prune = { ...pruned, outcome: 'pruned-with-errors' as const, failedKeys: 2, failureSample: ['archive/SET_001/manifest.json: AccessDenied locked'] };
+      const prune = { ...pruned, outcome: 'pruned-with-errors' as const, failedKeys: 2, failureSample: ['archive/SET_0000001/manifest.json: AccessDenied locked'] };
       const r = decideJobRecord({ backupType: 'FULL', phase1, validation, archive, prune }, 'hot', now);
       expect(r.status).toBe('Completed');
       expect(r.events.at(-1)).toMatchObject({ level: 'warning', code: 'PRUNE_INCOMPLETE' });
-      expect(r.events.at(-1)?.message).toMatch(/^retention applied with 2 key\(s\) not deleted \(e\.g\. archive\/SET_001\/manifest\.json: AccessDenied locked\)/);
+      expect(r.events.at(-1)?.message).toMatch(/^retention applied with 2 key\(s\) not deleted \(e\.g\. archive\/SET_0000001\/manifest\.json: AccessDenied locked\)/);
     });
 
     it('adds a warning, status unchanged, when PruneSets failed', () => {
