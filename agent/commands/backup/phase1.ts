@@ -404,6 +404,7 @@ function phase1Result(job: Phase1Job, settings: Settings, written: WrittenSet, m
     hotSiteUploaded,
     integrity: written.built.integrity.status,
     ...(written.built.integrity.status === 'corrupt' ? { integrityFindings: describeIntegrityFindings(written.built.integrity.messages) } : {}),
+    pointTime: written.built.pointTime,
     status: partial ? JobStatus.CompletedWithErrors : JobStatus.Completed,
     startTime,
     endTime: new Date().toISOString(),
