@@ -185,7 +185,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         onProgress: progress.update,
       }).finally(() => progress.stop());
       if (opts.json) {
-        io.stdout(`${JSON.stringify({ record: result.record, durationsMs: result.execution.stateDurationsMs, endpoint: result.endpoint, refill: result.refill, sampleRowsChanged: result.sampleRowsChanged }, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ record: result.record, durationsMs: result.execution.stateDurationsMs, endpoint: result.endpoint, refill: result.refill, sampleRowsChanged: result.sampleRowsChanged, sampleActivity: result.sampleActivity }, null, 2)}\n`);
       } else {
         io.stdout(formatJobSummary(result.record, { durationsMs: result.execution.stateDurationsMs, totalMs: result.totalMs, hotSiteNote: result.motoStarted ? `moto server at ${result.endpoint}, stopped` : result.endpoint }));
       }
@@ -299,25 +299,22 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
 
   program
     .command('sets')
-    .description('SETs and cycles in the phase-1 destination and at the hot-site: type, status, size, completeness, copies, cycle verdicts')
+    .description('SETs and cycles in every copy (phase-1 destination, hot-site, archive): type, status, size, cycle verdicts, and per copy what exists, when it was last checked and what is damaged (exit 3 when a copy is damaged or could not be reached)')
     .option('--local-only', 'look only at the phase-1 destination (do not list the hot-site)')
-    .addHelpText('after', '\nExamples:\n  $ commserve-dr sets\n  $ commserve-dr sets --local-only --json')
-    .action(async (cmd: { localOnly?: boolean }) => {
+    .option('--from <dir>', 'read only this folder of SET_<n> folders (a USB disk, a mounted share); no cloud contacted')
+    .option('--check', 'check the content of every file of every copy now (SHA-256 on disk, S3 stored checksums); read-only')
+    .addHelpText('after', '\nExamples:\n  $ commserve-dr sets\n  $ commserve-dr sets --local-only --json\n  $ commserve-dr sets --from /mnt/usb/dr-backups --check')
+    .action(async (cmd: { localOnly?: boolean; from?: string; check?: boolean }) => {
       const { opts, config } = settingsContext();
       const { settings } = await config();
-      const { takeInventory } = require('./commands/sets/inventory') as typeof import('./commands/sets/inventory');
-      const { formatSets, setsDocument } = require('./commands/sets/sets') as typeof import('./commands/sets/sets');
-      const { readVerifications } = require('./commands/recover/verify') as typeof import('./commands/recover/verify');
-      const { chainSummary, checkCopiesChain } = require('./hotsite/manifest-chain') as typeof import('./hotsite/manifest-chain');
-      const s3 = cmd.localOnly ? null : hotSiteClient(settings.HotSite, { maxAttempts: 1 });
-      const inventory = await takeInventory(settings, s3);
-      const { document } = setsDocument(inventory, readVerifications(settings));
-      const chain = await checkCopiesChain({
-        folder: { dir: settings.Phase1Destination, label: 'phase-1 destination' },
-        hotSite: s3 && !inventory.hotSiteUnavailable ? { s3, bucket: settings.HotSite.bucket } : null,
-      });
-      document.manifestChain = chainSummary(chain);
-      io.stdout(opts.json ? `${JSON.stringify(document, null, 2)}\n` : formatSets(document));
+      const { runSets } = require('./commands/sets/run') as typeof import('./commands/sets/run');
+      const { formatSets } = require('./commands/sets/sets') as typeof import('./commands/sets/sets');
+      if (cmd.from !== undefined && cmd.from.trim() === '') throw new UsageError('--from needs a folder of SET_<n> folders');
+      const from = cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from);
+      const s3 = cmd.localOnly || from !== undefined ? null : hotSiteClient(settings.HotSite, { maxAttempts: 1 });
+      const result = await runSets({ settings, s3, from, check: cmd.check });
+      io.stdout(opts.json ? `${JSON.stringify(result.document, null, 2)}\n` : formatSets(result.document));
+      exitCode = result.exitCode;
     });
 
   program
