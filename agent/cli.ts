@@ -185,7 +185,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         onProgress: progress.update,
       }).finally(() => progress.stop());
       if (opts.json) {
-        io.stdout(`${JSON.stringify({ record: result.record, durationsMs: result.execution.stateDurationsMs, endpoint: result.endpoint, refill: result.refill, sampleRowsChanged: result.sampleRowsChanged }, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ record: result.record, durationsMs: result.execution.stateDurationsMs, endpoint: result.endpoint, refill: result.refill, sampleRowsChanged: result.sampleRowsChanged, sampleActivity: result.sampleActivity }, null, 2)}\n`);
       } else {
         io.stdout(formatJobSummary(result.record, { durationsMs: result.execution.stateDurationsMs, totalMs: result.totalMs, hotSiteNote: result.motoStarted ? `moto server at ${result.endpoint}, stopped` : result.endpoint }));
       }

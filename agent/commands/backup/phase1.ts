@@ -247,7 +247,9 @@ async function writeSet(job: Phase1Job, settings: Settings, s3: S3Client, destin
     let committed = false;
     // Interrupted before the manifest (SIGINT/SIGTERM): remove the incomplete SET folder on the way out.
     const forgetInterrupt = onInterrupt(() => {
-      if (!committed || root) remove();
+      if (committed && !root) return undefined; // a committed local SET stays (the job's Killed record says so)
+      remove();
+      return committed ? `the staging copy of ${job.id.setName} (${root}) was removed` : `the unfinished ${job.id.setName} was removed from ${root ?? settings.Phase1Destination}`;
     });
     const upload = new SetUploadSession(hotSite.reachable ? s3 : null, settings.HotSite.bucket);
     try {
