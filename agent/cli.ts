@@ -430,7 +430,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { createRegistryStore } = require('./registry/index') as typeof import('./registry/index');
       const { runRecover } = require('./commands/recover/recover') as typeof import('./commands/recover/recover');
       const registryStore = cmd.registryHive
-        ? createRegistryStore({ store: 'file-hive', hiveFile: resolve(io.cwd, cmd.registryHive) })
+        ? createRegistryStore({ store: 'file-hive', hiveFile: resolve(io.cwd, cmd.registryHive), ansiCodePage: settings.AnsiCodePage })
         : process.platform === 'win32'
           ? createRegistryStore({ store: 'windows' })
           : undefined;

@@ -213,10 +213,10 @@ function formatValue(value: RegValue | RegValueDeletion, format: RegFormat, page
     }
     default: {
       const typeNumber = typeNumberOf(value.type, context);
-      if (typeof value.data !== 'string' || value.data.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(value.data)) {
-        unwritable(`${value.type} data is not whole bytes of hex`, context);
-      }
-      return hexValue(prefix, typeNumber, Buffer.from(value.data, 'hex'));
+      // Node's hex decoder stops at the first pair that is not two hex digits: whole bytes of hex decode entirely.
+      const bytes = typeof value.data === 'string' ? Buffer.from(value.data, 'hex') : undefined;
+      if (bytes === undefined || 2 * bytes.length !== value.data.length) unwritable(`${value.type} data is not whole bytes of hex`, context);
+      return hexValue(prefix, typeNumber, bytes);
     }
   }
 }
@@ -295,22 +295,32 @@ function hexBytes(data: HexData, width: 1 | 2): Buffer {
  */
 function layOutHex(data: HexData, out: Buffer, at: number, width: 1 | 2): number {
   const label = hexLabel(data.typeNumber);
-  if (width === 2) out.fill(0, at, at + 2 * hexLength(data)); // the high bytes of UTF-16LE ASCII
-  for (let i = 0; i < label.length; i++, at += width) out[at] = label.charCodeAt(i);
+  // Each character: its high byte first (UTF-16LE: 0; ASCII: the same byte, overwritten next), then its code.
+  const high = width - 1;
+  for (let i = 0; i < label.length; i++, at += width) {
+    out[at + high] = 0;
+    out[at] = label.charCodeAt(i);
+  }
   const { bytes } = data;
   const count = bytes.length;
   const { first, perLine } = hexLines(data, label);
   let left = first;
   for (let i = 0; i < count; i++) {
     const byte = bytes[i];
+    out[at + high] = 0;
     out[at] = HEX_DIGIT_CODES[byte >> 4];
+    out[at + width + high] = 0;
     out[at + width] = HEX_DIGIT_CODES[byte & 15];
     at += 2 * width;
     if (i === count - 1) break;
+    out[at + high] = 0;
     out[at] = 0x2c; // ,
     at += width;
     if (--left === 0) {
-      for (let c = 0; c < HEX_CONTINUATION.length; c++, at += width) out[at] = HEX_CONTINUATION.charCodeAt(c);
+      for (let c = 0; c < HEX_CONTINUATION.length; c++, at += width) {
+        out[at + high] = 0;
+        out[at] = HEX_CONTINUATION.charCodeAt(c);
+      }
       left = perLine;
     }
   }

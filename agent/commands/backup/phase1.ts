@@ -126,7 +126,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     await upkeepStep(job, upkeepOptions, hotSite);
     if (hotSite.reachable) await job.timed('refill', () => refillStep(job, settings, s3));
     await planBackupType(job, settings, engine, hotSite.reachable ? upkeepOptions : null);
-    const registryStore = createRegistryStore(settings.Registry);
+    const registryStore = createRegistryStore({ ...settings.Registry, ansiCodePage: settings.AnsiCodePage });
     const buildOptions: BuildSetOptions = { settings, engine, registryStore, metrics: options.metrics ?? NO_METRICS, jobLog, onProgress: options.onProgress };
     if (job.logBase) buildOptions.integritySettled = Promise.resolve(LOG_POINT_INTEGRITY);
     else if (options.shrink) buildOptions.integritySettled = Promise.resolve(await shrinkStep(job, buildOptions));

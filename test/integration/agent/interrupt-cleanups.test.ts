@@ -39,7 +39,7 @@ describe('interrupted fetch and verify remove what they were writing (real SQLit
 
   beforeAll(async () => {
     fixture = await buildFixture(tempDir());
-  });
+  }, 180_000); // three real jobs: a generous limit on a shared machine (no speed asserted)
 
   it('fetch: the partial download in --to is removed, nothing else is left, and the line names it', async () => {
     const dir = tempDir();
