@@ -76,7 +76,7 @@ describe('SQL Server LOG points (SQL Server mocked: cannot run here)', () => {
     const m2 = manifestOf(2, (await engine.dumpLog(base(full), dumpPath(2), 2)).identity);
     server.foreignLog();
 
-    const refused = await engine.dumpLog(base(full, m2), dumpPath(3), 3).catch((e: Error & { code?: string }) => e);
+    const refused = (await engine.dumpLog(base(full, m2), dumpPath(3), 3).catch((e: unknown) => e)) as Error & { code?: string };
     expect(refused).toMatchObject({ code: 'LOG_BASE_UNUSABLE' });
     expect(refused.message).toMatch(new RegExp(`^LOG point refused: the log backup starts at LSN \\d+ but ${setName(2)} ends at LSN ${m2.database.details.LastLSN}: another log backup ran in between`));
   });
