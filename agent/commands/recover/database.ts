@@ -327,7 +327,15 @@ export function checkSqlServerStagedDumps(point: RestorablePoint, manifests: Rea
   const fullEntry = full.files.find((f) => f.role === 'database');
   const fullDump = fullEntry && staged(files, full.setName, fullEntry.name);
   if (!fullDump) throw new RecoveryError('DUMP_MISSING', `${full.setName}: the FULL dump was not staged`);
-  if (!point.differential) return { full, fullDump: stagedAsContent(fullDump), diff: undefined };
+  // A LOG point (issue 17): every LOG dump of the chain, oldest first.
+  const logs = (point.logs ?? []).map((log) => {
+    const manifest = manifests.get(log.setName);
+    const entry = manifest?.files.find((f) => f.role === 'database');
+    const dump = entry && staged(files, log.setName, entry.name);
+    if (!manifest || !dump) throw new RecoveryError('DUMP_MISSING', `${log.setName}: the LOG dump was not staged`);
+    return { manifest, dump: stagedAsContent(dump) };
+  });
+  if (!point.differential) return { full, fullDump: stagedAsContent(fullDump), diff: undefined, logs };
   const diffManifest = manifests.get(point.differential.setName)!;
   const problem = differentialChainProblem(full, diffManifest);
   if (problem) throw new DatabaseError('DIFF_WRONG_BASE', `refusing to restore: ${problem}`);
@@ -335,7 +343,7 @@ export function checkSqlServerStagedDumps(point: RestorablePoint, manifests: Rea
   const diffDump = diffEntry && staged(files, diffManifest.setName, diffEntry.name);
   if (!diffDump) throw new RecoveryError('DUMP_MISSING', `${diffManifest.setName}: the DIFFERENTIAL dump was not staged`);
   for (const dump of [fullDump, diffDump]) stagedAsContent(dump);
-  return { full, fullDump, diff: { manifest: diffManifest, dump: diffDump } };
+  return { full, fullDump, diff: { manifest: diffManifest, dump: diffDump }, logs };
 }
 
 /**
@@ -355,6 +363,7 @@ export async function restoreSqlServerDatabase(
     { manifest: dumps.full, serverPath: pathOf(dumps.fullDump) },
     dumps.diff ? { manifest: dumps.diff.manifest, serverPath: pathOf(dumps.diff.dump) } : undefined,
     options,
+    dumps.logs.map((l) => ({ manifest: l.manifest, serverPath: pathOf(l.dump) })),
   );
 }
 
@@ -574,7 +583,7 @@ export async function recoverSqlServerPoint(
   let restoreSent = false;
   try {
     const directories = await sqlServerRestoreDirectories(session, options.db);
-    const staged = [dumps.fullDump, ...(dumps.diff ? [dumps.diff.dump] : [])];
+    const staged = [dumps.fullDump, ...(dumps.diff ? [dumps.diff.dump] : []), ...dumps.logs.map((l) => l.dump)];
     placed = await placeDumpsForServer(session, options.db, staged);
     restoreSent = true;
     const restored = await restoreSqlServerDatabase(point, manifests, files, {

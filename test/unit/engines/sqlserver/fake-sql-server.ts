@@ -198,7 +198,7 @@ export class FakeSqlServer implements SqlSession {
       HasBackupChecksums: true, IsDamaged: false, BeginsLogChain: false, HasIncompleteMetaData: false, IsForceOffline: false, IsCopyOnly: b.copyOnly,
       FirstRecoveryForkID: 'A1B2C3D4-0000-0000-0000-000000000001', ForkPointLSN: null, RecoveryModel: 'FULL',
       DifferentialBaseLSN: b.diffBaseLsn === null ? null : Number(b.diffBaseLsn), DifferentialBaseGUID: b.diffBaseGuid?.toLowerCase() ?? null,
-      BackupTypeDescription: b.type === 1 ? 'Database' : 'Database Differential', BackupSetGUID: b.guid.toLowerCase(),
+      BackupTypeDescription: b.type === 1 ? 'Database' : b.type === 2 ? 'Transaction Log' : 'Database Differential', BackupSetGUID: b.guid.toLowerCase(),
       CompressedBackupSize: 23456789, Containment: 0, KeyAlgorithm: null, EncryptorThumbprint: null, EncryptorType: null,
     };
   }

@@ -9,6 +9,9 @@ import type { LogBase } from '#agent/engines/types';
 import { logLinkProblem, recoveryModelProblem, restoreLogStatements, serverLocalStopAt } from '#agent/engines/sqlserver/log-backup';
 import { SqlServerEngine } from '#agent/engines/sqlserver/sqlserver-engine';
 import { FakeSqlServer } from './fake-sql-server';
+import type { RestorablePoint } from '#core/cycles';
+import { restoreSqlServerDatabase, type SqlServerRecoveryOptions } from '#agent/commands/recover/database';
+import type { StagedFile } from '#agent/commands/recover/fetch';
 
 const SERVER_DIR = 'D:\\SQLBackup';
 
@@ -98,5 +101,59 @@ describe('SQL Server LOG points (SQL Server mocked: cannot run here)', () => {
     ]);
     expect(restoreLogStatements('commserv', ['D:\\r\\a.trn'])).toEqual(["RESTORE LOG [commserv] FROM DISK = N'D:\\r\\a.trn' WITH CHECKSUM, RECOVERY;"]);
     expect(() => restoreLogStatements('commserv', [])).toThrow('no LOG backup to restore');
+  });
+});
+
+describe('SQL Server recovery of a LOG point (SQL Server mocked: cannot run here)', () => {
+  /** FULL 1, DIFFERENTIAL 2, LOGs 3 and 4 taken on a stand-in "production" server; what recovery has staged. */
+  async function stagedLogPoint() {
+    const production = new FakeSqlServer();
+    const engine = engineWith(production);
+    const dumpName = (jobId: number, kind: string) => (kind === 'FULL' ? 'commserv_FULL.dmp' : `commserv_${kind}_${jobId}.dmp`);
+    const manifests = new Map<string, Manifest>();
+    const files: StagedFile[] = [];
+    const keep = (jobId: number, kind: string, identity: DatabaseIdentity) => {
+      const name = dumpName(jobId, kind);
+      const m = { ...manifestOf(jobId, identity), files: [{ name, role: 'database', size: 1, sha256: '0'.repeat(64) }] } as unknown as Manifest;
+      manifests.set(setName(jobId), m);
+      files.push({ setName: setName(jobId), file: name, role: 'database', path: `/stage/${setName(jobId)}/${name}`, key: `sets/${setName(jobId)}/${name}`, bytes: 1, sha256: '0'.repeat(64) });
+      return m;
+    };
+    const full = keep(1, 'FULL', (await engine.dumpFull(`/d/${setName(1)}/${dumpName(1, 'FULL')}`)).identity);
+    const diff = keep(2, 'DIFF', (await engine.dumpDifferential({ manifest: full, setDir: '/d' }, `/d/${setName(2)}/${dumpName(2, 'DIFF')}`, 2)).identity);
+    const log3 = keep(3, 'LOG', (await engine.dumpLog(base(full, diff), `/d/${setName(3)}/${dumpName(3, 'LOG')}`, 3)).identity);
+    keep(4, 'LOG', (await engine.dumpLog(base(full, log3), `/d/${setName(4)}/${dumpName(4, 'LOG')}`, 4)).identity);
+    const point = {
+      cycleId: 1, jobId: 4, full: { setName: setName(1), jobId: 1 }, differential: { setName: setName(2), jobId: 2 },
+      logs: [{ setName: setName(3), jobId: 3 }, { setName: setName(4), jobId: 4 }], sets: [],
+    } as unknown as RestorablePoint;
+    const recovery = new FakeSqlServer();
+    for (const [path, guid] of production.files) recovery.files.set(path, guid);
+    for (const [guid, b] of production.backups) recovery.backups.set(guid, b);
+    const serverPathOf = (f: StagedFile) => `${SERVER_DIR}\\commserve-dr_${f.setName}_${f.file}`;
+    const options: SqlServerRecoveryOptions = { session: recovery, dataDirectory: 'E:\\Data', logDirectory: 'L:\\Logs', serverPathOf, checkIntegrity: false };
+    return { recovery, manifests, files, point, options, serverPathOf };
+  }
+
+  it('FULL and DIFFERENTIAL WITH NORECOVERY, then RESTORE LOG for each LOG, the last WITH RECOVERY; every header checked first', async () => {
+    const { recovery, manifests, files, point, options, serverPathOf } = await stagedLogPoint();
+    await restoreSqlServerDatabase(point, manifests, files, options);
+    const path = (jobId: number) => serverPathOf(files.find((f) => f.setName === setName(jobId))!);
+    const restores = recovery.statements.filter((s) => /RESTORE (DATABASE|LOG|HEADERONLY)/.test(s)).map((s) => s.split('\n').find((l) => /^RESTORE|^IF DB_ID/.test(l) && /RESTORE/.test(l)) ?? s);
+    expect(restores.filter((s) => s.startsWith('RESTORE HEADERONLY'))).toEqual([1, 2, 3, 4].map((j) => `RESTORE HEADERONLY FROM DISK = N'${path(j)}';`));
+    const sequence = recovery.statements.flatMap((s) => s.split('\n')).filter((l) => /^RESTORE (DATABASE|LOG)/.test(l));
+    expect(sequence).toEqual([
+      expect.stringMatching(new RegExp(`^RESTORE DATABASE \\[commserv\\] FROM DISK = N'${path(1).replace(/\\/g, '\\\\')}' WITH NORECOVERY, REPLACE, MOVE `)),
+      `RESTORE DATABASE [commserv] FROM DISK = N'${path(2)}' WITH NORECOVERY;`,
+      `RESTORE LOG [commserv] FROM DISK = N'${path(3)}' WITH CHECKSUM, NORECOVERY;`,
+      `RESTORE LOG [commserv] FROM DISK = N'${path(4)}' WITH CHECKSUM, RECOVERY;`,
+    ]);
+  });
+
+  it('refuses before any statement when a LOG dump of the chain was not staged', async () => {
+    const { recovery, manifests, files, point, options } = await stagedLogPoint();
+    const without = files.filter((f) => f.setName !== setName(3));
+    await expect(restoreSqlServerDatabase(point, manifests, without, options)).rejects.toMatchObject({ code: 'DUMP_MISSING', message: `${setName(3)}: the LOG dump was not staged` });
+    expect(recovery.statements).toEqual([]);
   });
 });
