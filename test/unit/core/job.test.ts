@@ -156,6 +156,7 @@ describe('RPO in the job record and summary (issue 17 item 4)', () => {
   it('records the RPO of a LOG point (no archive copy of its own) and of a job whose archive copy failed', () => {
     const log = decideJobRecord({ backupType: 'LOG', phase1: { ...p1, backupType: 'LOG', requestedType: 'LOG' }, validation }, 'hot', now);
     expect(log.rpo).toEqual({ setName: name, pointTime, seconds: 260 });
+    expect(formatJobSummary(log)).toMatch(/\n  phase 2: archive +— +with its cycle: by the next FULL or DIFFERENTIAL \(no archive job per LOG point\)\n/);
     const archiveFailed = decideJobRecord({ backupType: 'FULL', phase1: p1, archiveError: { Error: 'ArchiveCopyError', Cause: 'x' } }, 'hot', now);
     expect(archiveFailed.rpo?.seconds).toBe(260);
   });
