@@ -134,12 +134,19 @@ function checkHeader(header: BackupHeader, manifest: Manifest, file: string): vo
 /**
  * Restores the point into `target` (see the module comment). With `logs` (a LOG point, issue 17: the LOG SETs after the
  * FULL/DIFFERENTIAL, oldest first) the FULL and DIFFERENTIAL are restored `WITH NORECOVERY`, then every LOG
- * (`RESTORE LOG … WITH CHECKSUM, NORECOVERY`, the last `RECOVERY`: the state at that LOG's end, as for SQLite).
+ * (`RESTORE LOG … WITH CHECKSUM, NORECOVERY`, the last `RECOVERY`: the state at that LOG's end, as for SQLite; with
+ * `stopAtLocal`, the server-local moment, the last `WITH CHECKSUM, STOPAT = N'…', RECOVERY`).
  * @throws DatabaseError `DIFF_WRONG_BASE` (before any change: a staged file is not the backup set its manifest
  *   records), `RESTORE_FAILED` (a RESTORE failed; the database may be left RESTORING — rerun the recovery),
  *   `DUMP_HEADER_INVALID`.
  */
-export async function restoreSqlServerPoint(full: SqlServerDump, differential: SqlServerDump | undefined, target: SqlServerRestoreTarget, logs: readonly SqlServerDump[] = []): Promise<SqlServerRestoreResult> {
+export async function restoreSqlServerPoint(
+  full: SqlServerDump,
+  differential: SqlServerDump | undefined,
+  target: SqlServerRestoreTarget,
+  logs: readonly SqlServerDump[] = [],
+  stopAtLocal?: string,
+): Promise<SqlServerRestoreResult> {
   const started = performance.now();
   if (differential) {
     const problem = differentialChainProblem(full.manifest, differential.manifest);
@@ -182,7 +189,7 @@ export async function restoreSqlServerPoint(full: SqlServerDump, differential: S
       await run('RESTORE_FAILED', `RESTORE DATABASE ${database} from ${differential.serverPath}`, longBatch(restoreDatabaseStatement({ database, file: differential.serverPath, recovery: logs.length === 0, replace: false, moves: [] })));
     }
     if (logs.length > 0) {
-      const statements = restoreLogStatements(database, logs.map((l) => l.serverPath));
+      const statements = restoreLogStatements(database, logs.map((l) => l.serverPath), stopAtLocal);
       for (const [i, statement] of statements.entries()) await run('RESTORE_FAILED', `RESTORE LOG ${database} from ${logs[i]!.serverPath}`, longBatch(statement));
     }
     await run('RESTORE_FAILED', `giving ${database} back to every user`, multiUserStatement(database), ALTER_REQUEST_TIMEOUT_MS);

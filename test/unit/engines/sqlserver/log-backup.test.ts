@@ -12,6 +12,8 @@ import { FakeSqlServer } from './fake-sql-server';
 import type { RestorablePoint } from '#core/cycles';
 import { restoreSqlServerDatabase, type SqlServerRecoveryOptions } from '#agent/commands/recover/database';
 import type { StagedFile } from '#agent/commands/recover/fetch';
+import { choosePointAt, formatAt } from '#agent/commands/recover/at';
+import type { HotSiteView } from '#agent/commands/recover/plan';
 
 const SERVER_DIR = 'D:\\SQLBackup';
 
@@ -150,10 +152,56 @@ describe('SQL Server recovery of a LOG point (SQL Server mocked: cannot run here
     ]);
   });
 
+  it('recover --at: the last LOG WITH STOPAT the moment, in the server local time its recorded end gives (+01:00)', async () => {
+    const { recovery, manifests, files, point, options, serverPathOf } = await stagedLogPoint();
+    await restoreSqlServerDatabase(point, manifests, files, { ...options, stopAt: '2025-01-02T17:06:30.000Z' });
+    const path = serverPathOf(files.find((f) => f.setName === setName(4))!);
+    expect(recovery.statements.flatMap((s) => s.split('\n')).filter((l) => l.startsWith('RESTORE LOG')).at(-1)).toBe(
+      `RESTORE LOG [commserv] FROM DISK = N'${path}' WITH CHECKSUM, STOPAT = N'2025-01-02T18:06:30.000', RECOVERY;`,
+    );
+  });
+
   it('refuses before any statement when a LOG dump of the chain was not staged', async () => {
     const { recovery, manifests, files, point, options } = await stagedLogPoint();
     const without = files.filter((f) => f.setName !== setName(3));
     await expect(restoreSqlServerDatabase(point, manifests, without, options)).rejects.toMatchObject({ code: 'DUMP_MISSING', message: `${setName(3)}: the LOG dump was not staged` });
     expect(recovery.statements).toEqual([]);
+  });
+});
+
+describe('recover --at on SQL Server: STOPAT to the moment itself (SQL Server mocked: cannot run here)', () => {
+  /** A view of FULL 1 (17:00), LOG 2 (17:10), LOG 3 (17:20): the LOGs' recorded ends with or without an offset. */
+  function view(engine: 'sqlserver' | 'sqlite', offset: string | null) {
+    const at = (min: number) => `2025-01-02T17:${String(min).padStart(2, '0')}:00.000Z`;
+    const local = (min: number) => (offset === null ? `2025-01-02T18:${String(min).padStart(2, '0')}:00.000` : `2025-01-02T18:${String(min).padStart(2, '0')}:00.000${offset}`);
+    const entries: Array<[number, 'FULL' | 'LOG', number]> = [
+      [1, 'FULL', 0],
+      [2, 'LOG', 10],
+      [3, 'LOG', 20],
+    ];
+    const map = new Map(
+      entries.map(([jobId, type, min]) => {
+        const manifest = { setName: setName(jobId), jobId, backupType: type, cycleId: 1, pointTime: at(min), database: { engine, name: 'commserv', details: { BackupFinishDate: local(min) } }, files: [{ name: `dump_${jobId}`, role: 'database', size: 10, sha256: '0'.repeat(64) }] };
+        const summary = { jobId, setName: setName(jobId), backupType: type, status: 'Completed', complete: true, cycleId: 1, endTime: at(min + 1), pointTime: at(min), ...(type === 'LOG' ? { previousJobId: jobId - 1 } : {}) };
+        return [jobId, { listed: { jobId, setName: setName(jobId), byCopy: new Map([['hot-site', new Map([[`dump_${jobId}`, { size: 10 }]])]]) }, manifest, manifestState: 'read', manifestFrom: 'hot-site', record: null, problems: [], summary }];
+      }),
+    );
+    return Object.assign(map, { copies: {}, unreachable: [] }) as unknown as HotSiteView;
+  }
+
+  it('adds the LOG after the moment and stops at the moment: reached = asked, gap 0', () => {
+    const chosen = choosePointAt(view('sqlserver', '+01:00'), '2025-01-02T17:14:30Z');
+    expect(chosen.point.logs?.map((l) => l.setName)).toEqual([setName(2), setName(3)]);
+    expect(chosen.at).toEqual({ requested: '2025-01-02T17:14:30.000Z', reached: '2025-01-02T17:14:30.000Z', exact: true, gapMs: 0, set: setName(3), stopAt: '2025-01-02T17:14:30.000Z' });
+    expect(formatAt(chosen.at)).toContain(`(SQL Server RESTORE LOG … WITH STOPAT inside ${setName(3)}) — exactly the moment asked for`);
+  });
+
+  it('stays at the newest LOG at or before the moment for SQLite, and for SQL Server when the LOG records no offset', () => {
+    for (const v of [view('sqlite', '+01:00'), view('sqlserver', null)]) {
+      const chosen = choosePointAt(v, '2025-01-02T17:14:30Z');
+      expect(chosen.point.logs?.map((l) => l.setName)).toEqual([setName(2)]);
+      expect(chosen.at).toMatchObject({ reached: '2025-01-02T17:10:00.000Z', gapMs: 270_000, set: setName(2) });
+      expect(chosen.at.stopAt).toBeUndefined();
+    }
   });
 });
