@@ -29,16 +29,18 @@ import type { Readable } from 'node:stream';
 import { parseManifest } from '#core/manifest';
 import { parseSettings, type Settings } from '#core/settings';
 import { DEFAULT_PART_BYTES, MiB } from '#core/transfer-plan';
-import { runPhase1 } from '#agent/commands/backup/phase1';
-import { runRecover } from '#agent/commands/recover/recover';
 import { createHotSiteClient, UPLOAD_QUEUE_SIZE } from '#agent/hotsite/hot-site';
 import { createLogger } from '#agent/log';
 import { startMotoServer, type MotoServer } from '#agent/local/moto-server';
 import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import type { ChildResult } from './child';
+import { PEERS, runPeers, type PeerName, type PeerRun } from './peers';
 import { procStatusKiB } from './proc-status';
 import { arg, figure, type Figure } from './stats';
 
 const ROOT = __dirname;
+/** Peers as named in the table. */
+const PEER_TITLES: Record<PeerName, string> = { 'sqlite3+awscli': '`sqlite3 .backup` + `aws s3 cp`', restic: '`sqlite3 .backup` + `restic backup` (zstd, dedup)' };
 const WORK = join(ROOT, 'work');
 const logger = createLogger({ level: 'silent' });
 
@@ -89,9 +91,20 @@ async function bareFull(s3: S3Client, bucket: string, db: string, out: string): 
   return { ms, backupMs, uploadMs: ms - backupMs };
 }
 
-/** The agent's FULL in a child process, its RSS polled every 50 ms. */
-async function childFull(settingsFile: string): Promise<{ ms: number; durationsMs: Record<string, number>; bytes: number; peakRssKiB: number; polledRssKiB: number }> {
-  const child = spawn(process.execPath, [join(ROOT, '..', 'bin', 'run-ts.js'), join(ROOT, 'child-full.ts'), settingsFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** The bench child (bench/child.ts) built with the agent's own build: run by plain `node`, no TypeScript compiler. */
+let childBundle: string | undefined;
+
+async function buildChild(): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { build } = require('../bin/build.js') as { build: (o: { outdir: string; entries: Record<string, string> }) => Promise<string[]> };
+  const [bundle] = await build({ outdir: join(WORK, 'dist'), entries: { 'bench-child': 'bench/child.ts' } });
+  return bundle;
+}
+
+/** One agent command (FULL, DIFFERENTIAL, LOG phase 1 or a recovery) in a child process, its RSS polled every 50 ms. */
+async function runChild(mode: 'full' | 'differential' | 'log' | 'recover', settingsFile: string, to?: string): Promise<ChildResult & { polledRssKiB: number }> {
+  childBundle ??= await buildChild();
+  const child = spawn(process.execPath, [childBundle, mode, settingsFile, ...(to ? [to] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   let polled = 0;
   const timer = setInterval(() => {
     polled = Math.max(polled, procStatusKiB('VmRSS', child.pid!));
@@ -100,11 +113,16 @@ async function childFull(settingsFile: string): Promise<{ ms: number; durationsM
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearInterval(timer);
-  if (code !== 0) throw new Error(`child FULL exited with ${code}`);
-  const result = JSON.parse(out.trim().split('\n').at(-1)!) as { ms: number; durationsMs: Record<string, number>; bytes: number; status: string; peakRssKiB: number };
-  if (result.status !== 'Completed') throw new Error(`child FULL ended ${result.status}`);
+  if (code !== 0) throw new Error(`bench child ${mode} exited with ${code}`);
+  const result = JSON.parse(out.trim().split('\n').at(-1)!) as ChildResult;
+  const expected = mode === 'recover' ? 'recovered' : 'Completed';
+  if (result.status !== expected) throw new Error(`bench child ${mode} ended ${result.status}`);
+  if (mode !== 'recover' && result.backupType !== mode.toUpperCase()) throw new Error(`bench child ${mode} took a ${result.backupType}`);
   return { ...result, polledRssKiB: polled };
 }
+
+/** Peak RSS of a child run (MiB): the larger of its own VmHWM and the parent's polling. */
+const peakMiB = (r: { peakRssKiB: number; polledRssKiB: number }) => Math.max(r.peakRssKiB, r.polledRssKiB) / 1024;
 
 /** The bare minimum of a recovery: download the same objects, then copy the FULL dump into place. */
 async function bareRecovery(s3: S3Client, bucket: string, objects: Array<{ set: string; file: string }>, dir: string): Promise<number> {
@@ -136,22 +154,35 @@ interface SizeRun {
   brotliFullMs: number;
   brotliFullRatio: number;
   brotliFullBytes: number;
-  brotliPeakRssKiB: number;
-  peakRssKiB: number;
-  polledRssKiB: number;
+  brotliPeakRssMiB: number;
+  fullPeakRssMiB: number;
+  /** Peers timed on the same database and endpoint (absent when the tool is not installed). */
+  peers: Partial<Record<PeerName, PeerRun>>;
   diffDumpMs: number;
   diffJobMs: number;
+  diffPeakRssMiB: number;
   readOnceMs: number;
   diffTimeVsRead: number;
   diffBytes: number;
   changedPages: number;
   pageSize: number;
   diffBytesRatio: number;
+  logDumpMs: number;
+  logJobMs: number;
+  logPeakRssMiB: number;
+  logReadOnceMs: number;
+  logTimeVsRead: number;
+  logChangedPages: number;
   recoveryMs: number;
   recoveryDurations: Record<string, number>;
+  recoveryPeakRssMiB: number;
   bareRecoveryMs: number;
   recoveryRatio: number;
 }
+
+/** Changed rows before the DIFFERENTIAL (cumulative since the FULL) and before the LOG point (since the DIFFERENTIAL). */
+const DIFF_FRACTION = 0.01;
+const LOG_FRACTION = 0.001;
 
 async function benchSize(moto: MotoServer, sizeMb: number, runs: number): Promise<{ sizeMb: number; runs: SizeRun[] }> {
   const sampleDir = await sample(sizeMb);
@@ -183,38 +214,45 @@ async function benchSize(moto: MotoServer, sizeMb: number, runs: number): Promis
       // the uncompressed FULL below is the newest and the base of the DIFFERENTIAL and the recovery measured after it.
       const brotliSettingsFile = join(work, 'settings-brotli.json');
       writeFileSync(brotliSettingsFile, JSON.stringify({ ...raw, DumpCompression: 'brotli', DumpCompressionLevel: 1 }));
-      const brotliFull = await childFull(brotliSettingsFile);
+      const brotliFull = await runChild('full', brotliSettingsFile);
+
+      // Peers (what a user would pick instead), same database, same endpoint, before our FULL.
+      const peers = await runPeers({ db, work, endpoint: moto.endpoint, bucket });
 
       // FULL vs bare minimum (order alternates between runs so neither always gets the warmer cache).
       const bareOut = join(work, 'bare.dmp');
       let bare: Awaited<ReturnType<typeof bareFull>>;
-      let full: Awaited<ReturnType<typeof childFull>>;
+      let full: Awaited<ReturnType<typeof runChild>>;
       if (run % 2 === 0) {
         bare = await bareFull(s3, bucket, db, bareOut);
-        full = await childFull(settingsFile);
+        full = await runChild('full', settingsFile);
       } else {
-        full = await childFull(settingsFile);
+        full = await runChild('full', settingsFile);
         bare = await bareFull(s3, bucket, db, bareOut);
       }
       rmSync(bareOut, { force: true });
 
       // DIFFERENTIAL after changing 1% of rows.
-      mutateSampleCommServe(db, { fraction: 0.01, seed: 100 + run });
+      mutateSampleCommServe(db, { fraction: DIFF_FRACTION, seed: 100 + run });
       const readOnceMs = await readOnce(db);
-      const diffJob = await timed(() => runPhase1({ settings, requestedType: 'DIFFERENTIAL', s3, logger }));
-      if (diffJob.value.backupType !== 'DIFFERENTIAL') throw new Error(`DIFFERENTIAL was promoted: ${JSON.stringify(diffJob.value.events)}`);
-      const diffManifest = parseManifest(readFileSync(join(work, 'dr', diffJob.value.setName, 'manifest.json')));
+      const diff = await runChild('differential', settingsFile);
+      const diffManifest = parseManifest(readFileSync(join(work, 'dr', diff.setName!, 'manifest.json')));
       const diffFile = diffManifest.files.find((f) => f.role === 'database')!;
       const changedPages = Number(diffManifest.database.details?.changedPages);
       const pageSize = diffManifest.database.pageSize!;
 
       // Recovery (newest point: FULL + DIFF) vs bare download + copy.
       const to = join(work, 'recover');
-      const recovery = await timed(() => runRecover({ settings, s3, logger, to, preflight: { processNames: [] } }));
-      if (recovery.value.document.status !== 'recovered') throw new Error(`recovery ended ${recovery.value.document.status}: ${JSON.stringify(recovery.value.document.error)}`);
+      const recovery = await runChild('recover', settingsFile, to);
       rmSync(to, { recursive: true, force: true });
-      const objects = recovery.value.document.checksums.map((c) => ({ set: c.set, file: c.file }));
-      const bareRecoveryMs = await bareRecovery(s3, bucket, objects, join(work, 'bare-recover'));
+      const bareRecoveryMs = await bareRecovery(s3, bucket, recovery.objects!, join(work, 'bare-recover'));
+      rmSync(join(work, 'bare-recover'), { recursive: true, force: true });
+
+      // LOG point after changing 0.1% of rows since the DIFFERENTIAL.
+      mutateSampleCommServe(db, { fraction: LOG_FRACTION, seed: 200 + run });
+      const logReadOnceMs = await readOnce(db);
+      const logPoint = await runChild('log', settingsFile);
+      const logManifest = parseManifest(readFileSync(join(work, 'dr', logPoint.setName!, 'manifest.json')));
 
       const r: SizeRun = {
         dbBytes: statSync(db).size,
@@ -228,26 +266,37 @@ async function benchSize(moto: MotoServer, sizeMb: number, runs: number): Promis
         brotliFullMs: brotliFull.ms,
         brotliFullRatio: brotliFull.ms / bare.ms,
         brotliFullBytes: brotliFull.bytes,
-        brotliPeakRssKiB: Math.max(brotliFull.peakRssKiB, brotliFull.polledRssKiB),
-        peakRssKiB: full.peakRssKiB,
-        polledRssKiB: full.polledRssKiB,
-        diffDumpMs: diffJob.value.durationsMs.dump,
-        diffJobMs: diffJob.ms,
+        brotliPeakRssMiB: peakMiB(brotliFull),
+        fullPeakRssMiB: peakMiB(full),
+        peers,
+        diffDumpMs: diff.durationsMs.dump,
+        diffJobMs: diff.ms,
+        diffPeakRssMiB: peakMiB(diff),
         readOnceMs,
-        diffTimeVsRead: diffJob.value.durationsMs.dump / readOnceMs,
+        diffTimeVsRead: diff.durationsMs.dump / readOnceMs,
         diffBytes: diffFile.size,
         changedPages,
         pageSize,
         diffBytesRatio: diffFile.size / (changedPages * pageSize),
+        logDumpMs: logPoint.durationsMs.dump,
+        logJobMs: logPoint.ms,
+        logPeakRssMiB: peakMiB(logPoint),
+        logReadOnceMs,
+        logTimeVsRead: logPoint.durationsMs.dump / logReadOnceMs,
+        logChangedPages: Number(logManifest.database.details?.changedPages),
         recoveryMs: recovery.ms,
-        recoveryDurations: recovery.value.document.durationsMs as Record<string, number>,
+        recoveryDurations: recovery.durationsMs,
+        recoveryPeakRssMiB: peakMiB(recovery),
         bareRecoveryMs,
         recoveryRatio: recovery.ms / bareRecoveryMs,
       };
       out.push(r);
+      const peerText = Object.entries(peers).map(([name, p]) => `${name} ${(p.ms / 1000).toFixed(1)} s`).join(', ');
       log(
-        `${sizeMb} MB run ${run + 1}/${runs}: FULL ${(r.fullMs / 1000).toFixed(1)} s vs bare ${(r.bareFullMs / 1000).toFixed(1)} s (×${r.fullRatio.toFixed(2)}), ` +
-          `peak RSS ${(r.peakRssKiB / 1024).toFixed(0)} MiB; DIFF ${r.diffBytes} B (×${r.diffBytesRatio.toFixed(3)} of changed pages), dump ${r.diffDumpMs} ms vs read ${r.readOnceMs.toFixed(0)} ms; ` +
+        `${sizeMb} MB run ${run + 1}/${runs}: FULL ${(r.fullMs / 1000).toFixed(1)} s vs bare ${(r.bareFullMs / 1000).toFixed(1)} s (×${r.fullRatio.toFixed(2)})${peerText ? `, peers: ${peerText}` : ''}; ` +
+          `peak RSS FULL/DIFF/LOG/recovery ${[r.fullPeakRssMiB, r.diffPeakRssMiB, r.logPeakRssMiB, r.recoveryPeakRssMiB].map((m) => m.toFixed(0)).join('/')} MiB; ` +
+          `DIFF ${r.diffBytes} B (×${r.diffBytesRatio.toFixed(3)} of changed pages), dump ${r.diffDumpMs} ms vs read ${r.readOnceMs.toFixed(0)} ms (×${r.diffTimeVsRead.toFixed(2)}); ` +
+          `LOG ${r.logChangedPages} pages, dump ${r.logDumpMs} ms (×${r.logTimeVsRead.toFixed(2)}); ` +
           `recovery ${(r.recoveryMs / 1000).toFixed(1)} s vs bare ${(r.bareRecoveryMs / 1000).toFixed(1)} s (×${r.recoveryRatio.toFixed(2)})`,
       );
     } finally {
@@ -260,14 +309,18 @@ async function benchSize(moto: MotoServer, sizeMb: number, runs: number): Promis
 function summarize(size: { sizeMb: number; runs: SizeRun[] }) {
   const pick = (f: (r: SizeRun) => number) => figure(size.runs.map(f));
   const phases = [...new Set(size.runs.flatMap((r) => Object.keys(r.fullDurations)))];
+  const peerNames = PEERS.filter((p) => size.runs.every((r) => r.peers[p]));
   return {
     sizeMb: size.sizeMb,
     dbBytes: size.runs[0].dbBytes,
     fullSetBytes: size.runs[0].fullBytes,
     full: { ms: pick((r) => r.fullMs), bareMs: pick((r) => r.bareFullMs), bareBackupMs: pick((r) => r.bareBackupMs), bareUploadMs: pick((r) => r.bareUploadMs), ratio: pick((r) => r.fullRatio) },
     fullPhasesMs: Object.fromEntries(phases.map((p) => [p, pick((r) => r.fullDurations[p] ?? 0)])),
-    peakRssMiB: pick((r) => Math.max(r.peakRssKiB, r.polledRssKiB) / 1024),
-    brotli: { ms: pick((r) => r.brotliFullMs), ratio: pick((r) => r.brotliFullRatio), setBytes: pick((r) => r.brotliFullBytes), sizeRatio: pick((r) => r.fullBytes / r.brotliFullBytes), peakRssMiB: pick((r) => r.brotliPeakRssKiB / 1024) },
+    peakRssMiB: { full: pick((r) => r.fullPeakRssMiB), brotli: pick((r) => r.brotliPeakRssMiB), differential: pick((r) => r.diffPeakRssMiB), log: pick((r) => r.logPeakRssMiB), recovery: pick((r) => r.recoveryPeakRssMiB) },
+    brotli: { ms: pick((r) => r.brotliFullMs), ratio: pick((r) => r.brotliFullRatio), setBytes: pick((r) => r.brotliFullBytes), sizeRatio: pick((r) => r.fullBytes / r.brotliFullBytes) },
+    peers: Object.fromEntries(
+      peerNames.map((p) => [p, { ms: pick((r) => r.peers[p]!.ms), bytes: pick((r) => r.peers[p]!.bytes), fullRatio: pick((r) => r.fullMs / r.peers[p]!.ms), brotliRatio: pick((r) => r.brotliFullMs / r.peers[p]!.ms) }]),
+    ) as Partial<Record<PeerName, { ms: Figure; bytes: Figure; fullRatio: Figure; brotliRatio: Figure }>>,
     differential: {
       bytes: pick((r) => r.diffBytes),
       changedPages: pick((r) => r.changedPages),
@@ -277,6 +330,13 @@ function summarize(size: { sizeMb: number; runs: SizeRun[] }) {
       jobMs: pick((r) => r.diffJobMs),
       readOnceMs: pick((r) => r.readOnceMs),
       dumpVsReadOnce: pick((r) => r.diffTimeVsRead),
+    },
+    log: {
+      changedPages: pick((r) => r.logChangedPages),
+      dumpMs: pick((r) => r.logDumpMs),
+      jobMs: pick((r) => r.logJobMs),
+      readOnceMs: pick((r) => r.logReadOnceMs),
+      dumpVsReadOnce: pick((r) => r.logTimeVsRead),
     },
     recovery: {
       ms: pick((r) => r.recoveryMs),
@@ -307,22 +367,32 @@ function markdown(result: { date: string; node: string; machine: string; runs: n
       .map((s) => ['dump', 'stream', 'integrity', 'manifestUpload'].map((p) => ((s.fullPhasesMs[p]?.median ?? 0) / 1000).toFixed(1)).join(' / '))
       .join(' | ')} | — |`,
     `| bare: backup / upload (s) | ${result.sizes.map((s) => `${(s.full.bareBackupMs.median / 1000).toFixed(1)} / ${(s.full.bareUploadMs.median / 1000).toFixed(1)}`).join(' | ')} | — |`,
-    `| **peak RSS of the agent, FULL (MiB)** | ${result.sizes.map((s) => f(s.peakRssMiB, 0)).join(' | ')} | ≤ 256, flat |`,
     `| FULL with DumpCompression brotli (level 1) (s) | ${result.sizes.map((s) => f(s.brotli.ms, 1, 1000)).join(' | ')} | — |`,
     `| **FULL brotli / bare minimum** (uploads fewer bytes than the bare minimum) | ${result.sizes.map((s) => f(s.brotli.ratio)).join(' | ')} | — |`,
     `| SET bytes: uncompressed / brotli (ratio) | ${result.sizes.map((s) => `${s.fullSetBytes} / ${s.brotli.setBytes.median} (${s.brotli.sizeRatio.median.toFixed(2)}×)`).join(' | ')} | — |`,
-    `| peak RSS of the agent, FULL brotli (MiB) | ${result.sizes.map((s) => f(s.brotli.peakRssMiB, 0)).join(' | ')} | ≤ 256, flat |`,
+    ...PEERS.filter((p) => result.sizes.some((s) => s.peers[p])).flatMap((p) => [
+      `| peer ${PEER_TITLES[p]} (s) | ${result.sizes.map((s) => (s.peers[p] ? f(s.peers[p].ms, 1, 1000) : 'not run')).join(' | ')} | — |`,
+      `| **FULL / ${p}** (plain; brotli) | ${result.sizes.map((s) => (s.peers[p] ? `${f(s.peers[p].fullRatio)}; ${f(s.peers[p].brotliRatio)}` : '—')).join(' | ')} | ≤ 1.0 the fastest peer |`,
+    ]),
+    `| **peak RSS of the agent (MiB): FULL** | ${result.sizes.map((s) => f(s.peakRssMiB.full, 0)).join(' | ')} | ≤ 128, flat |`,
+    `| **peak RSS: FULL brotli** | ${result.sizes.map((s) => f(s.peakRssMiB.brotli, 0)).join(' | ')} | ≤ 128, flat |`,
+    `| **peak RSS: DIFFERENTIAL** | ${result.sizes.map((s) => f(s.peakRssMiB.differential, 0)).join(' | ')} | ≤ 128, flat |`,
+    `| **peak RSS: LOG** | ${result.sizes.map((s) => f(s.peakRssMiB.log, 0)).join(' | ')} | ≤ 128, flat |`,
+    `| **peak RSS: recovery FULL+DIFF** | ${result.sizes.map((s) => f(s.peakRssMiB.recovery, 0)).join(' | ')} | ≤ 128, flat |`,
     `| DIFF (1% rows) changed pages | ${result.sizes.map((s) => f(s.differential.changedPages, 0)).join(' | ')} | — |`,
     `| DIFF dump bytes | ${result.sizes.map((s) => f(s.differential.bytes, 0)).join(' | ')} | — |`,
     `| **DIFF bytes / (changed pages × page size)** | ${result.sizes.map((s) => f(s.differential.bytesRatio, 4)).join(' | ')} | ≤ 1.05 |`,
-    `| DIFF dump time / read the database once | ${result.sizes.map((s) => f(s.differential.dumpVsReadOnce)).join(' | ')} | — |`,
+    `| **DIFF dump time / read the database once** | ${result.sizes.map((s) => f(s.differential.dumpVsReadOnce)).join(' | ')} | ≤ 1.5 |`,
+    `| LOG (0.1% rows since the DIFF) changed pages | ${result.sizes.map((s) => f(s.log.changedPages, 0)).join(' | ')} | — |`,
+    `| **LOG dump time / read the database once** | ${result.sizes.map((s) => f(s.log.dumpVsReadOnce)).join(' | ')} | ≤ 1.5 |`,
+    `| LOG dump / whole LOG job (s) | ${result.sizes.map((s) => `${(s.log.dumpMs.median / 1000).toFixed(2)} / ${(s.log.jobMs.median / 1000).toFixed(2)}`).join(' | ')} | — |`,
     `| DIFF dump / whole DIFF job (s) | ${result.sizes.map((s) => `${(s.differential.dumpMs.median / 1000).toFixed(1)} / ${(s.differential.jobMs.median / 1000).toFixed(1)}`).join(' | ')} | — |`,
     `| recovery FULL+DIFF: download + verify + restore (s) | ${result.sizes.map((s) => f(s.recovery.ms, 1, 1000)).join(' | ')} | — |`,
     `| recovery phases: download (verify + rebuild while downloading) / DIFF pages in place / quick_check (s) | ${result.sizes
       .map((s) => ['download', 'rebuild', 'integrity'].map((p) => ((s.recovery.phasesMs[p]?.median ?? 0) / 1000).toFixed(2)).join(' / '))
       .join(' | ')} | — |`,
     `| bare download + file copy (s) | ${result.sizes.map((s) => f(s.recovery.bareMs, 1, 1000)).join(' | ')} | — |`,
-    `| **recovery / bare** | ${result.sizes.map((s) => f(s.recovery.ratio)).join(' | ')} | ≤ 1.3 |`,
+    `| **recovery / bare** | ${result.sizes.map((s) => f(s.recovery.ratio)).join(' | ')} | ≤ 1.1 |`,
     '',
   ];
   if (curve.length > 0) {
@@ -409,7 +479,7 @@ async function main(): Promise<void> {
     runs,
     quick,
     uploadPlan: { partSizeBytes: DEFAULT_PART_BYTES, partSizeRule: 'choosePartSize: ≥ 5 MiB, ≤ 10,000 parts', queueSize: UPLOAD_QUEUE_SIZE, buffers: UPLOAD_QUEUE_SIZE + 1 },
-    targets: { fullRatio: 1.2, specFullRatio: 1.5, diffBytesRatio: 1.05, recoveryRatio: 1.3, peakRssMiB: 256 },
+    targets: { fullRatio: 1.2, specFullRatio: 1.5, diffBytesRatio: 1.05, diffTimeVsReadOnce: 1.5, logTimeVsReadOnce: 1.5, recoveryRatio: 1.1, peakRssMiB: 128, fullVsFastestPeer: 1.0 },
     sizes: measured,
     costCurve: curve,
   };

@@ -158,8 +158,11 @@ export interface CycleReport {
   /** SETs that belong to no cycle, by job id, each with a reason. */
   readonly orphans: readonly Orphan[];
   /**
-   * The newest restorable point: the restorable point of the newest cycle (the open one: a cycle's
-   * FULL succeeded, so it is restorable even while open). Absent when no FULL has succeeded.
+   * The newest restorable point: of the cycles' restorable points, the one whose newest SET has the highest job id —
+   * normally the newest cycle's (the open one: a cycle's FULL succeeded, so it is restorable even while open). It
+   * differs only when DIFFERENTIALs were taken on an older FULL after a newer one, e.g. after a day whose FULL went
+   * straight to the hot-site (unwritable phase-1 destination): the next DIFFERENTIALs are based on the newest FULL in
+   * the phase-1 destination, and their point is newer than that FULL alone. Absent when no FULL has succeeded.
    */
   readonly newestRestorablePoint?: RestorablePoint;
 }
@@ -226,8 +229,15 @@ export function buildCycles(sets: readonly SetSummary[]): CycleReport {
     cycles,
     openCycle: newest && !newest.complete ? newest : undefined,
     orphans,
-    newestRestorablePoint: newest?.restorablePoint,
+    newestRestorablePoint: newestPoint(cycles),
   };
+}
+
+/** The cycles' restorable point whose newest SET has the highest job id (ties: the newer cycle), if any. */
+function newestPoint(cycles: readonly Cycle[]): RestorablePoint | undefined {
+  let best: RestorablePoint | undefined;
+  for (const c of cycles) if (!best || c.restorablePoint.jobId >= best.jobId) best = c.restorablePoint;
+  return best;
 }
 
 type Placement = { cycleId: number; note?: string } | { orphan: Orphan };

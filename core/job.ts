@@ -44,6 +44,11 @@ export const Phase1ResultSchema = z.object({
   integrity: z.enum(['ok', 'corrupt', 'check-failed', 'skipped']),
   /** When corrupt: what the check reported, in one bounded line (core/integrity-findings.ts). */
   integrityFindings: z.string().optional(),
+  /**
+   * The moment the SET restores to (ISO-8601 UTC; the manifest's `pointTime`: the consistent snapshot's end). Absent
+   * (older agents): the record then states no RPO.
+   */
+  pointTime: z.string().optional(),
   /** Phase 1 that reports success produced a usable SET: Failed/Killed are reported as task failures instead. */
   status: z.enum([JobStatus.Completed, JobStatus.CompletedWithErrors]),
   startTime: z.string(),
@@ -79,6 +84,17 @@ export const ArchiveResultSchema = z.object({
   bytes: z.number().int().nonnegative(),
   /** Objects copied with multipart copy (over the 5 GiB CopyObject limit). */
   multipartCopies: z.number().int().nonnegative(),
+  /**
+   * LOG points archived with their cycle by this FULL/DIFFERENTIAL's archive step (SPEC §4.5): the SETs copied (first
+   * 20 names, `archivedCount` exact) and those that could not be (tried again by the next job). Absent: none pending.
+   */
+  logPoints: z
+    .object({
+      archived: z.array(z.string()),
+      archivedCount: z.number().int().nonnegative(),
+      failed: z.array(z.object({ set: z.string(), reason: z.string() })),
+    })
+    .optional(),
 });
 export type ArchiveResult = z.infer<typeof ArchiveResultSchema>;
 
@@ -146,6 +162,13 @@ export const JobRecordSchema = z.object({
   integrity: z.enum(['ok', 'corrupt', 'check-failed', 'skipped']).nullable(),
   /** When corrupt: what the check reported — pages, b-trees, indexes, first lines — in one bounded line. */
   integrityFindings: z.string().optional(),
+  /**
+   * The RPO when the job ended (SPEC §2, §4.5; issue 17 item 4), present when this job's SET became the newest
+   * restorable point at the hot-site: that point and its age in seconds at `endTime`. Absent when the job added no
+   * restorable point there (failed, hot-site copy missing, corrupt database) — the RPO is then the previous point's
+   * age (`commserve-dr sets`).
+   */
+  rpo: z.object({ setName: z.string(), pointTime: z.string(), seconds: z.number().nonnegative() }).optional(),
   events: z.array(JobEventSchema),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
@@ -218,11 +241,14 @@ export function decideJobRecord(input: ReportJobInput, bucket: string, now: stri
   if (p1.backupType === BackupType.Log && !input.archive && !input.archiveError) {
     // SPEC §4.5: a LOG point is archived with its cycle, not by a phase-2 copy of its own.
     events.push({ time: now, level: 'info', code: 'LOG_ARCHIVED_WITH_CYCLE', message: 'LOG point: no archive copy of its own; it is archived and pruned with its cycle' });
+    const status = p1.status === JobStatus.Completed ? JobStatus.Completed : JobStatus.CompletedWithErrors;
+    const rpo = rpoAfterJob(p1, status, now);
     return {
       ...base,
-      status: p1.status === JobStatus.Completed ? JobStatus.Completed : JobStatus.CompletedWithErrors,
+      status,
       copies: { phase1Destination: p1.phase1Destination, hotSite, archive: null },
       phase2: 'not-run',
+      ...(rpo ? { rpo } : {}),
       events,
     };
   }
@@ -233,21 +259,53 @@ export function decideJobRecord(input: ReportJobInput, bucket: string, now: stri
       code: input.archiveError?.Error ?? 'ARCHIVE_NOT_RUN',
       message: `phase 2 archive copy failed: ${summariseCause(input.archiveError?.Cause)}`,
     });
+    const rpo = rpoAfterJob(p1, JobStatus.CompletedWithErrors, now);
     return {
       ...base,
       status: JobStatus.CompletedWithErrors,
       copies: { phase1Destination: p1.phase1Destination, hotSite, archive: null },
       phase2: 'failed',
+      ...(rpo ? { rpo } : {}),
       events,
     };
   }
+  const logPoints = describeLogPointsArchived(input.archive, now);
+  if (logPoints) events.push(logPoints);
+  const status = p1.status === JobStatus.Completed ? JobStatus.Completed : JobStatus.CompletedWithErrors;
+  const rpo = rpoAfterJob(p1, status, now);
   return {
     ...base,
-    status: p1.status === JobStatus.Completed ? JobStatus.Completed : JobStatus.CompletedWithErrors,
+    status,
     copies: { phase1Destination: p1.phase1Destination, hotSite, archive: `s3://${bucket}/${input.archive.prefix}` },
     phase2: 'archived',
+    ...(rpo ? { rpo } : {}),
     events,
   };
+}
+
+/**
+ * The RPO a finished job leaves (see `JobRecord.rpo`): its SET's point and age at `now`, when the SET reached the
+ * hot-site, the job did not fail and the database was not found corrupt (a corrupt point is passed over by recovery).
+ */
+export function rpoAfterJob(p1: Phase1Result, status: JobStatus, now: string): JobRecord['rpo'] {
+  if (!p1.pointTime || p1.hotSiteUploaded === false || status === JobStatus.Failed || p1.integrity === 'corrupt') return undefined;
+  const seconds = Math.max(0, (Date.parse(now) - Date.parse(p1.pointTime)) / 1000);
+  return Number.isFinite(seconds) ? { setName: p1.setName, pointTime: p1.pointTime, seconds } : undefined;
+}
+
+/**
+ * The event naming the LOG points archived with this job's cycle step (info), or those that could not be (warning:
+ * they stay at the hot-site and the next FULL/DIFFERENTIAL tries again; the job's status is unchanged — its own SET is
+ * archived). Null when there were none.
+ */
+export function describeLogPointsArchived(archive: ArchiveResult, now: string): JobEvent | null {
+  const lp = archive.logPoints;
+  if (!lp || (lp.archivedCount === 0 && lp.failed.length === 0)) return null;
+  const names = lp.archived.length < lp.archivedCount ? `${lp.archived.join(', ')} …` : lp.archived.join(', ');
+  const done = lp.archivedCount > 0 ? `${lp.archivedCount} LOG point(s) archived with their cycle (${names})` : 'no LOG point archived';
+  if (lp.failed.length === 0) return { time: now, level: 'info', code: 'LOG_POINTS_ARCHIVED', message: done };
+  const failed = lp.failed.map((f) => `${f.set}: ${f.reason}`).join('; ');
+  return { time: now, level: 'warning', code: 'LOG_POINTS_NOT_ARCHIVED', message: `${done}; not archived, tried again by the next FULL or DIFFERENTIAL: ${failed}` };
 }
 
 /** The job event summarising PruneSets' result, or null when it did not run. */

@@ -12,7 +12,8 @@
  *   multipart uploads in progress (phase 1 aborts those a killed job left); no delete, nothing under
  *   `archive/` (phase 2 is the Lambdas' work, also for a job run by hand);
  * - the DR job state machine: `states:SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat` (phase-1
- *   callback) and `states:StartExecution` (a job run by hand starts phase 2 there);
+ *   callback) and `states:StartExecution` (a job run by hand starts phase 2 there, and so does a job finishing
+ *   the phase 2 of a SET a lost execution left half-finished: `finish-phase2-<SET>`, agent/upkeep/half-finished.ts);
  * - Parameter Store: read the settings under the cell's prefix (`GetParametersByPath`), and
  *   `ssm:GetParameter` on the SQL Server credential `SecureString` (created by the operator) with
  *   `kms:Decrypt` on its key through SSM only;

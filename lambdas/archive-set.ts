@@ -23,14 +23,24 @@
  * and the mode of a locked object is kept (COMPLIANCE cannot be changed). A FULL without an archive
  * copy is logged (nothing to protect); a retention that cannot be set fails the state (`RETENTION_FAILED`).
  *
+ * LOG points (SPEC §4.5, issue 17 item 2) are archived with their cycle, not by an archive job of their own: a LOG
+ * execution goes from ValidateSet straight to ReportJob, and the next FULL or DIFFERENTIAL archived here also copies
+ * every complete LOG SET at the hot-site older than itself that has no archive copy yet (`archiveLogPoints`): the
+ * open cycle's LOGs with each DIFFERENTIAL, the closed cycle's last LOGs with the next FULL. Finding them costs one
+ * ListObjectsV2 per 1,000 keys of `sets/` and of `archive/` (no per-SET requests for SETs already archived), then
+ * the copies themselves. A LOG point that cannot be archived never fails this job: it is named in
+ * `logPoints.failed` (the job record warns) and tried again by the next FULL or DIFFERENTIAL.
+ *
  * Input: the state input (`DrJobInput` with `phase1`). Output: `ArchiveResult` (`$.archive`).
  * Failures throw `ArchiveCopyError` (the state retries, then records Completed With One or More Errors).
  */
+import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectRetentionCommand,
@@ -40,7 +50,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { ArchiveResult } from '#core/job';
-import { MANIFEST_FILE, setObjectKey, setPrefix } from '#core/hotsite-layout';
+import { ARCHIVE_PREFIX, MANIFEST_FILE, parseSetObjectKey, setObjectKey, setPrefix, SETS_PREFIX } from '#core/hotsite-layout';
+import { backupTypeFromFileNames } from '#core/dump-files';
+import { describeError } from '#core/errors';
+import { MANIFEST_MAX_BYTES, parseManifest, type Manifest } from '#core/manifest';
 import { BackupType } from '#core/set-id';
 import type { ArchiveStorageClass } from '#core/settings';
 import { choosePartSize, GiB, MiB, partRanges, S3_MAX_COPY_OBJECT_BYTES } from '#core/transfer-plan';
@@ -50,6 +63,7 @@ import { ArchiveCopyError } from './shared/errors';
 import { phase1FromInput } from './shared/input';
 import { jsonLog, silentLog, type Log } from './shared/log';
 import { copySource, describeS3Error, hexToBase64, isNotFound, s3ClientFromEnv, sameS3Checksum } from './shared/s3';
+import { readStreamCapped } from './shared/hash';
 import { loadSetManifest } from './shared/set-manifest';
 import { lazyHandlerWithSettings } from './shared/settings';
 
@@ -119,51 +133,179 @@ export function makeArchiveSetHandler(deps: ArchiveSetDeps): (event: unknown) =>
   }
   const fail = (code: string, message: string, cause?: unknown) => new ArchiveCopyError(code, message, { cause });
 
+  const copyOptions: Omit<SetCopyOptions, 'sourcePrefix' | 'targetPrefix' | 'items'> = { s3, bucket, storageClass, multipartThresholdBytes, partSizeBytes, copyConcurrency, log };
+
   return async (event) => {
     const phase1 = phase1FromInput(event, STATE_NAME);
     const loaded = await loadSetManifest(s3, bucket, phase1, fail);
     const { manifest } = loaded;
-    const items: CopyItem[] = [
-      ...manifest.files.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
-      // The manifest last: its presence makes the archive copy complete.
-      { name: MANIFEST_FILE, size: loaded.bytes, sha256: loaded.sha256 },
-    ];
-    let copied = 0;
-    let multipartCopies = 0;
     const lock = objectLock ? { mode: objectLock.mode, retainUntil: new Date(now().getTime() + objectLock.days * DAY_MS) } : undefined;
-    for (const item of items) {
-      const source = setObjectKey('sets', manifest.setName, item.name);
-      const target = setObjectKey('archive', manifest.setName, item.name);
-      const multipart = item.size > multipartThresholdBytes;
-      if (multipart) multipartCopies++;
-      const outcome = await archiveObject({ s3, bucket, storageClass, source, target, item, multipart, partSizeBytes, copyConcurrency, lock });
-      if (outcome === 'copied') copied++;
-      // Checked after every copy: an object already archived (a retry) or a store that ignored the
-      // lock of a multipart upload gets its retention here; a copy that carries it costs one HeadObject.
-      if (lock) await extendRetention(s3, bucket, target, lock);
-      log({ level: 'info', message: `${source} → ${target}: ${outcome}`, bytes: item.size, multipart, storageClass, ...(lock ? { retainUntil: lock.retainUntil.toISOString() } : {}) });
-    }
+    const items = copyItems(manifest, loaded.bytes, loaded.sha256);
+    const copy = await copySet({ ...copyOptions, lock, items, sourcePrefix: setPrefix('sets', manifest.setName), targetPrefix: setPrefix('archive', manifest.setName) });
     if (lock && manifest.backupType === BackupType.Differential && manifest.cycleId !== manifest.jobId) {
-      // The base FULL under its recorded name (a legacy SET_042 stays SET_042: core/set-id.ts).
-      const fullPrefix = setPrefix('archive', manifest.baseFullSet ?? manifest.cycleId);
-      const keys = await listKeys(s3, bucket, fullPrefix);
-      if (keys.length === 0) {
-        log({ level: 'warn', message: `${fullPrefix} holds no archive copy of the base FULL: no retention to extend`, jobId: manifest.jobId, cycleId: manifest.cycleId });
-      }
-      let extended = 0;
-      for (const key of keys) if (await extendRetention(s3, bucket, key, lock)) extended++;
-      log({ level: 'info', message: `base FULL ${fullPrefix}: retention extended on ${extended} of ${keys.length} object(s)`, retainUntil: lock.retainUntil.toISOString() });
+      await extendBaseFullRetention(s3, bucket, manifest.baseFullSet ?? manifest.cycleId, lock, log);
     }
+    const logPoints = manifest.backupType === BackupType.Log ? undefined : await archiveLogPoints({ ...copyOptions, lock }, manifest.jobId);
     const result: ArchiveResult = {
       storageClass,
       prefix: setPrefix('archive', manifest.setName),
       objects: items.length,
       bytes: items.reduce((sum, i) => sum + i.size, 0),
-      multipartCopies,
+      multipartCopies: copy.multipartCopies,
+      ...(logPoints && (logPoints.archived.length > 0 || logPoints.failed.length > 0) ? { logPoints } : {}),
     };
-    log({ level: 'info', message: `${manifest.setName} archived`, jobId: manifest.jobId, copied, skipped: items.length - copied, ...result });
+    log({ level: 'info', message: `${manifest.setName} archived`, jobId: manifest.jobId, copied: copy.copied, skipped: items.length - copy.copied, ...result });
     return result;
   };
+}
+
+/** The objects of a SET's archive copy: every file of the manifest, then the manifest itself (last). */
+function copyItems(manifest: Manifest, manifestBytes: number, manifestSha256: string): CopyItem[] {
+  return [
+    ...manifest.files.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
+    // The manifest last: its presence makes the archive copy complete.
+    { name: MANIFEST_FILE, size: manifestBytes, sha256: manifestSha256 },
+  ];
+}
+
+/** What copying one SET to the archive needs. */
+interface SetCopyOptions {
+  s3: S3Client;
+  bucket: string;
+  storageClass: ArchiveStorageClass;
+  multipartThresholdBytes: number;
+  partSizeBytes: number;
+  copyConcurrency: number;
+  lock?: ArchiveObjectArgs['lock'];
+  log: Log;
+  /** `sets/SET_n/` */
+  sourcePrefix: string;
+  /** `archive/SET_n/` */
+  targetPrefix: string;
+  items: CopyItem[];
+}
+
+/**
+ * Copies a SET's objects to the archive in order (the manifest is the last item), each with the Object Lock retention
+ * when one is configured. @returns how many objects were copied (the rest were already archived) and how many needed
+ * multipart copy. @throws ArchiveCopyError naming the object.
+ */
+async function copySet(options: SetCopyOptions): Promise<{ copied: number; multipartCopies: number }> {
+  const { s3, bucket, lock, log } = options;
+  let copied = 0;
+  let multipartCopies = 0;
+  for (const item of options.items) {
+    const source = `${options.sourcePrefix}${item.name}`;
+    const target = `${options.targetPrefix}${item.name}`;
+    const multipart = item.size > options.multipartThresholdBytes;
+    if (multipart) multipartCopies++;
+    const outcome = await archiveObject({ ...options, source, target, item, multipart });
+    if (outcome === 'copied') copied++;
+    // Checked after every copy: an object already archived (a retry) or a store that ignored the
+    // lock of a multipart upload gets its retention here; a copy that carries it costs one HeadObject.
+    if (lock) await extendRetention(s3, bucket, target, lock);
+    log({ level: 'info', message: `${source} → ${target}: ${outcome}`, bytes: item.size, multipart, storageClass: options.storageClass, ...(lock ? { retainUntil: lock.retainUntil.toISOString() } : {}) });
+  }
+  return { copied, multipartCopies };
+}
+
+/** The base FULL stays locked as long as any DIFFERENTIAL or LOG that needs it (SPEC §4.3): its retention is extended. */
+/** `baseFull`: the FULL's name as recorded (a legacy SET_042 stays SET_042: core/set-id.ts), or its job id. */
+async function extendBaseFullRetention(s3: S3Client, bucket: string, baseFull: string | number, lock: NonNullable<ArchiveObjectArgs['lock']>, log: Log): Promise<void> {
+  const fullPrefix = setPrefix('archive', baseFull);
+  const keys = await listKeys(s3, bucket, fullPrefix);
+  if (keys.length === 0) {
+    log({ level: 'warn', message: `${fullPrefix} holds no archive copy of the base FULL: no retention to extend`, baseFull });
+  }
+  let extended = 0;
+  for (const key of keys) if (await extendRetention(s3, bucket, key, lock)) extended++;
+  log({ level: 'info', message: `base FULL ${fullPrefix}: retention extended on ${extended} of ${keys.length} object(s)`, retainUntil: lock.retainUntil.toISOString() });
+}
+
+/** At most this many SET names are listed in `logPoints.archived` (the count is always exact). */
+export const MAX_LOG_NAMES_IN_RESULT = 20;
+
+/**
+ * LOG points archived with their cycle (see the module comment): every complete LOG SET at the hot-site older than
+ * `beforeJobId` without an archive manifest is copied to `archive/` (files, then the manifest). A LOG that cannot be
+ * read or copied is named in `failed` and left for the next job; it never fails this one.
+ */
+async function archiveLogPoints(
+  options: Omit<SetCopyOptions, 'sourcePrefix' | 'targetPrefix' | 'items'>,
+  beforeJobId: number,
+): Promise<NonNullable<ArchiveResult['logPoints']>> {
+  const { s3, bucket, log } = options;
+  const archived: string[] = [];
+  const failed: Array<{ set: string; reason: string }> = [];
+  let candidates: Array<{ jobId: number; setName: string }>;
+  try {
+    const [hotSite, archive] = await Promise.all([listSetFiles(s3, bucket, SETS_PREFIX), listSetFiles(s3, bucket, ARCHIVE_PREFIX)]);
+    candidates = [...hotSite.values()]
+      // A LOG by its dump's name — or a SET whose dump is missing (its manifest says what it is; a damaged LOG is named).
+      .filter((set) => set.jobId < beforeJobId && set.files.has(MANIFEST_FILE) && isLogOrUnknown(backupTypeFromFileNames(set.files, set.jobId)))
+      .filter((set) => !archive.get(set.setName)?.files.has(MANIFEST_FILE))
+      .sort((a, b) => a.jobId - b.jobId);
+  } catch (error) {
+    log({ level: 'warn', message: `LOG points not archived with their cycle this time: ${describeError(error)}` });
+    return { archived: [], archivedCount: 0, failed: [{ set: '(listing)', reason: describeError(error) }] };
+  }
+  let count = 0;
+  for (const set of candidates) {
+    try {
+      const sourcePrefix = `${SETS_PREFIX}${set.setName}/`;
+      const loaded = await loadManifestAt(s3, bucket, `${sourcePrefix}${MANIFEST_FILE}`);
+      if (loaded.manifest.backupType !== BackupType.Log) continue;
+      await copySet({ ...options, sourcePrefix, targetPrefix: `${ARCHIVE_PREFIX}${set.setName}/`, items: copyItems(loaded.manifest, loaded.bytes, loaded.sha256) });
+      if (options.lock) await extendBaseFullRetention(s3, bucket, loaded.manifest.cycleId, options.lock, log);
+      count++;
+      if (archived.length < MAX_LOG_NAMES_IN_RESULT) archived.push(set.setName);
+    } catch (error) {
+      failed.push({ set: set.setName, reason: describeError(error) });
+      log({ level: 'warn', message: `LOG point ${set.setName} not archived (the next FULL or DIFFERENTIAL tries again): ${describeError(error)}` });
+    }
+  }
+  return { archived, archivedCount: count, failed: failed.slice(0, MAX_LOG_NAMES_IN_RESULT) };
+}
+
+const isLogOrUnknown = (type: BackupType | undefined): boolean => type === undefined || type === BackupType.Log;
+
+/** The SETs under `sets/` or `archive/` and the file names each holds (ListObjectsV2, paginated; other keys ignored). */
+async function listSetFiles(s3: S3Client, bucket: string, prefix: string): Promise<Map<string, { jobId: number; setName: string; files: Set<string> }>> {
+  const sets = new Map<string, { jobId: number; setName: string; files: Set<string> }>();
+  let token: string | undefined;
+  do {
+    let page;
+    try {
+      page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    } catch (error) {
+      throw new ArchiveCopyError('LIST_FAILED', `cannot list ${prefix} in bucket ${bucket}: ${describeS3Error(error)}`, { cause: error });
+    }
+    for (const o of page.Contents ?? []) {
+      const parsed = o.Key ? parseSetObjectKey(o.Key) : undefined;
+      if (!parsed) continue;
+      const set = sets.get(parsed.setName) ?? { jobId: parsed.jobId, setName: parsed.setName, files: new Set<string>() };
+      set.files.add(parsed.file);
+      sets.set(parsed.setName, set);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return sets;
+}
+
+/** Reads and parses a manifest at `key`. @throws ArchiveCopyError `MANIFEST_INVALID` / `S3_ERROR`. */
+async function loadManifestAt(s3: S3Client, bucket: string, key: string): Promise<{ manifest: Manifest; bytes: number; sha256: string }> {
+  let body: Buffer;
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    body = await readStreamCapped(response.Body, MANIFEST_MAX_BYTES);
+  } catch (error) {
+    throw new ArchiveCopyError('S3_ERROR', `cannot read ${key}: ${error instanceof RangeError ? `over the ${MANIFEST_MAX_BYTES}-byte manifest limit` : describeS3Error(error)}`, { cause: error });
+  }
+  try {
+    return { manifest: parseManifest(body, key), bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+  } catch (error) {
+    throw new ArchiveCopyError('MANIFEST_INVALID', describeError(error), { cause: error });
+  }
 }
 
 interface ArchiveObjectArgs {

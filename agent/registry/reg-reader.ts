@@ -52,6 +52,7 @@
 import { RegistryFormatError } from '#core/errors';
 import { ansiCodePage, type AnsiCodePage } from './code-page';
 import { REGEDIT4_HEADER } from './reg-text';
+import type { CodeUnits, UnitLine } from './reg-units';
 import type { RegFormat, RegOperation, RegRawType, RegSetKey, RegValue, RegValueDeletion, RegWarning } from './types';
 
 export type { RegWarning } from './types';
@@ -182,6 +183,22 @@ export class RegLineParser {
     if (c === 0x5b /* [ */) this.readKey(raw, start);
     else if (c === 0x22 /* " */ || c === 0x40 /* @ */) this.readValue(raw, start);
     else this.warn(raw, start, `line ignored (regedit ignores it): "${snippet(raw.slice(start))}"`);
+  }
+
+  /**
+   * Reads the next line given as code units ({@link UnitLine}): the lines regedit writes for values (`"name"=`
+   * a string, `dword:` or hex data, and hex continuation lines) are read straight from the units; any other line,
+   * or anything unusual in one of these, is decoded and read by {@link line}, which applies every rule. Both
+   * give the same result for every line (the fast path only takes lines it reads exactly as {@link line} would).
+   * @throws RegistryFormatError as {@link line}.
+   */
+  unitLine(line: UnitLine): void {
+    if (line.start === line.end) {
+      this.lineNo++; // a blank line: nothing to read in any state
+      return;
+    }
+    if (this.format !== undefined && (this.pending ? this.fastContinuation(line) : this.fastValue(line))) return;
+    this.line(line.text(line.start, line.end));
   }
 
   /**
@@ -318,6 +335,80 @@ export class RegLineParser {
       return this.skipValue(raw, pos, name, `regedit reads the type prefix in lower case only ("${prefix}" is not a type)`);
     }
     return this.skipValue(raw, pos, name, `unknown value type in "${snippet(raw.slice(pos))}": expected "…", dword:, hex: or hex(N):`);
+  }
+
+  /**
+   * The fast path of {@link readValue} for a value line as regedit writes it: `"name"=` (no escapes in the name)
+   * or `@=` at the start of the line, directly followed by a string without escapes ending the line, `dword:`
+   * and 1 to 8 hex digits ending the line, or `hex:`/`hex(N):` data read by {@link scanHexUnits}. Returns false
+   * (nothing changed) for anything else.
+   */
+  private fastValue(line: UnitLine): boolean {
+    const key = this.current;
+    if (typeof key !== 'object') return false;
+    const { units, end } = line;
+    let pos = line.start;
+    let name = '';
+    if (units[pos] === 0x22 /* " */) {
+      const quoted = quotedUnits(line, pos + 1);
+      if (quoted === undefined) return false;
+      name = quoted.text;
+      pos = quoted.end;
+    } else if (units[pos] === 0x40 /* @ */) pos++;
+    else return false;
+    if (units[pos] !== 0x3d /* = */) return false;
+    pos++;
+    const c = units[pos];
+    if (c === 0x22 /* " */) {
+      const quoted = quotedUnits(line, pos + 1);
+      if (quoted === undefined || quoted.end !== end) return false;
+      this.lineNo++;
+      key.values.push({ name, type: 'REG_SZ', data: quoted.text });
+      return true;
+    }
+    if (c === 0x64 /* d */) {
+      if (!startsWithAscii(units, pos, end, 'dword:')) return false;
+      const dword = hexNumber(units, pos + 6, end);
+      if (dword === undefined || dword.end !== end) return false;
+      this.lineNo++;
+      key.values.push({ name, type: 'REG_DWORD', data: dword.value });
+      return true;
+    }
+    if (c !== 0x68 /* h */ || !startsWithAscii(units, pos, end, 'hex')) return false;
+    pos += 3;
+    let typeNumber: number = REG_TYPE_NUMBERS.REG_BINARY;
+    if (units[pos] === 0x28 /* ( */) {
+      const type = hexNumber(units, pos + 1, end);
+      if (type === undefined || units[type.end] !== 0x29 /* ) */) return false;
+      typeNumber = type.value;
+      pos = type.end + 1;
+    }
+    if (units[pos] !== 0x3a /* : */) return false;
+    const bytes = this.hexBytes;
+    bytes.length = 0;
+    const result = scanHexUnits(units, pos + 1, end, bytes);
+    if (result === SCAN_OTHER) return false;
+    this.lineNo++;
+    this.pending = { name, typeNumber, bytes, line: this.lineNo, column: 1 };
+    if (result === SCAN_DONE) this.finishHex();
+    return true;
+  }
+
+  /** The fast path of {@link continueHex}: a continuation line of hex bytes (blanks first). False: nothing changed. */
+  private fastContinuation(line: UnitLine): boolean {
+    const { units, end } = line;
+    const pos = firstNonBlankUnit(units, line.start, end);
+    if (pos === end || HEX_DIGIT_VALUES[units[pos]] < 0) return false; // blank, comment or not data: the general path
+    const { bytes } = this.pending!;
+    const before = bytes.length;
+    const result = scanHexUnits(units, pos, end, bytes);
+    if (result === SCAN_OTHER) {
+      bytes.length = before;
+      return false;
+    }
+    this.lineNo++;
+    if (result === SCAN_DONE) this.finishHex();
+    return true;
   }
 
   /** Warns that the value `name` is dropped, at `raw[index]`. */
@@ -477,6 +568,92 @@ function readCommaBytes(raw: string, pos: number, bytes: ByteBuilder): number {
   return pos;
 }
 
+/** {@link scanHexUnits}: the data ends on this line. */
+const SCAN_DONE = 0;
+/** {@link scanHexUnits}: the data continues on the next line (`\` after a comma). */
+const SCAN_CONTINUE = 1;
+/** {@link scanHexUnits}: something else; the general path reads the line. */
+const SCAN_OTHER = 2;
+
+/**
+ * Hex data as regedit writes it, from `units[pos]` to the end of the line `end`: `xx,` groups, then the end of
+ * the line, one last `xx`, or a `\` (continued). Bytes go to `bytes`. {@link SCAN_OTHER} for anything else
+ * (one-digit bytes, blanks, comments, errors), which the general path ({@link readHexBytes}) reads by the rules;
+ * `bytes` may then hold some of the line's bytes (the caller resets its length).
+ */
+function scanHexUnits(units: CodeUnits, pos: number, end: number, bytes: ByteBuilder): number {
+  const data = bytes.reserve(Math.ceil((end - pos) / 3) + 1);
+  let length = bytes.length;
+  while (pos + 2 < end) {
+    const high = HEX_DIGIT_VALUES[units[pos]];
+    const low = HEX_DIGIT_VALUES[units[pos + 1]];
+    if ((high | low) < 0 || units[pos + 2] !== 0x2c /* , */) break;
+    data[length++] = (high << 4) | low;
+    pos += 3;
+  }
+  let result = SCAN_OTHER;
+  if (pos === end) result = SCAN_DONE;
+  else if (units[pos] === 0x5c /* \ */ && pos + 1 === end) result = SCAN_CONTINUE;
+  else if (pos + 2 === end) {
+    const high = HEX_DIGIT_VALUES[units[pos]];
+    const low = HEX_DIGIT_VALUES[units[pos + 1]];
+    if ((high | low) >= 0) {
+      data[length++] = (high << 4) | low;
+      result = SCAN_DONE;
+    }
+  }
+  bytes.length = length;
+  return result;
+}
+
+/** Index after the blanks (spaces, tabs) of `units` from `from`. */
+function firstNonBlankUnit(units: CodeUnits, from: number, end: number): number {
+  let i = from;
+  while (i < end && (units[i] === 0x20 || units[i] === 0x09)) i++;
+  return i;
+}
+
+/**
+ * The fast path of {@link readQuoted}: the text of a quoted string whose first character is `units[from]`, and
+ * the index after its closing quote. Only the escapes regedit writes (`\\`, `\"`) are taken; `undefined` for
+ * any other backslash or a string without its closing quote (the general path reads those by the rules).
+ */
+function quotedUnits(line: UnitLine, from: number): { text: string; end: number } | undefined {
+  const { units, end } = line;
+  let escapes = false;
+  for (let i = from; i < end; i++) {
+    const c = units[i];
+    if (c === 0x22 /* " */) {
+      const text = line.text(from, i);
+      return { text: escapes ? text.replace(ESCAPED_CHARACTER, '$1') : text, end: i + 1 };
+    }
+    if (c !== 0x5c /* \ */) continue;
+    const next = units[i + 1];
+    if (i + 1 >= end || (next !== 0x5c && next !== 0x22)) return undefined;
+    escapes = true;
+    i++;
+  }
+  return undefined;
+}
+
+/** `\\` or `\"` in a quoted string (the escaped character is kept). */
+const ESCAPED_CHARACTER = /\\([\\"])/g;
+
+/** Whether `units` at `pos` start with the ASCII text `ascii`. */
+function startsWithAscii(units: CodeUnits, pos: number, end: number, ascii: string): boolean {
+  if (pos + ascii.length > end) return false;
+  for (let i = 0; i < ascii.length; i++) if (units[pos + i] !== ascii.charCodeAt(i)) return false;
+  return true;
+}
+
+/** 1 to 8 hex digits from `pos`: their value and the index after them, or `undefined` (none, or more than 8). */
+function hexNumber(units: CodeUnits, pos: number, end: number): { value: number; end: number } | undefined {
+  let value = 0;
+  let i = pos;
+  while (i < end && HEX_DIGIT_VALUES[units[i]] >= 0) value = value * 16 + HEX_DIGIT_VALUES[units[i++]];
+  return i === pos || i - pos > 8 ? undefined : { value, end: i };
+}
+
 /**
  * A quoted string starting at `raw[pos]` (`"`): its text and the index after the closing quote, or why it is not
  * one (an unterminated string, a `\0`) and where.
@@ -545,12 +722,18 @@ class ByteBuilder {
   length = 0;
 
   push(byte: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new Uint8Array(this.data.length * 2);
-      bigger.set(this.data);
+    if (this.length === this.data.length) this.reserve(1);
+    this.data[this.length++] = byte;
+  }
+
+  /** Makes room for `count` more bytes; returns the array to write them to (from index `length`). */
+  reserve(count: number): Uint8Array {
+    if (this.length + count > this.data.length) {
+      const bigger = new Uint8Array(Math.max(this.data.length * 2, this.length + count));
+      bigger.set(this.data.subarray(0, this.length));
       this.data = bigger;
     }
-    this.data[this.length++] = byte;
+    return this.data;
   }
 
   /** A view of the bytes (not a copy: valid until the builder is reused). */

@@ -1,9 +1,17 @@
 /**
  * No half-finished jobs (issue 16 item 5): at its start a job finds SETs committed at the hot-site (manifest present)
  * that have no job record, or no archive copy while their record does not say phase 2 archived them — a job killed
- * or interrupted between the hot-site commit and the end of phase 2 — and finishes their phase 2 with the phase-2 code
- * itself (ValidateSet, ArchiveSet, ReportJob handlers, in-process), recording them *Completed With One or More Errors*
- * with the reason (in the phase-1 destination's history and `jobs/<id>.json` at the hot-site).
+ * or interrupted between the hot-site commit and the end of phase 2 — and finishes their phase 2, recorded
+ * *Completed With One or More Errors* with the reason:
+ * - in AWS (`StateMachineArn` set): an execution of the DR job state machine named after the SET
+ *   (`finish-phase2-<SET>`, start-phase2.ts) runs ValidateSet → ArchiveSet → PruneSets → ReportJob under the Lambdas'
+ *   roles, exactly as for a job run by hand; the agent's role needs only `states:StartExecution` — never `archive/`
+ *   writes (proven by test/iam/iam-proof.test.ts). ReportJob writes `jobs/<id>.json`; a later job that finds the SET
+ *   still unfinished is told the execution exists already (Step Functions refuses a second one with that name) and
+ *   names it;
+ * - with a local stand-in (`HotSite.endpoint`, no state machine): the phase-2 code itself (ValidateSet, ArchiveSet,
+ *   ReportJob handlers, in-process), the record in the phase-1 destination's history and `jobs/<id>.json`;
+ * - neither: not finished, with the reason (the `StateMachineArn` setting is missing).
  *
  * A SET is left alone while its phase 2 may still be running in the cloud: for
  * `ArchiveRetryCount × ArchiveRetryIntervalMinutes + 60` minutes after its manifest's end time (the state machine's
@@ -12,6 +20,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { Logger } from 'pino';
 import { describeError } from '#core/errors';
 import { ARCHIVE_PREFIX, JOBS_PREFIX, jobRecordKey, MANIFEST_FILE, parseSetObjectKey, setObjectKey, setPrefix } from '#core/hotsite-layout';
@@ -25,14 +34,18 @@ import { makeReportJobHandler } from '#lambdas/report-job';
 import { makeValidateSetHandler } from '#lambdas/validate-set';
 import { readHistory, tryRecordJob } from '#agent/history/history';
 import { hotSiteError, readHotSiteManifest } from '#agent/hotsite/hot-site';
+import { sfnClient } from '#agent/aws/clients';
+import { phase2Route, startFinishingPhase2, type Phase2Route } from '#agent/commands/backup/start-phase2';
 
 /** A SET whose phase 2 this job finished (or tried to). */
 export interface FinishedSet {
   setName: string;
   /** Why it was half-finished. */
   reason: string;
-  /** The record written (status, phase 2). */
+  /** The record written (status, phase 2), when phase 2 ran in-process (local stand-in). */
   record: JobRecord | null;
+  /** The state-machine execution running its phase 2 (in AWS: ReportJob writes the record when it ends). */
+  execution?: { arn: string; alreadyStarted: boolean };
   /** Why its record could not be written, when it could not. */
   error?: string;
 }
@@ -49,6 +62,8 @@ export interface HalfFinishedOptions {
   committed: Array<string | number>;
   /** The job finishing them (named in the reason). */
   byJob?: string;
+  /** Step Functions client for starting phase 2 on the state machine (default: the agent's client factory). */
+  sfn?: SFNClient;
   /** Called with the SET names about to be finished, before their phase 2 runs (the upkeep checks and repairs them). */
   beforeFinishing?: (setNames: string[]) => Promise<void>;
   now?: () => Date;
@@ -158,27 +173,53 @@ export async function finishHalfFinishedSets(options: HalfFinishedOptions): Prom
     if (now().getTime() - Date.parse(manifest.endTime) < graceMs) continue; // phase 2 may still be running
     toFinish.push({ name, reason, record, manifest });
   }
-  if (toFinish.length > 0) await options.beforeFinishing?.(toFinish.map((t) => t.name));
+  if (toFinish.length === 0) return finished;
+  await options.beforeFinishing?.(toFinish.map((t) => t.name));
+  const route = finishingRoute(settings);
   for (const { name, reason, record, manifest } of toFinish) {
-    const event: JobEvent = {
-      time: now().toISOString(),
-      level: 'error',
-      code: 'JOB_NOT_FINISHED',
-      message: `${name} was committed at the hot-site but ${reason}; phase 2 finished by ${options.byJob ?? 'a later job'}`,
-    };
-    const localDir = join(settings.Phase1Destination, name);
-    const phase1 = phase1FromManifest(manifest, bucket, existsSync(join(localDir, MANIFEST_FILE)) ? localDir : null, event);
-    if (record) phase1.events = [...record.events, event];
-    try {
-      const written = await runPhase2(s3, settings, phase1, now);
-      tryRecordJob(settings.Phase1Destination, written, (e) => logger.warn(`job record of ${name} not written to the phase-1 destination: ${describeError(e)}`));
-      finished.push({ setName: name, reason, record: written });
-      logger.warn({ setName: name, status: written.status, phase2: written.phase2 }, `finished phase 2 of ${name}: ${reason}`);
-    } catch (error) {
-      finished.push({ setName: name, reason, record: null, error: describeError(error) });
-    }
+    finished.push(await finishOne({ ...options, now, route, name, reason, record, manifest }));
   }
   return finished;
+}
+
+/** Where phase 2 of a half-finished SET runs (see the module comment), or why it cannot. */
+function finishingRoute(settings: Settings): Phase2Route | { kind: 'none'; reason: string } {
+  try {
+    return phase2Route(settings);
+  } catch (error) {
+    return { kind: 'none', reason: describeError(error) };
+  }
+}
+
+/** Finishes one SET's phase 2 on its route; never throws (a failure is the entry's `error`). */
+async function finishOne(
+  options: HalfFinishedOptions & { now: () => Date; route: ReturnType<typeof finishingRoute>; name: string; reason: string; record: JobRecord | undefined; manifest: Manifest },
+): Promise<FinishedSet> {
+  const { s3, settings, logger, now, route, name, reason, record, manifest } = options;
+  if (route.kind === 'none') return { setName: name, reason, record: null, error: route.reason };
+  const finisher = route.kind === 'state-machine' ? `the DR job state machine, started by ${options.byJob ?? 'a later job'}` : (options.byJob ?? 'a later job');
+  const event: JobEvent = {
+    time: now().toISOString(),
+    level: 'error',
+    code: 'JOB_NOT_FINISHED',
+    message: `${name} was committed at the hot-site but ${reason}; phase 2 finished by ${finisher}`,
+  };
+  const localDir = join(settings.Phase1Destination, name);
+  const phase1 = phase1FromManifest(manifest, settings.HotSite.bucket, existsSync(join(localDir, MANIFEST_FILE)) ? localDir : null, event);
+  if (record) phase1.events = [...record.events, event];
+  try {
+    if (route.kind === 'state-machine') {
+      const started = await startFinishingPhase2(options.sfn ?? sfnClient(settings.HotSite), route.stateMachineArn, phase1);
+      logger.warn({ setName: name, executionArn: started.executionArn, alreadyStarted: started.alreadyStarted }, `phase 2 of ${name} on the state machine: ${reason}`);
+      return { setName: name, reason, record: null, execution: { arn: started.executionArn, alreadyStarted: started.alreadyStarted } };
+    }
+    const written = await runPhase2(s3, settings, phase1, now);
+    tryRecordJob(settings.Phase1Destination, written, (e) => logger.warn(`job record of ${name} not written to the phase-1 destination: ${describeError(e)}`));
+    logger.warn({ setName: name, status: written.status, phase2: written.phase2 }, `finished phase 2 of ${name}: ${reason}`);
+    return { setName: name, reason, record: written };
+  } catch (error) {
+    return { setName: name, reason, record: null, error: describeError(error) };
+  }
 }
 
 async function readRemoteRecord(s3: S3Client, bucket: string, jobId: number): Promise<JobRecord | undefined> {
@@ -192,14 +233,31 @@ async function readRemoteRecord(s3: S3Client, bucket: string, jobId: number): Pr
 
 /** The job events saying what {@link finishHalfFinishedSets} did. */
 export function halfFinishedEvents(finished: FinishedSet[], time: string): JobEvent[] {
-  return finished.map((f): JobEvent =>
-    f.record
-      ? {
-          time,
-          level: 'warning',
-          code: 'HALF_FINISHED_JOB',
-          message: `${f.setName}: ${f.reason}; its phase 2 was finished now (${f.record.phase2}) and it is recorded ${f.record.status}`,
-        }
-      : { time, level: 'error', code: 'HALF_FINISHED_JOB', message: `${f.setName}: ${f.reason}; its phase 2 could not be finished: ${f.error ?? 'unknown'}` },
-  );
+  return finished.map((f): JobEvent => {
+    if (f.record) {
+      return {
+        time,
+        level: 'warning',
+        code: 'HALF_FINISHED_JOB',
+        message: `${f.setName}: ${f.reason}; its phase 2 was finished now (${f.record.phase2}) and it is recorded ${f.record.status}`,
+      };
+    }
+    if (f.execution && !f.execution.alreadyStarted) {
+      return {
+        time,
+        level: 'warning',
+        code: 'HALF_FINISHED_JOB',
+        message: `${f.setName}: ${f.reason}; its phase 2 was started on the DR job state machine (${f.execution.arn}), which records it Completed With One or More Errors when it ends`,
+      };
+    }
+    if (f.execution) {
+      return {
+        time,
+        level: 'error',
+        code: 'HALF_FINISHED_JOB',
+        message: `${f.setName}: ${f.reason}; an earlier job started its phase 2 on the DR job state machine (${f.execution.arn}) and it has not archived and recorded the SET: see that execution's history`,
+      };
+    }
+    return { time, level: 'error', code: 'HALF_FINISHED_JOB', message: `${f.setName}: ${f.reason}; its phase 2 could not be finished: ${f.error ?? 'unknown'}` };
+  });
 }

@@ -4,7 +4,8 @@
  * into the IAM requests AWS authorises (test/support/iam/requests.ts) and evaluated against the
  * synthesized template's policies for that principal (test/support/iam/policies.ts).
  *
- * Principals: the agent's role (SSM managed node: scheduled phase 1, hand-run job), the four phase-2
+ * Principals: the agent's role (SSM managed node: scheduled phase 1, hand-run job, the next job finishing a
+ * half-finished SET by starting the state machine for it), the four phase-2
  * Lambda roles, the recovery role (recover/fetch/sets/history from any machine, hot-site and archive)
  * and the operator role (verify, manual prune). A command no policy allows fails the test with the
  * principal, the step, the action and the resource.
@@ -19,6 +20,10 @@ import { executeDrJobLocally } from '#agent/local/local-state-machine';
 import { generateSampleCommServe } from '#agent/local/sample-db/index';
 import { loadEffectiveConfig } from '#agent/config';
 import { readSettingParameters } from '#lambdas/shared/settings';
+import { s3Client } from '#agent/aws/clients';
+import { runJobUpkeep } from '#agent/upkeep/job-upkeep';
+import { setName } from '#core/set-id';
+import { createLogger } from '#agent/log';
 import type { Phase1Result } from '#core/job';
 import { capture } from '../support/cli';
 import { useMoto } from '../support/moto';
@@ -59,7 +64,7 @@ describe('IAM: every request of the real code paths is allowed to the principal 
     process.env = saved;
   });
 
-  it('scheduled job, hand-run job, Lambdas, recover (hot-site and archive), fetch, sets, history, verify, prune', async () => {
+  it('scheduled job, hand-run job, half-finished SET finished by the next job, Lambdas, recover (hot-site and archive), fetch, sets, history, verify, prune', async () => {
     // Template: the stack as deployed, with the test's bucket name.
     const { stack, json } = synth({ stackProps: { bucketName: BUCKET } });
     const template = json as unknown as Template;
@@ -119,7 +124,7 @@ describe('IAM: every request of the real code paths is allowed to the principal 
       });
       const { settings } = await loadEffectiveConfig(config, ssmWorkDir);
       /** Phase 2 as the state machine runs it: each Lambda with its own role. */
-      const phase2 = async (step: string, input: unknown) => {
+      const phase2 = async (step: string, input: unknown, status = 'Completed') => {
         recorder.as('ReportJob', step); // ReportJob's CloudWatch client is the only one not bound below
         const execution = await executeDrJobLocally({
           input: input as never,
@@ -127,7 +132,7 @@ describe('IAM: every request of the real code paths is allowed to the principal 
           settings,
           functionClients: { ValidateSet: client('ValidateSet'), ArchiveSet: client('ArchiveSet'), PruneSets: client('PruneSets'), ReportJob: client('ReportJob') },
         });
-        expect(execution.record.status).toBe('Completed');
+        expect(execution.record.status).toBe(status);
       };
       const scheduledJob = async (type: 'full' | 'differential', token: string) => {
         const phase1 = await cli('agent', 'scheduled job: phase 1', ['--json', 'backup', '--type', type, '--task-token', token]);
@@ -152,6 +157,27 @@ describe('IAM: every request of the real code paths is allowed to the principal 
       expect({ code: hand.code, err: errors(hand.err) }).toEqual({ code: 0, err: [] });
       expect(started).toMatchObject({ stateMachineArn });
       await phase2('hand-run job: phase 2', JSON.parse(String(started!.input)));
+
+      // 2b. A scheduled job whose execution was lost after phase 1 (the SET is committed at the hot-site, never archived):
+      // the next job's upkeep (agent role, a day later) starts the state machine for it, whose Lambdas archive and record it.
+      const lost = await cli('agent', 'scheduled job: phase 1, its execution lost', ['--json', 'backup', '--type', 'differential', '--task-token', 'token-lost']);
+      expect({ code: lost.code, err: errors(lost.err) }).toEqual({ code: 0, err: [] });
+      const lostSet = (JSON.parse(lost.out) as Phase1Result).setName;
+      started = undefined;
+      recorder.as('agent', 'next job: upkeep finishes the half-finished SET');
+      const upkeep = await runJobUpkeep({
+        s3: s3Client(settings.HotSite),
+        settings,
+        logger: createLogger({ level: 'silent' }),
+        phase1DestinationUsable: true,
+        jobSetName: setName(99),
+        now: () => new Date(Date.now() + 26 * 3600_000),
+      });
+      expect(upkeep.finished).toEqual([
+        { setName: lostSet, reason: expect.stringContaining('no archive copy'), record: null, execution: { arn: expect.stringMatching(new RegExp(`:execution:.*:finish-phase2-${lostSet}$`)), alreadyStarted: false } },
+      ]);
+      expect(started).toMatchObject({ stateMachineArn, name: `finish-phase2-${lostSet}` });
+      await phase2('half-finished SET: phase 2', JSON.parse(String(started!.input)), 'Completed With One or More Errors');
 
       // 3. Read-only commands and recovery from the hot-site (recovery role, any machine).
       expect((await cli('recovery', 'sets', ['--json', 'sets'])).code).toBe(0);
@@ -204,7 +230,7 @@ describe('IAM: every request of the real code paths is allowed to the principal 
     // Every principal was exercised (a scenario that silently sent nothing proves nothing).
     expect(summary.map((l) => l.split(':')[0]).sort()).toEqual(['ArchiveSet', 'PruneSets', 'ReportJob', 'ValidateSet', 'agent', 'operator', 'recovery']);
     writeFileSync(join(__dirname, '..', '..', '.cache', 'iam-actions.txt'), `${summary.join('\n')}\n`);
-  });
+  }, 300_000); // one test drives every command end to end (~50 s alone, far more on a loaded 2-core machine): the limit guards against a hang, not speed
 });
 
 /** The one-line errors a command printed (`commserve-dr: …`). */

@@ -18,7 +18,7 @@ describe('synthesizeDrJobDefinition', () => {
 
   it('lists the states, with the names the local runner overrides', () => {
     expect([...stateNames].sort()).toEqual(
-      ['ArchiveSet', 'HasPhase1Result', 'IsJobFailed', 'IsLogPoint', 'JobFailed', 'JobSucceeded', 'PruneSets', 'RejectInput', 'ReportJob', 'RunPhase1', 'ValidateSet'],
+      ['ArchiveSet', 'HasPhase1Result', 'IsJobFailed', 'IsLogPoint', 'JobFailed', 'JobSucceeded', 'LogSkipped', 'PruneSets', 'RejectInput', 'ReportJob', 'RunPhase1', 'ValidateSet'],
     );
     expect([...stateNames].sort()).toEqual([...DR_JOB_STATE_NAMES].sort());
     expect(definition.StartAt).toBe('HasPhase1Result');

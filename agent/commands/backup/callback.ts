@@ -83,33 +83,66 @@ export function inProcessTaskCallback(): TaskCallback & { result: Promise<Phase1
 }
 
 /**
- * Runs `work` and reports its outcome through `callback`. Heartbeat failures are reported to `onHeartbeatError`
- * and do not stop the work. Returns the result, or rethrows the work's error after reporting it.
+ * Runs `work` and reports its outcome through `callback`. Heartbeat failures are reported to `onCallbackError`
+ * and do not stop the work.
+ *
+ * A callback that itself fails never changes what is reported about the work:
+ * - work failed, SendTaskFailure failed too: the work's own error is rethrown (the callback's error goes to
+ *   `onCallbackError`); the execution then ends at its heartbeat timeout and its Catch writes the Failed record.
+ * - work succeeded, SendTaskSuccess failed: no failure is sent (phase 1 did finish); a `CALLBACK_FAILED` error
+ *   naming the job, its SET and the reason is thrown, so the command does not claim the state machine continues.
+ *   The SET is committed; the next job finishes its phase 2 (half-finished jobs, SPEC §6.1).
+ *
+ * @returns the work's result once the state machine was told.
+ * @throws the work's error, or `CALLBACK_FAILED` as above.
  */
 export async function runWithCallback(
   callback: TaskCallback,
   work: (heartbeat: () => Promise<void>) => Promise<Phase1Result>,
-  onHeartbeatError: (error: unknown) => void = () => undefined,
+  onCallbackError: (error: unknown) => void = () => undefined,
 ): Promise<Phase1Result> {
   const heartbeat = async () => {
     try {
       await callback.heartbeat();
     } catch (error) {
-      onHeartbeatError(error);
+      onCallbackError(error);
     }
   };
   const timer = setInterval(() => void heartbeat(), HEARTBEAT_MIN_INTERVAL_MS);
   timer.unref();
   try {
-    const result = await work(heartbeat);
-    await callback.success(result);
+    const result = await work(heartbeat).catch(async (error: unknown) => {
+      await reportFailure(callback, error, onCallbackError);
+      throw error;
+    });
+    await reportSuccess(callback, result);
     return result;
-  } catch (error) {
-    const code = error instanceof CommserveDrError ? error.code : 'PHASE1_FAILED';
-    // Once the job had an id, the Cause carries it (JSON) so the Failed record keeps the id, SET name and events.
-    await callback.failure(code, encodePhase1FailureCause(describeError(error), failedJobOf(error)));
-    throw error;
   } finally {
     clearInterval(timer);
+  }
+}
+
+/** SendTaskFailure for a failed phase 1; a failing callback is passed to `onCallbackError`, never thrown. */
+async function reportFailure(callback: TaskCallback, error: unknown, onCallbackError: (error: unknown) => void): Promise<void> {
+  const code = error instanceof CommserveDrError ? error.code : 'PHASE1_FAILED';
+  try {
+    // Once the job had an id, the Cause carries it (JSON) so the Failed record keeps the id, SET name and events.
+    await callback.failure(code, encodePhase1FailureCause(describeError(error), failedJobOf(error)));
+  } catch (callbackError) {
+    onCallbackError(callbackError);
+  }
+}
+
+/** SendTaskSuccess for a finished phase 1. @throws CommserveDrError `CALLBACK_FAILED` when the state machine could not be told. */
+async function reportSuccess(callback: TaskCallback, result: Phase1Result): Promise<void> {
+  try {
+    await callback.success(result);
+  } catch (error) {
+    throw new CommserveDrError(
+      'CALLBACK_FAILED',
+      `phase 1 of job ${result.jobId} finished (${result.setName}, ${result.status}), but the state machine could not be told (SendTaskSuccess: ${describeError(error)}); ` +
+        'its execution ends at the heartbeat timeout. The SET is committed; the next job finishes its phase 2.',
+      { cause: error, context: { jobId: result.jobId, setName: result.setName } },
+    );
   }
 }

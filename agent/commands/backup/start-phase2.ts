@@ -4,7 +4,7 @@
  * and ReportJob run in AWS under their own roles — exactly as for a scheduled job. The agent's role
  * needs only `states:StartExecution` for this (never `archive/`, `prune/` or deletes).
  */
-import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { CommserveDrError, ConfigError, describeError, ExitCode } from '#core/errors';
 import type { DrJobInput, Phase1Result } from '#core/job';
 import type { Settings } from '#core/settings';
@@ -47,5 +47,41 @@ export async function startPhase2(sfn: SFNClient, stateMachineArn: string, backu
     return started.executionArn;
   } catch (error) {
     throw new Phase2StartError(`phase 1 of job ${phase1.jobId} is done (${phase1.setName}), but phase 2 could not be started on ${stateMachineArn}: ${describeError(error)}`, { cause: error });
+  }
+}
+
+/**
+ * Name of the execution that finishes phase 2 of a half-finished SET (agent/upkeep/half-finished.ts): one name per
+ * SET, so a second start (a later job finding the SET still unarchived) is refused by Step Functions
+ * (`ExecutionAlreadyExists`, names are unique per state machine for 90 days) instead of archiving it twice.
+ */
+export function finishingExecutionName(setName: string): string {
+  return `finish-phase2-${setName}`;
+}
+
+/** A started (or earlier started) execution finishing a half-finished SET. */
+export interface FinishingExecution {
+  executionArn: string;
+  /** True when an earlier job had started it already (this start was refused as a duplicate). */
+  alreadyStarted: boolean;
+}
+
+/**
+ * Starts phase 2 of a half-finished SET on the DR job state machine (ValidateSet → ArchiveSet → PruneSets →
+ * ReportJob under the Lambdas' roles), so the agent's role never needs `archive/` writes for it.
+ * @throws Phase2StartError naming the state machine and the reason (other than the execution existing already).
+ */
+export async function startFinishingPhase2(sfn: SFNClient, stateMachineArn: string, phase1: Phase1Result): Promise<FinishingExecution> {
+  const name = finishingExecutionName(phase1.setName);
+  const input: DrJobInput = { backupType: phase1.requestedType, phase1 };
+  try {
+    const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+    if (!started.executionArn) throw new Error('no execution ARN in the answer');
+    return { executionArn: started.executionArn, alreadyStarted: false };
+  } catch (error) {
+    if (error instanceof ExecutionAlreadyExists || (error as { name?: string }).name === 'ExecutionAlreadyExists') {
+      return { executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`, alreadyStarted: true };
+    }
+    throw new Phase2StartError(`phase 2 of ${phase1.setName} could not be started on ${stateMachineArn}: ${describeError(error)}`, { cause: error });
   }
 }

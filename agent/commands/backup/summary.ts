@@ -3,6 +3,7 @@
  * durations and bytes, where each copy went, and the job's warnings and errors.
  */
 import { formatBytes, formatDuration } from '#core/format';
+import { JobStatus } from '#core/job-status';
 import type { JobRecord } from '#core/job';
 
 /**
@@ -25,9 +26,18 @@ export function formatJobSummary(
   row('phase 1 (agent)', dur('RunPhase1'), record.copies.phase1Destination ? `${formatBytes(record.bytes)} → ${record.copies.phase1Destination}` : 'no SET written');
   row('  hot-site upload', '', record.copies.hotSite ? `→ ${record.copies.hotSite}` : 'not uploaded');
   row('phase 2: validate', dur('ValidateSet'), record.copies.hotSite ? 'every file checked against the manifest' : 'not run');
-  row('phase 2: archive', dur('ArchiveSet'), record.copies.archive ? `→ ${record.copies.archive}` : record.phase2 === 'failed' ? 'FAILED (SET kept for the failed-DR lifespan)' : 'not run');
+  const logWithCycle = record.backupType === 'LOG' && record.copies.hotSite && record.phase2 === 'not-run';
+  const archive = record.copies.archive
+    ? `→ ${record.copies.archive}`
+    : record.phase2 === 'failed'
+      ? 'FAILED (SET kept for the failed-DR lifespan)'
+      : logWithCycle
+        ? 'with its cycle: by the next FULL or DIFFERENTIAL (no archive job per LOG point)'
+        : 'not run';
+  row('phase 2: archive', dur('ArchiveSet'), archive);
   const pruned = record.events.find((e) => e.code.startsWith('PRUNE'));
   row('phase 2: prune', dur('PruneSets'), pruned ? pruned.message : record.phase2 === 'archived' ? 'not run' : 'not run (no archive copy)');
+  row('RPO', '', describeRpo(record));
   row('report', dur('ReportJob'), record.jobId !== null ? `job record jobs/${String(record.jobId).padStart(3, '0')}.json` : '');
   if (extra.totalMs !== undefined) row('total', formatDuration(extra.totalMs), extra.hotSiteNote ?? '');
   const notable = record.events.filter((e) => e.level !== 'info');
@@ -36,4 +46,21 @@ export function formatJobSummary(
     for (const e of notable) lines.push(`  ${e.level === 'error' ? 'ERROR' : 'warning'} ${e.code}: ${e.message}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The RPO line (issue 17 item 4): the age of the newest restorable point at the hot-site when the job ended — this
+ * job's point — or, when the job added none, why and where to look.
+ */
+export function describeRpo(record: JobRecord): string {
+  if (record.rpo) return `${formatDuration(record.rpo.seconds * 1000)} at the end of the job (newest restorable point ${record.rpo.setName}, ${record.rpo.pointTime})`;
+  const why =
+    record.status === JobStatus.Failed || record.status === JobStatus.Killed
+      ? 'the job left no SET'
+      : !record.copies.hotSite
+        ? 'its SET is not at the hot-site'
+        : record.integrity === 'corrupt'
+          ? 'its database was found corrupt'
+          : 'its point time is not known';
+  return `not improved by this job (${why}): the previous point's age, see \`commserve-dr sets\``;
 }

@@ -46,6 +46,17 @@ export interface InventoryEntry {
   problems: string[];
   /** SQL Server, from the manifest: other tools' non-COPY_ONLY backups found in msdb, and whose chain each belongs to (absent: none). */
   otherBackups?: string[];
+  /** The manifest (phase-1 destination first, else the hot-site), when one is readable and valid. */
+  manifest?: Manifest | null;
+}
+
+/** What {@link takeInventory} reads besides the settings. */
+export interface InventoryOptions {
+  /**
+   * A folder of `SET_<n>/` folders read instead of the phase-1 destination (`sets --from DIR`: a USB disk, a mounted
+   * share, a copy of a phase-1 destination); its `jobs/` history gives the statuses, and no SET of it is `Running`.
+   */
+  from?: string;
 }
 
 /** The inventory and what could not be looked at. */
@@ -86,12 +97,13 @@ async function readHotSiteRecord(s3: S3Client, bucket: string, jobId: number): P
 
 /**
  * Builds the inventory.
- * @param s3 the hot-site client, or null to look only at the phase-1 destination.
+ * @param s3 the hot-site client, or null to look only at the phase-1 destination (or `options.from`).
  * Never throws for an unreachable hot-site or a malformed manifest: both are reported in the result.
  */
-export async function takeInventory(settings: Settings, s3: S3Client | null): Promise<Inventory> {
+export async function takeInventory(settings: Settings, s3: S3Client | null, options: InventoryOptions = {}): Promise<Inventory> {
   const bucket = settings.HotSite.bucket;
-  const records = new Map(readHistory(settings.Phase1Destination).filter((r) => r.jobId !== null).map((r) => [r.jobId!, r]));
+  const folder = options.from ?? settings.Phase1Destination;
+  const records = new Map(readHistory(folder).filter((r) => r.jobId !== null).map((r) => [r.jobId!, r]));
   const manifests = new Map<number, Manifest>();
   const problems = new Map<number, string[]>();
   const problem = (jobId: number, text: string) => problems.set(jobId, [...(problems.get(jobId) ?? []), text]);
@@ -100,12 +112,12 @@ export async function takeInventory(settings: Settings, s3: S3Client | null): Pr
   // The SET's name as found (legacy SET_042 or new SET_0000042: core/set-id.ts), never rebuilt from the job id.
   const names = new Map<number, string>();
 
-  if (existsSync(settings.Phase1Destination)) {
-    for (const entry of readdirSync(settings.Phase1Destination, { withFileTypes: true })) {
+  if (existsSync(folder)) {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
       const jobId = entry.isDirectory() ? parseSetName(entry.name) : undefined;
       if (jobId === undefined) continue;
       names.set(jobId, entry.name);
-      const dir = join(settings.Phase1Destination, entry.name);
+      const dir = join(folder, entry.name);
       const manifestPath = join(dir, MANIFEST_FILE);
       let complete = false;
       if (existsSync(manifestPath)) {
@@ -149,7 +161,7 @@ export async function takeInventory(settings: Settings, s3: S3Client | null): Pr
 
   const jobIds = [...new Set([...local.keys(), ...hotSite.keys()])].sort((a, b) => a - b);
   const newest = jobIds.at(-1);
-  const running = isPhase1Locked(settings.StateDirectory);
+  const running = options.from === undefined && isPhase1Locked(settings.StateDirectory);
   const entries = jobIds.map((jobId): InventoryEntry => {
     const manifest = manifests.get(jobId) ?? null;
     const record = records.get(jobId) ?? null;
@@ -171,6 +183,7 @@ export async function takeInventory(settings: Settings, s3: S3Client | null): Pr
       record,
       problems: problems.get(jobId) ?? [],
       otherBackups: (manifest?.database.otherBackups ?? []).map(describeOtherBackup),
+      manifest,
     };
   });
   return { entries, hotSiteUnavailable };

@@ -7,6 +7,7 @@ import { formatBytes } from '#core/format';
 import { chainGaps, newestPointWithLogs, restorablePointMoment } from '#core/log-chain';
 import { setName as setNameOfJob } from '#core/set-id';
 import type { Inventory, InventoryEntry } from './inventory';
+import { describeCopyState, type CopyInspection, type CopyState, type UnreachableCopy } from './copy-states';
 import type { Verification } from '#agent/commands/recover/verify';
 
 /** One SET as printed (and as `--json` gives it). */
@@ -23,8 +24,13 @@ export interface SetRow {
    * words saying whose chain it belongs to (docs/SQLSERVER.md "Coexistence"). Absent when none.
    */
   otherBackups?: string[];
-  /** `local`, `hot-site`, `archive` — where a copy is (archive from the job record). */
+  /**
+   * `local`, `hot-site`, `archive` — the copies that hold the SET: listed from the copies themselves when they were
+   * inspected (`copyStates`), else local/hot-site from the listing and archive from the job record.
+   */
   copies: string[];
+  /** Per copy holding the SET: what exists, when its content was last checked, what is damaged (issue 16 item 4). */
+  copyStates?: CopyState[];
   problems: string[];
   /** The last `verify` of the point ending at this SET: result and time, when one was recorded. */
   verified: { result: 'restorable' | 'failed'; at: string; trialRestoreMs: number | null } | null;
@@ -65,16 +71,27 @@ export interface SetsDocument {
   gaps: SetsGap[];
   rpo: SetsRpo;
   hotSiteUnavailable: string | null;
+  /** The copies listed (`local /srv/dr`, `hot-site s3://b/sets/`, `archive s3://b/archive/`), when inspected. */
+  copiesRead?: string[];
+  /** The copies that could not be listed: `sets` exits 3 when there is one. */
+  copiesUnreachable?: UnreachableCopy[];
+  /** Every damaged copy found (`sets` exits 3 when there is one). */
+  damagedCopies?: Array<{ setName: string; copy: string; damaged: string[] }>;
+  /** SETs found only in a copy the inventory does not read (e.g. only in `archive/`), with their copies. */
+  otherCopies?: Array<{ setName: string; copyStates: CopyState[] }>;
   /** The manifest hash chain per copy (issue 21), when it was checked. */
   manifestChain?: Array<{ copy: string; status: 'intact' | 'broken' | 'not-checked'; line: string; breaks: string[] }>;
 }
 
-function row(entry: InventoryEntry, verifications: ReadonlyMap<string, Verification>): SetRow {
+function row(entry: InventoryEntry, verifications: ReadonlyMap<string, Verification>, copyStates?: CopyState[]): SetRow {
   const v = verifications.get(entry.summary.setName);
   const copies: string[] = [];
-  if (entry.locations.local) copies.push('local');
-  if (entry.locations.hotSite) copies.push('hot-site');
-  if (entry.record?.phase2 === 'archived') copies.push('archive');
+  if (copyStates) copies.push(...copyStates.map((c) => c.copy));
+  else {
+    if (entry.locations.local) copies.push('local');
+    if (entry.locations.hotSite) copies.push('hot-site');
+    if (entry.record?.phase2 === 'archived') copies.push('archive');
+  }
   return {
     setName: entry.summary.setName,
     jobId: entry.summary.jobId,
@@ -89,6 +106,7 @@ function row(entry: InventoryEntry, verifications: ReadonlyMap<string, Verificat
     ...(entry.otherBackups?.length ? { otherBackups: entry.otherBackups } : {}),
     pointTime: entry.summary.pointTime ?? null,
     previousSet: entry.summary.previousJobId === undefined ? null : setNameOfJob(entry.summary.previousJobId),
+    ...(copyStates ? { copyStates } : {}),
   };
 }
 
@@ -112,11 +130,19 @@ export function formatRpoAge(ms: number): string {
   return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
 }
 
-/** Builds the document from an inventory (pure). */
-export function setsDocument(inventory: Inventory, verifications: ReadonlyMap<string, Verification> = new Map(), now: Date = new Date()): { document: SetsDocument; report: CycleReport } {
+/**
+ * Builds the document from an inventory (pure).
+ * @param copies what the copies themselves hold ({@link inspectCopies}); without it, copies come from the inventory.
+ */
+export function setsDocument(
+  inventory: Inventory,
+  verifications: ReadonlyMap<string, Verification> = new Map(),
+  now: Date = new Date(),
+  copies?: CopyInspection,
+): { document: SetsDocument; report: CycleReport } {
   const byJob = new Map(inventory.entries.map((e) => [e.summary.jobId, e]));
   const report = buildCycles(inventory.entries.map((e) => e.summary));
-  const rowOf = (s: SetSummary) => row(byJob.get(s.jobId)!, verifications);
+  const rowOf = (s: SetSummary) => row(byJob.get(s.jobId)!, verifications, copies ? (copies.byJob.get(s.jobId) ?? []) : undefined);
   const newestPoint = newestPointWithLogs(report);
   const document: SetsDocument = {
     cycles: report.cycles.map((c) => ({
@@ -139,8 +165,33 @@ export function setsDocument(inventory: Inventory, verifications: ReadonlyMap<st
     })),
     rpo: rpoOf(report, now),
     hotSiteUnavailable: inventory.hotSiteUnavailable,
+    ...(copies ? copiesFields(copies, byJob) : {}),
   };
   return { document, report };
+}
+
+/** The document's per-copy fields: copies read and not reached, damaged copies, SETs only in other copies. */
+function copiesFields(copies: CopyInspection, inventory: ReadonlyMap<number, InventoryEntry>): Pick<SetsDocument, 'copiesRead' | 'copiesUnreachable' | 'damagedCopies' | 'otherCopies'> {
+  const jobIds = [...copies.byJob.keys()].sort((a, b) => a - b);
+  return {
+    copiesRead: copies.read,
+    copiesUnreachable: copies.unreachable,
+    damagedCopies: jobIds.flatMap((jobId) =>
+      copies.byJob.get(jobId)!.filter((c) => c.verdict === 'damaged').map((c) => ({ setName: setNameOfJob(jobId), copy: c.copy, damaged: c.damaged })),
+    ),
+    otherCopies: jobIds.filter((jobId) => !inventory.has(jobId)).map((jobId) => ({ setName: setNameOfJob(jobId), copyStates: copies.byJob.get(jobId)! })),
+  };
+}
+
+/** The lines about the copies under the table: SETs only elsewhere, damaged copies, copies not reached. */
+function copiesLines(document: SetsDocument): string[] {
+  const lines: string[] = [];
+  for (const other of document.otherCopies ?? []) lines.push(`${other.setName} only in: ${other.copyStates.map(describeCopyState).join(' · ')}`);
+  if (document.copiesRead) lines.push(`Copies read: ${document.copiesRead.join(', ') || 'none'}`);
+  const damaged = document.damagedCopies ?? [];
+  if (damaged.length > 0) lines.push(`DAMAGED copies: ${damaged.map((d) => `${d.setName} ${d.copy}`).join(', ')} (exit 3; the next backup job's scrub repairs the hot-site, or run verify --repair)`);
+  for (const u of document.copiesUnreachable ?? []) lines.push(`COPY NOT REACHED: ${u.label}: ${u.reason} — its copies are not shown (exit 3)`);
+  return lines;
 }
 
 /** Formats the document as the table people read. */
@@ -155,6 +206,7 @@ export function formatSets(document: SetsDocument): string {
     for (const r of c.sets) {
       lines.push(setLine(r, r.backupType === 'LOG' && r.pointTime ? `  at ${r.pointTime}${r.previousSet ? ` after ${r.previousSet}` : ''}` : ''));
       for (const other of r.otherBackups ?? []) lines.push(`    ${other}`);
+      if (r.copyStates?.length) lines.push(`    ${r.copyStates.map(describeCopyState).join(' · ')}`);
     }
     if (!c.successful) lines.push(`    ${c.reasons.successful}`);
     for (const g of document.gaps.filter((gap) => gap.cycleId === c.cycleId)) {
@@ -165,7 +217,10 @@ export function formatSets(document: SetsDocument): string {
   }
   if (document.orphans.length > 0) {
     lines.push('Not in any cycle:');
-    for (const o of document.orphans) lines.push(setLine(o, `  (${o.reason})`));
+    for (const o of document.orphans) {
+      lines.push(setLine(o, `  (${o.reason})`));
+      if (o.copyStates?.length) lines.push(`    ${o.copyStates.map(describeCopyState).join(' · ')}`);
+    }
     lines.push('');
   }
   lines.push(
@@ -178,7 +233,8 @@ export function formatSets(document: SetsDocument): string {
       ? `RPO: ${formatRpoAge(document.rpo.ageMs)} (newest restorable point ${document.rpo.point.set} at ${document.rpo.point.time}${document.rpo.point.exact ? '' : ', its end time'})`
       : 'RPO: no restorable point',
   );
-  if (document.hotSiteUnavailable) lines.push(`Hot-site not listed: ${document.hotSiteUnavailable}`);
+  if (document.hotSiteUnavailable && !document.copiesUnreachable?.length) lines.push(`Hot-site not listed: ${document.hotSiteUnavailable}`);
+  lines.push(...copiesLines(document));
   for (const c of document.manifestChain ?? []) lines.push(c.line);
   return `${lines.join('\n')}\n`;
 }

@@ -34,10 +34,10 @@
  * promote a DIFFERENTIAL to a FULL when they change ({@link compareDatabaseIdentity}).
  */
 import Database from 'better-sqlite3';
-import { randomBytes, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { open, rename, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { DatabaseError } from '#core/errors';
 import {
   IO_CHUNK_BYTES,
@@ -53,6 +53,7 @@ import {
   type PageHashesHeader,
 } from './page-hashes';
 import { readSqliteHeader } from './sqlite-engine';
+import { openConsistentImage, type ConsistentImage, type LiveDatabase } from './consistent-image';
 
 /** Magic of a DIFF dump (bytes 0–7). */
 export const DIFF_MAGIC = 'CSDRDF01';
@@ -146,6 +147,11 @@ export interface WriteDifferentialOptions {
   baseJobId: number;
   /** Job id of this DIFFERENTIAL. */
   jobId: number;
+  /**
+   * The engine's live connection: the pages are read straight from the database file inside a read transaction
+   * instead of a snapshot, unless the database is in WAL mode (see `consistent-image.ts`).
+   */
+  live?: LiveDatabase;
   /** Called after each 1 MiB of the snapshot compared: (bytes compared, snapshot size). */
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
@@ -214,11 +220,11 @@ function baseMismatch(message: string, cause?: unknown): DatabaseError {
 }
 
 /**
- * Writes a DIFFERENTIAL dump: snapshots the live database into a temporary file next to `outFile`
- * (consistent; converted out of WAL mode), reads the snapshot once sequentially in 1 MiB chunks,
+ * Writes a DIFFERENTIAL dump: opens a consistent image of the live database (`consistent-image.ts`: the file itself
+ * under a read transaction with `live`, else a snapshot next to `outFile`), reads it once sequentially in 1 MiB chunks,
  * compares each page's digest with the base FULL's sidecar and writes the differing pages (and every page
  * beyond the FULL's page count) in the `CSDRDF01` format (see the module comment). Memory is bounded
- * (a few MiB) whatever the database size. The snapshot is deleted afterwards, also on error; the DIFF is
+ * (a few MiB) whatever the database size. The read lock ends (or the snapshot is deleted) as soon as every page is read, also on error; the DIFF is
  * written as `<outFile>.partial`, fsynced and renamed, and removed on error.
  *
  * @returns size, changed pages, page size/count and the SHA-256 of the reconstructed database.
@@ -242,32 +248,19 @@ export async function writeDifferential(options: WriteDifferentialOptions): Prom
     throw baseMismatch(`cannot take a DIFFERENTIAL: the page hashes belong to FULL job ${base.jobId}, not to job ${baseJobId}`);
   }
 
-  const snapshot = join(dirname(outFile), `.${basename(outFile)}.${process.pid}.${randomBytes(4).toString('hex')}.snapshot`);
   const partial = `${outFile}.partial`;
-  let snap: FileHandle | undefined;
+  let image: ConsistentImage | undefined;
   let sidecar: FileHandle | undefined;
   let out: FileHandle | undefined;
   let snapshotMs = 0;
   try {
-    try {
-      await removeDatabaseFiles(snapshot);
-      if (options.takeSnapshot) await options.takeSnapshot(snapshot);
-      else await backupInto(sourceDb, snapshot);
-      convertOutOfWal(snapshot);
-    } catch (error) {
-      if (error instanceof DatabaseError) throw error;
-      throw new DatabaseError('DIFF_SNAPSHOT_FAILED', `cannot snapshot ${basename(sourceDb)} for a DIFFERENTIAL: ${(error as Error).message}`, { cause: error });
-    }
-    snapshotMs = performance.now() - started;
-    const { pageSize } = readSqliteHeader(snapshot);
+    image = await openConsistentImage({ sourceDb, live: options.live, takeSnapshot: options.takeSnapshot, outFile, purpose: 'a DIFFERENTIAL' });
+    snapshotMs = image.preparedMs;
+    const { pageSize, pageCount, handle: snap } = image;
     if (pageSize !== base.pageSize) {
       throw baseMismatch(`page size changed since the FULL (${base.pageSize} → ${pageSize} bytes): a DIFFERENTIAL is impossible, run a FULL`);
     }
-
-    snap = await open(snapshot, 'r');
-    const snapBytes = (await snap.stat()).size;
-    if (snapBytes % pageSize !== 0) throw new Error(`snapshot is ${snapBytes} bytes, not a whole number of ${pageSize}-byte pages`);
-    const pageCount = snapBytes / pageSize;
+    const snapBytes = pageCount * pageSize;
     sidecar = await open(baseHashesFile, 'r');
     out = await open(partial, 'w+');
 
@@ -305,6 +298,7 @@ export async function writeDifferential(options: WriteDifferentialOptions): Prom
       onProgress?.((first + n) * pageSize, snapBytes);
     }
     const sha = whole.digest();
+    await image.release(); // every page is read: writers may commit again while the DIFF is finished
 
     const header = Buffer.alloc(DIFF_HEADER_BYTES);
     header.write(DIFF_MAGIC, 0, 'latin1');
@@ -350,9 +344,8 @@ export async function writeDifferential(options: WriteDifferentialOptions): Prom
     );
   } finally {
     await out?.close().catch(() => undefined);
-    await snap?.close().catch(() => undefined);
     await sidecar?.close().catch(() => undefined);
-    await removeDatabaseFiles(snapshot);
+    await image?.release();
   }
 }
 

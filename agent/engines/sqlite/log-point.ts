@@ -32,9 +32,10 @@
  * DIFFERENTIAL builds its overlay from the DIFF's records (every DIFF page differs from the FULL).
  *
  * ## Cost today
- * A LOG point snapshots the database (online backup: read + write of every page), then reads the snapshot once to
- * hash every page — the same work as a DIFFERENTIAL; the bytes written to the SET and uploaded track the changed
- * pages only. See docs/ARCHITECTURE.md for the measured ratios.
+ * A LOG point reads the database once to hash every page — the same work as a DIFFERENTIAL — in place under a read
+ * transaction (rollback-journal databases), or from a snapshot (WAL databases: online backup, read + write of every
+ * page, first); see `consistent-image.ts`. The bytes written to the SET and uploaded track the changed pages only.
+ * See docs/ARCHITECTURE.md for the measured ratios.
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { open, rename, type FileHandle } from 'node:fs/promises';
@@ -62,7 +63,7 @@ import {
   readDifferentialHeader,
   removeDatabaseFiles,
 } from './differential';
-import { readSqliteHeader } from './sqlite-engine';
+import { openConsistentImage, type ConsistentImage, type LiveDatabase } from './consistent-image';
 
 /** Magic of a LOG overlay (bytes 0–7). */
 export const OVERLAY_MAGIC = 'CSDRPO01';
@@ -97,6 +98,8 @@ export interface WriteLogPointOptions {
   sourceDb: string;
   /** Takes a consistent snapshot into `file` (default: an online backup of `sourceDb`). */
   takeSnapshot?: (file: string) => Promise<unknown>;
+  /** The engine's live connection: read the database file in place unless it is in WAL mode (`consistent-image.ts`). */
+  live?: LiveDatabase;
   /** The cycle's FULL page-hash sidecar. */
   fullHashesFile: string;
   /** Job id of the cycle's FULL. */
@@ -123,7 +126,7 @@ export interface LogPointResult {
   pageCount: number;
   /** SHA-256 of this point's database (= of the snapshot). */
   sha256: string;
-  /** When the snapshot was complete (ISO-8601 UTC): the point's moment. */
+  /** The point's moment (ISO-8601 UTC): when the read in place ended, or the snapshot was complete. */
   pointTime: string;
   durationMs: number;
   snapshotMs: number;
@@ -201,7 +204,8 @@ async function previousOverlay(previous: LogPredecessor, fullJobId: number): Pro
 }
 
 /**
- * Writes a LOG point: snapshots the live database (consistent; out of WAL mode), reads the snapshot once, and for
+ * Writes a LOG point: opens a consistent image of the live database (in place or a snapshot, `consistent-image.ts`),
+ * reads it once, and for
  * every page compares its digest with the previous point's (the FULL's sidecar overlaid with the previous point's
  * overlay): changed pages go to the LOG dump (`CSDRDF01` against the previous point), pages that differ from the FULL
  * to this point's overlay. Both files are written as `.partial`, fsynced and renamed; removed on error. Memory: the
@@ -221,31 +225,18 @@ export async function writeLogPoint(options: WriteLogPointOptions): Promise<LogP
   }
   const overlay = await previousOverlay(previous, fullJobId);
 
-  const snapshot = join(dirname(outFile), `.${basename(outFile)}.${process.pid}.${randomBytes(4).toString('hex')}.snapshot`);
   const partial = `${outFile}.partial`;
   const overlayPartial = `${overlayOutFile}.partial`;
-  let snap: FileHandle | undefined;
+  let image: ConsistentImage | undefined;
   let sidecar: FileHandle | undefined;
   let out: FileHandle | undefined;
   let ov: FileHandle | undefined;
   try {
-    try {
-      await removeDatabaseFiles(snapshot);
-      if (options.takeSnapshot) await options.takeSnapshot(snapshot);
-      else await backupInto(sourceDb, snapshot);
-      convertOutOfWal(snapshot);
-    } catch (error) {
-      throw new DatabaseError('DIFF_SNAPSHOT_FAILED', `cannot snapshot ${basename(sourceDb)} for a LOG point: ${(error as Error).message}`, { cause: error });
-    }
-    const pointTime = new Date().toISOString();
-    const snapshotMs = performance.now() - started;
-    const { pageSize } = readSqliteHeader(snapshot);
+    image = await openConsistentImage({ sourceDb, live: options.live, takeSnapshot: options.takeSnapshot, outFile, purpose: 'a LOG point' });
+    const snapshotMs = image.preparedMs;
+    const { pageSize, pageCount, handle: snap } = image;
     if (pageSize !== full.pageSize) throw baseProblem(`page size changed since the FULL (${full.pageSize} → ${pageSize} bytes): take a FULL`);
-
-    snap = await open(snapshot, 'r');
-    const snapBytes = (await snap.stat()).size;
-    if (snapBytes % pageSize !== 0) throw new Error(`snapshot is ${snapBytes} bytes, not a whole number of ${pageSize}-byte pages`);
-    const pageCount = snapBytes / pageSize;
+    const snapBytes = pageCount * pageSize;
     sidecar = await open(fullHashesFile, 'r');
     out = await open(partial, 'w+');
     ov = await open(overlayPartial, 'w+');
@@ -300,6 +291,8 @@ export async function writeLogPoint(options: WriteLogPointOptions): Promise<LogP
       onProgress?.((first + n) * pageSize, snapBytes);
     }
     const sha = whole.digest();
+    // Every page is read: the point's moment (end of the read in place, or of the snapshot); writers may commit again.
+    const pointTime = await image.release();
 
     const header = Buffer.alloc(DIFF_HEADER_BYTES);
     header.write(DIFF_MAGIC, 0, 'latin1');
@@ -362,9 +355,8 @@ export async function writeLogPoint(options: WriteLogPointOptions): Promise<LogP
   } finally {
     await out?.close().catch(() => undefined);
     await ov?.close().catch(() => undefined);
-    await snap?.close().catch(() => undefined);
     await sidecar?.close().catch(() => undefined);
-    await removeDatabaseFiles(snapshot);
+    await image?.release();
   }
 }
 

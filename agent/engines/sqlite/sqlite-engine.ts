@@ -13,6 +13,8 @@ import { logOverlayFile, writeLogPoint, type LogPredecessor } from './log-point'
 import { createBrotliDecompress } from 'node:zlib';
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { LiveDatabase } from './consistent-image';
 import { compareDatabaseIdentity, databaseIdentity, writeDifferential, type SqliteDatabaseIdentity } from './differential';
 import { PageHashesWriter, writePageHashes } from './page-hashes';
 
@@ -131,6 +133,26 @@ export class SqliteEngine implements DatabaseEngine {
   private closed = false;
   /** Integrity checks still running (terminated by {@link close}, so a failed job does not wait for them). */
   private readonly workers = new Set<Worker>();
+  /** Read descriptor on the database file for in-place reads; closed after the connection (see consistent-image.ts). */
+  private liveHandle: Promise<FileHandle> | undefined;
+  /** The connection as DIFFERENTIALs and LOG points read the database in place (consistent-image.ts). */
+  private readonly live: LiveDatabase = {
+    beginRead: () => {
+      if (String(this.db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal') return false;
+      this.db.exec('BEGIN');
+      try {
+        this.db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get(); // takes the SHARED lock (rolls back a hot journal first)
+      } catch (error) {
+        this.db.exec('ROLLBACK');
+        throw error;
+      }
+      return true;
+    },
+    endRead: () => {
+      if (this.db.inTransaction) this.db.exec('COMMIT');
+    },
+    fileHandle: () => (this.liveHandle ??= open(this.path, 'r')),
+  };
 
   constructor(
     readonly path: string,
@@ -237,6 +259,7 @@ export class SqliteEngine implements DatabaseEngine {
     const result = await writeDifferential({
       sourceDb: this.path,
       takeSnapshot: (snapshot) => this.db.backup(snapshot),
+      live: this.live,
       baseHashesFile: join(base.setDir, PAGE_HASHES_FILE),
       outFile: file,
       baseJobId: base.manifest.jobId,
@@ -299,6 +322,7 @@ export class SqliteEngine implements DatabaseEngine {
       const result = await writeLogPoint({
         sourceDb: this.path,
         takeSnapshot: (snapshot) => this.db.backup(snapshot),
+        live: this.live,
         fullHashesFile: join(base.full.setDir, PAGE_HASHES_FILE),
         fullJobId: base.full.manifest.jobId,
         previous: { jobId: previous.jobId, pageCount: previous.database.pageCount ?? 0, sha256, overlay },
@@ -340,5 +364,8 @@ export class SqliteEngine implements DatabaseEngine {
     this.closed = true;
     await Promise.all([...this.workers].map((w) => w.terminate()));
     this.db.close();
+    const handle = this.liveHandle;
+    this.liveHandle = undefined;
+    if (handle) await (await handle.catch(() => undefined))?.close().catch(() => undefined);
   }
 }

@@ -61,7 +61,7 @@ describe('--version and global options in help', () => {
 });
 
 describe('SET names as typed by an operator', () => {
-  it('SET_7, SET_007, SET_0000007, set_0007 all mean the canonical name of job 7; other forms are refused', () => {
+  it('SET_7, SET_0000007, SET_0000007, set_0007 all mean the canonical name of job 7; other forms are refused', () => {
     for (const typed of ['SET_7', 'SET_007', 'SET_0000007', 'set_0007', ' SET_07 ']) expect(canonicalSetName(typed)).toBe(setName(7));
     expect(canonicalSetName('SET_1234')).toBe(setName(1234));
     for (const bad of ['SET_', 'SET_0', '7', 'SET-7', 'SET_7a', `SET_${'9'.repeat(21)}`]) expect(canonicalSetName(bad)).toBeUndefined();
@@ -151,15 +151,29 @@ describe('the interruption message fits the command', () => {
     expect(interruptedCommand()).toBe('registry parse'); // --version runs no action
   });
 
-  it('only start and backup speak of a job and an unfinished SET', () => {
-    for (const job of ['start', 'backup']) expect(interruptMessage(job)).toMatch(/^the job did not complete; an unfinished SET was removed/);
-    for (const other of ['recover', 'fetch', 'verify', 'prune', 'registry parse', 'sets', 'history', 'config', 'report', 'sample-db']) {
-      expect(interruptMessage(other)).not.toMatch(/\bjob\b|unfinished SET/);
+  it('only start and backup speak of a job and a SET; interrupted before phase 1 they say so, not that a SET was removed', () => {
+    for (const job of ['start', 'backup']) {
+      expect(interruptMessage(job, [])).toBe(
+        'the job did not complete: it stopped before phase 1 (no job id taken, no SET started, nothing written to the phase-1 destination or the hot-site); the next job starts cleanly',
+      );
     }
-    expect(interruptMessage('recover')).toBe('the recovery stopped before it changed anything in the recovery directory; run it again');
-    expect(interruptMessage('verify')).toBe('the verification did not complete (a result is recorded only when it does); nothing at the hot-site was changed');
-    expect(interruptMessage('prune')).toBe('prune stopped: SETs already deleted stay deleted, the others are kept; run prune again (or prune --dry-run to see the plan)');
-    expect(interruptMessage('registry parse')).toBe('registry parse stopped; it changes nothing');
+    setInterruptedCommand(undefined); // none recorded: interrupted before the CLI parsed its arguments
+    for (const other of ['recover', 'fetch', 'verify', 'prune', 'registry parse', 'sets', 'history', 'config', 'report', 'sample-db', undefined]) {
+      expect(interruptMessage(other, [])).not.toMatch(/\bjob\b|unfinished SET|SET_/);
+    }
+    expect(interruptMessage(undefined, [])).toBe('the command stopped before it started; nothing was changed');
+    expect(interruptMessage('recover', [])).toBe('the recovery stopped before it changed anything in the recovery directory; run it again');
+    expect(interruptMessage('verify', [])).toBe('the verification did not complete (a result is recorded only when it does); nothing at the hot-site was changed');
+    expect(interruptMessage('prune', [])).toBe('prune stopped: SETs already deleted stay deleted, the others are kept; run prune again (or prune --dry-run to see the plan)');
+    expect(interruptMessage('registry parse', [])).toBe('registry parse stopped; it changes nothing');
+  });
+
+  it('what the clean-ups did is what the line says (one line, in the order they ran)', () => {
+    const removed = `the unfinished ${setName(7)} was removed from /srv/dr`;
+    const recorded = 'job 7 is recorded as Killed (interrupted during dump); no SET of this job was committed';
+    expect(interruptMessage('start', [removed, recorded])).toBe(`the job did not complete: ${removed}; ${recorded}; the next job starts cleanly`);
+    const staging = 'recovery into /r interrupted: The target was not changed. Its staging directory /r/.commserve-dr-staging was removed.';
+    expect(interruptMessage('recover', [staging])).toBe(staging);
   });
 });
 

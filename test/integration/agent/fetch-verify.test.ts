@@ -73,6 +73,9 @@ describe('fetch and verify (real SQLite, moto)', () => {
     expect(v.checksums.length).toBeGreaterThan(4);
     expect(v.checksums.every((c) => c.ok && c.method === 's3-checksum')).toBe(true);
     expect(v.trialRestore).toMatchObject({ integrity: 'ok' });
+    // The measured recovery time is the whole trial (download + rebuild + check), labelled so, with the rebuild + check beside it.
+    expect(result.text).toMatch(/\n  measured recovery time: \d+\.\d s \(whole trial: download \+ rebuild \+ check\); rebuild \+ check \d+\.\d s\n/);
+    expect(v.durationMs).toBeGreaterThanOrEqual(v.trialRestore!.durationMs);
     expect(readVerifications(settings).get('SET_0000003')).toMatchObject({ result: 'restorable' });
     const remote = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'verify/SET_0000003.json' }))).Body!.transformToString());
     expect(remote.result).toBe('restorable');

@@ -3,7 +3,6 @@
  * predecessor, carries its point time, the changed pages and the overlay, goes to the hot-site manifest last, and the
  * chain FULL (+ DIFF) + LOGs rebuilds each point exactly; a LOG with no open cycle is refused without a SET folder.
  */
-import Database from 'better-sqlite3';
 import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -58,11 +57,10 @@ describe('LOG jobs through phase 1 (real SQLite, file hive, moto)', () => {
     const { cwd, db, settings } = await setup();
     await run(settings, 'FULL');
     const expected = new Map<number, string>();
+    // The point as the LOG read it: the live file itself (read in place under a read lock; nothing writes between jobs).
     const keep = async (jobId: number) => {
       const copy = join(cwd, `expected-${jobId}.db`);
-      const source = new Database(db);
-      await source.backup(copy);
-      source.close();
+      copyFileSync(db, copy);
       expected.set(jobId, copy);
     };
     mutateSampleCommServe(db, { fraction: 0.001, seed: 21 });

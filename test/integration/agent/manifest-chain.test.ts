@@ -83,7 +83,9 @@ describe('manifest hash chain (real SQLite, file hive, moto)', () => {
     await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: setObjectKey('sets', 2, MANIFEST_FILE), Body: serializeManifest(forged), ChecksumAlgorithm: 'SHA256' }));
 
     const sets = capture(cwd);
-    expect(await exec(['--config', configFile, '--json', 'sets'], sets)).toBe(0);
+    // Exit 3: the hot-site copy of SET 2 no longer matches the manifest the phase-1 destination holds (issue 16 item 4).
+    expect(await exec(['--config', configFile, '--json', 'sets'], sets)).toBe(3);
+    expect(JSON.parse(sets.out()).damagedCopies).toEqual([{ setName: setName(2), copy: 'hot-site', damaged: [expect.stringMatching(new RegExp(`^${reg.name}: size ${evil.length}, manifest \\d+$`))] }]);
     const chain = JSON.parse(sets.out()).manifestChain as Array<{ copy: string; status: string; breaks: string[] }>;
     expect(chain.find((c) => c.copy === 'phase-1 destination')!.status).toBe('intact');
     const hot = chain.find((c) => c.copy === 'hot-site')!;

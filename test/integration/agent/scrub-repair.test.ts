@@ -15,7 +15,9 @@ import { runPhase1 } from '#agent/commands/backup/phase1';
 import { createLogger } from '#agent/log';
 import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
 import { makeArchiveSetHandler } from '#lambdas/archive-set';
-import { finishHalfFinishedSets } from '#agent/upkeep/half-finished';
+import { finishHalfFinishedSets, halfFinishedEvents } from '#agent/upkeep/half-finished';
+import { CreateStateMachineCommand, DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { setName } from '#core/set-id';
 import { readHistory } from '#agent/history/history';
 import { scrubHotSite, SCRUB_STATE_KEY } from '#agent/hotsite/scrub';
 import { motoS3Client, useMoto } from '../../support/moto';
@@ -232,5 +234,57 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
     expect(JSON.parse((await hotSiteBytes('jobs/001.json')).toString('utf8'))).toEqual(local[0]);
     // Finished once: the next job finds nothing to do.
     expect(await finishHalfFinishedSets({ s3: motoS3Client(), settings, logger, committed: [1], now: later })).toEqual([]);
+  });
+
+  it('in AWS (StateMachineArn set): the half-finished SET goes to the DR job state machine (moto Step Functions) once, named after the SET; a later job is told it exists; the agent writes nothing under archive/', async () => {
+    const cwd = tempDir();
+    const sfn = new SFNClient({ endpoint: moto.endpoint(), region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const { stateMachineArn } = await sfn.send(
+      new CreateStateMachineCommand({ name: 'DrJob', roleArn: 'arn:aws:iam::123456789012:role/sfn', definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Succeed' } } }) }),
+    );
+    const settings = await settingsFor(cwd, { ArchiveRetryCount: 0, StateMachineArn: stateMachineArn });
+    await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
+    const later = () => new Date(Date.now() + 2 * 3600_000);
+    const set = setName(1);
+
+    const finished = await finishHalfFinishedSets({ s3: motoS3Client(), settings, logger, committed: [1], byJob: `job ${setName(2)}`, now: later });
+
+    const executionArn = `${stateMachineArn!.replace(':stateMachine:', ':execution:')}:finish-phase2-${set}`;
+    expect(finished).toEqual([
+      { setName: set, reason: 'its job left no job record and no archive copy (interrupted after the hot-site commit)', record: null, execution: { arn: executionArn, alreadyStarted: false } },
+    ]);
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const input = JSON.parse(execution.input!) as { backupType: string; phase1: { setName: string; jobId: number; status: string; events: Array<{ code: string; message: string }> } };
+    expect(input).toMatchObject({ backupType: 'FULL', phase1: { setName: set, jobId: 1, status: 'Completed With One or More Errors' } });
+    expect(input.phase1.events.find((e) => e.code === 'JOB_NOT_FINISHED')?.message).toBe(
+      `${set} was committed at the hot-site but its job left no job record and no archive copy (interrupted after the hot-site commit); phase 2 finished by the DR job state machine, started by job ${setName(2)}`,
+    );
+    expect(halfFinishedEvents(finished, 'T')[0]).toEqual({
+      time: 'T',
+      level: 'warning',
+      code: 'HALF_FINISHED_JOB',
+      message: `${set}: its job left no job record and no archive copy (interrupted after the hot-site commit); its phase 2 was started on the DR job state machine (${executionArn}), which records it Completed With One or More Errors when it ends`,
+    });
+    // Nothing archived or recorded by the agent: that is the state machine's Lambdas' work.
+    expect((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'archive/' }))).KeyCount).toBe(0);
+    expect(readHistory(settings.Phase1Destination)).toEqual([]);
+
+    // The execution ended without archiving it (here: a definition that does nothing): the next job does not start a second one.
+    const again = await finishHalfFinishedSets({ s3: motoS3Client(), settings, logger, committed: [1], byJob: `job ${setName(3)}`, now: later });
+    expect(again).toEqual([{ setName: set, reason: expect.any(String), record: null, execution: { arn: executionArn, alreadyStarted: true } }]);
+    expect(halfFinishedEvents(again, 'T')[0]).toMatchObject({ level: 'error', message: expect.stringContaining(`an earlier job started its phase 2 on the DR job state machine (${executionArn}) and it has not archived and recorded the SET`) });
+    expect((await sfn.send(new ListExecutionsCommand({ stateMachineArn }))).executions?.map((e) => e.name)).toEqual([`finish-phase2-${set}`]);
+  });
+
+  it('in AWS without StateMachineArn: the half-finished SET is not finished, and the reason names the setting', async () => {
+    const cwd = tempDir();
+    const settings = await settingsFor(cwd, { ArchiveRetryCount: 0 });
+    await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
+    const inAws = { ...settings, HotSite: { ...settings.HotSite, endpoint: undefined } };
+
+    const finished = await finishHalfFinishedSets({ s3: motoS3Client(), settings: inAws, logger, committed: [1], now: () => new Date(Date.now() + 2 * 3600_000) });
+
+    expect(finished).toEqual([{ setName: setName(1), reason: expect.any(String), record: null, error: expect.stringMatching(/^StateMachineArn is not set: /) }]);
+    expect((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'archive/' }))).KeyCount).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Issue 16 item 8: SETs written with today's 3-digit names (`SET_001`) and SETs written with the 7-digit names that
+ * Issue 16 item 8: SETs written with today's 3-digit names (`SET_0000001`) and SETs written with the 7-digit names that
  * sort as plain text, side by side in one phase-1 destination and one bucket — listed, chained, scrubbed and repaired,
  * recovered and pruned by job id (real SQLite, file hive, moto).
  *

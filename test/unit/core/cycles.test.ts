@@ -249,6 +249,13 @@ describe('buildCycles', () => {
       expect(ids(report.newestRestorablePoint!.sets)).toEqual([3, 5]);
     });
 
+    it('DIFFERENTIALs taken on an older FULL after a newer FULL (that FULL went straight to the hot-site) make the newest point: the highest job id wins, not the newest cycle', () => {
+      const report = buildCycles([full(1), full(2), diff(3, 1), diff(4, 1)]);
+      expect(report.cycles.map((c) => [c.cycleId, ids(c.differentials)])).toEqual([[1, [3, 4]], [2, []]]);
+      expect(report.openCycle?.cycleId).toBe(2);
+      expect(ids(report.newestRestorablePoint!.sets)).toEqual([1, 4]);
+    });
+
     it('a failed newer FULL leaves the newest restorable point in the previous cycle', () => {
       const report = buildCycles([full(1), diff(2, 1), full(3, { status: JobStatus.Failed }), diff(4, 1)]);
       expect(ids(report.newestRestorablePoint!.sets)).toEqual([1, 4]);

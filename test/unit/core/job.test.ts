@@ -1,5 +1,7 @@
 import { decideJobRecord, ReportJobInputSchema, type Phase1Result } from '#core/job';
 import { exitCodeForStatus, JobStatus, worseStatus } from '#core/job-status';
+import { setName } from '#core/set-id';
+import { describeRpo, formatJobSummary } from '#agent/commands/backup/summary';
 
 const phase1: Phase1Result = {
   jobId: 9,
@@ -135,5 +137,42 @@ describe('decideJobRecord', () => {
       expect(parsed.prune).toMatchObject({ outcome: 'pruned', futureField: 1 });
       expect(ReportJobInputSchema.safeParse({ backupType: 'FULL', phase1, archive, prune: { ...pruned, outcome: 'done' } }).success).toBe(false);
     });
+  });
+});
+
+describe('RPO in the job record and summary (issue 17 item 4)', () => {
+  const pointTime = '2026-11-29T17:00:40.000Z';
+  const name = setName(9);
+  const p1 = { ...phase1, setName: name, pointTime };
+  const validation = { files: 5, bytes: 1000, checkedBy: { s3Checksum: 5, streamedHash: 0 } };
+
+  it("records this job's point and its age at the end of the job when the SET reached the hot-site", () => {
+    const r = decideJobRecord({ backupType: 'FULL', phase1: p1, validation, archive }, 'hot', now);
+    expect(r.rpo).toEqual({ setName: name, pointTime, seconds: 260 });
+    expect(formatJobSummary(r)).toMatch(new RegExp(`\\n  RPO +${describeRpo(r).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
+    expect(describeRpo(r)).toBe(`4 min 20 s at the end of the job (newest restorable point ${name}, ${pointTime})`);
+  });
+
+  it('records the RPO of a LOG point (no archive copy of its own) and of a job whose archive copy failed', () => {
+    const log = decideJobRecord({ backupType: 'LOG', phase1: { ...p1, backupType: 'LOG', requestedType: 'LOG' }, validation }, 'hot', now);
+    expect(log.rpo).toEqual({ setName: name, pointTime, seconds: 260 });
+    expect(formatJobSummary(log)).toMatch(/\n  phase 2: archive +— +with its cycle: by the next FULL or DIFFERENTIAL \(no archive job per LOG point\)\n/);
+    const archiveFailed = decideJobRecord({ backupType: 'FULL', phase1: p1, archiveError: { Error: 'ArchiveCopyError', Cause: 'x' } }, 'hot', now);
+    expect(archiveFailed.rpo?.seconds).toBe(260);
+  });
+
+  it('states no RPO, and says why, when the job added no restorable point at the hot-site', () => {
+    const failed = decideJobRecord({ backupType: 'FULL', phase1: p1, error: { Error: 'SetValidationError', Cause: 'size mismatch' } }, 'hot', now);
+    expect(failed.rpo).toBeUndefined();
+    expect(describeRpo(failed)).toBe('not improved by this job (the job left no SET): the previous point\'s age, see `commserve-dr sets`');
+    const localOnly = decideJobRecord({ backupType: 'FULL', phase1: { ...p1, hotSiteUploaded: false } }, 'hot', now);
+    expect(localOnly.rpo).toBeUndefined();
+    expect(describeRpo(localOnly)).toBe('not improved by this job (its SET is not at the hot-site): the previous point\'s age, see `commserve-dr sets`');
+    const corrupt = decideJobRecord({ backupType: 'FULL', phase1: { ...p1, integrity: 'corrupt', status: JobStatus.CompletedWithErrors }, validation, archive }, 'hot', now);
+    expect(corrupt.rpo).toBeUndefined();
+    expect(describeRpo(corrupt)).toContain('its database was found corrupt');
+    const older = decideJobRecord({ backupType: 'FULL', phase1, validation, archive }, 'hot', now);
+    expect(older.rpo).toBeUndefined();
+    expect(describeRpo(older)).toContain('its point time is not known');
   });
 });

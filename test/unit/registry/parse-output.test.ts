@@ -15,17 +15,27 @@ describe('registry parse output', () => {
     expect(`{\n  "format": "REGEDIT5",\n  "operations": [\n    ${indentedJson(value, '    ')}\n  ]\n}`).toBe(whole);
   });
 
-  it('ChunkedOutput writes nothing until 64 Ki characters are gathered, keeps order, and flush sends the rest', () => {
+  it.each(['', '  ', '      ', '\t', '   '])('indentedJson with indent %j equals JSON.stringify(…, null, 2) with that indent after each line break', (indent) => {
+    for (const value of [{ a: [1, { b: 'x\ny' }], c: {} }, [], 'text', 7, null, undefined, [undefined]]) {
+      const expected = (JSON.stringify(value, null, 2) ?? 'null').replace(/\n/g, `\n${indent}`);
+      expect(indentedJson(value, indent)).toBe(expected);
+    }
+  });
+
+  it('ChunkedOutput writes nothing until OUTPUT_CHUNK_CHARS (16 Ki) characters are gathered, keeps order, and flush sends the rest', () => {
+    expect(OUTPUT_CHUNK_CHARS).toBe(16 * 1024);
     const writes: string[] = [];
     const out = new ChunkedOutput((text) => writes.push(text));
     const piece = 'x'.repeat(1000);
-    for (let i = 0; i < 65; i++) out.add(piece);
+    const pieces = Math.floor(OUTPUT_CHUNK_CHARS / 1000);
+    for (let i = 0; i < pieces; i++) out.add(piece);
     expect(writes).toEqual([]);
-    out.add('y'.repeat(536));
+    const rest = OUTPUT_CHUNK_CHARS - 1000 * pieces;
+    out.add('y'.repeat(rest));
     expect(writes.map((w) => w.length)).toEqual([OUTPUT_CHUNK_CHARS]);
     out.add('tail');
     out.flush();
     out.flush();
-    expect(writes).toEqual([`${piece.repeat(65)}${'y'.repeat(536)}`, 'tail']);
+    expect(writes).toEqual([`${piece.repeat(pieces)}${'y'.repeat(rest)}`, 'tail']);
   });
 });
