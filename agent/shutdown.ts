@@ -86,23 +86,29 @@ export function onInterrupt(cleanup: Cleanup): () => void {
 
 /**
  * Runs every registered clean-up (newest first), each bounded by `timeoutMs`; errors are swallowed (the
- * process is going down). Idempotent. `signal` names the signal for the clean-ups ({@link interruptSignal}).
+ * process is going down). Work still under way may register a clean-up while these run (a child process it
+ * had just spawned): those run too, until none is left. Idempotent. `signal` names the signal for the
+ * clean-ups ({@link interruptSignal}). @returns how many clean-ups ran.
  */
 export async function runInterruptCleanups(timeoutMs = 5_000, signal?: string): Promise<number> {
   interrupting = true;
   signalName ??= signal;
-  const pending = [...cleanups].reverse();
-  cleanups.clear();
-  for (const cleanup of pending) {
-    await Promise.race([
-      Promise.resolve()
-        .then(cleanup)
-        .then((note) => {
-          if (typeof note === 'string' && note) notes.push(note);
-        })
-        .catch(() => undefined),
-      new Promise((r) => setTimeout(r, timeoutMs).unref()),
-    ]);
+  let ran = 0;
+  while (cleanups.size > 0) {
+    const pending = [...cleanups].reverse();
+    cleanups.clear();
+    for (const cleanup of pending) {
+      ran++;
+      await Promise.race([
+        Promise.resolve()
+          .then(cleanup)
+          .then((note) => {
+            if (typeof note === 'string' && note) notes.push(note);
+          })
+          .catch(() => undefined),
+        new Promise((r) => setTimeout(r, timeoutMs).unref()),
+      ]);
+    }
   }
-  return pending.length;
+  return ran;
 }

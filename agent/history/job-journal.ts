@@ -136,7 +136,7 @@ function killedOutcome(entry: JobJournalEntry): string {
   const kept = [entry.phase1Destination ? `the SET committed in ${entry.phase1Destination}` : null, entry.hotSite ? `and at the hot-site (${entry.hotSite})` : null]
     .filter(Boolean)
     .join(' ');
-  return `${kept} stays (phase 2 did not run: no archive copy)`;
+  return `${kept} stays (${entry.stage === 'phase 2' ? 'phase 2 did not finish: no complete archive copy' : 'phase 2 did not run: no archive copy'})`;
 }
 
 /** Mirrors a record to the hot-site's `jobs/` (as ReportJob does). @throws the SDK error. */

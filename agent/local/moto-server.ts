@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { LocalRunError } from '#core/errors';
-import { onInterrupt } from '#agent/shutdown';
+import { isInterrupting, onInterrupt } from '#agent/shutdown';
 
 /** A running moto server. */
 export interface MotoServer {
@@ -120,6 +120,7 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: 
 export async function startMotoServer(options: { timeoutMs?: number } = {}): Promise<MotoServer> {
   const { command, args } = locateMoto();
   const port = await freeLoopbackPort();
+  if (isInterrupting()) throw new LocalRunError('MOTO_SPAWN', 'interrupted before moto server was started');
   const child = spawn(command, [...args, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },

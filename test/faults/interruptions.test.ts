@@ -18,19 +18,22 @@ const BUCKET = 'commserve-dr-hot-site';
 /** Environment variable marking the processes of one test run (the CLI and whatever it starts). */
 const MARK = 'CSDR_INTERRUPT_TEST_MARK';
 
-/** Pids of live processes whose environment holds `MARK=<mark>` (read from /proc). */
-function markedPids(mark: string): number[] {
-  const pids: number[] = [];
+/** Pids of live processes whose environment holds `MARK=<mark>` (read from /proc), with their command lines. */
+function markedProcesses(mark: string): Array<{ pid: number; cmdline: string }> {
+  const found: Array<{ pid: number; cmdline: string }> = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(`${MARK}=${mark}`)) pids.push(Number(name));
+      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(`${MARK}=${mark}`)) {
+        found.push({ pid: Number(name), cmdline: readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').join(' ') });
+      }
     } catch {
       // gone, or not ours to read
     }
   }
-  return pids;
+  return found;
 }
+const markedPids = (mark: string) => markedProcesses(mark).map((p) => p.pid);
 
 async function until(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -64,7 +67,7 @@ describe('interruptions say what happened and leave nothing behind (real CLI, SQ
     writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: { bucket: BUCKET } }));
     const run = launch(cwd, ['start', '--sample-size-mb', '2']);
     // moto has been spawned (a process of this run other than the CLI): interrupt now, before it answers.
-    await until('the moto server of the run', () => markedPids(run.mark).some((p) => p !== run.child.pid));
+    await until('the moto server of the run', () => markedProcesses(run.mark).some((p) => p.pid !== run.child.pid && /moto.* -H 127\.0\.0\.1 -p \d+/.test(p.cmdline)));
     expect(run.stderr()).not.toMatch(/creating the sample CommServe/);
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(143);

@@ -413,13 +413,14 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
   });
   try {
     if (jobId === undefined) throw new UsageError(`${JSON.stringify(options.setName)} is not a SET name (SET_<n>)`);
-    const name = setNameOf(jobId);
-    document.setName = name;
-    const target = resolve(options.to, name);
-    if (existsSync(target)) throw new UsageError(`${target} already exists: fetch into another directory or remove it`);
     const view = await discoverForCommand(options);
     document.warnings.push(...unreachableWarnings(view));
     const entry = view.get(jobId);
+    // The SET's name as listed (legacy SET_007 or new SET_0000007: core/set-id.ts), whatever padding was typed.
+    const name = entry?.listed.setName ?? setNameOf(jobId);
+    document.setName = name;
+    const target = resolve(options.to, name);
+    if (existsSync(target)) throw new UsageError(`${target} already exists: fetch into another directory or remove it`);
     if (!entry) throw new RecoveryError('SET_NOT_FOUND', `${name} is in no copy read (${[...view.copies.values()].map((c) => c.label).join(', ')})`, { exitCode: 2 });
     if (entry.manifestState === 'invalid') throw new ManifestError('MANIFEST_INVALID', `${name}: manifest unusable: ${entry.problems.join('; ')}`);
     if (entry.manifestState === 'missing') throw new RecoveryError('SET_NOT_RESTORABLE', `${name} is incomplete (no manifest): nothing to fetch`);

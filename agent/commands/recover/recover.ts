@@ -475,6 +475,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
             beforeConnect: async () => {
               parsed = await parseRegistry();
             },
+            ...(doc.pointInTime?.stopAt ? { stopAt: doc.pointInTime.stopAt } : {}),
           }),
         );
       } catch (error) {

@@ -61,8 +61,8 @@ describe('--version and global options in help', () => {
 });
 
 describe('SET names as typed by an operator', () => {
-  it('SET_7, SET_007, set_0007 all mean the canonical name of job 7; other forms are refused', () => {
-    for (const typed of ['SET_7', 'SET_007', 'set_0007', ' SET_07 ']) expect(canonicalSetName(typed)).toBe(setName(7));
+  it('SET_7, SET_0000007, SET_0000007, set_0007 all mean the canonical name of job 7; other forms are refused', () => {
+    for (const typed of ['SET_7', 'SET_007', 'SET_0000007', 'set_0007', ' SET_07 ']) expect(canonicalSetName(typed)).toBe(setName(7));
     expect(canonicalSetName('SET_1234')).toBe(setName(1234));
     for (const bad of ['SET_', 'SET_0', '7', 'SET-7', 'SET_7a', `SET_${'9'.repeat(21)}`]) expect(canonicalSetName(bad)).toBeUndefined();
   });
@@ -79,7 +79,7 @@ describe('SET names as typed by an operator', () => {
 
   describe('against a hot-site (moto)', () => {
     const moto = useMoto();
-    it('fetch SET_7 reaches the command as the canonical name (an unknown SET, named SET_007 in the error)', async () => {
+    it('fetch SET_7 reaches the command as the canonical name (an unknown SET, named SET_0000007 in the error)', async () => {
       await createBucket(motoS3Client());
       const cwd = tempDir();
       writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: { bucket: BUCKET, endpoint: moto.endpoint() } }));
@@ -199,10 +199,10 @@ describe('prune asks on a terminal before deleting (local-only phase-1 destinati
     const { code, out, questions } = await run(['prune', '--local-only'], { cwd, isTTY: true, answers: ['n'] });
     expect(code).toBe(0);
     expect(out).toMatch(/Retention plan \(dry run: nothing deleted\)/);
-    expect(out).toMatch(/SET_001 .* EXPIRE /);
+    expect(out).toMatch(/SET_0000001 .* EXPIRE /);
     expect(questions).toEqual(['Delete the 2 SET copies marked EXPIRE (and their phase-1 folders)? [y/N] ']);
     expect(out).toMatch(/Nothing deleted \(not confirmed\)\.\n$/);
-    expect(readdirSync(dest).sort()).toEqual(['SET_001', 'SET_002', 'SET_003', 'SET_004', 'SET_005']);
+    expect(readdirSync(dest).sort()).toEqual(['SET_0000001', 'SET_0000002', 'SET_0000003', 'SET_0000004', 'SET_0000005']);
   });
 
   it('on a terminal, answered y: deletes what the plan expired', async () => {
@@ -210,8 +210,8 @@ describe('prune asks on a terminal before deleting (local-only phase-1 destinati
     const { code, out, questions } = await run(['prune', '--local-only'], { cwd, isTTY: true, answers: ['y'] });
     expect(code).toBe(0);
     expect(questions).toHaveLength(1);
-    expect(out).toMatch(/Phase-1 destination: 2 SET folder\(s\) removed \(SET_001, SET_002\)/);
-    expect(readdirSync(dest).filter((n) => n.startsWith('SET_')).sort()).toEqual(['SET_003', 'SET_004', 'SET_005']);
+    expect(out).toMatch(/Phase-1 destination: 2 SET folder\(s\) removed \(SET_0000001, SET_0000002\)/);
+    expect(readdirSync(dest).filter((n) => n.startsWith('SET_')).sort()).toEqual(['SET_0000003', 'SET_0000004', 'SET_0000005']);
   });
 
   it('--yes on a terminal, and no terminal at all: no question, prune proceeds as before', async () => {
@@ -220,8 +220,8 @@ describe('prune asks on a terminal before deleting (local-only phase-1 destinati
       const { code, questions } = await run(['prune', '--local-only', ...extra.args], { cwd, isTTY: extra.isTTY });
       expect(code).toBe(0);
       expect(questions).toEqual([]);
-      expect(existsSync(join(dest, 'SET_001'))).toBe(false);
-      expect(existsSync(join(dest, 'SET_005'))).toBe(true);
+      expect(existsSync(join(dest, 'SET_0000001'))).toBe(false);
+      expect(existsSync(join(dest, 'SET_0000005'))).toBe(true);
     }
   });
 });

@@ -121,13 +121,13 @@ describe('the right point by default (real SQLite, moto, phase-1 folder)', () =>
     expect(byDefault.document.error).toBeNull();
     expect(byDefault.document.point!.sets).toEqual([setName(1), setName(2)]);
     expect(byDefault.document.passedOver).toEqual([{ sets: [setName(1), setName(3)], reason: `its last verify failed (${verifiedAt})` }]);
-    expectRecoveredAs(to, fixture.dbAt.SET_002);
+    expectRecoveredAs(to, fixture.dbAt.SET_0000002);
     const named = join(dir, 'named');
     const asked = await runRecover({ settings, s3, logger, to: named, setName: setName(3), preflight: noProcesses });
     expect(asked.document.error).toBeNull();
     expect(asked.document.point!.sets).toEqual([setName(1), setName(3)]);
     expect(asked.document.warnings).toContain(`${setName(3)} restored as asked although its last verify failed (${verifiedAt})`);
-    expectRecoveredAs(named, fixture.dbAt.SET_003);
+    expectRecoveredAs(named, fixture.dbAt.SET_0000003);
   });
 
   it('a day with an unwritable phase-1 destination (read-only tmpfs: that FULL staged straight to the hot-site) followed by normal jobs → recover, sets and report choose the newest SET (its DIFFERENTIALs on the newest FULL in the phase-1 destination); the FULL of that day restores from the hot-site', async () => {
