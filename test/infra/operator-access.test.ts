@@ -44,14 +44,14 @@ describe('OperatorAccess (recovery and operator roles)', () => {
   );
   const via = ' if {"StringEquals":"{\\"kms:ViaService\\":\\"s3.<AWS::Region>.amazonaws.com\\"}"}';
   const recovery = [
-    ...['archive', 'jobs', 'sets'].flatMap((area) => [`Allow s3:GetObject bucket/${area}/*`, `Allow s3:GetObjectVersion bucket/${area}/*`]),
+    ...['archive', 'jobs', 'sets', 'state'].flatMap((area) => [`Allow s3:GetObject bucket/${area}/*`, `Allow s3:GetObjectVersion bucket/${area}/*`]),
     'Allow s3:ListBucket bucket',
     'Allow s3:RestoreObject bucket/archive/*',
     `Allow kms:Decrypt key${via}`,
     ...settings,
   ];
 
-  it('recovery: reads sets/, archive/, jobs/, lists the bucket, restores archive/ objects, decrypts through S3, reads the settings — nothing that writes or deletes', () => {
+  it('recovery: reads sets/, archive/, jobs/, state/, lists the bucket, restores archive/ objects, decrypts through S3, reads the settings — nothing that writes or deletes', () => {
     expect(grants(roleStatements(t.json, 'OperatorsRecoveryRole'))).toEqual([...recovery].sort());
   });
 
