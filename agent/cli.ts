@@ -185,7 +185,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         onProgress: progress.update,
       }).finally(() => progress.stop());
       if (opts.json) {
-        io.stdout(`${JSON.stringify({ record: result.record, durationsMs: result.execution.stateDurationsMs, endpoint: result.endpoint, refill: result.refill, sampleRowsChanged: result.sampleRowsChanged }, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ record: result.record, durationsMs: result.execution.stateDurationsMs, endpoint: result.endpoint, refill: result.refill, sampleRowsChanged: result.sampleRowsChanged, sampleActivity: result.sampleActivity }, null, 2)}\n`);
       } else {
         io.stdout(formatJobSummary(result.record, { durationsMs: result.execution.stateDurationsMs, totalMs: result.totalMs, hotSiteNote: result.motoStarted ? `moto server at ${result.endpoint}, stopped` : result.endpoint }));
       }
@@ -208,6 +208,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { phase2Route, startPhase2 } = require('./commands/backup/start-phase2') as typeof import('./commands/backup/start-phase2');
       const { runPhase1 } = require('./commands/backup/phase1') as typeof import('./commands/backup/phase1');
       const { runWithCallback, sfnTaskCallback } = require('./commands/backup/callback') as typeof import('./commands/backup/callback');
+      const { LogSkippedError, scheduledLogWaitMs } = require('./commands/backup/log-wait') as typeof import('./commands/backup/log-wait');
       const { createMetricsPublisher } = require('./metrics/metrics') as typeof import('./metrics/metrics');
       // A scheduled job (or any job against AWS) must not depend on the working directory: relative paths are refused,
       // and an unset StateDirectory becomes the machine-wide one (agent/config-location.ts).
@@ -216,7 +217,19 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       // The job's journal: a Killed record if the process is interrupted before the job's record is written.
       const openJournal = (settings: Settings) => JobJournal.open(settings, { s3: hotSiteClient(settings.HotSite), bucket: settings.HotSite.bucket }, (m) => logger.warn(m));
       const phase1 = (settings: Settings, journal: JobJournalType, heartbeat?: () => Promise<void>) =>
-        runPhase1({ settings, requestedType: cmd.type, shrink: cmd.shrink, s3: hotSiteClient(settings.HotSite), logger, heartbeat, onProgress: progress.update, metrics: createMetricsPublisher(settings, logger), journal });
+        runPhase1({
+          settings,
+          requestedType: cmd.type,
+          shrink: cmd.shrink,
+          s3: hotSiteClient(settings.HotSite),
+          logger,
+          heartbeat,
+          onProgress: progress.update,
+          metrics: createMetricsPublisher(settings, logger),
+          journal,
+          // A scheduled LOG point (heartbeat = started by the state machine) waits for a running job, then is skipped.
+          ...(heartbeat && cmd.type === 'LOG' ? { logLockWait: { waitMs: scheduledLogWaitMs(settings.LogBackupIntervalMinutes), heartbeat } } : {}),
+        });
       if (cmd.taskToken) {
         // Phase 1 for the state machine: it runs phase 2 (and ReportJob writes the record) when we call back. A refused
         // setting is reported through the callback too, so the execution fails at once with the reason instead of at
@@ -231,10 +244,21 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
             return phase1(settings, journal, heartbeat);
           },
           (e) => logger.warn({ err: describeError(e) }, 'a state machine callback (heartbeat or SendTaskFailure) failed'),
-        ).finally(() => {
-          progress.stop();
-          journal?.finish();
-        });
+        )
+          .catch((error: unknown) => {
+            // Skipped with a record (the running job's record names it); the execution ends in LogSkipped.
+            if (error instanceof LogSkippedError) return error;
+            throw error;
+          })
+          .finally(() => {
+            progress.stop();
+            journal?.finish();
+          });
+        if (result instanceof LogSkippedError) {
+          io.stdout(opts.json ? `${JSON.stringify({ skipped: true, code: result.code, message: result.message }, null, 2)}\n` : `${result.message}\n`);
+          exitCode = ExitCode.Success;
+          return;
+        }
         io.stdout(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `phase 1 of job ${result.jobId} done (${result.setName}, ${result.status}); the state machine continues with phase 2\n`);
         exitCode = exitCodeForStatus(result.status);
         return;
@@ -406,7 +430,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { createRegistryStore } = require('./registry/index') as typeof import('./registry/index');
       const { runRecover } = require('./commands/recover/recover') as typeof import('./commands/recover/recover');
       const registryStore = cmd.registryHive
-        ? createRegistryStore({ store: 'file-hive', hiveFile: resolve(io.cwd, cmd.registryHive) })
+        ? createRegistryStore({ store: 'file-hive', hiveFile: resolve(io.cwd, cmd.registryHive), ansiCodePage: settings.AnsiCodePage })
         : process.platform === 'win32'
           ? createRegistryStore({ store: 'windows' })
           : undefined;

@@ -1,6 +1,6 @@
 /** Process entry of the `commserve-dr` command: the only place that touches `process`. */
 import { exec } from './cli';
-import { interruptMessage, interruptNotes, runInterruptCleanups } from './shutdown';
+import { interruptMessage, runInterruptCleanups } from './shutdown';
 
 let interrupted = false;
 for (const [signal, code] of [
@@ -11,11 +11,6 @@ for (const [signal, code] of [
     if (interrupted) return;
     interrupted = true;
     void runInterruptCleanups(5_000, signal).finally(() => {
-      const notes = interruptNotes();
-      if (notes.length > 0) {
-        for (const note of notes) process.stderr.write(`commserve-dr: interrupted (${signal}): ${note}\n`);
-        process.exit(code);
-      }
       process.stderr.write(`commserve-dr: interrupted (${signal}): ${interruptMessage()}\n`);
       process.exit(code);
     });

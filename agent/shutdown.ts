@@ -18,22 +18,31 @@ export function interruptedCommand(): string | undefined {
   return command;
 }
 
+/** Commands that run a DR job (take a job id, write a SET): their interruption line speaks of the job. */
+const JOB_COMMANDS = new Set(['start', 'backup']);
+
 /**
- * The line printed after an interruption when no clean-up returned its own note: what stopped and what is
- * left, in the command's terms (only `start` and `backup` run a DR job and write a SET).
- * @param name the command (default the one recorded); unknown or none gets a line about a job when it is
- *   a job command, else a neutral line.
+ * The one line printed after an interruption: what stopped and what is left, in the command's terms. The
+ * clean-ups' own lines ({@link interruptNotes}: "the unfinished SET_… was removed from …", "job 7 is recorded as
+ * Killed …", "its staging directory … was removed") say what actually happened; without any, the command's
+ * generic line. Only `start` and `backup` run a DR job and write a SET: interrupted before phase 1 (nothing
+ * registered a clean-up that had anything to say — no job id taken, no SET started) they say exactly that.
+ * @param name the command (default the one recorded by {@link setInterruptedCommand}).
+ * @param notes the clean-ups' lines (default those of this process).
  */
-export function interruptMessage(name: string | undefined = command): string {
+export function interruptMessage(name: string | undefined = command, notes: readonly string[] = interruptNotes()): string {
+  if (name !== undefined && JOB_COMMANDS.has(name)) {
+    const what = notes.length > 0 ? notes.join('; ') : 'it stopped before phase 1 (no job id taken, no SET started, nothing written to the phase-1 destination or the hot-site)';
+    return `the job did not complete: ${what}; the next job starts cleanly`;
+  }
+  if (notes.length > 0) return notes.join('; ');
   switch (name) {
-    case 'start':
-    case 'backup':
     case undefined:
-      return 'the job did not complete; an unfinished SET was removed (one already committed — its manifest written — stays), and the next job starts cleanly';
+      return 'the command stopped before it started; nothing was changed';
     case 'recover':
       return 'the recovery stopped before it changed anything in the recovery directory; run it again';
     case 'fetch':
-      return 'the fetch did not complete: files already written under --to may be partial: fetch it again; nothing at the hot-site was changed';
+      return 'the fetch did not complete: nothing was fetched into --to and nothing at the hot-site was changed; fetch it again';
     case 'verify':
       return 'the verification did not complete (a result is recorded only when it does); nothing at the hot-site was changed';
     case 'prune':
@@ -77,23 +86,29 @@ export function onInterrupt(cleanup: Cleanup): () => void {
 
 /**
  * Runs every registered clean-up (newest first), each bounded by `timeoutMs`; errors are swallowed (the
- * process is going down). Idempotent. `signal` names the signal for the clean-ups ({@link interruptSignal}).
+ * process is going down). Work still under way may register a clean-up while these run (a child process it
+ * had just spawned): those run too, until none is left. Idempotent. `signal` names the signal for the
+ * clean-ups ({@link interruptSignal}). @returns how many clean-ups ran.
  */
 export async function runInterruptCleanups(timeoutMs = 5_000, signal?: string): Promise<number> {
   interrupting = true;
   signalName ??= signal;
-  const pending = [...cleanups].reverse();
-  cleanups.clear();
-  for (const cleanup of pending) {
-    await Promise.race([
-      Promise.resolve()
-        .then(cleanup)
-        .then((note) => {
-          if (typeof note === 'string' && note) notes.push(note);
-        })
-        .catch(() => undefined),
-      new Promise((r) => setTimeout(r, timeoutMs).unref()),
-    ]);
+  let ran = 0;
+  while (cleanups.size > 0) {
+    const pending = [...cleanups].reverse();
+    cleanups.clear();
+    for (const cleanup of pending) {
+      ran++;
+      await Promise.race([
+        Promise.resolve()
+          .then(cleanup)
+          .then((note) => {
+            if (typeof note === 'string' && note) notes.push(note);
+          })
+          .catch(() => undefined),
+        new Promise((r) => setTimeout(r, timeoutMs).unref()),
+      ]);
+    }
   }
-  return pending.length;
+  return ran;
 }

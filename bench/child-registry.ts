@@ -16,13 +16,22 @@ import { procStatusKiB } from './proc-status';
 async function main(): Promise<void> {
   const [file, out] = process.argv.slice(2);
   const timings: Record<string, number> = {};
+  /** CPU time (user + system) of each step, ms: less disturbed than wall time by other processes on a shared machine. */
+  const cpu: Record<string, number> = {};
+  const cpuMs = (since: NodeJS.CpuUsage) => {
+    const { user, system } = process.cpuUsage(since);
+    return (user + system) / 1000;
+  };
   let printed = 0;
   for (const json of [false, true]) {
     const started = performance.now();
+    const cpuStart = process.cpuUsage();
     await printRegistryExport(file, file, { json, write: (text) => (printed += text.length) });
     timings[json ? 'parseJson' : 'parse'] = performance.now() - started;
+    cpu[json ? 'parseJson' : 'parse'] = cpuMs(cpuStart);
   }
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   const fd = openSync(out, 'w');
   let written = 0;
   const encoder = new RegEncoder('REGEDIT5');
@@ -44,7 +53,8 @@ async function main(): Promise<void> {
   flush();
   closeSync(fd);
   timings.rewrite = performance.now() - started;
-  process.stdout.write(`${JSON.stringify({ timings, printedChars: printed, writtenBytes: written, operations: summary.operationCount, warnings: summary.warningCount, vmHwmKiB: procStatusKiB('VmHWM') })}\n`);
+  cpu.rewrite = cpuMs(cpuStart);
+  process.stdout.write(`${JSON.stringify({ timings, cpu, printedChars: printed, writtenBytes: written, operations: summary.operationCount, warnings: summary.warningCount, vmHwmKiB: procStatusKiB('VmHWM') })}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -14,6 +14,7 @@ import { openSqliteEngine, PAGE_HASHES_FILE } from '#agent/engines/sqlite/sqlite
 import { generateSampleCommServe, mutateSampleCommServe } from '#agent/local/sample-db/index';
 import type { DifferentialBase } from '#agent/engines/types';
 import { parseManifest, type ManifestInput } from '#core/manifest';
+import { setName } from '#core/set-id';
 import { arg, figure, type Figure } from './stats';
 
 async function readOnce(file: string): Promise<number> {
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
       const fullMs = performance.now() - fullStarted;
       const cycle = await engine.prepareCycle(full.file, join(work, 'full'), 1);
       const manifest = {
-        formatVersion: 1, product: 'commserve-dr', jobId: 1, setName: 'SET_001', backupType: 'FULL', cycleId: 1, baseFullSet: null,
+        formatVersion: 1, product: 'commserve-dr', jobId: 1, setName: setName(1), backupType: 'FULL', cycleId: 1, baseFullSet: null,
         startTime: new Date().toISOString(), endTime: new Date().toISOString(), agentVersion: 'bench', hostname: 'bench',
         database: { ...full.identity, details: cycle.details }, integrity: { status: 'skipped', messages: [], durationMs: 0 },
         registry: { store: 'none', exportedKeys: [], missingKeys: [] }, firewall: { present: [], missing: [] },

@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { writeRegFile } from '#agent/registry/reg-format';
 import type { RegOperation, RegValue } from '#agent/registry/types';
@@ -56,12 +56,15 @@ async function generate(sizeMb: number): Promise<string> {
   return file;
 }
 
-async function readOnce(file: string): Promise<number> {
+/** Reads the file once (raw bytes, 1 MiB chunks): wall and CPU (user + system) time, ms. */
+async function readOnce(file: string): Promise<{ wall: number; cpu: number }> {
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   for await (const _chunk of createReadStream(file, { highWaterMark: MiB })) {
     // read only
   }
-  return performance.now() - started;
+  const { user, system } = process.cpuUsage(cpuStart);
+  return { wall: performance.now() - started, cpu: (user + system) / 1000 };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -72,21 +75,23 @@ async function main(): Promise<void> {
   const file = await generate(sizeMb);
   const bytes = statSync(file).size;
   const out = join(WORK, 'registry-rewrite.reg');
-  const results: Array<{ read: number; timings: Record<string, number>; vmHwmKiB: number; operations: number; writtenBytes: number }> = [];
+  const results: Array<{ read: number; readCpu: number; timings: Record<string, number>; cpu: Record<string, number>; vmHwmKiB: number; operations: number; writtenBytes: number }> = [];
   for (let run = 0; run < runs; run++) {
-    const read = await readOnce(file);
+    const { wall: read, cpu: readCpu } = await readOnce(file);
     const child = spawnSync(process.execPath, [join(ROOT, '..', 'bin', 'run-ts.js'), join(ROOT, 'child-registry.ts'), file, out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (child.status !== 0) throw new Error(`child-registry failed (${child.status})`);
     const result = JSON.parse(child.stdout.trim().split('\n').pop()!);
-    results.push({ read, ...result });
-    log(`run ${run + 1}: read ${read.toFixed(0)} ms, parse ${result.timings.parse.toFixed(0)} ms, --json ${result.timings.parseJson.toFixed(0)} ms, rewrite ${result.timings.rewrite.toFixed(0)} ms, VmHWM ${(result.vmHwmKiB / 1024).toFixed(0)} MiB`);
+    results.push({ read, readCpu, ...result });
+    log(`run ${run + 1}: load ${loadavg()[0].toFixed(1)}, read ${read.toFixed(0)} ms (CPU ${readCpu.toFixed(0)}), parse ${result.timings.parse.toFixed(0)} ms, --json ${result.timings.parseJson.toFixed(0)} ms, rewrite ${result.timings.rewrite.toFixed(0)} ms, VmHWM ${(result.vmHwmKiB / 1024).toFixed(0)} MiB`);
   }
   const read = median(results.map((r) => r.read));
   const step = (name: string) => median(results.map((r) => r.timings[name]));
   const total = median(results.map((r) => r.timings.parse + r.timings.rewrite));
+  const readCpu = median(results.map((r) => r.readCpu));
+  const stepCpu = (name: string) => median(results.map((r) => r.cpu[name]));
   const summary = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), note: 'shared with other sessions' },
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), note: 'shared with other sessions', loadAverage1m: loadavg()[0] },
     file: { bytes, operations: results[0].operations, rewrittenBytes: results[0].writtenBytes, identical: results[0].writtenBytes === bytes },
     runs,
     readOnceMs: read,
@@ -94,6 +99,8 @@ async function main(): Promise<void> {
     parseJsonMs: step('parseJson'),
     rewriteMs: step('rewrite'),
     ratios: { parse: step('parse') / read, parseJson: step('parseJson') / read, rewrite: step('rewrite') / read, parseAndRewrite: total / read },
+    /** The same in CPU time (user + system; median of the runs): what the step costs, whatever else runs on the machine. */
+    cpu: { readOnceMs: readCpu, parseMs: stepCpu('parse'), parseJsonMs: stepCpu('parseJson'), rewriteMs: stepCpu('rewrite') },
     peakRssMiB: Math.max(...results.map((r) => r.vmHwmKiB)) / 1024,
   };
   mkdirSync(join(ROOT, 'results'), { recursive: true });
@@ -104,12 +111,14 @@ async function main(): Promise<void> {
     '',
     `${(bytes / MiB).toFixed(1)} MiB REGEDIT5 file, ${summary.file.operations} keys; median of ${runs} runs; ${summary.machine.cpus} cores (${summary.machine.note}).`,
     '',
-    '| step | ms | × reading the file once |',
-    '|---|---|---|',
-    `| read the file once (bytes) | ${read.toFixed(0)} | 1 |`,
-    `| registry parse (table) | ${summary.parseMs.toFixed(0)} | ${summary.ratios.parse.toFixed(1)} |`,
-    `| registry parse --json | ${summary.parseJsonMs.toFixed(0)} | ${summary.ratios.parseJson.toFixed(1)} |`,
-    `| re-write (read + write) | ${summary.rewriteMs.toFixed(0)} | ${summary.ratios.rewrite.toFixed(1)} |`,
+    `Load average (1 min) at the end: ${summary.machine.loadAverage1m.toFixed(1)} on ${summary.machine.cpus} cores.`,
+    '',
+    '| step | wall ms | × reading the file once | CPU ms | × (CPU) |',
+    '|---|---|---|---|---|',
+    `| read the file once (bytes) | ${read.toFixed(0)} | 1 | ${readCpu.toFixed(0)} | 1 |`,
+    `| registry parse (table) | ${summary.parseMs.toFixed(0)} | ${summary.ratios.parse.toFixed(1)} | ${summary.cpu.parseMs.toFixed(0)} | ${(summary.cpu.parseMs / readCpu).toFixed(1)} |`,
+    `| registry parse --json | ${summary.parseJsonMs.toFixed(0)} | ${summary.ratios.parseJson.toFixed(1)} | ${summary.cpu.parseJsonMs.toFixed(0)} | ${(summary.cpu.parseJsonMs / readCpu).toFixed(1)} |`,
+    `| re-write (read + write) | ${summary.rewriteMs.toFixed(0)} | ${summary.ratios.rewrite.toFixed(1)} | ${summary.cpu.rewriteMs.toFixed(0)} | ${(summary.cpu.rewriteMs / readCpu).toFixed(1)} |`,
     '',
     `Peak RSS of the child (VmHWM, all steps, incl. Node + TS loader): ${summary.peakRssMiB.toFixed(0)} MiB. Re-written file identical in size: ${summary.file.identical}.`,
     '',

@@ -29,7 +29,7 @@
  */
 import { CommserveDrError } from './errors';
 import { ALL_JOB_STATUSES, JobStatus, statusProducesUsableSet } from './job-status';
-import { BackupType, setName as setNameOf } from './set-id';
+import { BackupType, legacySetName, parseSetName, setName as setNameOf } from './set-id';
 
 /** Status of a job whose final status is not known yet (its upload or phase 2 may still be in progress). */
 export const RUNNING = 'Running' as const;
@@ -158,8 +158,11 @@ export interface CycleReport {
   /** SETs that belong to no cycle, by job id, each with a reason. */
   readonly orphans: readonly Orphan[];
   /**
-   * The newest restorable point: the restorable point of the newest cycle (the open one: a cycle's
-   * FULL succeeded, so it is restorable even while open). Absent when no FULL has succeeded.
+   * The newest restorable point: of the cycles' restorable points, the one whose newest SET has the highest job id —
+   * normally the newest cycle's (the open one: a cycle's FULL succeeded, so it is restorable even while open). It
+   * differs only when DIFFERENTIALs were taken on an older FULL after a newer one, e.g. after a day whose FULL went
+   * straight to the hot-site (unwritable phase-1 destination): the next DIFFERENTIALs are based on the newest FULL in
+   * the phase-1 destination, and their point is newer than that FULL alone. Absent when no FULL has succeeded.
    */
   readonly newestRestorablePoint?: RestorablePoint;
 }
@@ -226,8 +229,15 @@ export function buildCycles(sets: readonly SetSummary[]): CycleReport {
     cycles,
     openCycle: newest && !newest.complete ? newest : undefined,
     orphans,
-    newestRestorablePoint: newest?.restorablePoint,
+    newestRestorablePoint: newestPoint(cycles),
   };
+}
+
+/** The cycles' restorable point whose newest SET has the highest job id (ties: the newer cycle), if any. */
+function newestPoint(cycles: readonly Cycle[]): RestorablePoint | undefined {
+  let best: RestorablePoint | undefined;
+  for (const c of cycles) if (!best || c.restorablePoint.jobId >= best.jobId) best = c.restorablePoint;
+  return best;
 }
 
 type Placement = { cycleId: number; note?: string } | { orphan: Orphan };
@@ -242,7 +252,7 @@ function placeDifferential(
   const kind = set.backupType;
   if (set.cycleId !== undefined) {
     const base = byJobId.get(set.cycleId);
-    const baseName = setNameOf(set.cycleId);
+    const baseName = base?.setName ?? setNameOf(set.cycleId); // as listed; when not listed, the new spelling
     if (!base) {
       return { orphan: { set, code: 'base-full-missing', reason: `${kind} ${name} belongs to cycle ${set.cycleId} by its manifest, but its FULL ${baseName} is not listed` } };
     }
@@ -337,7 +347,7 @@ function validateAndSort(sets: readonly SetSummary[]): SetSummary[] {
   }
   if (duplicates.size > 0) {
     const ids = [...duplicates].sort((a, b) => a - b);
-    throw new CycleInputError('DUPLICATE_JOB_ID', `duplicate job id${ids.length > 1 ? 's' : ''} ${ids.join(', ')}: each SET must be listed once (${ids.map((id) => setNameOf(id)).join(', ')})`, {
+    throw new CycleInputError('DUPLICATE_JOB_ID', `duplicate job id${ids.length > 1 ? 's' : ''} ${ids.join(', ')}: each SET must be listed once (${[...new Set(sets.filter((s) => duplicates.has(s.jobId)).map((s) => s.setName))].join(', ')})`, {
       context: { jobIds: ids },
     });
   }
@@ -349,13 +359,17 @@ function validateOne(set: SetSummary): void {
     throw new CycleInputError('INVALID_SET_SUMMARY', message, { context: { jobId: set?.jobId, setName: set?.setName } });
   };
   if (typeof set !== 'object' || set === null) invalid('a SET summary must be an object');
-  let expectedName: string;
+  let newName: string;
   try {
-    expectedName = setNameOf(set.jobId);
+    newName = setNameOf(set.jobId);
   } catch (error) {
     throw new CycleInputError('INVALID_SET_SUMMARY', `invalid job id ${String(set.jobId)} for SET ${String(set.setName)}`, { cause: error });
   }
-  if (set.setName !== expectedName) invalid(`SET name ${String(set.setName)} does not match job id ${set.jobId} (expected ${expectedName})`);
+  // Either spelling of the job id (legacy SET_042 or new SET_0000042): the name as the SET was written.
+  if (typeof set.setName !== 'string' || parseSetName(set.setName) !== set.jobId) {
+    invalid(`SET name ${String(set.setName)} does not match job id ${set.jobId} (expected ${newName} or ${legacySetName(set.jobId)})`);
+  }
+  const expectedName = set.setName;
   if (set.backupType !== BackupType.Full && set.backupType !== BackupType.Differential && set.backupType !== BackupType.Log) invalid(`${expectedName}: unknown backup type ${String(set.backupType)}`);
   if (!STATUSES.includes(set.status)) invalid(`${expectedName}: unknown status ${String(set.status)}`);
   if (typeof set.complete !== 'boolean') invalid(`${expectedName}: complete must be true or false`);

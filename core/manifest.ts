@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { ManifestError } from './errors';
 import { isSafeFileName, MANIFEST_FILE } from './hotsite-layout';
-import { BackupType, parseSetName, setName } from './set-id';
+import { BackupType, legacySetName, parseSetName, setName } from './set-id';
 
 /** Current manifest format version. Readers accept versions ≤ this one. */
 export const MANIFEST_FORMAT_VERSION = 1;
@@ -175,15 +175,16 @@ export const ManifestSchema = z
   })
   .superRefine((m, ctx) => {
     if (parseSetName(m.setName) !== m.jobId) {
-      ctx.addIssue({ code: 'custom', path: ['setName'], message: `must be ${setName(m.jobId)} for job ${m.jobId}` });
+      ctx.addIssue({ code: 'custom', path: ['setName'], message: `must be ${setName(m.jobId)} (or its legacy spelling ${legacySetName(m.jobId)}) for job ${m.jobId}` });
     }
     if (m.backupType === BackupType.Full) {
       if (m.cycleId !== m.jobId) ctx.addIssue({ code: 'custom', path: ['cycleId'], message: 'a FULL starts its own cycle: cycleId must equal jobId' });
       if (m.baseFullSet !== null) ctx.addIssue({ code: 'custom', path: ['baseFullSet'], message: 'must be null for a FULL' });
     } else {
       if (m.cycleId >= m.jobId) ctx.addIssue({ code: 'custom', path: ['cycleId'], message: `a ${m.backupType} belongs to an earlier FULL` });
-      if (m.baseFullSet !== setName(m.cycleId)) {
-        ctx.addIssue({ code: 'custom', path: ['baseFullSet'], message: `must be ${setName(m.cycleId)} (the cycle's FULL)` });
+      // The FULL's name as it was written: legacy (`SET_042`) or new (`SET_0000042`), whichever the cycle's FULL has.
+      if (m.baseFullSet === null || parseSetName(m.baseFullSet) !== m.cycleId) {
+        ctx.addIssue({ code: 'custom', path: ['baseFullSet'], message: `must be ${setName(m.cycleId)} or ${legacySetName(m.cycleId)} (the cycle's FULL, job ${m.cycleId}, as it was written)` });
       }
     }
     if (m.backupType === BackupType.Log) {

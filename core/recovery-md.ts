@@ -50,7 +50,7 @@ export function renderRecoveryMd(input: RecoveryMdInput): string {
     `- \`s3://${bucket}/archive/SET_<n>/\`: the phase-2 copy in a Glacier class (restore before reading).`,
     `- \`s3://${bucket}/jobs/<n>.json\`: job records (status \`Completed\`, \`Completed With One or More Errors\`, \`Failed\`, \`Killed\`).`,
     '- The phase-1 destination holds the same `SET_<n>` folders and this file.',
-    '- Compare job numbers as numbers: `aws s3 ls` sorts text, so `SET_1000` lists before `SET_999`.',
+    '- SET names: `SET_` and the job number padded to 7 digits (`SET_0000042`), so `aws s3 ls` lists them in job order up to job 9999999. SETs written before that change keep their 3-digit names (`SET_042`, `SET_1000`): `aws s3 ls` lists them out of job order (`SET_1000` before `SET_999`, `SET_998` after `SET_0001000`), so compare job numbers as numbers there (`commserve-dr sets` does). Job records keep 3 digits (`jobs/042.json`, `jobs/1000.json`).',
     '- A SET: `commserv_FULL.dmp` (FULL: the SQLite database file itself) or `commserv_DIFF_<n>.dmp` (DIFFERENTIAL, below), `commserv_hive*.reg` (registry, import with `reg import`), `<module>.reg`, `FwPeers.txt`/`FwHosts.txt`/`FwPorts.txt`, `manifest.json` (sizes, SHA-256s, `cycleId` = the job of the cycle\'s FULL, `baseFullSet`).',
     '',
     '## Newest restorable point',

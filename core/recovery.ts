@@ -157,9 +157,9 @@ export function choosePoint(sets: readonly SetSummary[], requested?: string): Re
   }
   const jobId = parseSetName(requested);
   if (jobId === undefined) throw new RecoveryError('SET_NOT_FOUND', `${JSON.stringify(requested)} is not a SET name (SET_<n>)`, { exitCode: 2 });
-  const name = setNameOf(jobId);
   const set = sets.find((s) => s.jobId === jobId);
-  if (!set) throw new RecoveryError('SET_NOT_FOUND', `${name} is not at the hot-site (neither under sets/ nor archive/)`, { exitCode: 2 });
+  if (!set) throw new RecoveryError('SET_NOT_FOUND', `${setNameOf(jobId)} is not at the hot-site (neither under sets/ nor archive/)`, { exitCode: 2 });
+  const name = set.setName; // as written: legacy SET_007 or new SET_0000007
   if (!isSuccessfulSet(set)) throw new RecoveryError('SET_NOT_RESTORABLE', `${name} cannot be restored: it ${describeSetOutcome(set)}`);
   if (set.backupType === BackupType.Full) return { cycleId: jobId, full: set, jobId, sets: [set] };
   if (set.backupType === BackupType.Log) {
@@ -217,7 +217,7 @@ export function makePlan(point: RestorablePoint, objects: readonly PlannedObject
   const pending = objects.filter((o) => o.state === 'restore-needed' || o.state === 'restoring');
   return {
     sets: point.sets.map((s) => s.setName),
-    pointSet: setNameOf(point.jobId),
+    pointSet: point.sets.find((s) => s.jobId === point.jobId)?.setName ?? setNameOf(point.jobId),
     pointInTime,
     objects: [...objects],
     totalBytes: objects.reduce((sum, o) => sum + o.size, 0),

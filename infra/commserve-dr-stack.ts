@@ -159,6 +159,7 @@ export class CommserveDrStack extends Stack {
       scheduleTime: settings.ScheduleTime,
       scheduleTimeZone: settings.ScheduleTimeZone,
       differentialSchedules: props.differentialSchedules,
+      logBackupIntervalMinutes: settings.LogBackupIntervalMinutes,
       enabled: props.scheduleEnabled,
     });
     this.monitoring = new DrMonitoring(this, 'Monitoring', {

@@ -6,7 +6,8 @@
  * |---|---|---|---|
  * | HasPhase1Result | Choice: `$.phase1` present → ValidateSet; `$.backupType` FULL or DIFFERENTIAL → RunPhase1; else → RejectInput | | |
  * | RejectInput | Pass: `{Error: "InvalidJobInput", Cause}` | `$.error` → ReportJob | |
- * | RunPhase1 | Task `ssm:sendCommand.waitForTaskToken` (timeout, heartbeat) | `$.phase1` | States.ALL → `$.error` → ReportJob |
+ * | RunPhase1 | Task `ssm:sendCommand.waitForTaskToken` (timeout, heartbeat) | `$.phase1` | `LOG_SKIPPED` → `$.skipped` → LogSkipped; States.ALL → `$.error` → ReportJob |
+ * | LogSkipped | Succeed: a LOG point due while another job held the lock waited, then was skipped; the running job's record names it (issue 17) | | |
  * | ValidateSet | Lambda (payload only) | `$.validation` | States.ALL → `$.error` → ReportJob |
  * | ArchiveSet | Lambda, Retry States.ALL (count × interval, backoff 1) | `$.archive` → PruneSets | States.ALL → `$.archiveError` → ReportJob |
  * | PruneSets | Lambda (payload only) | `$.prune` | States.ALL → `$.pruneError` → ReportJob (a failed prune never fails the job) |
@@ -39,6 +40,8 @@ export const DrJobState = {
   HasPhase1Result: 'HasPhase1Result',
   RejectInput: 'RejectInput',
   RunPhase1: 'RunPhase1',
+  /** A LOG point skipped because another job held the phase-1 lock (agent error `LOG_SKIPPED`): not a failed job. */
+  LogSkipped: 'LogSkipped',
   ValidateSet: 'ValidateSet',
   /** LOG points (SPEC §4.5) skip ArchiveSet and PruneSets: they are archived and pruned with their cycle. */
   IsLogPoint: 'IsLogPoint',
@@ -51,6 +54,9 @@ export const DrJobState = {
 } as const;
 /** One of the state names. */
 export type DrJobState = (typeof DrJobState)[keyof typeof DrJobState];
+
+/** The agent's error when a scheduled LOG point is skipped (agent/commands/backup/log-wait.ts). */
+export const LOG_SKIPPED_ERROR = 'LOG_SKIPPED';
 
 /** Error name of the JobFailed state. */
 export const DR_JOB_FAILED_ERROR = 'DrJobFailed';
@@ -144,6 +150,11 @@ export class DrJobStateMachine extends Construct {
       taskTimeout: sfn.Timeout.duration(phase1Timeout),
       heartbeatTimeout: sfn.Timeout.duration(props.phase1Heartbeat ?? Duration.minutes(10)),
       resultPath: '$.phase1',
+    });
+    // First: a skipped LOG point is not a failed job (its record is an event of the job that held the lock).
+    runPhase1.addCatch(new sfn.Succeed(this, DrJobState.LogSkipped, { comment: 'LOG point skipped: another DR job held the phase-1 lock for the whole wait' }), {
+      errors: [LOG_SKIPPED_ERROR],
+      resultPath: '$.skipped',
     });
     runPhase1.addCatch(reportJob, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 

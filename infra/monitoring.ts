@@ -174,14 +174,18 @@ export class DrMonitoring extends Construct {
     const interval = props.logBackupIntervalMinutes === undefined ? 15 : props.logBackupIntervalMinutes;
     if (interval !== null) {
       if (!Number.isInteger(interval) || interval < 1 || interval > 1440) throw new Error(`logBackupIntervalMinutes must be an integer from 1 to 1440, or null, got ${interval}`);
-      // One period of twice the interval: a job that reports an RPO above the threshold, or no report at all in the
-      // period (missing data = breaching: the agent or its schedule stopped), raises it.
+      // Periods of one interval, alarm on 2 of 2 (issue 17 RPO check): RpoSeconds is published when a point is committed
+      // (its age then: seconds), so what the alarm really watches is the time since the last commit. Two whole periods
+      // without a report (missing data = breaching: LOG points skipped, failing, or the agent or schedule stopped) →
+      // ALARM when the RPO is between 2× and 3× the interval; a report above 2× raises it too. (One period of 2× the
+      // interval, as before, fired only between 2× and 4×, clock-aligned periods.)
       this.rpoAlarm = new cloudwatch.Alarm(this, 'RpoExceeded', {
-        alarmDescription: `The newest restorable point at the hot-site is older than ${2 * interval} minutes (twice LogBackupIntervalMinutes = ${interval}), or no job reported it for that long: LOG points are not arriving. Check the LOG schedule, the agent and the last job record.`,
-        metric: this.metric(DrMetricName.RpoSeconds, { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(2 * interval), unit: cloudwatch.Unit.SECONDS }),
+        alarmDescription: `The newest restorable point at the hot-site is older than ${2 * interval} minutes (twice LogBackupIntervalMinutes = ${interval}), or no job reported it for two ${interval}-minute periods: LOG points are not arriving. Check the LOG schedule, the agent and the last job record.`,
+        metric: this.metric(DrMetricName.RpoSeconds, { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(interval), unit: cloudwatch.Unit.SECONDS }),
         threshold: 2 * interval * 60,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
     }

@@ -3,7 +3,13 @@
  * - every day at `ScheduleTime` (default 17:00) in `ScheduleTimeZone` (IANA name, default UTC) with
  *   input `{"backupType":"FULL"}` — Scheduler evaluates the cron expression in that time zone, so
  *   daylight-saving changes do not move the job;
- * - optionally on extra cron/rate expressions (same time zone) with `{"backupType":"DIFFERENTIAL"}`.
+ * - optionally on extra cron/rate expressions (same time zone) with `{"backupType":"DIFFERENTIAL"}`;
+ * - every `LogBackupIntervalMinutes` (default 15; null: no schedule) with `{"backupType":"LOG"}` (SPEC §4.5, issue 17
+ *   item 2): a LOG point through the same state machine — same trigger, one-job lock, job record and alarms as the
+ *   daily job. Its start is kept for at most one interval (`maxEventAge`, at least the 60 s Scheduler allows) and
+ *   retried 3 times: a LOG start later than that is superseded by the next one. A LOG due while a FULL or
+ *   DIFFERENTIAL runs waits for the lock, then is skipped with a record (agent/commands/backup/log-wait.ts); the
+ *   RPO alarm covers LOGs that stop arriving.
  *
  * The flexible time window is off (the job starts at the set minute). Scheduler assumes one role,
  * trusted by `scheduler.amazonaws.com` for this account only, whose only permission is
@@ -37,6 +43,11 @@ export interface DrJobScheduleProps {
    * `rate(6 hours)`; a bare six-field cron (`0 5,11,23 * * ? *`) is accepted too. Default none.
    */
   readonly differentialSchedules?: readonly string[];
+  /**
+   * Minutes between LOG points (`LogBackupIntervalMinutes`, 1–1440); null: no LOG schedule. Default the setting's
+   * default (15).
+   */
+  readonly logBackupIntervalMinutes?: number | null;
   /** Whether the schedules are enabled. Default true (false for a stack that must not run jobs yet). */
   readonly enabled?: boolean;
   /** How long Scheduler keeps retrying a start that failed. Default 1 hour (60 s to 24 h). */
@@ -69,6 +80,8 @@ export class DrJobSchedule extends Construct {
   readonly full: scheduler.Schedule;
   /** The extra DIFFERENTIAL schedules, in the order given. */
   readonly differentials: readonly scheduler.Schedule[];
+  /** The LOG schedule (every `LogBackupIntervalMinutes`), or undefined when LOG backups are off. */
+  readonly log?: scheduler.Schedule;
   /** The role Scheduler assumes: `states:StartExecution` on the state machine, nothing else. */
   readonly role: iam.Role;
 
@@ -83,12 +96,11 @@ export class DrJobSchedule extends Construct {
       description: 'EventBridge Scheduler: starts the commserve-dr DR job state machine',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': account } } }),
     });
-    const target = (backupType: 'FULL' | 'DIFFERENTIAL') =>
+    const target = (backupType: 'FULL' | 'DIFFERENTIAL' | 'LOG', retry: { maxEventAge: Duration; retryAttempts: number } = { maxEventAge: props.maxEventAge ?? Duration.hours(1), retryAttempts: 20 }) =>
       new targets.StepFunctionsStartExecution(props.stateMachine, {
         role: this.role,
         input: scheduler.ScheduleTargetInput.fromObject({ backupType }),
-        maxEventAge: props.maxEventAge ?? Duration.hours(1),
-        retryAttempts: 20,
+        ...retry,
       });
 
     this.full = new scheduler.Schedule(this, 'Full', {
@@ -108,5 +120,16 @@ export class DrJobSchedule extends Construct {
         target: target('DIFFERENTIAL'),
       });
     });
+    const interval = props.logBackupIntervalMinutes === undefined ? DEFAULTS.LogBackupIntervalMinutes : props.logBackupIntervalMinutes;
+    if (interval !== null) {
+      if (!Number.isInteger(interval) || interval < 1 || interval > 1440) throw new Error(`logBackupIntervalMinutes must be an integer from 1 to 1440, or null, got ${interval}`);
+      this.log = new scheduler.Schedule(this, 'Log', {
+        description: `commserve-dr: LOG point every ${interval} minute(s) (LogBackupIntervalMinutes)`,
+        schedule: scheduler.ScheduleExpression.rate(Duration.minutes(interval)),
+        timeWindow: scheduler.TimeWindow.off(),
+        enabled: props.enabled ?? true,
+        target: target('LOG', { maxEventAge: Duration.minutes(interval), retryAttempts: 3 }),
+      });
+    }
   }
 }

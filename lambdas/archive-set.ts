@@ -141,14 +141,14 @@ export function makeArchiveSetHandler(deps: ArchiveSetDeps): (event: unknown) =>
     const { manifest } = loaded;
     const lock = objectLock ? { mode: objectLock.mode, retainUntil: new Date(now().getTime() + objectLock.days * DAY_MS) } : undefined;
     const items = copyItems(manifest, loaded.bytes, loaded.sha256);
-    const copy = await copySet({ ...copyOptions, lock, items, sourcePrefix: setPrefix('sets', manifest.jobId), targetPrefix: setPrefix('archive', manifest.jobId) });
+    const copy = await copySet({ ...copyOptions, lock, items, sourcePrefix: setPrefix('sets', manifest.setName), targetPrefix: setPrefix('archive', manifest.setName) });
     if (lock && manifest.backupType === BackupType.Differential && manifest.cycleId !== manifest.jobId) {
-      await extendBaseFullRetention(s3, bucket, manifest.cycleId, lock, log);
+      await extendBaseFullRetention(s3, bucket, manifest.baseFullSet ?? manifest.cycleId, lock, log);
     }
     const logPoints = manifest.backupType === BackupType.Log ? undefined : await archiveLogPoints({ ...copyOptions, lock }, manifest.jobId);
     const result: ArchiveResult = {
       storageClass,
-      prefix: setPrefix('archive', manifest.jobId),
+      prefix: setPrefix('archive', manifest.setName),
       objects: items.length,
       bytes: items.reduce((sum, i) => sum + i.size, 0),
       multipartCopies: copy.multipartCopies,
@@ -210,11 +210,12 @@ async function copySet(options: SetCopyOptions): Promise<{ copied: number; multi
 }
 
 /** The base FULL stays locked as long as any DIFFERENTIAL or LOG that needs it (SPEC §4.3): its retention is extended. */
-async function extendBaseFullRetention(s3: S3Client, bucket: string, cycleId: number, lock: NonNullable<ArchiveObjectArgs['lock']>, log: Log): Promise<void> {
-  const fullPrefix = setPrefix('archive', cycleId);
+/** `baseFull`: the FULL's name as recorded (a legacy SET_042 stays SET_042: core/set-id.ts), or its job id. */
+async function extendBaseFullRetention(s3: S3Client, bucket: string, baseFull: string | number, lock: NonNullable<ArchiveObjectArgs['lock']>, log: Log): Promise<void> {
+  const fullPrefix = setPrefix('archive', baseFull);
   const keys = await listKeys(s3, bucket, fullPrefix);
   if (keys.length === 0) {
-    log({ level: 'warn', message: `${fullPrefix} holds no archive copy of the base FULL: no retention to extend`, cycleId });
+    log({ level: 'warn', message: `${fullPrefix} holds no archive copy of the base FULL: no retention to extend`, baseFull });
   }
   let extended = 0;
   for (const key of keys) if (await extendRetention(s3, bucket, key, lock)) extended++;

@@ -48,6 +48,8 @@ const MAX_VERSIONS = 50;
 export const RepairRequestSchema = z
   .object({
     jobId: z.number().int().positive(),
+    /** The SET's folder name as written (legacy `SET_007` or new `SET_0000007`: core/set-id.ts); default the new name of `jobId`. */
+    setName: z.string().refine((n) => parseSetName(n) !== undefined, 'must be a SET name').optional(),
     file: z.string().refine(isSafeFileName, 'must be a plain file name'),
     /** `repair/<SET>/…` key of a copy the agent uploaded from its phase-1 destination. */
     stagingKey: z.string().startsWith(REPAIR_STAGING_PREFIX).optional(),
@@ -56,7 +58,8 @@ export const RepairRequestSchema = z
     /** Sources to try, in this order of preference (default all): the caller asks one at a time to put its local copy between them. */
     sources: z.array(z.enum(['versions', 'staging', 'archive'])).min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => r.setName === undefined || parseSetName(r.setName) === r.jobId, { message: 'setName must be the SET of jobId', path: ['setName'] });
 export type RepairRequest = z.infer<typeof RepairRequestSchema>;
 
 /** The answer: repaired (from where), or not with the reason per source; `pending` while an archive restore runs. */
@@ -94,8 +97,13 @@ export function makeRepairObjectHandler(deps: RepairObjectDeps): (event: unknown
   };
 }
 
+/** The SET's folder name: as the caller recorded it, else the new name of its job id. */
+function folderOf(request: RepairRequest): string {
+  return request.setName ?? setName(request.jobId);
+}
+
 async function repair(deps: RepairObjectDeps, request: RepairRequest): Promise<RepairResponse> {
-  const key = setObjectKey('sets', request.jobId, request.file);
+  const key = setObjectKey('sets', folderOf(request), request.file);
   let expected: Expected;
   try {
     expected = await expectationOf(deps, request);
@@ -124,15 +132,15 @@ async function repair(deps: RepairObjectDeps, request: RepairRequest): Promise<R
     reasons.push(fromStaging.reason);
   }
   if (!sources.has('archive')) return { repaired: false, reason: reasons.join('; '), key };
-  const archive = setObjectKey('archive', request.jobId, request.file);
+  const archive = setObjectKey('archive', folderOf(request), request.file);
   const fromArchive = await attempt('archive', () => copyFromArchive(deps, archive, key, expected));
   if (fromArchive.ok) return { repaired: true, from: 'archive', key };
   reasons.push(fromArchive.reason);
   return { repaired: false, reason: reasons.join('; '), key, ...('pending' in fromArchive && fromArchive.pending ? { pending: true } : {}) };
 }
 
-async function readManifest(deps: RepairObjectDeps, jobId: number) {
-  const key = setObjectKey('sets', jobId, MANIFEST_FILE);
+async function readManifest(deps: RepairObjectDeps, set: string) {
+  const key = setObjectKey('sets', set, MANIFEST_FILE);
   const response = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
   return parseManifest(Buffer.from(await response.Body!.transformToByteArray()), `s3://${deps.bucket}/${key}`);
 }
@@ -140,33 +148,34 @@ async function readManifest(deps: RepairObjectDeps, jobId: number) {
 /** What the object must be (see the module comment). @throws when there is no trustworthy expectation. */
 async function expectationOf(deps: RepairObjectDeps, request: RepairRequest): Promise<Expected> {
   if (request.file !== MANIFEST_FILE) {
-    const manifest = await readManifest(deps, request.jobId);
+    const manifest = await readManifest(deps, folderOf(request));
     const file = manifest.files.find((f) => f.name === request.file);
-    if (!file) throw new Error(`${setName(request.jobId)}'s manifest lists no ${request.file}`);
-    return { size: file.size, checksums: [hexToBase64(file.sha256), ...(file.s3 ? [file.s3.checksumSHA256] : [])], basis: `${setName(request.jobId)}'s manifest` };
+    if (!file) throw new Error(`${folderOf(request)}'s manifest lists no ${request.file}`);
+    return { size: file.size, checksums: [hexToBase64(file.sha256), ...(file.s3 ? [file.s3.checksumSHA256] : [])], basis: `${folderOf(request)}'s manifest` };
   }
-  const recorded = await successorRecord(deps, request.jobId);
+  const recorded = await successorRecord(deps, request.jobId, folderOf(request));
   if (recorded) return { checksums: [hexToBase64(recorded.sha256)], basis: `recorded by ${recorded.by}` };
   if (request.manifestSha256) return { checksums: [hexToBase64(request.manifestSha256)], basis: 'the agent’s copy' };
   throw new Error('no successor recorded this manifest and the caller gave no SHA-256');
 }
 
 /** The SHA-256 the next SET's manifest recorded for this one (the manifest hash chain), when there is such a SET. */
-async function successorRecord(deps: RepairObjectDeps, jobId: number): Promise<{ sha256: string; by: string } | undefined> {
+async function successorRecord(deps: RepairObjectDeps, jobId: number, name: string): Promise<{ sha256: string; by: string } | undefined> {
   let token: string | undefined;
-  let next: number | undefined;
+  let next: { id: number; name: string } | undefined;
   do {
     const page = await deps.s3.send(new ListObjectsV2Command({ Bucket: deps.bucket, Prefix: 'sets/', Delimiter: '/', ContinuationToken: token }));
     for (const p of page.CommonPrefixes ?? []) {
-      const id = parseSetName(p.Prefix!.slice('sets/'.length, -1));
-      if (id !== undefined && id > jobId && (next === undefined || id < next)) next = id;
+      const folder = p.Prefix!.slice('sets/'.length, -1);
+      const id = parseSetName(folder); // either spelling (core/set-id.ts): the successor by job id, as listed
+      if (id !== undefined && id > jobId && (next === undefined || id < next.id)) next = { id, name: folder };
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   if (next === undefined) return undefined;
   try {
-    const successor = await readManifest(deps, next);
-    return successor.previousManifest?.setName === setName(jobId) ? { sha256: successor.previousManifest.sha256, by: `${setName(next)}'s manifest` } : undefined;
+    const successor = await readManifest(deps, next.name);
+    return successor.previousManifest?.setName === name ? { sha256: successor.previousManifest.sha256, by: `${next.name}'s manifest` } : undefined;
   } catch {
     return undefined; // the successor is not committed (no manifest) or unreadable: no record
   }

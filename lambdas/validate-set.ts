@@ -55,7 +55,7 @@ export function makeValidateSetHandler(deps: ValidateSetDeps): (event: unknown) 
     const phase1 = phase1FromInput(event, STATE_NAME);
     const { manifest } = await loadSetManifest(s3, bucket, phase1, fail);
     const outcomes = await mapWithConcurrency(manifest.files, concurrency, (file) =>
-      checkFile(s3, bucket, setObjectKey('sets', manifest.jobId, file.name), file),
+      checkFile(s3, bucket, setObjectKey('sets', manifest.setName, file.name), file),
     );
     const result: ValidationResult = {
       files: manifest.files.length,

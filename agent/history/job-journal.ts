@@ -113,12 +113,7 @@ export function readLocalRecords(places: RecordPlaces): JobRecord[] {
  */
 export function killedRecord(entry: JobJournalEntry, how: string, now: string): JobRecord {
   const committed = entry.phase1Destination || entry.hotSite;
-  const kept = [entry.phase1Destination ? `the SET committed in ${entry.phase1Destination}` : null, entry.hotSite ? `and at the hot-site (${entry.hotSite})` : null]
-    .filter(Boolean)
-    .join(' ');
-  const consequence = committed
-    ? `${kept} stays (phase 2 did not run: no archive copy)`
-    : 'no SET of this job was committed (an unfinished SET folder or upload never counts; the next job removes it)';
+  const consequence = killedOutcome(entry);
   return {
     jobId: entry.jobId,
     setName: entry.setName,
@@ -133,6 +128,15 @@ export function killedRecord(entry: JobJournalEntry, how: string, now: string): 
     integrity: null,
     events: [...entry.events, { time: now, level: 'error', code: 'JOB_KILLED', message: `job ${entry.jobId} ${how} during ${entry.stage}: ${consequence}` }],
   };
+}
+
+/** What a Killed job leaves: the SET it committed (phase 1 destination, hot-site) stays, or nothing of it counts. */
+function killedOutcome(entry: JobJournalEntry): string {
+  if (!entry.phase1Destination && !entry.hotSite) return 'no SET of this job was committed (an unfinished SET folder or upload never counts; the next job removes it)';
+  const kept = [entry.phase1Destination ? `the SET committed in ${entry.phase1Destination}` : null, entry.hotSite ? `and at the hot-site (${entry.hotSite})` : null]
+    .filter(Boolean)
+    .join(' ');
+  return `${kept} stays (${entry.stage === 'phase 2' ? 'phase 2 did not finish: no complete archive copy' : 'phase 2 did not run: no archive copy'})`;
 }
 
 /** Mirrors a record to the hot-site's `jobs/` (as ReportJob does). @throws the SDK error. */
@@ -331,18 +335,21 @@ export class JobJournal {
   }
 
   /** SIGINT/SIGTERM: the Killed record now (locally, then mirrored when a hot-site was given). */
-  private async interrupted(): Promise<void> {
-    if (this.closed || !this.entry) return;
+  /** The interrupt clean-up: records the job Killed; @returns the line for the user (what is recorded, what stays). */
+  private async interrupted(): Promise<string | undefined> {
+    if (this.closed || !this.entry) return undefined;
     this.closed = true;
     openJobs.delete(this.entry.jobId);
     const record = killedRecord(this.entry, `was interrupted by ${interruptSignal() ?? 'a signal'}`, new Date().toISOString());
+    const outcome = killedOutcome(this.entry);
     try {
       recordJobAnywhere(this.places, record);
       rmSync(journalFile(this.places.StateDirectory, this.entry.jobId), { force: true });
     } catch {
       // The journal stays: the next job records the job as Killed.
-      return;
+      return `job ${this.entry.jobId} could not be recorded now (the next job records it as Killed); ${outcome}`;
     }
     if (this.hotSite) await mirrorRecord(this.hotSite.s3, this.hotSite.bucket, record).catch(() => undefined);
+    return `job ${this.entry.jobId} is recorded as Killed (interrupted during ${this.entry.stage}); ${outcome}`;
   }
 }

@@ -199,7 +199,7 @@ export async function uploadManifest(s3: S3Client, bucket: string, setDir: strin
   const manifestPath = join(setDir, MANIFEST_FILE);
   try {
     const body = await readFile(manifestPath);
-    const key = setObjectKey('sets', manifest.jobId, MANIFEST_FILE);
+    const key = setObjectKey('sets', manifest.setName, MANIFEST_FILE);
     const checksum = sha256Base64(body);
     await createOnlyWrite(
       () =>
@@ -294,11 +294,11 @@ export async function listHotSiteSets(s3: S3Client, bucket: string): Promise<Hot
 }
 
 /**
- * Reads and validates the manifest of a SET at the hot-site.
+ * Reads and validates the manifest of a SET at the hot-site. `set`: its recorded name (legacy or new), or the job id of a new-named SET.
  * @throws HotSiteError when it cannot be read; ManifestError when it is malformed.
  */
-export async function readHotSiteManifest(s3: S3Client, bucket: string, jobId: number): Promise<Manifest> {
-  const key = setObjectKey('sets', jobId, MANIFEST_FILE);
+export async function readHotSiteManifest(s3: S3Client, bucket: string, set: string | number): Promise<Manifest> {
+  const key = setObjectKey('sets', set, MANIFEST_FILE);
   let body: Uint8Array;
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

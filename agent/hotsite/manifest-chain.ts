@@ -39,8 +39,9 @@ function localSets(dir: string | null): Map<number, string> {
   return out;
 }
 
-async function readHotSiteManifestBytes(s3: S3Client, bucket: string, jobId: number): Promise<Buffer> {
-  const key = setObjectKey('sets', jobId, MANIFEST_FILE);
+/** `set`: the SET's name as listed (legacy `SET_042` or new `SET_0000042`: core/set-id.ts). */
+async function readHotSiteManifestBytes(s3: S3Client, bucket: string, set: string): Promise<Buffer> {
+  const key = setObjectKey('sets', set, MANIFEST_FILE);
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return Buffer.from(await response.Body!.transformToByteArray());
@@ -69,7 +70,7 @@ export async function previousManifestLink(
   if (local && (!remote || local[0] >= remote.jobId)) {
     return { setName: local[1], sha256: manifestSha256(readFileSync(join(phase1Destination!, local[1], MANIFEST_FILE))) };
   }
-  if (remote && hotSite) return { setName: remote.setName, sha256: manifestSha256(await readHotSiteManifestBytes(hotSite.s3, hotSite.bucket, remote.jobId)) };
+  if (remote && hotSite) return { setName: remote.setName, sha256: manifestSha256(await readHotSiteManifestBytes(hotSite.s3, hotSite.bucket, remote.setName)) };
   return undefined;
 }
 
@@ -96,7 +97,7 @@ export async function hotSiteChainLinks(s3: S3Client, bucket: string): Promise<{
   const problems: string[] = [];
   for (let i = 0; i < sets.length; i += CHAIN_READ_CONCURRENCY) {
     const batch = sets.slice(i, i + CHAIN_READ_CONCURRENCY);
-    const read = await Promise.all(batch.map(async (s) => chainLinkOf(s.jobId, s.setName, await readHotSiteManifestBytes(s3, bucket, s.jobId), `s3://${bucket}/${setObjectKey('sets', s.jobId, MANIFEST_FILE)}`)));
+    const read = await Promise.all(batch.map(async (s) => chainLinkOf(s.jobId, s.setName, await readHotSiteManifestBytes(s3, bucket, s.setName), `s3://${bucket}/${setObjectKey('sets', s.setName, MANIFEST_FILE)}`)));
     for (const link of read) {
       if ('problem' in link) problems.push(link.problem);
       else links.push(link);

@@ -88,7 +88,7 @@ export async function repairObject(ctx: RepairContext, manifest: Manifest, expec
 /** The request fields that name the object (and, for a manifest, the SHA-256 the agent keeps). */
 function requestOf(manifest: Manifest, expected: ExpectedObject) {
   const manifestSha256 = expected.kind === 'manifest' && expected.sha256Base64 ? Buffer.from(expected.sha256Base64, 'base64').toString('hex') : undefined;
-  return { jobId: manifest.jobId, file: expectedName(expected), ...(manifestSha256 ? { manifestSha256 } : {}) };
+  return { jobId: manifest.jobId, setName: manifest.setName, file: expectedName(expected), ...(manifestSha256 ? { manifestSha256 } : {}) };
 }
 
 async function repairFromVersions(ctx: RepairContext, repairer: Repairer, manifest: Manifest, expected: ExpectedObject): Promise<RepairOutcome | string> {
@@ -113,7 +113,7 @@ async function repairFromLocal(ctx: RepairContext, repairer: Repairer, manifest:
   const name = expectedName(expected);
   const path = join(setDir, name);
   if (!existsSync(path)) return `local copy: ${path} does not exist`;
-  const key = setObjectKey('sets', manifest.jobId, name);
+  const key = setObjectKey('sets', manifest.setName, name);
   if (expected.kind === 'manifest') {
     if (expected.sha256Base64 === null) return 'local copy: no local manifest to compare with';
     // Create-only: puts a missing manifest back; one that exists and differs is refused (HOTSITE_OBJECT_EXISTS) and

@@ -79,12 +79,15 @@ export interface ScrubOptions {
 export interface HotSiteObjects {
   /** Per job id: file name → size. */
   sets: Map<number, Map<string, number>>;
+  /** Per job id: the SET's folder name as listed (legacy `SET_042` or new `SET_0000042`: core/set-id.ts). */
+  names: Map<number, string>;
   requests: number;
 }
 
 /** Lists every object under `sets/` (existence and size). @throws HotSiteError */
 export async function listSetObjects(s3: S3Client, bucket: string): Promise<HotSiteObjects> {
   const sets = new Map<number, Map<string, number>>();
+  const names = new Map<number, string>();
   let token: string | undefined;
   let requests = 0;
   try {
@@ -97,13 +100,14 @@ export async function listSetObjects(s3: S3Client, bucket: string): Promise<HotS
         const files = sets.get(parsed.jobId) ?? new Map<string, number>();
         files.set(parsed.file, o.Size ?? 0);
         sets.set(parsed.jobId, files);
+        names.set(parsed.jobId, parsed.setName);
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   } catch (error) {
     throw hotSiteError('list SETs for the scrub', bucket, error);
   }
-  return { sets, requests };
+  return { sets, names, requests };
 }
 
 /** The local manifest of a SET (bytes and parsed), or null when there is none usable. */
@@ -171,7 +175,8 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
   const ctx = { s3, bucket, phase1Destination: options.phase1Destination };
 
   const kept = [...listing.sets.entries()].filter(([, files]) => files.has(MANIFEST_FILE)).map(([jobId]) => jobId).sort((a, b) => a - b);
-  const locals = new Map(kept.map((jobId) => [jobId, localManifest(options.phase1Destination, setName(jobId))]));
+  const nameOf = (jobId: number): string => listing.names.get(jobId)!;
+  const locals = new Map(kept.map((jobId) => [jobId, localManifest(options.phase1Destination, nameOf(jobId))]));
   const fixed = new Set<string>();
   const fix = async (manifest: Manifest, expected: ExpectedObject, problem: string, foundBy: ScrubFinding['foundBy']) => {
     const file = expectedName(expected);
@@ -182,10 +187,11 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
   };
 
   // 1. Existence and size from the listing, for every kept SET whose manifest is at hand locally.
-  const only = options.only ? new Set(options.only) : null;
+  // By job id: `SET_7` typed by the operator is job 7's SET whether it was written SET_007 or SET_0000007.
+  const only = options.only ? new Set(options.only.map((name) => parseSetName(name))) : null;
   for (const jobId of kept) {
     const local = locals.get(jobId);
-    if (!local || (only && !only.has(setName(jobId)))) continue;
+    if (!local || (only && !only.has(jobId))) continue;
     const listed = listing.sets.get(jobId)!;
     for (const expected of expectedObjects(local.manifest, local.bytes)) {
       const name = expectedName(expected);
@@ -198,11 +204,11 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
 
   // 2. Checksums within the budget, least recently checked first.
   const candidates: ScrubCandidate[] = kept
-    .filter((jobId) => !only || only.has(setName(jobId)))
+    .filter((jobId) => !only || only.has(jobId))
     .map((jobId) => {
       const local = locals.get(jobId);
       const files = local ? local.manifest.files.length : Math.max(0, listing.sets.get(jobId)!.size - 1);
-      return { setName: setName(jobId), jobId, requests: scrubRequestsForSet(files, local !== null) };
+      return { setName: nameOf(jobId), jobId, requests: scrubRequestsForSet(files, local !== null) };
     });
   const plan = only ? { check: candidates.map((c) => c.setName), deferred: 0 } : planScrub(candidates, state, options.budget);
   const entries: Record<string, ScrubEntry> = {};
@@ -214,7 +220,7 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
     else {
       requests++;
       try {
-        manifest = await readHotSiteManifest(s3, bucket, jobId);
+        manifest = await readHotSiteManifest(s3, bucket, name);
       } catch (error) {
         findings.push({ setName: name, file: MANIFEST_FILE, problem: `unreadable: ${describeError(error)}`, foundBy: 'head', outcome: { repaired: false, reason: 'no local copy of the manifest to compare with' } });
         entries[name] = { lastChecked: now().toISOString(), verdict: 'damaged', findings: [`${MANIFEST_FILE} unreadable`] };
@@ -226,7 +232,7 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
     for (const expected of expectedObjects(manifest, local?.bytes ?? null, listedManifest)) {
       const file = expectedName(expected);
       if (fixed.has(`${name}/${file}`)) continue;
-      const key = setObjectKey('sets', jobId, file);
+      const key = setObjectKey('sets', name, file);
       requests++;
       let problem: string | null;
       try {
@@ -247,7 +253,7 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
     };
   }
 
-  const merged = retainScrubState({ ...state, sets: { ...state.sets, ...entries } }, kept.map((id) => setName(id)));
+  const merged = retainScrubState({ ...state, sets: { ...state.sets, ...entries } }, kept.map((id) => nameOf(id)));
   const stateProblems = stateProblem ? [stateProblem] : [];
   try {
     await writeScrubState(s3, bucket, options.stateDirectory, merged);

@@ -496,7 +496,7 @@ function planSetUpload(bucket: string, setDir: string, manifest: Manifest): Plan
       if (parts > 1 && partSize < S3_MIN_PART_BYTES) throw new TransferLimitError(`part size ${partSize} is under the 5 MiB S3 minimum`);
       if (parts > S3_MAX_PARTS) throw new TransferLimitError(`${parts} parts exceed the 10,000-part S3 limit`);
       if (partSize > S3_MAX_PART_BYTES) throw new TransferLimitError(`part size ${partSize} exceeds the 5 GiB S3 maximum`);
-      return { name: file.name, role: file.role, path: join(setDir, file.name), key: setObjectKey('sets', manifest.jobId, file.name), size: file.size, sha256: file.sha256, partSize };
+      return { name: file.name, role: file.role, path: join(setDir, file.name), key: setObjectKey('sets', manifest.setName, file.name), size: file.size, sha256: file.sha256, partSize };
     } catch (error) {
       throw new HotSiteError('HOTSITE_ERROR', `refusing to upload ${manifest.setName}/${file.name} to bucket ${bucket}: ${(error as Error).message}`, { cause: error });
     }

@@ -13,7 +13,6 @@ import { describeError, JobLockedError } from '#core/errors';
 import { BackupType as BackupTypes } from '#core/set-id';
 import type { BackupType } from '#core/set-id';
 import { buildCycles } from '#core/cycles';
-import { maxSetIdIn } from '#agent/state/job-ids';
 import { takeInventory } from '#agent/commands/sets/inventory';
 import type { Settings } from '#core/settings';
 import { runPhase1 } from '#agent/commands/backup/phase1';
@@ -21,7 +20,8 @@ import { JobJournal, tryRecordJobAnywhere } from '#agent/history/job-journal';
 import { createMetricsPublisher } from '#agent/metrics/metrics';
 import { createHotSiteClient, ensureBucket } from '#agent/hotsite/hot-site';
 import { refillHotSite, type RefillResult } from '#agent/hotsite/refill';
-import { generateSampleCommServe, mutateSampleCommServe } from '#agent/local/sample-db/index';
+import { generateSampleCommServe } from '#agent/local/sample-db/index';
+import { describeSampleActivity, forgetSampleActivity, simulateSampleActivity, type SimulatedActivity } from './sample-activity';
 import { executeDrJobLocally, type LocalExecution } from './local-state-machine';
 import { startMotoServer, type MotoServer } from './moto-server';
 import { onInterrupt } from '#agent/shutdown';
@@ -52,8 +52,13 @@ export interface LocalRunResult {
   record: JobRecord;
   execution: LocalExecution;
   sampleCreated: boolean;
-  /** Rows of the sample CommServe changed before this job (0 on the first run or for another database). */
+  /**
+   * Rows of the sample CommServe changed since its last DR backup (newest committed SET), this run's and those of
+   * earlier runs that wrote no SET (0 on the first run or for another database).
+   */
   sampleRowsChanged: number;
+  /** The simulated activity in detail (`null` when the sample was created by this run or another database is used). */
+  sampleActivity: SimulatedActivity | null;
   /** The type that was asked for (after the local rule for `auto`). */
   requestedType: BackupType;
   refill: RefillResult;
@@ -112,17 +117,18 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
     await ensureBucket(s3, settings.HotSite.bucket).catch((error: unknown) => options.logger.warn(`hot-site not ready: ${describeError(error)}`));
 
     let sampleCreated = false;
-    let sampleRowsChanged = 0;
+    let sampleActivity: SimulatedActivity | null = null;
     if (usesSample(settings) && !existsSync(settings.Database.path)) {
       const size = options.sampleSizeBytes ?? DEFAULT_SAMPLE_BYTES;
       status(`creating the sample CommServe (${(size / 1024 / 1024).toFixed(0)} MB) in ${dirname(settings.Database.path)}`);
+      forgetSampleActivity(settings.StateDirectory);
       await generateSampleCommServe({ dir: dirname(settings.Database.path), sizeBytes: size, onProgress: (b) => options.onProgress?.('sample', b, size) });
       sampleCreated = true;
     } else if (usesSample(settings)) {
-      // The sample CommServe has been busy since the last DR backup: new jobs and events, jobs finishing, old events purged.
-      const seed = maxSetIdIn(settings.Phase1Destination) + 1;
-      sampleRowsChanged = mutateSampleCommServe(settings.Database.path, { fraction: SAMPLE_ACTIVITY_FRACTION, seed });
-      status(`the sample CommServe changed ${sampleRowsChanged} rows since the last DR backup`);
+      // The sample CommServe has been busy since the last DR backup: new jobs and events, jobs finishing, old events
+      // purged — added to what earlier runs that wrote no SET (interrupted, failed) changed.
+      sampleActivity = simulateSampleActivity(settings.Database.path, settings.StateDirectory, settings.Phase1Destination, SAMPLE_ACTIVITY_FRACTION);
+      status(describeSampleActivity(sampleActivity));
     }
     const backupType = options.backupType === 'auto' ? await chooseLocalBackupType(settings) : options.backupType;
     const refill = await refillHotSite(s3, settings.HotSite.bucket, settings.Phase1Destination, options.logger).catch((error: unknown): RefillResult => {
@@ -157,7 +163,8 @@ export async function runLocalJob(options: LocalRunOptions): Promise<LocalRunRes
       record: execution.record,
       execution,
       sampleCreated,
-      sampleRowsChanged,
+      sampleRowsChanged: sampleActivity?.rowsChanged ?? 0,
+      sampleActivity,
       requestedType: backupType,
       refill,
       endpoint,

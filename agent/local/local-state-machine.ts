@@ -20,6 +20,7 @@ import { decideJobRecord, type DrJobInput, type JobRecord, type Phase1Result } f
 import { METRIC_NAMESPACE } from '#core/metrics';
 import type { Settings } from '#core/settings';
 import { synthesizeDrJobDefinition } from '#infra/definition';
+import { LogSkippedError } from '#agent/commands/backup/log-wait';
 import { makeArchiveSetHandler } from '#lambdas/archive-set';
 import { makePruneSetsHandler } from '#lambdas/prune-sets';
 import { makeReportJobHandler, reportInput } from '#lambdas/report-job';
@@ -155,7 +156,8 @@ function definedLimits(limits: CallbackLimitsMs | undefined): CallbackLimitsMs {
  * @param archiveRetryIntervalMs wait between ArchiveSet retries (the definition says 30 min; locally shorter).
  * @param callbackLimitsMs RunPhase1's heartbeat and overall limits in ms; default the state's
  *   `HeartbeatSeconds` and `TimeoutSeconds` (tests shorten them).
- * @throws LocalRunError when the execution ends in a way the definition does not foresee.
+ * @throws LocalRunError when the execution ends in a way the definition does not foresee; LogSkippedError when a LOG
+ *   point ended in LogSkipped (another job held the phase-1 lock for the whole wait).
  */
 export async function executeDrJobLocally(options: {
   input: DrJobInput;
@@ -276,14 +278,18 @@ export async function executeDrJobLocally(options: {
     },
     context: { Task: { Token: `local-${randomUUID()}` } },
   });
+  let finalOutput: unknown;
   try {
-    await execution.result;
+    finalOutput = await execution.result;
   } catch (error) {
     // A Fail state after ReportJob is the expected end of a Failed job; anything else is unexpected.
     if (!(error instanceof ExecutionError) || !record) {
       throw new LocalRunError('LOCAL_EXECUTION_FAILED', `the local DR job execution failed: ${(error as Error).message}`, { cause: error });
     }
   }
+  const skipped = (finalOutput as { skipped?: { Cause?: string } } | undefined)?.skipped;
+  // A LOG point skipped while another job held the lock ends in LogSkipped: no record of its own (log-wait.ts).
+  if (!record && skipped) throw new LogSkippedError(skipped.Cause ?? 'LOG point skipped: another job held the phase-1 lock');
   if (!record) throw new LocalRunError('NO_JOB_RECORD', 'the DR job ended without a job record (ReportJob did not run)');
   return { record, stateDurationsMs, statesEntered, heartbeats, output };
 }

@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { LocalRunError } from '#core/errors';
+import { isInterrupting, onInterrupt } from '#agent/shutdown';
 
 /** A running moto server. */
 export interface MotoServer {
@@ -119,6 +120,7 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: 
 export async function startMotoServer(options: { timeoutMs?: number } = {}): Promise<MotoServer> {
   const { command, args } = locateMoto();
   const port = await freeLoopbackPort();
+  if (isInterrupting()) throw new LocalRunError('MOTO_SPAWN', 'interrupted before moto server was started');
   const child = spawn(command, [...args, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
@@ -131,12 +133,18 @@ export async function startMotoServer(options: { timeoutMs?: number } = {}): Pro
     child.once('error', (error) => reject(new LocalRunError('MOTO_SPAWN', `could not start moto server (${command})`, { cause: error })));
   });
   const endpoint = `http://127.0.0.1:${port}`;
+  // Interrupted (SIGINT/SIGTERM to this process only) while moto starts: stop it too, or it outlives us.
+  const forgetInterrupt = onInterrupt(() => {
+    child.kill('SIGKILL');
+  });
   try {
     await Promise.race([waitUntilReady(endpoint, child, options.timeoutMs ?? 30000), spawnError]);
   } catch (error) {
     child.kill('SIGKILL');
     if (error instanceof LocalRunError && stderrTail) error.context.stderr = stderrTail;
     throw error;
+  } finally {
+    forgetInterrupt(); // once started, the caller owns it (and its stop on interruption)
   }
   child.unref();
   (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();

@@ -29,6 +29,8 @@ export interface RegistryStoreConfig {
   hiveFile?: string;
   /** How the Windows store runs `reg.exe` (tests). */
   exec?: RegExec;
+  /** ANSI code page of REGEDIT4 files the file-backed hive imports (the `AnsiCodePage` setting); default 1252. */
+  ansiCodePage?: number;
 }
 
 /**
@@ -38,5 +40,5 @@ export interface RegistryStoreConfig {
 export function createRegistryStore(config: RegistryStoreConfig = {}): RegistryStore {
   const kind = config.store ?? ((config.platform ?? process.platform) === 'win32' ? 'windows' : 'file-hive');
   if (kind === 'windows') return new WindowsRegistryStore({ exec: config.exec });
-  return new FileHiveStore({ hiveFile: config.hiveFile ?? DEFAULT_HIVE_FILE });
+  return new FileHiveStore({ hiveFile: config.hiveFile ?? DEFAULT_HIVE_FILE, ansiCodePage: config.ansiCodePage });
 }

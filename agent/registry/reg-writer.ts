@@ -176,8 +176,11 @@ function checkText(text: string, format: RegFormat, page: AnsiCodePage, context:
 
 function escapeQuoted(text: string): string {
   if (text.indexOf('\\') === -1 && text.indexOf('"') === -1) return text;
-  return text.replace(/[\\"]/g, (c) => `\\${c}`);
+  return text.replace(QUOTED_SPECIAL, '\\$&');
 }
+
+/** What {@link escapeQuoted} escapes with a backslash. */
+const QUOTED_SPECIAL = /[\\"]/g;
 
 /** A value line's `"name"=` prefix and its hex data. */
 function hexValue(prefix: string, typeNumber: number, bytes: Buffer): [string, HexData] {
@@ -213,10 +216,10 @@ function formatValue(value: RegValue | RegValueDeletion, format: RegFormat, page
     }
     default: {
       const typeNumber = typeNumberOf(value.type, context);
-      if (typeof value.data !== 'string' || value.data.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(value.data)) {
-        unwritable(`${value.type} data is not whole bytes of hex`, context);
-      }
-      return hexValue(prefix, typeNumber, Buffer.from(value.data, 'hex'));
+      // Node's hex decoder stops at the first pair that is not two hex digits: whole bytes of hex decode entirely.
+      const bytes = typeof value.data === 'string' ? Buffer.from(value.data, 'hex') : undefined;
+      if (bytes === undefined || 2 * bytes.length !== value.data.length) unwritable(`${value.type} data is not whole bytes of hex`, context);
+      return hexValue(prefix, typeNumber, bytes);
     }
   }
 }
@@ -251,12 +254,37 @@ function utf16Bytes(pieces: readonly Piece[]): Buffer {
   let size = 0;
   for (const piece of pieces) size += typeof piece === 'string' ? 2 * piece.length : 2 * hexLength(piece);
   const out = Buffer.allocUnsafe(size);
+  // Hex data is most of a registry export: laid out as UTF-16 code units, one store per character.
+  const units = out.byteOffset % 2 === 0 ? new Uint16Array(out.buffer, out.byteOffset, size / 2) : undefined;
   let at = 0;
   for (const piece of pieces) {
     if (typeof piece === 'string') at += out.write(piece, at, 'utf16le');
-    else at = layOutHex(piece, out, at, 2);
+    else at = units ? 2 * layOutHexUnits(piece, units, at / 2) : layOutHex(piece, out, at, 2);
   }
   return out;
+}
+
+/** {@link layOutHex} into UTF-16 code units from index `at`; returns the index after it. */
+function layOutHexUnits(data: HexData, units: Uint16Array, at: number): number {
+  const label = hexLabel(data.typeNumber);
+  for (let i = 0; i < label.length; i++) units[at++] = label.charCodeAt(i);
+  const { bytes } = data;
+  const count = bytes.length;
+  const { first, perLine } = hexLines(data, label);
+  let left = first;
+  for (let i = 0; i < count; i++) {
+    const byte = bytes[i];
+    units[at] = HEX_DIGIT_CODES[byte >> 4];
+    units[at + 1] = HEX_DIGIT_CODES[byte & 15];
+    at += 2;
+    if (i === count - 1) break;
+    units[at++] = 0x2c; // ,
+    if (--left === 0) {
+      for (let c = 0; c < HEX_CONTINUATION.length; c++) units[at++] = HEX_CONTINUATION.charCodeAt(c);
+      left = perLine;
+    }
+  }
+  return at;
 }
 
 /** `hex:`/`hex(N):` of `data`, upper bound of the label plus the characters of the wrapped bytes. */
@@ -295,22 +323,32 @@ function hexBytes(data: HexData, width: 1 | 2): Buffer {
  */
 function layOutHex(data: HexData, out: Buffer, at: number, width: 1 | 2): number {
   const label = hexLabel(data.typeNumber);
-  if (width === 2) out.fill(0, at, at + 2 * hexLength(data)); // the high bytes of UTF-16LE ASCII
-  for (let i = 0; i < label.length; i++, at += width) out[at] = label.charCodeAt(i);
+  // Each character: its high byte first (UTF-16LE: 0; ASCII: the same byte, overwritten next), then its code.
+  const high = width - 1;
+  for (let i = 0; i < label.length; i++, at += width) {
+    out[at + high] = 0;
+    out[at] = label.charCodeAt(i);
+  }
   const { bytes } = data;
   const count = bytes.length;
   const { first, perLine } = hexLines(data, label);
   let left = first;
   for (let i = 0; i < count; i++) {
     const byte = bytes[i];
+    out[at + high] = 0;
     out[at] = HEX_DIGIT_CODES[byte >> 4];
+    out[at + width + high] = 0;
     out[at + width] = HEX_DIGIT_CODES[byte & 15];
     at += 2 * width;
     if (i === count - 1) break;
+    out[at + high] = 0;
     out[at] = 0x2c; // ,
     at += width;
     if (--left === 0) {
-      for (let c = 0; c < HEX_CONTINUATION.length; c++, at += width) out[at] = HEX_CONTINUATION.charCodeAt(c);
+      for (let c = 0; c < HEX_CONTINUATION.length; c++, at += width) {
+        out[at + high] = 0;
+        out[at] = HEX_CONTINUATION.charCodeAt(c);
+      }
       left = perLine;
     }
   }

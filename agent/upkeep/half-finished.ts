@@ -26,7 +26,7 @@ import { describeError } from '#core/errors';
 import { ARCHIVE_PREFIX, JOBS_PREFIX, jobRecordKey, MANIFEST_FILE, parseSetObjectKey, setObjectKey, setPrefix } from '#core/hotsite-layout';
 import { JobRecordSchema, type JobRecord, type Phase1Result, type ReportJobInput } from '#core/job';
 import { JobStatus } from '#core/job-status';
-import { BackupType, setName } from '#core/set-id';
+import { BackupType, parseSetName, setName } from '#core/set-id';
 import type { Manifest, JobEvent } from '#core/manifest';
 import type { Settings } from '#core/settings';
 import { makeArchiveSetHandler } from '#lambdas/archive-set';
@@ -55,8 +55,11 @@ export interface HalfFinishedOptions {
   s3: S3Client;
   settings: Settings;
   logger: Logger;
-  /** Job ids committed at the hot-site (manifest present), from the listing the job already made. */
-  committed: number[];
+  /**
+   * SETs committed at the hot-site (manifest present), from the listing the job already made: each its name as listed
+   * (legacy `SET_042` or new `SET_0000042`), or a job id for a new-named SET.
+   */
+  committed: Array<string | number>;
   /** The job finishing them (named in the reason). */
   byJob?: string;
   /** Step Functions client for starting phase 2 on the state machine (default: the agent's client factory). */
@@ -98,8 +101,8 @@ export function phase1FromManifest(manifest: Manifest, bucket: string, phase1Des
     requestedType: manifest.promotion ? BackupType.Differential : manifest.backupType,
     cycleId: manifest.cycleId,
     bucket,
-    setPrefix: setPrefix('sets', manifest.jobId),
-    manifestKey: setObjectKey('sets', manifest.jobId, MANIFEST_FILE),
+    setPrefix: setPrefix('sets', manifest.setName),
+    manifestKey: setObjectKey('sets', manifest.setName, MANIFEST_FILE),
     files: manifest.files.length,
     bytes: manifest.files.reduce((sum, f) => sum + f.size, 0),
     phase1Destination,
@@ -149,7 +152,10 @@ export async function finishHalfFinishedSets(options: HalfFinishedOptions): Prom
   const remoteRecords = new Set(await listKeys(s3, bucket, JOBS_PREFIX));
   const finished: FinishedSet[] = [];
   const toFinish: Array<{ name: string; reason: string; record: JobRecord | undefined; manifest: Manifest }> = [];
-  for (const jobId of options.committed) {
+  for (const committed of options.committed) {
+    const jobId = typeof committed === 'number' ? committed : parseSetName(committed);
+    if (jobId === undefined) continue; // not a SET of this product
+    const name = typeof committed === 'string' ? committed : setName(jobId);
     let record = records.get(jobId);
     if (!record && remoteRecords.has(jobRecordKey(jobId))) {
       record = await readRemoteRecord(s3, bucket, jobId);
@@ -157,10 +163,9 @@ export async function finishHalfFinishedSets(options: HalfFinishedOptions): Prom
     }
     const reason = halfFinishedReason(record, archived.has(jobId));
     if (!reason) continue;
-    const name = setName(jobId);
     let manifest: Manifest;
     try {
-      manifest = await readHotSiteManifest(s3, bucket, jobId);
+      manifest = await readHotSiteManifest(s3, bucket, name);
     } catch (error) {
       finished.push({ setName: name, reason, record: null, error: `its manifest is unreadable: ${describeError(error)}` });
       continue;

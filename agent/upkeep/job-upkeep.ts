@@ -49,7 +49,7 @@ export async function runJobUpkeep(options: UpkeepOptions): Promise<UpkeepResult
   let unrepaired = 0;
   const scrubOptions = { s3, bucket, phase1Destination, stateDirectory: settings.StateDirectory, budget: settings.ScrubRequestsPerJob, now };
   try {
-    const committed = (await listHotSiteSets(s3, bucket)).filter((s) => s.complete).map((s) => s.jobId);
+    const committed = (await listHotSiteSets(s3, bucket)).filter((s) => s.complete).map((s) => s.setName);
     finished = await finishHalfFinishedSets({ s3, settings, logger, committed, byJob: `job ${options.jobSetName}`, now, beforeFinishing: async (names) => {
       const report = await scrubHotSite({ ...scrubOptions, only: names });
       unrepaired += report.findings.filter((f) => !f.outcome.repaired).length;

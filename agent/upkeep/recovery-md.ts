@@ -20,7 +20,7 @@ export const RECOVERY_MD = 'RECOVERY.md';
 async function manifestOf(s3: S3Client, settings: Settings, jobId: number, setName: string): Promise<Manifest> {
   const local = join(settings.Phase1Destination, setName, MANIFEST_FILE);
   if (existsSync(local)) return parseManifest(readFileSync(local), local);
-  return readHotSiteManifest(s3, settings.HotSite.bucket, jobId);
+  return readHotSiteManifest(s3, settings.HotSite.bucket, setName);
 }
 
 /**

@@ -18,7 +18,7 @@ import { isJobStatus, JobStatus } from '#core/job-status';
 import { chainFields } from '#core/log-chain';
 import { MANIFEST_MAX_BYTES, parseManifest } from '#core/manifest';
 import type { Phase2Outcome, RetentionSetInput } from '#core/retention';
-import { BackupType, setName } from '#core/set-id';
+import { BackupType, legacySetName } from '#core/set-id';
 import { mapWithConcurrency } from './concurrency';
 import { PruneError } from './errors';
 import { readStreamCapped } from './hash';
@@ -34,7 +34,7 @@ const READ_CONCURRENCY = 8;
 
 /** `prune/001.json`-style key of the plan record of a job. */
 export function pruneRecordKey(jobId: number): string {
-  return `${PRUNE_PREFIX}${setName(jobId).slice('SET_'.length)}.json`;
+  return `${PRUNE_PREFIX}${legacySetName(jobId).slice('SET_'.length)}.json`;
 }
 
 /** One listed object. */

@@ -7,7 +7,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Phase1Result } from '#core/job';
 import { MANIFEST_MAX_BYTES, parseManifest, type Manifest } from '#core/manifest';
 import { MANIFEST_FILE, setObjectKey, setPrefix } from '#core/hotsite-layout';
-import { setName } from '#core/set-id';
+import { legacySetName, parseSetName, setName } from '#core/set-id';
 import { describeError } from '#core/errors';
 import { readStreamCapped } from './hash';
 import { describeS3Error, isNotFound } from './s3';
@@ -36,13 +36,15 @@ export async function loadSetManifest(s3: S3Client, bucket: string, phase1: Phas
   if (phase1.bucket !== bucket) {
     throw fail('BUCKET_MISMATCH', `phase 1 uploaded ${phase1.setName} to bucket ${phase1.bucket}, but this function serves ${bucket}`);
   }
-  const expectedName = setName(phase1.jobId);
-  const expectedKey = setObjectKey('sets', phase1.jobId, MANIFEST_FILE);
-  const expectedPrefix = setPrefix('sets', phase1.jobId);
-  if (phase1.setName !== expectedName || phase1.manifestKey !== expectedKey || phase1.setPrefix !== expectedPrefix) {
+  // Either spelling of the job id (legacy SET_042 of a half-finished older SET, or new SET_0000042: core/set-id.ts).
+  const nameMatches = typeof phase1.setName === 'string' && parseSetName(phase1.setName) === phase1.jobId;
+  const expectedName = nameMatches ? phase1.setName : setName(phase1.jobId);
+  const expectedKey = setObjectKey('sets', expectedName, MANIFEST_FILE);
+  const expectedPrefix = setPrefix('sets', expectedName);
+  if (!nameMatches || phase1.manifestKey !== expectedKey || phase1.setPrefix !== expectedPrefix) {
     throw fail(
       'KEY_MISMATCH',
-      `phase-1 result for job ${phase1.jobId} names ${phase1.setName} at ${phase1.manifestKey} (prefix ${phase1.setPrefix}); expected ${expectedName} at ${expectedKey}`,
+      `phase-1 result for job ${phase1.jobId} names ${phase1.setName} at ${phase1.manifestKey} (prefix ${phase1.setPrefix}); expected ${nameMatches ? expectedName : `${setName(phase1.jobId)} or ${legacySetName(phase1.jobId)}`} at ${expectedKey}`,
     );
   }
   let response;

@@ -55,11 +55,11 @@ describe('pruning in the local run (CLI in-process, real SQLite, moto)', () => {
       return keys;
     };
     const setsOf = (keys: string[]) => [...new Set(keys.map((k) => k.split('/')[1]))].sort();
-    expect(setsOf(await list('sets/'))).toEqual(['SET_003', 'SET_004']);
-    expect(await list('sets/SET_001/')).toEqual([]);
-    expect(await list('sets/SET_002/')).toEqual([]);
+    expect(setsOf(await list('sets/'))).toEqual(['SET_0000003', 'SET_0000004']);
+    expect(await list('sets/SET_0000001/')).toEqual([]);
+    expect(await list('sets/SET_0000002/')).toEqual([]);
     // ArchiveRetainCycles null (the default) keeps every archive copy.
-    expect(setsOf(await list('archive/'))).toEqual(['SET_001', 'SET_002', 'SET_003', 'SET_004']);
+    expect(setsOf(await list('archive/'))).toEqual(['SET_0000001', 'SET_0000002', 'SET_0000003', 'SET_0000004']);
 
     // The plan record of job 4.
     const read = async (key: string) => JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString());
@@ -83,6 +83,6 @@ describe('pruning in the local run (CLI in-process, real SQLite, moto)', () => {
     // The newest restorable point is still there.
     const sets = await run(['sets', '--json']);
     expect(sets.code).toBe(0);
-    expect(JSON.parse(sets.out).newestRestorablePoint).toEqual({ sets: ['SET_004'], jobId: 4 });
+    expect(JSON.parse(sets.out).newestRestorablePoint).toEqual({ sets: ['SET_0000004'], jobId: 4 });
   }, 180_000);
 });

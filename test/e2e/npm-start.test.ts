@@ -39,10 +39,10 @@ describe('npm start (end to end, real CLI, moto hot-site)', () => {
     expect(run.code).toBe(0);
     const out = JSON.parse(run.stdout) as { record: { jobId: number; status: string; backupType: string; phase2: string; copies: Record<string, string> } };
     expect(out.record).toMatchObject({ jobId: 1, status: 'Completed', backupType: 'FULL', phase2: 'archived' });
-    expect(out.record.copies.archive).toBe(`s3://${BUCKET}/archive/SET_001/`);
+    expect(out.record.copies.archive).toBe(`s3://${BUCKET}/archive/SET_0000001/`);
 
     // The phase-1 copy is complete: a manifest listing every file with its size and SHA-256.
-    const setDir = join(cwd, '.commserve-dr', 'dr-backups', 'SET_001');
+    const setDir = join(cwd, '.commserve-dr', 'dr-backups', 'SET_0000001');
     const manifest = parseManifest(readFileSync(join(setDir, 'manifest.json')));
     expect(manifest.files.map((f) => f.name).sort()).toEqual(
       ['Cvd.reg', 'FwHosts.txt', 'FwPeers.txt', 'FwPorts.txt', 'MediaAgent.reg', 'commserv_FULL.dmp', 'commserv_FULL.pagehashes', 'commserv_hive.reg', 'commserve-dr-job.log'].sort(),
@@ -51,9 +51,9 @@ describe('npm start (end to end, real CLI, moto hot-site)', () => {
 
     // Every object of the SET is in archive/ in GLACIER; the manifest too.
     const s3 = motoS3Client();
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'archive/SET_001/' }));
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'archive/SET_0000001/' }));
     expect((listed.Contents ?? []).map((o) => o.Key!.split('/')[2]).sort()).toEqual([...manifest.files.map((f) => f.name), 'manifest.json'].sort());
-    const dumpKey = 'archive/SET_001/commserv_FULL.dmp';
+    const dumpKey = 'archive/SET_0000001/commserv_FULL.dmp';
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: dumpKey }));
     expect(head.StorageClass).toBe('GLACIER');
 
@@ -92,14 +92,14 @@ describe('npm start (end to end, real CLI, moto hot-site)', () => {
     const out = JSON.parse(second.stdout) as { record: { jobId: number; status: string; backupType: string }; refill: { uploaded: string[] }; sampleRowsChanged: number };
     expect(out.sampleRowsChanged).toBeGreaterThan(50);
     expect(out.record).toMatchObject({ jobId: 2, status: 'Completed', backupType: 'DIFFERENTIAL' });
-    expect(out.refill.uploaded).toEqual(['SET_001']);
+    expect(out.refill.uploaded).toEqual(['SET_0000001']);
     const s3 = motoS3Client();
     const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sets/' }))).Contents ?? []).map((o) => o.Key);
-    expect(keys).toEqual(expect.arrayContaining(['sets/SET_001/manifest.json', 'sets/SET_002/manifest.json', 'sets/SET_002/commserv_DIFF_2.dmp']));
+    expect(keys).toEqual(expect.arrayContaining(['sets/SET_0000001/manifest.json', 'sets/SET_0000002/manifest.json', 'sets/SET_0000002/commserv_DIFF_2.dmp']));
 
     // Restore the FULL from the (re-filled) hot-site copy and the DIFF from its archive copy (GLACIER: restored first).
     const staging = tempDir();
-    for (const key of ['sets/SET_001/commserv_FULL.dmp', 'sets/SET_001/commserv_FULL.pagehashes', 'archive/SET_002/commserv_DIFF_2.dmp']) {
+    for (const key of ['sets/SET_0000001/commserv_FULL.dmp', 'sets/SET_0000001/commserv_FULL.pagehashes', 'archive/SET_0000002/commserv_DIFF_2.dmp']) {
       if (key.startsWith('archive/')) {
         await s3.send(new RestoreObjectCommand({ Bucket: BUCKET, Key: key, RestoreRequest: { Days: 1, GlacierJobParameters: { Tier: 'Standard' } } }));
       }

@@ -29,10 +29,10 @@ describe('recovery through the CLI (in-process, real SQLite, moto)', () => {
 
     const verify = await run(['verify', '--json']);
     expect(verify.code).toBe(0);
-    expect(JSON.parse(verify.out)).toMatchObject({ status: 'restorable', verification: { setName: 'SET_002', sets: ['SET_001', 'SET_002'], result: 'restorable' } });
+    expect(JSON.parse(verify.out)).toMatchObject({ status: 'restorable', verification: { setName: 'SET_0000002', sets: ['SET_0000001', 'SET_0000002'], result: 'restorable' } });
     const sets = await run(['sets', '--json']);
     const doc = JSON.parse(sets.out);
-    expect(doc.newestRestorablePoint).toEqual({ sets: ['SET_001', 'SET_002'], jobId: 2 });
+    expect(doc.newestRestorablePoint).toEqual({ sets: ['SET_0000001', 'SET_0000002'], jobId: 2 });
     expect(doc.cycles[0].sets[1].verified).toMatchObject({ result: 'restorable' });
 
     const target = join(tempDir(), 'new-commserve');
@@ -57,10 +57,10 @@ describe('recovery through the CLI (in-process, real SQLite, moto)', () => {
     expect(JSON.parse(full.out).database).toMatchObject({ integrity: 'ok', integrityCheck: 'full' });
     expect((await run(['recover', '--to', join(tempDir(), 'y'), '--integrity-check', 'fast'])).code).toBe(2);
 
-    const fetched = await run(['fetch', 'SET_001', '--to', join(cwd, 'fetched')]);
+    const fetched = await run(['fetch', 'SET_0000001', '--to', join(cwd, 'fetched')]);
     expect(fetched.code).toBe(0);
-    expect(existsSync(join(cwd, 'fetched', 'SET_001', 'commserv_FULL.dmp'))).toBe(true);
-    expect(existsSync(join(cwd, 'fetched', 'SET_001', 'manifest.json'))).toBe(true);
+    expect(existsSync(join(cwd, 'fetched', 'SET_0000001', 'commserv_FULL.dmp'))).toBe(true);
+    expect(existsSync(join(cwd, 'fetched', 'SET_0000001', 'manifest.json'))).toBe(true);
 
     const prune = await run(['prune', '--dry-run', '--json']);
     expect(prune.code).toBe(0);
@@ -68,7 +68,7 @@ describe('recovery through the CLI (in-process, real SQLite, moto)', () => {
     expect(pruneDoc.dryRun).toBe(true);
     expect(pruneDoc.applied).toBeNull();
 
-    const unknown = await run(['recover', '--to', join(tempDir(), 'x'), '--set', 'SET_099']);
+    const unknown = await run(['recover', '--to', join(tempDir(), 'x'), '--set', 'SET_0000099']);
     expect(unknown.code).toBe(2);
   });
 });

@@ -54,10 +54,10 @@ describe('recovery-readiness report (CLI-made SETs, moto, headless Chromium)', (
       const code = await exec(args, io);
       return { code, out: io.out(), err: io.err() };
     };
-    expect((await run(['start', '--sample-size-mb', '2', '--s3-endpoint', moto.endpoint()])).code).toBe(0); // SET_001 FULL
-    expect((await run(['start', '--s3-endpoint', moto.endpoint()])).code).toBe(0); // SET_002 DIFFERENTIAL
-    expect((await run(['verify'])).code).toBe(0); // SET_001 + SET_002 restorable
-    expect((await run(['start', '--s3-endpoint', moto.endpoint()])).code).toBe(0); // SET_003 DIFFERENTIAL
+    expect((await run(['start', '--sample-size-mb', '2', '--s3-endpoint', moto.endpoint()])).code).toBe(0); // SET_0000001 FULL
+    expect((await run(['start', '--s3-endpoint', moto.endpoint()])).code).toBe(0); // SET_0000002 DIFFERENTIAL
+    expect((await run(['verify'])).code).toBe(0); // SET_0000001 + SET_0000002 restorable
+    expect((await run(['start', '--s3-endpoint', moto.endpoint()])).code).toBe(0); // SET_0000003 DIFFERENTIAL
     // A job that fails in phase 1; its message carries a path with markup in it.
     writeFileSync(join(cwd, 'broken.json'), JSON.stringify({ Database: { engine: 'sqlite', path: `gone/${SCRIPT}/commserv.db` } }));
     expect((await run(['--config', 'broken.json', 'start', '--type', 'full', '--s3-endpoint', moto.endpoint()])).code).toBe(1);
@@ -74,20 +74,20 @@ describe('recovery-readiness report (CLI-made SETs, moto, headless Chromium)', (
 
     // Assert: the data.
     expect(data.cycles.map((c) => [c.setName, c.open, c.sets.map((s) => [s.setName, s.backupType, s.status, s.complete])])).toEqual([
-      ['SET_001', true, [['SET_001', 'FULL', 'Completed', true], ['SET_002', 'DIFFERENTIAL', 'Completed', true], ['SET_003', 'DIFFERENTIAL', 'Completed', true]]],
+      ['SET_0000001', true, [['SET_0000001', 'FULL', 'Completed', true], ['SET_0000002', 'DIFFERENTIAL', 'Completed', true], ['SET_0000003', 'DIFFERENTIAL', 'Completed', true]]],
     ]);
-    expect(data.rpo).toMatchObject({ point: { sets: ['SET_001', 'SET_003'], jobId: 3 }, ageMs: 2 * HOUR + 5 * 60_000, thresholdHours: RPO_ALARM_HOURS, overThreshold: false });
-    expect(data.verification.last).toMatchObject({ setName: 'SET_002', sets: ['SET_001', 'SET_002'], result: 'restorable', integrity: 'ok' });
+    expect(data.rpo).toMatchObject({ point: { sets: ['SET_0000001', 'SET_0000003'], jobId: 3 }, ageMs: 2 * HOUR + 5 * 60_000, thresholdHours: RPO_ALARM_HOURS, overThreshold: false });
+    expect(data.verification.last).toMatchObject({ setName: 'SET_0000002', sets: ['SET_0000001', 'SET_0000002'], result: 'restorable', integrity: 'ok' });
     // The measured recovery time is the whole trial (download + rebuild + check); the rebuild + check is shown beside it.
     expect(data.verification.last!.recoveryTimeMs).toBe(data.verification.last!.totalDurationMs);
     expect(data.verification.last!.rebuildTimeMs).toEqual(expect.any(Number));
     expect(data.verification.last!.rebuildTimeMs!).toBeLessThanOrEqual(data.verification.last!.recoveryTimeMs!);
     expect(formatReportSummary(data)).toMatch(/measured recovery time .* \(whole trial: download \+ rebuild \+ check; rebuild \+ check .*\)/);
-    expect(data.retention).toMatchObject({ dryRun: true, keep: ['SET_001', 'SET_002', 'SET_003'], expire: [], error: null });
+    expect(data.retention).toMatchObject({ dryRun: true, keep: ['SET_0000001', 'SET_0000002', 'SET_0000003'], expire: [], error: null });
     expect(data.alarms.map((a) => [a.alarm, a.jobId])).toEqual([['JobFailed', null]]);
     expect(data.alarms[0].message).toContain(SCRIPT);
     expect(data.history.jobs.map((j) => [j.jobId, j.status])).toEqual([[null, 'Failed'], [3, 'Completed'], [2, 'Completed'], [1, 'Completed']]);
-    expect(formatReportSummary(data)).toMatch(/RPO: 2 h 05 min \(newest restorable point SET_001 \+ SET_003\) — over the 30-minute LOG target \(RpoExceeded\)\n/);
+    expect(formatReportSummary(data)).toMatch(/RPO: 2 h 05 min \(newest restorable point SET_0000001 \+ SET_0000003\) — over the 30-minute LOG target \(RpoExceeded\)\n/);
 
     // Assert: the page is deterministic, self-contained and escaped.
     expect(again.html).toBe(html);
@@ -104,22 +104,22 @@ describe('recovery-readiness report (CLI-made SETs, moto, headless Chromium)', (
     const dom = await dumpDom(chromium, page);
     const sets = elementsWith(dom, 'g', 'data-set');
     expect(sets.map((s) => [s['data-set'], s['data-type'], s['data-status'], s['data-cycle'], s['data-complete'], s['data-restore-point'], s['data-verified']])).toEqual([
-      ['SET_001', 'FULL', 'Completed', '1', 'true', 'true', ''],
-      ['SET_002', 'DIFFERENTIAL', 'Completed', '1', 'true', 'false', 'restorable'],
-      ['SET_003', 'DIFFERENTIAL', 'Completed', '1', 'true', 'true', ''],
+      ['SET_0000001', 'FULL', 'Completed', '1', 'true', 'true', ''],
+      ['SET_0000002', 'DIFFERENTIAL', 'Completed', '1', 'true', 'false', 'restorable'],
+      ['SET_0000003', 'DIFFERENTIAL', 'Completed', '1', 'true', 'true', ''],
     ]);
     expect(sets.every((s) => Number(s['data-bytes']) > 0)).toBe(true);
     expect(elementsWith(dom, 'g', 'data-cycle-id').map((c) => [c['data-cycle-id'], c.class])).toEqual([['1', 'cycle open']]);
     expect(dom).toMatch(/<p class="big" id="rpo-value">2 h 05 min<\/p>/);
     expect(elementsWith(dom, 'section', 'data-over-threshold')[0]['data-over-threshold']).toBe('false');
-    expect(elementsWith(dom, 'section', 'data-recovery-ms')[0]).toMatchObject({ 'data-result': 'restorable', 'data-set': 'SET_002', 'data-recovery-ms': String(data.verification.last!.recoveryTimeMs) });
+    expect(elementsWith(dom, 'section', 'data-recovery-ms')[0]).toMatchObject({ 'data-result': 'restorable', 'data-set': 'SET_0000002', 'data-recovery-ms': String(data.verification.last!.recoveryTimeMs) });
     expect(dom).toContain('measured recovery time (whole trial: download + rebuild + check)');
     expect(dom).toMatch(/<span id="rebuild-time">rebuild \+ integrity check [^<]+<\/span>/);
     expect(elementsWith(dom, 'tr', 'data-alarm').map((a) => a['data-alarm'])).toEqual(['JobFailed']);
     expect(elementsWith(dom, 'tr', 'data-action').map((r) => [r['data-set'], r['data-action']])).toEqual([
-      ['SET_001', 'keep'],
-      ['SET_002', 'keep'],
-      ['SET_003', 'keep'],
+      ['SET_0000001', 'keep'],
+      ['SET_0000002', 'keep'],
+      ['SET_0000003', 'keep'],
     ]);
     expect(dom).toContain('CloudWatch alarm state is not read locally');
     expect(dom).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
@@ -139,7 +139,7 @@ describe('recovery-readiness report (CLI-made SETs, moto, headless Chromium)', (
     // An RPO over 26 hours is flagged, and raises NoSuccessfulDrBackup.
     const late = await buildReadinessReport({ settings, s3, now: new Date(newestEnd + 30 * HOUR) });
     expect(late.data.rpo.overThreshold).toBe(true);
-    expect(late.data.alarms[0]).toMatchObject({ alarm: 'NoSuccessfulDrBackup', severity: 'critical', setName: 'SET_003' });
+    expect(late.data.alarms[0]).toMatchObject({ alarm: 'NoSuccessfulDrBackup', severity: 'critical', setName: 'SET_0000003' });
     expect(late.html).toContain('data-over-threshold="true"');
     expect(late.html).toContain('OVER the 26-hour threshold');
     expect(formatReportSummary(late.data)).toMatch(/RPO: 1 d 6 h .* — OVER 26 h/);
@@ -155,29 +155,29 @@ describe('renderReportHtml (pure)', () => {
     cycles: [
       {
         cycleId: 7,
-        setName: 'SET_007',
+        setName: 'SET_0000007',
         complete: false,
         successful: false,
         open: true,
-        reasons: { complete: 'open: no later FULL yet', successful: `not successful: ${SCRIPT}`, restorablePoint: 'restorable to SET_007: the FULL alone', notes: [] },
+        reasons: { complete: 'open: no later FULL yet', successful: `not successful: ${SCRIPT}`, restorablePoint: 'restorable to SET_0000007: the FULL alone', notes: [] },
         sets: [
           {
-            setName: 'SET_007', jobId: 7, backupType: 'FULL', status: 'Completed', complete: true, bytes: 2048, integrity: 'corrupt', copies: ['local', 'hot-site'],
+            setName: 'SET_0000007', jobId: 7, backupType: 'FULL', status: 'Completed', complete: true, bytes: 2048, integrity: 'corrupt', copies: ['local', 'hot-site'],
             problems: [], verified: null, endTime: '2026-11-29T17:00:00.000Z', inNewestRestorablePoint: true, retention: { action: 'keep', code: 'open-cycle', reason: 'open' },
           },
           {
-            setName: 'SET_008', jobId: 8, backupType: 'DIFFERENTIAL', status: 'Failed', complete: false, bytes: null, integrity: null, copies: ['local'],
+            setName: 'SET_0000008', jobId: 8, backupType: 'DIFFERENTIAL', status: 'Failed', complete: false, bytes: null, integrity: null, copies: ['local'],
             problems: [`local manifest unusable: "${SCRIPT}" & more`], verified: null, endTime: null, inNewestRestorablePoint: false, retention: null,
           },
         ],
       },
     ],
     orphans: [],
-    rpo: { point: { sets: ['SET_007'], jobId: 7, endTime: '2026-11-29T17:00:00.000Z' }, ageMs: 39 * HOUR, thresholdHours: 26, overThreshold: true },
+    rpo: { point: { sets: ['SET_0000007'], jobId: 7, endTime: '2026-11-29T17:00:00.000Z' }, ageMs: 39 * HOUR, thresholdHours: 26, overThreshold: true },
     verification: { last: null, lastRestorable: null },
     retention: { dryRun: true, settings: { RetainCycles: 5, SetLifeSpanForFailedDR: 90 }, keep: [], expire: [], boundary: null, verdicts: [], error: null },
     alarms: [
-      { alarm: 'DatabaseCorruptionDetected', severity: 'critical', jobId: 7, setName: 'SET_007', time: '2026-11-29T17:00:00.000Z', message: `corrupt: ${SCRIPT}` },
+      { alarm: 'DatabaseCorruptionDetected', severity: 'critical', jobId: 7, setName: 'SET_0000007', time: '2026-11-29T17:00:00.000Z', message: `corrupt: ${SCRIPT}` },
     ],
     history: { jobs: [], total: 0, limit: 20, hotSiteUnavailable: null },
     hotSiteUnavailable: `connect ECONNREFUSED ${SCRIPT}`,
@@ -189,7 +189,7 @@ describe('renderReportHtml (pure)', () => {
     expect(html.match(/&lt;script&gt;alert\(1\)&lt;\/script&gt;/g)!.length).toBeGreaterThanOrEqual(5);
     expect(html).toContain('&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot; &amp; more');
     expect(html).toContain('⚠ CORRUPT DB');
-    expect(html).toMatch(/<g class="set st-failed diff incomplete" data-set="SET_008"/);
+    expect(html).toMatch(/<g class="set st-failed diff incomplete" data-set="SET_0000008"/);
     expect(html).toContain('stroke-dasharray="7 4"');
     expect(html).toContain('data-over-threshold="true"');
     expect(html).toContain('data-alarm="DatabaseCorruptionDetected"');

@@ -74,11 +74,11 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
     const before = tableDigests(w.db);
     const run = w.killed(['start', '--type', 'full', '--s3-endpoint', moto.endpoint()], point);
     expect(run.signal).toBe('SIGKILL');
-    const killedSet = sets(w.cwd).SET_002;
+    const killedSet = sets(w.cwd).SET_0000002;
     expect(killedSet ?? []).not.toContain('manifest.json');
     const list = JSON.parse((await w.cli(['sets', '--json'])).out);
     const counted = list.cycles.flatMap((c: { sets: Array<{ setName: string }> }) => c.sets.map((s) => s.setName));
-    expect(counted).not.toContain('SET_002');
+    expect(counted).not.toContain('SET_0000002');
     // The previous restorable point is intact and restores to the database as it was.
     const restored = await recoverDigests(w.cli);
     expect(restored).toEqual(before);
@@ -88,8 +88,8 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
     expect(JSON.parse(next.out).record).toMatchObject({ jobId: 3, status: 'Completed' });
     rows.push({
       fault,
-      expected: 'SET_002 incomplete and not counted; SET_001 restorable; next job Completed',
-      observed: `process SIGKILLed; SET_002 has ${killedSet ? killedSet.length : 0} file(s), no manifest, not in any cycle; recover of SET_001 equal to the source; job 3 ${JSON.parse(next.out).record.status}`,
+      expected: 'SET_0000002 incomplete and not counted; SET_0000001 restorable; next job Completed',
+      observed: `process SIGKILLed; SET_0000002 has ${killedSet ? killedSet.length : 0} file(s), no manifest, not in any cycle; recover of SET_0000001 equal to the source; job 3 ${JSON.parse(next.out).record.status}`,
       dataLost: 'none',
     });
   });
@@ -109,9 +109,9 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
     const lines = stderr.split('\n').filter((l) => l.startsWith('commserve-dr:'));
     expect(lines).toEqual([expect.stringMatching(/^commserve-dr: interrupted \(SIGINT\): the job did not complete/)]);
     expect(existsSync(join(w.cwd, '.commserve-dr', 'state', 'phase1.lock'))).toBe(false);
-    expect(Object.keys(sets(w.cwd))).toEqual(['SET_001']);
+    expect(Object.keys(sets(w.cwd))).toEqual(['SET_0000001']);
     const target = tempDir();
-    expect((await w.cli(['recover', '--to', target, '--set', 'SET_001'])).code).toBe(0);
+    expect((await w.cli(['recover', '--to', target, '--set', 'SET_0000001'])).code).toBe(0);
     const restoredBefore = JSON.stringify(tableDigests(join(target, 'commserv.db'))) === JSON.stringify(before);
     expect(restoredBefore).toBe(true);
     const next = await w.cli(['start', '--type', 'full', '--s3-endpoint', moto.endpoint(), '--json']);
@@ -119,12 +119,12 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
     rows.push({
       fault: 'SIGINT (Ctrl-C) while the job runs',
       expected: 'one line, exit 130, lock released, incomplete SET removed, next job Completed',
-      observed: `exit ${code}: "${lines[0]?.slice(0, 80)}…"; lock gone; SETs on disk: ${Object.keys(sets(w.cwd)).join(', ')}; next job ${JSON.parse(next.out).record.status}; SET_001 restores equal to the source: ${restoredBefore}`,
+      observed: `exit ${code}: "${lines[0]?.slice(0, 80)}…"; lock gone; SETs on disk: ${Object.keys(sets(w.cwd)).join(', ')}; next job ${JSON.parse(next.out).record.status}; SET_0000001 restores equal to the source: ${restoredBefore}`,
       dataLost: 'none',
     });
   });
 
-  it('kill mid-upload (the dump streams to the hot-site before the local commit): the orphan multipart upload is aborted, SET_002 never counts, SET_001 restores, the next job succeeds', async () => {
+  it('kill mid-upload (the dump streams to the hot-site before the local commit): the orphan multipart upload is aborted, SET_0000002 never counts, SET_0000001 restores, the next job succeeds', async () => {
     const w = workplace();
     expect((await w.cli(['start', '--sample-size-mb', '20', '--s3-endpoint', moto.endpoint()])).code).toBe(0);
     const before = tableDigests(w.db);
@@ -132,9 +132,9 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
     expect(run.signal).toBe('SIGKILL');
     const open = await motoS3Client().send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'sets/' }));
     const leftover = (open.Uploads ?? []).map((u) => u.Key);
-    expect(leftover).toEqual(['sets/SET_002/commserv_FULL.dmp']);
+    expect(leftover).toEqual(['sets/SET_0000002/commserv_FULL.dmp']);
     // Killed during the single pass (hash + upload), before the manifest: incomplete locally and at the hot-site.
-    expect(sets(w.cwd).SET_002 ?? []).not.toContain('manifest.json');
+    expect(sets(w.cwd).SET_0000002 ?? []).not.toContain('manifest.json');
     const restored = await recoverDigests(w.cli);
     expect(restored).toEqual(before);
     const next = await w.cli(['start', '--type', 'full', '--s3-endpoint', moto.endpoint(), '--json']);
@@ -144,11 +144,11 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
     expect(after.Uploads ?? []).toEqual([]);
     const list = JSON.parse((await w.cli(['sets', '--json'])).out);
     const counted = list.cycles.flatMap((c: { sets: Array<{ setName: string }> }) => c.sets.map((s) => s.setName));
-    expect(counted).not.toContain('SET_002');
+    expect(counted).not.toContain('SET_0000002');
     rows.push({
       fault: 'SIGKILL mid-upload (after the first part of the dump reached the hot-site, before the local commit)',
-      expected: 'orphan multipart upload aborted by the next job; SET_002 incomplete and not counted; SET_001 restorable; next job Completed',
-      observed: `1 open multipart upload after the kill, 0 after the next job; SET_002 without manifest, not in any cycle; recover of SET_001 equal to the source; job 3 ${JSON.parse(next.out).record.status}`,
+      expected: 'orphan multipart upload aborted by the next job; SET_0000002 incomplete and not counted; SET_0000001 restorable; next job Completed',
+      observed: `1 open multipart upload after the kill, 0 after the next job; SET_0000002 without manifest, not in any cycle; recover of SET_0000001 equal to the source; job 3 ${JSON.parse(next.out).record.status}`,
       dataLost: 'none',
     });
   });
@@ -158,20 +158,20 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
     expect((await w.cli(['start', '--sample-size-mb', '12', '--s3-endpoint', moto.endpoint()])).code).toBe(0);
     const run = w.killed(['start', '--type', 'full', '--s3-endpoint', moto.endpoint()], 'after-commit');
     expect(run.signal).toBe('SIGKILL');
-    expect(sets(w.cwd).SET_002).toContain('manifest.json');
+    expect(sets(w.cwd).SET_0000002).toContain('manifest.json');
     const atKill = tableDigests(w.db);
     const next = await w.cli(['start', '--type', 'full', '--s3-endpoint', moto.endpoint(), '--json']);
     expect(next.code).toBe(0);
-    // SET_002 was complete on disk: the next job re-fills the hot-site with it, and it is a restorable point.
-    const manifest = await motoS3Client().send(new GetObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_002/manifest.json' }));
+    // SET_0000002 was complete on disk: the next job re-fills the hot-site with it, and it is a restorable point.
+    const manifest = await motoS3Client().send(new GetObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000002/manifest.json' }));
     expect(manifest.ContentLength).toBeGreaterThan(0);
     const target = tempDir();
-    expect((await w.cli(['recover', '--to', target, '--set', 'SET_002'])).code).toBe(0);
+    expect((await w.cli(['recover', '--to', target, '--set', 'SET_0000002'])).code).toBe(0);
     expect(tableDigests(join(target, 'commserv.db'))).toEqual(atKill);
     rows.push({
       fault: 'SIGKILL after the local commit (manifest written), before the hot-site manifest',
       expected: 'SET re-filled from the phase-1 destination; it restores; next job Completed',
-      observed: `SET_002 complete on disk at the kill; re-filled (manifest at the hot-site) and restores equal to the source; job 3 ${JSON.parse(next.out).record.status}`,
+      observed: `SET_0000002 complete on disk at the kill; re-filled (manifest at the hot-site) and restores equal to the source; job 3 ${JSON.parse(next.out).record.status}`,
       dataLost: 'none',
     });
   });
@@ -198,20 +198,20 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
       const atDump = tableDigests(w.db); // `start` changes the sample CommServe before its job (a day of activity)
       expect(full.code).toBe(3);
       const record = JSON.parse(full.out).record;
-      expect(record).toMatchObject({ jobId: 2, status: 'Completed With One or More Errors', phase2: 'archived', copies: { phase1Destination: null, hotSite: `s3://${BUCKET}/sets/SET_002/` } });
+      expect(record).toMatchObject({ jobId: 2, status: 'Completed With One or More Errors', phase2: 'archived', copies: { phase1Destination: null, hotSite: `s3://${BUCKET}/sets/SET_0000002/` } });
       const event = record.events.find((e: { code: string }) => e.code === 'DESTINATION_FULL');
-      expect(event.message).toBe(`the phase-1 destination ${mount} cannot hold SET_002: no space left on device (DUMP_DISK_FULL); the partial SET was removed, the SET goes straight to the hot-site from a staging area`);
+      expect(event.message).toBe(`the phase-1 destination ${mount} cannot hold SET_0000002: no space left on device (DUMP_DISK_FULL); the partial SET was removed, the SET goes straight to the hot-site from a staging area`);
       // No partial SET on the full disk; the record is there (written once the partial SET was removed).
-      expect(readdirSync(mount).filter((n) => n.startsWith('SET_'))).toEqual(['SET_001']);
+      expect(readdirSync(mount).filter((n) => n.startsWith('SET_'))).toEqual(['SET_0000001']);
       expect(JSON.parse(readFileSync(join(mount, 'jobs', '002.json'), 'utf8')).status).toBe('Completed With One or More Errors');
-      // The hot-site copy is a restorable point: SET_002 restores to the database as it was dumped.
+      // The hot-site copy is a restorable point: SET_0000002 restores to the database as it was dumped.
       const target = tempDir();
-      expect((await w.cli(['recover', '--to', target, '--set', 'SET_002'])).code).toBe(0);
+      expect((await w.cli(['recover', '--to', target, '--set', 'SET_0000002'])).code).toBe(0);
       expect(tableDigests(join(target, 'commserv.db'))).toEqual(atDump);
       rows.push({
         fault: 'disk full during the dump (6 MiB tmpfs phase-1 destination)',
         expected: 'partial SET removed; SET staged and sent straight to the hot-site; job Completed With One or More Errors (exit 3) with a record; the SET restores',
-        observed: `exit ${full.code}, job ${record.status}: "${event.message.slice(0, 90)}…"; only SET_001 on the small disk; SET_002 at the hot-site and archived; recover of SET_002 equal to the source`,
+        observed: `exit ${full.code}, job ${record.status}: "${event.message.slice(0, 90)}…"; only SET_0000001 on the small disk; SET_0000002 at the hot-site and archived; recover of SET_0000002 equal to the source`,
         dataLost: 'none',
       });
     } finally {
@@ -228,27 +228,27 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
     const s3 = motoS3Client();
     if (kind === 'truncate') {
       const dump = join(w.cwd, 'dump.tmp');
-      copyFileSync(join(w.cwd, '.commserve-dr', 'dr-backups', 'SET_001', 'commserv_FULL.dmp'), dump);
+      copyFileSync(join(w.cwd, '.commserve-dr', 'dr-backups', 'SET_0000001', 'commserv_FULL.dmp'), dump);
       truncateSync(dump, 4096 * 3);
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/commserv_FULL.dmp', Body: readFileSync(dump) }));
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000001/commserv_FULL.dmp', Body: readFileSync(dump) }));
     } else {
-      const manifest = JSON.parse(readFileSync(join(w.cwd, '.commserve-dr', 'dr-backups', 'SET_001', 'manifest.json'), 'utf8'));
+      const manifest = JSON.parse(readFileSync(join(w.cwd, '.commserve-dr', 'dr-backups', 'SET_0000001', 'manifest.json'), 'utf8'));
       manifest.files[0].sha256 = 'f'.repeat(64);
       delete manifest.files[0].s3;
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/manifest.json', Body: JSON.stringify(manifest) }));
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000001/manifest.json', Body: JSON.stringify(manifest) }));
     }
     // With the phase-1 copy intact, recovery reads each file from the cheapest intact copy: it serves, the damage is named.
-    const served = await w.cli(['recover', '--to', tempDir(), '--set', 'SET_001', '--dry-run', '--json']);
+    const served = await w.cli(['recover', '--to', tempDir(), '--set', 'SET_0000001', '--dry-run', '--json']);
     expect(served.code).toBe(0);
     // The phase-1 destination lost too (moved aside, as a disaster would): the hot-site copy alone is damaged.
-    const setDir = join(w.cwd, '.commserve-dr', 'dr-backups', 'SET_001');
-    const aside = join(tempDir(), 'SET_001');
+    const setDir = join(w.cwd, '.commserve-dr', 'dr-backups', 'SET_0000001');
+    const aside = join(tempDir(), 'SET_0000001');
     renameSync(setDir, aside);
     const verify = await w.cli(['verify', '--json']);
     expect(verify.code).toBe(1);
     expect(JSON.parse(verify.out).verification.result).toBe('failed');
     const target = tempDir();
-    const recover = await w.cli(['recover', '--to', target, '--set', 'SET_001']);
+    const recover = await w.cli(['recover', '--to', target, '--set', 'SET_0000001']);
     // The next copy is archive/ (GLACIER): recovery asks for its restore and waits (exit 3) instead of using the damaged one.
     expect(recover.code).toBe(3);
     expect(recover.out).toContain('Recovery waiting for archive restores');
@@ -276,7 +276,7 @@ describe('fault injection (real processes, real SQLite, moto)', () => {
     const { document } = await runPrune({ settings, s3: createHotSiteClient(settings.HotSite), dryRun: true, now: skewed });
     const decisions = document.plan.hotSite.decisions;
     const keep = decisions.filter((d) => d.action === 'keep').map((d) => d.setName);
-    expect(keep).toEqual(expect.arrayContaining(['SET_003', 'SET_004']));
+    expect(keep).toEqual(expect.arrayContaining(['SET_0000003', 'SET_0000004']));
     rows.push({
       fault: `clock skew ${label} between agent and bucket (prune planned at a skewed "now")`,
       expected: 'the open cycle and the newest restorable point kept',

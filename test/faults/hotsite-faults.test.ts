@@ -134,10 +134,10 @@ describe('hot-site faults (fault-injecting proxy in front of a real moto server)
       expect(failed.code).toBe(3);
       expect(errorLines(failed.err)).toEqual([]);
       const failedRecord = JSON.parse(failed.out).record;
-      expect(failedRecord).toMatchObject({ jobId: 1, status: 'Completed With One or More Errors', phase2: 'not-run', copies: { phase1Destination: join(w.destination, 'SET_001'), hotSite: null } });
+      expect(failedRecord).toMatchObject({ jobId: 1, status: 'Completed With One or More Errors', phase2: 'not-run', copies: { phase1Destination: join(w.destination, 'SET_0000001'), hotSite: null } });
       const uploadEvent = failedRecord.events.find((e: { code: string }) => e.code === 'HOTSITE_UPLOAD_FAILED');
       // The event names the failed upload itself.
-      expect(uploadEvent.message).toMatch(/hot-site.*upload SET_001\/commserv_FULL\.dmp \(bucket commserve-dr-hot-site\).*: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site$/);
+      expect(uploadEvent.message).toMatch(/hot-site.*upload SET_0000001\/commserv_FULL\.dmp \(bucket commserve-dr-hot-site\).*: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site$/);
       const lines = [uploadEvent.message as string];
 
       // The hot-site holds nothing that looks complete (seen from moto itself, or nothing at all once moto is dead).
@@ -149,7 +149,7 @@ describe('hot-site faults (fault-injecting proxy in front of a real moto server)
       }
       expect(hotSiteComplete).toEqual([]);
       // The local SET was committed (manifest written before the upload) and is complete.
-      const local = localSetComplete(join(w.destination, 'SET_001'));
+      const local = localSetComplete(join(w.destination, 'SET_0000001'));
       expect(local).toMatchObject({ complete: true });
       const dumped = tableDigests(w.db);
 
@@ -165,13 +165,13 @@ describe('hot-site faults (fault-injecting proxy in front of a real moto server)
       expect(next.code).toBe(0);
       const result = JSON.parse(next.out);
       expect(result.record).toMatchObject({ jobId: 2, status: 'Completed' });
-      expect(result.refill.uploaded).toEqual(['SET_001']);
+      expect(result.refill.uploaded).toEqual(['SET_0000001']);
       const sets = await listHotSiteSets(direct(), BUCKET);
-      expect(sets.filter((s) => s.complete).map((s) => s.setName)).toEqual(['SET_001', 'SET_002']);
+      expect(sets.filter((s) => s.complete).map((s) => s.setName)).toEqual(['SET_0000001', 'SET_0000002']);
       expect(await openUploads(direct())).toEqual([]);
-      // Data lost is measured: the re-filled SET_001 restores to the database as it was dumped.
+      // Data lost is measured: the re-filled SET_0000001 restores to the database as it was dumped.
       const target = tempDir();
-      const recovered = await w.cli(['recover', '--to', target, '--set', 'SET_001']);
+      const recovered = await w.cli(['recover', '--to', target, '--set', 'SET_0000001']);
       expect(recovered.code).toBe(0);
       expect(tableDigests(join(target, 'commserv.db'))).toEqual(dumped);
 
@@ -180,8 +180,8 @@ describe('hot-site faults (fault-injecting proxy in front of a real moto server)
         expected: 'local SET committed; job Completed With One or More Errors (exit 3) naming the failed upload; no complete SET at the hot-site; next job re-fills and is Completed',
         observed:
           `exit ${failed.code} after ${seconds(failed.ms)}: "${lines[0].replace(/\|/g, '\\|')}"; complete SETs at the hot-site: ${hotSiteComplete.length === 0 ? 'none' : hotSiteComplete.join(', ')}` +
-          `${how === 'proxy' ? `, ${leftoverUploads.length} open multipart upload(s)` : ' (moto dead)'}; local SET_001 complete (${local.files} files); ` +
-          `next job: refill uploaded ${result.refill.uploaded.join(', ')}, job 2 ${result.record.status}, 0 open uploads; recover SET_001 equal to the source`,
+          `${how === 'proxy' ? `, ${leftoverUploads.length} open multipart upload(s)` : ' (moto dead)'}; local SET_0000001 complete (${local.files} files); ` +
+          `next job: refill uploaded ${result.refill.uploaded.join(', ')}, job 2 ${result.record.status}, 0 open uploads; recover SET_0000001 equal to the source`,
         dataLost: 'none',
       });
     },
@@ -220,14 +220,14 @@ describe('hot-site faults (fault-injecting proxy in front of a real moto server)
     expect(result.durationsMs.ValidateSet).toBeGreaterThanOrEqual(0);
     expect(result.record.phase2).toBe('archived');
     const sets = await listHotSiteSets(direct(), BUCKET);
-    expect(sets.map((s) => [s.setName, s.complete])).toEqual([['SET_001', true]]);
+    expect(sets.map((s) => [s.setName, s.complete])).toEqual([['SET_0000001', true]]);
     expect(await openUploads(direct())).toEqual([]);
-    const archived = await direct().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'archive/SET_001/' }));
+    const archived = await direct().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'archive/SET_0000001/' }));
     expect(archived.KeyCount).toBeGreaterThan(0);
     rows.push({
       fault: `the endpoint answers 500/503 to ${injected} requests: ${plan.map((p) => p.what).join('; ')}`,
       expected: 'SDK retries (maxAttempts 3) plus the uploader’s own part retry (3 × backoff 0.5 s, 1 s) carry it through; job Completed; checksums validated',
-      observed: `job 1 ${result.record.status} in ${seconds(job.ms)}; ${injected} error answers, every one retried; SET_001 complete at the hot-site, 0 open uploads, ValidateSet passed (checksums), archived (${archived.KeyCount} objects)`,
+      observed: `job 1 ${result.record.status} in ${seconds(job.ms)}; ${injected} error answers, every one retried; SET_0000001 complete at the hot-site, 0 open uploads, ValidateSet passed (checksums), archived (${archived.KeyCount} objects)`,
       dataLost: 'none',
     });
   });
@@ -245,7 +245,7 @@ describe('hot-site faults (fault-injecting proxy in front of a real moto server)
     expect(requests.every((e) => e.action === 'delay')).toBe(true);
     // Nothing timed out and was sent again: each part of the FULL dump went exactly once.
     const parts = requests.filter((e) => e.operation === 'UploadPart').length;
-    const dump = parseManifest(readFileSync(join(w.cwd, '.commserve-dr', 'dr-backups', 'SET_001', 'manifest.json'))).files.find((f) => f.role === 'database')!;
+    const dump = parseManifest(readFileSync(join(w.cwd, '.commserve-dr', 'dr-backups', 'SET_0000001', 'manifest.json'))).files.find((f) => f.role === 'database')!;
     const planned = Math.ceil(dump.size / dump.s3!.partSize);
     expect(planned).toBeGreaterThan(1);
     expect(parts).toBe(planned);

@@ -55,7 +55,7 @@ describe('job records for killed jobs and jobs that can write no copy (real proc
     const next = await w.cli(['start', '--type', 'full', '--s3-endpoint', moto.endpoint(), '--json']);
     expect(next.code).toBe(0);
     const nextRecord = JSON.parse(next.out).record;
-    expect(nextRecord.events.find((e: { code: string }) => e.code === 'KILLED_JOB_RECORDED').message).toMatch(/^job 2 \(SET_002\) ended without a record \(its process was killed\): recorded as Killed$/);
+    expect(nextRecord.events.find((e: { code: string }) => e.code === 'KILLED_JOB_RECORDED').message).toMatch(/^job 2 \(SET_0000002\) ended without a record \(its process was killed\): recorded as Killed$/);
     const jobs = await w.history();
     expect(jobs.map((j) => [j.jobId, j.status])).toEqual([
       [1, 'Completed'],
@@ -66,8 +66,8 @@ describe('job records for killed jobs and jobs that can write no copy (real proc
     const event = killed.events.find((e) => e.code === 'JOB_KILLED')!;
     expect(event.message).toMatch(/^job 2 was killed \(its agent process, pid \d+ on .+, ended without finishing it; found by the next job\) during /);
     if (committed) {
-      expect(killed.copies.phase1Destination).toBe(join(w.dest, 'SET_002'));
-      expect(event.message).toMatch(/the SET committed in .*SET_002 stays \(phase 2 did not run: no archive copy\)$/);
+      expect(killed.copies.phase1Destination).toBe(join(w.dest, 'SET_0000002'));
+      expect(event.message).toMatch(/the SET committed in .*SET_0000002 stays \(phase 2 did not run: no archive copy\)$/);
     } else {
       expect(killed.copies).toEqual({ phase1Destination: null, hotSite: null, archive: null });
       expect(event.message).toMatch(/no SET of this job was committed/);
@@ -106,10 +106,10 @@ describe('job records for killed jobs and jobs that can write no copy (real proc
     expect(code).toBe(130);
     // Written by the interrupted process itself: no later job needed.
     const record = JSON.parse(readFileSync(join(w.dest, 'jobs', '002.json'), 'utf8'));
-    expect(record).toMatchObject({ jobId: 2, setName: 'SET_002', status: 'Killed', phase2: 'not-run' });
+    expect(record).toMatchObject({ jobId: 2, setName: 'SET_0000002', status: 'Killed', phase2: 'not-run' });
     const event = record.events.find((e: { code: string }) => e.code === 'JOB_KILLED');
     expect(event.message).toMatch(/^job 2 was interrupted by SIGINT during /);
-    expect(record.copies.phase1Destination).toBe(committed ? join(w.dest, 'SET_002') : null);
+    expect(record.copies.phase1Destination).toBe(committed ? join(w.dest, 'SET_0000002') : null);
     expect(existsSync(join(w.cwd, '.commserve-dr', 'state', 'jobs-in-progress', '2.json'))).toBe(false);
     const jobs = await w.history();
     expect(jobs.find((j) => j.jobId === 2)?.status).toBe('Killed');
@@ -152,7 +152,7 @@ describe('job records for killed jobs and jobs that can write no copy (real proc
       const failed = { code: run.status, out: run.stdout, err: run.stderr };
       expect(failed.code).toBe(1);
       const record = JSON.parse(failed.out).record;
-      expect(record).toMatchObject({ jobId: 1, setName: 'SET_001', status: 'Failed' });
+      expect(record).toMatchObject({ jobId: 1, setName: 'SET_0000001', status: 'Failed' });
       const error = record.events.at(-1);
       expect(error.code).toBe('NO_COPY_POSSIBLE');
       expect(error.message).toContain(`phase-1 destination ${join(readOnly.path, 'dr')} cannot be written: read-only file system (EROFS)`);

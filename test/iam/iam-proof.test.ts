@@ -185,7 +185,7 @@ describe('IAM: every request of the real code paths is allowed to the principal 
       const target = tempDir();
       const hot = await cli('recovery', 'recover from the hot-site', ['--json', 'recover', '--to', join(target, 'from-hot-site'), '--registry-hive', join(target, 'hive.reg')]);
       expect({ code: hot.code, err: errors(hot.err) }).toEqual({ code: 0, err: [] });
-      expect((await cli('recovery', 'fetch', ['fetch', 'SET_001', '--to', join(target, 'fetched')])).code).toBe(0);
+      expect((await cli('recovery', 'fetch', ['fetch', 'SET_0000001', '--to', join(target, 'fetched')])).code).toBe(0);
 
       // 4. Verify (operator role).
       expect((await cli('operator', 'verify', ['--json', 'verify'])).code).toBe(0);
@@ -198,13 +198,13 @@ describe('IAM: every request of the real code paths is allowed to the principal 
       const prune = await cli('operator', 'prune', ['--json', 'prune']);
       expect(prune.code).toBe(0);
       expect((JSON.parse(prune.out) as { applied: { deletedCount?: number } | null }).applied).not.toBeNull();
-      const left = await setupS3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sets/SET_001/' }));
+      const left = await setupS3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sets/SET_0000001/' }));
       expect(left.Contents ?? []).toEqual([]);
 
       // 6. Recovery from the archive only (the hot-site copies of cycle 1 are pruned): restore requests, then reads.
-      const archived = await cli('recovery', 'recover from the archive', ['--json', 'recover', '--to', join(target, 'from-archive'), '--set', 'SET_002', '--wait', '--registry-hive', join(target, 'hive2.reg')]);
+      const archived = await cli('recovery', 'recover from the archive', ['--json', 'recover', '--to', join(target, 'from-archive'), '--set', 'SET_0000002', '--wait', '--registry-hive', join(target, 'hive2.reg')]);
       expect({ code: archived.code, err: errors(archived.err) }).toEqual({ code: 0, err: [] });
-      expect((await cli('recovery', 'fetch from the archive', ['fetch', 'SET_001', '--wait', '--to', join(target, 'fetched-archive')])).code).toBe(0);
+      expect((await cli('recovery', 'fetch from the archive', ['fetch', 'SET_0000001', '--wait', '--to', join(target, 'fetched-archive')])).code).toBe(0);
     } finally {
       recorder.stop();
     }

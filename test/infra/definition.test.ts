@@ -18,7 +18,7 @@ describe('synthesizeDrJobDefinition', () => {
 
   it('lists the states, with the names the local runner overrides', () => {
     expect([...stateNames].sort()).toEqual(
-      ['ArchiveSet', 'HasPhase1Result', 'IsJobFailed', 'IsLogPoint', 'JobFailed', 'JobSucceeded', 'PruneSets', 'RejectInput', 'ReportJob', 'RunPhase1', 'ValidateSet'],
+      ['ArchiveSet', 'HasPhase1Result', 'IsJobFailed', 'IsLogPoint', 'JobFailed', 'JobSucceeded', 'LogSkipped', 'PruneSets', 'RejectInput', 'ReportJob', 'RunPhase1', 'ValidateSet'],
     );
     expect([...stateNames].sort()).toEqual([...DR_JOB_STATE_NAMES].sort());
     expect(definition.StartAt).toBe('HasPhase1Result');
@@ -65,9 +65,9 @@ describe('synthesizeDrJobDefinition', () => {
       }
     }
 
-    const phase1 = { jobId: 7, setName: 'SET_007' };
+    const phase1 = { jobId: 7, setName: 'SET_0000007' };
     const validation = { files: 3, bytes: 10, checkedBy: { s3Checksum: 3, streamedHash: 0 } };
-    const archive = { storageClass: 'GLACIER', prefix: 'archive/SET_007/', objects: 4, bytes: 11, multipartCopies: 0 };
+    const archive = { storageClass: 'GLACIER', prefix: 'archive/SET_0000007/', objects: 4, bytes: 11, multipartCopies: 0 };
     const prune = { outcome: 'pruned', jobId: 7, planKey: 'prune/007.json', hotSite: { sets: 3, kept: 2, expired: 1, setsDeleted: 1, objectsDeleted: 5, foreignKeys: 0 } };
     const completed: Handler = async () => ({ status: 'Completed' });
     const failing = (name: string): Handler => async () => {

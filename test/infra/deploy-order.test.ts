@@ -45,9 +45,9 @@ describe('deploy orders (docs/DEPLOY.md section 2)', () => {
       expect(new RegExp(t.json.Parameters!.CommServeInstanceId.AllowedPattern).test('server01')).toBe(false);
     });
 
-    it('holds every schedule (FULL and DIFFERENTIAL) disabled while the parameter is empty, enabled once it is set', () => {
+    it('holds every schedule (FULL, DIFFERENTIAL and LOG) disabled while the parameter is empty, enabled once it is set', () => {
       const schedules = schedulesOf(t.json);
-      expect(schedules).toHaveLength(2);
+      expect(schedules.map((s) => JSON.parse(s.Properties.Target.Input).backupType)).toEqual(['FULL', 'DIFFERENTIAL', 'LOG']);
       for (const schedule of schedules) {
         expect(evaluate(t.json, schedule.Properties.State, {})).toBe('DISABLED');
         expect(evaluate(t.json, schedule.Properties.State, { CommServeInstanceId: 'mi-0123456789abcdef0' })).toBe('ENABLED');
@@ -79,7 +79,8 @@ describe('deploy orders (docs/DEPLOY.md section 2)', () => {
     it('has no parameter, no condition and enabled schedules', () => {
       expect(t.json.Parameters?.CommServeInstanceId).toBeUndefined();
       expect((t.json as any).Conditions?.CommServeRegistered).toBeUndefined();
-      expect(schedulesOf(t.json).map((s) => s.Properties.State)).toEqual(['ENABLED']);
+      // The FULL and the LOG schedule (LogBackupIntervalMinutes, issue 17).
+      expect(schedulesOf(t.json).map((s) => s.Properties.State)).toEqual(['ENABLED', 'ENABLED']);
       expect(t.json.Outputs!.SchedulesEnabled).toBeUndefined();
     });
 

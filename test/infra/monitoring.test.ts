@@ -81,17 +81,18 @@ describe('DrMonitoring', () => {
     });
   });
 
-  it('alarms when the RPO (age of the newest restorable point) exceeds twice LogBackupIntervalMinutes (15 → 30 min), missing data breaching', () => {
+  it('alarms when the RPO (age of the newest restorable point) exceeds twice LogBackupIntervalMinutes (15 → 30 min), or two 15-min periods pass without a report (missing data breaching)', () => {
     t.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'CommServeDR',
       MetricName: 'RpoSeconds',
       Dimensions: cell,
       Statistic: 'Maximum',
-      Period: 1800,
+      Period: 900,
       Unit: 'Seconds',
       Threshold: 1800,
       ComparisonOperator: 'GreaterThanThreshold',
-      EvaluationPeriods: 1,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
       TreatMissingData: 'breaching',
       AlarmActions: [{ Ref: topicId }],
       OKActions: [{ Ref: topicId }],

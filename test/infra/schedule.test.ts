@@ -30,7 +30,22 @@ describe('DrJobSchedule', () => {
       const inputs = Object.values(t.json.Resources)
         .filter((r: any) => r.Type === 'AWS::Scheduler::Schedule')
         .map((r: any) => r.Properties.Target.Input);
-      expect(inputs).toEqual([JSON.stringify({ backupType: 'FULL' })]);
+      // The FULL and the LOG schedule (issue 17): no DIFFERENTIAL.
+      expect(inputs).toEqual([JSON.stringify({ backupType: 'FULL' }), JSON.stringify({ backupType: 'LOG' })]);
+    });
+
+    it('starts a LOG point every LogBackupIntervalMinutes (15), kept at most one interval and retried 3 times (issue 17)', () => {
+      t.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'rate(15 minutes)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        State: { 'Fn::If': ['CommServeRegistered', 'ENABLED', 'DISABLED'] },
+        Target: {
+          Arn: { Ref: machineId },
+          Input: JSON.stringify({ backupType: 'LOG' }),
+          RoleArn: { 'Fn::GetAtt': [logicalId(t.json, 'AWS::IAM::Role', 'ScheduleRole'), 'Arn'] },
+          RetryPolicy: { MaximumEventAgeInSeconds: 900, MaximumRetryAttempts: 3 },
+        },
+      });
     });
 
     it("assumes a role trusted by EventBridge Scheduler of this account only, allowed only to start the state machine", () => {
@@ -82,6 +97,19 @@ describe('DrJobSchedule', () => {
       t.template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/commserve-dr/default/ScheduleTime', Value: '02:30' });
       t.template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/commserve-dr/default/ScheduleTimeZone', Value: 'Europe/Paris' });
     });
+  });
+
+  it('follows LogBackupIntervalMinutes: 5 → rate(5 minutes) kept 300 s; null → no LOG schedule (issue 17)', () => {
+    const five = synth({ context: { settings: '{"LogBackupIntervalMinutes":5}' } });
+    five.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Target: Match.objectLike({ Input: '{"backupType":"LOG"}', RetryPolicy: { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 3 } }),
+    });
+    const off = synth({ context: { settings: '{"LogBackupIntervalMinutes":null}' } });
+    const inputs = Object.values(off.json.Resources)
+      .filter((r: any) => r.Type === 'AWS::Scheduler::Schedule')
+      .map((r: any) => r.Properties.Target.Input);
+    expect(inputs).toEqual([JSON.stringify({ backupType: 'FULL' })]);
   });
 
   it('refuses a time zone that is not IANA, and a malformed ScheduleTime, naming the key', () => {

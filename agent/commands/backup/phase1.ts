@@ -44,6 +44,7 @@ import { AGENT_VERSION } from '#agent/version';
 import { faultPoint } from '#agent/faults';
 import { onInterrupt } from '#agent/shutdown';
 import { acquirePhase1Lock } from './lock';
+import { acquireLockForLog, collectSkippedLogs, type LogLockWait } from './log-wait';
 import { errnoInWords, isDestinationWriteFailure, localWriteCode, prepareDestination, type DestinationRetry, type DestinationState } from './destination';
 import { planDifferential } from './dump-plan';
 import { planLog } from './log-plan';
@@ -69,6 +70,11 @@ export interface Phase1Options {
   metrics?: MetricsPublisher;
   /** Retries of creating the phase-1 destination before skipping the local copy (default from the settings). */
   destinationRetry?: DestinationRetry;
+  /**
+   * A LOG point that finds the phase-1 lock held waits this long, then is skipped with a record (log-wait.ts). Absent:
+   * refused at once (`JOB_LOCKED`), as a job started by hand is.
+   */
+  logLockWait?: LogLockWait;
   /**
    * The job's journal, opened by whoever writes the job's record (and finishes the journal then); phase 1 opens and
    * finishes its own when none is given (a Killed record then covers phase 1 only).
@@ -105,7 +111,10 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
   let engine: DatabaseEngine | undefined;
   let release: (() => Promise<void>) | undefined;
   try {
-    release = await acquirePhase1Lock(settings.StateDirectory);
+    release =
+      options.logLockWait && options.requestedType === BackupType.Log
+        ? await acquireLockForLog(settings.StateDirectory, options.logLockWait, (dir) => acquirePhase1Lock(dir))
+        : await acquirePhase1Lock(settings.StateDirectory);
     engine = await job.timed('open', () => openDatabase(settings, job.logger));
     const destination = await job.timed('destination', () =>
       prepareDestination(settings.Phase1Destination, options.destinationRetry ?? { attempts: settings.DestinationRetryCount, intervalMs: settings.DestinationRetryIntervalSeconds * 1000 }),
@@ -117,7 +126,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     await upkeepStep(job, upkeepOptions, hotSite);
     if (hotSite.reachable) await job.timed('refill', () => refillStep(job, settings, s3));
     await planBackupType(job, settings, engine, hotSite.reachable ? upkeepOptions : null);
-    const registryStore = createRegistryStore(settings.Registry);
+    const registryStore = createRegistryStore({ ...settings.Registry, ansiCodePage: settings.AnsiCodePage });
     const buildOptions: BuildSetOptions = { settings, engine, registryStore, metrics: options.metrics ?? NO_METRICS, jobLog, onProgress: options.onProgress };
     if (job.logBase) buildOptions.integritySettled = Promise.resolve(LOG_POINT_INTEGRITY);
     else if (options.shrink) buildOptions.integritySettled = Promise.resolve(await shrinkStep(job, buildOptions));
@@ -247,7 +256,9 @@ async function writeSet(job: Phase1Job, settings: Settings, s3: S3Client, destin
     let committed = false;
     // Interrupted before the manifest (SIGINT/SIGTERM): remove the incomplete SET folder on the way out.
     const forgetInterrupt = onInterrupt(() => {
-      if (!committed || root) remove();
+      if (committed && !root) return undefined; // a committed local SET stays (the job's Killed record says so)
+      remove();
+      return committed ? `the staging copy of ${job.id.setName} (${root}) was removed` : `the unfinished ${job.id.setName} was removed from ${root ?? settings.Phase1Destination}`;
     });
     const upload = new SetUploadSession(hotSite.reachable ? s3 : null, settings.HotSite.bucket);
     try {
@@ -315,6 +326,8 @@ function commitSet(job: Phase1Job, settings: Settings, written: WrittenSet, chai
   if (written.upload.failure) {
     job.note('error', 'HOTSITE_UPLOAD_FAILED', `${written.upload.failure.message}: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site`);
   }
+  // LOG points skipped while this job (or an earlier one) held the lock: recorded in this SET and job record.
+  job.events.push(...collectSkippedLogs(settings.StateDirectory));
   const { jobId, setName: name, startTime } = job.id;
   const identity = job.backupType === BackupType.Full ? { ...built.dump.identity, details: { ...built.dump.identity.details, ...built.cycleDetails } } : built.dump.identity;
   const manifestInput: ManifestInput = {
@@ -324,7 +337,8 @@ function commitSet(job: Phase1Job, settings: Settings, written: WrittenSet, chai
     setName: name,
     backupType: job.backupType,
     cycleId: built.cycleId,
-    baseFullSet: job.backupType === BackupType.Full ? null : setName(built.cycleId),
+    // The FULL's name as recorded in its manifest (a legacy SET_042 stays SET_042: core/set-id.ts).
+    baseFullSet: job.backupType === BackupType.Full ? null : (job.base ?? job.logBase!.full).manifest.setName,
     promotion: job.promotion,
     ...(job.logBase ? { previousSet: job.logBase.previous.manifest.setName } : {}),
     pointTime: built.pointTime,

@@ -26,7 +26,15 @@ export function formatJobSummary(
   row('phase 1 (agent)', dur('RunPhase1'), record.copies.phase1Destination ? `${formatBytes(record.bytes)} → ${record.copies.phase1Destination}` : 'no SET written');
   row('  hot-site upload', '', record.copies.hotSite ? `→ ${record.copies.hotSite}` : 'not uploaded');
   row('phase 2: validate', dur('ValidateSet'), record.copies.hotSite ? 'every file checked against the manifest' : 'not run');
-  row('phase 2: archive', dur('ArchiveSet'), record.copies.archive ? `→ ${record.copies.archive}` : record.phase2 === 'failed' ? 'FAILED (SET kept for the failed-DR lifespan)' : 'not run');
+  const logWithCycle = record.backupType === 'LOG' && record.copies.hotSite && record.phase2 === 'not-run';
+  const archive = record.copies.archive
+    ? `→ ${record.copies.archive}`
+    : record.phase2 === 'failed'
+      ? 'FAILED (SET kept for the failed-DR lifespan)'
+      : logWithCycle
+        ? 'with its cycle: by the next FULL or DIFFERENTIAL (no archive job per LOG point)'
+        : 'not run';
+  row('phase 2: archive', dur('ArchiveSet'), archive);
   const pruned = record.events.find((e) => e.code.startsWith('PRUNE'));
   row('phase 2: prune', dur('PruneSets'), pruned ? pruned.message : record.phase2 === 'archived' ? 'not run' : 'not run (no archive copy)');
   row('RPO', '', describeRpo(record));

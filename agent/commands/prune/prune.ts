@@ -171,7 +171,7 @@ export async function runPrune(options: RunPruneOptions): Promise<{ document: Pr
 
 function decisionLine(d: RetentionDecision | ArchiveRetentionDecision, where: string): string {
   const verdict = d.action === 'expire' ? 'EXPIRE' : 'keep';
-  return `  ${d.setName.padEnd(10)} ${d.backupType.padEnd(13)} ${String(d.status).padEnd(34)} ${where.padEnd(15)} ${verdict.padEnd(7)} ${d.reason}`;
+  return `  ${d.setName.padEnd(11)} ${d.backupType.padEnd(13)} ${String(d.status).padEnd(34)} ${where.padEnd(15)} ${verdict.padEnd(7)} ${d.reason}`;
 }
 
 /** Formats a prune document as the table people read: one line per SET with its verdict and reason. */
@@ -182,7 +182,7 @@ export function formatPrune(document: PruneDocument): string {
   lines.push(
     `${title} · RetainCycles ${plan.settings.RetainCycles} · SetLifeSpanForFailedDR ${plan.settings.SetLifeSpanForFailedDR} days · ArchiveRetainCycles ${plan.settings.ArchiveRetainCycles ?? 'unlimited'}`,
   );
-  lines.push(`  ${'SET'.padEnd(10)} ${'TYPE'.padEnd(13)} ${'STATUS'.padEnd(34)} ${'WHERE'.padEnd(15)} ${'VERDICT'.padEnd(7)} REASON`);
+  lines.push(`  ${'SET'.padEnd(11)} ${'TYPE'.padEnd(13)} ${'STATUS'.padEnd(34)} ${'WHERE'.padEnd(15)} ${'VERDICT'.padEnd(7)} REASON`);
   if (plan.hotSite.decisions.length === 0) lines.push('  (no SETs)');
   for (const d of plan.hotSite.decisions) lines.push(decisionLine(d, (document.locations[d.setName] ?? []).join('+') || '—'));
   lines.push(

@@ -1,7 +1,10 @@
 /**
  * `recover --at <ISO time>` (SPEC §4.5, §6.1): the point to restore for a moment — FULL + DIFFERENTIAL + the LOG chain
- * up to the newest LOG point at or before it (SQLite; SQL Server's STOPAT inside a LOG is not offered yet) — and what
- * the report says about it: the moment asked for, the exact moment reached, the gap between them.
+ * up to the newest LOG point at or before it — and what the report says about it: the moment asked for, the exact
+ * moment reached, the gap between them. SQL Server goes to the moment itself: when a reachable LOG follows that point
+ * and ends after the moment, it is added and restored `WITH STOPAT` the moment (`stopAt`; the LOG's msdb time zone
+ * converts it to the server's local time) — only when that LOG records its end with an offset, else the newest LOG
+ * point at or before the moment is the answer, as for SQLite.
  *
  * A LOG point whose dump is missing from every copy (phase-1 destination, hot-site `sets/`, `archive/`) or listed in
  * every copy with a size other than its manifest's is damaged: it breaks the chain, and a moment past it is refused
@@ -11,7 +14,8 @@
 import type { RestorablePoint } from '#core/cycles';
 import { buildCycles } from '#core/cycles';
 import { UsageError } from '#core/errors';
-import { planPointInTime, restorablePointOf } from '#core/log-chain';
+import { planPointInTime, resolveCycleChain, restorablePointOf, type ChainPoint } from '#core/log-chain';
+import { BackupType } from '#core/set-id';
 import type { HotSiteView } from './plan';
 
 /** What the report records of a point-in-time recovery. */
@@ -26,6 +30,8 @@ export interface AtReport {
   gapMs: number;
   /** The point's newest SET. */
   set: string;
+  /** SQL Server: the moment (ISO-8601 UTC) the last LOG is restored `WITH STOPAT` to; absent: to the LOG's end. */
+  stopAt?: string;
 }
 
 /**
@@ -70,7 +76,13 @@ export function damagedDumps(view: HotSiteView): Map<number, string> {
 export function choosePointAt(view: HotSiteView, at: string): { point: RestorablePoint; at: AtReport } {
   const requestedMs = parseAtMoment(at);
   const report = buildCycles([...view.values()].map((v) => v.summary));
-  const plan = planPointInTime(report, requestedMs, { damaged: damagedDumps(view) });
+  const damaged = damagedDumps(view);
+  const plan = planPointInTime(report, requestedMs, { damaged });
+  const stopAtLog = plan.gapMs > 0 ? sqlServerLogAfter(view, report, plan.point, requestedMs, damaged) : undefined;
+  if (stopAtLog) {
+    const requested = new Date(requestedMs).toISOString();
+    return { point: restorablePointOf(stopAtLog), at: { requested, reached: requested, exact: true, gapMs: 0, set: stopAtLog.target.setName, stopAt: requested } };
+  }
   return {
     point: restorablePointOf(plan.point),
     at: {
@@ -83,10 +95,26 @@ export function choosePointAt(view: HotSiteView, at: string): { point: Restorabl
   };
 }
 
+/**
+ * SQL Server only: the reachable LOG that continues `point` and ends after the moment, when its recorded end carries
+ * the server's offset (STOPAT is read in the server's local time); undefined otherwise.
+ */
+function sqlServerLogAfter(view: HotSiteView, report: ReturnType<typeof buildCycles>, point: ChainPoint, requestedMs: number, damaged: Map<number, string>): ChainPoint | undefined {
+  if (view.get(point.sets[0]!.jobId)?.manifest?.database.engine !== 'sqlserver') return undefined;
+  const cycle = report.cycles.find((c) => c.full.jobId === point.cycleId);
+  if (!cycle) return undefined;
+  const next = resolveCycleChain(cycle, { damaged }).points.find(
+    (p) => p.target.backupType === BackupType.Log && p.target.previousJobId === point.target.jobId && p.exact && p.timeMs > requestedMs,
+  );
+  const finished = next && view.get(next.target.jobId)?.manifest?.database.details.BackupFinishDate;
+  return typeof finished === 'string' && /[+-]\d{2}:\d{2}$/.test(finished) ? next : undefined;
+}
+
 /** The report line: `Point in time: asked 14:30:00Z, reached 14:27:12.345Z (SET_n), 2 min 47.655 s earlier`. */
 export function formatAt(at: AtReport): string {
   const gap = at.gapMs === 0 ? 'exactly the moment asked for' : `${formatGap(at.gapMs)} before the moment asked for`;
-  return `Point in time: asked ${at.requested}, reached ${at.reached}${at.exact ? '' : ' (at or before: the SET records only its end time)'} with ${at.set} — ${gap}`;
+  const stop = at.stopAt ? ` (SQL Server RESTORE LOG … WITH STOPAT inside ${at.set})` : '';
+  return `Point in time: asked ${at.requested}, reached ${at.reached}${at.exact ? '' : ' (at or before: the SET records only its end time)'} with ${at.set}${stop} — ${gap}`;
 }
 
 function formatGap(ms: number): string {

@@ -8,6 +8,7 @@
  */
 import { buildCycles, isSuccessfulSet, type RestorablePoint, type SetSummary } from '#core/cycles';
 import { CommserveDrError, describeError } from '#core/errors';
+import { describeIntegrityFindings } from '#core/integrity-findings';
 import { choosePoint, RecoveryError } from '#core/recovery';
 import { plannedObjects, type FileFilter, type HotSiteView } from './plan';
 
@@ -48,7 +49,7 @@ export function allPoints(summaries: readonly SetSummary[]): RestorablePoint[] {
 function findingAgainst(view: HotSiteView, point: RestorablePoint, verifications: VerifyResults): string | undefined {
   for (const set of point.sets) {
     const integrity = view.get(set.jobId)?.manifest?.integrity;
-    if (integrity?.status === 'corrupt') return `the backup of ${set.setName} found database corruption (${integrity.messages.slice(0, 2).join('; ') || 'integrity check: corrupt'})`;
+    if (integrity?.status === 'corrupt') return `the backup of ${set.setName} found database corruption (${describeIntegrityFindings(integrity.messages)})`;
   }
   const v = verifications.get(point.sets.at(-1)!.setName);
   if (v?.result === 'failed') return `its last verify failed (${v.verifiedAt})`;

@@ -33,6 +33,7 @@ import type { Settings } from '#core/settings';
 import { applyDifferentialInPlace, DifferentialImageHasher, readDifferentialHeader, type DifferentialHeader } from '#agent/engines/sqlite/differential';
 import type { ContentObserver } from '#agent/hotsite/download';
 import type { SqlServerDatabaseSettings } from '#agent/engines/sqlserver/credentials';
+import { serverLocalStopAt } from '#agent/engines/sqlserver/log-backup';
 import { differentialChainProblem, restoreSqlServerPoint, type SqlServerRestoreResult, type SqlServerRestoreTarget } from '#agent/engines/sqlserver/restore';
 import { SqlBatchError, targetLabel, type SqlSession } from '#agent/engines/sqlserver/session';
 import { openSqlServerSession, type OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
@@ -314,6 +315,11 @@ export interface SqlServerRecoveryOptions extends SqlServerRestoreTarget {
    * this machine and its service account can read the staging directory).
    */
   serverPathOf?: (file: StagedFile) => string;
+  /**
+   * `recover --at` on SQL Server: the moment (ISO-8601 UTC) to stop the last LOG at (`RESTORE LOG … WITH STOPAT`),
+   * converted to the server's local time with the offset that LOG's recorded end carries.
+   */
+  stopAt?: string;
 }
 
 /**
@@ -327,7 +333,15 @@ export function checkSqlServerStagedDumps(point: RestorablePoint, manifests: Rea
   const fullEntry = full.files.find((f) => f.role === 'database');
   const fullDump = fullEntry && staged(files, full.setName, fullEntry.name);
   if (!fullDump) throw new RecoveryError('DUMP_MISSING', `${full.setName}: the FULL dump was not staged`);
-  if (!point.differential) return { full, fullDump: stagedAsContent(fullDump), diff: undefined };
+  // A LOG point (issue 17): every LOG dump of the chain, oldest first.
+  const logs = (point.logs ?? []).map((log) => {
+    const manifest = manifests.get(log.setName);
+    const entry = manifest?.files.find((f) => f.role === 'database');
+    const dump = entry && staged(files, log.setName, entry.name);
+    if (!manifest || !dump) throw new RecoveryError('DUMP_MISSING', `${log.setName}: the LOG dump was not staged`);
+    return { manifest, dump: stagedAsContent(dump) };
+  });
+  if (!point.differential) return { full, fullDump: stagedAsContent(fullDump), diff: undefined, logs };
   const diffManifest = manifests.get(point.differential.setName)!;
   const problem = differentialChainProblem(full, diffManifest);
   if (problem) throw new DatabaseError('DIFF_WRONG_BASE', `refusing to restore: ${problem}`);
@@ -335,7 +349,7 @@ export function checkSqlServerStagedDumps(point: RestorablePoint, manifests: Rea
   const diffDump = diffEntry && staged(files, diffManifest.setName, diffEntry.name);
   if (!diffDump) throw new RecoveryError('DUMP_MISSING', `${diffManifest.setName}: the DIFFERENTIAL dump was not staged`);
   for (const dump of [fullDump, diffDump]) stagedAsContent(dump);
-  return { full, fullDump, diff: { manifest: diffManifest, dump: diffDump } };
+  return { full, fullDump, diff: { manifest: diffManifest, dump: diffDump }, logs };
 }
 
 /**
@@ -355,7 +369,22 @@ export async function restoreSqlServerDatabase(
     { manifest: dumps.full, serverPath: pathOf(dumps.fullDump) },
     dumps.diff ? { manifest: dumps.diff.manifest, serverPath: pathOf(dumps.diff.dump) } : undefined,
     options,
+    dumps.logs.map((l) => ({ manifest: l.manifest, serverPath: pathOf(l.dump) })),
+    options.stopAt === undefined ? undefined : stopAtLocal(options.stopAt, dumps.logs.at(-1)?.manifest),
   );
+}
+
+/**
+ * The STOPAT moment in the server's local time, from the offset of the last LOG's recorded end (`BackupFinishDate`,
+ * `…+01:00`). @throws RecoveryError `STOPAT_NOT_POSSIBLE` without a LOG or without a recorded offset (never a guess:
+ * a wrong offset would restore past the moment asked for).
+ */
+function stopAtLocal(stopAt: string, lastLog: Manifest | undefined): string {
+  const finished = lastLog?.database.details.BackupFinishDate;
+  const offset = typeof finished === 'string' ? /([+-])(\d{2}):(\d{2})$/.exec(finished) : null;
+  if (!lastLog || !offset) throw new RecoveryError('STOPAT_NOT_POSSIBLE', `cannot stop at ${stopAt}: ${lastLog ? `${lastLog.setName} records no time zone offset of its end` : 'the point has no LOG'}`);
+  const minutes = (offset[1] === '-' ? -1 : 1) * (Number(offset[2]) * 60 + Number(offset[3]));
+  return serverLocalStopAt(stopAt, minutes);
 }
 
 /** The database of a point, restored by its engine. */
@@ -532,6 +561,8 @@ export interface RecoverSqlServerOptions {
   dropAfterwards?: boolean;
   /** Called once the chain check passed, before connecting (e.g. to parse what else must be ready). */
   beforeConnect?: () => Promise<void>;
+  /** `recover --at`: the moment to stop the last LOG at (see {@link SqlServerRecoveryOptions.stopAt}). */
+  stopAt?: string;
 }
 
 /** What {@link recoverSqlServerPoint} did. */
@@ -574,7 +605,7 @@ export async function recoverSqlServerPoint(
   let restoreSent = false;
   try {
     const directories = await sqlServerRestoreDirectories(session, options.db);
-    const staged = [dumps.fullDump, ...(dumps.diff ? [dumps.diff.dump] : [])];
+    const staged = [dumps.fullDump, ...(dumps.diff ? [dumps.diff.dump] : []), ...dumps.logs.map((l) => l.dump)];
     placed = await placeDumpsForServer(session, options.db, staged);
     restoreSent = true;
     const restored = await restoreSqlServerDatabase(point, manifests, files, {
@@ -583,6 +614,7 @@ export async function recoverSqlServerPoint(
       dataDirectory: directories.dataDirectory,
       logDirectory: directories.logDirectory,
       serverPathOf: placed.serverPathOf,
+      ...(options.stopAt ? { stopAt: options.stopAt } : {}),
     });
     return {
       server: targetLabel(target),

@@ -20,6 +20,7 @@ import type { Settings } from '#core/settings';
 import { parseSetName, setName as setNameOf } from '#core/set-id';
 import { copyVerified, requestRestore, waitForRestores, type ContentObserver, type WaitOptions } from '#agent/hotsite/download';
 import { hotSiteError } from '#agent/hotsite/hot-site';
+import { onInterrupt } from '#agent/shutdown';
 import type { ArchiveCopy, CopyKind, CopyObject } from '#agent/copies/index';
 import { buildPlan, candidates, discoverForCommand, readCopyObject, checkPointManifests, describeNoIntactCopy, isDamagedCopyError, readSetManifest, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
 
@@ -399,19 +400,27 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
     durationMs: 0,
   };
   const finish = (exitCode: ExitCode, text: string): CommandResult<FetchDocument> => {
+    forgetInterrupt();
     document.durationMs = Math.round(performance.now() - started);
     return { document, text, exitCode };
   };
   const partialDir = resolve(options.to, `.${options.setName}.partial`);
+  // Interrupted (SIGINT/SIGTERM): the partial download goes; a SET is in --to only once whole (renamed in last).
+  const forgetInterrupt = onInterrupt(async () => {
+    if (!existsSync(partialDir)) return undefined;
+    await rm(partialDir, { recursive: true, force: true });
+    return `the fetch of ${options.setName} did not complete: its partial download ${partialDir} was removed (nothing at the hot-site was changed); fetch it again`;
+  });
   try {
     if (jobId === undefined) throw new UsageError(`${JSON.stringify(options.setName)} is not a SET name (SET_<n>)`);
-    const name = setNameOf(jobId);
-    document.setName = name;
-    const target = resolve(options.to, name);
-    if (existsSync(target)) throw new UsageError(`${target} already exists: fetch into another directory or remove it`);
     const view = await discoverForCommand(options);
     document.warnings.push(...unreachableWarnings(view));
     const entry = view.get(jobId);
+    // The SET's name as listed (legacy SET_007 or new SET_0000007: core/set-id.ts), whatever padding was typed.
+    const name = entry?.listed.setName ?? setNameOf(jobId);
+    document.setName = name;
+    const target = resolve(options.to, name);
+    if (existsSync(target)) throw new UsageError(`${target} already exists: fetch into another directory or remove it`);
     if (!entry) throw new RecoveryError('SET_NOT_FOUND', `${name} is in no copy read (${[...view.copies.values()].map((c) => c.label).join(', ')})`, { exitCode: 2 });
     if (entry.manifestState === 'invalid') throw new ManifestError('MANIFEST_INVALID', `${name}: manifest unusable: ${entry.problems.join('; ')}`);
     if (entry.manifestState === 'missing') throw new RecoveryError('SET_NOT_RESTORABLE', `${name} is incomplete (no manifest): nothing to fetch`);

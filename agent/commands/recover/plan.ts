@@ -13,7 +13,7 @@ import { JobRecordSchema, type JobRecord } from '#core/job';
 import { JobStatus } from '#core/job-status';
 import type { Manifest, ManifestFile } from '#core/manifest';
 import { makePlan, RecoveryError, type PlannedObject, type RecoveryPlan, type RetrievalTier } from '#core/recovery';
-import { BackupType, setName as setNameOf } from '#core/set-id';
+import { BackupType, parseSetName, setName as setNameOf } from '#core/set-id';
 import { readHistory } from '#agent/history/history';
 import { COPY_ORDER, FolderCopy, selectCopies, type Copies, type CopyKind, type CopyObject, type CopySetFiles, type ManifestRead } from '#agent/copies/index';
 import { backupTypeFromFileNames } from '#core/dump-files';
@@ -120,7 +120,8 @@ export async function discoverCopies(copies: Copies, records: RecordSources = {}
     }
     listedAny = true;
     for (const [jobId, files] of sets) {
-      const entry = merged.get(jobId) ?? { jobId, setName: setNameOf(jobId), byCopy: new Map() };
+      // The name as the copy lists it (legacy SET_007 or new SET_0000007: core/set-id.ts), never rebuilt from the job id.
+      const entry = merged.get(jobId) ?? { jobId, setName: [...files.values()][0]?.setName ?? setNameOf(jobId), byCopy: new Map() };
       entry.byCopy.set(kind, files);
       merged.set(jobId, entry);
     }
@@ -290,9 +291,10 @@ export function checkPointManifests(view: HotSiteView, point: RestorablePoint): 
  */
 export function assertNamedManifestUsable(view: HotSiteView, setName: string | undefined): void {
   if (setName === undefined) return;
+  const jobId = parseSetName(setName); // by job id: SET_7 names job 7's SET, legacy SET_007 or new SET_0000007
   for (const entry of view.values()) {
-    if (entry.listed.setName === setName && entry.manifestState === 'invalid') {
-      throw new ManifestError('MANIFEST_INVALID', `${setName}: manifest unusable: ${entry.problems.join('; ')}`);
+    if (parseSetName(entry.listed.setName) === jobId && entry.manifestState === 'invalid') {
+      throw new ManifestError('MANIFEST_INVALID', `${entry.listed.setName}: manifest unusable: ${entry.problems.join('; ')}`);
     }
   }
 }

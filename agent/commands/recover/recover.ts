@@ -337,8 +337,10 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     if (!toExisted) await removeIfEmpty(to);
   };
   const unregister = onInterrupt(async () => {
+    const staged = existsSync(stagingDir);
     await undo();
-    return `recovery into ${to} interrupted: ${targetStateLine(doc)}`;
+    const staging = !staged ? '' : options.keepStaging ? ` Its staging directory ${stagingDir} stays (--keep-staging).` : ` Its staging directory ${stagingDir} was removed.`;
+    return `recovery into ${to} interrupted: ${targetStateLine(doc)}${staging}`;
   });
 
   try {
@@ -473,6 +475,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
             beforeConnect: async () => {
               parsed = await parseRegistry();
             },
+            ...(doc.pointInTime?.stopAt ? { stopAt: doc.pointInTime.stopAt } : {}),
           }),
         );
       } catch (error) {

@@ -23,6 +23,7 @@ import { choosePoint, needsRestore } from '#core/recovery';
 import type { Settings } from '#core/settings';
 import { hashObject } from '#agent/hotsite/download';
 import { hotSiteError } from '#agent/hotsite/hot-site';
+import { onInterrupt } from '#agent/shutdown';
 import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
 import { checkSqlServerStagedDumps, rebuildDatabase, recoverSqlServerPoint, SCRATCH_DATABASE_SUFFIX, sqlServerDeps, StreamedRebuild } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type PendingRestore } from './fetch';
@@ -169,6 +170,12 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
   const doc: VerifyDocument = { command: 'verify', status: 'failed', verification: null, pending: [], recordedAt: null, error: null };
   const scratchRoot = verifyDir(settings);
   let scratch: string | undefined;
+  // Interrupted (SIGINT/SIGTERM): the trial restore's scratch copy goes too; no result is recorded.
+  const forgetInterrupt = onInterrupt(async () => {
+    if (!scratch || !existsSync(scratch)) return undefined;
+    await rm(scratch, { recursive: true, force: true });
+    return `the verification did not complete (no result recorded; nothing at the hot-site was changed): its trial-restore scratch copy ${scratch} was removed`;
+  });
   try {
     const view = await discoverForCommand(options);
     assertNamedManifestUsable(view, options.setName);
@@ -339,6 +346,7 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
     options.logger?.error({ code: doc.error.code }, doc.error.message);
     return { document: doc, text: formatVerification(doc), exitCode: e?.exitCode ?? ExitCode.Failure };
   } finally {
+    forgetInterrupt();
     if (scratch) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
   }
 }

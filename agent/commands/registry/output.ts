@@ -13,15 +13,22 @@ export const OUTPUT_CHUNK_CHARS = 16 * 1024;
 /**
  * `JSON.stringify(value, null, 2)` with every line after the first indented by `indent`, so that the result can
  * be placed at that depth inside a larger document. For plain data (objects, arrays, strings, finite numbers,
- * booleans, null) the output is identical to what `JSON.stringify` of the whole document gives at that place
- * (`JSON.stringify` never writes a line break inside a string, so every line break starts a new line of the
- * layout). Native serialization, then one native pass adding the indent: linear in the size of the output.
+ * booleans, null) the output is identical to what `JSON.stringify` of the whole document gives at that place:
+ * for an indent of 2·d spaces the value is serialized natively inside d nested arrays, which lays it out at
+ * exactly that depth, and the arrays' brackets are cut off (no second pass over the text). Any other indent
+ * is added after each line break (`JSON.stringify` never writes a line break inside a string).
  * @throws TypeError for a BigInt, as `JSON.stringify` does.
  */
 export function indentedJson(value: unknown, indent: string): string {
+  const depth = indent.length / 2;
+  if (depth >= 1 && Number.isInteger(depth) && /^ *$/.test(indent)) {
+    let wrapped = value;
+    for (let i = 0; i < depth; i++) wrapped = [wrapped];
+    // d levels of `[\n` + 2k spaces before the value, `\n` + 2k spaces + `]` after it (k = 1…d and 0…d−1).
+    return JSON.stringify(wrapped, null, 2).slice(2 * depth + depth * (depth + 1), -(2 * depth + depth * (depth - 1)));
+  }
   const text = JSON.stringify(value, null, 2) as string | undefined;
-  if (text === undefined) return 'null';
-  return indent === '' ? text : text.replace(LINE_BREAK, `\n${indent}`);
+  return text === undefined ? 'null' : text.replace(LINE_BREAK, `\n${indent}`);
 }
 
 const LINE_BREAK = /\n/g;

@@ -109,11 +109,14 @@ export async function takeInventory(settings: Settings, s3: S3Client | null, opt
   const problem = (jobId: number, text: string) => problems.set(jobId, [...(problems.get(jobId) ?? []), text]);
   const local = new Map<number, SetLocations['local']>();
   const typeFromFiles = new Map<number, BackupType | undefined>();
+  // The SET's name as found (legacy SET_042 or new SET_0000042: core/set-id.ts), never rebuilt from the job id.
+  const names = new Map<number, string>();
 
   if (existsSync(folder)) {
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
       const jobId = entry.isDirectory() ? parseSetName(entry.name) : undefined;
       if (jobId === undefined) continue;
+      names.set(jobId, entry.name);
       const dir = join(folder, entry.name);
       const manifestPath = join(dir, MANIFEST_FILE);
       let complete = false;
@@ -136,9 +139,10 @@ export async function takeInventory(settings: Settings, s3: S3Client | null, opt
     try {
       for (const set of await listHotSiteSets(s3, bucket)) {
         let complete = set.complete;
+        if (!names.has(set.jobId)) names.set(set.jobId, set.setName);
         if (complete && !manifests.has(set.jobId)) {
           try {
-            manifests.set(set.jobId, await readHotSiteManifest(s3, bucket, set.jobId));
+            manifests.set(set.jobId, await readHotSiteManifest(s3, bucket, set.setName));
           } catch (error) {
             complete = false;
             problem(set.jobId, `hot-site manifest unusable: ${describeError(error)}`);
@@ -166,7 +170,7 @@ export async function takeInventory(settings: Settings, s3: S3Client | null, opt
     const backupType = manifest?.backupType ?? record?.backupType ?? typeFromFiles.get(jobId) ?? BackupType.Full;
     const summary: SetSummary = {
       jobId,
-      setName: setName(jobId),
+      setName: manifest?.setName ?? names.get(jobId) ?? setName(jobId),
       backupType,
       status,
       complete: complete && manifest !== null,

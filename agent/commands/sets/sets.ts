@@ -198,7 +198,7 @@ function copiesLines(document: SetsDocument): string[] {
 export function formatSets(document: SetsDocument): string {
   const lines: string[] = [];
   const setLine = (r: SetRow, extra = '') =>
-    `  ${r.setName.padEnd(10)} ${r.backupType.padEnd(13)} ${r.status.padEnd(34)} ${(r.bytes === null ? '—' : formatBytes(r.bytes)).padStart(10)}  ${(r.complete ? 'complete' : 'INCOMPLETE').padEnd(10)} ${r.copies.join('+') || '—'}${r.integrity === 'corrupt' ? '  CORRUPT DB' : ''}${r.verified ? `  verified ${r.verified.result} ${r.verified.at.slice(0, 10)}` : ''}${extra}`;
+    `  ${r.setName.padEnd(11)} ${r.backupType.padEnd(13)} ${r.status.padEnd(34)} ${(r.bytes === null ? '—' : formatBytes(r.bytes)).padStart(10)}  ${(r.complete ? 'complete' : 'INCOMPLETE').padEnd(10)} ${r.copies.join('+') || '—'}${r.integrity === 'corrupt' ? '  CORRUPT DB' : ''}${r.verified ? `  verified ${r.verified.result} ${r.verified.at.slice(0, 10)}` : ''}${extra}`;
   if (document.cycles.length === 0 && document.orphans.length === 0) lines.push('No SETs yet.');
   for (const c of document.cycles) {
     const verdict = `${c.open ? 'open' : c.complete ? 'complete' : 'incomplete'} · ${c.successful ? 'successful' : 'NOT successful'}`;

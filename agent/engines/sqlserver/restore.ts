@@ -29,6 +29,8 @@ import {
   type FileMove,
 } from './tsql';
 
+import { restoreLogStatements } from './log-backup';
+
 /** One dump of the point: its SET's manifest and the staged file's path as SQL Server sees it. */
 export interface SqlServerDump {
   manifest: Manifest;
@@ -130,11 +132,21 @@ function checkHeader(header: BackupHeader, manifest: Manifest, file: string): vo
 }
 
 /**
- * Restores the point into `target` (see the module comment).
- * @throws DatabaseError `DIFF_WRONG_BASE` (before any change), `RESTORE_FAILED` (a RESTORE failed; the database may
- *   be left RESTORING — rerun the recovery), `DUMP_HEADER_INVALID`.
+ * Restores the point into `target` (see the module comment). With `logs` (a LOG point, issue 17: the LOG SETs after the
+ * FULL/DIFFERENTIAL, oldest first) the FULL and DIFFERENTIAL are restored `WITH NORECOVERY`, then every LOG
+ * (`RESTORE LOG … WITH CHECKSUM, NORECOVERY`, the last `RECOVERY`: the state at that LOG's end, as for SQLite; with
+ * `stopAtLocal`, the server-local moment, the last `WITH CHECKSUM, STOPAT = N'…', RECOVERY`).
+ * @throws DatabaseError `DIFF_WRONG_BASE` (before any change: a staged file is not the backup set its manifest
+ *   records), `RESTORE_FAILED` (a RESTORE failed; the database may be left RESTORING — rerun the recovery),
+ *   `DUMP_HEADER_INVALID`.
  */
-export async function restoreSqlServerPoint(full: SqlServerDump, differential: SqlServerDump | undefined, target: SqlServerRestoreTarget): Promise<SqlServerRestoreResult> {
+export async function restoreSqlServerPoint(
+  full: SqlServerDump,
+  differential: SqlServerDump | undefined,
+  target: SqlServerRestoreTarget,
+  logs: readonly SqlServerDump[] = [],
+  stopAtLocal?: string,
+): Promise<SqlServerRestoreResult> {
   const started = performance.now();
   if (differential) {
     const problem = differentialChainProblem(full.manifest, differential.manifest);
@@ -153,7 +165,7 @@ export async function restoreSqlServerPoint(full: SqlServerDump, differential: S
   };
   // Read-only checks of the staged files: their headers must be the backup sets the manifests describe.
   const headers: BackupHeader[] = [];
-  for (const dump of [full, ...(differential ? [differential] : [])]) {
+  for (const dump of [full, ...(differential ? [differential] : []), ...logs]) {
     const result = await run('DUMP_HEADER_INVALID', `RESTORE HEADERONLY of ${dump.serverPath}`, headerOnlyStatement(dump.serverPath), SHORT_REQUEST_TIMEOUT_MS);
     const header = parseHeaderOnly(result.recordsets[0] ?? [], dump.serverPath);
     checkHeader(header, dump.manifest, dump.serverPath);
@@ -172,9 +184,13 @@ export async function restoreSqlServerPoint(full: SqlServerDump, differential: S
   // nobody in until RESTORE brings the database back (short lock and request timeouts for the ALTER).
   try {
     await run('RESTORE_FAILED', `taking ${database} offline (exclusive access)`, offlineStatement(database), ALTER_REQUEST_TIMEOUT_MS);
-    await run('RESTORE_FAILED', `RESTORE DATABASE ${database} from ${full.serverPath}`, longBatch(restoreDatabaseStatement({ database, file: full.serverPath, recovery: !differential, replace: true, moves })));
+    await run('RESTORE_FAILED', `RESTORE DATABASE ${database} from ${full.serverPath}`, longBatch(restoreDatabaseStatement({ database, file: full.serverPath, recovery: !differential && logs.length === 0, replace: true, moves })));
     if (differential) {
-      await run('RESTORE_FAILED', `RESTORE DATABASE ${database} from ${differential.serverPath}`, longBatch(restoreDatabaseStatement({ database, file: differential.serverPath, recovery: true, replace: false, moves: [] })));
+      await run('RESTORE_FAILED', `RESTORE DATABASE ${database} from ${differential.serverPath}`, longBatch(restoreDatabaseStatement({ database, file: differential.serverPath, recovery: logs.length === 0, replace: false, moves: [] })));
+    }
+    if (logs.length > 0) {
+      const statements = restoreLogStatements(database, logs.map((l) => l.serverPath), stopAtLocal);
+      for (const [i, statement] of statements.entries()) await run('RESTORE_FAILED', `RESTORE LOG ${database} from ${logs[i]!.serverPath}`, longBatch(statement));
     }
     await run('RESTORE_FAILED', `giving ${database} back to every user`, multiUserStatement(database), ALTER_REQUEST_TIMEOUT_MS);
   } catch (error) {

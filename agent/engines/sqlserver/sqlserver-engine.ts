@@ -17,7 +17,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ConfigError, DatabaseError } from '#core/errors';
 import type { DatabaseIdentity, Integrity } from '#core/manifest';
-import type { DatabaseEngine, DifferentialBase, DumpResult, DumpSidecar } from '../types';
+import type { DatabaseEngine, DifferentialBase, DumpResult, DumpSidecar, LogBase, LogDumpResult } from '../types';
+import { backupLogStatement, logLinkProblem, recoveryModelProblem, recoveryModelQuery, type LogPredecessor } from './log-backup';
 import { resolveSqlServerPassword, type PasswordSources, type SqlServerDatabaseSettings } from './credentials';
 import {
   BACKUP_TYPE,
@@ -309,17 +310,27 @@ export class SqlServerEngine implements DatabaseEngine {
     return this.lastOtherBackups.map(describeOtherBackup);
   }
 
-  private async dump(file: string, differential: boolean, base: DifferentialBase | undefined, onProgress?: (done: number, total: number) => void): Promise<DumpResult> {
+  private async dump(
+    file: string,
+    kind: 'FULL' | 'DIFFERENTIAL' | 'LOG',
+    base: DifferentialBase | undefined,
+    onProgress?: (done: number, total: number) => void,
+    logPredecessor?: LogPredecessor,
+  ): Promise<DumpResult> {
+    const differential = kind === 'DIFFERENTIAL';
     const directory = await this.serverBackupDirectory();
     const name = safeFileName(`commserve-dr_${basename(dirname(file))}_${basename(file)}`);
     const serverFile = serverPath(directory, name);
     const agentFile = join(this.options.agentBackupDirectory ?? directory, name);
-    const kind = differential ? 'DIFFERENTIAL' : 'FULL';
     const remove = this.options.removeBackupFile ?? ((p: string) => rm(p, { force: true }));
-    await this.run('DUMP_FAILED', `${kind} backup`, backupStatement({ database: this.database, file: serverFile, differential, compression: this.options.compression }));
+    const statement =
+      kind === 'LOG'
+        ? backupLogStatement({ database: this.database, file: serverFile, compression: this.options.compression })
+        : backupStatement({ database: this.database, file: serverFile, differential, compression: this.options.compression });
+    await this.run('DUMP_FAILED', `${kind} backup`, statement);
     try {
       const header = await this.readBackupSetOfFile(serverFile);
-      const expectedType = differential ? BACKUP_TYPE.DatabaseDifferential : BACKUP_TYPE.Database;
+      const expectedType = kind === 'LOG' ? BACKUP_TYPE.Log : differential ? BACKUP_TYPE.DatabaseDifferential : BACKUP_TYPE.Database;
       if (header.BackupType !== expectedType || header.DatabaseName.toLowerCase() !== this.database.toLowerCase()) {
         throw new DatabaseError('DUMP_HEADER_INVALID', `${serverFile} holds a backup of type ${header.BackupType} of ${header.DatabaseName}, expected type ${expectedType} of ${this.database}`);
       }
@@ -336,7 +347,12 @@ export class SqlServerEngine implements DatabaseEngine {
         const lsnWarning = differentialLsnWarning(base.manifest.setName, d, header.DifferentialBaseLSN);
         if (lsnWarning) warnings.push(lsnWarning);
       }
-      warnings.push(...(await this.otherBackupsWarnings(base)));
+      if (logPredecessor) {
+        const link = logLinkProblem(logPredecessor, header);
+        if (link?.gap) throw new DatabaseError('LOG_BASE_UNUSABLE', `LOG point refused: ${link.message}`);
+        if (link) warnings.push(link.message);
+      }
+      if (kind !== 'LOG') warnings.push(...(await this.otherBackupsWarnings(base)));
       let bytes: number;
       try {
         bytes = await (this.options.copyBackupFile ?? streamCopy)(agentFile, file, onProgress);
@@ -347,8 +363,8 @@ export class SqlServerEngine implements DatabaseEngine {
         }
         throw new DatabaseError(code === 'ENOSPC' ? 'DUMP_DISK_FULL' : 'DUMP_FAILED', `copying the ${kind} backup into ${file} failed (${code ?? 'error'})`, { cause: error });
       }
-      if (!differential) this.lastFull = { file, header };
-      const principals = differential ? null : await readPrincipals(this.session, this.database);
+      if (kind === 'FULL') this.lastFull = { file, header };
+      const principals = kind === 'FULL' ? await readPrincipals(this.session, this.database) : null;
       const details = { ...headerDetails(header), OtherBackupsNotCopyOnly: this.lastOtherBackups.length, ...(principals?.details ?? {}) };
       const identity: DatabaseIdentity = { engine: 'sqlserver', name: this.database, details };
       if (this.lastOtherBackups.length) identity.otherBackups = this.lastOtherBackups;
@@ -360,7 +376,7 @@ export class SqlServerEngine implements DatabaseEngine {
   }
 
   async dumpFull(file: string, onProgress?: (copiedBytes: number, totalBytes: number) => void): Promise<DumpResult> {
-    return this.dump(file, false, undefined, onProgress);
+    return this.dump(file, 'FULL', undefined, onProgress);
   }
 
   /**
@@ -410,7 +426,45 @@ export class SqlServerEngine implements DatabaseEngine {
   async dumpDifferential(base: DifferentialBase, file: string, _jobId: number, onProgress?: (doneBytes: number, totalBytes: number) => void): Promise<DumpResult> {
     const problem = await this.differentialBaseProblem(base);
     if (problem) throw new DatabaseError('DIFF_BASE_MISMATCH', problem);
-    return this.dump(file, true, base, onProgress);
+    return this.dump(file, 'DIFFERENTIAL', base, onProgress);
+  }
+
+  /**
+   * LOG points need the FULL recovery model (log-backup.ts); the base must be a SQL Server point of this database.
+   * @throws DatabaseError `DB_UNREACHABLE` when the server stops answering.
+   */
+  async logBaseProblem(base: LogBase): Promise<string | null> {
+    const full = base.full.manifest.database;
+    if (full.engine !== 'sqlserver' || full.name.toLowerCase() !== this.database.toLowerCase()) {
+      return `the cycle's FULL ${base.full.manifest.setName} is a ${full.engine} backup of ${full.name}, not of SQL Server database ${this.database}: run a FULL`;
+    }
+    let model: string | undefined;
+    try {
+      const row = (await this.session.execute(recoveryModelQuery(this.database), { timeoutMs: SHORT_REQUEST_TIMEOUT_MS })).recordsets[0]?.[0];
+      model = typeof row?.recovery_model_desc === 'string' ? row.recovery_model_desc.toUpperCase() : undefined;
+    } catch (error) {
+      const e = this.failure('DB_QUERY_FAILED', 'reading the recovery model', error);
+      if (e.code === 'DB_UNREACHABLE') throw e;
+      return `cannot read the recovery model of ${this.database} (${e.message})`;
+    }
+    return recoveryModelProblem(this.database, model);
+  }
+
+  /**
+   * `BACKUP LOG … WITH CHECKSUM` continuing `base.previous` (its recorded LastLSN); the point's moment is the log
+   * backup's end (msdb `backup_finish_date` with the server's offset; the agent's clock when the offset is unknown).
+   * @throws DatabaseError `LOG_BASE_UNUSABLE` (recovery model, or a gap in the log chain: run a FULL), other
+   *   DatabaseErrors as for FULL/DIFFERENTIAL.
+   */
+  async dumpLog(base: LogBase, file: string, _jobId: number, onProgress?: (doneBytes: number, totalBytes: number) => void): Promise<LogDumpResult> {
+    const problem = await this.logBaseProblem(base);
+    if (problem) throw new DatabaseError('LOG_BASE_UNUSABLE', problem);
+    const d = base.previous.manifest.database.details;
+    const predecessor: LogPredecessor = { setName: base.previous.manifest.setName, backupType: Number(d.BackupType), lastLsn: typeof d.LastLSN === 'string' ? d.LastLSN : null };
+    const result = await this.dump(file, 'LOG', undefined, onProgress, predecessor);
+    const finished = result.identity.details.BackupFinishDate;
+    const exact = typeof finished === 'string' && /[+-]\d{2}:\d{2}$|Z$/.test(finished);
+    return { ...result, sidecars: [], pointTime: exact ? new Date(finished).toISOString() : new Date().toISOString() };
   }
 
   async disableJobActivity(reason: string): Promise<boolean> {

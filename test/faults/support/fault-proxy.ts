@@ -14,7 +14,7 @@ export interface ProxiedRequest {
   /** 1-based index of this request since the proxy started (all methods). */
   readonly seq: number;
   readonly method: string;
-  /** Path without query, e.g. `/bucket/sets/SET_001/commserv_FULL.dmp`. */
+  /** Path without query, e.g. `/bucket/sets/SET_0000001/commserv_FULL.dmp`. */
   readonly path: string;
   readonly query: URLSearchParams;
   /** The S3 operation as far as it can be told from the method and query. */

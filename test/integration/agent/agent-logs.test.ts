@@ -80,7 +80,7 @@ describe('agent logs in the SET (real SQLite, moto)', () => {
     const settings = await settingsFor(cwd, { AgentLogDirectory: logs, AgentLogMaxBytes: maxBytes });
     const result = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger: createLogger({ level: 'silent' }) });
     expect(result.status).toBe('Completed');
-    const setDir = join(cwd, 'dr', 'SET_001');
+    const setDir = join(cwd, 'dr', 'SET_0000001');
     const manifest = parseManifest(readFileSync(join(setDir, 'manifest.json')));
     const logFiles = manifest.files.filter((f) => f.role === 'log');
     expect(logFiles.map((f) => f.name)).toEqual([JOB_LOG_FILE, 'log.CVD_1.log', 'log.EvMgrS.log.1', 'log.JobManager.2.log', 'log.CVD_2.log.gz']);
@@ -90,7 +90,7 @@ describe('agent logs in the SET (real SQLite, moto)', () => {
     for (const f of logFiles) {
       const local = readFileSync(join(setDir, f.name));
       expect({ name: f.name, size: local.length, sha256: sha256(local) }).toEqual({ name: f.name, size: f.size, sha256: f.sha256 });
-      const object = await motoS3Client().send(new GetObjectCommand({ Bucket: BUCKET, Key: `sets/SET_001/${f.name}` }));
+      const object = await motoS3Client().send(new GetObjectCommand({ Bucket: BUCKET, Key: `sets/SET_0000001/${f.name}` }));
       expect(sha256(Buffer.from(await object.Body!.transformToByteArray()))).toBe(f.sha256);
     }
     // The rotated logs are the CommServe's bytes; the job log holds this job's own lines (info and above).
@@ -116,7 +116,7 @@ describe('agent logs in the SET (real SQLite, moto)', () => {
     );
     await motoS3Client().send(new CreateBucketCommand({ Bucket: BUCKET }));
     expect(await exec(['start', '--s3-endpoint', moto.endpoint()], capture(cwd))).toBe(0);
-    const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_001', 'manifest.json')));
+    const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_0000001', 'manifest.json')));
     expect(manifest.files.filter((f) => f.role === 'log').length).toBe(6);
     const target = tempDir();
     expect(await exec(['recover', '--to', target], capture(cwd))).toBe(0);
@@ -126,7 +126,7 @@ describe('agent logs in the SET (real SQLite, moto)', () => {
     const bare = tempDir();
     const settings = await settingsFor(bare, {});
     await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger: createLogger({ level: 'silent' }) });
-    const bareManifest = parseManifest(readFileSync(join(bare, 'dr', 'SET_002', 'manifest.json')));
+    const bareManifest = parseManifest(readFileSync(join(bare, 'dr', 'SET_0000002', 'manifest.json')));
     expect(bareManifest.files.filter((f) => f.role === 'log').map((f) => f.name)).toEqual([JOB_LOG_FILE]);
   });
 });

@@ -59,12 +59,12 @@ describe('bad input (CLI in-process, real SQLite, moto)', () => {
     const io = capture(cwd);
     expect(await exec(['start', '--s3-endpoint', moto.endpoint(), '--json'], io)).toBe(3);
     const { record } = JSON.parse(io.out());
-    expect(record).toMatchObject({ status: 'Completed With One or More Errors', phase2: 'archived', copies: { phase1Destination: null, hotSite: 's3://commserve-dr-hot-site/sets/SET_001/' } });
+    expect(record).toMatchObject({ status: 'Completed With One or More Errors', phase2: 'archived', copies: { phase1Destination: null, hotSite: 's3://commserve-dr-hot-site/sets/SET_0000001/' } });
     expect(record.events.find((e: { code: string }) => e.code === 'DESTINATION_UNWRITABLE').message).toBe(
       `phase-1 destination ${join(cwd, 'blocker/dr')} cannot be written: not a directory (ENOTDIR) after 2 attempt(s): the local copy is skipped, the SET goes straight to the hot-site`,
     );
-    const listed = await motoS3Client().send(new ListObjectsV2Command({ Bucket: 'commserve-dr-hot-site', Prefix: 'sets/SET_001/' }));
-    expect((listed.Contents ?? []).map((o) => o.Key)).toContain('sets/SET_001/manifest.json');
+    const listed = await motoS3Client().send(new ListObjectsV2Command({ Bucket: 'commserve-dr-hot-site', Prefix: 'sets/SET_0000001/' }));
+    expect((listed.Contents ?? []).map((o) => o.Key)).toContain('sets/SET_0000001/manifest.json');
   });
 
   it('an unreachable hot-site endpoint: the SET is committed locally, exit 3 with a record; the next job re-fills the hot-site and is Completed', async () => {
@@ -77,29 +77,29 @@ describe('bad input (CLI in-process, real SQLite, moto)', () => {
     const { record } = JSON.parse(io.out());
     expect(record).toMatchObject({
       jobId: 1,
-      setName: 'SET_001',
+      setName: 'SET_0000001',
       status: 'Completed With One or More Errors',
       phase2: 'not-run',
-      copies: { phase1Destination: join(cwd, 'dr', 'SET_001'), hotSite: null, archive: null },
+      copies: { phase1Destination: join(cwd, 'dr', 'SET_0000001'), hotSite: null, archive: null },
     });
     const unreachable = record.events.find((e: { code: string }) => e.code === 'HOTSITE_UNREACHABLE');
     expect(unreachable.message).toMatch(
       new RegExp(`^hot-site unreachable while trying to reach the bucket \\(bucket commserve-dr-hot-site\\): ECONNREFUSED.* at http://127\\.0\\.0\\.1:${closedPort}: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site$`),
     );
-    expect(completeSets(cwd)).toEqual(['SET_001']);
+    expect(completeSets(cwd)).toEqual(['SET_0000001']);
     // The record is in the phase-1 destination (the hot-site could not take it).
     expect(JSON.parse(readFileSync(join(cwd, 'dr', 'jobs', '001.json'), 'utf8'))).toMatchObject({ jobId: 1, status: 'Completed With One or More Errors' });
 
-    // The endpoint is back: the next job re-fills the hot-site with SET_001, then runs its own SET.
+    // The endpoint is back: the next job re-fills the hot-site with SET_0000001, then runs its own SET.
     const next = capture(cwd);
     // (This bare database has no registry: the job ends with errors for that reason alone.)
     expect(await exec(['start', '--s3-endpoint', moto.endpoint(), '--json'], next)).toBe(3);
     const second = JSON.parse(next.out());
-    expect(second.record).toMatchObject({ jobId: 2, phase2: 'archived', copies: { hotSite: 's3://commserve-dr-hot-site/sets/SET_002/' } });
+    expect(second.record).toMatchObject({ jobId: 2, phase2: 'archived', copies: { hotSite: 's3://commserve-dr-hot-site/sets/SET_0000002/' } });
     expect(second.record.events.filter((e: { level: string }) => e.level === 'error').map((e: { code: string }) => e.code)).toEqual(['REGISTRY_KEY_MISSING']);
-    expect(second.refill.uploaded).toEqual(['SET_001']);
+    expect(second.refill.uploaded).toEqual(['SET_0000001']);
     const keys = ((await motoS3Client().send(new ListObjectsV2Command({ Bucket: 'commserve-dr-hot-site', Prefix: 'sets/' }))).Contents ?? []).map((o) => o.Key);
-    expect(keys).toEqual(expect.arrayContaining(['sets/SET_001/manifest.json', 'sets/SET_002/manifest.json']));
+    expect(keys).toEqual(expect.arrayContaining(['sets/SET_0000001/manifest.json', 'sets/SET_0000002/manifest.json']));
   });
 
   it('an unreachable SQL Server (real mssql driver, closed port): retried DbRetryCount times, then one line, exit 1, no SET', async () => {

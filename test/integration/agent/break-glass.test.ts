@@ -79,23 +79,23 @@ describe('break-glass RECOVERY.md (real SQLite, moto, python3)', () => {
 
     const text = await (await motoS3Client().send(new GetObjectCommand({ Bucket: BUCKET, Key: 'RECOVERY.md' }))).Body!.transformToString('utf8');
     expect(readFileSync(join(cwd, 'dr', 'RECOVERY.md'), 'utf8')).toBe(text);
-    expect(text).toContain('SET_001 (FULL) + SET_002 (DIFFERENTIAL).');
-    const fullManifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_001', 'manifest.json')));
-    const diffManifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_002', 'manifest.json')));
+    expect(text).toContain('SET_0000001 (FULL) + SET_0000002 (DIFFERENTIAL).');
+    const fullManifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_0000001', 'manifest.json')));
+    const diffManifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_0000002', 'manifest.json')));
     expect(diffManifest.differentialFormat).toEqual({ name: 'CSDRDF01', version: 1 });
     for (const f of [...fullManifest.files, ...diffManifest.files]) expect(text).toContain(`| \`${f.name}\` | ${f.size} | \`${f.sha256}\` |`);
-    expect(text).toContain(`aws s3 cp --recursive s3://${BUCKET}/sets/SET_002/ SET_002/`);
+    expect(text).toContain(`aws s3 cp --recursive s3://${BUCKET}/sets/SET_0000002/ SET_0000002/`);
     expect(text).toContain('## DIFFERENTIAL format CSDRDF01, version 1');
 
     // Fetch as the commands say (here with the SDK against moto), then apply by hand.
     const fetched = tempDir();
     const get = async (key: string, to: string) => writeFileSync(to, Buffer.from(await (await motoS3Client().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray()));
-    await get('sets/SET_001/commserv_FULL.dmp', join(fetched, 'full.dmp'));
-    await get('sets/SET_002/commserv_DIFF_2.dmp', join(fetched, 'diff.dmp'));
+    await get('sets/SET_0000001/commserv_FULL.dmp', join(fetched, 'full.dmp'));
+    await get('sets/SET_0000002/commserv_DIFF_2.dmp', join(fetched, 'diff.dmp'));
     writeFileSync(join(fetched, 'apply.py'), APPLY_PY);
     const printed = execFileSync('python3', [join(fetched, 'apply.py'), join(fetched, 'full.dmp'), join(fetched, 'diff.dmp'), join(fetched, 'commserv.db')], { encoding: 'utf8' }).trim();
 
-    const agent = await restoreFullPlusDifferential({ fullDump: join(cwd, 'dr', 'SET_001', 'commserv_FULL.dmp'), diffFile: join(cwd, 'dr', 'SET_002', 'commserv_DIFF_2.dmp'), target: join(fetched, 'agent.db') });
+    const agent = await restoreFullPlusDifferential({ fullDump: join(cwd, 'dr', 'SET_0000001', 'commserv_FULL.dmp'), diffFile: join(cwd, 'dr', 'SET_0000002', 'commserv_DIFF_2.dmp'), target: join(fetched, 'agent.db') });
     expect(printed).toBe(agent.sha256);
     expect(createHash('sha256').update(readFileSync(join(fetched, 'commserv.db'))).digest('hex')).toBe(agent.sha256);
   });

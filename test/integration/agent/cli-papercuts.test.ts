@@ -61,8 +61,8 @@ describe('--version and global options in help', () => {
 });
 
 describe('SET names as typed by an operator', () => {
-  it('SET_7, SET_007, set_0007 all mean the canonical name of job 7; other forms are refused', () => {
-    for (const typed of ['SET_7', 'SET_007', 'set_0007', ' SET_07 ']) expect(canonicalSetName(typed)).toBe(setName(7));
+  it('SET_7, SET_0000007, SET_0000007, set_0007 all mean the canonical name of job 7; other forms are refused', () => {
+    for (const typed of ['SET_7', 'SET_007', 'SET_0000007', 'set_0007', ' SET_07 ']) expect(canonicalSetName(typed)).toBe(setName(7));
     expect(canonicalSetName('SET_1234')).toBe(setName(1234));
     for (const bad of ['SET_', 'SET_0', '7', 'SET-7', 'SET_7a', `SET_${'9'.repeat(21)}`]) expect(canonicalSetName(bad)).toBeUndefined();
   });
@@ -79,7 +79,7 @@ describe('SET names as typed by an operator', () => {
 
   describe('against a hot-site (moto)', () => {
     const moto = useMoto();
-    it('fetch SET_7 reaches the command as the canonical name (an unknown SET, named SET_007 in the error)', async () => {
+    it('fetch SET_7 reaches the command as the canonical name (an unknown SET, named SET_0000007 in the error)', async () => {
       await createBucket(motoS3Client());
       const cwd = tempDir();
       writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: { bucket: BUCKET, endpoint: moto.endpoint() } }));
@@ -151,15 +151,29 @@ describe('the interruption message fits the command', () => {
     expect(interruptedCommand()).toBe('registry parse'); // --version runs no action
   });
 
-  it('only start and backup speak of a job and an unfinished SET', () => {
-    for (const job of ['start', 'backup']) expect(interruptMessage(job)).toMatch(/^the job did not complete; an unfinished SET was removed/);
-    for (const other of ['recover', 'fetch', 'verify', 'prune', 'registry parse', 'sets', 'history', 'config', 'report', 'sample-db']) {
-      expect(interruptMessage(other)).not.toMatch(/\bjob\b|unfinished SET/);
+  it('only start and backup speak of a job and a SET; interrupted before phase 1 they say so, not that a SET was removed', () => {
+    for (const job of ['start', 'backup']) {
+      expect(interruptMessage(job, [])).toBe(
+        'the job did not complete: it stopped before phase 1 (no job id taken, no SET started, nothing written to the phase-1 destination or the hot-site); the next job starts cleanly',
+      );
     }
-    expect(interruptMessage('recover')).toBe('the recovery stopped before it changed anything in the recovery directory; run it again');
-    expect(interruptMessage('verify')).toBe('the verification did not complete (a result is recorded only when it does); nothing at the hot-site was changed');
-    expect(interruptMessage('prune')).toBe('prune stopped: SETs already deleted stay deleted, the others are kept; run prune again (or prune --dry-run to see the plan)');
-    expect(interruptMessage('registry parse')).toBe('registry parse stopped; it changes nothing');
+    setInterruptedCommand(undefined); // none recorded: interrupted before the CLI parsed its arguments
+    for (const other of ['recover', 'fetch', 'verify', 'prune', 'registry parse', 'sets', 'history', 'config', 'report', 'sample-db', undefined]) {
+      expect(interruptMessage(other, [])).not.toMatch(/\bjob\b|unfinished SET|SET_/);
+    }
+    expect(interruptMessage(undefined, [])).toBe('the command stopped before it started; nothing was changed');
+    expect(interruptMessage('recover', [])).toBe('the recovery stopped before it changed anything in the recovery directory; run it again');
+    expect(interruptMessage('verify', [])).toBe('the verification did not complete (a result is recorded only when it does); nothing at the hot-site was changed');
+    expect(interruptMessage('prune', [])).toBe('prune stopped: SETs already deleted stay deleted, the others are kept; run prune again (or prune --dry-run to see the plan)');
+    expect(interruptMessage('registry parse', [])).toBe('registry parse stopped; it changes nothing');
+  });
+
+  it('what the clean-ups did is what the line says (one line, in the order they ran)', () => {
+    const removed = `the unfinished ${setName(7)} was removed from /srv/dr`;
+    const recorded = 'job 7 is recorded as Killed (interrupted during dump); no SET of this job was committed';
+    expect(interruptMessage('start', [removed, recorded])).toBe(`the job did not complete: ${removed}; ${recorded}; the next job starts cleanly`);
+    const staging = 'recovery into /r interrupted: The target was not changed. Its staging directory /r/.commserve-dr-staging was removed.';
+    expect(interruptMessage('recover', [staging])).toBe(staging);
   });
 });
 
@@ -185,10 +199,10 @@ describe('prune asks on a terminal before deleting (local-only phase-1 destinati
     const { code, out, questions } = await run(['prune', '--local-only'], { cwd, isTTY: true, answers: ['n'] });
     expect(code).toBe(0);
     expect(out).toMatch(/Retention plan \(dry run: nothing deleted\)/);
-    expect(out).toMatch(/SET_001 .* EXPIRE /);
+    expect(out).toMatch(/SET_0000001 .* EXPIRE /);
     expect(questions).toEqual(['Delete the 2 SET copies marked EXPIRE (and their phase-1 folders)? [y/N] ']);
     expect(out).toMatch(/Nothing deleted \(not confirmed\)\.\n$/);
-    expect(readdirSync(dest).sort()).toEqual(['SET_001', 'SET_002', 'SET_003', 'SET_004', 'SET_005']);
+    expect(readdirSync(dest).sort()).toEqual(['SET_0000001', 'SET_0000002', 'SET_0000003', 'SET_0000004', 'SET_0000005']);
   });
 
   it('on a terminal, answered y: deletes what the plan expired', async () => {
@@ -196,8 +210,8 @@ describe('prune asks on a terminal before deleting (local-only phase-1 destinati
     const { code, out, questions } = await run(['prune', '--local-only'], { cwd, isTTY: true, answers: ['y'] });
     expect(code).toBe(0);
     expect(questions).toHaveLength(1);
-    expect(out).toMatch(/Phase-1 destination: 2 SET folder\(s\) removed \(SET_001, SET_002\)/);
-    expect(readdirSync(dest).filter((n) => n.startsWith('SET_')).sort()).toEqual(['SET_003', 'SET_004', 'SET_005']);
+    expect(out).toMatch(/Phase-1 destination: 2 SET folder\(s\) removed \(SET_0000001, SET_0000002\)/);
+    expect(readdirSync(dest).filter((n) => n.startsWith('SET_')).sort()).toEqual(['SET_0000003', 'SET_0000004', 'SET_0000005']);
   });
 
   it('--yes on a terminal, and no terminal at all: no question, prune proceeds as before', async () => {
@@ -206,8 +220,8 @@ describe('prune asks on a terminal before deleting (local-only phase-1 destinati
       const { code, questions } = await run(['prune', '--local-only', ...extra.args], { cwd, isTTY: extra.isTTY });
       expect(code).toBe(0);
       expect(questions).toEqual([]);
-      expect(existsSync(join(dest, 'SET_001'))).toBe(false);
-      expect(existsSync(join(dest, 'SET_005'))).toBe(true);
+      expect(existsSync(join(dest, 'SET_0000001'))).toBe(false);
+      expect(existsSync(join(dest, 'SET_0000005'))).toBe(true);
     }
   });
 });

@@ -79,7 +79,7 @@ describe('database corruption (real SQLite, file hive, moto CloudWatch)', () => 
     corruptPage(settings.Database.engine === 'sqlite' ? settings.Database.path : '', 5);
     const result = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger, metrics: createMetricsPublisher(settings, logger) });
     expect(result).toMatchObject({ integrity: 'corrupt', status: 'Completed With One or More Errors', backupType: 'FULL' });
-    const manifest = parseManifest(readFileSync(join(settings.Phase1Destination, 'SET_001', 'manifest.json')));
+    const manifest = parseManifest(readFileSync(join(settings.Phase1Destination, 'SET_0000001', 'manifest.json')));
     expect(manifest.integrity.status).toBe('corrupt');
     expect(manifest.integrity.messages.join('\n')).toMatch(/page 5|malformed|corrupt/i);
     expect(manifest.events.map((e) => e.code)).toEqual(expect.arrayContaining(['DB_CORRUPTION_DETECTED', 'JOB_ACTIVITY_DISABLED']));

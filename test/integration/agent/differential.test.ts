@@ -55,7 +55,7 @@ describe('DIFFERENTIAL jobs (real SQLite, file hive, moto)', () => {
   it('a DIFFERENTIAL holds the pages changed since the cycle FULL, and FULL + DIFF restores the database as it was', async () => {
     const { cwd, db, settings } = await setup();
     await run(settings, 'FULL');
-    const full = manifestOf(settings, 'SET_001');
+    const full = manifestOf(settings, 'SET_0000001');
     expect(full.files.map((f) => f.name)).toContain(PAGE_HASHES_FILE);
     expect(full.files.find((f) => f.name === PAGE_HASHES_FILE)!.role).toBe('sidecar');
 
@@ -66,20 +66,20 @@ describe('DIFFERENTIAL jobs (real SQLite, file hive, moto)', () => {
     const second = await run(settings, 'DIFFERENTIAL');
     expect(second).toMatchObject({ jobId: 3, backupType: 'DIFFERENTIAL', cycleId: 1 });
 
-    const diff = manifestOf(settings, 'SET_003');
-    expect(diff).toMatchObject({ backupType: 'DIFFERENTIAL', cycleId: 1, baseFullSet: 'SET_001', promotion: null });
+    const diff = manifestOf(settings, 'SET_0000003');
+    expect(diff).toMatchObject({ backupType: 'DIFFERENTIAL', cycleId: 1, baseFullSet: 'SET_0000001', promotion: null });
     expect(diff.files.map((f) => f.name)).toEqual(expect.arrayContaining(['commserv_DIFF_3.dmp', 'commserv_hive_3.reg']));
     const diffBytes = diff.files.find((f) => f.name === 'commserv_DIFF_3.dmp')!.size;
     const fullBytes = full.files.find((f) => f.name === 'commserv_FULL.dmp')!.size;
     expect(diffBytes).toBeLessThan(fullBytes / 2);
     // Cumulative: the second DIFF counts at least the pages the first one did.
-    expect(Number(diff.database.details.changedPages)).toBeGreaterThanOrEqual(Number(manifestOf(settings, 'SET_002').database.details.changedPages));
+    expect(Number(diff.database.details.changedPages)).toBeGreaterThanOrEqual(Number(manifestOf(settings, 'SET_0000002').database.details.changedPages));
 
     const restored = join(cwd, 'restored.db');
     await restoreFullPlusDifferential({
-      fullDump: join(settings.Phase1Destination, 'SET_001', 'commserv_FULL.dmp'),
-      diffFile: join(settings.Phase1Destination, 'SET_003', 'commserv_DIFF_3.dmp'),
-      baseHashesFile: join(settings.Phase1Destination, 'SET_001', PAGE_HASHES_FILE),
+      fullDump: join(settings.Phase1Destination, 'SET_0000001', 'commserv_FULL.dmp'),
+      diffFile: join(settings.Phase1Destination, 'SET_0000003', 'commserv_DIFF_3.dmp'),
+      baseHashesFile: join(settings.Phase1Destination, 'SET_0000001', PAGE_HASHES_FILE),
       target: restored,
     });
     const check = new Database(restored, { readonly: true });
@@ -92,7 +92,7 @@ describe('DIFFERENTIAL jobs (real SQLite, file hive, moto)', () => {
     const { settings } = await setup();
     const result = await run(settings, 'DIFFERENTIAL');
     expect(result).toMatchObject({ backupType: 'FULL', requestedType: 'DIFFERENTIAL', cycleId: result.jobId });
-    const manifest = manifestOf(settings, 'SET_001');
+    const manifest = manifestOf(settings, 'SET_0000001');
     expect(manifest.promotion?.reason).toMatch(/no successful FULL/);
     expect(manifest.events.find((e) => e.code === 'PROMOTED_TO_FULL')?.level).toBe('warning');
   });
@@ -100,18 +100,18 @@ describe('DIFFERENTIAL jobs (real SQLite, file hive, moto)', () => {
   it('promotes when the cycle FULL is incomplete (its manifest is gone)', async () => {
     const { settings } = await setup();
     await run(settings, 'FULL');
-    unlinkSync(join(settings.Phase1Destination, 'SET_001', 'manifest.json'));
+    unlinkSync(join(settings.Phase1Destination, 'SET_0000001', 'manifest.json'));
     const result = await run(settings, 'DIFFERENTIAL');
     expect(result.backupType).toBe('FULL');
-    expect(manifestOf(settings, 'SET_002').promotion?.reason).toMatch(/no successful FULL/);
+    expect(manifestOf(settings, 'SET_0000002').promotion?.reason).toMatch(/no successful FULL/);
   });
 
   it("promotes when the FULL's page hashes are missing", async () => {
     const { settings } = await setup();
     await run(settings, 'FULL');
-    rmSync(join(settings.Phase1Destination, 'SET_001', PAGE_HASHES_FILE));
+    rmSync(join(settings.Phase1Destination, 'SET_0000001', PAGE_HASHES_FILE));
     expect((await run(settings, 'DIFFERENTIAL')).backupType).toBe('FULL');
-    expect(manifestOf(settings, 'SET_002').promotion?.reason).toMatch(/page hashes of the cycle's FULL are missing/);
+    expect(manifestOf(settings, 'SET_0000002').promotion?.reason).toMatch(/page hashes of the cycle's FULL are missing/);
   });
 
   it('promotes when the database was replaced (another application id)', async () => {
@@ -121,7 +121,7 @@ describe('DIFFERENTIAL jobs (real SQLite, file hive, moto)', () => {
     conn.pragma('application_id = 12345');
     conn.close();
     expect((await run(settings, 'DIFFERENTIAL')).backupType).toBe('FULL');
-    expect(manifestOf(settings, 'SET_002').promotion?.reason).toMatch(/database changed since the cycle's FULL SET_001: applicationId/);
+    expect(manifestOf(settings, 'SET_0000002').promotion?.reason).toMatch(/database changed since the cycle's FULL SET_0000001: applicationId/);
   });
 
   it('promotes when the page size changed', async () => {
@@ -132,7 +132,7 @@ describe('DIFFERENTIAL jobs (real SQLite, file hive, moto)', () => {
     conn.exec('VACUUM');
     conn.close();
     expect((await run(settings, 'DIFFERENTIAL')).backupType).toBe('FULL');
-    expect(manifestOf(settings, 'SET_002').promotion?.reason).toMatch(/pageSize 4096 → 8192/);
+    expect(manifestOf(settings, 'SET_0000002').promotion?.reason).toMatch(/pageSize 4096 → 8192/);
   });
 
   it('a new FULL starts a new cycle: the next DIFFERENTIAL is based on it', async () => {
@@ -143,6 +143,6 @@ describe('DIFFERENTIAL jobs (real SQLite, file hive, moto)', () => {
     mutateSampleCommServe(db, { fraction: 0.01, seed: 3 });
     const result = await run(settings, 'DIFFERENTIAL');
     expect(result).toMatchObject({ jobId: 4, backupType: 'DIFFERENTIAL', cycleId: 3 });
-    expect(manifestOf(settings, 'SET_004').baseFullSet).toBe('SET_003');
+    expect(manifestOf(settings, 'SET_0000004').baseFullSet).toBe('SET_0000003');
   });
 });

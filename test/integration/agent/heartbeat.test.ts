@@ -128,7 +128,7 @@ describe('RunPhase1 heartbeat and timeout in the local run (heartbeat enforced b
       // fast a loaded machine runs a step.
       callbackLimitsMs: { heartbeat: 45_000 },
     });
-    expect(run.record).toMatchObject({ status: 'Completed', jobId: 1, setName: 'SET_001' });
+    expect(run.record).toMatchObject({ status: 'Completed', jobId: 1, setName: 'SET_0000001' });
     expect(run.record.events).not.toContainEqual(expect.objectContaining({ code: 'States.HeartbeatTimeout' }));
     expect(run.heartbeats).toBeGreaterThanOrEqual(5);
   });

@@ -30,7 +30,7 @@ describe('history command (CLI in-process, real SQLite, moto)', () => {
       [1, 'FULL', 'Completed', ['local', 'hot-site']],
       [2, 'DIFFERENTIAL', 'Completed', ['local', 'hot-site']],
     ]);
-    expect(doc.jobs[2].copies.archive).toBe('s3://commserve-dr-hot-site/archive/SET_002/');
+    expect(doc.jobs[2].copies.archive).toBe('s3://commserve-dr-hot-site/archive/SET_0000002/');
     expect(doc.jobs[0].events.at(-1).message).toMatch(/^phase 1 failed: CommServe database not found/);
 
     const failed = capture(cwd);

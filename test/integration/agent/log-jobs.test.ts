@@ -73,33 +73,33 @@ describe('LOG jobs through phase 1 (real SQLite, file hive, moto)', () => {
     await keep(4);
 
     expect(log2).toMatchObject({ jobId: 2, backupType: 'LOG', requestedType: 'LOG', cycleId: 1, status: 'Completed', integrity: 'skipped' });
-    const m2 = manifestOf(settings, 'SET_002');
-    const m4 = manifestOf(settings, 'SET_004');
-    expect(m2).toMatchObject({ backupType: 'LOG', cycleId: 1, baseFullSet: 'SET_001', previousSet: 'SET_001' });
-    expect(m4).toMatchObject({ backupType: 'LOG', cycleId: 1, previousSet: 'SET_003' });
+    const m2 = manifestOf(settings, 'SET_0000002');
+    const m4 = manifestOf(settings, 'SET_0000004');
+    expect(m2).toMatchObject({ backupType: 'LOG', cycleId: 1, baseFullSet: 'SET_0000001', previousSet: 'SET_0000001' });
+    expect(m4).toMatchObject({ backupType: 'LOG', cycleId: 1, previousSet: 'SET_0000003' });
     expect(m2.files.map((f) => [f.name, f.role])).toEqual(expect.arrayContaining([['commserv_LOG_2.dmp', 'database'], ['commserv_LOG_2.pagehashes', 'sidecar'], ['commserv_hive_2.reg', 'registry']]));
     expect(Date.parse(m2.pointTime!)).toBeGreaterThanOrEqual(Date.parse(m2.startTime));
     expect(Date.parse(m2.pointTime!)).toBeLessThanOrEqual(Date.parse(m2.endTime));
-    const full = manifestOf(settings, 'SET_001');
+    const full = manifestOf(settings, 'SET_0000001');
     expect(m2.files.find((f) => f.name === 'commserv_LOG_2.dmp')!.size).toBeLessThan(full.files.find((f) => f.name === 'commserv_FULL.dmp')!.size / 4);
     // At the hot-site, manifest included.
     for (const name of ['commserv_LOG_4.dmp', 'commserv_LOG_4.pagehashes', 'manifest.json']) {
-      await expect(motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: `sets/SET_004/${name}` }))).resolves.toBeDefined();
+      await expect(motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: `sets/SET_0000004/${name}` }))).resolves.toBeDefined();
     }
 
     const dir = settings.Phase1Destination;
-    const fullDump = join(dir, 'SET_001', 'commserv_FULL.dmp');
+    const fullDump = join(dir, 'SET_0000001', 'commserv_FULL.dmp');
     // Point 2: FULL + LOG 2.
     const at2 = join(cwd, 'at2.db');
     copyFileSync(fullDump, at2);
-    await applyLogChainInPlace(at2, { jobId: 1, pageCount: full.database.pageCount!, sha256: String(full.database.details.dumpSha256) }, [join(dir, 'SET_002', 'commserv_LOG_2.dmp')]);
+    await applyLogChainInPlace(at2, { jobId: 1, pageCount: full.database.pageCount!, sha256: String(full.database.details.dumpSha256) }, [join(dir, 'SET_0000002', 'commserv_LOG_2.dmp')]);
     expect(sha(at2)).toBe(sha(expected.get(2)!));
     expect(tableDigests(at2)).toEqual(tableDigests(expected.get(2)!));
     // Point 4: FULL + DIFF 3 + LOG 4.
     const at4 = join(cwd, 'at4.db');
-    const m3 = manifestOf(settings, 'SET_003');
-    await restoreFullPlusDifferential({ fullDump, diffFile: join(dir, 'SET_003', 'commserv_DIFF_3.dmp'), target: at4 });
-    await applyLogChainInPlace(at4, { jobId: 3, pageCount: m3.database.pageCount!, sha256: String(m3.database.details.reconstructedSha256) }, [join(dir, 'SET_004', 'commserv_LOG_4.dmp')]);
+    const m3 = manifestOf(settings, 'SET_0000003');
+    await restoreFullPlusDifferential({ fullDump, diffFile: join(dir, 'SET_0000003', 'commserv_DIFF_3.dmp'), target: at4 });
+    await applyLogChainInPlace(at4, { jobId: 3, pageCount: m3.database.pageCount!, sha256: String(m3.database.details.reconstructedSha256) }, [join(dir, 'SET_0000004', 'commserv_LOG_4.dmp')]);
     expect(sha(at4)).toBe(sha(expected.get(4)!));
   });
 

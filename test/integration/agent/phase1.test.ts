@@ -55,14 +55,14 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     const settings = await settingsFor(cwd);
     const beats: number[] = [];
     const result = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger, heartbeat: async () => void beats.push(Date.now()) });
-    expect(result).toMatchObject({ jobId: 1, setName: 'SET_001', backupType: 'FULL', status: 'Completed', integrity: 'ok', manifestKey: 'sets/SET_001/manifest.json' });
+    expect(result).toMatchObject({ jobId: 1, setName: 'SET_0000001', backupType: 'FULL', status: 'Completed', integrity: 'ok', manifestKey: 'sets/SET_0000001/manifest.json' });
     expect(beats.length).toBeGreaterThanOrEqual(5);
 
-    const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_001', 'manifest.json')));
+    const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_0000001', 'manifest.json')));
     expect(manifest.files.map((f) => f.name)).toEqual(['commserv_FULL.dmp', 'commserv_FULL.pagehashes', 'commserv_hive.reg', 'FwPeers.txt', 'FwHosts.txt', 'FwPorts.txt', 'commserve-dr-job.log']);
     expect(manifest.registry).toEqual({ store: 'file-hive', exportedKeys: [SAMPLE_REGISTRY_ROOT], missingKeys: [] });
     for (const file of manifest.files) {
-      const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: `sets/SET_001/${file.name}`, ChecksumMode: 'ENABLED' }));
+      const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: `sets/SET_0000001/${file.name}`, ChecksumMode: 'ENABLED' }));
       expect(head.ContentLength).toBe(file.size);
       expect(head.ChecksumSHA256).toBe(file.s3!.checksumSHA256);
     }
@@ -76,7 +76,7 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     const atFull = tableDigests(db);
     const full = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
     expect(full).toMatchObject({ status: 'Completed', backupType: 'FULL', integrity: 'ok' });
-    const fullDir = join(cwd, 'dr', 'SET_001');
+    const fullDir = join(cwd, 'dr', 'SET_0000001');
     const fullManifest = parseManifest(readFileSync(join(fullDir, 'manifest.json')));
     const fullEntry = fullManifest.files.find((f) => f.role === 'database')!;
     expect(readdirSync(fullDir).filter((n) => n.endsWith('.uncompressed'))).toEqual([]);
@@ -95,7 +95,7 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     await writePageHashes(fullDb, again, { jobId: 1 });
     expect(readFileSync(join(fullDir, 'commserv_FULL.pagehashes')).equals(readFileSync(again))).toBe(true);
     for (const file of fullManifest.files) {
-      const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: `sets/SET_001/${file.name}`, ChecksumMode: 'ENABLED' }));
+      const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: `sets/SET_0000001/${file.name}`, ChecksumMode: 'ENABLED' }));
       expect(head.ContentLength).toBe(file.size);
       expect(head.ChecksumSHA256).toBe(file.s3!.checksumSHA256.replace(/-\d+$/, ''));
     }
@@ -104,7 +104,7 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     const atDiff = tableDigests(db);
     const diff = await runPhase1({ settings, requestedType: 'DIFFERENTIAL', s3: motoS3Client(), logger });
     expect(diff).toMatchObject({ status: 'Completed', backupType: 'DIFFERENTIAL' });
-    const diffDir = join(cwd, 'dr', 'SET_002');
+    const diffDir = join(cwd, 'dr', 'SET_0000002');
     const diffManifest = parseManifest(readFileSync(join(diffDir, 'manifest.json')));
     const diffEntry = diffManifest.files.find((f) => f.role === 'database')!;
     expect(diffEntry.compression).toMatchObject({ algorithm: 'brotli' });
@@ -130,14 +130,14 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
       { step: 'initialize', name: 'refuseUploads' },
     );
     const result = await runPhase1({ settings, requestedType: 'FULL', s3, logger });
-    expect(result).toMatchObject({ status: 'Completed With One or More Errors', hotSiteUploaded: false, phase1Destination: join(cwd, 'dr', 'SET_001') });
+    expect(result).toMatchObject({ status: 'Completed With One or More Errors', hotSiteUploaded: false, phase1Destination: join(cwd, 'dr', 'SET_0000001') });
     const failure = result.events.find((e) => e.code === 'HOTSITE_UPLOAD_FAILED');
-    expect(failure?.message).toMatch(/refused to upload SET_001\/commserv_(FULL\.dmp|hive\.reg).*the SET is committed in the phase-1 destination only; the next job re-fills the hot-site$/);
-    const setDir = join(cwd, 'dr', 'SET_001');
+    expect(failure?.message).toMatch(/refused to upload SET_0000001\/commserv_(FULL\.dmp|hive\.reg).*the SET is committed in the phase-1 destination only; the next job re-fills the hot-site$/);
+    const setDir = join(cwd, 'dr', 'SET_0000001');
     const manifest = parseManifest(readFileSync(join(setDir, 'manifest.json')));
     for (const file of manifest.files) expect((await checksumFile(join(setDir, file.name))).sha256).toBe(file.sha256);
-    const keys = ((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sets/SET_001/' }))).Contents ?? []).map((o) => o.Key);
-    expect(keys).not.toContain('sets/SET_001/manifest.json');
+    const keys = ((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sets/SET_0000001/' }))).Contents ?? []).map((o) => o.Key);
+    expect(keys).not.toContain('sets/SET_0000001/manifest.json');
     expect((await motoS3Client().send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? []).toEqual([]);
   });
 
@@ -150,7 +150,7 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     const sums = await checksumFile(join(dir, 'commserv_FULL.dmp'), 5 * MiB);
     expect(sums.s3ChecksumSHA256).toMatch(/-3$/);
     const input: ManifestInput = {
-      formatVersion: 1, product: 'commserve-dr', jobId: 7, setName: 'SET_007', backupType: 'FULL', cycleId: 7, baseFullSet: null,
+      formatVersion: 1, product: 'commserve-dr', jobId: 7, setName: 'SET_0000007', backupType: 'FULL', cycleId: 7, baseFullSet: null,
       startTime: '2026-11-29T17:00:00.000Z', endTime: '2026-11-29T17:00:01.000Z', agentVersion: 'test', hostname: 'cs',
       database: { engine: 'sqlite', name: 'commserv.db' }, integrity: { status: 'ok', messages: [], durationMs: 1 },
       registry: { store: 'file-hive', exportedKeys: [], missingKeys: [] }, firewall: { present: [], missing: [] },
@@ -159,7 +159,7 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     writeFileSync(join(dir, 'manifest.json'), serializeManifest(input));
     const sent = await uploadSet(motoS3Client(), BUCKET, dir, parseManifest(serializeManifest(input)));
     expect(sent).toBe(data.length);
-    const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_007/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
+    const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000007/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
     // AWS reports `<base64>-3`; moto 5.2 reports the same checksum-of-checksums without the suffix.
     expect(head.ChecksumSHA256).toBe(sums.s3ChecksumSHA256.replace(/-\d+$/, ''));
   });
@@ -180,7 +180,7 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     });
     const result = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
     expect(result.status).toBe('Completed With One or More Errors');
-    const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_001', 'manifest.json')));
+    const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_0000001', 'manifest.json')));
     expect(manifest.files.map((f) => f.name)).toContain('MediaAgent.reg');
     expect(manifest.files.map((f) => f.name)).not.toContain('Gone.reg');
     expect(manifest.registry.missingKeys).toEqual([`${SAMPLE_REGISTRY_ROOT}\\NoSuchModule`, `${SAMPLE_REGISTRY_ROOT}\\AlsoMissing`]);
@@ -197,7 +197,7 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     const settings = await settingsFor(cwd, { FirewallDirectory: join(cwd, 'no-firewall-here') });
     const result = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
     expect(result.status).toBe('Completed');
-    const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_001', 'manifest.json')));
+    const manifest = parseManifest(readFileSync(join(cwd, 'dr', 'SET_0000001', 'manifest.json')));
     expect(manifest.firewall).toEqual({ present: [], missing: ['FwPeers.txt', 'FwHosts.txt', 'FwPorts.txt'] });
   });
 
@@ -211,7 +211,7 @@ describe('phase 1 (real SQLite, file hive, moto)', () => {
     expect(allocateJobId(fresh, join(cwd, 'dr'))).toBe(3);
     expect(allocateJobId(join(cwd, 'state-lost-2'), null, [41])).toBe(42);
     const keys = ((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sets/' }))).Contents ?? []).map((o) => o.Key);
-    expect(keys.filter((k) => k!.endsWith('manifest.json'))).toEqual(['sets/SET_001/manifest.json', 'sets/SET_002/manifest.json']);
+    expect(keys.filter((k) => k!.endsWith('manifest.json'))).toEqual(['sets/SET_0000001/manifest.json', 'sets/SET_0000002/manifest.json']);
     expect(existsSync(join(cwd, 'state', 'last-job-id'))).toBe(true);
   });
 });

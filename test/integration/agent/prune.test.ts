@@ -50,7 +50,7 @@ describe('commserve-dr prune (runPrune)', () => {
       await upload(s3, set);
       writeLocal(settings.Phase1Destination, set);
     }
-    // Local only: SET_006, complete (the hot-site lost it); SET_007 an incomplete FULL (no manifest) whose files were last written 100 days ago; a foreign folder.
+    // Local only: SET_0000006, complete (the hot-site lost it); SET_0000007 an incomplete FULL (no manifest) whose files were last written 100 days ago; a foreign folder.
     writeLocal(settings.Phase1Destination, fullSet(6, 6));
     const old = writeLocal(settings.Phase1Destination, makeSet(7, [{ name: 'commserv_FULL.dmp', role: 'database', content: Buffer.from('partial') }]), false);
     const t = new Date(NOW.getTime() - 100 * DAY);
@@ -68,8 +68,8 @@ describe('commserve-dr prune (runPrune)', () => {
     expect(document.applied).toBeNull();
     for (const d of document.plan.hotSite.decisions) expect(table).toContain(`${d.setName}`);
     expect(table).toContain('dry run');
-    expect(table).toMatch(/SET_001 .* EXPIRE .*older than the oldest retained cycle SET_004/);
-    expect(table).toMatch(/SET_007 .* EXPIRE .*past the 90-day SetLifeSpanForFailedDR/);
+    expect(table).toMatch(/SET_0000001 .* EXPIRE .*older than the oldest retained cycle SET_0000004/);
+    expect(table).toMatch(/SET_0000007 .* EXPIRE .*past the 90-day SetLifeSpanForFailedDR/);
     expect((await listPrefix(s3, BUCKET, 'sets/')).length).toBe(11);
     expect(readdirSync(settings.Phase1Destination).length).toBe(8);
     expect((await listPrefix(s3, BUCKET, 'prune/')).length).toBe(0);
@@ -81,12 +81,12 @@ describe('commserve-dr prune (runPrune)', () => {
     const { document, table } = await runPrune({ settings, s3, now: NOW });
     expect(document.planKey).toMatch(/^prune\/manual-.*\.json$/);
     expect(document.applied?.hotSite?.setsDeleted).toEqual([1, 2, 3]);
-    expect(document.applied?.local.removed).toEqual(['SET_001', 'SET_002', 'SET_003', 'SET_007']);
+    expect(document.applied?.local.removed).toEqual(['SET_0000001', 'SET_0000002', 'SET_0000003', 'SET_0000007']);
     expect(document.applied?.failedCount).toBe(0);
     const keys = (await listPrefix(s3, BUCKET, 'sets/')).map((o) => o.key);
     expect(keys).toContain('sets/keep-me.txt');
-    expect(keys.filter((k) => k.startsWith('sets/SET_00')).map((k) => k.split('/')[1])).toEqual(['SET_004', 'SET_004', 'SET_005', 'SET_005']);
-    expect(readdirSync(settings.Phase1Destination).sort()).toEqual(['SET_004', 'SET_005', 'SET_006', 'notes']);
+    expect(keys.filter((k) => k.startsWith('sets/SET_00')).map((k) => k.split('/')[1])).toEqual(['SET_0000004', 'SET_0000004', 'SET_0000005', 'SET_0000005']);
+    expect(readdirSync(settings.Phase1Destination).sort()).toEqual(['SET_0000004', 'SET_0000005', 'SET_0000006', 'notes']);
     expect(existsSync(document.localPlanFile!)).toBe(true);
     expect(table).toContain('Phase-1 destination: 4 SET folder(s) removed');
     // Planning again expires nothing more.
@@ -97,7 +97,7 @@ describe('commserve-dr prune (runPrune)', () => {
   it('without a hot-site client prunes the phase-1 destination only', async () => {
     for (let id = 1; id <= 5; id++) writeLocal(settings.Phase1Destination, fullSet(id, 6));
     const { document } = await runPrune({ settings, s3: null, now: NOW });
-    expect(document.applied?.local.removed).toEqual(['SET_001', 'SET_002']);
+    expect(document.applied?.local.removed).toEqual(['SET_0000001', 'SET_0000002']);
     expect(document.hotSiteUnavailable).toMatch(/no hot-site client/);
   });
 });

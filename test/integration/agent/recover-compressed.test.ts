@@ -73,11 +73,11 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
     const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
     expect(result.document.error).toBeNull();
     expect(result.exitCode).toBe(0);
-    expect(result.document.point!.sets).toEqual(['SET_001', 'SET_003']);
+    expect(result.document.point!.sets).toEqual(['SET_0000001', 'SET_0000003']);
     expect(tableDigests(join(to, 'commserv.db'))).toEqual(fixture.digestsAtLastDiff);
     // The report says what was verified: the content (what was restored) and the stored, compressed bytes.
     const dumps = result.document.checksums.filter((c) => c.file.endsWith('.dmp'));
-    expect(dumps.map((c) => `${c.set}/${c.file}`).sort()).toEqual(['SET_001/commserv_FULL.dmp', 'SET_003/commserv_DIFF_3.dmp']);
+    expect(dumps.map((c) => `${c.set}/${c.file}`).sort()).toEqual(['SET_0000001/commserv_FULL.dmp', 'SET_0000003/commserv_DIFF_3.dmp']);
     for (const c of dumps) {
       const original = readFileSync(join(fixture.phase1, c.set, c.file));
       expect(c).toMatchObject({ bytes: original.length, sha256: sha(original), stored: { algorithm: 'brotli', bytes: stored.get(`${c.set}/${c.file}`)!.length } });
@@ -90,15 +90,15 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
 
   it('restores a compressed FULL alone', async () => {
     const { s3, settings, to } = await compressedHotSite();
-    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_001', preflight: noProcesses });
+    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_0000001', preflight: noProcesses });
     expect(result.exitCode).toBe(0);
-    expect(result.document.point!.sets).toEqual(['SET_001']);
+    expect(result.document.point!.sets).toEqual(['SET_0000001']);
     expect(tableDigests(join(to, 'commserv.db'))).toEqual(fixture.digestsAtFull);
-    expect(readFileSync(join(to, 'commserv.db')).equals(readFileSync(join(fixture.phase1, 'SET_001', 'commserv_FULL.dmp')))).toBe(true);
+    expect(readFileSync(join(to, 'commserv.db')).equals(readFileSync(join(fixture.phase1, 'SET_0000001', 'commserv_FULL.dmp')))).toBe(true);
   });
 
   it('restores a compressed FULL with an uncompressed DIFFERENTIAL (its base is the FULL’s content)', async () => {
-    const { s3, settings, to } = await compressedHotSite({ compress: (set) => set === 'SET_001' });
+    const { s3, settings, to } = await compressedHotSite({ compress: (set) => set === 'SET_0000001' });
     const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
     expect(result.document.error).toBeNull();
     expect(tableDigests(join(to, 'commserv.db'))).toEqual(fixture.digestsAtLastDiff);
@@ -106,9 +106,9 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
 
   it('refuses a damaged compressed object: clear error, the existing target database untouched, no staging left', async () => {
     const { s3, bucket, settings, to, stored } = await compressedHotSite();
-    const damaged = Buffer.from(stored.get('SET_001/commserv_FULL.dmp')!);
+    const damaged = Buffer.from(stored.get('SET_0000001/commserv_FULL.dmp')!);
     damaged[Math.floor(damaged.length / 3)] ^= 0x20;
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sets/SET_001/commserv_FULL.dmp', Body: damaged }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sets/SET_0000001/commserv_FULL.dmp', Body: damaged }));
     mkdirSync(to, { recursive: true });
     writeFileSync(join(to, 'commserv.db'), 'the database that was here before');
     // --force: the existing database would be moved aside (never deleted) — but the damaged object fails first.
@@ -116,8 +116,8 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
     expect(result.exitCode).toBe(1);
     expect(result.document.error).toMatchObject({
       code: 'NO_INTACT_COPY',
-      message: expect.stringMatching(/sets\/SET_001\/commserv_FULL\.dmp: SHA-256 .*changed or damaged/),
-      skipped: [expect.objectContaining({ copy: 'hot-site', key: 'sets/SET_001/commserv_FULL.dmp', code: 'CHECKSUM_MISMATCH' })],
+      message: expect.stringMatching(/sets\/SET_0000001\/commserv_FULL\.dmp: SHA-256 .*changed or damaged/),
+      skipped: [expect.objectContaining({ copy: 'hot-site', key: 'sets/SET_0000001/commserv_FULL.dmp', code: 'CHECKSUM_MISMATCH' })],
     });
     expect(result.text).toMatch(/The target was not changed/);
     expect(readFileSync(join(to, 'commserv.db'), 'utf8')).toBe('the database that was here before');
@@ -128,23 +128,23 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
     const wrong = (set: string) => (manifest: Manifest) => {
       if (manifest.setName === set) manifest.files.find((f) => f.role === 'database')!.compression!.contentSha256 = 'e'.repeat(64);
     };
-    const diffCase = await compressedHotSite({ edit: wrong('SET_003') });
+    const diffCase = await compressedHotSite({ edit: wrong('SET_0000003') });
     const r1 = await runRecover({ settings: diffCase.settings, s3: diffCase.s3, logger, to: diffCase.to, preflight: noProcesses });
     expect(r1.exitCode).toBe(1);
     expect(r1.document.error).toMatchObject({
       code: 'NO_INTACT_COPY',
-      message: expect.stringMatching(/SET_003\/commserv_DIFF_3\.dmp: decompressed content: SHA-256 .* contentSha256/),
+      message: expect.stringMatching(/SET_0000003\/commserv_DIFF_3\.dmp: decompressed content: SHA-256 .* contentSha256/),
       skipped: [expect.objectContaining({ copy: 'hot-site', code: 'CONTENT_MISMATCH' })],
     });
     expect(existsSync(join(diffCase.to, 'commserv.db'))).toBe(false);
     expect(existsSync(join(diffCase.to, 'registry'))).toBe(false);
 
-    const fullCase = await compressedHotSite({ edit: wrong('SET_001') });
-    const r2 = await runRecover({ settings: fullCase.settings, s3: fullCase.s3, logger, to: fullCase.to, setName: 'SET_001', preflight: noProcesses });
+    const fullCase = await compressedHotSite({ edit: wrong('SET_0000001') });
+    const r2 = await runRecover({ settings: fullCase.settings, s3: fullCase.s3, logger, to: fullCase.to, setName: 'SET_0000001', preflight: noProcesses });
     expect(r2.document.error).toMatchObject({ code: 'NO_INTACT_COPY', skipped: [expect.objectContaining({ copy: 'hot-site', code: 'CONTENT_MISMATCH' })] });
     expect(existsSync(join(fullCase.to, 'commserv.db'))).toBe(false);
     // With the DIFFERENTIAL, the FULL's recorded content is not the DIFF's base: refused before the FULL is downloaded.
-    const r3 = await runRecover({ settings: fullCase.settings, s3: fullCase.s3, logger, to: fullCase.to, setName: 'SET_002', preflight: noProcesses });
+    const r3 = await runRecover({ settings: fullCase.settings, s3: fullCase.s3, logger, to: fullCase.to, setName: 'SET_0000002', preflight: noProcesses });
     expect(r3.document.error).toMatchObject({ code: 'DIFF_WRONG_BASE' });
     expect(existsSync(join(fullCase.to, 'commserv.db'))).toBe(false);
   });
@@ -152,17 +152,17 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
   it('fetch keeps the compressed dumps as stored (consistent with the manifest), their content verified', async () => {
     const { s3, bucket, settings, stored } = await compressedHotSite();
     const to = join(tempDir(), 'fetched');
-    const result = await runFetch({ settings, s3, logger, setName: 'SET_003', to });
+    const result = await runFetch({ settings, s3, logger, setName: 'SET_0000003', to });
     expect(result.exitCode).toBe(0);
-    const manifest = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'sets/SET_003/manifest.json' }))).Body!.transformToString()) as Manifest;
+    const manifest = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'sets/SET_0000003/manifest.json' }))).Body!.transformToString()) as Manifest;
     for (const file of manifest.files) {
-      const bytes = readFileSync(join(to, 'SET_003', file.name));
+      const bytes = readFileSync(join(to, 'SET_0000003', file.name));
       expect({ name: file.name, size: bytes.length, sha256: sha(bytes) }).toEqual({ name: file.name, size: file.size, sha256: file.sha256 });
-      expect(bytes.equals(stored.get(`SET_003/${file.name}`)!)).toBe(true);
+      expect(bytes.equals(stored.get(`SET_0000003/${file.name}`)!)).toBe(true);
     }
     const diff = result.document.files.find((f) => f.name === 'commserv_DIFF_3.dmp')!;
-    const original = readFileSync(join(fixture.phase1, 'SET_003', 'commserv_DIFF_3.dmp'));
-    expect(diff).toMatchObject({ bytes: stored.get('SET_003/commserv_DIFF_3.dmp')!.length, content: { bytes: original.length, sha256: sha(original) } });
+    const original = readFileSync(join(fixture.phase1, 'SET_0000003', 'commserv_DIFF_3.dmp'));
+    expect(diff).toMatchObject({ bytes: stored.get('SET_0000003/commserv_DIFF_3.dmp')!.length, content: { bytes: original.length, sha256: sha(original) } });
     expect(result.text).toMatch(/kept compressed as in the SET/);
   });
 
@@ -171,7 +171,7 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
     const result = await runVerify({ settings, s3, logger });
     expect(result.document.error).toBeNull();
     expect(result.exitCode).toBe(0);
-    expect(result.document.verification).toMatchObject({ sets: ['SET_001', 'SET_003'], result: 'restorable', trialRestore: { integrity: 'ok', integrityCheck: 'full' } });
+    expect(result.document.verification).toMatchObject({ sets: ['SET_0000001', 'SET_0000003'], result: 'restorable', trialRestore: { integrity: 'ok', integrityCheck: 'full' } });
     expect(result.document.verification!.checksums.every((c) => c.ok)).toBe(true);
   });
 });

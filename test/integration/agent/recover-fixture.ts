@@ -24,14 +24,14 @@ export const logger = createLogger({ level: 'silent' });
 /** The SETs made once per test file, and the source state at each point. */
 export interface RecoverFixture {
   root: string;
-  /** Phase-1 destination holding SET_001 (FULL), SET_002, SET_003 (DIFFERENTIALs). */
+  /** Phase-1 destination holding SET_0000001 (FULL), SET_0000002, SET_0000003 (DIFFERENTIALs). */
   phase1: string;
   /** The CommServe's firewall directory (the source of the SETs' firewall files). */
   firewallDir: string;
   digestsAtFull: ReturnType<typeof tableDigests>;
   digestsAtLastDiff: ReturnType<typeof tableDigests>;
-  /** Saved copies of the source database after each job (SET_001, SET_002, SET_003), for `sqldiff`. */
-  dbAt: Record<'SET_001' | 'SET_002' | 'SET_003', string>;
+  /** Saved copies of the source database after each job (SET_0000001, SET_0000002, SET_0000003), for `sqldiff`. */
+  dbAt: Record<'SET_0000001' | 'SET_0000002' | 'SET_0000003', string>;
 }
 
 let bucketCounter = 0;
@@ -58,7 +58,7 @@ export async function buildFixture(root: string): Promise<RecoverFixture> {
   const run = (type: 'FULL' | 'DIFFERENTIAL') => runPhase1({ settings, requestedType: type, s3: motoS3Client(), logger });
   const saves = join(root, 'source-at');
   mkdirSync(saves, { recursive: true });
-  const save = async (name: 'SET_001' | 'SET_002' | 'SET_003') => {
+  const save = async (name: 'SET_0000001' | 'SET_0000002' | 'SET_0000003') => {
     const copy = new Database(db, { readonly: true });
     await copy.backup(join(saves, `${name}.db`));
     copy.close();
@@ -66,20 +66,20 @@ export async function buildFixture(root: string): Promise<RecoverFixture> {
   };
   await run('FULL');
   const digestsAtFull = tableDigests(db);
-  const at1 = await save('SET_001');
+  const at1 = await save('SET_0000001');
   mutateSampleCommServe(db, { fraction: 0.02, seed: 31 });
   await run('DIFFERENTIAL');
-  const at2 = await save('SET_002');
+  const at2 = await save('SET_0000002');
   mutateSampleCommServe(db, { fraction: 0.02, seed: 32 });
   await run('DIFFERENTIAL');
   const digestsAtLastDiff = tableDigests(db);
-  const at3 = await save('SET_003');
+  const at3 = await save('SET_0000003');
   // The CommServe is lost: only the hot-site remains (each test gets its own copy of the SETs).
   rmSync(db, { force: true });
   const keep = join(root, 'phase1-copy');
   cpSync(settings.Phase1Destination, keep, { recursive: true });
   rmSync(settings.Phase1Destination, { recursive: true, force: true });
-  return { root, phase1: keep, firewallDir: join(cs, 'firewall'), digestsAtFull, digestsAtLastDiff, dbAt: { SET_001: at1, SET_002: at2, SET_003: at3 } };
+  return { root, phase1: keep, firewallDir: join(cs, 'firewall'), digestsAtFull, digestsAtLastDiff, dbAt: { SET_0000001: at1, SET_0000002: at2, SET_0000003: at3 } };
 }
 
 /** A fresh bucket with every SET of the fixture under `sets/`, and settings pointing at it. */

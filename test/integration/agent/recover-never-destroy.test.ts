@@ -83,7 +83,7 @@ describe('recover never destroys (real SQLite, file hive, moto)', () => {
     const result = await runRecover({ settings, s3, logger, to, firewall: true, force: true, preflight: noProcesses });
     expect(result.document.error).toBeNull();
     expect(result.exitCode).toBe(0);
-    expectRecoveredDatabase(join(to, 'commserv.db'), fixture.dbAt.SET_003);
+    expectRecoveredDatabase(join(to, 'commserv.db'), fixture.dbAt.SET_0000003);
     const aside = /^commserv\.db\.before-recovery-\d{8}T\d{6}Z$/;
     const dbAside = readdirSync(to).find((n) => aside.test(n))!;
     expect(readFileSync(join(to, dbAside), 'utf8')).toBe(OLD_DB);
@@ -163,7 +163,7 @@ describe('recover never destroys (real SQLite, file hive, moto)', () => {
     expect(await exec(['recover', '--to', to, '--force'], io)).toBe(0);
     expect(io.out()).toMatch(/removed .*\.commserve-dr-staging, left by an earlier recovery that was interrupted/);
     expect(existsSync(join(to, '.commserve-dr-staging'))).toBe(false);
-    expectRecoveredDatabase(join(to, 'commserv.db'), fixture.dbAt.SET_003);
+    expectRecoveredDatabase(join(to, 'commserv.db'), fixture.dbAt.SET_0000003);
   });
 
   it('SIGKILL after the database was installed (real CLI process): the next recover undoes it first, then refuses without --force', async () => {

@@ -45,9 +45,9 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
     expect(result.exitCode).toBe(0);
     const database = result.document.database!;
     expect(database).toMatchObject({ integrity: 'ok', integrityCheck: 'quick' });
-    expect(database.integrityCheckReason).toMatch(/^PRAGMA quick_check: bit-identical \(SHA-256\) to the image backed up in SET_003, whose full PRAGMA integrity_check passed at backup time$/);
+    expect(database.integrityCheckReason).toMatch(/^PRAGMA quick_check: bit-identical \(SHA-256\) to the image backed up in SET_0000003, whose full PRAGMA integrity_check passed at backup time$/);
     // The installed file is the image the DIFFERENTIAL recorded (its manifest's reconstructed SHA-256).
-    const diffManifest = JSON.parse(readFileSync(join(fixture.phase1, 'SET_003', 'manifest.json'), 'utf8')) as Manifest;
+    const diffManifest = JSON.parse(readFileSync(join(fixture.phase1, 'SET_0000003', 'manifest.json'), 'utf8')) as Manifest;
     expect(sha(readFileSync(join(to, 'commserv.db')))).toBe(diffManifest.database.details.reconstructedSha256);
     expect(database.sha256).toBe(diffManifest.database.details.reconstructedSha256);
     expect(result.text).toMatch(/^Integrity check: quick \(PRAGMA quick_check: bit-identical/m);
@@ -66,18 +66,18 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
 
   it('runs the full check when the backup-time verdict of the SET was not ok', async () => {
     const { s3, settings, to, manifestOf, putManifest } = await setup();
-    const manifest = await manifestOf('SET_003');
+    const manifest = await manifestOf('SET_0000003');
     manifest.integrity = { status: 'check-failed', messages: ['SQLITE_BUSY: database is locked'], durationMs: 5 };
     await putManifest(manifest);
     const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
     expect(result.exitCode).toBe(0);
     expect(result.document.database).toMatchObject({
       integrityCheck: 'full',
-      integrityCheckReason: 'PRAGMA integrity_check: the backup-time integrity check of SET_003 was check-failed',
+      integrityCheckReason: 'PRAGMA integrity_check: the backup-time integrity check of SET_0000003 was check-failed',
     });
     // A FULL alone is judged by its own verdict.
-    const full = await runRecover({ settings, s3, logger, to: join(to, '..', 'full-only'), setName: 'SET_001', preflight: noProcesses });
-    expect(full.document.database).toMatchObject({ integrityCheck: 'quick', integrityCheckReason: expect.stringMatching(/image backed up in SET_001/) });
+    const full = await runRecover({ settings, s3, logger, to: join(to, '..', 'full-only'), setName: 'SET_0000001', preflight: noProcesses });
+    expect(full.document.database).toMatchObject({ integrityCheck: 'quick', integrityCheckReason: expect.stringMatching(/image backed up in SET_0000001/) });
   });
 
   it('rebuilds without the streamed SHA-256 too (the FULL read once), to the same database', async () => {
@@ -114,9 +114,9 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
       },
     });
     if (outcome.kind !== 'staged') throw new Error('not staged');
-    expect(seen).toEqual(['SET_003/commserv_DIFF_3.dmp', 'SET_001/commserv_FULL.dmp']);
+    expect(seen).toEqual(['SET_0000003/commserv_DIFF_3.dmp', 'SET_0000001/commserv_FULL.dmp']);
     expect(outcome.files.map((f) => f.file)).toEqual(['commserv_FULL.dmp', 'commserv_DIFF_3.dmp']); // reported in plan order
-    const diffManifest = outcome.manifests.get('SET_003')!;
+    const diffManifest = outcome.manifests.get('SET_0000003')!;
     expect(streamed.result).toMatchObject({ sha256: diffManifest.database.details.reconstructedSha256, fullPath: outcome.files[0].path, diffPath: outcome.files[1].path });
     const rebuilt = await rebuildDatabase(point, outcome.manifests, outcome.files, join(stagingDir, 'work', 'commserv.db'), { streamed });
     expect(sha(readFileSync(rebuilt.file))).toBe(streamed.result!.sha256);
@@ -133,20 +133,20 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
     const oldBytes = readFileSync(before);
 
     // 1. The DIFF's reconstructed SHA-256 in its manifest is not the DIFF's own.
-    const manifest = await manifestOf('SET_003');
+    const manifest = await manifestOf('SET_0000003');
     const recorded = manifest.database.details.reconstructedSha256;
     manifest.database.details.reconstructedSha256 = '0'.repeat(64);
     await putManifest(manifest);
     // --force: the existing database would be moved aside at the install — the failed rebuild stops before it.
     const r1 = await runRecover({ settings, s3, logger, to, force: true, preflight: noProcesses });
     expect(r1.exitCode).toBe(1);
-    expect(r1.document.error).toMatchObject({ code: 'DIFF_CORRUPT', message: expect.stringMatching(/SET_003\/commserv_DIFF_3\.dmp records the reconstructed SHA-256 .*, its manifest 000000000000…/) });
+    expect(r1.document.error).toMatchObject({ code: 'DIFF_CORRUPT', message: expect.stringMatching(/SET_0000003\/commserv_DIFF_3\.dmp records the reconstructed SHA-256 .*, its manifest 000000000000…/) });
     expect(readFileSync(before).equals(oldBytes)).toBe(true);
     expect(readdirSync(to).sort()).toEqual(['commserv.db']);
 
     // 2. A DIFF damaged before it was uploaded (its manifest entry matches the damaged bytes): the trailer catches it.
     manifest.database.details.reconstructedSha256 = recorded;
-    const key = 'sets/SET_003/commserv_DIFF_3.dmp';
+    const key = 'sets/SET_0000003/commserv_DIFF_3.dmp';
     const diff = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
     diff[diff.length - 100] ^= 0x01;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: diff }));

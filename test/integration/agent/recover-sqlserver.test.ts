@@ -8,7 +8,7 @@
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BackupType } from '#core/set-id';
+import { BackupType, setName as setNameOf } from '#core/set-id';
 import { parseManifest, serializeManifest, type Manifest, type ManifestInput } from '#core/manifest';
 import { parseSettings, type Settings } from '#core/settings';
 import { REPORT_JSON, REPORT_TEXT, runRecover } from '#agent/commands/recover/recover';
@@ -44,7 +44,7 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
 
   /** One SET folder: the engine's dump, a registry export, a firewall file, then the manifest (last). */
   async function writeSet(jobId: number, type: 'FULL' | 'DIFFERENTIAL', engine: SqlServerEngine, full?: Manifest): Promise<Manifest> {
-    const setName = `SET_${String(jobId).padStart(3, '0')}`;
+    const setName = setNameOf(jobId);
     const dir = join(phase1, setName);
     mkdirSync(dir, { recursive: true });
     const startTime = new Date(Date.UTC(2026, 10, jobId, 17, 0, 0)).toISOString();
@@ -99,8 +99,8 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     const engine = new SqlServerEngine({ session: production, target: { server: 'cs01', port: 1433, database: 'CommServ' }, backupDirectory: backupDir, compression: true });
     const full = await writeSet(1, 'FULL', engine);
     manifests.set(full.setName, full);
-    manifests.set('SET_002', await writeSet(2, 'DIFFERENTIAL', engine, full));
-    manifests.set('SET_003', await writeSet(3, 'DIFFERENTIAL', engine, full));
+    manifests.set('SET_0000002', await writeSet(2, 'DIFFERENTIAL', engine, full));
+    manifests.set('SET_0000003', await writeSet(3, 'DIFFERENTIAL', engine, full));
     expect(readdirSync(backupDir)).toEqual([]); // the engine removed its backup files
   });
 
@@ -152,7 +152,7 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     return { s3, bucket, settings, to: join(dir, 'new-commserve'), agentBackupDir, target, connects, sqlServer };
   }
 
-  const full = () => manifests.get('SET_001')!;
+  const full = () => manifests.get('SET_0000001')!;
   const guidOf = (m: Manifest) => String(m.database.details.BackupSetGUID);
   const copy = (set: string, file: string) => `${SERVER_BACKUP_DIR}\\commserve-dr_restore_${set}_${file}`;
   const q = (s: string) => s.replace(/'/g, "''");
@@ -170,7 +170,7 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     const f = full().database;
     expect(f).toMatchObject({ engine: 'sqlserver', name: 'CommServ', details: { BackupType: 1, IsCopyOnly: false, lsnSource: 'msdb', differentialBaseIsThisFull: true } });
     expect(String(f.details.CheckpointLSN)).toMatch(/^\d{17}$/);
-    for (const set of ['SET_002', 'SET_003']) {
+    for (const set of ['SET_0000002', 'SET_0000003']) {
       const d = manifests.get(set)!.database.details;
       expect(d).toMatchObject({ BackupType: 5, DifferentialBaseGUID: guidOf(full()), DifferentialBaseLSN: f.details.CheckpointLSN });
     }
@@ -182,8 +182,8 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     expect(result.document.error).toBeNull();
     expect(result.exitCode).toBe(0);
     expect(connects).toEqual([{ target: { server: 'cs-new.corp.example', port: 1433, database: 'master' }, user: 'commserve_dr', password: PASSWORD }]);
-    const fullCopy = copy('SET_001', 'commserv_FULL.dmp');
-    const diffCopy = copy('SET_003', 'commserv_DIFF_3.dmp');
+    const fullCopy = copy('SET_0000001', 'commserv_FULL.dmp');
+    const diffCopy = copy('SET_0000003', 'commserv_DIFF_3.dmp');
     expect(target.statements).toEqual([
       `RESTORE HEADERONLY FROM DISK = N'${fullCopy}';`,
       `RESTORE HEADERONLY FROM DISK = N'${diffCopy}';`,
@@ -200,9 +200,9 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     expect(readdirSync(to).sort()).toEqual([REPORT_JSON, REPORT_TEXT, 'registry']);
     const doc = result.document;
     expect(doc.status).toBe('recovered');
-    expect(doc.point).toMatchObject({ sets: ['SET_001', 'SET_003'], full: 'SET_001', differential: 'SET_003' });
+    expect(doc.point).toMatchObject({ sets: ['SET_0000001', 'SET_0000003'], full: 'SET_0000001', differential: 'SET_0000003' });
     expect(doc.target.database).toBe('SQL Server cs-new.corp.example:1433, database [CommServ]');
-    expect(doc.database).toMatchObject({ integrity: 'ok', appliedPages: 0, sha256: manifests.get('SET_003')!.files[0]!.sha256 });
+    expect(doc.database).toMatchObject({ integrity: 'ok', appliedPages: 0, sha256: manifests.get('SET_0000003')!.files[0]!.sha256 });
     expect(doc.sqlServer).toMatchObject({
       server: 'cs-new.corp.example:1433',
       database: 'CommServ',
@@ -212,8 +212,8 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
       directoriesFrom: 'settings',
       integrity: 'ok',
       dumps: [
-        { set: 'SET_001', file: 'commserv_FULL.dmp', serverPath: fullCopy },
-        { set: 'SET_003', file: 'commserv_DIFF_3.dmp', serverPath: diffCopy },
+        { set: 'SET_0000001', file: 'commserv_FULL.dmp', serverPath: fullCopy },
+        { set: 'SET_0000003', file: 'commserv_DIFF_3.dmp', serverPath: diffCopy },
       ],
     });
     expect(doc.sqlServer!.moves).toHaveLength(3);
@@ -229,14 +229,14 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     const text = readFileSync(join(to, REPORT_TEXT), 'utf8');
     expect(text).toContain('SQL Server: cs-new.corp.example:1433, database [CommServ] restored; DBCC CHECKDB ok');
     expect(text).toContain(`MOVE CommServ_log → L:\\SQLLogs\\CommServ_log.ldf`);
-    expect(result.text).toContain(`from SET_003/commserv_DIFF_3.dmp (read by the server as ${diffCopy})`);
+    expect(result.text).toContain(`from SET_0000003/commserv_DIFF_3.dmp (read by the server as ${diffCopy})`);
   });
 
   it('a named FULL alone is restored WITH RECOVERY, REPLACE and a MOVE per file', async () => {
     const { s3, settings, to, target, sqlServer } = await setup();
-    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_001', preflight: noProcesses, sqlServer });
+    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_0000001', preflight: noProcesses, sqlServer });
     expect(result.exitCode).toBe(0);
-    const fullCopy = copy('SET_001', 'commserv_FULL.dmp');
+    const fullCopy = copy('SET_0000001', 'commserv_FULL.dmp');
     expect(target.statements).toEqual([
       `RESTORE HEADERONLY FROM DISK = N'${fullCopy}';`,
       `RESTORE FILELISTONLY FROM DISK = N'${fullCopy}';`,
@@ -249,12 +249,12 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
   });
 
   it.each([
-    ['DifferentialBaseGUID', '11111111-2222-3333-4444-555555555555', /SET_003 is based on backup set 11111111-2222-3333-4444-555555555555, not on SET_001/],
+    ['DifferentialBaseGUID', '11111111-2222-3333-4444-555555555555', /SET_0000003 is based on backup set 11111111-2222-3333-4444-555555555555, not on SET_0000001/],
   ])('refuses a DIFFERENTIAL whose %s is not the FULL\'s before connecting: no RESTORE, target untouched', async (field, value, message) => {
     const { s3, bucket, settings, to, agentBackupDir, target, connects, sqlServer } = await setup();
-    const diff = manifests.get('SET_003')!;
+    const diff = manifests.get('SET_0000003')!;
     const wrong = { ...diff, database: { ...diff.database, details: { ...diff.database.details, [field]: value } } };
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sets/SET_003/manifest.json', Body: serializeManifest(wrong) }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sets/SET_0000003/manifest.json', Body: serializeManifest(wrong) }));
     const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses, sqlServer });
     expect(result.exitCode).toBe(1);
     expect(result.document.error).toMatchObject({ code: 'DIFF_WRONG_BASE', message: expect.stringMatching(message) });
@@ -271,7 +271,7 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     // The server reads a different backup from the FULL's copy (e.g. a file replaced in the backup directory).
     const foreign: FakeBackup = production.foreignFull(false);
     target.backups.set(foreign.guid, foreign);
-    target.files.set(copy('SET_001', 'commserv_FULL.dmp'), foreign.guid);
+    target.files.set(copy('SET_0000001', 'commserv_FULL.dmp'), foreign.guid);
     const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses, sqlServer });
     expect(result.exitCode).toBe(1);
     expect(result.document.error).toMatchObject({ code: 'DIFF_WRONG_BASE', message: expect.stringContaining(`holds backup set ${foreign.guid}`) });
@@ -305,13 +305,13 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     });
     target.defaultPaths = { backup: agentBackupDir, data: '/var/opt/mssql/data/', log: '/var/opt/mssql/log' };
     target.localPathOf = (p) => p;
-    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_002', preflight: noProcesses, sqlServer });
+    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_0000002', preflight: noProcesses, sqlServer });
     expect(result.document.error).toBeNull();
     expect(target.statements.slice(0, 2)).toEqual([
       "SELECT CONVERT(nvarchar(4000), SERVERPROPERTY('InstanceDefaultDataPath')) AS data_path, CONVERT(nvarchar(4000), SERVERPROPERTY('InstanceDefaultLogPath')) AS log_path;",
       "SELECT CONVERT(nvarchar(4000), SERVERPROPERTY('InstanceDefaultBackupPath')) AS path;",
     ]);
-    expect(target.statements[2]).toBe(`RESTORE HEADERONLY FROM DISK = N'${q(agentBackupDir)}/commserve-dr_restore_SET_001_commserv_FULL.dmp';`);
+    expect(target.statements[2]).toBe(`RESTORE HEADERONLY FROM DISK = N'${q(agentBackupDir)}/commserve-dr_restore_SET_0000001_commserv_FULL.dmp';`);
     expect(target.statements[6]).toContain("MOVE N'CommServ' TO N'/var/opt/mssql/data/CommServ.mdf'");
     expect(target.statements[6]).toContain("MOVE N'CommServ_log' TO N'/var/opt/mssql/log/CommServ_log.ldf'");
     expect(result.document.sqlServer).toMatchObject({ directoriesFrom: 'server' });
@@ -335,8 +335,8 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     const scratch = 'CommServ_commserve_dr_verify';
     const touched = target.statements.filter((s) => /(RESTORE|DROP) DATABASE \[|CHECKDB/.test(s));
     expect(touched).toEqual([
-      expect.stringContaining(`RESTORE DATABASE [${scratch}] FROM DISK = N'${copy('SET_001', 'commserv_FULL.dmp')}' WITH NORECOVERY, REPLACE, MOVE N'CommServ' TO N'D:\\SQL Data\\O''Brien\\${scratch}_CommServ.mdf', MOVE N'CommServ_O''Data' TO N'D:\\SQL Data\\O''Brien\\${scratch}_CommServ_2.ndf', MOVE N'CommServ_log' TO N'L:\\SQLLogs\\${scratch}_CommServ_log.ldf';`),
-      `SET LOCK_TIMEOUT -1;\nRESTORE DATABASE [${scratch}] FROM DISK = N'${copy('SET_003', 'commserv_DIFF_3.dmp')}' WITH RECOVERY;`,
+      expect.stringContaining(`RESTORE DATABASE [${scratch}] FROM DISK = N'${copy('SET_0000001', 'commserv_FULL.dmp')}' WITH NORECOVERY, REPLACE, MOVE N'CommServ' TO N'D:\\SQL Data\\O''Brien\\${scratch}_CommServ.mdf', MOVE N'CommServ_O''Data' TO N'D:\\SQL Data\\O''Brien\\${scratch}_CommServ_2.ndf', MOVE N'CommServ_log' TO N'L:\\SQLLogs\\${scratch}_CommServ_log.ldf';`),
+      `SET LOCK_TIMEOUT -1;\nRESTORE DATABASE [${scratch}] FROM DISK = N'${copy('SET_0000003', 'commserv_DIFF_3.dmp')}' WITH RECOVERY;`,
       `SET LANGUAGE us_english;\nSET LOCK_TIMEOUT -1;\nDBCC CHECKDB (N'${scratch}') WITH NO_INFOMSGS, ALL_ERRORMSGS;`,
       `SET LOCK_TIMEOUT 30000;\nIF DB_ID(N'${scratch}') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'${scratch}', 'Status')) = N'ONLINE' ALTER DATABASE [${scratch}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nIF DB_ID(N'${scratch}') IS NOT NULL DROP DATABASE [${scratch}];`,
     ]);
@@ -344,9 +344,9 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     expect([...target.databases]).toEqual(['CommServ']);
     expect(readdirSync(agentBackupDir)).toEqual([]);
     const v = result.document.verification!;
-    expect(v).toMatchObject({ result: 'restorable', scope: 'checksums-and-trial-restore', sets: ['SET_001', 'SET_003'] });
+    expect(v).toMatchObject({ result: 'restorable', scope: 'checksums-and-trial-restore', sets: ['SET_0000001', 'SET_0000003'] });
     expect(v.trialRestore).toMatchObject({ engine: 'sqlserver', server: 'cs-new.corp.example:1433', database: scratch, integrity: 'ok' });
-    expect(readVerifications(settings).get('SET_003')).toMatchObject({ result: 'restorable' });
+    expect(readVerifications(settings).get('SET_0000003')).toMatchObject({ result: 'restorable' });
     expect(result.text).toContain(`trial restore: cs-new.corp.example:1433 as [${scratch}] (dropped), DBCC CHECKDB ok`);
   });
 
@@ -358,10 +358,10 @@ describe('recover and verify SQL Server points (SQL Server mocked: cannot run he
     const v = result.document.verification!;
     expect(v).toMatchObject({ result: 'failed', scope: 'checksums-only', trialRestore: null });
     expect(v.checksums.every((c) => c.ok)).toBe(true);
-    expect(v.note).toMatch(/trial restore not possible: SET_001 is a SQL Server backup/);
+    expect(v.note).toMatch(/trial restore not possible: SET_0000001 is a SQL Server backup/);
     expect(v.problems).toEqual([v.note]);
     expect(connects).toEqual([]);
-    expect(readVerifications(settings).get('SET_003')).toMatchObject({ result: 'failed', scope: 'checksums-only' });
+    expect(readVerifications(settings).get('SET_0000003')).toMatchObject({ result: 'failed', scope: 'checksums-only' });
     expect(result.text).toContain('CHECKSUMS OK, NOT PROVEN RESTORABLE (no trial restore)');
   });
 });

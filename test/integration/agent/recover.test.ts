@@ -36,7 +36,7 @@ describe('recover (real SQLite, file hive, moto)', () => {
     expect(result.exitCode).toBe(0);
     const doc = result.document;
     expect(doc.status).toBe('recovered');
-    expect(doc.point).toMatchObject({ sets: ['SET_001', 'SET_003'], full: 'SET_001', differential: 'SET_003' });
+    expect(doc.point).toMatchObject({ sets: ['SET_0000001', 'SET_0000003'], full: 'SET_0000001', differential: 'SET_0000003' });
     expect(doc.point!.pointInTime).toMatch(/Z$/);
     const db = join(to, 'commserv.db');
     expect(tableDigests(db)).toEqual(fixture.digestsAtLastDiff);
@@ -55,7 +55,7 @@ describe('recover (real SQLite, file hive, moto)', () => {
     expect(doc.firewall!.skipped.length).toBeGreaterThan(0);
     // Checksums and report; staging removed.
     expect(doc.checksums.every((c) => /^[0-9a-f]{64}$/.test(c.sha256))).toBe(true);
-    expect(doc.checksums.map((c) => `${c.set}/${c.file}`)).toEqual(expect.arrayContaining(['SET_001/commserv_FULL.dmp', 'SET_003/commserv_DIFF_3.dmp']));
+    expect(doc.checksums.map((c) => `${c.set}/${c.file}`)).toEqual(expect.arrayContaining(['SET_0000001/commserv_FULL.dmp', 'SET_0000003/commserv_DIFF_3.dmp']));
     expect(JSON.parse(readFileSync(join(to, REPORT_JSON), 'utf8')).status).toBe('recovered');
     expect(readdirSync(to).sort()).toEqual(['commserv.db', 'commserve-dr-recovery-report.json', 'commserve-dr-recovery-report.txt', 'registry']);
     expect(result.text).toMatch(/CommServe recovered/);
@@ -63,23 +63,23 @@ describe('recover (real SQLite, file hive, moto)', () => {
 
   it('restores a named FULL alone', async () => {
     const { s3, settings, to } = await setup();
-    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_001', preflight: noProcesses });
+    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_0000001', preflight: noProcesses });
     expect(result.exitCode).toBe(0);
-    expect(result.document.point).toMatchObject({ sets: ['SET_001'], differential: null });
+    expect(result.document.point).toMatchObject({ sets: ['SET_0000001'], differential: null });
     expect(tableDigests(join(to, 'commserv.db'))).toEqual(fixture.digestsAtFull);
     expect(result.document.registry!.imported.map((r) => r.file)).toContain('commserv_hive.reg');
   });
 
   it('restores a named DIFFERENTIAL with its FULL', async () => {
     const { s3, settings, to } = await setup();
-    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_002', preflight: noProcesses });
+    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_0000002', preflight: noProcesses });
     expect(result.exitCode).toBe(0);
-    expect(result.document.point!.sets).toEqual(['SET_001', 'SET_002']);
+    expect(result.document.point!.sets).toEqual(['SET_0000001', 'SET_0000002']);
   });
 
   it('an unknown SET is a usage error (exit 2)', async () => {
     const { s3, settings, to } = await setup();
-    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_099', preflight: noProcesses });
+    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_0000099', preflight: noProcesses });
     expect(result.exitCode).toBe(2);
     expect(result.document.error!.code).toBe('SET_NOT_FOUND');
   });
@@ -98,12 +98,12 @@ describe('recover (real SQLite, file hive, moto)', () => {
     const { s3, bucket, settings, to } = await setup();
     await archiveOnly(s3, bucket, 'GLACIER');
     // GetObject on an unrestored GLACIER object is refused by S3 (moto): recovery must restore first.
-    await expect(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'archive/SET_003/manifest.json' }))).rejects.toMatchObject({ name: 'InvalidObjectState' });
+    await expect(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'archive/SET_0000003/manifest.json' }))).rejects.toMatchObject({ name: 'InvalidObjectState' });
     const result = await runRecover({ settings, s3, logger, to, wait: true, tier: 'Expedited', waitOptions: { pollIntervalMs: 5 }, preflight: noProcesses });
     expect(result.document.error).toBeNull();
     expect(result.exitCode).toBe(0);
     expect(result.document.plan!.objects.every((o) => o.area === 'archive' && o.storageClass === 'GLACIER')).toBe(true);
-    expect(result.document.point!.sets).toEqual(['SET_001', 'SET_003']);
+    expect(result.document.point!.sets).toEqual(['SET_0000001', 'SET_0000003']);
     expect(tableDigests(join(to, 'commserv.db'))).toEqual(fixture.digestsAtLastDiff);
   });
 
@@ -147,7 +147,7 @@ describe('recover (real SQLite, file hive, moto)', () => {
     const result = await runRecover({ settings, s3: client, logger, to, preflight: noProcesses });
     expect(result.exitCode).toBe(3);
     expect(result.document.status).toBe('pending');
-    expect(result.document.pending.map((p) => p.key)).toEqual(expect.arrayContaining(['archive/SET_001/manifest.json', 'archive/SET_003/commserv_DIFF_3.dmp']));
+    expect(result.document.pending.map((p) => p.key)).toEqual(expect.arrayContaining(['archive/SET_0000001/manifest.json', 'archive/SET_0000003/commserv_DIFF_3.dmp']));
     expect(restores.length).toBeGreaterThan(0);
     expect(restores.every((k) => archived.includes(k))).toBe(true);
     expect(result.document.plan!.estimatedWait.text).toMatch(/3–5 h \(GLACIER, Standard/);
@@ -169,7 +169,7 @@ describe('recover (real SQLite, file hive, moto)', () => {
 
   it('a tampered object (one byte changed) is refused before the target exists', async () => {
     const { s3, bucket, settings, to } = await setup();
-    const key = 'sets/SET_003/commserv_DIFF_3.dmp';
+    const key = 'sets/SET_0000003/commserv_DIFF_3.dmp';
     const bytes = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
     bytes[200] ^= 0x01;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
@@ -178,8 +178,8 @@ describe('recover (real SQLite, file hive, moto)', () => {
     // The only copy read is damaged: no intact copy; the hot-site's SHA-256 mismatch named, the older points offered.
     expect(result.document.error!.code).toBe('NO_INTACT_COPY');
     expect(result.document.error!.skipped).toEqual([expect.objectContaining({ copy: 'hot-site', key, code: 'CHECKSUM_MISMATCH' })]);
-    expect(result.document.error!.message).toMatch(/sets\/SET_003\/commserv_DIFF_3\.dmp: SHA-256 .*changed or damaged/);
-    expect(result.document.error!.olderPoints!.map((p) => p.sets)).toEqual([['SET_001', 'SET_002'], ['SET_001']]);
+    expect(result.document.error!.message).toMatch(/sets\/SET_0000003\/commserv_DIFF_3\.dmp: SHA-256 .*changed or damaged/);
+    expect(result.document.error!.olderPoints!.map((p) => p.sets)).toEqual([['SET_0000001', 'SET_0000002'], ['SET_0000001']]);
     expect(existsSync(join(to, 'commserv.db'))).toBe(false);
     expect(existsSync(join(to, 'registry'))).toBe(false);
     expect(existsSync(join(to, '.commserve-dr-staging'))).toBe(false);
@@ -187,11 +187,11 @@ describe('recover (real SQLite, file hive, moto)', () => {
 
   it('a manifest naming a path outside the staging directory is refused', async () => {
     const { s3, bucket, settings, to } = await setup();
-    const key = 'sets/SET_003/manifest.json';
+    const key = 'sets/SET_0000003/manifest.json';
     const manifest = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString());
     manifest.files.find((f: { role: string }) => f.role === 'registry').name = '../../evil.reg';
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(manifest) }));
-    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_003', preflight: noProcesses });
+    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_0000003', preflight: noProcesses });
     expect(result.exitCode).toBe(1);
     expect(result.document.error!.code).toBe('MANIFEST_INVALID');
     expect(result.document.error!.message).toMatch(/plain file name/);
@@ -200,27 +200,27 @@ describe('recover (real SQLite, file hive, moto)', () => {
 
   it('a malformed manifest of the newest SET is skipped with a warning (older point restored); named, it is refused', async () => {
     const { s3, bucket, settings, to } = await setup();
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sets/SET_003/manifest.json', Body: '{"formatVersion": 1, "files": [' }));
-    const named = await runRecover({ settings, s3, logger, to, setName: 'SET_003', preflight: noProcesses });
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sets/SET_0000003/manifest.json', Body: '{"formatVersion": 1, "files": [' }));
+    const named = await runRecover({ settings, s3, logger, to, setName: 'SET_0000003', preflight: noProcesses });
     expect(named.exitCode).toBe(1);
     expect(named.document.error!.code).toBe('MANIFEST_INVALID');
     expect(named.document.error!.message).toMatch(/not valid JSON/);
     const newest = await runRecover({ settings, s3, logger, to, dryRun: true, preflight: noProcesses });
-    expect(newest.document.point!.sets).toEqual(['SET_001', 'SET_002']);
-    expect(newest.document.warnings.join('\n')).toMatch(/SET_003 skipped: .*not valid JSON/);
+    expect(newest.document.point!.sets).toEqual(['SET_0000001', 'SET_0000002']);
+    expect(newest.document.warnings.join('\n')).toMatch(/SET_0000003 skipped: .*not valid JSON/);
   });
 
   it('a DIFFERENTIAL whose base is another FULL is refused before the target is touched', async () => {
     const { s3, bucket, settings, to } = await setup();
-    // SET_002 claims SET_001 as its base, but SET_001's dump is replaced by another (valid) database with a matching manifest.
+    // SET_0000002 claims SET_0000001 as its base, but SET_0000001's dump is replaced by another (valid) database with a matching manifest.
     const other = join(to, '..', 'other.db');
     const db = new Database(other);
     db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1);');
     db.close();
     const bytes = readFileSync(other);
     const sha = createHash('sha256').update(bytes).digest('hex');
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sets/SET_001/commserv_FULL.dmp', Body: bytes }));
-    const mKey = 'sets/SET_001/manifest.json';
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sets/SET_0000001/commserv_FULL.dmp', Body: bytes }));
+    const mKey = 'sets/SET_0000001/manifest.json';
     const manifest = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: mKey }))).Body!.transformToString());
     const entry = manifest.files.find((f: { name: string }) => f.name === 'commserv_FULL.dmp');
     Object.assign(entry, { size: bytes.length, sha256: sha });
@@ -234,7 +234,7 @@ describe('recover (real SQLite, file hive, moto)', () => {
       delete later.previousManifest;
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: o.Key, Body: JSON.stringify(later) }));
     }
-    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_002', preflight: noProcesses });
+    const result = await runRecover({ settings, s3, logger, to, setName: 'SET_0000002', preflight: noProcesses });
     expect(result.exitCode).toBe(1);
     expect(result.document.error!.code).toBe('DIFF_WRONG_BASE');
     expect(existsSync(join(to, 'commserv.db'))).toBe(false);
@@ -263,7 +263,7 @@ describe('recover (real SQLite, file hive, moto)', () => {
     const result = await runRecover({ settings, s3, logger, to, dryRun: true, preflight: noProcesses });
     expect(result.exitCode).toBe(0);
     expect(result.document.status).toBe('planned');
-    expect(result.document.plan!.objects.map((o) => o.key)).toEqual(expect.arrayContaining(['sets/SET_001/commserv_FULL.dmp', 'sets/SET_003/commserv_DIFF_3.dmp']));
+    expect(result.document.plan!.objects.map((o) => o.key)).toEqual(expect.arrayContaining(['sets/SET_0000001/commserv_FULL.dmp', 'sets/SET_0000003/commserv_DIFF_3.dmp']));
     expect(result.document.registryDiff!.some((c) => c.kind === 'key-added' && c.key.toLowerCase() === SAMPLE_REGISTRY_ROOT.toLowerCase())).toBe(true);
     expect(result.text).toMatch(/dry run: nothing changed/);
     expect(existsSync(to)).toBe(false);

@@ -28,7 +28,7 @@ import { capture } from '../../support/cli';
 
 const BUCKET = 'scrub-hot-site';
 const logger = createLogger({ level: 'silent' });
-const DUMP = 'sets/SET_001/commserv_FULL.dmp';
+const DUMP = 'sets/SET_0000001/commserv_FULL.dmp';
 
 describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
   const moto = useMoto();
@@ -73,13 +73,13 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
     const cwd = tempDir();
     const settings = await settingsFor(cwd, { ScrubRequestsPerJob: 0 });
     await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
-    const dumpEntry = manifestOf(cwd, 'SET_001').files[0];
+    const dumpEntry = manifestOf(cwd, 'SET_0000001').files[0];
     await motoS3Client().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: DUMP }));
 
     const next = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
 
     expect(next.status).toBe('Completed');
-    expect(next.events.find((e) => e.code === 'HOTSITE_REPAIRED')?.message).toBe('SET_001/commserv_FULL.dmp missing at the hot-site: repaired from the local copy');
+    expect(next.events.find((e) => e.code === 'HOTSITE_REPAIRED')?.message).toBe('SET_0000001/commserv_FULL.dmp missing at the hot-site: repaired from the local copy');
     expect(sha256(await hotSiteBytes(DUMP))).toBe(dumpEntry.sha256);
   });
 
@@ -87,7 +87,7 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
     const cwd = tempDir();
     const settings = await settingsFor(cwd);
     await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
-    const dumpEntry = manifestOf(cwd, 'SET_001').files[0];
+    const dumpEntry = manifestOf(cwd, 'SET_0000001').files[0];
     await flipOneByte(DUMP);
     expect(sha256(await hotSiteBytes(DUMP))).not.toBe(dumpEntry.sha256);
 
@@ -95,15 +95,15 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
 
     expect(next.status).toBe('Completed');
     const repaired = next.events.filter((e) => e.code === 'HOTSITE_REPAIRED').map((e) => e.message);
-    expect(repaired).toEqual([expect.stringMatching(/^SET_001\/commserv_FULL\.dmp has SHA-256 checksum \S+ at S3, the manifest says \S+ at the hot-site: repaired from the local copy$/)]);
+    expect(repaired).toEqual([expect.stringMatching(/^SET_0000001\/commserv_FULL\.dmp has SHA-256 checksum \S+ at S3, the manifest says \S+ at the hot-site: repaired from the local copy$/)]);
     expect(sha256(await hotSiteBytes(DUMP))).toBe(dumpEntry.sha256);
     const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: DUMP, ChecksumMode: 'ENABLED' }));
     expect(head.ChecksumSHA256).toBe(Buffer.from(dumpEntry.sha256, 'hex').toString('base64'));
     const local = JSON.parse(readFileSync(join(cwd, 'state', 'scrub.json'), 'utf8'));
     const remote = JSON.parse((await hotSiteBytes(SCRUB_STATE_KEY)).toString('utf8'));
-    expect(local.sets.SET_001.verdict).toBe('repaired');
+    expect(local.sets.SET_0000001.verdict).toBe('repaired');
     expect(remote).toEqual(local);
-    expect(next.events.find((e) => e.code === 'SCRUB')?.message).toMatch(/^hot-site scrub: 1 kept SET\(s\) listed; checksums of 1 checked \(SET_001\), 0 left for later jobs; \d+ request\(s\) \(budget 150\); 1 object\(s\) damaged or missing, 1 repaired, 0 not repaired$/);
+    expect(next.events.find((e) => e.code === 'SCRUB')?.message).toMatch(/^hot-site scrub: 1 kept SET\(s\) listed; checksums of 1 checked \(SET_0000001\), 0 left for later jobs; \d+ request\(s\) \(budget 150\); 1 object\(s\) damaged or missing, 1 repaired, 0 not repaired$/);
   });
 
   it('with the local copy gone, a damaged object is copied back from the archive (restored first from GLACIER)', async () => {
@@ -111,14 +111,14 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
     const settings = await settingsFor(cwd);
     const p1 = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
     await makeArchiveSetHandler({ s3: motoS3Client(), bucket: BUCKET, storageClass: 'GLACIER' })({ backupType: 'FULL', phase1: p1 });
-    const dumpEntry = manifestOf(cwd, 'SET_001').files[0];
-    rmSync(join(cwd, 'dr', 'SET_001'), { recursive: true });
+    const dumpEntry = manifestOf(cwd, 'SET_0000001').files[0];
+    rmSync(join(cwd, 'dr', 'SET_0000001'), { recursive: true });
     await flipOneByte(DUMP);
 
     const report = await scrubHotSite({ s3: motoS3Client(), bucket: BUCKET, phase1Destination: settings.Phase1Destination, stateDirectory: settings.StateDirectory, budget: 150 });
 
     expect(report.findings).toEqual([
-      expect.objectContaining({ setName: 'SET_001', file: 'commserv_FULL.dmp', foundBy: 'head', outcome: { repaired: true, from: 'archive' } }),
+      expect.objectContaining({ setName: 'SET_0000001', file: 'commserv_FULL.dmp', foundBy: 'head', outcome: { repaired: true, from: 'archive' } }),
     ]);
     expect(sha256(await hotSiteBytes(DUMP))).toBe(dumpEntry.sha256);
     const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: DUMP }));
@@ -146,21 +146,21 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
       expect.stringMatching(/^scrub check state: hot-site refused to read state\/scrub\.json .*AccessDenied/),
       expect.stringMatching(/^scrub check state: hot-site refused to write state\/scrub\.json .*AccessDenied/),
     ]);
-    expect(JSON.parse(readFileSync(join(cwd, 'state', 'scrub.json'), 'utf8')).sets.SET_001.verdict).toBe('repaired');
+    expect(JSON.parse(readFileSync(join(cwd, 'state', 'scrub.json'), 'utf8')).sets.SET_0000001.verdict).toBe('repaired');
   });
 
   it('nothing intact anywhere: the object stays damaged, the job ends Completed With One or More Errors naming it', async () => {
     const cwd = tempDir();
     const settings = await settingsFor(cwd);
     await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
-    await motoS3Client().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/commserv_hive.reg' }));
-    rmSync(join(cwd, 'dr', 'SET_001', 'commserv_hive.reg'));
+    await motoS3Client().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000001/commserv_hive.reg' }));
+    rmSync(join(cwd, 'dr', 'SET_0000001', 'commserv_hive.reg'));
 
     const next = await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
 
     expect(next.status).toBe('Completed With One or More Errors');
     const damaged = next.events.filter((e) => e.code === 'HOTSITE_DAMAGED').map((e) => e.message);
-    expect(damaged).toEqual([expect.stringMatching(/^SET_001\/commserv_hive\.reg missing at the hot-site and could not be repaired: versions: no earlier version of the object; local copy: .*does not exist; archive copy: archive\/SET_001\/commserv_hive\.reg does not exist$/)]);
+    expect(damaged).toEqual([expect.stringMatching(/^SET_0000001\/commserv_hive\.reg missing at the hot-site and could not be repaired: versions: no earlier version of the object; local copy: .*does not exist; archive copy: archive\/SET_0000001\/commserv_hive\.reg does not exist$/)]);
   });
 
   it('the next DIFFERENTIAL after a damaged FULL: repaired first, then the DIFFERENTIAL is taken on it', async () => {
@@ -174,7 +174,7 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
 
     expect(diff).toMatchObject({ backupType: 'DIFFERENTIAL', cycleId: 1, status: 'Completed' });
     expect(diff.events.map((e) => e.code)).toContain('HOTSITE_REPAIRED');
-    expect(sha256(await hotSiteBytes(DUMP))).toBe(manifestOf(cwd, 'SET_001').files[0].sha256);
+    expect(sha256(await hotSiteBytes(DUMP))).toBe(manifestOf(cwd, 'SET_0000001').files[0].sha256);
   });
 
   it('the next DIFFERENTIAL after a FULL with no intact copy: promoted to FULL, saying why', async () => {
@@ -182,7 +182,7 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
     const settings = await settingsFor(cwd, { ScrubRequestsPerJob: 0 });
     await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
     await flipOneByte(DUMP);
-    const localDump = join(cwd, 'dr', 'SET_001', 'commserv_FULL.dmp');
+    const localDump = join(cwd, 'dr', 'SET_0000001', 'commserv_FULL.dmp');
     const bytes = readFileSync(localDump);
     bytes[100] ^= 0xff;
     writeFileSync(localDump, bytes);
@@ -191,11 +191,11 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
 
     expect(next).toMatchObject({ backupType: 'FULL', requestedType: 'DIFFERENTIAL', jobId: 2, cycleId: 2, status: 'Completed With One or More Errors' });
     const promoted = next.events.find((e) => e.code === 'PROMOTED_TO_FULL')!.message;
-    expect(promoted).toMatch(/^DIFFERENTIAL promoted to FULL: the cycle's FULL SET_001 is damaged at the hot-site and could not be repaired from any copy \(commserv_FULL\.dmp has SHA-256 checksum .*\): no intact copy to base a DIFFERENTIAL on$/);
-    expect(manifestOf(cwd, 'SET_002').promotion).toEqual({ requested: 'DIFFERENTIAL', reason: promoted.replace('DIFFERENTIAL promoted to FULL: ', '') });
+    expect(promoted).toMatch(/^DIFFERENTIAL promoted to FULL: the cycle's FULL SET_0000001 is damaged at the hot-site and could not be repaired from any copy \(commserv_FULL\.dmp has SHA-256 checksum .*\): no intact copy to base a DIFFERENTIAL on$/);
+    expect(manifestOf(cwd, 'SET_0000002').promotion).toEqual({ requested: 'DIFFERENTIAL', reason: promoted.replace('DIFFERENTIAL promoted to FULL: ', '') });
   });
 
-  it('verify --repair SET_001: the changed object is repaired from the local copy before the trial restore, which then passes', async () => {
+  it('verify --repair SET_0000001: the changed object is repaired from the local copy before the trial restore, which then passes', async () => {
     const cwd = tempDir();
     const settings = await settingsFor(cwd);
     await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
@@ -204,11 +204,11 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
     writeFileSync(configFile, JSON.stringify({ ...settings, ScrubRequestsPerJob: 0 }));
     const io = capture(cwd);
 
-    const code = await exec(['--config', configFile, '--log-format', 'json', 'verify', '--repair', 'SET_001'], io);
+    const code = await exec(['--config', configFile, '--log-format', 'json', 'verify', '--repair', 'SET_0000001'], io);
 
-    expect(io.err()).toMatch(/warning: SET_001\/commserv_FULL\.dmp has SHA-256 checksum \S+ at S3, the manifest says \S+ at the hot-site: repaired from the local copy\n/);
+    expect(io.err()).toMatch(/warning: SET_0000001\/commserv_FULL\.dmp has SHA-256 checksum \S+ at S3, the manifest says \S+ at the hot-site: repaired from the local copy\n/);
     expect(code).toBe(0);
-    expect(sha256(await hotSiteBytes(DUMP))).toBe(manifestOf(cwd, 'SET_001').files[0].sha256);
+    expect(sha256(await hotSiteBytes(DUMP))).toBe(manifestOf(cwd, 'SET_0000001').files[0].sha256);
   });
 
   it('a SET committed at the hot-site without a job record or archive copy: phase 2 finished and recorded Completed With One or More Errors with the reason', async () => {
@@ -217,20 +217,20 @@ describe('hot-site scrub and repair (real SQLite, file hive, moto)', () => {
     await runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger });
     const later = () => new Date(Date.now() + 2 * 3600_000);
 
-    const tooEarly = await finishHalfFinishedSets({ s3: motoS3Client(), settings, logger, committed: [1], byJob: 'job SET_002' });
+    const tooEarly = await finishHalfFinishedSets({ s3: motoS3Client(), settings, logger, committed: [1], byJob: 'job SET_0000002' });
     expect(tooEarly).toEqual([]);
-    const finished = await finishHalfFinishedSets({ s3: motoS3Client(), settings, logger, committed: [1], byJob: 'job SET_002', now: later });
+    const finished = await finishHalfFinishedSets({ s3: motoS3Client(), settings, logger, committed: [1], byJob: 'job SET_0000002', now: later });
 
     expect(finished).toHaveLength(1);
-    expect(finished[0]).toMatchObject({ setName: 'SET_001', reason: 'its job left no job record and no archive copy (interrupted after the hot-site commit)' });
-    expect(finished[0].record).toMatchObject({ jobId: 1, status: 'Completed With One or More Errors', phase2: 'archived', copies: { archive: `s3://${BUCKET}/archive/SET_001/` } });
+    expect(finished[0]).toMatchObject({ setName: 'SET_0000001', reason: 'its job left no job record and no archive copy (interrupted after the hot-site commit)' });
+    expect(finished[0].record).toMatchObject({ jobId: 1, status: 'Completed With One or More Errors', phase2: 'archived', copies: { archive: `s3://${BUCKET}/archive/SET_0000001/` } });
     const local = readHistory(settings.Phase1Destination);
     expect(local.map((r) => [r.jobId, r.status])).toEqual([[1, 'Completed With One or More Errors']]);
     expect(local[0].events.find((e) => e.code === 'JOB_NOT_FINISHED')?.message).toBe(
-      'SET_001 was committed at the hot-site but its job left no job record and no archive copy (interrupted after the hot-site commit); phase 2 finished by job SET_002',
+      'SET_0000001 was committed at the hot-site but its job left no job record and no archive copy (interrupted after the hot-site commit); phase 2 finished by job SET_0000002',
     );
-    const archived = await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'archive/SET_001/' }));
-    expect(archived.Contents?.map((o) => o.Key)).toContain('archive/SET_001/manifest.json');
+    const archived = await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'archive/SET_0000001/' }));
+    expect(archived.Contents?.map((o) => o.Key)).toContain('archive/SET_0000001/manifest.json');
     expect(JSON.parse((await hotSiteBytes('jobs/001.json')).toString('utf8'))).toEqual(local[0]);
     // Finished once: the next job finds nothing to do.
     expect(await finishHalfFinishedSets({ s3: motoS3Client(), settings, logger, committed: [1], now: later })).toEqual([]);

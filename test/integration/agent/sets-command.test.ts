@@ -21,35 +21,35 @@ describe('sets command (CLI in-process, real SQLite, moto)', () => {
       expect({ code, err: io.err().split('\n').filter((l) => l.startsWith('commserve-dr:')) }).toEqual({ code: 0, err: [] });
     }
     // A job killed before its manifest: an incomplete SET that must never count.
-    mkdirSync(join(cwd, '.commserve-dr', 'dr-backups', 'SET_005'));
-    writeFileSync(join(cwd, '.commserve-dr', 'dr-backups', 'SET_005', 'commserv_DIFF_5.dmp'), 'partial');
+    mkdirSync(join(cwd, '.commserve-dr', 'dr-backups', 'SET_0000005'));
+    writeFileSync(join(cwd, '.commserve-dr', 'dr-backups', 'SET_0000005', 'commserv_DIFF_5.dmp'), 'partial');
 
     const io = capture(cwd);
     writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: { bucket: 'commserve-dr-hot-site', endpoint: moto.endpoint() } }));
     expect(await exec(['sets', '--json'], io)).toBe(0);
     const doc = JSON.parse(io.out());
     expect(doc.cycles.map((c: { setName: string; complete: boolean; successful: boolean; open: boolean }) => [c.setName, c.complete, c.successful, c.open])).toEqual([
-      ['SET_001', true, true, false],
-      ['SET_003', false, false, true],
+      ['SET_0000001', true, true, false],
+      ['SET_0000003', false, false, true],
     ]);
     expect(doc.cycles[0].sets.map((s: { setName: string; backupType: string; copies: string[] }) => [s.setName, s.backupType, s.copies])).toEqual([
-      ['SET_001', 'FULL', ['local', 'hot-site', 'archive']],
-      ['SET_002', 'DIFFERENTIAL', ['local', 'hot-site', 'archive']],
+      ['SET_0000001', 'FULL', ['local', 'hot-site', 'archive']],
+      ['SET_0000002', 'DIFFERENTIAL', ['local', 'hot-site', 'archive']],
     ]);
-    // The open cycle's last DIFFERENTIAL (SET_005) has no manifest and failed: the cycle is not successful.
+    // The open cycle's last DIFFERENTIAL (SET_0000005) has no manifest and failed: the cycle is not successful.
     expect(doc.cycles[1].sets.map((s: { setName: string; complete: boolean; status: string }) => [s.setName, s.complete, s.status])).toEqual([
-      ['SET_003', true, 'Completed'],
-      ['SET_004', true, 'Completed'],
-      ['SET_005', false, 'Failed'],
+      ['SET_0000003', true, 'Completed'],
+      ['SET_0000004', true, 'Completed'],
+      ['SET_0000005', false, 'Failed'],
     ]);
-    expect(doc.newestRestorablePoint).toEqual({ sets: ['SET_003', 'SET_004'], jobId: 4 });
+    expect(doc.newestRestorablePoint).toEqual({ sets: ['SET_0000003', 'SET_0000004'], jobId: 4 });
     expect(doc.hotSiteUnavailable).toBeNull();
 
     const table = capture(cwd);
     expect(await exec(['sets'], table)).toBe(0);
-    expect(table.out()).toContain('Cycle SET_001 · complete · successful');
-    expect(table.out()).toContain('Cycle SET_003 · open · NOT successful');
-    expect(table.out()).toMatch(/SET_005\s+DIFFERENTIAL\s+Failed\s+.*INCOMPLETE/);
-    expect(table.out()).toContain('Newest restorable point: SET_003 + SET_004');
+    expect(table.out()).toContain('Cycle SET_0000001 · complete · successful');
+    expect(table.out()).toContain('Cycle SET_0000003 · open · NOT successful');
+    expect(table.out()).toMatch(/SET_0000005\s+DIFFERENTIAL\s+Failed\s+.*INCOMPLETE/);
+    expect(table.out()).toContain('Newest restorable point: SET_0000003 + SET_0000004');
   });
 });

@@ -104,7 +104,7 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
       source: join(dir, 'commserv_FULL.dmp'),
       name: 'commserv_FULL.dmp',
       role: 'database',
-      key: 'sets/SET_001/commserv_FULL.dmp',
+      key: 'sets/SET_0000001/commserv_FULL.dmp',
       partSize: PART,
       pageDigests: { pageSize: 4096, add: async (digests, bytes) => void pages.push({ digests, bytes }) },
       onProgress: (read) => (progress = read),
@@ -123,9 +123,9 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
     expect(parts.map((p) => p.input.ChecksumSHA256)).toEqual([0, 1, 2, 3, 4].map((n) => createHash('sha256').update(data.subarray(n * PART, (n + 1) * PART)).digest('base64')));
     expect(maxInFlight()).toBeLessThanOrEqual(2);
     // moto 5 omits the "-N" suffix AWS appends to a composite checksum.
-    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000001/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
     expect(head.ChecksumSHA256).toBe(expected.s3ChecksumSHA256.replace(/-\d+$/, ''));
-    expect((await objectBytes(s3, 'sets/SET_001/commserv_FULL.dmp')).equals(data)).toBe(true);
+    expect((await objectBytes(s3, 'sets/SET_0000001/commserv_FULL.dmp')).equals(data)).toBe(true);
     expect(await openUploads(s3)).toBe(0);
   });
 
@@ -143,7 +143,7 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
       },
       { step: 'finalizeRequest', name: 'captureSigned' },
     );
-    await streamSetFile(open(s3), { source: join(dir, 'commserv_FULL.dmp'), name: 'commserv_FULL.dmp', role: 'database', key: 'sets/SET_009/commserv_FULL.dmp', partSize: PART });
+    await streamSetFile(open(s3), { source: join(dir, 'commserv_FULL.dmp'), name: 'commserv_FULL.dmp', role: 'database', key: 'sets/SET_0000009/commserv_FULL.dmp', partSize: PART });
     expect(signed).toHaveLength(3);
     for (const s of signed) expect(s.payload).toBe(createHash('sha256').update(s.body).digest('hex'));
   });
@@ -154,12 +154,12 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
     writeFileSync(join(dir, 'exact.dmp'), sampleBytes(PART));
     const { s3, sent } = recordingClient();
     const session = open(s3);
-    const small = await streamSetFile(session, { source: join(dir, 'small.reg'), name: 'small.reg', role: 'registry', key: 'sets/SET_001/small.reg' });
-    const exact = await streamSetFile(session, { source: join(dir, 'exact.dmp'), name: 'exact.dmp', role: 'database', key: 'sets/SET_001/exact.dmp', partSize: PART });
+    const small = await streamSetFile(session, { source: join(dir, 'small.reg'), name: 'small.reg', role: 'registry', key: 'sets/SET_0000001/small.reg' });
+    const exact = await streamSetFile(session, { source: join(dir, 'exact.dmp'), name: 'exact.dmp', role: 'database', key: 'sets/SET_0000001/exact.dmp', partSize: PART });
     expect(sent.map((s) => s.command)).toEqual(['PutObjectCommand', 'PutObjectCommand']);
     expect(small.entry.s3!.checksumSHA256).toBe(createHash('sha256').update(readFileSync(join(dir, 'small.reg'))).digest('base64'));
     expect(exact.entry.s3!.checksumSHA256).toBe(createHash('sha256').update(readFileSync(join(dir, 'exact.dmp'))).digest('base64'));
-    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/exact.dmp', ChecksumMode: 'ENABLED' }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000001/exact.dmp', ChecksumMode: 'ENABLED' }));
     expect(head.ChecksumSHA256).toBe(exact.entry.s3!.checksumSHA256);
   });
 
@@ -174,7 +174,7 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
       source: join(dir, 'raw.dmp'),
       name: 'commserv_FULL.dmp',
       role: 'database',
-      key: 'sets/SET_002/commserv_FULL.dmp',
+      key: 'sets/SET_0000002/commserv_FULL.dmp',
       compression: { level: 1, storedPath: join(dir, 'commserv_FULL.dmp') },
       pageDigests: { pageSize: 4096, add: async (digests, bytes) => void pages.push({ digests, bytes }) },
     });
@@ -189,7 +189,7 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
     });
     expect(result.contentSha256).toBe(contentSha256);
     expectPageDigests(pages, data);
-    expect((await objectBytes(s3, 'sets/SET_002/commserv_FULL.dmp')).equals(stored)).toBe(true);
+    expect((await objectBytes(s3, 'sets/SET_0000002/commserv_FULL.dmp')).equals(stored)).toBe(true);
   });
 
   it('an upload that fails mid-file: the pass still completes (entry, stored bytes), the session keeps the HotSiteError, the multipart upload is aborted and later files are not sent', async () => {
@@ -199,13 +199,13 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
     writeFileSync(join(dir, 'commserv_hive.reg'), 'REGEDIT4\r\n');
     const { s3, sent } = recordingClient((s) => s.command === 'UploadPartCommand' && s.input.PartNumber === 2);
     const session = open(s3, { requestRetry: { attempts: 1, baseDelayMs: 0 } });
-    const dump = await streamSetFile(session, { source: join(dir, 'commserv_FULL.dmp'), name: 'commserv_FULL.dmp', role: 'database', key: 'sets/SET_003/commserv_FULL.dmp', partSize: PART });
+    const dump = await streamSetFile(session, { source: join(dir, 'commserv_FULL.dmp'), name: 'commserv_FULL.dmp', role: 'database', key: 'sets/SET_0000003/commserv_FULL.dmp', partSize: PART });
     expect(dump.uploaded).toBe(false);
     expect(dump.entry.sha256).toBe(createHash('sha256').update(data).digest('hex'));
     expect(session.failure).toBeInstanceOf(HotSiteError);
-    expect(session.failure!.message).toContain('upload SET_003/commserv_FULL.dmp');
+    expect(session.failure!.message).toContain('upload SET_0000003/commserv_FULL.dmp');
     const before = sent.length;
-    const reg = await streamSetFile(session, { source: join(dir, 'commserv_hive.reg'), name: 'commserv_hive.reg', role: 'registry', key: 'sets/SET_003/commserv_hive.reg' });
+    const reg = await streamSetFile(session, { source: join(dir, 'commserv_hive.reg'), name: 'commserv_hive.reg', role: 'registry', key: 'sets/SET_0000003/commserv_hive.reg' });
     expect(reg.uploaded).toBe(false);
     expect(sent.length).toBe(before);
     expect(sent.some((s) => s.command === 'AbortMultipartUploadCommand')).toBe(true);
@@ -217,10 +217,10 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
   it('a source that cannot be read throws (no upload left open); without a client nothing is sent', async () => {
     const dir = tempDir();
     const session = open(motoS3Client());
-    await expect(streamSetFile(session, { source: join(dir, 'missing.dmp'), name: 'missing.dmp', role: 'database', key: 'sets/SET_004/missing.dmp' })).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(streamSetFile(session, { source: join(dir, 'missing.dmp'), name: 'missing.dmp', role: 'database', key: 'sets/SET_0000004/missing.dmp' })).rejects.toMatchObject({ code: 'ENOENT' });
     writeFileSync(join(dir, 'a.txt'), 'firewall');
     const offline = open(null);
-    const result = await streamSetFile(offline, { source: join(dir, 'a.txt'), name: 'a.txt', role: 'firewall', key: 'sets/SET_004/a.txt' });
+    const result = await streamSetFile(offline, { source: join(dir, 'a.txt'), name: 'a.txt', role: 'firewall', key: 'sets/SET_0000004/a.txt' });
     expect(result).toMatchObject({ uploaded: false, entry: { size: 8, sha256: createHash('sha256').update('firewall').digest('hex') } });
     expect(await openUploads(motoS3Client())).toBe(0);
     expect((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET }))).KeyCount ?? 0).toBe(0);

@@ -11,6 +11,7 @@ import { SetFileHasher } from '#core/checksums';
 import { CommserveDrError, HotSiteError } from '#core/errors';
 import { parseManifest, serializeManifest, type Manifest, type ManifestInput } from '#core/manifest';
 import { choosePartSize, GiB, MiB, partCount, S3_MAX_OBJECT_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES, TiB, TransferLimitError } from '#core/transfer-plan';
+import { setName as setNameOf } from '#core/set-id';
 import { uploadSet } from '#agent/hotsite/stream-upload';
 import { refillHotSite } from '#agent/hotsite/refill';
 import { createLogger } from '#agent/log';
@@ -42,7 +43,7 @@ function recordingClient(fail?: (sent: Sent) => boolean): { s3: S3Client; sent: 
 }
 
 function manifestFor(dir: string, jobId: number, files: Array<{ name: string; size: number; sha256: string; partSize: number; checksumSHA256: string }>): Manifest {
-  const setName = `SET_${String(jobId).padStart(3, '0')}`;
+  const setName = setNameOf(jobId);
   const input: ManifestInput = {
     formatVersion: 1, product: 'commserve-dr', jobId, setName, backupType: 'FULL', cycleId: jobId, baseFullSet: null,
     startTime: '2026-11-29T17:00:00.000Z', endTime: '2026-11-29T17:00:01.000Z', agentVersion: 'test', hostname: 'cs',
@@ -106,7 +107,7 @@ describe('SET upload streaming (moto)', () => {
 
     const create = sent.filter((s) => s.command === 'CreateMultipartUploadCommand');
     expect(create).toHaveLength(1);
-    expect(create[0].input).toMatchObject({ Key: 'sets/SET_007/commserv_FULL.dmp', ChecksumAlgorithm: 'SHA256' });
+    expect(create[0].input).toMatchObject({ Key: 'sets/SET_0000007/commserv_FULL.dmp', ChecksumAlgorithm: 'SHA256' });
     const parts = sent.filter((s) => s.command === 'UploadPartCommand').sort((a, b) => Number(a.input.PartNumber) - Number(b.input.PartNumber));
     expect(parts.map((p) => p.input.PartNumber)).toEqual([1, 2, 3]);
     expect(parts.map((p) => p.input.ContentLength)).toEqual([PART, PART, data.length - 2 * PART]);
@@ -116,12 +117,12 @@ describe('SET upload streaming (moto)', () => {
 
     // Small files are a single PUT with the whole file's SHA-256; the manifest is the last request.
     const puts = sent.filter((s) => s.command === 'PutObjectCommand');
-    expect(puts.map((p) => p.input.Key)).toEqual(['sets/SET_007/commserv_hive.reg', 'sets/SET_007/manifest.json']);
+    expect(puts.map((p) => p.input.Key)).toEqual(['sets/SET_0000007/commserv_hive.reg', 'sets/SET_0000007/manifest.json']);
     expect(puts[0].input.ChecksumSHA256).toBe(reg.s3ChecksumSHA256);
-    expect(sent.at(-1)!.input.Key).toBe('sets/SET_007/manifest.json');
+    expect(sent.at(-1)!.input.Key).toBe('sets/SET_0000007/manifest.json');
 
     // S3 stored what the manifest predicts (moto 5.2 omits the "-N" suffix AWS appends to a composite checksum).
-    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_007/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000007/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
     expect(head.ContentLength).toBe(data.length);
     expect(head.ChecksumSHA256).toBe(dump.s3ChecksumSHA256.replace(/-\d+$/, ''));
     expect(await openUploads(s3)).toBe(0);
@@ -133,7 +134,7 @@ describe('SET upload streaming (moto)', () => {
     const { s3, sent } = recordingClient((s) => s.command === 'UploadPartCommand' && s.input.PartNumber === 2);
     const error = await uploadSet(s3, BUCKET, dir, manifest).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HotSiteError);
-    expect((error as Error).message).toContain('upload SET_007/commserv_FULL.dmp');
+    expect((error as Error).message).toContain('upload SET_0000007/commserv_FULL.dmp');
     expect(sent.some((s) => s.command === 'AbortMultipartUploadCommand')).toBe(true);
     expect(sent.some((s) => s.command === 'CompleteMultipartUploadCommand')).toBe(false);
     expect(await openUploads(motoS3Client())).toBe(0);
@@ -151,8 +152,8 @@ describe('SET upload streaming (moto)', () => {
 
   it('a local file whose bytes changed since its manifest (same size) is not uploaded: SET_FILE_MISMATCH, the upload aborted, no manifest sent; refill skips that SET and re-fills the others', async () => {
     const root = tempDir();
-    const damagedDir = join(root, 'SET_007');
-    const goodDir = join(root, 'SET_008');
+    const damagedDir = join(root, 'SET_0000007');
+    const goodDir = join(root, 'SET_0000008');
     mkdirSync(damagedDir);
     mkdirSync(goodDir);
     const { data, manifest } = await writeSet(damagedDir, 7);
@@ -168,27 +169,27 @@ describe('SET upload streaming (moto)', () => {
     expect(await keys(motoS3Client())).toEqual([]);
 
     const result = await refillHotSite(motoS3Client(), BUCKET, root, createLogger({ level: 'silent' }));
-    expect(result.uploaded).toEqual(['SET_008']);
-    expect(result.skipped).toEqual([{ setName: 'SET_007', reason: expect.stringContaining('the local copy is damaged') }]);
-    expect((await keys(motoS3Client())).filter((k) => k.startsWith('sets/SET_007/'))).toEqual([]);
-    expect(await keys(motoS3Client())).toContain('sets/SET_008/manifest.json');
+    expect(result.uploaded).toEqual(['SET_0000008']);
+    expect(result.skipped).toEqual([{ setName: 'SET_0000007', reason: expect.stringContaining('the local copy is damaged') }]);
+    expect((await keys(motoS3Client())).filter((k) => k.startsWith('sets/SET_0000007/'))).toEqual([]);
+    expect(await keys(motoS3Client())).toContain('sets/SET_0000008/manifest.json');
   });
 
   it('refill: a SET committed at the hot-site (manifest there) that misses a file gets only that file back, checked against the manifest; nothing else is sent', async () => {
     const root = tempDir();
-    const dir = join(root, 'SET_009');
+    const dir = join(root, 'SET_0000009');
     mkdirSync(dir);
     const { dump, manifest } = await writeSet(dir, 9);
     await uploadSet(motoS3Client(), BUCKET, dir, manifest);
-    await motoS3Client().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_009/commserv_FULL.dmp' }));
+    await motoS3Client().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000009/commserv_FULL.dmp' }));
     const { s3, sent } = recordingClient();
 
     const result = await refillHotSite(s3, BUCKET, root, createLogger({ level: 'silent' }));
 
-    expect(result).toMatchObject({ uploaded: [], skipped: [], repaired: [{ setName: 'SET_009', file: 'commserv_FULL.dmp', from: 'local' }] });
-    expect(sent.filter((c) => c.command === 'CreateMultipartUploadCommand').map((c) => c.input.Key)).toEqual(['sets/SET_009/commserv_FULL.dmp']);
+    expect(result).toMatchObject({ uploaded: [], skipped: [], repaired: [{ setName: 'SET_0000009', file: 'commserv_FULL.dmp', from: 'local' }] });
+    expect(sent.filter((c) => c.command === 'CreateMultipartUploadCommand').map((c) => c.input.Key)).toEqual(['sets/SET_0000009/commserv_FULL.dmp']);
     expect(sent.filter((c) => c.command === 'PutObjectCommand')).toEqual([]);
-    const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_009/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
+    const head = await motoS3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000009/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
     expect(head.ContentLength).toBe(dump.size);
     expect(head.ChecksumSHA256?.split('-')[0]).toBe(dump.s3ChecksumSHA256.split('-')[0]);
   });

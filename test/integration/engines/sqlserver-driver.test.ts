@@ -66,7 +66,7 @@ describe('SQL Server backup file streaming (real files; the SQL side mocked: SQL
     const session = {
       async execute(batch: string) {
         calls.push(batch);
-        if (/^BACKUP DATABASE/m.test(batch)) writeFileSync(join(backupDir, 'commserve-dr_SET_001_commserv_FULL.dmp'), payload);
+        if (/^BACKUP DATABASE/m.test(batch)) writeFileSync(join(backupDir, 'commserve-dr_SET_0000001_commserv_FULL.dmp'), payload);
         if (/AND m\.physical_device_name = N'/.test(batch)) {
           return { recordsets: [[{ type: 'D', database_name: 'commserv', backup_set_uuid: '6f9619ff-8b86-d011-b42d-00c04fc964ff', is_copy_only: false, first_lsn: '42000000001', checkpoint_lsn: '42000000017' }]], messages: [] };
         }
@@ -76,14 +76,14 @@ describe('SQL Server backup file streaming (real files; the SQL side mocked: SQL
     };
     const engine = new SqlServerEngine({ session, target: { server: 'localhost', port: 1433, database: 'commserv' }, backupDirectory: backupDir });
     const progress: Array<[number, number]> = [];
-    mkdirSync(join(setDir, 'SET_001'));
-    const dump = await engine.dumpFull(join(setDir, 'SET_001', 'commserv_FULL.dmp'), (d, t) => progress.push([d, t]));
+    mkdirSync(join(setDir, 'SET_0000001'));
+    const dump = await engine.dumpFull(join(setDir, 'SET_0000001', 'commserv_FULL.dmp'), (d, t) => progress.push([d, t]));
     expect(dump.bytes).toBe(payload.length);
     expect(readFileSync(dump.file).equals(payload)).toBe(true);
     expect(progress.at(-1)).toEqual([payload.length, payload.length]);
     expect(dump.identity.details).toMatchObject({ BackupSetGUID: '6F9619FF-8B86-D011-B42D-00C04FC964FF', CheckpointLSN: '42000000017', lsnSource: 'msdb' });
-    expect(existsSync(join(backupDir, 'commserve-dr_SET_001_commserv_FULL.dmp'))).toBe(false);
-    expect(calls[0]).toBe(`SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'${backupDir}/commserve-dr_SET_001_commserv_FULL.dmp' WITH CHECKSUM, INIT;`);
+    expect(existsSync(join(backupDir, 'commserve-dr_SET_0000001_commserv_FULL.dmp'))).toBe(false);
+    expect(calls[0]).toBe(`SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'${backupDir}/commserve-dr_SET_0000001_commserv_FULL.dmp' WITH CHECKSUM, INIT;`);
     await expect(streamCopy(join(backupDir, 'missing'), join(setDir, 'x'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

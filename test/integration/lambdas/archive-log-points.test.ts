@@ -2,11 +2,11 @@
  * ArchiveSet archives LOG points with their cycle (SPEC §4.5, issue 17 item 2): a LOG execution has no archive step
  * of its own; the next FULL or DIFFERENTIAL copies every complete, not yet archived LOG SET older than itself.
  */
-import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { decideJobRecord } from '#core/job';
 import { MANIFEST_FILE, setObjectKey, setPrefix } from '#core/hotsite-layout';
 import { setName } from '#core/set-id';
-import { makeArchiveSetHandler } from '#lambdas/archive-set';
+import { makeArchiveSetHandler, type ArchiveSetDeps } from '#lambdas/archive-set';
 import { motoS3Client, useMoto } from '../../support/moto';
 import { BUCKET, bytes, createBucket, defaultFiles, makeSet, putObject, recordCommands, uploadSet, type FixtureFile, type FixtureSet } from './fixtures';
 
@@ -137,5 +137,52 @@ describe('ArchiveSet: LOG points archived with their cycle (moto)', () => {
     const result = await archiver().archive({ phase1: logs[1].phase1 });
     expect(result.logPoints).toBeUndefined();
     expect(await archivedSets()).toEqual([setName(1), setName(3)].sort());
+  });
+});
+
+describe('ArchiveSet: LOG points archived with their cycle under Object Lock (moto, Object-Lock-enabled bucket)', () => {
+  useMoto();
+  const s3 = motoS3Client();
+  const DAY = 86_400_000;
+  const T0 = Date.now();
+  beforeEach(() => s3.send(new CreateBucketCommand({ Bucket: BUCKET, ObjectLockEnabledForBucket: true })));
+
+  function archiver(options: Partial<ArchiveSetDeps> & { at: number }) {
+    const client = motoS3Client();
+    // moto 5 wants a checksum-algorithm header on a CopyObject with lock headers (see archive-set.test.ts).
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'CopyObjectCommand') (args.request as { headers: Record<string, string> }).headers['x-amz-sdk-checksum-algorithm'] = 'SHA256';
+        return next(args);
+      },
+      { step: 'build', name: 'motoObjectLockCopyHeader' },
+    );
+    const { at, ...rest } = options;
+    return makeArchiveSetHandler({ s3: client, bucket: BUCKET, now: () => new Date(at), ...rest });
+  }
+  const retainUntil = async (key: string) => {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    return { mode: head.ObjectLockMode, until: head.ObjectLockRetainUntilDate ? new Date(head.ObjectLockRetainUntilDate).getTime() : undefined };
+  };
+  const keysOf = async (jobId: number) => ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: setPrefix('archive', jobId) }))).Contents ?? []).map((o) => o.Key!);
+
+  it("locks the LOG copies like the job's own, and extends the cycle's FULL to outlast them", async () => {
+    const full = makeSet(1, defaultFiles('single'));
+    const log = logSet(2, 1, 1);
+    for (const set of [full, log]) await uploadSet(s3, set);
+    await archiver({ at: T0, objectLock: { mode: 'GOVERNANCE', days: 30 } })({ phase1: full.phase1 });
+    const nextFull = makeSet(3, defaultFiles('single'));
+    await uploadSet(s3, nextFull);
+
+    // 10 days later the next FULL archives the LOG, locked 30 days: until T0 + 40 d, beyond FULL 1's T0 + 30 d.
+    const result = await archiver({ at: T0 + 10 * DAY, objectLock: { mode: 'GOVERNANCE', days: 30 } })({ phase1: nextFull.phase1 });
+
+    expect(result.logPoints).toEqual({ archived: [setName(2)], archivedCount: 1, failed: [] });
+    const logKeys = await keysOf(2);
+    expect(logKeys).toHaveLength(log.files.length + 1);
+    for (const key of logKeys) expect(await retainUntil(key)).toEqual({ mode: 'GOVERNANCE', until: T0 + 40 * DAY });
+    const fullKeys = await keysOf(1);
+    expect(fullKeys).toHaveLength(4);
+    for (const key of fullKeys) expect(await retainUntil(key)).toEqual({ mode: 'GOVERNANCE', until: T0 + 40 * DAY });
   });
 });

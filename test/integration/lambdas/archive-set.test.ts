@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { MANIFEST_FILE, setObjectKey } from '#core/hotsite-layout';
 import { MiB } from '#core/transfer-plan';
+import { setName } from '#core/set-id';
 import { makeArchiveSetHandler, type ArchiveSetDeps } from '#lambdas/archive-set';
 import { ArchiveCopyError } from '#lambdas/shared/errors';
 import { motoS3Client, useMoto } from '../../support/moto';
@@ -58,13 +59,13 @@ describe('ArchiveSet (moto)', () => {
 
     expect(result).toEqual({
       storageClass: 'GLACIER',
-      prefix: 'archive/SET_001/',
+      prefix: 'archive/SET_0000001/',
       objects: 4,
       bytes: set.phase1.bytes + set.manifest.length,
       multipartCopies: 0,
     });
     const copies = calls.filter((c) => c.name === 'CopyObjectCommand').map((c) => c.input);
-    expect(copies.map((c) => c.Key)).toEqual([...set.files.map((f) => `archive/SET_001/${f.name}`), 'archive/SET_001/manifest.json']);
+    expect(copies.map((c) => c.Key)).toEqual([...set.files.map((f) => `archive/SET_0000001/${f.name}`), 'archive/SET_0000001/manifest.json']);
     for (const copy of copies) {
       expect(copy).toMatchObject({ StorageClass: 'GLACIER', MetadataDirective: 'COPY', ChecksumAlgorithm: 'SHA256' });
     }
@@ -74,9 +75,9 @@ describe('ArchiveSet (moto)', () => {
       expect(archived.ContentLength).toBe(f.content.length);
       expect(archived.ChecksumSHA256).toBe(sha256Base64(f.content));
     }
-    expect((await head('archive/SET_001/manifest.json')).StorageClass).toBe('GLACIER');
+    expect((await head('archive/SET_0000001/manifest.json')).StorageClass).toBe('GLACIER');
     // The hot-site copy stays where it is.
-    expect((await head('sets/SET_001/commserv_FULL.dmp')).StorageClass).toBeUndefined();
+    expect((await head('sets/SET_0000001/commserv_FULL.dmp')).StorageClass).toBeUndefined();
   });
 
   it.each(['DEEP_ARCHIVE', 'GLACIER_IR'] as const)('uses the configured storage class %s', async (storageClass) => {
@@ -84,8 +85,8 @@ describe('ArchiveSet (moto)', () => {
     await uploadSet(s3, set);
     const result = await archiver({ storageClass }).archive({ phase1: set.phase1 });
     expect(result.storageClass).toBe(storageClass);
-    expect((await head('archive/SET_001/commserv_FULL.dmp')).StorageClass).toBe(storageClass);
-    expect((await head('archive/SET_001/manifest.json')).StorageClass).toBe(storageClass);
+    expect((await head('archive/SET_0000001/commserv_FULL.dmp')).StorageClass).toBe(storageClass);
+    expect((await head('archive/SET_0000001/manifest.json')).StorageClass).toBe(storageClass);
   });
 
   it('copies an object over the threshold with multipart copy, byte for byte', async () => {
@@ -98,7 +99,7 @@ describe('ArchiveSet (moto)', () => {
     expect(result.multipartCopies).toBe(1);
     const create = calls.filter((c) => c.name === 'CreateMultipartUploadCommand');
     expect(create).toHaveLength(1);
-    expect(create[0].input).toMatchObject({ Key: 'archive/SET_001/commserv_FULL.dmp', StorageClass: 'GLACIER', ChecksumAlgorithm: 'SHA256' });
+    expect(create[0].input).toMatchObject({ Key: 'archive/SET_0000001/commserv_FULL.dmp', StorageClass: 'GLACIER', ChecksumAlgorithm: 'SHA256' });
     const parts = calls.filter((c) => c.name === 'UploadPartCopyCommand').map((c) => [c.input.PartNumber, c.input.CopySourceRange]);
     expect(parts.sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
       [1, `bytes=0-${5 * MiB - 1}`],
@@ -106,10 +107,10 @@ describe('ArchiveSet (moto)', () => {
       [3, `bytes=${10 * MiB}-${11 * MiB - 1}`],
     ]);
     expect(calls.filter((c) => c.name === 'CompleteMultipartUploadCommand')).toHaveLength(1);
-    const archived = await head('archive/SET_001/commserv_FULL.dmp');
+    const archived = await head('archive/SET_0000001/commserv_FULL.dmp');
     expect(archived.StorageClass).toBe('GLACIER');
     expect(archived.ContentLength).toBe(11 * MiB);
-    expect((await readArchived('archive/SET_001/commserv_FULL.dmp')).equals(set.files[0].content)).toBe(true);
+    expect((await readArchived('archive/SET_0000001/commserv_FULL.dmp')).equals(set.files[0].content)).toBe(true);
   });
 
   it('archives a multipart-uploaded object under the threshold with CopyObject', async () => {
@@ -121,9 +122,9 @@ describe('ArchiveSet (moto)', () => {
 
     expect(result.multipartCopies).toBe(0);
     expect(calls.filter((c) => c.name === 'CreateMultipartUploadCommand')).toHaveLength(0);
-    const archived = await head('archive/SET_001/commserv_FULL.dmp');
+    const archived = await head('archive/SET_0000001/commserv_FULL.dmp');
     expect(archived.StorageClass).toBe('GLACIER');
-    expect((await readArchived('archive/SET_001/commserv_FULL.dmp')).equals(set.files[0].content)).toBe(true);
+    expect((await readArchived('archive/SET_0000001/commserv_FULL.dmp')).equals(set.files[0].content)).toBe(true);
   });
 
   it('is idempotent: a second run copies nothing', async () => {
@@ -144,26 +145,26 @@ describe('ArchiveSet (moto)', () => {
     const set = makeSet(1, defaultFiles('single'));
     await uploadSet(s3, set);
     const failing = archiver();
-    failing.failWhen((name, input) => name === 'CopyObjectCommand' && input.Key === 'archive/SET_001/commserv_hive.reg');
+    failing.failWhen((name, input) => name === 'CopyObjectCommand' && input.Key === 'archive/SET_0000001/commserv_hive.reg');
 
     const error = await failing.archive({ phase1: set.phase1 }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ArchiveCopyError);
     expect((error as Error).name).toBe('ArchiveCopyError');
-    expect((error as Error).message).toMatch(/copying sets\/SET_001\/commserv_hive\.reg to archive\/SET_001\/commserv_hive\.reg failed: InternalError/);
+    expect((error as Error).message).toMatch(/copying sets\/SET_0000001\/commserv_hive\.reg to archive\/SET_0000001\/commserv_hive\.reg failed: InternalError/);
     // The manifest is copied last: a partial archive copy has none.
-    await expect(head('archive/SET_001/manifest.json')).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(head('archive/SET_0000001/manifest.json')).rejects.toMatchObject({ name: 'NotFound' });
 
     const retry = archiver();
     await retry.archive({ phase1: set.phase1 });
     expect(retry.calls.filter((c) => c.name === 'CopyObjectCommand').map((c) => c.input.Key)).toEqual([
-      'archive/SET_001/commserv_hive.reg',
-      'archive/SET_001/FwPorts.txt',
-      'archive/SET_001/manifest.json',
+      'archive/SET_0000001/commserv_hive.reg',
+      'archive/SET_0000001/FwPorts.txt',
+      'archive/SET_0000001/manifest.json',
     ]);
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'archive/SET_001/' }));
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'archive/SET_0000001/' }));
     expect(listed.Contents?.map((o) => o.Key).sort()).toEqual(
-      ['FwPorts.txt', 'commserv_FULL.dmp', 'commserv_hive.reg', MANIFEST_FILE].map((n) => `archive/SET_001/${n}`).sort(),
+      ['FwPorts.txt', 'commserv_FULL.dmp', 'commserv_hive.reg', MANIFEST_FILE].map((n) => `archive/SET_0000001/${n}`).sort(),
     );
   });
 
@@ -179,7 +180,7 @@ describe('ArchiveSet (moto)', () => {
     expect(calls.filter((c) => c.name === 'CompleteMultipartUploadCommand')).toHaveLength(0);
     const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
     expect(uploads.Uploads ?? []).toEqual([]);
-    await expect(head('archive/SET_001/commserv_FULL.dmp')).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(head('archive/SET_0000001/commserv_FULL.dmp')).rejects.toMatchObject({ name: 'NotFound' });
   });
 
   it('re-copies an archived object whose storage class is not the configured one', async () => {
@@ -189,24 +190,24 @@ describe('ArchiveSet (moto)', () => {
     const { archive, calls } = archiver({ storageClass: 'DEEP_ARCHIVE' });
     await archive({ phase1: set.phase1 });
     expect(calls.filter((c) => c.name === 'CopyObjectCommand')).toHaveLength(4);
-    expect((await head('archive/SET_001/FwPorts.txt')).StorageClass).toBe('DEEP_ARCHIVE');
+    expect((await head('archive/SET_0000001/FwPorts.txt')).StorageClass).toBe('DEEP_ARCHIVE');
   });
 
   it('fails with SOURCE_MISSING when a file of the SET is gone', async () => {
     const set = makeSet(1, defaultFiles('single'));
     await uploadSet(s3, set);
-    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/FwPorts.txt' }));
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000001/FwPorts.txt' }));
     await expect(archiver().archive({ phase1: set.phase1 })).rejects.toMatchObject({
       name: 'ArchiveCopyError',
       code: 'SOURCE_MISSING',
-      message: expect.stringContaining('sets/SET_001/FwPorts.txt is missing'),
+      message: expect.stringContaining('sets/SET_0000001/FwPorts.txt is missing'),
     });
   });
 
   it('fails with SOURCE_CHANGED when a file no longer has the manifest size', async () => {
     const set = makeSet(1, defaultFiles('single'));
     await uploadSet(s3, set);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/FwPorts.txt', Body: 'changed!!!!!!' }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000001/FwPorts.txt', Body: 'changed!!!!!!' }));
     await expect(archiver().archive({ phase1: set.phase1 })).rejects.toMatchObject({ name: 'ArchiveCopyError', code: 'SOURCE_CHANGED' });
   });
 
@@ -255,7 +256,7 @@ describe('ArchiveSet with Object Lock (moto, Object-Lock-enabled bucket)', () =>
   }
 
   async function archivedKeys(jobId: number): Promise<string[]> {
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `archive/SET_${String(jobId).padStart(3, '0')}/` }));
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `archive/${setName(jobId)}/` }));
     return (listed.Contents ?? []).map((o) => o.Key!);
   }
 
@@ -278,7 +279,7 @@ describe('ArchiveSet with Object Lock (moto, Object-Lock-enabled bucket)', () =>
       expect(new Date(r!.RetainUntilDate!).getTime()).toBe(until.getTime());
     }
     // The hot-site copy is not locked: it must stay prunable.
-    expect(await retention('sets/SET_001/commserv_FULL.dmp')).toBeUndefined();
+    expect(await retention('sets/SET_0000001/commserv_FULL.dmp')).toBeUndefined();
     // Each copy carried its lock: no retention had to be set afterwards.
     expect(calls.filter((c) => c.name === 'PutObjectRetentionCommand')).toEqual([]);
   });
@@ -295,7 +296,7 @@ describe('ArchiveSet with Object Lock (moto, Object-Lock-enabled bucket)', () =>
     expect(created).toHaveLength(1);
     expect(created[0].input).toMatchObject({ ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date(T0 + 10 * DAY) });
     // moto does not apply the lock of a multipart upload; ArchiveSet's check after the copy sets it.
-    const r = await retention('archive/SET_001/commserv_FULL.dmp');
+    const r = await retention('archive/SET_0000001/commserv_FULL.dmp');
     expect(r?.Mode).toBe('COMPLIANCE');
     expect(new Date(r!.RetainUntilDate!).getTime()).toBe(T0 + 10 * DAY);
   });
@@ -305,7 +306,7 @@ describe('ArchiveSet with Object Lock (moto, Object-Lock-enabled bucket)', () =>
     await uploadSet(s3, full);
     await archiver({ at: T0, objectLock: { mode: 'GOVERNANCE', days: 30 } }).archive({ backupType: 'FULL', phase1: full.phase1 });
 
-    const diff = makeSet(2, diffFiles(), { backupType: 'DIFFERENTIAL', cycleId: 1, baseFullSet: 'SET_001' });
+    const diff = makeSet(2, diffFiles(), { backupType: 'DIFFERENTIAL', cycleId: 1, baseFullSet: 'SET_0000001' });
     await uploadSet(s3, diff);
     const diffPhase1 = { ...diff.phase1, backupType: 'DIFFERENTIAL' as const, requestedType: 'DIFFERENTIAL' as const, cycleId: 1 };
 
@@ -332,7 +333,7 @@ describe('ArchiveSet with Object Lock (moto, Object-Lock-enabled bucket)', () =>
   });
 
   it('archives a DIFFERENTIAL whose FULL has no archive copy (nothing to extend), and logs it', async () => {
-    const diff = makeSet(2, diffFiles(), { backupType: 'DIFFERENTIAL', cycleId: 1, baseFullSet: 'SET_001' });
+    const diff = makeSet(2, diffFiles(), { backupType: 'DIFFERENTIAL', cycleId: 1, baseFullSet: 'SET_0000001' });
     await uploadSet(s3, diff);
     const entries: Array<Record<string, unknown>> = [];
     const { archive } = archiver({ at: T0, objectLock: { mode: 'GOVERNANCE', days: 30 }, log: (e) => entries.push(e) });
@@ -340,7 +341,7 @@ describe('ArchiveSet with Object Lock (moto, Object-Lock-enabled bucket)', () =>
     const result = await archive({ backupType: 'DIFFERENTIAL', phase1: { ...diff.phase1, backupType: 'DIFFERENTIAL', cycleId: 1 } });
 
     expect(result.objects).toBe(3);
-    expect(entries).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringMatching(/^archive\/SET_001\/ holds no archive copy of the base FULL/) }));
+    expect(entries).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringMatching(/^archive\/SET_0000001\/ holds no archive copy of the base FULL/) }));
   });
 
   it('fails with ArchiveCopyError RETENTION_FAILED when the retention cannot be set', async () => {
@@ -354,6 +355,6 @@ describe('ArchiveSet with Object Lock (moto, Object-Lock-enabled bucket)', () =>
     const error = await retry.archive({ backupType: 'FULL', phase1: full.phase1 }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ArchiveCopyError);
-    expect(error).toMatchObject({ code: 'RETENTION_FAILED', message: expect.stringMatching(/cannot extend the Object Lock retention of archive\/SET_001\/.* AccessDenied: denied/) });
+    expect(error).toMatchObject({ code: 'RETENTION_FAILED', message: expect.stringMatching(/cannot extend the Object Lock retention of archive\/SET_0000001\/.* AccessDenied: denied/) });
   });
 });

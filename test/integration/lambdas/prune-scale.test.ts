@@ -115,7 +115,7 @@ describe('PruneSets at scale against moto (> 2,500 objects, 40 cycles)', () => {
       'sets/notaset/manifest.json',
       'sets/README.txt',
     ];
-    const outside = ['other/SET_007/manifest.json', 'setsX/SET_001/manifest.json'];
+    const outside = ['other/SET_0000007/manifest.json', 'setsX/SET_0000001/manifest.json'];
     await mapWithConcurrency([...foreign, ...outside], 8, (key) => put(s3, key, 'not ours'));
 
     const before = await listPrefix(s3, BUCKET, 'sets/');

@@ -43,10 +43,10 @@ describe('PruneSets against moto', () => {
     const sets = Array.from({ length: 12 }, (_, i) => fullSet(i + 1, 12));
     await uploadMany(s3, sets);
     // Foreign keys: not SET objects of this product.
-    const foreign = ['sets/README.txt', 'sets/SET_12/other.bin', 'sets/SET_001/nested/file.bin', 'sets/set_002/x.bin'];
+    const foreign = ['sets/README.txt', 'sets/SET_12/other.bin', 'sets/SET_0000001/nested/file.bin', 'sets/set_002/x.bin'];
     for (const key of foreign) await put(s3, key, 'not ours');
     // An incomplete SET (no manifest), written just now: an upload may still be running.
-    await put(s3, 'sets/SET_013/commserv_DIFF_13.dmp', 'partial');
+    await put(s3, 'sets/SET_0000013/commserv_DIFF_13.dmp', 'partial');
     const before = await listPrefix(s3, BUCKET, 'sets/');
     expect(before.length).toBeGreaterThan(1100);
 
@@ -71,15 +71,15 @@ describe('PruneSets against moto', () => {
 
     const after = (await listPrefix(s3, BUCKET, 'sets/')).map((o) => o.key);
     for (const key of foreign) expect(after).toContain(key);
-    expect(after).toContain('sets/SET_013/commserv_DIFF_13.dmp');
+    expect(after).toContain('sets/SET_0000013/commserv_DIFF_13.dmp');
     const remaining = new Set(after.flatMap((k) => /^sets\/(SET_\d{3,})\//.exec(k)?.[1] ?? []));
-    expect([...remaining].sort()).toEqual(['SET_001', 'SET_010', 'SET_011', 'SET_012', 'SET_013']); // SET_001 only for its foreign nested key
+    expect([...remaining].sort()).toEqual(['SET_0000001', 'SET_0000010', 'SET_0000011', 'SET_0000012', 'SET_0000013']); // SET_0000001 only for its foreign nested key
 
     const record = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'prune/012.json' }))).Body!.transformToString());
     expect(record.kind).toBe('commserve-dr-prune-plan');
     expect(record.hotSite.decisions).toHaveLength(13);
-    expect(record.hotSite.decisions.find((d: { setName: string }) => d.setName === 'SET_001')).toMatchObject({ action: 'expire', code: 'older-than-retention' });
-    expect(record.hotSite.decisions.find((d: { setName: string }) => d.setName === 'SET_013')).toMatchObject({ action: 'keep', code: 'open-cycle' }); // placed by position after SET_012
+    expect(record.hotSite.decisions.find((d: { setName: string }) => d.setName === 'SET_0000001')).toMatchObject({ action: 'expire', code: 'older-than-retention' });
+    expect(record.hotSite.decisions.find((d: { setName: string }) => d.setName === 'SET_0000013')).toMatchObject({ action: 'keep', code: 'open-cycle' }); // placed by position after SET_0000012
   });
 
   it('the next prune reuses the plan record as its index: reads only the new SET', async () => {
@@ -99,7 +99,7 @@ describe('PruneSets against moto', () => {
     const fifth = fullSet(5, 5);
     await uploadMany(s3, [fifth]);
     const second = await handler({ phase1: fifth.phase1, archive: {} });
-    // the previous plan record, the new SET's manifest, SET_004 whose status was only expected then (manifest + record)
+    // the previous plan record, the new SET's manifest, SET_0000004 whose status was only expected then (manifest + record)
     expect(second.requests.GetObject).toBe(1 + 1 + 2);
     expect(second.hotSite.expired).toBe(0);
   });
@@ -122,7 +122,7 @@ describe('PruneSets against moto', () => {
     });
     expect(allowed.archive).toMatchObject({ expired: 2, setsDeleted: 2, objectsDeleted: 4 });
     const left = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'archive/' }));
-    expect((left.Contents ?? []).map((o) => o.Key?.split('/')[1])).toEqual(['SET_003', 'SET_003', 'SET_004', 'SET_004']);
+    expect((left.Contents ?? []).map((o) => o.Key?.split('/')[1])).toEqual(['SET_0000003', 'SET_0000003', 'SET_0000004', 'SET_0000004']);
     expect(allowed.hotSite.expired).toBe(0);
   });
 });

@@ -27,18 +27,18 @@ describe('ReportJob (moto)', () => {
       backupType: 'FULL',
       phase1,
       validation: { files: 3, bytes: phase1.bytes, checkedBy: { s3Checksum: 3, streamedHash: 0 } },
-      archive: { storageClass: 'GLACIER', prefix: 'archive/SET_001/', objects: 4, bytes: phase1.bytes + 900, multipartCopies: 0 },
+      archive: { storageClass: 'GLACIER', prefix: 'archive/SET_0000001/', objects: 4, bytes: phase1.bytes + 900, multipartCopies: 0 },
     };
 
     const record = await report(input);
 
     expect(record).toMatchObject({
       jobId: 1,
-      setName: 'SET_001',
+      setName: 'SET_0000001',
       status: 'Completed',
       endTime: NOW,
       phase2: 'archived',
-      copies: { hotSite: `s3://${BUCKET}/sets/SET_001/`, archive: `s3://${BUCKET}/archive/SET_001/` },
+      copies: { hotSite: `s3://${BUCKET}/sets/SET_0000001/`, archive: `s3://${BUCKET}/archive/SET_0000001/` },
     });
     expect(JobRecordSchema.parse(record)).toEqual(record);
     expect(await readRecord('jobs/001.json')).toEqual(record);
@@ -57,9 +57,9 @@ describe('ReportJob (moto)', () => {
   });
 
   it('records Failed when validation failed', async () => {
-    const record = await report({ phase1, error: { Error: 'SetValidationError', Cause: '{"errorMessage":"sets/SET_001/FwPorts.txt is missing"}' } });
+    const record = await report({ phase1, error: { Error: 'SetValidationError', Cause: '{"errorMessage":"sets/SET_0000001/FwPorts.txt is missing"}' } });
     expect(record.status).toBe('Failed');
-    expect(record.events.at(-1)?.message).toBe('SET validation failed: sets/SET_001/FwPorts.txt is missing');
+    expect(record.events.at(-1)?.message).toBe('SET validation failed: sets/SET_0000001/FwPorts.txt is missing');
     expect(await readRecord('jobs/001.json')).toEqual(record);
   });
 
@@ -92,7 +92,7 @@ describe('ReportJob (moto)', () => {
       backupType: 'FULL',
       phase1,
       validation: { files: 3, bytes: phase1.bytes, checkedBy: { s3Checksum: 3, streamedHash: 0 } },
-      archive: { storageClass: 'GLACIER', prefix: 'archive/SET_001/', objects: 4, bytes: phase1.bytes + 900, multipartCopies: 0 },
+      archive: { storageClass: 'GLACIER', prefix: 'archive/SET_0000001/', objects: 4, bytes: phase1.bytes + 900, multipartCopies: 0 },
     };
 
     async function values(cw: CloudWatchClient, name: string): Promise<number[]> {

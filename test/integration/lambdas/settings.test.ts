@@ -185,7 +185,7 @@ describe('Lambda settings from Parameter Store (moto SSM)', () => {
       expect(first).toMatchObject({ outcome: 'pruned', hotSite: { sets: 4, expired: 2 } }); // keeps cycle 3 and the open cycle 4
       const left = async () =>
         [...new Set(((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sets/' }))).Contents ?? []).map((o) => o.Key!.split('/')[1]))].sort();
-      expect(await left()).toEqual(['SET_003', 'SET_004']);
+      expect(await left()).toEqual(['SET_0000003', 'SET_0000004']);
 
       // A console edit: the warm function keeps its settings; a new execution environment reads the new value.
       await put(`${PREFIX}/RetainCycles`, '3');
@@ -193,7 +193,7 @@ describe('Lambda settings from Parameter Store (moto SSM)', () => {
       resetSettingsCache();
       const second = await pruneSetsHandler({ backupType: 'FULL', phase1: sets[4].phase1, archive: { storageClass: 'GLACIER' } });
       expect(second).toMatchObject({ outcome: 'pruned', hotSite: { sets: 3, expired: 0 } });
-      expect(await left()).toEqual(['SET_003', 'SET_004', 'SET_005']);
+      expect(await left()).toEqual(['SET_0000003', 'SET_0000004', 'SET_0000005']);
     });
   });
 });

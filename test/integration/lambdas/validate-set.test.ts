@@ -66,15 +66,15 @@ describe('ValidateSet (moto)', () => {
         bytes: set.files.reduce((n, f) => n + f.content.length, 0),
         checkedBy: { s3Checksum: 3, streamedHash: 0 },
       });
-      expect(calls.filter((c) => c.name === 'GetObjectCommand').map((c) => c.input.Key)).toEqual(['sets/SET_001/manifest.json']);
+      expect(calls.filter((c) => c.name === 'GetObjectCommand').map((c) => c.input.Key)).toEqual(['sets/SET_0000001/manifest.json']);
     });
   });
 
   describe('a SET whose database dump was a multipart upload (lib-storage, 5 MiB parts, SHA-256)', () => {
     it('moto reports the composite checksum without the -N part-count suffix AWS adds', async () => {
       const content = bytes(11 * MiB, 3);
-      await putObject(s3, 'sets/SET_001/commserv_FULL.dmp', content, 'multipart');
-      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
+      await putObject(s3, 'sets/SET_0000001/commserv_FULL.dmp', content, 'multipart');
+      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000001/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
       const composite = compositeSha256(content, MULTIPART_PART_BYTES);
       expect(composite).toMatch(/-3$/);
       expect(head.ChecksumSHA256).toBe(composite.replace(/-3$/, ''));
@@ -100,7 +100,7 @@ describe('ValidateSet (moto)', () => {
   it('re-hashes objects uploaded without a SHA-256 checksum', async () => {
     const set = makeSet(1, defaultFiles('no-sha256'));
     await uploadSet(s3, set);
-    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000001/commserv_FULL.dmp', ChecksumMode: 'ENABLED' }));
     expect(head.ChecksumSHA256).toBeUndefined();
     const result = await validate({ phase1: set.phase1 });
     expect(result.checkedBy).toEqual({ s3Checksum: 0, streamedHash: 3 });
@@ -110,8 +110,8 @@ describe('ValidateSet (moto)', () => {
     it('fails when a file has another size', async () => {
       const set = makeSet(1, defaultFiles('single'));
       await uploadSet(s3, set);
-      await putObject(s3, 'sets/SET_001/commserv_hive.reg', Buffer.concat([set.files[1].content, Buffer.from('x')]), 'single');
-      await expectFailure({ phase1: set.phase1 }, 'SIZE_MISMATCH', /sets\/SET_001\/commserv_hive\.reg is \d+ bytes, the manifest says \d+/);
+      await putObject(s3, 'sets/SET_0000001/commserv_hive.reg', Buffer.concat([set.files[1].content, Buffer.from('x')]), 'single');
+      await expectFailure({ phase1: set.phase1 }, 'SIZE_MISMATCH', /sets\/SET_0000001\/commserv_hive\.reg is \d+ bytes, the manifest says \d+/);
     });
 
     it('fails when content changed with the same size (S3 checksum differs from the manifest)', async () => {
@@ -119,7 +119,7 @@ describe('ValidateSet (moto)', () => {
       await uploadSet(s3, set);
       const changed = Buffer.from(set.files[0].content);
       changed[1000] ^= 0xff;
-      await putObject(s3, 'sets/SET_001/commserv_FULL.dmp', changed, 'single');
+      await putObject(s3, 'sets/SET_0000001/commserv_FULL.dmp', changed, 'single');
       await expectFailure({ phase1: set.phase1 }, 'CHECKSUM_MISMATCH', /commserv_FULL\.dmp has SHA-256 checksum .* at S3, the manifest says/);
     });
 
@@ -128,22 +128,22 @@ describe('ValidateSet (moto)', () => {
       await uploadSet(s3, set);
       const changed = Buffer.from(set.files[0].content);
       changed[0] ^= 0x01;
-      await putObject(s3, 'sets/SET_001/commserv_FULL.dmp', changed, 'no-sha256');
+      await putObject(s3, 'sets/SET_0000001/commserv_FULL.dmp', changed, 'no-sha256');
       await expectFailure({ phase1: set.phase1 }, 'CHECKSUM_MISMATCH', /commserv_FULL\.dmp has SHA-256 [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
     });
 
     it('fails when a multipart object was replaced by other content of the same size', async () => {
       const set = makeSet(1, [bigDatabase('multipart'), ...defaultFiles('single').slice(1)]);
       await uploadSet(s3, set);
-      await putObject(s3, 'sets/SET_001/commserv_FULL.dmp', bytes(11 * MiB, 4), 'multipart');
+      await putObject(s3, 'sets/SET_0000001/commserv_FULL.dmp', bytes(11 * MiB, 4), 'multipart');
       await expectFailure({ phase1: set.phase1 }, 'CHECKSUM_MISMATCH', /commserv_FULL\.dmp/);
     });
 
     it('fails when a file is missing', async () => {
       const set = makeSet(1, defaultFiles('single'));
       await uploadSet(s3, set);
-      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/FwPorts.txt' }));
-      await expectFailure({ phase1: set.phase1 }, 'FILE_MISSING', /sets\/SET_001\/FwPorts\.txt is missing/);
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000001/FwPorts.txt' }));
+      await expectFailure({ phase1: set.phase1 }, 'FILE_MISSING', /sets\/SET_0000001\/FwPorts\.txt is missing/);
     });
   });
 
@@ -151,13 +151,13 @@ describe('ValidateSet (moto)', () => {
     it('fails when it is missing (incomplete SET)', async () => {
       const set = makeSet(1, defaultFiles('single'));
       for (const f of set.files) await putObject(s3, setObjectKey('sets', 1, f.name), f.content, 'single');
-      await expectFailure({ phase1: set.phase1 }, 'MANIFEST_MISSING', /sets\/SET_001\/manifest\.json not found/);
+      await expectFailure({ phase1: set.phase1 }, 'MANIFEST_MISSING', /sets\/SET_0000001\/manifest\.json not found/);
     });
 
     it('fails when it is not JSON', async () => {
       const set = makeSet(1, defaultFiles('single'));
       await uploadSet(s3, set);
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/manifest.json', Body: '{"formatVersion": 1,' }));
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000001/manifest.json', Body: '{"formatVersion": 1,' }));
       await expectFailure({ phase1: set.phase1 }, 'MANIFEST_INVALID', /not valid JSON/);
     });
 
@@ -165,8 +165,8 @@ describe('ValidateSet (moto)', () => {
       const set = makeSet(1, defaultFiles('single'));
       const other = makeSet(2, defaultFiles('single'));
       await uploadSet(s3, set);
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_001/manifest.json', Body: other.manifest }));
-      await expectFailure({ phase1: set.phase1 }, 'MANIFEST_MISMATCH', /jobId 2 \(phase 1 reported 1\), setName SET_002/);
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sets/SET_0000001/manifest.json', Body: other.manifest }));
+      await expectFailure({ phase1: set.phase1 }, 'MANIFEST_MISMATCH', /jobId 2 \(phase 1 reported 1\), setName SET_0000002/);
     });
 
     it('fails when phase 1 reports another bucket', async () => {
@@ -178,7 +178,7 @@ describe('ValidateSet (moto)', () => {
     it('fails when phase 1 names a manifest key outside its SET', async () => {
       const set = makeSet(1, defaultFiles('single'));
       await uploadSet(s3, set);
-      await expectFailure({ phase1: { ...set.phase1, manifestKey: 'jobs/001.json' } }, 'KEY_MISMATCH', /expected SET_001 at sets\/SET_001\/manifest\.json/);
+      await expectFailure({ phase1: { ...set.phase1, manifestKey: 'jobs/001.json' } }, 'KEY_MISMATCH', /expected SET_0000001 at sets\/SET_0000001\/manifest\.json/);
     });
   });
 });

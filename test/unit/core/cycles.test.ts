@@ -76,7 +76,7 @@ describe('buildCycles', () => {
     it('failed DIFFERENTIALs without a manifest belong to the cycle they fall in (by position)', () => {
       const report = buildCycles([full(1), failedDiff(2), diff(3, 1)]);
       expect(ids(report.cycles[0].differentials)).toEqual([2, 3]);
-      expect(report.cycles[0].reasons.notes.join('\n')).toMatch(/SET_002 has no cycle id: placed in this cycle/);
+      expect(report.cycles[0].reasons.notes.join('\n')).toMatch(/SET_0000002 has no cycle id: placed in this cycle/);
       expect(report.orphans).toEqual([]);
     });
 
@@ -84,7 +84,7 @@ describe('buildCycles', () => {
       const report = buildCycles([full(1), full(3), diff(4, 1)]);
       expect(ids(report.cycles[0].differentials)).toEqual([4]);
       expect(report.cycles[1].differentials).toEqual([]);
-      expect(report.cycles[0].reasons.notes.join('\n')).toMatch(/SET_004 follows FULL SET_003 but belongs to this cycle by its manifest's cycle id/);
+      expect(report.cycles[0].reasons.notes.join('\n')).toMatch(/SET_0000004 follows FULL SET_0000003 but belongs to this cycle by its manifest's cycle id/);
     });
 
     it('a failed FULL does not end the cycle: DIFFERENTIALs whose manifest names the previous cycle stay in it', () => {
@@ -99,7 +99,7 @@ describe('buildCycles', () => {
       expect(ids(report.cycles[0].differentials)).toEqual([2]);
       const orphan = report.orphans.find((o) => o.set.jobId === 4);
       expect(orphan).toMatchObject({ code: 'after-unsuccessful-full' });
-      expect(orphan?.reason).toMatch(/the FULL before it, SET_003, is incomplete/);
+      expect(orphan?.reason).toMatch(/the FULL before it, SET_0000003, is incomplete/);
     });
 
     it('a DIFFERENTIAL based on a FULL that did not succeed is an orphan', () => {
@@ -108,17 +108,17 @@ describe('buildCycles', () => {
         [3, 'unsuccessful-full'],
         [4, 'base-full-unusable'],
       ]);
-      expect(report.orphans[1].reason).toMatch(/based on FULL SET_003, which failed \(Failed\)/);
+      expect(report.orphans[1].reason).toMatch(/based on FULL SET_0000003, which failed \(Failed\)/);
     });
 
     it('a DIFFERENTIAL whose FULL is not listed (expired or never written) is an orphan', () => {
       const report = buildCycles([diff(7, 3), full(8)]);
-      expect(report.orphans).toEqual([expect.objectContaining({ code: 'base-full-missing', reason: expect.stringMatching(/FULL SET_003 is not listed/) })]);
+      expect(report.orphans).toEqual([expect.objectContaining({ code: 'base-full-missing', reason: expect.stringMatching(/FULL SET_0000003 is not listed/) })]);
     });
 
     it('a DIFFERENTIAL whose cycle id names another DIFFERENTIAL is an orphan', () => {
       const report = buildCycles([full(1), diff(2, 1), diff(3, 2)]);
-      expect(report.orphans).toEqual([expect.objectContaining({ code: 'base-full-missing', reason: expect.stringMatching(/SET_002 is a DIFFERENTIAL/) })]);
+      expect(report.orphans).toEqual([expect.objectContaining({ code: 'base-full-missing', reason: expect.stringMatching(/SET_0000002 is a DIFFERENTIAL/) })]);
     });
   });
 
@@ -135,7 +135,7 @@ describe('buildCycles', () => {
       const report = buildCycles([full(1), diff(2, 1), full(3, { status: JobStatus.Failed })]);
       expect(report.cycles[0].complete).toBe(false);
       expect(report.openCycle?.cycleId).toBe(1);
-      expect(report.cycles[0].reasons.complete).toMatch(/open: no later FULL has succeeded \(SET_003 failed \(Failed\)\)/);
+      expect(report.cycles[0].reasons.complete).toMatch(/open: no later FULL has succeeded \(SET_0000003 failed \(Failed\)\)/);
     });
 
     it('a later FULL that is still running does not complete the cycle yet', () => {
@@ -147,7 +147,7 @@ describe('buildCycles', () => {
     it('the following successful FULL completes the cycle and opens the next one', () => {
       const report = buildCycles([full(1), diff(2, 1), full(3)]);
       expect(report.cycles[0]).toMatchObject({ complete: true, completedBy: { jobId: 3 } });
-      expect(report.cycles[0].reasons.complete).toBe('complete: the following FULL SET_003 succeeded');
+      expect(report.cycles[0].reasons.complete).toBe('complete: the following FULL SET_0000003 succeeded');
       expect(report.openCycle?.cycleId).toBe(3);
     });
 
@@ -165,7 +165,7 @@ describe('buildCycles', () => {
     it('cycle whose last DIFFERENTIAL succeeded is successful', () => {
       const cycle = buildCycles([full(1), diff(2, 1), diff(3, 1), full(4)]).cycles[0];
       expect(cycle).toMatchObject({ successful: true, lastDifferential: { jobId: 3 } });
-      expect(cycle.reasons.successful).toBe('successful: its last DIFFERENTIAL SET_003 succeeded');
+      expect(cycle.reasons.successful).toBe('successful: its last DIFFERENTIAL SET_0000003 succeeded');
     });
 
     it.each([
@@ -176,7 +176,7 @@ describe('buildCycles', () => {
     ])('cycle whose last DIFFERENTIAL %s is not successful, even though it is complete', (_title, last) => {
       const cycle = buildCycles([full(1), diff(2, 1), last, full(4)]).cycles[0];
       expect(cycle).toMatchObject({ complete: true, successful: false, lastDifferential: last });
-      expect(cycle.reasons.successful).toMatch(/^not successful: its last DIFFERENTIAL SET_003 .* so the cycle cannot be restored to its end point$/);
+      expect(cycle.reasons.successful).toMatch(/^not successful: its last DIFFERENTIAL SET_0000003 .* so the cycle cannot be restored to its end point$/);
     });
 
     it('a last DIFFERENTIAL Completed With One or More Errors counts as succeeded', () => {
@@ -187,7 +187,7 @@ describe('buildCycles', () => {
     it('an open cycle whose last DIFFERENTIAL is still running is not (yet) successful', () => {
       const report = buildCycles([full(1), diff(2, 1), diff(3, undefined, { status: RUNNING, complete: false })]);
       expect(report.openCycle).toMatchObject({ successful: false, lastDifferential: { jobId: 3 } });
-      expect(report.openCycle?.reasons.successful).toMatch(/SET_003 is still running/);
+      expect(report.openCycle?.reasons.successful).toMatch(/SET_0000003 is still running/);
       expect(report.newestRestorablePoint).toMatchObject({ cycleId: 1, jobId: 2 });
     });
   });
@@ -197,7 +197,7 @@ describe('buildCycles', () => {
       const cycle = buildCycles([full(1), full(2)]).cycles[0];
       expect(cycle).toMatchObject({ complete: true, successful: true, differentials: [] });
       expect(cycle.lastDifferential).toBeUndefined();
-      expect(cycle.reasons.successful).toBe('successful: no DIFFERENTIAL, and its FULL SET_001 succeeded');
+      expect(cycle.reasons.successful).toBe('successful: no DIFFERENTIAL, and its FULL SET_0000001 succeeded');
     });
 
     it('a cycle whose following DIFFERENTIAL belongs to an earlier cycle by its manifest has no DIFFERENTIAL, and is successful', () => {
@@ -211,7 +211,7 @@ describe('buildCycles', () => {
       const cycle = buildCycles([full(1), diff(2, 1), failedDiff(3), diff(4, 1), full(5)]).cycles[0];
       expect(cycle).toMatchObject({ complete: true, successful: true, lastDifferential: { jobId: 4 } });
       expect(ids(cycle.differentials)).toEqual([2, 3, 4]);
-      expect(cycle.reasons.notes.join('\n')).toMatch(/intermediate DIFFERENTIAL SET_003 is incomplete .* does not matter/);
+      expect(cycle.reasons.notes.join('\n')).toMatch(/intermediate DIFFERENTIAL SET_0000003 is incomplete .* does not matter/);
     });
 
     it('the restorable point is the FULL plus the last (cumulative) DIFFERENTIAL, skipping failed ones', () => {
@@ -225,13 +225,13 @@ describe('buildCycles', () => {
       const cycle = buildCycles([full(1), diff(2, 1), failedDiff(3), full(4)]).cycles[0];
       expect(cycle.successful).toBe(false);
       expect(cycle.restorablePoint).toEqual({ cycleId: 1, full: full(1), differential: diff(2, 1), jobId: 2, sets: [full(1), diff(2, 1)] });
-      expect(cycle.reasons.restorablePoint).toBe('restorable to SET_002: FULL SET_001 + DIFFERENTIAL SET_002');
+      expect(cycle.reasons.restorablePoint).toBe('restorable to SET_0000002: FULL SET_0000001 + DIFFERENTIAL SET_0000002');
     });
 
     it('a cycle with no successful DIFFERENTIAL is restorable to its FULL alone', () => {
       const cycle = buildCycles([full(1), failedDiff(2)]).cycles[0];
       expect(cycle.restorablePoint).toEqual({ cycleId: 1, full: full(1), jobId: 1, sets: [full(1)] });
-      expect(cycle.reasons.restorablePoint).toBe('restorable to SET_001: the FULL alone (no DIFFERENTIAL of the cycle succeeded)');
+      expect(cycle.reasons.restorablePoint).toBe('restorable to SET_0000001: the FULL alone (no DIFFERENTIAL of the cycle succeeded)');
     });
 
     it('a DIFFERENTIAL with a manifest but no final status yet is not part of a restorable point', () => {
@@ -247,6 +247,13 @@ describe('buildCycles', () => {
     it('the newest restorable point combines the open cycle FULL with its newest successful DIFFERENTIAL', () => {
       const report = buildCycles([full(1), full(3), diff(4, 3), diff(5, 3), failedDiff(6)]);
       expect(ids(report.newestRestorablePoint!.sets)).toEqual([3, 5]);
+    });
+
+    it('DIFFERENTIALs taken on an older FULL after a newer FULL (that FULL went straight to the hot-site) make the newest point: the highest job id wins, not the newest cycle', () => {
+      const report = buildCycles([full(1), full(2), diff(3, 1), diff(4, 1)]);
+      expect(report.cycles.map((c) => [c.cycleId, ids(c.differentials)])).toEqual([[1, [3, 4]], [2, []]]);
+      expect(report.openCycle?.cycleId).toBe(2);
+      expect(ids(report.newestRestorablePoint!.sets)).toEqual([1, 4]);
     });
 
     it('a failed newer FULL leaves the newest restorable point in the previous cycle', () => {
@@ -310,7 +317,7 @@ describe('buildCycles', () => {
     it('duplicate job ids are refused with a clear error', () => {
       const call = () => buildCycles([full(1), diff(2, 1), diff(2, 1, { status: JobStatus.Failed })]);
       expect(call).toThrow(CycleInputError);
-      expect(call).toThrow('duplicate job id 2: each SET must be listed once (SET_002)');
+      expect(call).toThrow('duplicate job id 2: each SET must be listed once (SET_0000002)');
       try {
         call();
       } catch (error) {
@@ -320,7 +327,7 @@ describe('buildCycles', () => {
 
     it.each([
       ['a job id that is not a positive integer', { ...full(1), jobId: 0 }, /invalid job id 0/],
-      ['a SET name that does not match the job id', { ...full(1), setName: 'SET_002' }, /SET name SET_002 does not match job id 1/],
+      ['a SET name that does not match the job id', { ...full(1), setName: 'SET_0000002' }, /SET name SET_0000002 does not match job id 1/],
       ['an unknown status', { ...full(1), status: 'Done' as SetStatus }, /unknown status Done/],
       ['an unknown backup type', { ...full(1), backupType: 'INCREMENTAL' as 'FULL' }, /unknown backup type INCREMENTAL/],
       ['a FULL whose cycle id is not its own job id', full(5, { cycleId: 4 }), /a FULL starts its own cycle/],

@@ -5,16 +5,16 @@ import { describeRpo, formatJobSummary } from '#agent/commands/backup/summary';
 
 const phase1: Phase1Result = {
   jobId: 9,
-  setName: 'SET_009',
+  setName: 'SET_0000009',
   backupType: 'FULL',
   requestedType: 'FULL',
   cycleId: 9,
   bucket: 'hot',
-  setPrefix: 'sets/SET_009/',
-  manifestKey: 'sets/SET_009/manifest.json',
+  setPrefix: 'sets/SET_0000009/',
+  manifestKey: 'sets/SET_0000009/manifest.json',
   files: 5,
   bytes: 1000,
-  phase1Destination: '/dr/SET_009',
+  phase1Destination: '/dr/SET_0000009',
   integrity: 'ok',
   status: JobStatus.Completed,
   startTime: '2026-11-29T17:00:00.000Z',
@@ -23,7 +23,7 @@ const phase1: Phase1Result = {
   events: [],
 };
 const now = '2026-11-29T17:05:00.000Z';
-const archive = { storageClass: 'GLACIER', prefix: 'archive/SET_009/', objects: 6, bytes: 1200, multipartCopies: 0 };
+const archive = { storageClass: 'GLACIER', prefix: 'archive/SET_0000009/', objects: 6, bytes: 1200, multipartCopies: 0 };
 
 describe('job status', () => {
   it('maps statuses to SPEC §11 exit codes', () => {
@@ -41,7 +41,7 @@ describe('job status', () => {
 describe('decideJobRecord', () => {
   it('is Completed when phase 1, validation and archive succeeded', () => {
     const r = decideJobRecord({ backupType: 'FULL', phase1, validation: { files: 5, bytes: 1000, checkedBy: { s3Checksum: 5, streamedHash: 0 } }, archive }, 'hot', now);
-    expect(r).toMatchObject({ status: 'Completed', phase2: 'archived', copies: { hotSite: 's3://hot/sets/SET_009/', archive: 's3://hot/archive/SET_009/', phase1Destination: '/dr/SET_009' } });
+    expect(r).toMatchObject({ status: 'Completed', phase2: 'archived', copies: { hotSite: 's3://hot/sets/SET_0000009/', archive: 's3://hot/archive/SET_0000009/', phase1Destination: '/dr/SET_0000009' } });
   });
 
   it('is Completed With One or More Errors, phase 2 failed, when the archive copy failed after its retries', () => {
@@ -102,11 +102,11 @@ describe('decideJobRecord', () => {
     });
 
     it('adds a warning, status unchanged, when some keys could not be deleted', () => {
-      const prune = { ...pruned, outcome: 'pruned-with-errors' as const, failedKeys: 2, failureSample: ['archive/SET_001/manifest.json: AccessDenied locked'] };
+      const prune = { ...pruned, outcome: 'pruned-with-errors' as const, failedKeys: 2, failureSample: ['archive/SET_0000001/manifest.json: AccessDenied locked'] };
       const r = decideJobRecord({ backupType: 'FULL', phase1, validation, archive, prune }, 'hot', now);
       expect(r.status).toBe('Completed');
       expect(r.events.at(-1)).toMatchObject({ level: 'warning', code: 'PRUNE_INCOMPLETE' });
-      expect(r.events.at(-1)?.message).toMatch(/^retention applied with 2 key\(s\) not deleted \(e\.g\. archive\/SET_001\/manifest\.json: AccessDenied locked\)/);
+      expect(r.events.at(-1)?.message).toMatch(/^retention applied with 2 key\(s\) not deleted \(e\.g\. archive\/SET_0000001\/manifest\.json: AccessDenied locked\)/);
     });
 
     it('adds a warning, status unchanged, when PruneSets failed', () => {
@@ -156,6 +156,7 @@ describe('RPO in the job record and summary (issue 17 item 4)', () => {
   it('records the RPO of a LOG point (no archive copy of its own) and of a job whose archive copy failed', () => {
     const log = decideJobRecord({ backupType: 'LOG', phase1: { ...p1, backupType: 'LOG', requestedType: 'LOG' }, validation }, 'hot', now);
     expect(log.rpo).toEqual({ setName: name, pointTime, seconds: 260 });
+    expect(formatJobSummary(log)).toMatch(/\n  phase 2: archive +— +with its cycle: by the next FULL or DIFFERENTIAL \(no archive job per LOG point\)\n/);
     const archiveFailed = decideJobRecord({ backupType: 'FULL', phase1: p1, archiveError: { Error: 'ArchiveCopyError', Cause: 'x' } }, 'hot', now);
     expect(archiveFailed.rpo?.seconds).toBe(260);
   });

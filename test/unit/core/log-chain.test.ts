@@ -25,7 +25,7 @@ describe('log-chain: point-in-time plans over FULL + DIFFERENTIAL + LOG', () => 
 
   test('a moment between points restores the newest point at or before it, with the exact moment and the gap', () => {
     const plan = planPointInTime(buildCycles(day), T0 + 40 * 60_000);
-    expect(names(plan.point.sets)).toEqual(['SET_001', 'SET_002', 'SET_003']);
+    expect(names(plan.point.sets)).toEqual(['SET_0000001', 'SET_0000002', 'SET_0000003']);
     expect(new Date(plan.point.timeMs).toISOString()).toBe(at(30));
     expect(plan.point.exact).toBe(true);
     expect(plan.gapMs).toBe(10 * 60_000);
@@ -33,12 +33,12 @@ describe('log-chain: point-in-time plans over FULL + DIFFERENTIAL + LOG', () => 
 
   test('a LOG after a DIFFERENTIAL replays FULL + DIFFERENTIAL + the LOGs after it only', () => {
     const plan = planPointInTime(buildCycles(day), T0 + 90 * 60_000);
-    expect(names(plan.point.sets)).toEqual(['SET_001', 'SET_004', 'SET_005', 'SET_006']);
+    expect(names(plan.point.sets)).toEqual(['SET_0000001', 'SET_0000004', 'SET_0000005', 'SET_0000006']);
     expect(plan.gapMs).toBe(0);
   });
 
   test('a moment before the FULL is refused naming the oldest point', () => {
-    expect(() => planPointInTime(buildCycles(day), T0 - 60_000)).toThrow(/no restorable point at or before .*the oldest is SET_001/);
+    expect(() => planPointInTime(buildCycles(day), T0 - 60_000)).toThrow(/no restorable point at or before .*the oldest is SET_0000001/);
   });
 
   test('a missing LOG is a gap: recovery past it is refused naming the newest reachable moment; before it works', () => {
@@ -46,8 +46,8 @@ describe('log-chain: point-in-time plans over FULL + DIFFERENTIAL + LOG', () => 
     const report = buildCycles(withGap);
     const gaps = chainGaps(report);
     expect(gaps).toHaveLength(1);
-    expect(gaps[0].firstUnreachable.setName).toBe('SET_003');
-    expect(gaps[0].newestReachableBefore?.target.setName).toBe('SET_001');
+    expect(gaps[0].firstUnreachable.setName).toBe('SET_0000003');
+    expect(gaps[0].newestReachableBefore?.target.setName).toBe('SET_0000001');
     let error: unknown;
     try {
       planPointInTime(report, T0 + 40 * 60_000);
@@ -56,36 +56,36 @@ describe('log-chain: point-in-time plans over FULL + DIFFERENTIAL + LOG', () => 
     }
     expect(error).toBeInstanceOf(PointInTimeError);
     expect((error as PointInTimeError).code).toBe('AT_PAST_GAP');
-    expect((error as Error).message).toContain(`the newest reachable moment is ${at(0)} (SET_001)`);
-    expect((error as Error).message).toContain('SET_003');
+    expect((error as Error).message).toContain(`the newest reachable moment is ${at(0)} (SET_0000001)`);
+    expect((error as Error).message).toContain('SET_0000003');
     // The DIFFERENTIAL is cumulative: the points after it do not depend on the lost LOG.
-    expect(names(planPointInTime(report, T0 + 95 * 60_000).point.sets)).toEqual(['SET_001', 'SET_004', 'SET_005', 'SET_006']);
-    expect(names(planPointInTime(report, T0 + 10 * 60_000).point.sets)).toEqual(['SET_001']);
+    expect(names(planPointInTime(report, T0 + 95 * 60_000).point.sets)).toEqual(['SET_0000001', 'SET_0000004', 'SET_0000005', 'SET_0000006']);
+    expect(names(planPointInTime(report, T0 + 10 * 60_000).point.sets)).toEqual(['SET_0000001']);
   });
 
   test('a damaged LOG (reported by the caller) breaks the chain behind it, with every LOG it strands', () => {
     const report = buildCycles(day);
     const gaps = chainGaps(report, { damaged: new Map([[5, 'SHA-256 mismatch']]) });
     expect(gaps).toHaveLength(1);
-    expect(names(gaps[0].unreachable)).toEqual(['SET_005', 'SET_006']);
+    expect(names(gaps[0].unreachable)).toEqual(['SET_0000005', 'SET_0000006']);
     expect(gaps[0].reason).toContain('SHA-256 mismatch');
-    expect(() => planPointInTime(report, T0 + 90 * 60_000, { damaged: new Map([[5, 'SHA-256 mismatch']]) })).toThrow(/newest reachable moment is .*SET_004/);
-    expect(newestReachablePoint(report, { damaged: new Map([[5, 'x']]) })?.target.setName).toBe('SET_004');
+    expect(() => planPointInTime(report, T0 + 90 * 60_000, { damaged: new Map([[5, 'SHA-256 mismatch']]) })).toThrow(/newest reachable moment is .*SET_0000004/);
+    expect(newestReachablePoint(report, { damaged: new Map([[5, 'x']]) })?.target.setName).toBe('SET_0000004');
   });
 
   test('a failed LOG job is no point and no gap: the next LOG links over it', () => {
     const sets = [full(1, 0), log(2, 1, 1, 15, { status: JobStatus.Failed, complete: false, pointTime: undefined }), log(3, 1, 1, 30)];
     const report = buildCycles(sets);
     expect(chainGaps(report)).toEqual([]);
-    expect(resolveCycleChain(report.cycles[0]).points.map((p) => p.target.setName)).toEqual(['SET_001', 'SET_003']);
-    expect(logPredecessor(report)?.setName).toBe('SET_003');
+    expect(resolveCycleChain(report.cycles[0]).points.map((p) => p.target.setName)).toEqual(['SET_0000001', 'SET_0000003']);
+    expect(logPredecessor(report)?.setName).toBe('SET_0000003');
   });
 
   test('LOGs never change the cycle verdicts: a failed last LOG leaves the cycle successful', () => {
     const report = buildCycles([full(1, 0), diff(2, 1, 30), log(3, 1, 2, 45, { status: JobStatus.Failed })]);
     expect(report.cycles[0].successful).toBe(true);
-    expect(names(report.cycles[0].logs)).toEqual(['SET_003']);
-    expect(report.cycles[0].differentials.map((d) => d.setName)).toEqual(['SET_002']);
+    expect(names(report.cycles[0].logs)).toEqual(['SET_0000003']);
+    expect(report.cycles[0].differentials.map((d) => d.setName)).toEqual(['SET_0000002']);
   });
 
   test('a SET without pointTime uses its end time and says the moment is not exact', () => {
@@ -95,7 +95,7 @@ describe('log-chain: point-in-time plans over FULL + DIFFERENTIAL + LOG', () => 
   });
 
   test('chainFields reads previousSet and pointTime from a manifest', () => {
-    expect(chainFields({ previousSet: 'SET_007', pointTime: at(3) })).toEqual({ previousJobId: 7, pointTime: at(3) });
+    expect(chainFields({ previousSet: 'SET_0000007', pointTime: at(3) })).toEqual({ previousJobId: 7, pointTime: at(3) });
     expect(chainFields({})).toEqual({});
   });
 });

@@ -8,7 +8,7 @@ function fullManifest(overrides: Partial<ManifestInput> = {}): ManifestInput {
     formatVersion: 1,
     product: 'commserve-dr',
     jobId: 4,
-    setName: 'SET_004',
+    setName: 'SET_0000004',
     backupType: 'FULL',
     cycleId: 4,
     baseFullSet: null,
@@ -41,14 +41,14 @@ describe('manifest', () => {
 
   it('accepts a DIFFERENTIAL based on its cycle FULL', () => {
     const m = validateManifest(
-      fullManifest({ jobId: 6, setName: 'SET_006', backupType: 'DIFFERENTIAL', cycleId: 4, baseFullSet: 'SET_004', files: [{ name: 'commserv_DIFF_6.dmp', role: 'database', size: 10, sha256: SHA }] }),
+      fullManifest({ jobId: 6, setName: 'SET_0000006', backupType: 'DIFFERENTIAL', cycleId: 4, baseFullSet: 'SET_0000004', files: [{ name: 'commserv_DIFF_6.dmp', role: 'database', size: 10, sha256: SHA }] }),
     );
-    expect(m.baseFullSet).toBe('SET_004');
+    expect(m.baseFullSet).toBe('SET_0000004');
   });
 
   it('lists every problem with its field path', () => {
     try {
-      validateManifest(fullManifest({ setName: 'SET_005', cycleId: 2, files: [{ name: '../etc/passwd', role: 'database', size: -1, sha256: 'xyz' }] }));
+      validateManifest(fullManifest({ setName: 'SET_0000005', cycleId: 2, files: [{ name: '../etc/passwd', role: 'database', size: -1, sha256: 'xyz' }] }));
       throw new Error('expected a ManifestError');
     } catch (error) {
       expect(error).toBeInstanceOf(ManifestError);
@@ -64,9 +64,9 @@ describe('manifest', () => {
   });
 
   it('refuses inconsistent SET identity and cycle', () => {
-    expect(() => validateManifest(fullManifest({ setName: 'SET_005' }))).toThrow(/setName: must be SET_004/);
+    expect(() => validateManifest(fullManifest({ setName: 'SET_0000005' }))).toThrow(/setName: must be SET_0000004/);
     expect(() => validateManifest(fullManifest({ cycleId: 2 }))).toThrow(/cycleId/);
-    expect(() => validateManifest(fullManifest({ jobId: 6, setName: 'SET_006', backupType: 'DIFFERENTIAL', cycleId: 4, baseFullSet: 'SET_003' }))).toThrow(/baseFullSet: must be SET_004/);
+    expect(() => validateManifest(fullManifest({ jobId: 6, setName: 'SET_0000006', backupType: 'DIFFERENTIAL', cycleId: 4, baseFullSet: 'SET_0000003' }))).toThrow(/baseFullSet: must be SET_0000004/);
   });
 
   it('refuses a SET without a database dump, duplicate files, and a manifest listing itself', () => {
@@ -80,7 +80,7 @@ describe('manifest', () => {
   });
 
   it('gives clear errors for malformed bytes', () => {
-    expect(() => parseManifest('{"formatVersion": 1,', 'SET_004/manifest.json')).toThrow(/SET_004\/manifest.json is not valid JSON/);
+    expect(() => parseManifest('{"formatVersion": 1,', 'SET_0000004/manifest.json')).toThrow(/SET_0000004\/manifest.json is not valid JSON/);
     expect(() => parseManifest('[]')).toThrow(ManifestError);
     expect(() => parseManifest(JSON.stringify({ ...fullManifest(), formatVersion: 99 }))).toThrow(/formatVersion/);
     expect(() => parseManifest(Buffer.alloc(17 * 1024 * 1024, 32))).toThrow(/over the 16777216-byte limit/);

@@ -28,23 +28,23 @@ describe('choosePoint', () => {
   const sets = [set(1, 'FULL'), set(2, 'DIFFERENTIAL', { cycleId: 1 }), set(3, 'DIFFERENTIAL', { cycleId: 1 }), set(4, 'FULL'), set(5, 'DIFFERENTIAL', { cycleId: 4 }), set(6, 'DIFFERENTIAL', { cycleId: 4, status: 'Failed' })];
 
   it('picks the newest FULL + newest successful DIFFERENTIAL of its cycle', () => {
-    expect(choosePoint(sets).sets.map((s) => s.setName)).toEqual(['SET_004', 'SET_005']);
+    expect(choosePoint(sets).sets.map((s) => s.setName)).toEqual(['SET_0000004', 'SET_0000005']);
   });
   it('a named DIFFERENTIAL brings its FULL; a named FULL is alone', () => {
-    expect(choosePoint(sets, 'SET_002').sets.map((s) => s.setName)).toEqual(['SET_001', 'SET_002']);
-    expect(choosePoint(sets, 'SET_001').sets.map((s) => s.setName)).toEqual(['SET_001']);
+    expect(choosePoint(sets, 'SET_0000002').sets.map((s) => s.setName)).toEqual(['SET_0000001', 'SET_0000002']);
+    expect(choosePoint(sets, 'SET_0000001').sets.map((s) => s.setName)).toEqual(['SET_0000001']);
   });
   it('refuses unknown, failed, incomplete and orphan SETs with reasons', () => {
-    expect(() => choosePoint(sets, 'SET_099')).toThrow(expect.objectContaining({ code: 'SET_NOT_FOUND', exitCode: 2 }));
+    expect(() => choosePoint(sets, 'SET_0000099')).toThrow(expect.objectContaining({ code: 'SET_NOT_FOUND', exitCode: 2 }));
     expect(() => choosePoint(sets, 'nonsense')).toThrow(expect.objectContaining({ code: 'SET_NOT_FOUND' }));
-    expect(() => choosePoint(sets, 'SET_006')).toThrow(expect.objectContaining({ code: 'SET_NOT_RESTORABLE' }));
-    expect(() => choosePoint([set(2, 'DIFFERENTIAL', { cycleId: 1 })], 'SET_002')).toThrow(/cannot be restored/);
+    expect(() => choosePoint(sets, 'SET_0000006')).toThrow(expect.objectContaining({ code: 'SET_NOT_RESTORABLE' }));
+    expect(() => choosePoint([set(2, 'DIFFERENTIAL', { cycleId: 1 })], 'SET_0000002')).toThrow(/cannot be restored/);
     expect(() => choosePoint([set(1, 'FULL', { complete: false })])).toThrow(expect.objectContaining({ code: 'NO_RESTORABLE_POINT' }));
     expect(() => choosePoint([])).toThrow(/no SETs/);
   });
   it('places a DIFFERENTIAL without a cycle id (archived manifest not read yet) by position', () => {
     const point = choosePoint([set(1, 'FULL', { cycleId: undefined }), set(2, 'DIFFERENTIAL')]);
-    expect(point.sets.map((s) => s.setName)).toEqual(['SET_001', 'SET_002']);
+    expect(point.sets.map((s) => s.setName)).toEqual(['SET_0000001', 'SET_0000002']);
   });
 });
 
@@ -88,10 +88,10 @@ describe('parseRestoreHeader', () => {
 
 describe('stagingPath', () => {
   it('maps plain names into the SET folder', () => {
-    expect(stagingPath('/stage', 'SET_001', 'commserv_FULL.dmp')).toBe('/stage/SET_001/commserv_FULL.dmp');
+    expect(stagingPath('/stage', 'SET_0000001', 'commserv_FULL.dmp')).toBe('/stage/SET_0000001/commserv_FULL.dmp');
   });
   it.each(['../evil', '..', '.', '/etc/passwd', 'a/b', 'a\\b', 'C:evil', '', 'x\0y'])('refuses %j', (name) => {
-    expect(() => stagingPath('/stage', 'SET_001', name)).toThrow(expect.objectContaining({ code: 'MANIFEST_UNSAFE_PATH' }));
+    expect(() => stagingPath('/stage', 'SET_0000001', name)).toThrow(expect.objectContaining({ code: 'MANIFEST_UNSAFE_PATH' }));
   });
   it('refuses a bad SET folder name', () => {
     expect(() => stagingPath('/stage', '../x', 'a')).toThrow(expect.objectContaining({ code: 'MANIFEST_UNSAFE_PATH' }));
@@ -102,11 +102,11 @@ describe('makePlan', () => {
   it('totals bytes and estimates the wait of pending objects only', () => {
     const point = choosePoint([set(1, 'FULL'), set(2, 'DIFFERENTIAL', { cycleId: 1 })]);
     const objects: PlannedObject[] = [
-      { setName: 'SET_001', file: 'commserv_FULL.dmp', key: 'archive/SET_001/commserv_FULL.dmp', area: 'archive', copy: 'archive', skipped: [], size: 100, storageClass: 'DEEP_ARCHIVE', state: 'restore-needed' },
-      { setName: 'SET_002', file: 'commserv_DIFF_2.dmp', key: 'sets/SET_002/commserv_DIFF_2.dmp', area: 'sets', copy: 'hot-site', skipped: [], size: 10, storageClass: 'STANDARD', state: 'readable' },
+      { setName: 'SET_0000001', file: 'commserv_FULL.dmp', key: 'archive/SET_0000001/commserv_FULL.dmp', area: 'archive', copy: 'archive', skipped: [], size: 100, storageClass: 'DEEP_ARCHIVE', state: 'restore-needed' },
+      { setName: 'SET_0000002', file: 'commserv_DIFF_2.dmp', key: 'sets/SET_0000002/commserv_DIFF_2.dmp', area: 'sets', copy: 'hot-site', skipped: [], size: 10, storageClass: 'STANDARD', state: 'readable' },
     ];
     const plan = makePlan(point, objects, 'Bulk', '2026-01-01T00:00:00.000Z');
-    expect(plan).toMatchObject({ sets: ['SET_001', 'SET_002'], pointSet: 'SET_002', totalBytes: 110, pendingObjects: 1 });
+    expect(plan).toMatchObject({ sets: ['SET_0000001', 'SET_0000002'], pointSet: 'SET_0000002', totalBytes: 110, pendingObjects: 1 });
     expect(plan.estimatedWait.maxMinutes).toBe(2880);
   });
 });

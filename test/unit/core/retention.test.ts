@@ -65,7 +65,7 @@ describe('planRetention (SPEC §5, sentence by sentence)', () => {
     expect(p.openCycleId).toBe(7);
     expect(p.expire).toEqual([1, 2]);
     expect(verdict(p, 1).code).toBe('older-than-retention');
-    expect(verdict(p, 1).reason).toContain('older than the oldest retained cycle SET_003');
+    expect(verdict(p, 1).reason).toContain('older than the oldest retained cycle SET_0000003');
     expect(verdict(p, 8).code).toBe('open-cycle');
     expect(verdict(p, 3).code).toBe('within-retention');
   });
@@ -159,7 +159,7 @@ describe('planRetention (SPEC §5, sentence by sentence)', () => {
   it('"never delete the newest restorable point", even when it is in no kept position', () => {
     // The newest cycle's FULL is the newest restorable point; also in the open cycle.
     const p = plan(fourCycles(), 1);
-    expect(p.newestRestorablePoint).toEqual({ jobId: 8, sets: ['SET_007', 'SET_008'] });
+    expect(p.newestRestorablePoint).toEqual({ jobId: 8, sets: ['SET_0000007', 'SET_0000008'] });
     expect(verdict(p, 7).action).toBe('keep');
     expect(verdict(p, 8).action).toBe('keep');
   });

@@ -11,12 +11,12 @@ describe('planScrub', () => {
   it('never-checked SETs first (newest job first), then the least recently checked, within the budget', () => {
     const state = checkedAt({ 1: '2026-12-03T00:00:00Z', 2: '2026-12-01T00:00:00Z', 3: '2026-12-02T00:00:00Z' });
     const plan = planScrub([1, 2, 3, 4, 5].map((id) => candidate(id)), state, 36);
-    expect(plan).toEqual({ check: ['SET_005', 'SET_004', 'SET_002', 'SET_003'], requests: 36, deferred: 1 });
+    expect(plan).toEqual({ check: ['SET_0000005', 'SET_0000004', 'SET_0000002', 'SET_0000003'], requests: 36, deferred: 1 });
   });
 
   it('a SET larger than the budget is still checked when it comes first (one per job), never skipped for ever', () => {
-    expect(planScrub([candidate(1, 500), candidate(2, 5)], emptyScrubState(), 100)).toEqual({ check: ['SET_002'], requests: 5, deferred: 1 });
-    expect(planScrub([candidate(1, 500)], emptyScrubState(), 100)).toEqual({ check: ['SET_001'], requests: 500, deferred: 0 });
+    expect(planScrub([candidate(1, 500), candidate(2, 5)], emptyScrubState(), 100)).toEqual({ check: ['SET_0000002'], requests: 5, deferred: 1 });
+    expect(planScrub([candidate(1, 500)], emptyScrubState(), 100)).toEqual({ check: ['SET_0000001'], requests: 500, deferred: 0 });
   });
 
   it('budget 0 turns the checksum check off', () => {
@@ -53,11 +53,11 @@ describe('scrub state', () => {
     const b = checkedAt({ 1: '2026-12-02T00:00:00Z', 3: '2026-12-01T00:00:00Z' });
     const merged = mergeScrubStates(a, b);
     expect(Object.fromEntries(Object.entries(merged.sets).map(([k, v]) => [k, v.lastChecked]))).toEqual({
-      SET_001: '2026-12-02T00:00:00Z',
-      SET_002: '2026-12-03T00:00:00Z',
-      SET_003: '2026-12-01T00:00:00Z',
+      SET_0000001: '2026-12-02T00:00:00Z',
+      SET_0000002: '2026-12-03T00:00:00Z',
+      SET_0000003: '2026-12-01T00:00:00Z',
     });
-    expect(Object.keys(retainScrubState(merged, ['SET_002']).sets)).toEqual(['SET_002']);
+    expect(Object.keys(retainScrubState(merged, ['SET_0000002']).sets)).toEqual(['SET_0000002']);
     expect(parseScrubState('not json')).toEqual(emptyScrubState());
     expect(parseScrubState(JSON.stringify({ version: 9, sets: {} }))).toEqual(emptyScrubState());
     expect(parseScrubState(JSON.stringify(merged))).toEqual(merged);

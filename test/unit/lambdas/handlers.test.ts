@@ -84,7 +84,7 @@ describe('ValidateSet', () => {
     const result = await makeValidateSetHandler({ s3, bucket: set.phase1.bucket })({ phase1: set.phase1 });
     expect(result.checkedBy).toEqual({ s3Checksum: 1, streamedHash: 0 });
     expect(sent.map((s) => s.name)).toEqual(['GetObject', 'HeadObject']);
-    expect(sent[1].input).toMatchObject({ Key: 'sets/SET_001/commserv_FULL.dmp', ChecksumMode: 'ENABLED' });
+    expect(sent[1].input).toMatchObject({ Key: 'sets/SET_0000001/commserv_FULL.dmp', ChecksumMode: 'ENABLED' });
   });
 
   it('rejects a composite checksum with another part count', async () => {
@@ -104,7 +104,7 @@ describe('ValidateSet', () => {
     });
     await expect(makeValidateSetHandler({ s3, bucket: set.phase1.bucket })({ phase1: set.phase1 })).rejects.toMatchObject({
       code: 'S3_ERROR',
-      message: 'cannot read sets/SET_001/commserv_FULL.dmp: AccessDenied: Access Denied (HTTP 403)',
+      message: 'cannot read sets/SET_0000001/commserv_FULL.dmp: AccessDenied: Access Denied (HTTP 403)',
     });
   });
 });
@@ -163,7 +163,7 @@ describe('ArchiveSet', () => {
     expect(result).toMatchObject({ storageClass: 'DEEP_ARCHIVE', objects: 2, multipartCopies: 1, bytes: size + set.manifest.length });
     const create = sent.find((s) => s.name === 'CreateMultipartUpload')!;
     expect(create.input).toMatchObject({
-      Key: 'archive/SET_001/commserv_FULL.dmp',
+      Key: 'archive/SET_0000001/commserv_FULL.dmp',
       StorageClass: 'DEEP_ARCHIVE',
       ChecksumAlgorithm: 'SHA256',
       ContentType: 'application/octet-stream',
@@ -176,7 +176,7 @@ describe('ArchiveSet', () => {
       const [, start, end] = /^bytes=(\d+)-(\d+)$/.exec(String(part.CopySourceRange))!.map(Number);
       expect(start).toBe(next);
       next = end + 1;
-      expect(part).toMatchObject({ CopySource: 'commserve-dr-test-hot-site/sets/SET_001/commserv_FULL.dmp', CopySourceIfMatch: '"src"', UploadId: 'upload-1' });
+      expect(part).toMatchObject({ CopySource: 'commserve-dr-test-hot-site/sets/SET_0000001/commserv_FULL.dmp', CopySourceIfMatch: '"src"', UploadId: 'upload-1' });
     }
     expect(next).toBe(size);
     expect(peak()).toBeLessThanOrEqual(4);
@@ -185,7 +185,7 @@ describe('ArchiveSet', () => {
     expect(completed.map((p) => p.PartNumber)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
     expect(completed[0].ChecksumSHA256).toBe('c1');
     // The manifest is copied last, with CopyObject.
-    expect(sent.filter((s) => s.name === 'CopyObject').map((s) => s.input.Key)).toEqual(['archive/SET_001/manifest.json']);
+    expect(sent.filter((s) => s.name === 'CopyObject').map((s) => s.input.Key)).toEqual(['archive/SET_0000001/manifest.json']);
     expect(sent.findIndex((s) => s.name === 'CopyObject')).toBeGreaterThan(sent.findIndex((s) => s.name === 'CompleteMultipartUpload'));
   });
 
@@ -203,7 +203,7 @@ describe('ArchiveSet', () => {
     await expect(makeArchiveSetHandler({ s3, bucket: set.phase1.bucket })({ phase1: set.phase1 })).rejects.toMatchObject({
       name: 'ArchiveCopyError',
       code: 'COPY_FAILED',
-      message: 'copying sets/SET_001/commserv_FULL.dmp to archive/SET_001/commserv_FULL.dmp failed: SlowDown: slow down',
+      message: 'copying sets/SET_0000001/commserv_FULL.dmp to archive/SET_0000001/commserv_FULL.dmp failed: SlowDown: slow down',
     });
     expect(sent.filter((s) => s.name === 'AbortMultipartUpload').map((s) => s.input.UploadId)).toEqual(['upload-1']);
     expect(sent.some((s) => s.name === 'CompleteMultipartUpload' || s.name === 'CopyObject')).toBe(false);
@@ -231,7 +231,7 @@ describe('ArchiveSet', () => {
     });
     await expect(makeArchiveSetHandler({ s3, bucket: set.phase1.bucket })({ phase1: set.phase1 })).rejects.toMatchObject({
       code: 'COPY_CHECKSUM_MISMATCH',
-      message: expect.stringMatching(/^archive\/SET_001\/commserv_FULL\.dmp was copied with SHA-256 checksum LPJNul/),
+      message: expect.stringMatching(/^archive\/SET_0000001\/commserv_FULL\.dmp was copied with SHA-256 checksum LPJNul/),
     });
   });
 });

@@ -4,6 +4,7 @@ import { EnvironmentError, InvalidInputError, PruneError } from '#lambdas/shared
 import { pruneSettingsFromEnv } from '#lambdas/shared/prune-env';
 import { deleteKeys, DELETE_BATCH_MAX } from '#lambdas/shared/prune-io';
 import { BUCKET, defaultFiles, makeSet } from '../../integration/lambdas/fixtures';
+import { setName } from '#core/set-id';
 
 const DAY = 86_400_000;
 const NOW = new Date('2026-12-31T12:00:00.000Z');
@@ -63,8 +64,8 @@ function history(n: number) {
   for (let id = 1; id <= n; id++) {
     const set = makeSet(id, smallFiles(), { endTime: new Date(NOW.getTime() - (n - id + 1) * DAY).toISOString() });
     const lastModified = new Date(NOW.getTime() - (n - id + 1) * DAY);
-    for (const f of set.files) objects.set(`sets/SET_${String(id).padStart(3, '0')}/${f.name}`, { body: f.content, lastModified });
-    objects.set(`sets/SET_${String(id).padStart(3, '0')}/manifest.json`, { body: set.manifest, lastModified });
+    for (const f of set.files) objects.set(`sets/${setName(id)}/${f.name}`, { body: f.content, lastModified });
+    objects.set(`sets/${setName(id)}/manifest.json`, { body: set.manifest, lastModified });
   }
   return objects;
 }
@@ -74,10 +75,10 @@ const settings = { RetainCycles: 2, SetLifeSpanForFailedDR: 90, ArchiveRetainCyc
 describe('PruneSets handler (stubbed S3)', () => {
   it('per-key DeleteObjects Errors in a 200 response are retried, then reported (moto cannot produce them: stubbed client)', async () => {
     const objects = history(5);
-    // SET_001's manifest fails once (then succeeds on retry); SET_002's registry export always fails.
+    // SET_0000001's manifest fails once (then succeeds on retry); SET_0000002's registry export always fails.
     const errors = new Map([
-      ['sets/SET_001/manifest.json', 1],
-      ['sets/SET_002/commserv_hive.reg', 99],
+      ['sets/SET_0000001/manifest.json', 1],
+      ['sets/SET_0000002/commserv_hive.reg', 99],
     ]);
     const { s3 } = fakeS3(objects, errors);
     const handler = makePruneSetsHandler({ s3, bucket: BUCKET, settings, now: () => NOW, deleteAttempts: 3, retryDelayMs: 1 });
@@ -85,9 +86,9 @@ describe('PruneSets handler (stubbed S3)', () => {
     expect(summary.outcome).toBe('pruned-with-errors');
     expect(summary.hotSite.expired).toBe(2);
     expect(summary.failedKeys).toBe(1);
-    expect(summary.failureSample[0]).toContain('sets/SET_002/commserv_hive.reg: AccessDenied');
-    expect([...objects.keys()].filter((k) => k.startsWith('sets/SET_001/'))).toEqual([]);
-    expect([...objects.keys()].filter((k) => k.startsWith('sets/SET_002/'))).toEqual(['sets/SET_002/commserv_hive.reg']);
+    expect(summary.failureSample[0]).toContain('sets/SET_0000002/commserv_hive.reg: AccessDenied');
+    expect([...objects.keys()].filter((k) => k.startsWith('sets/SET_0000001/'))).toEqual([]);
+    expect([...objects.keys()].filter((k) => k.startsWith('sets/SET_0000002/'))).toEqual(['sets/SET_0000002/commserv_hive.reg']);
   });
 
   it('deleteKeys reports a key that keeps failing after every attempt (stubbed client)', async () => {

@@ -9,8 +9,8 @@ import { copySource, describeS3Error, hexToBase64, isNotFound, sameS3Checksum, s
 
 describe('S3 helpers', () => {
   it('URL-encodes each key segment of a copy source, keeping the separators', () => {
-    expect(copySource('b-1', 'sets/SET_001/commserv_FULL.dmp')).toBe('b-1/sets/SET_001/commserv_FULL.dmp');
-    expect(copySource('b-1', 'sets/SET_001/my module+1 ü.reg')).toBe('b-1/sets/SET_001/my%20module%2B1%20%C3%BC.reg');
+    expect(copySource('b-1', 'sets/SET_0000001/commserv_FULL.dmp')).toBe('b-1/sets/SET_0000001/commserv_FULL.dmp');
+    expect(copySource('b-1', 'sets/SET_0000001/my module+1 ü.reg')).toBe('b-1/sets/SET_0000001/my%20module%2B1%20%C3%BC.reg');
   });
 
   it('converts a hex SHA-256 to the base64 S3 uses', () => {

@@ -15,6 +15,13 @@ describe('registry parse output', () => {
     expect(`{\n  "format": "REGEDIT5",\n  "operations": [\n    ${indentedJson(value, '    ')}\n  ]\n}`).toBe(whole);
   });
 
+  it.each(['', '  ', '      ', '\t', '   '])('indentedJson with indent %j equals JSON.stringify(…, null, 2) with that indent after each line break', (indent) => {
+    for (const value of [{ a: [1, { b: 'x\ny' }], c: {} }, [], 'text', 7, null, undefined, [undefined]]) {
+      const expected = (JSON.stringify(value, null, 2) ?? 'null').replace(/\n/g, `\n${indent}`);
+      expect(indentedJson(value, indent)).toBe(expected);
+    }
+  });
+
   it('ChunkedOutput writes nothing until OUTPUT_CHUNK_CHARS (16 Ki) characters are gathered, keeps order, and flush sends the rest', () => {
     expect(OUTPUT_CHUNK_CHARS).toBe(16 * 1024);
     const writes: string[] = [];

@@ -220,6 +220,8 @@ describe('reg-format: writer layout (what regedit writes)', () => {
     ['a QWORD out of range', { format: 'REGEDIT5', operations: [{ op: 'setKey', key: KEY, values: [{ name: 'q', type: 'REG_QWORD', data: '18446744073709551616' }] }] }],
     ['a QWORD that is not decimal', { format: 'REGEDIT5', operations: [{ op: 'setKey', key: KEY, values: [{ name: 'q', type: 'REG_QWORD', data: '0x10' }] }] }],
     ['hex data of half a byte', { format: 'REGEDIT5', operations: [{ op: 'setKey', key: KEY, values: [{ name: 'b', type: 'REG_BINARY', data: 'abc' }] }] }],
+    ['hex data with a character that is not a hex digit (after valid bytes)', { format: 'REGEDIT5', operations: [{ op: 'setKey', key: KEY, values: [{ name: 'b', type: 'REG_BINARY', data: '00ffzz00' }] }] }],
+    ['hex data with a blank', { format: 'REGEDIT5', operations: [{ op: 'setKey', key: KEY, values: [{ name: 'b', type: 'REG_NONE', data: '00 f' }] }] }],
     ['a REG_MULTI_SZ string with NUL', { format: 'REGEDIT5', operations: [{ op: 'setKey', key: KEY, values: [{ name: 'm', type: 'REG_MULTI_SZ', data: ['a\0b'] }] }] }],
     ['an unknown type name', { format: 'REGEDIT5', operations: [{ op: 'setKey', key: KEY, values: [{ name: 'm', type: 'REG_HEX_x' as 'REG_HEX_1', data: '' }] }] }],
     ['a set key starting with "-"', { format: 'REGEDIT5', operations: [{ op: 'setKey', key: '-HKEY_LOCAL_MACHINE\\X', values: [] }] }],

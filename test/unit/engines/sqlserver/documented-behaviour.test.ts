@@ -51,7 +51,7 @@ describe('SQL Server behaviour per its documentation (SQL Server mocked: cannot 
 
     it('a phase-1 FULL sends no RESTORE HEADERONLY (SQL Server behaviour from the documentation: RESTORE HEADERONLY requires CREATE DATABASE permission)', async () => {
       const server = new FakeSqlServer();
-      await engineOf(server).dumpFull('/d/SET_001/commserv_FULL.dmp');
+      await engineOf(server).dumpFull('/d/SET_0000001/commserv_FULL.dmp');
       expect(server.statements.filter((s) => /RESTORE (HEADERONLY|FILELISTONLY)/.test(s))).toEqual([]);
     });
   });
@@ -95,7 +95,7 @@ describe('SQL Server behaviour per its documentation (SQL Server mocked: cannot 
       server.scripted.push({ match: /BACKUP DATABASE/, once: true, driverCode: 'ECLOSE' });
       const engine = engineOf(server);
       await expect(engine.checkIntegrity()).rejects.toMatchObject({ code: 'DB_UNREACHABLE', message: expect.stringContaining('stopped answering during DBCC CHECKDB') });
-      await expect(engine.dumpFull('/d/SET_002/commserv_FULL.dmp')).rejects.toMatchObject({ code: 'DB_UNREACHABLE' });
+      await expect(engine.dumpFull('/d/SET_0000002/commserv_FULL.dmp')).rejects.toMatchObject({ code: 'DB_UNREACHABLE' });
       expect(connectionError({ code: 'ECLOSE', message: 'Connection closed before request completed.' }, { server: 'cs01', port: 1433, database: 'commserv' }).code).toBe('DB_UNREACHABLE');
     });
 
@@ -105,7 +105,7 @@ describe('SQL Server behaviour per its documentation (SQL Server mocked: cannot 
       expect(isDiskFull([msg(3201, 16, 'Cannot open backup device. Operating system error 5(Access is denied.).')])).toBe(false);
       const server = new FakeSqlServer();
       server.scripted.push({ match: /BACKUP DATABASE/, once: true, errors: [msg(3202, 16, 'Write on "D:\\SQLBackup\\x.dmp" failed: 112(failed to retrieve text for this error. Reason: 15105)'), msg(3013, 16, 'BACKUP DATABASE is terminating abnormally.')] });
-      await expect(engineOf(server).dumpFull('/d/SET_003/commserv_FULL.dmp')).rejects.toMatchObject({ code: 'DUMP_DISK_FULL' });
+      await expect(engineOf(server).dumpFull('/d/SET_0000003/commserv_FULL.dmp')).rejects.toMatchObject({ code: 'DUMP_DISK_FULL' });
     });
   });
 
@@ -153,14 +153,14 @@ describe('SQL Server behaviour per its documentation (SQL Server mocked: cannot 
     it('records other tools\' non-COPY_ONLY FULLs and DIFFERENTIALs and whose chain each belongs to (SQL Server behaviour from the documentation: backupset.type D/I, is_copy_only, differential_base_guid)', async () => {
       const server = new FakeSqlServer();
       const engine = engineOf(server);
-      const full = await engine.dumpFull('/d/SET_010/commserv_FULL.dmp');
+      const full = await engine.dumpFull('/d/SET_0000010/commserv_FULL.dmp');
       const theirsOnOurs = server.foreignDifferential(); // the vendor's DIFFERENTIAL, based on our FULL
       server.foreignFull(true); // COPY_ONLY: ignored
       const theirFull = server.foreignFull(false);
       const theirsOnTheirs = server.foreignDifferential();
-      const base = { manifest: { setName: 'SET_010', jobId: 10, database: full.identity, files: [] } as unknown as Manifest, setDir: '/d/SET_010' };
-      await expect(engine.dumpDifferential(base, '/d/SET_011/commserv_DIFF_11.dmp', 11)).rejects.toMatchObject({ code: 'DIFF_BASE_MISMATCH' });
-      const promoted = await engine.dumpFull('/d/SET_011/commserv_FULL.dmp');
+      const base = { manifest: { setName: 'SET_0000010', jobId: 10, database: full.identity, files: [] } as unknown as Manifest, setDir: '/d/SET_0000010' };
+      await expect(engine.dumpDifferential(base, '/d/SET_0000011/commserv_DIFF_11.dmp', 11)).rejects.toMatchObject({ code: 'DIFF_BASE_MISMATCH' });
+      const promoted = await engine.dumpFull('/d/SET_0000011/commserv_FULL.dmp');
       const other = (promoted.identity as DatabaseIdentity).otherBackups!;
       expect(other.map((b) => [b.type, b.backupSetGuid, b.chain])).toEqual([
         ['DIFFERENTIAL', theirsOnTheirs.guid, 'other'],
@@ -180,10 +180,10 @@ describe('SQL Server behaviour per its documentation (SQL Server mocked: cannot 
     it('`sets` says under the SET whose chain each other tool\'s backup belongs to (SQL Server behaviour from the documentation: backupset.type D/I, is_copy_only, differential_base_guid)', async () => {
       const server = new FakeSqlServer();
       const engine = engineOf(server);
-      await engine.dumpFull('/d/SET_010/commserv_FULL.dmp');
+      await engine.dumpFull('/d/SET_0000010/commserv_FULL.dmp');
       server.foreignDifferential();
       server.foreignFull(false);
-      const promoted = await engine.dumpFull('/d/SET_011/commserv_FULL.dmp');
+      const promoted = await engine.dumpFull('/d/SET_0000011/commserv_FULL.dmp');
       const other = (promoted.identity as DatabaseIdentity).otherBackups!;
       const words = other.map(describeOtherBackup);
       const summary = { jobId: 11, setName: setName(11), backupType: 'FULL' as const, status: JobStatus.Completed, complete: true, cycleId: 11, endTime: '2025-01-02T18:10:00.000Z', pointTime: '2025-01-02T18:09:00.000Z', bytes: 100 };
@@ -201,7 +201,7 @@ describe('SQL Server behaviour per its documentation (SQL Server mocked: cannot 
       const server = new FakeSqlServer();
       const engine = engineOf(server);
       server.scripted.push({ match: /b\.type IN \('D', 'I'\)/, errors: [msg(229, 14, "The SELECT permission was denied on the object 'backupset', database 'msdb', schema 'dbo'.")] });
-      const full = await engine.dumpFull('/d/SET_012/commserv_FULL.dmp');
+      const full = await engine.dumpFull('/d/SET_0000012/commserv_FULL.dmp');
       expect(full.identity.otherBackups).toBeUndefined();
       expect(full.warnings).toBeUndefined();
     });

@@ -68,20 +68,20 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
     const server = new FakeSqlServer();
     const { engine, copies, removed } = engineWith(server);
     const progress: number[] = [];
-    const dump = await engine.dumpFull('/dest/SET_007/commserv_FULL.dmp', (done) => progress.push(done));
-    const serverFile = "D:\\SQL Backup\\O'Brien\\commserve-dr_SET_007_commserv_FULL.dmp";
+    const dump = await engine.dumpFull('/dest/SET_0000007/commserv_FULL.dmp', (done) => progress.push(done));
+    const serverFile = "D:\\SQL Backup\\O'Brien\\commserve-dr_SET_0000007_commserv_FULL.dmp";
     const backup = [...server.backups.values()][0]!;
     expect(server.statements.slice(0, 2)).toEqual([
-      "SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_007_commserv_FULL.dmp' WITH CHECKSUM, INIT, COMPRESSION;",
-      expect.stringContaining("WHERE b.database_name = N'commserv' AND m.physical_device_name = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_007_commserv_FULL.dmp'\nORDER BY b.backup_set_id DESC;"),
+      "SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_0000007_commserv_FULL.dmp' WITH CHECKSUM, INIT, COMPRESSION;",
+      expect.stringContaining("WHERE b.database_name = N'commserv' AND m.physical_device_name = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_0000007_commserv_FULL.dmp'\nORDER BY b.backup_set_id DESC;"),
     ]);
     expect(server.statements[1]).toMatch(/^SET LOCK_TIMEOUT 30000;\nSELECT TOP \(1\)/);
     expect(server.statements.some((st) => /RESTORE HEADERONLY/.test(st))).toBe(false);
     expect(server.files.has(serverFile)).toBe(true);
-    expect(copies).toEqual([{ source: '/mnt/sqlbackup/commserve-dr_SET_007_commserv_FULL.dmp', target: '/dest/SET_007/commserv_FULL.dmp' }]);
-    expect(removed).toEqual(['/mnt/sqlbackup/commserve-dr_SET_007_commserv_FULL.dmp']);
+    expect(copies).toEqual([{ source: '/mnt/sqlbackup/commserve-dr_SET_0000007_commserv_FULL.dmp', target: '/dest/SET_0000007/commserv_FULL.dmp' }]);
+    expect(removed).toEqual(['/mnt/sqlbackup/commserve-dr_SET_0000007_commserv_FULL.dmp']);
     expect(progress).toEqual([4096]);
-    expect(dump).toMatchObject({ file: '/dest/SET_007/commserv_FULL.dmp', bytes: 4096 });
+    expect(dump).toMatchObject({ file: '/dest/SET_0000007/commserv_FULL.dmp', bytes: 4096 });
     expect(dump.identity).toMatchObject({
       engine: 'sqlserver',
       name: 'commserv',
@@ -105,7 +105,7 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
       },
     });
     expect(backup.checkpointLsn > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
-    const cycle = await engine.prepareCycle('/dest/SET_007/commserv_FULL.dmp', '/dest/SET_007', 7);
+    const cycle = await engine.prepareCycle('/dest/SET_0000007/commserv_FULL.dmp', '/dest/SET_0000007', 7);
     expect(cycle).toEqual({ sidecars: [], details: { differentialBaseOf: 'BackupSetGUID+CheckpointLSN', differentialBaseAfterFull: backup.guid, differentialBaseIsThisFull: true } });
   });
 
@@ -113,8 +113,8 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
     const server = new FakeSqlServer();
     server.msdbDenied = true;
     const { engine, removed } = engineWith(server);
-    await expect(engine.dumpFull('/dest/SET_001/commserv_FULL.dmp')).rejects.toMatchObject({ code: 'DB_PERMISSION_DENIED', message: expect.stringContaining("Msg 229, Level 14, State 5: The SELECT permission was denied on the object 'backupset'") });
-    expect(removed).toEqual(['/mnt/sqlbackup/commserve-dr_SET_001_commserv_FULL.dmp']);
+    await expect(engine.dumpFull('/dest/SET_0000001/commserv_FULL.dmp')).rejects.toMatchObject({ code: 'DB_PERMISSION_DENIED', message: expect.stringContaining("Msg 229, Level 14, State 5: The SELECT permission was denied on the object 'backupset'") });
+    expect(removed).toEqual(['/mnt/sqlbackup/commserve-dr_SET_0000001_commserv_FULL.dmp']);
   });
 
   it('a failed BACKUP is a DatabaseError with the SQL messages; the backup directory unreadable by the agent is DUMP_NOT_READABLE', async () => {
@@ -132,32 +132,32 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
         throw Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' });
       },
     });
-    await expect(engine.dumpFull('/d/SET_001/commserv_FULL.dmp')).rejects.toMatchObject({ code: 'DUMP_FAILED', message: expect.stringContaining('Msg 3201, Level 16') });
-    await expect(engine.dumpFull('/d/SET_001/commserv_FULL.dmp')).rejects.toMatchObject({ code: 'DUMP_NOT_READABLE', message: expect.stringContaining('/mnt/sqlbackup/commserve-dr_SET_001_commserv_FULL.dmp') });
+    await expect(engine.dumpFull('/d/SET_0000001/commserv_FULL.dmp')).rejects.toMatchObject({ code: 'DUMP_FAILED', message: expect.stringContaining('Msg 3201, Level 16') });
+    await expect(engine.dumpFull('/d/SET_0000001/commserv_FULL.dmp')).rejects.toMatchObject({ code: 'DUMP_NOT_READABLE', message: expect.stringContaining('/mnt/sqlbackup/commserve-dr_SET_0000001_commserv_FULL.dmp') });
   });
 
   it('uses the server\'s default backup directory when none is configured', async () => {
     const server = new FakeSqlServer();
     server.scripted.push({ match: /InstanceDefaultBackupPath/, result: { recordsets: [[{ path: '/var/opt/mssql/backup' }]], messages: [] } });
     const { engine, copies } = engineWith(server, { backupDirectory: undefined, agentBackupDirectory: undefined });
-    await engine.dumpFull('/d/SET_002/commserv_FULL.dmp');
-    expect(server.statements[1]).toBe("SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'/var/opt/mssql/backup/commserve-dr_SET_002_commserv_FULL.dmp' WITH CHECKSUM, INIT, COMPRESSION;");
-    expect(copies[0]!.source).toBe('/var/opt/mssql/backup/commserve-dr_SET_002_commserv_FULL.dmp');
+    await engine.dumpFull('/d/SET_0000002/commserv_FULL.dmp');
+    expect(server.statements[1]).toBe("SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'/var/opt/mssql/backup/commserve-dr_SET_0000002_commserv_FULL.dmp' WITH CHECKSUM, INIT, COMPRESSION;");
+    expect(copies[0]!.source).toBe('/var/opt/mssql/backup/commserve-dr_SET_0000002_commserv_FULL.dmp');
   });
 
   describe('chain safety', () => {
     async function fullThenBase(server: FakeSqlServer) {
       const { engine, copies, removed } = engineWith(server);
-      const full = await engine.dumpFull('/d/SET_010/commserv_FULL.dmp');
-      return { engine, copies, removed, base: { manifest: manifestOf('SET_010', full.identity), setDir: '/d/SET_010' } };
+      const full = await engine.dumpFull('/d/SET_0000010/commserv_FULL.dmp');
+      return { engine, copies, removed, base: { manifest: manifestOf('SET_0000010', full.identity), setDir: '/d/SET_0000010' } };
     }
 
     it('our FULL is the base: a DIFFERENTIAL is taken against it and records DifferentialBaseGUID/LSN = the FULL\'s', async () => {
       const server = new FakeSqlServer();
       const { engine, base } = await fullThenBase(server);
       await expect(engine.differentialBaseProblem(base)).resolves.toBeNull();
-      const diff = await engine.dumpDifferential(base, '/d/SET_011/commserv_DIFF_11.dmp', 11);
-      expect(server.statements).toContain("SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_011_commserv_DIFF_11.dmp' WITH CHECKSUM, INIT, COMPRESSION, DIFFERENTIAL;");
+      const diff = await engine.dumpDifferential(base, '/d/SET_0000011/commserv_DIFF_11.dmp', 11);
+      expect(server.statements).toContain("SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_0000011_commserv_DIFF_11.dmp' WITH CHECKSUM, INIT, COMPRESSION, DIFFERENTIAL;");
       expect(diff.identity.details).toMatchObject({
         BackupType: 5,
         DifferentialBaseGUID: base.manifest.database.details.BackupSetGUID,
@@ -179,8 +179,8 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
       const reason = await engine.differentialBaseProblem(base);
       expect(reason).toContain(`a full backup not taken by commserve-dr, not COPY_ONLY, is now the differential base of commserv (BackupSetGUID ${foreign.guid})`);
       expect(reason).toContain('by CORP\\svc-othertool to \\\\nas\\othertool\\commserv.bak');
-      expect(reason).toContain(`instead of the cycle's FULL SET_010 (${base.manifest.database.details.BackupSetGUID})`);
-      await expect(engine.dumpDifferential(base, '/d/SET_012/commserv_DIFF_12.dmp', 12)).rejects.toMatchObject({ code: 'DIFF_BASE_MISMATCH' });
+      expect(reason).toContain(`instead of the cycle's FULL SET_0000010 (${base.manifest.database.details.BackupSetGUID})`);
+      await expect(engine.dumpDifferential(base, '/d/SET_0000012/commserv_DIFF_12.dmp', 12)).rejects.toMatchObject({ code: 'DIFF_BASE_MISMATCH' });
       expect(server.statements.filter((s) => /DIFFERENTIAL;$/.test(s))).toEqual([]);
     });
 
@@ -198,40 +198,40 @@ describe('SQL Server engine (SQL Server mocked: cannot run here)', () => {
       const ours = { guid: server.base!.guid, lsn: server.base!.lsn.toString() };
       server.foreignFull(false);
       server.scripted.push({ match: /sys\.database_files/, once: true, result: { recordsets: [[{ file_id: 1, name: 'CommServ', differential_base_lsn: ours.lsn, differential_base_guid: ours.guid }]], messages: [] } });
-      await expect(engine.dumpDifferential(base, '/d/SET_013/commserv_DIFF_13.dmp', 13)).rejects.toMatchObject({ code: 'DIFF_BASE_MISMATCH', message: expect.stringContaining('another full backup ran meanwhile') });
+      await expect(engine.dumpDifferential(base, '/d/SET_0000013/commserv_DIFF_13.dmp', 13)).rejects.toMatchObject({ code: 'DIFF_BASE_MISMATCH', message: expect.stringContaining('another full backup ran meanwhile') });
       expect(copies).toHaveLength(1); // only the FULL was copied
-      expect(removed.at(-1)).toBe('/mnt/sqlbackup/commserve-dr_SET_013_commserv_DIFF_13.dmp');
+      expect(removed.at(-1)).toBe('/mnt/sqlbackup/commserve-dr_SET_0000013_commserv_DIFF_13.dmp');
     });
 
     it('decides from the recorded FULL alone: other engine, other database, copy-only or missing GUID', () => {
       const ok: DatabaseIdentity = { engine: 'sqlserver', name: 'commserv', details: { BackupType: 1, BackupSetGUID: 'A-B', CheckpointLSN: '100', IsCopyOnly: false } };
       const files = [{ fileId: 1, name: 'a', guid: 'A-B', lsn: '100' }];
-      expect(differentialBaseDecision('SET_001', ok, 'commserv', files)).toBeNull();
-      expect(differentialBaseDecision('SET_001', { ...ok, engine: 'sqlite' }, 'commserv', files)).toMatch(/sqlite engine/);
-      expect(differentialBaseDecision('SET_001', ok, 'other', files)).toMatch(/database commserv, this is other/);
-      expect(differentialBaseDecision('SET_001', { ...ok, details: { ...ok.details, IsCopyOnly: true } }, 'commserv', files)).toMatch(/COPY_ONLY/);
-      expect(differentialBaseDecision('SET_001', { ...ok, details: {} }, 'commserv', files)).toMatch(/no BackupSetGUID/);
-      expect(differentialBaseDecision('SET_001', ok, 'commserv', [{ ...files[0]!, guid: null }])).toMatch(/has no differential base/);
-      expect(differentialBaseDecision('SET_001', ok, 'commserv', [files[0]!, { ...files[0]!, fileId: 3, guid: 'C-D' }])).toMatch(/different differential bases/);
+      expect(differentialBaseDecision('SET_0000001', ok, 'commserv', files)).toBeNull();
+      expect(differentialBaseDecision('SET_0000001', { ...ok, engine: 'sqlite' }, 'commserv', files)).toMatch(/sqlite engine/);
+      expect(differentialBaseDecision('SET_0000001', ok, 'other', files)).toMatch(/database commserv, this is other/);
+      expect(differentialBaseDecision('SET_0000001', { ...ok, details: { ...ok.details, IsCopyOnly: true } }, 'commserv', files)).toMatch(/COPY_ONLY/);
+      expect(differentialBaseDecision('SET_0000001', { ...ok, details: {} }, 'commserv', files)).toMatch(/no BackupSetGUID/);
+      expect(differentialBaseDecision('SET_0000001', ok, 'commserv', [{ ...files[0]!, guid: null }])).toMatch(/has no differential base/);
+      expect(differentialBaseDecision('SET_0000001', ok, 'commserv', [files[0]!, { ...files[0]!, fileId: 3, guid: 'C-D' }])).toMatch(/different differential bases/);
       // An LSN disagreement alone is not a refusal: the backup-set GUID decides.
-      expect(differentialBaseDecision('SET_001', ok, 'commserv', [{ ...files[0]!, lsn: '101' }])).toBeNull();
+      expect(differentialBaseDecision('SET_0000001', ok, 'commserv', [{ ...files[0]!, lsn: '101' }])).toBeNull();
     });
 
     it('an LSN disagreement is a warning naming both values, never a refusal (SQL Server behaviour from the documentation: HEADERONLY DifferentialBaseLSN = the base\'s FirstLSN; Ola/dbatools compare CheckpointLSN; a wrong base is refused by SQL Server with 3136)', async () => {
       const full = { FirstLSN: '34000000012300100', CheckpointLSN: '34000000012300117' };
-      expect(differentialLsnWarning('SET_010', full, '34000000012300100')).toBeNull();
-      expect(differentialLsnWarning('SET_010', full, '34000000012300117')).toBeNull();
-      expect(differentialLsnWarning('SET_010', full, null)).toBeNull();
-      expect(differentialLsnWarning('SET_010', full, '34000000012300999')).toBe(
-        "the DIFFERENTIAL's DifferentialBaseLSN 34000000012300999 is neither the FirstLSN (34000000012300100) nor the CheckpointLSN (34000000012300117) of the cycle's FULL SET_010; the backup-set GUID matches, so the chain stands (SQL Server refuses a wrong base with error 3136)",
+      expect(differentialLsnWarning('SET_0000010', full, '34000000012300100')).toBeNull();
+      expect(differentialLsnWarning('SET_0000010', full, '34000000012300117')).toBeNull();
+      expect(differentialLsnWarning('SET_0000010', full, null)).toBeNull();
+      expect(differentialLsnWarning('SET_0000010', full, '34000000012300999')).toBe(
+        "the DIFFERENTIAL's DifferentialBaseLSN 34000000012300999 is neither the FirstLSN (34000000012300100) nor the CheckpointLSN (34000000012300117) of the cycle's FULL SET_0000010; the backup-set GUID matches, so the chain stands (SQL Server refuses a wrong base with error 3136)",
       );
       // Through the engine: the DIFFERENTIAL is taken, the warning travels with the dump (job record).
       const server = new FakeSqlServer();
       const { engine, base } = await fullThenBase(server);
-      const recorded = { ...base, manifest: manifestOf('SET_010', { ...base.manifest.database, details: { ...base.manifest.database.details, FirstLSN: '1', CheckpointLSN: '2' } }) };
-      const diff = await engine.dumpDifferential(recorded, '/d/SET_011/commserv_DIFF_11.dmp', 11);
+      const recorded = { ...base, manifest: manifestOf('SET_0000010', { ...base.manifest.database, details: { ...base.manifest.database.details, FirstLSN: '1', CheckpointLSN: '2' } }) };
+      const diff = await engine.dumpDifferential(recorded, '/d/SET_0000011/commserv_DIFF_11.dmp', 11);
       expect(diff.identity.details.BackupType).toBe(5);
-      expect(diff.warnings).toEqual([expect.stringMatching(/^the DIFFERENTIAL's DifferentialBaseLSN \d+ is neither the FirstLSN \(1\) nor the CheckpointLSN \(2\) of the cycle's FULL SET_010/)]);
+      expect(diff.warnings).toEqual([expect.stringMatching(/^the DIFFERENTIAL's DifferentialBaseLSN \d+ is neither the FirstLSN \(1\) nor the CheckpointLSN \(2\) of the cycle's FULL SET_0000010/)]);
     });
   });
 
@@ -350,9 +350,9 @@ describe('SQL Server credentials, connection errors and retries (SQL Server mock
       connect: async () => server,
       engine: { copyBackupFile: async (source) => (copies.push(source), 1), removeBackupFile: async () => undefined },
     });
-    await engine.dumpFull('/dest/SET_009/commserv_FULL.dmp');
-    expect(server.statements[0]).toBe("SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'D:\\SQLBackup\\commserve-dr_SET_009_commserv_FULL.dmp' WITH CHECKSUM, INIT, NO_COMPRESSION;");
-    expect(copies).toEqual(['/mnt/sqlbackup/commserve-dr_SET_009_commserv_FULL.dmp']);
+    await engine.dumpFull('/dest/SET_0000009/commserv_FULL.dmp');
+    expect(server.statements[0]).toBe("SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'D:\\SQLBackup\\commserve-dr_SET_0000009_commserv_FULL.dmp' WITH CHECKSUM, INIT, NO_COMPRESSION;");
+    expect(copies).toEqual(['/mnt/sqlbackup/commserve-dr_SET_0000009_commserv_FULL.dmp']);
     await engine.close();
     if (settings.Database.engine !== 'sqlserver') throw new Error('unreachable');
     expect(mssqlOptionsFor(settings.Database)).toEqual({ trustServerCertificate: true });

@@ -16,7 +16,8 @@ import { SqlBatchError, type BatchOptions, type SqlBatchResult, type SqlMessage,
 /** One backup set the fake server knows. */
 export interface FakeBackup {
   guid: string;
-  type: 1 | 5;
+  /** 1 database (FULL), 5 differential, 2 log. */
+  type: 1 | 2 | 5;
   copyOnly: boolean;
   database: string;
   firstLsn: bigint;
@@ -83,6 +84,12 @@ export class FakeSqlServer implements SqlSession {
   orphans = new Map<string, string>();
   /** `backupset.time_zone` of new rows (15-minute steps from UTC; 4 = UTC+01:00). */
   timeZone = 4;
+  /** `sys.databases.recovery_model_desc` of the CommServe database (FULL, BULK_LOGGED, SIMPLE). */
+  recoveryModel = 'FULL';
+  /** Where the next log backup starts (the log chain: each BACKUP LOG starts where the previous one ended). */
+  private logChainStart = 34_000_000_012_300_001n;
+  /** The clock of new backups (backup_finish_date); each backup moves it 1 min on. */
+  clock = new Date(Date.UTC(2025, 0, 2, 17, 5, 0));
 
   constructor(readonly database = 'commserv') {
     this.databases.add(database);
@@ -126,6 +133,30 @@ export class FakeSqlServer implements SqlSession {
     return this.takeBackup(this.database, `\\\\nas\\othertool\\${this.database}_diff.bak`, true, false, userName);
   }
 
+  /** Another tool takes a log backup (the chain moves on: the next LOG starts after it). */
+  foreignLog(userName = 'CORP\\svc-othertool'): FakeBackup {
+    return this.takeLogBackup(this.database, `\\\\nas\\othertool\\${this.database}.trn`, userName);
+  }
+
+  /** BACKUP LOG: from where the previous log backup ended to now; refused under the SIMPLE recovery model (error 4208). */
+  private takeLogBackup(database: string, device: string, userName: string): FakeBackup {
+    if (this.recoveryModel === 'SIMPLE') {
+      throw new SqlBatchError([{ number: 4208, severity: 16, state: 1, message: `The statement BACKUP LOG is not allowed while the recovery model is SIMPLE. Use BACKUP DATABASE or change the recovery model using ALTER DATABASE.` }, { number: 3013, severity: 16, state: 1, message: 'BACKUP LOG is terminating abnormally.' }], [], 'EREQUEST');
+    }
+    const first = this.logChainStart;
+    const last = (this.lsn += 1_000_000n);
+    this.logChainStart = last;
+    this.clock = new Date(this.clock.getTime() + 60_000);
+    const backup: FakeBackup = {
+      guid: nextGuid(), type: 2, copyOnly: false, database, firstLsn: first, lastLsn: last, checkpointLsn: this.base?.lsn ?? 0n, databaseBackupLsn: this.base?.lsn ?? 0n,
+      diffBaseLsn: null, diffBaseGuid: null, userName, device, finished: this.clock,
+    };
+    this.backups.set(backup.guid, backup);
+    this.files.set(device, backup.guid);
+    if (this.writeBackupFiles && !device.startsWith('\\\\')) writeFileSync(this.localPathOf(device), FakeSqlServer.backupFileContent(backup.guid));
+    return backup;
+  }
+
   private takeBackup(database: string, device: string, differential: boolean, copyOnly: boolean, userName: string): FakeBackup {
     const first = (this.lsn += 1_000_000n);
     const checkpoint = (this.lsn += 17n);
@@ -167,7 +198,7 @@ export class FakeSqlServer implements SqlSession {
       HasBackupChecksums: true, IsDamaged: false, BeginsLogChain: false, HasIncompleteMetaData: false, IsForceOffline: false, IsCopyOnly: b.copyOnly,
       FirstRecoveryForkID: 'A1B2C3D4-0000-0000-0000-000000000001', ForkPointLSN: null, RecoveryModel: 'FULL',
       DifferentialBaseLSN: b.diffBaseLsn === null ? null : Number(b.diffBaseLsn), DifferentialBaseGUID: b.diffBaseGuid?.toLowerCase() ?? null,
-      BackupTypeDescription: b.type === 1 ? 'Database' : 'Database Differential', BackupSetGUID: b.guid.toLowerCase(),
+      BackupTypeDescription: b.type === 1 ? 'Database' : b.type === 2 ? 'Transaction Log' : 'Database Differential', BackupSetGUID: b.guid.toLowerCase(),
       CompressedBackupSize: 23456789, Containment: 0, KeyAlgorithm: null, EncryptorThumbprint: null, EncryptorType: null,
     };
   }
@@ -177,7 +208,7 @@ export class FakeSqlServer implements SqlSession {
     const lsn = (v: bigint | null) => (v === null ? null : v.toString());
     const local = (d: Date) => new Date(d.getTime() + this.timeZone * 15 * 60_000).toISOString().slice(0, 23);
     return {
-      backup_set_uuid: b.guid, type: b.type === 1 ? 'D' : 'I', is_copy_only: b.copyOnly, database_name: b.database, server_name: 'CS01', user_name: b.userName,
+      backup_set_uuid: b.guid, type: b.type === 1 ? 'D' : b.type === 2 ? 'L' : 'I', is_copy_only: b.copyOnly, database_name: b.database, server_name: 'CS01', user_name: b.userName,
       software_major_version: 15, software_minor_version: 0, software_build_version: 4355, database_version: 957, backup_size: 123456789, compressed_backup_size: 23456789,
       has_backup_checksums: true, first_lsn: lsn(b.firstLsn), last_lsn: lsn(b.lastLsn), checkpoint_lsn: lsn(b.checkpointLsn), database_backup_lsn: lsn(b.databaseBackupLsn),
       differential_base_lsn: lsn(b.diffBaseLsn), differential_base_guid: b.diffBaseGuid, backup_start_date: local(new Date(b.finished.getTime() - 60_000)),
@@ -202,6 +233,14 @@ export class FakeSqlServer implements SqlSession {
       if (s.once) this.scripted.splice(i, 1);
       if (s.errors || s.driverCode) throw new SqlBatchError(s.errors ?? [], s.messages ?? [], s.driverCode ?? 'EREQUEST');
       return s.result ?? this.ok([], s.messages ?? []);
+    }
+    if (/^BACKUP LOG/m.test(batch)) {
+      const db = /^BACKUP LOG \[((?:[^\]]|\]\])*)\]/m.exec(batch)![1]!.replace(/\]\]/g, ']');
+      this.takeLogBackup(db, literal(batch, /TO DISK =/), 'commserve-dr');
+      return this.ok([], [{ number: 4035, severity: 0, state: 1, message: 'Processed 12 pages for database, file on file 1.' }, { number: 3014, severity: 0, state: 1, message: 'BACKUP LOG successfully processed 12 pages in 0.010 seconds (9.375 MB/sec).' }]);
+    }
+    if (/SELECT d\.recovery_model_desc FROM sys\.databases/.test(batch)) {
+      return this.ok(this.databases.has(literal(batch, /WHERE d\.name =/)) ? [{ recovery_model_desc: this.recoveryModel }] : []);
     }
     if (/^BACKUP DATABASE/m.test(batch)) {
       const db = /^BACKUP DATABASE \[((?:[^\]]|\]\])*)\]/m.exec(batch)![1]!.replace(/\]\]/g, ']');

@@ -24,16 +24,16 @@ async function stagedPoint(withDiff: boolean) {
     copyBackupFile: async () => 1,
     removeBackupFile: async () => undefined,
   });
-  const full = await engine.dumpFull('/dest/SET_010/commserv_FULL.dmp');
-  const fullManifest = manifest('SET_010', full.identity, 'commserv_FULL.dmp');
-  const manifests = new Map<string, Manifest>([['SET_010', fullManifest]]);
-  const files: StagedFile[] = [{ setName: 'SET_010', file: 'commserv_FULL.dmp', role: 'database', path: '/stage/SET_010/commserv_FULL.dmp', key: 'sets/SET_010/commserv_FULL.dmp', bytes: 1, sha256: '0'.repeat(64) }];
-  const point = { cycleId: 10, full: { setName: 'SET_010', jobId: 10 }, jobId: 10, sets: [{ setName: 'SET_010' }] } as unknown as { -readonly [K in keyof RestorablePoint]: RestorablePoint[K] };
+  const full = await engine.dumpFull('/dest/SET_0000010/commserv_FULL.dmp');
+  const fullManifest = manifest('SET_0000010', full.identity, 'commserv_FULL.dmp');
+  const manifests = new Map<string, Manifest>([['SET_0000010', fullManifest]]);
+  const files: StagedFile[] = [{ setName: 'SET_0000010', file: 'commserv_FULL.dmp', role: 'database', path: '/stage/SET_0000010/commserv_FULL.dmp', key: 'sets/SET_0000010/commserv_FULL.dmp', bytes: 1, sha256: '0'.repeat(64) }];
+  const point = { cycleId: 10, full: { setName: 'SET_0000010', jobId: 10 }, jobId: 10, sets: [{ setName: 'SET_0000010' }] } as unknown as { -readonly [K in keyof RestorablePoint]: RestorablePoint[K] };
   if (withDiff) {
-    const diff = await engine.dumpDifferential({ manifest: fullManifest, setDir: '/dest/SET_010' }, '/dest/SET_014/commserv_DIFF_14.dmp', 14);
-    manifests.set('SET_014', manifest('SET_014', diff.identity, 'commserv_DIFF_14.dmp'));
-    files.push({ setName: 'SET_014', file: 'commserv_DIFF_14.dmp', role: 'database', path: '/stage/SET_014/commserv_DIFF_14.dmp', key: 'sets/SET_014/commserv_DIFF_14.dmp', bytes: 1, sha256: '0'.repeat(64) });
-    point.differential = { setName: 'SET_014', jobId: 14 } as never;
+    const diff = await engine.dumpDifferential({ manifest: fullManifest, setDir: '/dest/SET_0000010' }, '/dest/SET_0000014/commserv_DIFF_14.dmp', 14);
+    manifests.set('SET_0000014', manifest('SET_0000014', diff.identity, 'commserv_DIFF_14.dmp'));
+    files.push({ setName: 'SET_0000014', file: 'commserv_DIFF_14.dmp', role: 'database', path: '/stage/SET_0000014/commserv_DIFF_14.dmp', key: 'sets/SET_0000014/commserv_DIFF_14.dmp', bytes: 1, sha256: '0'.repeat(64) });
+    point.differential = { setName: 'SET_0000014', jobId: 14 } as never;
     point.jobId = 14;
   }
   // The recovery server reads the staged files; in this stand-in, it knows them under the names the backups were written to.
@@ -56,13 +56,13 @@ describe('SQL Server restore (SQL Server mocked: cannot run here)', () => {
     };
     const result = await restoreSqlServerDatabase(point, manifests, files, options);
     expect(recovery.statements).toEqual([
-      "RESTORE HEADERONLY FROM DISK = N'D:\\SQLBackup\\commserve-dr_SET_010_commserv_FULL.dmp';",
-      "RESTORE HEADERONLY FROM DISK = N'D:\\SQLBackup\\commserve-dr_SET_014_commserv_DIFF_14.dmp';",
-      "RESTORE FILELISTONLY FROM DISK = N'D:\\SQLBackup\\commserve-dr_SET_010_commserv_FULL.dmp';",
+      "RESTORE HEADERONLY FROM DISK = N'D:\\SQLBackup\\commserve-dr_SET_0000010_commserv_FULL.dmp';",
+      "RESTORE HEADERONLY FROM DISK = N'D:\\SQLBackup\\commserve-dr_SET_0000014_commserv_DIFF_14.dmp';",
+      "RESTORE FILELISTONLY FROM DISK = N'D:\\SQLBackup\\commserve-dr_SET_0000010_commserv_FULL.dmp';",
       "SET LOCK_TIMEOUT 30000;\nIF DB_ID(N'commserv') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'commserv', 'Status')) = N'ONLINE' ALTER DATABASE [commserv] SET OFFLINE WITH ROLLBACK IMMEDIATE;",
-      "SET LOCK_TIMEOUT -1;\nRESTORE DATABASE [commserv] FROM DISK = N'D:\\SQLBackup\\commserve-dr_SET_010_commserv_FULL.dmp' WITH NORECOVERY, REPLACE, " +
+      "SET LOCK_TIMEOUT -1;\nRESTORE DATABASE [commserv] FROM DISK = N'D:\\SQLBackup\\commserve-dr_SET_0000010_commserv_FULL.dmp' WITH NORECOVERY, REPLACE, " +
         "MOVE N'CommServ' TO N'E:\\SQL Data\\O''Reilly\\CommServ.mdf', MOVE N'CommServ_O''Data' TO N'E:\\SQL Data\\O''Reilly\\CommServ_2.ndf', MOVE N'CommServ_log' TO N'L:\\SQLLogs\\CommServ_log.ldf';",
-      "SET LOCK_TIMEOUT -1;\nRESTORE DATABASE [commserv] FROM DISK = N'D:\\SQLBackup\\commserve-dr_SET_014_commserv_DIFF_14.dmp' WITH RECOVERY;",
+      "SET LOCK_TIMEOUT -1;\nRESTORE DATABASE [commserv] FROM DISK = N'D:\\SQLBackup\\commserve-dr_SET_0000014_commserv_DIFF_14.dmp' WITH RECOVERY;",
       "SET LOCK_TIMEOUT 30000;\nIF DB_ID(N'commserv') IS NOT NULL AND CONVERT(nvarchar(60), DATABASEPROPERTYEX(N'commserv', 'Status')) = N'ONLINE' ALTER DATABASE [commserv] SET MULTI_USER WITH ROLLBACK IMMEDIATE;",
       "SET LOCK_TIMEOUT 30000;\nSELECT sp.name FROM sys.server_principals AS sp WHERE sp.name IN (N'sa');",
       'SET LOCK_TIMEOUT 30000;\nALTER AUTHORIZATION ON DATABASE::[commserv] TO [sa];',
@@ -85,7 +85,7 @@ describe('SQL Server restore (SQL Server mocked: cannot run here)', () => {
       ],
     };
     const engine = new SqlServerEngine({ session: production, target: { server: 'cs01', port: 1433, database: 'commserv' }, backupDirectory: BACKUP_DIR, copyBackupFile: async () => 1, removeBackupFile: async () => undefined });
-    const full = await engine.dumpFull('/dest/SET_020/commserv_FULL.dmp');
+    const full = await engine.dumpFull('/dest/SET_0000020/commserv_FULL.dmp');
     expect(full.identity.details).toMatchObject({ DatabaseOwner: 'CORP\\cvadmin', DatabaseOwnerSid: '0x0105', IsTrustworthy: true });
     expect(full.identity.databaseUsers).toEqual([
       { user: 'sqlexec_cv', type: 'S', sid: '0xAA', login: 'sqlexec_cv' },
@@ -94,7 +94,7 @@ describe('SQL Server restore (SQL Server mocked: cannot run here)', () => {
     const recovery = new FakeSqlServer();
     recovery.logins = new Map([['sa', 'S'], ['sqlexec_cv', 'S']]); // a new server: the SQL login re-created, no Windows logins yet
     recovery.orphans = new Map([['sqlexec_cv', 'S'], ['CORP\\svc-cv', 'U']]);
-    const out = await restorePrincipals(recovery, 'commserv', manifest('SET_020', full.identity, 'commserv_FULL.dmp'));
+    const out = await restorePrincipals(recovery, 'commserv', manifest('SET_0000020', full.identity, 'commserv_FULL.dmp'));
     expect(out).toEqual({
       owner: { login: 'CORP\\cvadmin', restored: false },
       trustworthy: { atBackup: true, restored: true },
@@ -116,37 +116,37 @@ describe('SQL Server restore (SQL Server mocked: cannot run here)', () => {
     const { recovery, manifests, files, point, options } = await stagedPoint(false);
     const out = await restorePointDatabase(point, manifests, files, { workFile: '/unused', sqlServer: { ...options, database: 'CommServ]Test' } });
     expect(out.engine).toBe('sqlserver');
-    expect(recovery.statements[3]).toContain("RESTORE DATABASE [CommServ]]Test] FROM DISK = N'D:\\SQLBackup\\commserve-dr_SET_010_commserv_FULL.dmp' WITH RECOVERY, REPLACE, MOVE N'CommServ' TO N'E:\\SQL Data\\O''Reilly\\CommServ]Test_CommServ.mdf'");
+    expect(recovery.statements[3]).toContain("RESTORE DATABASE [CommServ]]Test] FROM DISK = N'D:\\SQLBackup\\commserve-dr_SET_0000010_commserv_FULL.dmp' WITH RECOVERY, REPLACE, MOVE N'CommServ' TO N'E:\\SQL Data\\O''Reilly\\CommServ]Test_CommServ.mdf'");
     expect(recovery.statements.filter((s) => /WITH RECOVERY;$/.test(s))).toEqual([]);
   });
 
   it('refuses a DIFFERENTIAL whose DifferentialBaseGUID is not the FULL\'s before sending anything', async () => {
     const { recovery, manifests, files, point, options } = await stagedPoint(true);
-    const diff = manifests.get('SET_014')!;
-    manifests.set('SET_014', { ...diff, database: { ...diff.database, details: { ...diff.database.details, DifferentialBaseGUID: '11111111-2222-3333-4444-555555555555' } } });
+    const diff = manifests.get('SET_0000014')!;
+    manifests.set('SET_0000014', { ...diff, database: { ...diff.database, details: { ...diff.database.details, DifferentialBaseGUID: '11111111-2222-3333-4444-555555555555' } } });
     await expect(restoreSqlServerDatabase(point, manifests, files, options)).rejects.toMatchObject({
       code: 'DIFF_WRONG_BASE',
-      message: expect.stringContaining('SET_014 is based on backup set 11111111-2222-3333-4444-555555555555, not on SET_010'),
+      message: expect.stringContaining('SET_0000014 is based on backup set 11111111-2222-3333-4444-555555555555, not on SET_0000010'),
     });
     expect(recovery.statements).toEqual([]);
   });
 
   it('an LSN disagreement at restore is a warning naming both values, the GUID decides (SQL Server behaviour from the documentation: RESTORE HEADERONLY DifferentialBaseLSN/DifferentialBaseGUID)', async () => {
     const { manifests, files, point, options } = await stagedPoint(true);
-    const diff = manifests.get('SET_014')!;
-    expect(differentialChainProblem(manifests.get('SET_010')!, diff)).toBeNull();
+    const diff = manifests.get('SET_0000014')!;
+    expect(differentialChainProblem(manifests.get('SET_0000010')!, diff)).toBeNull();
     const wrong = { ...diff, database: { ...diff.database, details: { ...diff.database.details, DifferentialBaseLSN: '1' } } };
-    expect(differentialChainProblem(manifests.get('SET_010')!, wrong)).toBeNull();
-    manifests.set('SET_014', wrong);
+    expect(differentialChainProblem(manifests.get('SET_0000010')!, wrong)).toBeNull();
+    manifests.set('SET_0000014', wrong);
     const result = await restoreSqlServerDatabase(point, manifests, files, options);
-    expect(result.warnings).toEqual([expect.stringMatching(/^SET_014: the DIFFERENTIAL's DifferentialBaseLSN 1 is neither the FirstLSN \(\d+\) nor the CheckpointLSN \(\d+\) of the cycle's FULL SET_010/)]);
+    expect(result.warnings).toEqual([expect.stringMatching(/^SET_0000014: the DIFFERENTIAL's DifferentialBaseLSN 1 is neither the FirstLSN \(\d+\) nor the CheckpointLSN \(\d+\) of the cycle's FULL SET_0000010/)]);
   });
 
   it('refuses staged files whose own headers are not the manifests\' backup sets, before any RESTORE DATABASE', async () => {
     const { recovery, production, manifests, files, point, options } = await stagedPoint(true);
     const foreign = production.foreignFull(false);
     recovery.backups.set(foreign.guid, foreign);
-    recovery.files.set(`${BACKUP_DIR}\\commserve-dr_SET_010_commserv_FULL.dmp`, foreign.guid); // the staged FULL is another backup
+    recovery.files.set(`${BACKUP_DIR}\\commserve-dr_SET_0000010_commserv_FULL.dmp`, foreign.guid); // the staged FULL is another backup
     await expect(restoreSqlServerDatabase(point, manifests, files, options)).rejects.toMatchObject({ code: 'DIFF_WRONG_BASE', message: expect.stringContaining(`holds backup set ${foreign.guid}`) });
     expect(recovery.statements.some((s) => /RESTORE DATABASE|ALTER DATABASE/.test(s))).toBe(false);
   });

@@ -68,9 +68,9 @@ describe('SQL Server T-SQL builders (SQL Server mocked: cannot run here)', () =>
   });
 
   it('builds BACKUP DATABASE for FULL and DIFFERENTIAL, compression configurable', () => {
-    const file = "D:\\SQL Backup\\O'Brien\\commserve-dr_SET_001_commserv_FULL.dmp";
+    const file = "D:\\SQL Backup\\O'Brien\\commserve-dr_SET_0000001_commserv_FULL.dmp";
     expect(backupStatement({ database: 'Comm]Serv', file, differential: false })).toBe(
-      "SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [Comm]]Serv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_001_commserv_FULL.dmp' WITH CHECKSUM, INIT;",
+      "SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [Comm]]Serv] TO DISK = N'D:\\SQL Backup\\O''Brien\\commserve-dr_SET_0000001_commserv_FULL.dmp' WITH CHECKSUM, INIT;",
     );
     expect(backupStatement({ database: 'commserv', file: '/b/x.dmp', differential: false, compression: true })).toBe(
       "SET LOCK_TIMEOUT -1;\nBACKUP DATABASE [commserv] TO DISK = N'/b/x.dmp' WITH CHECKSUM, INIT, COMPRESSION;",

@@ -1,0 +1,197 @@
+/**
+ * The right point (issue 15 items 3 and 5, SPEC §6.1) on real components — SETs made by the real phase 1 (SQLite, file
+ * hive), the hot-site on moto, a phase-1 destination on disk (a real tmpfs remounted read-only for the unwritable day):
+ * a SET whose backup found database corruption, and a point whose last verify failed, are passed over by default with
+ * their reason; a day with an unwritable phase-1 destination followed by normal jobs leaves the newest SET the point
+ * `recover`, `sets` and `report` choose. Each recovery is compared row for row with a saved copy of the source after
+ * that job (`sqldiff`), and its integrity checked.
+ */
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { runPhase1 } from '#agent/commands/backup/phase1';
+import { runRecover } from '#agent/commands/recover/recover';
+import { runVerify } from '#agent/commands/recover/verify';
+import { buildReadinessReport } from '#agent/commands/report/report';
+import { runSets } from '#agent/commands/sets/run';
+import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import { setName } from '#core/set-id';
+import { parseSettings, type Settings } from '#core/settings';
+import { MiB } from '#core/transfer-plan';
+import { motoEndpoint, motoS3Client } from '../../support/moto';
+import { corruptPage, rowDifferences } from '../../support/sqlite';
+import { useTempDirs } from '../../support/tmp';
+import { buildFixture, freshHotSite, logger } from './recover-fixture';
+
+const noProcesses = { processNames: [] as string[] };
+const FULL = 'commserv_FULL.dmp';
+const diffFile = (n: number) => `commserv_DIFF_${n}.dmp`;
+
+/** The recovered database holds exactly the rows of `source`, and passes its integrity check. */
+function expectRecoveredAs(to: string, source: string): void {
+  const db = join(to, 'commserv.db');
+  expect(rowDifferences(db, source)).toBe('');
+  const check = new Database(db, { readonly: true });
+  expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
+  check.close();
+}
+
+describe('the right point by default (real SQLite, moto, phase-1 folder)', () => {
+  const tempDir = useTempDirs('commserve-dr-choice-');
+
+  /** A sample CommServe, its own bucket, and settings whose phase-1 destination is `phase1` (default `<dir>/dr`). */
+  async function source(dir: string, extra: Record<string, unknown> = {}): Promise<{ settings: Settings; db: string; saveAs: (n: number) => Promise<string> }> {
+    const cs = join(dir, 'cs');
+    await generateSampleCommServe({ dir: cs, sizeBytes: 2 * MiB, seed: 41 });
+    const bucket = `choice-${process.pid}-${randomBytes(4).toString('hex')}`;
+    await motoS3Client().send(new CreateBucketCommand({ Bucket: bucket }));
+    const settings = parseSettings(
+      {
+        Database: { engine: 'sqlite', path: join(cs, 'commserv.db') },
+        Registry: { store: 'file-hive', hiveFile: join(cs, 'registry', 'commserv_hive.reg'), commServeKeys: [SAMPLE_REGISTRY_ROOT] },
+        FirewallDirectory: join(cs, 'firewall'),
+        Phase1Destination: join(dir, 'dr'),
+        StateDirectory: join(dir, 'state'),
+        HotSite: { bucket, endpoint: motoEndpoint() },
+        DisableActivityOnDbCorruption: true,
+        ...extra,
+      },
+      'test',
+    );
+    const db = join(cs, 'commserv.db');
+    mkdirSync(join(dir, 'source-at'), { recursive: true });
+    const saveAs = async (n: number) => {
+      const copy = new Database(db, { readonly: true });
+      const path = join(dir, 'source-at', `${setName(n)}.db`);
+      await copy.backup(path);
+      copy.close();
+      return path;
+    };
+    return { settings, db, saveAs };
+  }
+
+  const job = (settings: Settings, type: 'FULL' | 'DIFFERENTIAL') => runPhase1({ settings, requestedType: type, s3: motoS3Client(), logger });
+
+  it('a SET whose backup found database corruption is passed over by default with its reason; the newest point before it is recovered', async () => {
+    const dir = tempDir();
+    const { settings, db, saveAs } = await source(dir);
+    expect((await job(settings, 'FULL')).integrity).toBe('ok');
+    mutateSampleCommServe(db, { fraction: 0.02, seed: 51 });
+    expect((await job(settings, 'DIFFERENTIAL')).integrity).toBe('ok');
+    const at2 = await saveAs(2);
+    corruptPage(db, 5);
+    const corrupt = await job(settings, 'DIFFERENTIAL');
+    expect(corrupt).toMatchObject({ integrity: 'corrupt', status: 'Completed With One or More Errors', backupType: 'DIFFERENTIAL' });
+    const to = join(dir, 'new-commserve');
+    const result = await runRecover({ settings, s3: motoS3Client(), logger, to, preflight: noProcesses });
+    expect(result.document.error).toBeNull();
+    expect(result.exitCode).toBe(0);
+    expect(result.document.point!.sets).toEqual([setName(1), setName(2)]);
+    expect(result.document.passedOver).toEqual([{ sets: [setName(1), setName(3)], reason: expect.stringMatching(new RegExp(`^the backup of ${setName(3)} found database corruption \\(\\d+ problems reported; page 5; .*first: ".+\\)$`)) }]);
+    expect(result.document.passedOver![0].reason).not.toContain('\n');
+    expect(result.text).toContain(`Passed over: ${setName(1)} + ${setName(3)}: the backup of ${setName(3)} found database corruption`);
+    expectRecoveredAs(to, at2);
+    // `sets` shows the finding on the SET itself.
+    const { document } = await runSets({ settings, s3: motoS3Client() });
+    const row3 = document.cycles[0].sets.find((s) => s.setName === setName(3))!;
+    expect(row3.integrity).toBe('corrupt');
+  });
+
+  it('a point whose last verify failed (a hot-site copy damaged then, repaired since) is passed over by default; named with --set it is restored, with a warning', async () => {
+    const dir = tempDir();
+    const fixture = await buildFixture(join(dir, 'fixture'));
+    const { s3, bucket, settings } = await freshHotSite(fixture, join(dir, 'state'));
+    // Only the hot-site holds the SETs: one byte of SET 3's DIFFERENTIAL changed there (same size, no stored checksum).
+    const key = `sets/${setName(3)}/${diffFile(3)}`;
+    const original = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+    const damaged = Buffer.from(original);
+    damaged[Math.floor(damaged.length / 2)] ^= 0x01;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: damaged }));
+    const verify = await runVerify({ settings, s3, logger, setName: setName(3) });
+    expect(verify.document.status).toBe('failed');
+    expect(verify.document.verification).toMatchObject({ setName: setName(3), result: 'failed' });
+    const verifiedAt = verify.document.verification!.verifiedAt;
+    // The object is put back (as a repair would): every copy is intact again, but the last verify of that point failed.
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: original, ChecksumAlgorithm: 'SHA256' }));
+    const to = join(dir, 'new-commserve');
+    const byDefault = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
+    expect(byDefault.document.error).toBeNull();
+    expect(byDefault.document.point!.sets).toEqual([setName(1), setName(2)]);
+    expect(byDefault.document.passedOver).toEqual([{ sets: [setName(1), setName(3)], reason: `its last verify failed (${verifiedAt})` }]);
+    expectRecoveredAs(to, fixture.dbAt.SET_0000002);
+    const named = join(dir, 'named');
+    const asked = await runRecover({ settings, s3, logger, to: named, setName: setName(3), preflight: noProcesses });
+    expect(asked.document.error).toBeNull();
+    expect(asked.document.point!.sets).toEqual([setName(1), setName(3)]);
+    expect(asked.document.warnings).toContain(`${setName(3)} restored as asked although its last verify failed (${verifiedAt})`);
+    expectRecoveredAs(named, fixture.dbAt.SET_0000003);
+  });
+
+  it('a day with an unwritable phase-1 destination (read-only tmpfs: that FULL staged straight to the hot-site) followed by normal jobs → recover, sets and report choose the newest SET (its DIFFERENTIALs on the newest FULL in the phase-1 destination); the FULL of that day restores from the hot-site', async () => {
+    const dir = tempDir();
+    const disk = join(dir, 'dr-disk');
+    mkdirSync(disk);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', disk], { stdio: 'pipe' });
+    } catch (error) {
+      throw new Error(`this test needs a tmpfs it can remount read-only: mount -t tmpfs failed (${(error as Error).message}); run the suite as root`);
+    }
+    const remount = (mode: 'ro' | 'rw') => execFileSync('mount', ['-o', `remount,${mode}`, disk], { stdio: 'pipe' });
+    try {
+      const { settings, db, saveAs } = await source(dir, { Phase1Destination: join(disk, 'dr'), DestinationRetryCount: 1, DestinationRetryIntervalSeconds: 0 });
+      expect((await job(settings, 'FULL')).status).toBe('Completed');
+      mutateSampleCommServe(db, { fraction: 0.02, seed: 61 });
+      // The unwritable day: the FULL goes straight to the hot-site.
+      remount('ro');
+      const staged = await job(settings, 'FULL');
+      remount('rw');
+      const at2 = await saveAs(2);
+      expect(staged).toMatchObject({ backupType: 'FULL', status: 'Completed With One or More Errors' });
+      expect(staged.events.map((e) => e.message).join('\n')).toMatch(/read-only file system \(EROFS\)/);
+      expect(existsSync(join(settings.Phase1Destination, setName(2)))).toBe(false);
+      // Normal days again: DIFFERENTIALs on that FULL, in the phase-1 destination and at the hot-site.
+      mutateSampleCommServe(db, { fraction: 0.02, seed: 62 });
+      expect(await job(settings, 'DIFFERENTIAL')).toMatchObject({ backupType: 'DIFFERENTIAL', status: 'Completed' });
+      mutateSampleCommServe(db, { fraction: 0.02, seed: 63 });
+      expect(await job(settings, 'DIFFERENTIAL')).toMatchObject({ backupType: 'DIFFERENTIAL', status: 'Completed' });
+      const at4 = await saveAs(4);
+      expect(readdirSync(settings.Phase1Destination).filter((n) => n.startsWith('SET_')).sort()).toEqual([setName(1), setName(3), setName(4)]);
+
+      // The DIFFERENTIALs after that day are planned from the phase-1 destination, where the newest FULL is SET 1: they
+      // are based on SET 1 (their manifests say so), so the newest point is SET 1 + SET 4 — SET 2 stays a FULL alone.
+      const to = join(dir, 'new-commserve');
+      const recovered = await runRecover({ settings, s3: motoS3Client(), logger, to, preflight: noProcesses });
+      expect(recovered.document.error).toBeNull();
+      expect(recovered.document.point!.sets).toEqual([setName(1), setName(4)]);
+      const served = Object.fromEntries(recovered.document.plan!.objects.filter((o) => o.file === FULL || o.file === diffFile(4)).map((o) => [`${o.setName}/${o.file}`, o.copy]));
+      expect(served).toEqual({ [`${setName(1)}/${FULL}`]: 'local', [`${setName(4)}/${diffFile(4)}`]: 'local' });
+      expectRecoveredAs(to, at4);
+      // SET 2 alone is a point too, read from the hot-site (its only copy).
+      const atFull2 = join(dir, 'at-set-2');
+      const second = await runRecover({ settings, s3: motoS3Client(), logger, to: atFull2, setName: setName(2), preflight: noProcesses });
+      expect(second.document.error).toBeNull();
+      expect(second.document.plan!.objects.filter((o) => o.file === FULL).map((o) => o.copy)).toEqual(['hot-site']);
+      expectRecoveredAs(atFull2, at2);
+
+      const { document, exitCode } = await runSets({ settings, s3: motoS3Client() });
+      expect(exitCode).toBe(0);
+      expect(document.newestRestorablePoint).toEqual({ sets: [setName(1), setName(4)], jobId: 4 });
+      const rows = document.cycles.flatMap((c) => c.sets.map((s) => [s.setName, s.copies]));
+      expect(rows).toEqual([
+        [setName(1), ['local', 'hot-site']],
+        [setName(3), ['local', 'hot-site']],
+        [setName(4), ['local', 'hot-site']],
+        [setName(2), ['hot-site']],
+      ]);
+
+      const { data } = await buildReadinessReport({ settings, s3: motoS3Client(), now: new Date() });
+      const inPoint = data.cycles.flatMap((c) => c.sets).filter((s) => s.inNewestRestorablePoint).map((s) => s.setName);
+      expect(inPoint).toEqual([setName(1), setName(4)]);
+    } finally {
+      execFileSync('umount', ['-l', disk], { stdio: 'pipe' });
+    }
+  });
+});
