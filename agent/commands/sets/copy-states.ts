@@ -8,8 +8,8 @@
  * 1. list every copy (one listing each; a copy already found unreachable is not asked again);
  * 2. compare each copy of a SET with the SET's manifest: a file the manifest lists that is absent, or whose listed size
  *    differs, is damaged (free: the listing carries sizes) — a copy without its own `manifest.json` is incomplete;
- * 3. the hot-site's last content check comes from the scrub state (`state/scrub.json`, SPEC §6.1: every job checks
- *    S3's stored SHA-256 within its request budget); with `check`, every file of every copy is checked now
+ * 3. the hot-site's last content check comes from the scrub state (kept by every job in the state directory, SPEC
+ *    §6.1: every job checks S3's stored SHA-256 within its request budget); with `check`, every file of every copy is checked now
  *    (SHA-256 of every byte on disk, HeadObject's stored checksum at the hot-site and in the archive) — read-only, the
  *    result is shown and not recorded.
  */
@@ -180,12 +180,12 @@ async function checkContent(copy: Copy, manifest: Manifest, files: CopySetFiles,
   state.lastChecked = { at: now, method, by: 'sets --check' };
 }
 
-/** `local intact (SHA-256 checked 2026-12-05 10:00:00 UTC by sets --check)`, `archive GLACIER sizes ok (content never checked)`. */
+/** `local intact (SHA-256 checked 2026-12-05 10:00:00 UTC by sets --check)`, `archive GLACIER sizes ok (no content check on record)`. */
 export function describeCopyState(state: CopyState): string {
   const classes = state.copy === 'local' ? '' : ` ${state.storageClasses.join('+')}`;
   const checked = state.lastChecked
     ? `${state.lastChecked.method === 'sha256' ? 'SHA-256' : state.lastChecked.method === 's3-checksum' ? 'S3 checksum' : 'size only'} checked ${state.lastChecked.at.slice(0, 19).replace('T', ' ')} UTC by ${state.lastChecked.by}`
-    : 'content never checked';
+    : 'no content check on record';
   switch (state.verdict) {
     case 'incomplete':
       return `${state.copy}${classes} INCOMPLETE (${state.files} file(s), no manifest there)`;

@@ -7,11 +7,13 @@
  * is sent anywhere; a `from` folder that cannot be listed is an error (exit 1), not a partial inventory.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { CommserveDrError, ExitCode } from '#core/errors';
-import type { ScrubState } from '#core/scrub';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExitCode } from '#core/errors';
+import { parseScrubState, type ScrubState } from '#core/scrub';
 import type { Settings } from '#core/settings';
 import { FolderCopy, selectCopies, type CopyKind } from '#agent/copies/index';
-import { readScrubState } from '#agent/hotsite/scrub';
+import { SCRUB_STATE_FILE } from '#agent/hotsite/scrub';
 import { chainSummary, checkCopiesChain } from '#agent/hotsite/manifest-chain';
 import { readVerifications } from '#agent/commands/recover/verify';
 import { inspectCopies } from './copy-states';
@@ -44,7 +46,7 @@ export async function runSets(options: SetsOptions): Promise<{ document: SetsDoc
   const copies = selectCopies({ from, phase1Destination: settings.Phase1Destination, s3, bucket: settings.HotSite.bucket });
   const inspection = await inspectCopies(copies, {
     manifests: new Map(inventory.entries.map((e) => [e.summary.jobId, e.manifest ?? null])),
-    scrub: s3 && !unreachable.has('hot-site') && !options.check ? await scrubState(s3, settings) : null,
+    scrub: s3 && !unreachable.has('hot-site') && !options.check ? scrubState(settings) : null,
     check: options.check,
     unreachable,
     now: options.now,
@@ -60,12 +62,12 @@ export async function runSets(options: SetsOptions): Promise<{ document: SetsDoc
   return { document, exitCode: partial ? ExitCode.CompletedWithErrors : ExitCode.Success };
 }
 
-/** The hot-site scrub state (state directory + hot-site, merged), or null when it cannot be read. */
-async function scrubState(s3: S3Client, settings: Settings): Promise<ScrubState | null> {
-  try {
-    return (await readScrubState(s3, settings.HotSite.bucket, settings.StateDirectory)).state;
-  } catch (error) {
-    if (error instanceof CommserveDrError) return null;
-    throw error;
-  }
+/**
+ * The scrub state every job keeps in the state directory (the same state it writes to the hot-site's `state/`), or null
+ * when this machine has none. Read locally only: `sets` runs with the recovery role too, which reads `sets/`,
+ * `archive/` and `jobs/` and nothing else (least privilege), so on another machine the hot-site shows no check on record.
+ */
+function scrubState(settings: Settings): ScrubState | null {
+  const path = join(settings.StateDirectory, SCRUB_STATE_FILE);
+  return existsSync(path) ? parseScrubState(readFileSync(path, 'utf8')) : null;
 }

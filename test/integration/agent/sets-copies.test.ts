@@ -77,7 +77,7 @@ describe('sets per SET and per copy, from the copies themselves (real SQLite, mo
     }
   }
 
-  it('every SET in three copies → one state per copy, where it is, its storage class, sizes compared now, content never checked yet; exit 0', async () => {
+  it('every SET in three copies → one state per copy, where it is, its storage class, sizes compared now, no content check on record yet; exit 0', async () => {
     const { cwd, bucket, settings } = await setup();
     const { code, doc, row, state } = await setsJson(cwd);
     expect(code).toBe(0);
@@ -94,7 +94,7 @@ describe('sets per SET and per copy, from the copies themselves (real SQLite, mo
     expect(state(1, 'hot-site')!.files).toBe(state(1, 'local')!.files);
     const text = await sets(cwd);
     expect(text.code).toBe(0);
-    expect(text.out).toContain(`    local sizes ok (content never checked) · hot-site STANDARD sizes ok (content never checked) · archive GLACIER sizes ok (content never checked)`);
+    expect(text.out).toContain(`    local sizes ok (no content check on record) · hot-site STANDARD sizes ok (no content check on record) · archive GLACIER sizes ok (no content check on record)`);
     expect(text.out).toContain(`Copies read: local ${settings.Phase1Destination}, hot-site s3://${bucket}/sets/, archive s3://${bucket}/archive/`);
   });
 
