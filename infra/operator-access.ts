@@ -6,7 +6,7 @@
  *
  * | role | commands | may |
  * |---|---|---|
- * | recovery | `recover`, `fetch`, `sets`, `history`, `report` | list the bucket; read `sets/*`, `archive/*`, `jobs/*`, `state/*` (the scrub state `sets` shows); `s3:RestoreObject` on `archive/*`; decrypt through S3; read the settings path. Nothing that writes or deletes. |
+ * | recovery | `recover`, `fetch`, `sets`, `history`, `report` | list the bucket; read `sets/*`, `archive/*`, `jobs/*`, `state/*` (scrub state: last checked); `s3:RestoreObject` on `archive/*`; decrypt through S3; read the settings path. Nothing that writes or deletes. |
  * | operator | `verify`, `prune` (by hand), and all the recovery role's commands | the recovery role's permissions, plus write `verify/*` (the trial-restore record), read and write `prune/*` (the plan record), delete in `sets/*` and `archive/*` (`s3:DeleteObject` without version ids: the versioned bucket keeps the data as noncurrent versions; locked archive versions stay). |
  *
  * The agent's own role (AgentAccess) is deliberately not reused: it runs unattended on the CommServe,
@@ -58,7 +58,7 @@ export class OperatorAccess extends Construct {
 
   /** What every recovery command needs. */
   private grantRecovery(role: iam.Role, props: OperatorAccessProps): void {
-    // state/*: the scrub state `sets` shows as each copy's last content check (read only; no secrets in it).
+    // state/: `sets` shows when each SET was last checked (the scrub state, state/scrub.json) — a read, found by test/iam.
     for (const area of ['sets', 'archive', 'jobs', 'state'] as const) props.hotSite.grantReadArea(role, area);
     props.hotSite.grantRestoreArea(role, 'archive');
     props.settings.grantRead(role);

@@ -51,7 +51,7 @@ describe('OperatorAccess (recovery and operator roles)', () => {
     ...settings,
   ];
 
-  it('recovery: reads sets/, archive/, jobs/, state/ (the scrub state sets shows), lists the bucket, restores archive/ objects, decrypts through S3, reads the settings — nothing that writes or deletes', () => {
+  it('recovery: reads sets/, archive/, jobs/, state/, lists the bucket, restores archive/ objects, decrypts through S3, reads the settings — nothing that writes or deletes', () => {
     expect(grants(roleStatements(t.json, 'OperatorsRecoveryRole'))).toEqual([...recovery].sort());
   });
 
