@@ -246,7 +246,11 @@ describe('CommserveDrStack', () => {
         TimeoutSeconds: 21600,
         HeartbeatSeconds: 600,
         ResultPath: '$.phase1',
-        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReportJob' }],
+        Catch: [
+          // A LOG due while a FULL or DIFFERENTIAL runs is skipped, not failed (SPEC §4.5; LogSkipped end state).
+          { ErrorEquals: ['LOG_SKIPPED'], ResultPath: '$.skipped', Next: 'LogSkipped' },
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReportJob' },
+        ],
         Next: 'ValidateSet',
       });
     });

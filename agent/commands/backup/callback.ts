@@ -111,10 +111,13 @@ export async function runWithCallback(
   const timer = setInterval(() => void heartbeat(), HEARTBEAT_MIN_INTERVAL_MS);
   timer.unref();
   try {
-    const result = await work(heartbeat).catch(async (error: unknown) => {
-      await reportFailure(callback, error, onCallbackError);
-      throw error;
-    });
+    // `work` may throw before its first await (a refused setting): that, too, is reported through the callback.
+    const result = await Promise.resolve()
+      .then(() => work(heartbeat))
+      .catch(async (error: unknown) => {
+        await reportFailure(callback, error, onCallbackError);
+        throw error;
+      });
     await reportSuccess(callback, result);
     return result;
   } finally {

@@ -339,8 +339,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
   const unregister = onInterrupt(async () => {
     const staged = existsSync(stagingDir);
     await undo();
-    const staging = !staged ? '' : options.keepStaging ? ` Its staging directory ${stagingDir} stays (--keep-staging).` : ` Its staging directory ${stagingDir} was removed.`;
-    return `recovery into ${to} interrupted: ${targetStateLine(doc)}${staging}`;
+    return `recovery into ${to} interrupted: ${targetStateLine(doc)}${staged ? await stagingAfterInterrupt(stagingDir, options.keepStaging ?? false) : ''}`;
   });
 
   try {
@@ -653,4 +652,22 @@ async function checkTargetFiles(targets: { targetDb?: string; store: RegistrySto
     }
   }
   return existingTargetFiles(candidates);
+}
+
+/**
+ * Removes the staging directory of an interrupted recovery and says what happened to it. Downloads still in
+ * flight can re-create files in it while the process stops, so removal is retried (10 × 100 ms) and the
+ * sentence claims removal only when the directory is really gone.
+ * @returns the sentence for the interruption line (leading space), e.g. " Its staging directory … was removed."
+ */
+async function stagingAfterInterrupt(stagingDir: string, keepStaging: boolean): Promise<string> {
+  if (keepStaging) return ` Its staging directory ${stagingDir} stays (--keep-staging).`;
+  let reason = '';
+  for (let attempt = 0; attempt < 10 && existsSync(stagingDir); attempt++) {
+    await rm(stagingDir, { recursive: true, force: true }).catch((error: unknown) => (reason = describeError(error)));
+    if (existsSync(stagingDir)) await new Promise((r) => setTimeout(r, 100));
+  }
+  return existsSync(stagingDir)
+    ? ` Its staging directory ${stagingDir} could not be removed${reason ? ` (${reason})` : ''}: remove it by hand (the next recovery into the same directory removes it too).`
+    : ` Its staging directory ${stagingDir} was removed.`;
 }

@@ -58,6 +58,16 @@ describe('runWithCallback (the task-token protocol; Step Functions replaced by a
     expect(sent).toEqual(['failure:DB_NOT_FOUND']);
   });
 
+  it('reports an error thrown before the work\'s first await (a refused setting) the same way', async () => {
+    const { callback, sent } = recordingCallback();
+    const error = new CommserveDrError('CONFIG_INVALID', 'relative paths are refused: Phase1Destination: "DR"');
+    const work = (): Promise<Phase1Result> => {
+      throw error;
+    };
+    await expect(runWithCallback(callback, work)).rejects.toBe(error);
+    expect(sent).toEqual(['failure:CONFIG_INVALID']);
+  });
+
   it('when SendTaskFailure itself fails, the job\'s own error is still what the command reports, and the callback error is passed on', async () => {
     const { callback, sent } = recordingCallback({ failure: new Error('connect ECONNREFUSED states.eu-west-1.amazonaws.com') });
     const error = new CommserveDrError('DB_NOT_FOUND', 'no database at /x/commserv.db');
