@@ -14,7 +14,7 @@ import { createBrotliDecompress } from 'node:zlib';
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { open, type FileHandle } from 'node:fs/promises';
-import type { LiveDatabase } from './consistent-image';
+import { copyInPlace, type LiveDatabase } from './consistent-image';
 import { compareDatabaseIdentity, databaseIdentity, writeDifferential, type SqliteDatabaseIdentity } from './differential';
 import { PageHashesWriter, writePageHashes } from './page-hashes';
 
@@ -183,19 +183,27 @@ export class SqliteEngine implements DatabaseEngine {
     return { status: 'check-failed', messages: [`${code || 'error'}: ${outcome.error.message}`], durationMs };
   }
 
+  /**
+   * The FULL dump: a byte copy of the database file read in place under a read transaction (rollback-journal
+   * databases; `copyInPlace`), or an online backup (WAL databases), made a self-contained rollback-journal file.
+   * @throws DatabaseError `DUMP_DISK_FULL` (no space left), `DUMP_FAILED` (any other failure, named).
+   */
   async dumpFull(file: string, onProgress?: (copiedBytes: number, totalBytes: number) => void): Promise<DumpResult> {
     try {
-      await this.db.backup(file, {
-        progress: ({ totalPages, remainingPages }) => {
-          const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-          onProgress?.((totalPages - remainingPages) * pageSize, totalPages * pageSize);
-          return 1024; // pages per step: ~4 MiB at 4 KiB pages, yields to the event loop between steps
-        },
-      });
+      const copied = await copyInPlace({ sourceDb: this.path, live: this.live, outFile: file, onProgress });
+      if (!copied) {
+        await this.db.backup(file, {
+          progress: ({ totalPages, remainingPages }) => {
+            const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+            onProgress?.((totalPages - remainingPages) * pageSize, totalPages * pageSize);
+            return 1024; // pages per step: ~4 MiB at 4 KiB pages, yields to the event loop between steps
+          },
+        });
+      }
     } catch (error) {
       const code = (error as { code?: string }).code;
       throw new DatabaseError(
-        code === 'SQLITE_FULL' ? 'DUMP_DISK_FULL' : 'DUMP_FAILED',
+        code === 'SQLITE_FULL' || code === 'ENOSPC' ? 'DUMP_DISK_FULL' : 'DUMP_FAILED',
         `FULL dump of ${this.displayName} failed: ${(error as Error).message}`,
         { cause: error },
       );
