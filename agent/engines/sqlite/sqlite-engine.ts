@@ -1,6 +1,7 @@
 /**
  * SQLite engine (SPEC §7): the embedded default and the sample CommServe.
- * FULL = a consistent online-backup copy (better-sqlite3 `backup`); integrity = `PRAGMA integrity_check`.
+ * FULL = a byte copy of the live file under a read transaction (`copyInPlace`; an online backup for WAL databases);
+ * integrity = `PRAGMA integrity_check`.
  */
 import Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
