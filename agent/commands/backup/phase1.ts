@@ -190,8 +190,7 @@ async function upkeepStep(job: Phase1Job, options: Omit<UpkeepOptions, 'jobSetNa
     return false;
   }
   const upkeep = await job.timed('upkeep', () => runJobUpkeep({ ...options, jobSetName: job.id.setName }));
-  job.events.push(...upkeep.events);
-  job.unrepaired += upkeep.unrepaired;
+  job.recordHotSiteCheck(upkeep.events, upkeep.unrepaired);
   return true;
 }
 
@@ -224,8 +223,7 @@ async function planBackupType(job: Phase1Job, settings: Settings, engine: Databa
       return null;
     }
     const checked = await baseFullProblem(upkeep, full);
-    job.events.push(...checked.events);
-    if (checked.events.some((e) => e.level === 'error')) job.unrepaired += 1;
+    job.recordHotSiteCheck(checked.events, checked.unrepaired);
     return checked.problem;
   };
   const plan = await job.timed('plan', () => planDifferential(settings, engine, checkFull));
