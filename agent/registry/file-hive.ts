@@ -182,13 +182,19 @@ export class FileHiveStore implements RegistryStore {
   readonly kind = 'file-hive';
   /** Absolute path of the hive file. */
   readonly hiveFile: string;
+  /**
+   * ANSI code page of imported REGEDIT4 files (setting `AnsiCodePage`; `undefined`: the default, 1252). A store
+   * made in its place (a staged hive during a recovery) takes the same one.
+   */
+  readonly ansiCodePage: number | undefined;
   private readonly readOptions: RegReadOptions;
   private queue: Promise<unknown> = Promise.resolve();
 
   /** @param options the hive file, or its path. */
   constructor(options: FileHiveStoreOptions | string) {
     this.hiveFile = path.resolve(typeof options === 'string' ? options : options.hiveFile);
-    this.readOptions = { ansiCodePage: typeof options === 'string' ? undefined : options.ansiCodePage };
+    this.ansiCodePage = typeof options === 'string' ? undefined : options.ansiCodePage;
+    this.readOptions = { ansiCodePage: this.ansiCodePage };
   }
 
   /**
@@ -204,7 +210,7 @@ export class FileHiveStore implements RegistryStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new RegHive();
       throw ioError('read the registry hive', this.hiveFile, error);
     }
-    return RegHive.fromOperations(parseRegFile(bytes, this.hiveFile).operations);
+    return RegHive.fromOperations(parseRegFile(bytes, this.hiveFile, this.readOptions).operations);
   }
 
   /**

@@ -123,9 +123,10 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     await job.timed('abandoned', () => recordAbandonedStep(job, settings, s3, hotSite));
     startJob(job, settings, destination, hotSite);
     const upkeepOptions: Omit<UpkeepOptions, 'jobSetName'> = { s3, settings, logger: job.logger, phase1DestinationUsable: destination.writable, now: () => new Date() };
-    await upkeepStep(job, upkeepOptions, hotSite);
+    const scrubbed = await upkeepStep(job, upkeepOptions, hotSite);
     if (hotSite.reachable) await job.timed('refill', () => refillStep(job, settings, s3));
     await planBackupType(job, settings, engine, hotSite.reachable ? upkeepOptions : null);
+    if (scrubbed) await unrepairedDamageMetricStep(job, options.metrics ?? NO_METRICS);
     const registryStore = createRegistryStore({ ...settings.Registry, ansiCodePage: settings.AnsiCodePage });
     const buildOptions: BuildSetOptions = { settings, engine, registryStore, metrics: options.metrics ?? NO_METRICS, jobLog, onProgress: options.onProgress };
     if (job.logBase) buildOptions.integritySettled = Promise.resolve(LOG_POINT_INTEGRITY);
@@ -180,16 +181,26 @@ function startJob(job: Phase1Job, settings: Settings, destination: DestinationSt
  * Upkeep of the copies (issue 16 items 3 and 5): finish half-finished jobs, scrub and repair the kept SETs at the
  * hot-site. LOG points (every few minutes) leave it to the daily FULL/DIFFERENTIAL jobs; an unreachable hot-site
  * skips it with a warning. What stays damaged counts in `job.unrepaired` (the job ends with errors).
+ * @returns whether the upkeep ran (then `UnrepairedDamage` is published).
  */
-async function upkeepStep(job: Phase1Job, options: Omit<UpkeepOptions, 'jobSetName'>, hotSite: HotSiteState): Promise<void> {
-  if (job.requestedType === BackupType.Log) return;
+async function upkeepStep(job: Phase1Job, options: Omit<UpkeepOptions, 'jobSetName'>, hotSite: HotSiteState): Promise<boolean> {
+  if (job.requestedType === BackupType.Log) return false;
   if (!hotSite.reachable) {
     job.note('warning', 'SCRUB_SKIPPED', `hot-site scrub and half-finished jobs not looked at: ${hotSite.reason}`);
-    return;
+    return false;
   }
   const upkeep = await job.timed('upkeep', () => runJobUpkeep({ ...options, jobSetName: job.id.setName }));
-  job.events.push(...upkeep.events);
-  job.unrepaired += upkeep.unrepaired;
+  job.recordHotSiteCheck(upkeep.events, upkeep.unrepaired);
+  return true;
+}
+
+/**
+ * `UnrepairedDamage` (issue 16 item 3): the objects found damaged at the hot-site that no copy could repair (the
+ * upkeep's and the base-FULL check's), 0 when all were intact or repaired — so the alarm returns to OK once a later
+ * job finds nothing left. A metric that cannot be published is a logged warning (metrics.ts).
+ */
+async function unrepairedDamageMetricStep(job: Phase1Job, metrics: MetricsPublisher): Promise<void> {
+  await metrics.publish(MetricName.UnrepairedDamage, job.unrepaired, 'Count');
 }
 
 /**
@@ -212,8 +223,7 @@ async function planBackupType(job: Phase1Job, settings: Settings, engine: Databa
       return null;
     }
     const checked = await baseFullProblem(upkeep, full);
-    job.events.push(...checked.events);
-    if (checked.events.some((e) => e.level === 'error')) job.unrepaired += 1;
+    job.recordHotSiteCheck(checked.events, checked.unrepaired);
     return checked.problem;
   };
   const plan = await job.timed('plan', () => planDifferential(settings, engine, checkFull));

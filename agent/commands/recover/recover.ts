@@ -236,10 +236,19 @@ async function dryRunRegistryDiff(options: RecoverOptions, view: HotSiteView, po
     if (bytes.length !== file.size || createHash('sha256').update(bytes).digest('hex') !== file.sha256) {
       throw new CommserveDrError('CHECKSUM_MISMATCH', `${object.key}: size or SHA-256 differs from the manifest: the object was changed or damaged`);
     }
-    operations.push(...parseRegFile(bytes, file.name).operations);
+    operations.push(...parseRegFile(bytes, file.name, { ansiCodePage: registryCodePage(store, options.settings) }).operations);
   }
   const before = existsSync(store.hiveFile) ? await store.load() : new RegHive();
   return registryDiff(before, operations);
+}
+
+/**
+ * The ANSI code page REGEDIT4 registry exports are read in during a recovery: the file hive's own (when it was
+ * given one), else the `AnsiCodePage` setting. The staged hive and the pre-install parse use the same one as the
+ * target store, so what is installed is what a direct import would have given.
+ */
+function registryCodePage(store: RegistryStore, settings: Settings): number {
+  return (store instanceof FileHiveStore ? store.ansiCodePage : undefined) ?? settings.AnsiCodePage;
 }
 
 /**
@@ -258,7 +267,8 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
   const toExisted = existsSync(to);
   const stagingDir = join(to, STAGING_DIR);
   const targetDb = resolve(options.targetDb ?? join(to, 'commserv.db'));
-  const store = options.registryStore ?? new FileHiveStore(join(to, 'registry', 'commserv_hive.reg'));
+  const store = options.registryStore ?? new FileHiveStore({ hiveFile: join(to, 'registry', 'commserv_hive.reg'), ansiCodePage: options.settings.AnsiCodePage });
+  const ansiCodePage = registryCodePage(store, options.settings);
   const firewallDir = resolve(options.firewallDir ?? join(to, 'firewall'));
   const bucket = options.settings.HotSite.bucket;
   const durations: Record<string, number> = {};
@@ -457,7 +467,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       .map((f) => outcome.files.find((s) => s.setName === pointManifest.setName && s.file === f.name))
       .filter((f): f is StagedFile => f !== undefined);
     // Every registry export is parsed before the target changes: a malformed one fails here, target untouched.
-    const parseRegistry = () => Promise.all(regFiles.map(async (f) => ({ f, reg: parseRegFile(await readFile(f.path), f.file) })));
+    const parseRegistry = () => Promise.all(regFiles.map(async (f) => ({ f, reg: parseRegFile(await readFile(f.path), f.file, { ansiCodePage }) })));
     let parsed: Awaited<ReturnType<typeof parseRegistry>> = [];
     const fullManifest = outcome.manifests.get(point.full.setName)!;
 
@@ -527,7 +537,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       parsed = await parseRegistry();
     }
     // A file hive is built in the staging directory first (installed below by rename, like the database).
-    const stagedHive = store instanceof FileHiveStore && parsed.length > 0 ? new FileHiveStore(join(stagingDir, 'registry', basename(store.hiveFile))) : undefined;
+    const stagedHive = store instanceof FileHiveStore && parsed.length > 0 ? new FileHiveStore({ hiveFile: join(stagingDir, 'registry', basename(store.hiveFile)), ansiCodePage }) : undefined;
     const importRegistry = async (into: RegistryStore) => {
       const imported: NonNullable<RecoveryDocument['registry']>['imported'] = [];
       for (const { f, reg } of parsed) {

@@ -90,7 +90,10 @@ describe('the right point by default (real SQLite, moto, phase-1 folder)', () =>
     expect(result.document.error).toBeNull();
     expect(result.exitCode).toBe(0);
     expect(result.document.point!.sets).toEqual([setName(1), setName(2)]);
-    expect(result.document.passedOver).toEqual([{ sets: [setName(1), setName(3)], reason: expect.stringMatching(new RegExp(`^the backup of ${setName(3)} found database corruption \\(\\d+ problems reported; page 5; .*first: ".+\\)$`)) }]);
+    // SQLite reports this damage in one of two ways, varying from run to run on the same bytes (seen: 3 of 10 checks
+    // of one file in worker threads): the findings (page 5 named), or the pragma itself failing with SQLITE_CORRUPT.
+    const findings = `(\\d+ problems reported; page 5; .*first: ".+|1 problem reported; first: "SQLITE_CORRUPT: database disk image is malformed")`;
+    expect(result.document.passedOver).toEqual([{ sets: [setName(1), setName(3)], reason: expect.stringMatching(new RegExp(`^the backup of ${setName(3)} found database corruption \\(${findings}\\)$`)) }]);
     expect(result.document.passedOver![0].reason).not.toContain('\n');
     expect(result.text).toContain(`Passed over: ${setName(1)} + ${setName(3)}: the backup of ${setName(3)} found database corruption`);
     expectRecoveredAs(to, at2);
