@@ -11,6 +11,7 @@
  * | `BytesProtected` | Bytes | ReportJob | size of the job's SET |
  * | `JobDurationSeconds` | Seconds | ReportJob | job start to report |
  * | `RpoSeconds` | Seconds | agent, after every job of any type commits its SET at the hot-site | age of the newest restorable point at the hot-site (SPEC §2, §4.5) |
+ * | `UnrepairedDamage` | Count | agent, every FULL/DIFFERENTIAL job whose upkeep reached the hot-site | objects found damaged or missing at the hot-site that no copy could repair (issue 16 item 3); 0 = all intact or repaired |
  *
  * Every metric carries one dimension, `Cell` (the settings cell), so several CommServes can share an account.
  */
@@ -29,6 +30,7 @@ export const DrMetricName = {
   BytesProtected: 'BytesProtected',
   JobDurationSeconds: 'JobDurationSeconds',
   RpoSeconds: 'RpoSeconds',
+  UnrepairedDamage: 'UnrepairedDamage',
 } as const;
 export type DrMetricName = (typeof DrMetricName)[keyof typeof DrMetricName];
 /** The custom metric names (alias of {@link DrMetricName}). */

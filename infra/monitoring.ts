@@ -11,6 +11,8 @@
  * | `JobFailed` | Count | ReportJob (and the agent, for a job run by hand that fails before phase 2) | 1 when the job ends Failed |
  * | `BytesProtected` | Bytes | ReportJob | size of the job's SET |
  * | `JobDurationSeconds` | Seconds | ReportJob | job start to report |
+ * | `RpoSeconds` | Seconds | agent, after every job commits its SET at the hot-site | age of the newest restorable point |
+ * | `UnrepairedDamage` | Count | agent, every FULL/DIFFERENTIAL job whose upkeep reached the hot-site | objects damaged or missing at the hot-site that no copy could repair |
  *
  * **Alarms** (all notify the SNS topic, on ALARM and back to OK):
  * - *DatabaseCorruptionDetected*: max ≥ 1 over 5 min; missing data keeps the state (`ignore`), so it
@@ -24,6 +26,12 @@
  *   than a day is not allowed), and CloudWatch allows period × evaluation periods up to 7 days for
  *   periods of an hour or more, so 26 × 1 h is the direct form of "no success within 26 hours";
  *   it also fires 26 h after deployment if no job has succeeded yet.
+ * - *RpoExceeded* (when LOG points are on): see the constructor.
+ * - *HotSiteUnrepairedDamage* (issue 16 item 3): `UnrepairedDamage` max ≥ 1 over 5 min — a kept SET at the hot-site
+ *   is damaged or missing an object and neither the local nor the archive copy could repair it (the job ends
+ *   *Completed With One or More Errors*, which the JobFailed alarm does not see). Missing data keeps the state
+ *   (`ignore`): the metric comes once per FULL/DIFFERENTIAL job that reached the hot-site, so the alarm stays in ALARM
+ *   until a later job publishes 0 (everything it knows of intact or repaired).
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -89,6 +97,8 @@ export class DrMonitoring extends Construct {
   readonly noSuccessAlarm: cloudwatch.Alarm;
   /** RPO over twice the LOG interval (absent when LOG points are off). */
   readonly rpoAlarm?: cloudwatch.Alarm;
+  /** Damage at the hot-site that no copy could repair (`UnrepairedDamage` ≥ 1). */
+  readonly unrepairedDamageAlarm: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
   private readonly cell: string;
 
@@ -171,6 +181,16 @@ export class DrMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
 
+    this.unrepairedDamageAlarm = new cloudwatch.Alarm(this, 'HotSiteUnrepairedDamage', {
+      alarmDescription:
+        'A SET kept at the hot-site is damaged or misses an object, and neither the phase-1 copy nor the archive copy could repair it (the job ended Completed With One or More Errors; its record names each object as HOTSITE_DAMAGED). Restores from that SET may fail: run `commserve-dr verify --repair SET_n`, see docs/DEPLOY.md "Reading the alarms".',
+      metric: this.metric(DrMetricName.UnrepairedDamage, { statistic: cloudwatch.Stats.MAXIMUM, period: fiveMinutes }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+    });
+
     const interval = props.logBackupIntervalMinutes === undefined ? 15 : props.logBackupIntervalMinutes;
     if (interval !== null) {
       if (!Number.isInteger(interval) || interval < 1 || interval > 1440) throw new Error(`logBackupIntervalMinutes must be an integer from 1 to 1440, or null, got ${interval}`);
@@ -191,7 +211,7 @@ export class DrMonitoring extends Construct {
     }
 
     const action = new actions.SnsAction(this.topic);
-    for (const alarm of [this.corruptionAlarm, this.jobFailedAlarm, this.noSuccessAlarm, ...(this.rpoAlarm ? [this.rpoAlarm] : [])]) {
+    for (const alarm of [this.corruptionAlarm, this.jobFailedAlarm, this.noSuccessAlarm, this.unrepairedDamageAlarm, ...(this.rpoAlarm ? [this.rpoAlarm] : [])]) {
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
     }
@@ -223,7 +243,7 @@ export class DrMonitoring extends Construct {
       }),
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarm states',
-        alarms: [this.noSuccessAlarm, this.jobFailedAlarm, this.corruptionAlarm],
+        alarms: [this.noSuccessAlarm, this.jobFailedAlarm, this.corruptionAlarm, this.unrepairedDamageAlarm],
         width: 24,
         height: 3,
       }),
@@ -272,6 +292,16 @@ export class DrMonitoring extends Construct {
         leftAnnotations: [{ value: 1, label: 'corrupt', color: cloudwatch.Color.RED }],
         width: 8,
         height: 6,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Hot-site objects damaged and not repaired (scrub of the kept SETs, per FULL/DIFFERENTIAL job)',
+        left: [this.metric(DrMetricName.UnrepairedDamage, { statistic: cloudwatch.Stats.MAXIMUM, period: day, label: 'UnrepairedDamage (max per day)' })],
+        leftYAxis: { min: 0 },
+        leftAnnotations: [{ value: 1, label: 'unrepaired', color: cloudwatch.Color.RED }],
+        width: 24,
+        height: 4,
       }),
     );
     return dashboard;

@@ -1,6 +1,7 @@
 /**
  * The agent's CloudWatch metrics (core/metrics.ts): `DatabaseCorruptionDetected` after every integrity
- * check, `JobFailed` when a job run by hand fails before phase 2. A metric that cannot be published is
+ * check, `JobFailed` when a job run by hand fails before phase 2, `RpoSeconds` after a hot-site commit,
+ * `UnrepairedDamage` after the upkeep of a FULL/DIFFERENTIAL job. A metric that cannot be published is
  * logged, never fails the job (the backup matters more than its telemetry).
  */
 import { type CloudWatchClient, PutMetricDataCommand, type StandardUnit } from '@aws-sdk/client-cloudwatch';

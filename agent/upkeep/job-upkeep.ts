@@ -22,8 +22,8 @@ export interface UpkeepResult {
   events: JobEvent[];
   scrub: ScrubReport | null;
   finished: FinishedSet[];
-  /** Objects found damaged or missing at the hot-site and not repaired (the job ends with errors). */
-  unrepaired: number;
+  /** Objects found damaged or missing at the hot-site and not repaired, as `SET_n/file`, each once (the job ends with errors). */
+  unrepaired: string[];
 }
 
 /** What the upkeep needs. */
@@ -47,25 +47,32 @@ export async function runJobUpkeep(options: UpkeepOptions): Promise<UpkeepResult
   const events: JobEvent[] = [];
   let scrub: ScrubReport | null = null;
   let finished: FinishedSet[] = [];
-  let unrepaired = 0;
+  const unrepaired = new Set<string>();
+  const keep = (report: ScrubReport, except?: string) => {
+    for (const name of unrepairedObjects(report)) unrepaired.add(name);
+    const seen = new Set(events.map((e) => `${e.code}\n${e.message}`));
+    events.push(...report.events.filter((e) => e.code !== except && !seen.has(`${e.code}\n${e.message}`)));
+  };
   const scrubOptions = { s3, bucket, phase1Destination, stateDirectory: settings.StateDirectory, budget: settings.ScrubRequestsPerJob, now, repairer: repairerFor(settings, s3) };
   try {
     const committed = (await listHotSiteSets(s3, bucket)).filter((s) => s.complete).map((s) => s.setName);
     finished = await finishHalfFinishedSets({ s3, settings, logger, committed, byJob: `job ${options.jobSetName}`, now, beforeFinishing: async (names) => {
-      const report = await scrubHotSite({ ...scrubOptions, only: names });
-      unrepaired += report.findings.filter((f) => !f.outcome.repaired).length;
-      events.push(...report.events.filter((e) => e.code !== 'SCRUB'));
+      keep(await scrubHotSite({ ...scrubOptions, only: names }), 'SCRUB');
     } });
     events.push(...halfFinishedEvents(finished, now().toISOString()));
     scrub = await scrubHotSite(scrubOptions);
-    unrepaired += scrub.findings.filter((f) => !f.outcome.repaired).length;
-    events.push(...scrub.events);
+    keep(scrub);
   } catch (error) {
     if (!(error instanceof HotSiteError)) throw error;
     events.push({ time: now().toISOString(), level: 'warning', code: 'SCRUB_SKIPPED', message: `hot-site scrub and half-finished jobs not looked at: ${describeError(error)}` });
   }
   for (const e of events) logger[e.level === 'error' ? 'error' : e.level === 'warning' ? 'warn' : 'info']({ code: e.code }, e.message);
-  return { events, scrub, finished, unrepaired };
+  return { events, scrub, finished, unrepaired: [...unrepaired] };
+}
+
+/** The objects a scrub left damaged, as `SET_n/file`. */
+function unrepairedObjects(report: ScrubReport): string[] {
+  return report.findings.filter((f) => !f.outcome.repaired).map((f) => `${f.setName}/${f.file}`);
 }
 
 /**
@@ -73,8 +80,9 @@ export async function runJobUpkeep(options: UpkeepOptions): Promise<UpkeepResult
  * the manifest (HeadObject per object, no download) and repaired from the local or archive copy when damaged.
  * @returns null when the FULL is intact at the hot-site (or the hot-site cannot be reached: then the local copy, which
  *   the DIFFERENTIAL is computed from, is all there is to go by); else why it is not — the caller promotes to FULL.
+ *   With the check's events and the objects it left damaged (`SET_n/file`).
  */
-export async function baseFullProblem(options: Omit<UpkeepOptions, 'jobSetName'>, fullSetName: string): Promise<{ problem: string | null; events: JobEvent[] }> {
+export async function baseFullProblem(options: Omit<UpkeepOptions, 'jobSetName'>, fullSetName: string): Promise<{ problem: string | null; events: JobEvent[]; unrepaired: string[] }> {
   const { s3, settings } = options;
   try {
     const report = await scrubHotSite({
@@ -88,15 +96,17 @@ export async function baseFullProblem(options: Omit<UpkeepOptions, 'jobSetName'>
       now: options.now,
     });
     const events = report.events.filter((e) => e.code !== 'SCRUB');
-    if (!report.checked.includes(fullSetName)) return { problem: `the cycle's FULL ${fullSetName} has no complete copy at the hot-site`, events };
+    const unrepaired = unrepairedObjects(report);
+    if (!report.checked.includes(fullSetName)) return { problem: `the cycle's FULL ${fullSetName} has no complete copy at the hot-site`, events, unrepaired };
     const left = report.findings.filter((f) => !f.outcome.repaired);
-    if (left.length === 0) return { problem: null, events };
+    if (left.length === 0) return { problem: null, events, unrepaired };
     return {
       problem: `the cycle's FULL ${fullSetName} is damaged at the hot-site and could not be repaired from any copy (${left.map((f) => `${f.file} ${f.problem}`).join('; ')}): no intact copy to base a DIFFERENTIAL on`,
       events,
+      unrepaired,
     };
   } catch (error) {
     if (!(error instanceof HotSiteError)) throw error;
-    return { problem: null, events: [{ time: new Date().toISOString(), level: 'warning', code: 'BASE_FULL_NOT_CHECKED', message: `the hot-site copy of ${fullSetName} was not checked: ${describeError(error)}` }] };
+    return { problem: null, unrepaired: [], events: [{ time: new Date().toISOString(), level: 'warning', code: 'BASE_FULL_NOT_CHECKED', message: `the hot-site copy of ${fullSetName} was not checked: ${describeError(error)}` }] };
   }
 }

@@ -78,7 +78,7 @@ describe('pruning in the local run (CLI in-process, real SQLite, moto)', () => {
     // ReportJob published the job metrics to the local stand-in, and the agent the RPO (age of the newest restorable point).
     const cloudwatch = new CloudWatchClient({ endpoint: moto.endpoint(), region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     const metrics = await cloudwatch.send(new ListMetricsCommand({ Namespace: 'CommServeDR', Dimensions: [{ Name: 'Cell', Value: 'default' }] }));
-    expect(new Set(metrics.Metrics?.map((m) => m.MetricName))).toEqual(new Set(['JobSucceeded', 'JobFailed', 'BytesProtected', 'JobDurationSeconds', 'DatabaseCorruptionDetected', 'RpoSeconds']));
+    expect(new Set(metrics.Metrics?.map((m) => m.MetricName))).toEqual(new Set(['JobSucceeded', 'JobFailed', 'BytesProtected', 'JobDurationSeconds', 'DatabaseCorruptionDetected', 'RpoSeconds', 'UnrepairedDamage']));
 
     // The newest restorable point is still there.
     const sets = await run(['sets', '--json']);

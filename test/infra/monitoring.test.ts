@@ -28,7 +28,7 @@ describe('DrMonitoring', () => {
     expect(coreMetrics.METRIC_NAMESPACE).toBe('CommServeDR');
     expect(coreMetrics.CELL_DIMENSION).toBe('Cell');
     expect(DrMetricName).toBe(coreMetrics.DrMetricName);
-    expect([...coreMetrics.METRIC_NAMES].sort()).toEqual(['BytesProtected', 'DatabaseCorruptionDetected', 'JobDurationSeconds', 'JobFailed', 'JobSucceeded', 'RpoSeconds']);
+    expect([...coreMetrics.METRIC_NAMES].sort()).toEqual(['BytesProtected', 'DatabaseCorruptionDetected', 'JobDurationSeconds', 'JobFailed', 'JobSucceeded', 'RpoSeconds', 'UnrepairedDamage']);
     expect(coreMetrics.metricDimensions('paris')).toEqual([{ Name: 'Cell', Value: 'paris' }]);
   });
 
@@ -99,6 +99,24 @@ describe('DrMonitoring', () => {
     });
   });
 
+  it('alarms on UnrepairedDamage ≥ 1 (hot-site damage no copy could repair), keeping the state until a later job publishes 0', () => {
+    t.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('neither the phase-1 copy nor the archive copy could repair it'),
+      Namespace: 'CommServeDR',
+      MetricName: 'UnrepairedDamage',
+      Dimensions: cell,
+      Statistic: 'Maximum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'ignore',
+      AlarmActions: [{ Ref: topicId }],
+      OKActions: [{ Ref: topicId }],
+    });
+    expect(t.json.Resources[logicalId(t.json, 'AWS::CloudWatch::Alarm', 'MonitoringHotSiteUnrepairedDamage')].Properties.MetricName).toBe('UnrepairedDamage');
+  });
+
   it('sends to an SNS topic encrypted with a rotating KMS key that CloudWatch may use, TLS only', () => {
     const keyId = logicalId(t.json, 'AWS::KMS::Key', 'MonitoringTopicKey');
     t.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
@@ -142,13 +160,13 @@ describe('DrMonitoring', () => {
       body = JSON.stringify(properties.DashboardBody);
     });
 
-    it.each(['JobSucceeded', 'JobFailed', 'JobDurationSeconds', 'BytesProtected', 'DatabaseCorruptionDetected', 'ExecutionsSucceeded', 'ExecutionTime'])('graphs %s', (metric) => {
+    it.each(['JobSucceeded', 'JobFailed', 'JobDurationSeconds', 'BytesProtected', 'DatabaseCorruptionDetected', 'UnrepairedDamage', 'ExecutionsSucceeded', 'ExecutionTime'])('graphs %s', (metric) => {
       expect(body).toContain(metric);
     });
 
-    it('shows the three alarm states', () => {
+    it('shows the four alarm states', () => {
       expect(body).toContain('Alarm states');
-      for (const prefix of ['MonitoringNoSuccessfulDrBackup', 'MonitoringJobFailed', 'MonitoringDatabaseCorruptionDetected']) {
+      for (const prefix of ['MonitoringNoSuccessfulDrBackup', 'MonitoringJobFailed', 'MonitoringDatabaseCorruptionDetected', 'MonitoringHotSiteUnrepairedDamage']) {
         expect(body).toContain(logicalId(t.json, 'AWS::CloudWatch::Alarm', prefix));
       }
     });

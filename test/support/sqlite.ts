@@ -2,6 +2,7 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { openSync, writeSync, closeSync } from 'node:fs';
+import { backupInto, convertOutOfWal } from '#agent/engines/sqlite/differential';
 
 /** Row count and SHA-256 of the rows (ordered by rowid or all columns) of every user table. */
 export function tableDigests(path: string): Record<string, { rows: number; sha256: string }> {
@@ -61,4 +62,13 @@ export function rowDifferences(a: string, b: string): string {
   const db = tableDigests(b);
   const names = [...new Set([...Object.keys(da), ...Object.keys(db)])].filter((n) => JSON.stringify(da[n]) !== JSON.stringify(db[n]));
   return names.length ? `tables differ: ${names.join(', ')}` : '';
+}
+
+/**
+ * The database as `writeDifferential` sees it without a live connection: an online-backup snapshot, out of WAL mode.
+ * (The engine's FULL is a byte copy of the live file instead, whose header change counter differs from a backup's.)
+ */
+export async function snapshotOf(source: string, file: string): Promise<void> {
+  await backupInto(source, file);
+  convertOutOfWal(file);
 }

@@ -27,8 +27,11 @@ export class Phase1Job {
   base: DifferentialBase | null = null;
   /** A LOG point's base: the cycle's FULL and the previous point (log-plan.ts). */
   logBase: LogBase | null = null;
-  /** Objects found damaged at the hot-site that no copy could repair (upkeep, base-FULL check): the job ends with errors. */
-  unrepaired = 0;
+  /**
+   * Objects found damaged at the hot-site that no copy could repair (upkeep, base-FULL check), as `SET_n/file`, each
+   * once however many checks found it: the job ends with errors, and their number is the `UnrepairedDamage` metric.
+   */
+  readonly unrepairedObjects = new Set<string>();
   readonly events: JobEvent[] = [];
   readonly durationsMs: Record<string, number> = {};
 
@@ -39,6 +42,21 @@ export class Phase1Job {
     private readonly heartbeat: (() => Promise<void>) | undefined,
   ) {
     this.backupType = requestedType;
+  }
+
+  /** How many distinct objects stay damaged at the hot-site ({@link unrepairedObjects}). */
+  get unrepaired(): number {
+    return this.unrepairedObjects.size;
+  }
+
+  /**
+   * Keeps what a hot-site check found: its events (one already kept with the same code and message — the same object
+   * found again by a later check — is not repeated) and the objects it left damaged.
+   */
+  recordHotSiteCheck(events: readonly JobEvent[], unrepairedObjects: Iterable<string>): void {
+    const seen = new Set(this.events.map((e) => `${e.code}\n${e.message}`));
+    for (const e of events) if (!seen.has(`${e.code}\n${e.message}`)) this.events.push(e);
+    for (const name of unrepairedObjects) this.unrepairedObjects.add(name);
   }
 
   /** The job's identity. @throws Error before the id is allocated (a programming error). */

@@ -123,9 +123,10 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     await job.timed('abandoned', () => recordAbandonedStep(job, settings, s3, hotSite));
     startJob(job, settings, destination, hotSite);
     const upkeepOptions: Omit<UpkeepOptions, 'jobSetName'> = { s3, settings, logger: job.logger, phase1DestinationUsable: destination.writable, now: () => new Date() };
-    await upkeepStep(job, upkeepOptions, hotSite);
+    const scrubbed = await upkeepStep(job, upkeepOptions, hotSite);
     if (hotSite.reachable) await job.timed('refill', () => refillStep(job, settings, s3));
     await planBackupType(job, settings, engine, hotSite.reachable ? upkeepOptions : null);
+    if (scrubbed) await unrepairedDamageMetricStep(job, options.metrics ?? NO_METRICS);
     const registryStore = createRegistryStore({ ...settings.Registry, ansiCodePage: settings.AnsiCodePage });
     const buildOptions: BuildSetOptions = { settings, engine, registryStore, metrics: options.metrics ?? NO_METRICS, jobLog, onProgress: options.onProgress };
     if (job.logBase) buildOptions.integritySettled = Promise.resolve(LOG_POINT_INTEGRITY);
@@ -180,21 +181,32 @@ function startJob(job: Phase1Job, settings: Settings, destination: DestinationSt
  * Upkeep of the copies (issue 16 items 3 and 5): finish half-finished jobs, scrub and repair the kept SETs at the
  * hot-site. LOG points (every few minutes) leave it to the daily FULL/DIFFERENTIAL jobs; an unreachable hot-site
  * skips it with a warning. What stays damaged counts in `job.unrepaired` (the job ends with errors).
+ * @returns whether the upkeep ran (then `UnrepairedDamage` is published).
  */
-async function upkeepStep(job: Phase1Job, options: Omit<UpkeepOptions, 'jobSetName'>, hotSite: HotSiteState): Promise<void> {
-  if (job.requestedType === BackupType.Log) return;
+async function upkeepStep(job: Phase1Job, options: Omit<UpkeepOptions, 'jobSetName'>, hotSite: HotSiteState): Promise<boolean> {
+  if (job.requestedType === BackupType.Log) return false;
   if (!hotSite.reachable) {
     job.note('warning', 'SCRUB_SKIPPED', `hot-site scrub and half-finished jobs not looked at: ${hotSite.reason}`);
-    return;
+    return false;
   }
   const upkeep = await job.timed('upkeep', () => runJobUpkeep({ ...options, jobSetName: job.id.setName }));
-  job.events.push(...upkeep.events);
-  job.unrepaired += upkeep.unrepaired;
+  job.recordHotSiteCheck(upkeep.events, upkeep.unrepaired);
+  return true;
 }
 
 /**
- * The backup type and its base: a DIFFERENTIAL needs the open cycle's FULL, intact in at least one copy (checked and
- * repaired at the hot-site first when it can be reached) — otherwise it is promoted to FULL, with the reason
+ * `UnrepairedDamage` (issue 16 item 3): the objects found damaged at the hot-site that no copy could repair (the
+ * upkeep's and the base-FULL check's), 0 when all were intact or repaired — so the alarm returns to OK once a later
+ * job finds nothing left. A metric that cannot be published is a logged warning (metrics.ts).
+ */
+async function unrepairedDamageMetricStep(job: Phase1Job, metrics: MetricsPublisher): Promise<void> {
+  await metrics.publish(MetricName.UnrepairedDamage, job.unrepaired, 'Count');
+}
+
+/**
+ * The backup type and its base: a DIFFERENTIAL needs the open cycle's FULL — the newest FULL complete in the phase-1
+ * destination or at the hot-site — intact in at least one copy (checked and repaired at the hot-site first when it can
+ * be reached) — otherwise it is promoted to FULL, with the reason
  * (dump-plan.ts); a LOG point continues the open cycle's newest point (log-plan.ts).
  * @throws CommserveDrError `LOG_NOT_POSSIBLE` when a LOG point has no usable base (before any SET folder exists).
  */
@@ -212,11 +224,12 @@ async function planBackupType(job: Phase1Job, settings: Settings, engine: Databa
       return null;
     }
     const checked = await baseFullProblem(upkeep, full);
-    job.events.push(...checked.events);
-    if (checked.events.some((e) => e.level === 'error')) job.unrepaired += 1;
+    job.recordHotSiteCheck(checked.events, checked.unrepaired);
     return checked.problem;
   };
-  const plan = await job.timed('plan', () => planDifferential(settings, engine, checkFull));
+  // The hot-site's SETs count too (a FULL staged there on a day the destination could not be written, issue 15).
+  const hotSite = upkeep ? { s3: upkeep.s3, bucket: settings.HotSite.bucket, stateDirectory: settings.StateDirectory } : null;
+  const plan = await job.timed('plan', () => planDifferential(settings, engine, checkFull, hotSite));
   if ('promote' in plan) job.promote(plan.promote);
   else job.base = plan.base;
 }

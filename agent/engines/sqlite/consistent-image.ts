@@ -16,7 +16,7 @@
  * itself closes (after its SQLite connection), never one it opens and closes per read.
  */
 import { randomBytes } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DatabaseError } from '#core/errors';
 import { readSqliteHeader } from './sqlite-engine';
@@ -142,6 +142,58 @@ async function openSnapshot(options: ConsistentImageOptions, started: number): P
     await handle?.close().catch(() => undefined);
     await removeDatabaseFiles(snapshot);
     throw error;
+  }
+}
+
+/** Options of {@link copyInPlace}. */
+export interface CopyInPlaceOptions {
+  sourceDb: string;
+  live: LiveDatabase;
+  /** The copy to write (created or replaced; fsynced). */
+  outFile: string;
+  /** Called after each 1 MiB copied: (bytes copied, bytes to copy). */
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+/** Bytes per read/write of {@link copyInPlace}. */
+const COPY_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * A FULL dump read in place: copies the database's pages from the live file, under the engine's read transaction,
+ * into `outFile` (1 MiB at a time, then fsync) — a byte copy of the database at that moment, with no SQLite page
+ * cache on either side (an online backup goes through two, up to 16 MiB each with better-sqlite3's build). Returns
+ * false, having written nothing, when the database cannot be read in place (WAL mode): take an online backup then.
+ * The copy is removed on error.
+ * @throws DatabaseError `DIFF_SNAPSHOT_FAILED` when the read lock is not granted; the file system's error otherwise
+ *   (ENOSPC, EACCES, …) for the caller to name.
+ */
+export async function copyInPlace(options: CopyInPlaceOptions): Promise<boolean> {
+  const image = await openLive({ sourceDb: options.sourceDb, live: options.live, outFile: options.outFile, purpose: 'a FULL' }, options.live, performance.now());
+  if (!image) return false;
+  let out: FileHandle | undefined;
+  try {
+    out = await open(options.outFile, 'w');
+    const total = image.pageCount * image.pageSize;
+    const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+    for (let at = 0; at < total; ) {
+      const want = Math.min(buffer.length, total - at);
+      const { bytesRead } = await image.handle.read(buffer, 0, want, at);
+      if (bytesRead !== want) throw new Error(`${basename(options.sourceDb)} ended at byte ${at + bytesRead}, ${total} expected`);
+      for (let written = 0; written < want; ) written += (await out.write(buffer, written, want - written, at + written)).bytesWritten;
+      at += want;
+      options.onProgress?.(at, total);
+    }
+    await image.release();
+    await out.sync();
+    await out.close();
+    out = undefined;
+    return true;
+  } catch (error) {
+    await out?.close().catch(() => undefined);
+    await rm(options.outFile, { force: true }).catch(() => undefined);
+    throw error;
+  } finally {
+    await image.release();
   }
 }
 

@@ -53,8 +53,51 @@ function tryWrite(db: string, note: string): 'committed' | string {
   }
 }
 
-describe('DIFFERENTIAL source: in place under a read lock, or a snapshot for WAL (real SQLite)', () => {
+describe('FULL and DIFFERENTIAL source: in place under a read lock, or an online backup for WAL (real SQLite)', () => {
   const tempDir = useTempDirs('commserve-dr-image-');
+
+  it('FULL of a rollback-journal database: a byte copy of the live file read in place; writers cannot commit until it is copied, and can right after', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'commserv.db');
+    makeDatabase(db, 8000);
+    const engine = openSqliteEngine(db);
+    try {
+      const writes: string[] = [];
+      const dump = join(dir, 'commserv_FULL.dmp');
+      const full = await engine.dumpFull(dump, (done, total) => {
+        if (done < total) writes.push(tryWrite(db, 'written during the FULL'));
+      });
+      expect(writes.length).toBeGreaterThan(0);
+      expect(new Set(writes)).toEqual(new Set(['SQLITE_BUSY']));
+      expect(sha(dump)).toBe(sha(db));
+      expect(full.bytes).toBe(full.identity.pageCount! * full.identity.pageSize!);
+      expect(await engine.checkIntegrity(dump)).toMatchObject({ status: 'ok' });
+      expect(tryWrite(db, 'written after the FULL')).toBe('committed');
+      expect(tableDigests(dump)).not.toEqual(tableDigests(db));
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('FULL of a WAL database: an online backup (writers commit meanwhile), the dump a self-contained rollback-journal file', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'commserv.db');
+    makeDatabase(db, 8000);
+    const wal = new Database(db);
+    wal.pragma('journal_mode = WAL');
+    wal.exec("UPDATE clients SET note = 'only in the WAL' WHERE id % 7 = 0");
+    const expected = tableDigests(db);
+    const engine = openSqliteEngine(db);
+    try {
+      const dump = join(dir, 'commserv_FULL.dmp');
+      await engine.dumpFull(dump);
+      expect(readFileSync(dump).subarray(18, 20)).toEqual(Buffer.from([1, 1]));
+      expect(tableDigests(dump)).toEqual(expected);
+    } finally {
+      await engine.close();
+      wal.close();
+    }
+  });
 
   it('rollback-journal database: read in place (no snapshot file), writers cannot commit until every page is read, FULL + DIFF = the live file byte for byte', async () => {
     const dir = tempDir();

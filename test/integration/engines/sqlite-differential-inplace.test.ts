@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { applyDifferentialInPlace, DifferentialImageHasher, readDifferentialHeader, writeDifferential } from '#agent/engines/sqlite/differential';
 import { writePageHashes } from '#agent/engines/sqlite/page-hashes';
 import { openSqliteEngine } from '#agent/engines/sqlite/sqlite-engine';
-import { makeDatabase, tableDigests } from '../../support/sqlite';
+import { makeDatabase, snapshotOf, tableDigests } from '../../support/sqlite';
 import { useTempDirs } from '../../support/tmp';
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -50,7 +50,7 @@ describe('DIFFERENTIAL applied in place, its result hashed while the FULL stream
     const diff = join(dir, 'commserv_DIFF_11.dmp');
     const result = await writeDifferential({ sourceDb: db, baseHashesFile: hashes, outFile: diff, baseJobId: 10, jobId: 11 });
     const snapshot = join(dir, 'snapshot.db');
-    await dump(db, snapshot);
+    await snapshotOf(db, snapshot); // what writeDifferential read (no live connection given)
     return { dir, db, full, diff, result, snapshot };
   }
 

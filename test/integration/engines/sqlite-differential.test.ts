@@ -15,7 +15,7 @@ import {
   restoreFullPlusDifferential,
   writeDifferential,
 } from '#agent/engines/sqlite/differential';
-import { tableDigests } from '../../support/sqlite';
+import { snapshotOf, tableDigests } from '../../support/sqlite';
 import { useTempDirs } from '../../support/tmp';
 
 const HEADER = 128;
@@ -158,7 +158,7 @@ describe('SQLite DIFFERENTIAL (real SQLite)', () => {
     const result = await writeDifferential({ sourceDb: db, baseHashesFile: hashes, outFile: out, baseJobId: 10, jobId: 11 });
 
     const fresh = join(dir, 'fresh.db');
-    await fullDump(db, fresh);
+    await snapshotOf(db, fresh);
     const expectedPages = differingPages(full, fresh, pageSize);
     const parsed = parseDiff(out);
     expect(parsed.magic).toBe('CSDRDF01');
@@ -189,12 +189,12 @@ describe('SQLite DIFFERENTIAL (real SQLite)', () => {
     const diff1 = join(dir, 'commserv_DIFF_11.dmp');
     await writeDifferential({ sourceDb: db, baseHashesFile: hashes, outFile: diff1, baseJobId: 10, jobId: 11 });
     const state1 = join(dir, 'state1.db');
-    await fullDump(db, state1);
+    await snapshotOf(db, state1);
     mutate(db, 2);
     const diff2 = join(dir, 'commserv_DIFF_12.dmp');
     const r2 = await writeDifferential({ sourceDb: db, baseHashesFile: hashes, outFile: diff2, baseJobId: 10, jobId: 12 });
     const state2 = join(dir, 'state2.db');
-    await fullDump(db, state2);
+    await snapshotOf(db, state2);
 
     // Relative to the FULL, not to DIFF 1: every page changed in either round is in DIFF 2.
     expect(parseDiff(diff2).pages).toEqual(differingPages(full, state2, pageSize));
@@ -234,7 +234,7 @@ describe('SQLite DIFFERENTIAL (real SQLite)', () => {
     await restoreFullPlusDifferential({ fullDump: full, diffFile: shrunk, baseHashesFile: hashes, target });
     expect(statSync(target).size).toBe(r2.pageCount * pageSize);
     const fresh = join(dir, 'fresh.db');
-    await fullDump(db, fresh);
+    await snapshotOf(db, fresh);
     expect(readFileSync(target).equals(readFileSync(fresh))).toBe(true);
     expect(integrity(target)).toBe('ok');
     expect(tableDigests(target)).toEqual(tableDigests(db));
