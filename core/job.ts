@@ -122,6 +122,11 @@ export const PruneResultSchema = z
       .optional(),
     failedKeys: z.number().optional(),
     failureSample: z.array(z.string()).optional(),
+    /** Hot-site Object Lock (issue 21 item 3), when on. */
+    locks: z
+      .object({ sets: z.number(), setsLocked: z.number(), failedObjects: z.number(), failureSample: z.array(z.string()).optional(), keptWhileLocked: z.number() })
+      .passthrough()
+      .optional(),
     reason: z.string().optional(),
   })
   .passthrough();
@@ -329,8 +334,20 @@ export function describePrune(input: Pick<ReportJobInput, 'prune' | 'pruneError'
     prune.archive
       ? `archive: ${prune.archive.expired} expired, ${prune.archive.setsDeleted} deleted (${prune.archive.objectsDeleted} object(s))${prune.archive.earlyDeletionWarnings ? `, ${prune.archive.earlyDeletionWarnings} early-deletion warning(s)` : ''}`
       : 'archive: kept in full',
+    ...(prune.locks
+      ? [`Object Lock: ${prune.locks.setsLocked} of ${prune.locks.sets} kept SET(s) locked${prune.locks.keptWhileLocked ? `, ${prune.locks.keptWhileLocked} expired SET(s) kept while still locked` : ''}`]
+      : []),
   ];
   const plan = prune.planKey ? `; plan ${prune.planKey}` : '';
+  if ((prune.locks?.failedObjects ?? 0) > 0 && !(prune.failedKeys ?? 0)) {
+    const sample = prune.locks!.failureSample?.length ? ` (e.g. ${prune.locks!.failureSample.slice(0, 3).join('; ')})` : '';
+    return {
+      time: now,
+      level: 'warning',
+      code: 'PRUNE_INCOMPLETE',
+      message: `retention applied, but ${prune.locks!.failedObjects} object(s) could not be locked${sample}: ${parts.join('; ')}${plan}`,
+    };
+  }
   if (prune.outcome === 'pruned-with-errors' || (prune.failedKeys ?? 0) > 0) {
     const sample = prune.failureSample?.length ? ` (e.g. ${prune.failureSample.slice(0, 3).join('; ')})` : '';
     return {

@@ -23,6 +23,8 @@
  * 6. Any other SET before the boundary is expired.
  *
  * Protections (override `expire`, never `keep`):
+ * - a SET whose objects are still under S3 Object Lock (`lock.retainUntil` after `now`) is not expired yet
+ *   (`object-locked`); the dependency protections below then keep what it needs (its FULL, its LOG chain);
  * - the newest restorable point (its FULL and DIFFERENTIAL) is never expired;
  * - a SET whose job is still running (`Running`) is never expired (its upload may be in progress);
  * - the FULL of a kept DIFFERENTIAL (named by its manifest's cycle id, or the cycle it was placed in)
@@ -60,6 +62,20 @@ export interface RetentionSetInput {
    * of an incomplete SET, and of a complete one without an end time.
    */
   readonly lastModified?: string;
+  /**
+   * The S3 Object Lock found on the SET's current object versions (issue 21 item 3), when it was looked up: the
+   * latest `RetainUntilDate` among them (ISO-8601) and its mode. A SET still locked at `now` is never expired (see
+   * {@link planRetention}).
+   */
+  readonly lock?: SetObjectLock;
+}
+
+/** The Object Lock retention of a SET's objects: the latest retain-until date among them, and its mode. */
+export interface SetObjectLock {
+  /** ISO-8601: the latest `RetainUntilDate` of the SET's current object versions. */
+  readonly retainUntil: string;
+  /** `GOVERNANCE` or `COMPLIANCE` (S3 Object Lock modes). */
+  readonly mode: string;
 }
 
 /** The retention settings the planner uses (SPEC §9). */
@@ -107,6 +123,12 @@ export type RetentionCode =
   | 'log-without-base'
   /** A SET a kept LOG point's chain runs through (its predecessor, recursively, down to the FULL). */
   | 'base-of-kept-log'
+  /**
+   * Expired by the rules, but its objects are still under S3 Object Lock: a delete (no version id) would only hide
+   * them behind delete markers while the locked versions stay, billed, until the retention ends. The first plan after
+   * that date expires it.
+   */
+  | 'object-locked'
   /** Archive only: expired by the count, but an object is younger than its class's minimum duration. */
   | 'early-deletion-skipped'
   /** Archive only: `ArchiveRetainCycles` is not set. */
@@ -306,6 +328,19 @@ export function planRetention(input: RetentionInput): RetentionPlan {
   };
   for (const item of input.sets) {
     if (item.summary.status === RUNNING) protect(item.summary.jobId, 'in-progress', 'its job is still running: its upload may be in progress');
+  }
+  for (const item of input.sets) {
+    const lock = item.lock;
+    if (!lock) continue;
+    const until = toEpochMs(lock.retainUntil, `${item.summary.setName} Object Lock retain-until date`);
+    if (until <= nowMs) continue;
+    const d = drafts.get(item.summary.jobId);
+    if (d?.action !== 'expire') continue;
+    protect(
+      item.summary.jobId,
+      'object-locked',
+      `${d.reason}; but its objects are under Object Lock (${lock.mode}) until ${new Date(until).toISOString()}: deleting them now would only hide them behind delete markers while the locked versions stay until then, so the first prune after that date removes it`,
+    );
   }
   const point = report.newestRestorablePoint;
   if (point) {

@@ -13,6 +13,8 @@
  *   the default settings), `accessLogRetentionDays` (default 365);
  * - `archiveObjectLockMode` (GOVERNANCE or COMPLIANCE; default no Object Lock), `archiveObjectLockDays`
  *   (default the archive class's minimum storage duration: 90, or 180 for DEEP_ARCHIVE);
+ * - `setsObjectLockMode` (GOVERNANCE or COMPLIANCE; default no Object Lock on `sets/`): PruneSets locks each kept SET
+ *   until its cycle can expire, a FULL at least as long as its DIFFERENTIALs and LOG points (issue 21 item 3);
  * - `archiveStorageClass`: GLACIER (default), DEEP_ARCHIVE or GLACIER_IR;
  * - `archiveRetryCount` (default 10), `archiveRetryIntervalMinutes` (default 30);
  * - `phase1TimeoutSeconds` (default 21,600), `phase1HeartbeatSeconds` (default 600);
@@ -86,6 +88,7 @@ const ContextSchema = z.object({
   accessLogRetentionDays: integer.min(1).optional(),
   archiveObjectLockMode: z.enum(['GOVERNANCE', 'COMPLIANCE']).optional(),
   archiveObjectLockDays: integer.min(1).max(36500).optional(),
+  setsObjectLockMode: z.enum(['GOVERNANCE', 'COMPLIANCE']).optional(),
   archiveStorageClass: ArchiveStorageClass.optional(),
   archiveRetryCount: integer.min(0).optional(),
   archiveRetryIntervalMinutes: z.coerce.number().min(0).optional(),
@@ -158,6 +161,7 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
     noncurrentVersionExpirationDays: context.noncurrentVersionExpirationDays,
     accessLogRetentionDays: context.accessLogRetentionDays,
     archiveObjectLock: context.archiveObjectLockMode && { mode: context.archiveObjectLockMode, days: context.archiveObjectLockDays },
+    setsObjectLock: context.setsObjectLockMode && { mode: context.setsObjectLockMode },
     archiveStorageClass: context.archiveStorageClass,
     archiveRetryCount: context.archiveRetryCount,
     archiveRetryIntervalMinutes: context.archiveRetryIntervalMinutes,

@@ -51,6 +51,8 @@ export interface CommserveDrStackProps extends StackProps {
   readonly accessLogRetentionDays?: number;
   /** Object Lock for `archive/` objects; default off. `days` defaults to the archive class's minimum storage duration (90 or 180). */
   readonly archiveObjectLock?: { readonly mode: ObjectLockMode; readonly days?: number };
+  /** Object Lock for the hot-site `sets/` objects (issue 21 item 3); default off. Each kept SET is locked by PruneSets until its cycle can expire. */
+  readonly setsObjectLock?: { readonly mode: ObjectLockMode };
   /** `ArchiveStorageClass` (SPEC §9). Default GLACIER. */
   readonly archiveStorageClass?: ArchiveStorageClass;
   /** `ArchiveRetryCount` (SPEC §9). Default 10. Fixed in the state machine's Retry at deploy time. */
@@ -135,6 +137,7 @@ export class CommserveDrStack extends Stack {
         mode: props.archiveObjectLock.mode,
         days: props.archiveObjectLock.days ?? ARCHIVE_MINIMUM_DAYS[settings.ArchiveStorageClass],
       },
+      setsObjectLock: props.setsObjectLock,
     });
     this.functions = new Phase2Functions(this, 'Phase2', {
       hotSite: this.hotSite,
@@ -221,6 +224,8 @@ export class CommserveDrStack extends Stack {
         // The operator role writes verify/ and prune/ records and deletes in a manual prune: expected, not tampering.
         cloudWriters: [this.functions.archiveSet.role!, this.functions.reportJob.role!, this.functions.pruneSets.role!, this.operators.operatorRole, this.repair.function.role!],
         deleters: [this.functions.pruneSets.role!, this.operators.operatorRole],
+        // Object Lock: ArchiveSet locks archive/ copies (and extends a FULL's), PruneSets the kept sets/ objects.
+        lockers: [this.functions.archiveSet.role!, this.functions.pruneSets.role!],
       },
       alarmTopic: this.monitoring.topic,
       alarmTopicKey: this.monitoring.topicKey,

@@ -12,7 +12,8 @@
  * access to the settings path (`SETTINGS_PREFIX`, read at cold start) and, for ReportJob, PutMetricData
  * in the `CommServeDR` namespace. PruneSets lists the bucket, reads `sets/`, `archive/`, `jobs/` and
  * `prune/`, writes `prune/` (its plan records) and deletes in `sets/` and `archive/` only — with Object
- * Lock on, S3 refuses to delete a locked archive version, which is intended (the plan reports it).
+ * Lock on, it reads the lock of what it would expire and keeps what is still locked (a delete without a version id
+ * would only hide a locked object behind a delete marker), and with `sets/` locked it locks the kept SETs.
  *
  * Environment:
  * | variable | functions | value |
@@ -23,6 +24,7 @@
  * | `ARCHIVE_OBJECT_LOCK_MODE`, `ARCHIVE_OBJECT_LOCK_DAYS` | ArchiveSet (Object Lock on) | GOVERNANCE or COMPLIANCE; days |
  * | `METRIC_NAMESPACE`, `METRIC_CELL` | ReportJob (when metrics are given) | `CommServeDR`; value of the `Cell` dimension |
  * | `RETAIN_CYCLES`, `SET_LIFESPAN_FOR_FAILED_DR_DAYS`, `ARCHIVE_RETAIN_CYCLES` | PruneSets | defaults of the retention settings (SPEC §9); the parameters under `SETTINGS_PREFIX`, read at cold start, override them; `unlimited` keeps every archive copy |
+ * | `SETS_OBJECT_LOCK_MODE`, `OBJECT_LOCK_ENABLED` | PruneSets (Object Lock on) | GOVERNANCE or COMPLIANCE: lock the kept `sets/` objects; `true`: keep what is still locked |
  */
 import * as path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
@@ -135,6 +137,9 @@ export class Phase2Functions extends Construct {
         RETAIN_CYCLES: String(retention.RetainCycles),
         SET_LIFESPAN_FOR_FAILED_DR_DAYS: String(retention.SetLifeSpanForFailedDR),
         ARCHIVE_RETAIN_CYCLES: retention.ArchiveRetainCycles === null ? 'unlimited' : String(retention.ArchiveRetainCycles),
+        // Object Lock (issue 21 item 3): lock the kept sets/ objects; look up locks before expiring anything.
+        ...(props.hotSite.setsObjectLock ? { SETS_OBJECT_LOCK_MODE: props.hotSite.setsObjectLock.mode } : {}),
+        ...(props.hotSite.objectLockEnabled ? { OBJECT_LOCK_ENABLED: 'true' } : {}),
       },
     });
     props.hotSite.grantPrune(this.pruneSets);

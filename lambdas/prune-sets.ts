@@ -2,10 +2,14 @@
  * PruneSets — phase 2, step 3 (SPEC §4.3, §5): applies hot-site (and archive) retention after the
  * job's SET was validated and archived, before ReportJob.
  *
- * Plan → record → delete: lists `sets/` (ListObjectsV2, paginated), reads new SETs' manifests and
+ * Plan → lock → record → delete: lists `sets/` (ListObjectsV2, paginated), reads new SETs' manifests and
  * `jobs/<id>.json` records (the previous plan record is the index of the rest), plans with
- * `core/retention.ts`, writes the plan to `prune/<jobId>.json`, then deletes with DeleteObjects in
- * batches of ≤ 1,000 keys. Per-key `Errors` in a 200 response are retried, then reported.
+ * `core/retention.ts`, locks the kept SETs when hot-site Object Lock is on (`core/set-locks.ts`: until their cycle
+ * can expire, a FULL at least as long as its DIFFERENTIALs and LOG points; `shared/prune-locks.ts`), writes the plan
+ * to `prune/<jobId>.json`, then deletes with DeleteObjects in batches of ≤ 1,000 keys. Per-key `Errors` in a 200
+ * response are retried, then reported. With Object Lock enabled on the bucket (hot-site or archive), a SET the rules
+ * expire whose objects are still locked is kept (`object-locked`, with its date) instead of being hidden behind
+ * delete markers.
  *
  * The job's own SET has no job record yet (ReportJob comes after): its status is taken from the
  * phase-1 result (Completed / Completed With One or More Errors, or the latter with phase 2 `failed`
@@ -14,7 +18,8 @@
  * Input: the DR job state (`DrJobInput` with `phase1`; `archive`/`archiveError`/`error` read when
  * present). Output: {@link PruneSummary} — counts and the plan key, never the listing.
  * Environment: `HOT_SITE_BUCKET`, `RETAIN_CYCLES`, `SET_LIFESPAN_FOR_FAILED_DR_DAYS`,
- * `ARCHIVE_RETAIN_CYCLES`, `ALLOW_EARLY_ARCHIVE_DELETION` (see `shared/prune-env.ts`); the retention
+ * `ARCHIVE_RETAIN_CYCLES`, `ALLOW_EARLY_ARCHIVE_DELETION`, `SETS_OBJECT_LOCK_MODE`, `OBJECT_LOCK_ENABLED`
+ * (see `shared/prune-env.ts`); the retention
  * settings in Parameter Store (`SETTINGS_PREFIX`, read at cold start) override the first three.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -25,9 +30,9 @@ import { hotSiteBucketFromEnv } from './shared/env';
 import { InvalidInputError } from './shared/errors';
 import { describeIssues } from './shared/input';
 import { jsonLog, silentLog, type Log } from './shared/log';
-import { loadPruneSettings, type PruneSettings } from './shared/prune-env';
+import { loadPruneSettings, pruneLocksFromEnv, type PruneSettings } from './shared/prune-env';
 import { pruneRecordKey, type ExpectedStatus, type RequestCounter } from './shared/prune-io';
-import { applyPrune, planPrune } from './shared/prune-run';
+import { applyPrune, lockKeptSets, planPrune, type PruneLockOptions } from './shared/prune-run';
 import { s3ClientFromEnv } from './shared/s3';
 import { lazyHandlerWithSettings } from './shared/settings';
 
@@ -44,6 +49,10 @@ export interface PruneSetsDeps {
   /** Attempts per key for DeleteObjects failures (default 3) and the first wait in ms (default 200). */
   deleteAttempts?: number;
   retryDelayMs?: number;
+  /** Object Lock handling (look up locks before expiring; lock the kept `sets/` objects); default neither. */
+  locks?: PruneLockOptions;
+  /** The real time in ms for lock bookkeeping (`lockCheckedAt`); default `Date.now`. `now` is the planning time. */
+  wallClock?: () => number;
   log?: Log;
 }
 
@@ -56,6 +65,11 @@ export interface PruneSummary {
   planKey: string | null;
   hotSite: { sets: number; kept: number; expired: number; setsDeleted: number; objectsDeleted: number; foreignKeys: number };
   archive: { sets: number; kept: number; expired: number; setsDeleted: number; objectsDeleted: number; earlyDeletionWarnings: number } | null;
+  /**
+   * Hot-site Object Lock, when on: SETs planned to be locked and locked, objects whose retention was extended,
+   * objects that could not be locked (with a sample), and expired SETs kept because still locked.
+   */
+  locks?: { sets: number; setsLocked: number; objectsExtended: number; failedObjects: number; failureSample: string[]; keptWhileLocked: number };
   /** Keys not deleted after retries. */
   failedKeys: number;
   /** At most 5 failures, `key: code message`. */
@@ -122,8 +136,10 @@ export function makePruneSetsHandler(deps: PruneSetsDeps): (event: unknown) => P
       jobId,
       dryRun: false,
       expected: new Map([[jobId, expected]]),
+      locks: deps.locks,
       counter: requests,
     });
+    const lockOutcome = await lockKeptSets(s3, bucket, prepared, requests, deps.wallClock);
     const planKey = pruneRecordKey(jobId);
     const outcome = await applyPrune(s3, bucket, prepared, planKey, {
       attempts: deps.deleteAttempts,
@@ -131,8 +147,9 @@ export function makePruneSetsHandler(deps: PruneSetsDeps): (event: unknown) => P
       counter: requests,
     });
     const { hotSite, archive } = prepared.document;
+    const keptWhileLocked = [...hotSite.decisions, ...(archive?.decisions ?? [])].filter((d) => d.code === 'object-locked').length;
     const summary: PruneSummary = {
-      outcome: outcome.failedCount > 0 ? 'pruned-with-errors' : 'pruned',
+      outcome: outcome.failedCount > 0 || (lockOutcome?.failedCount ?? 0) > 0 ? 'pruned-with-errors' : 'pruned',
       jobId,
       planKey,
       hotSite: {
@@ -153,12 +170,26 @@ export function makePruneSetsHandler(deps: PruneSetsDeps): (event: unknown) => P
             earlyDeletionWarnings: archive.warnings.length,
           }
         : null,
+      ...(lockOutcome || keptWhileLocked > 0
+        ? {
+            locks: {
+              sets: lockOutcome?.sets ?? 0,
+              setsLocked: lockOutcome?.setsLocked ?? 0,
+              objectsExtended: lockOutcome?.objectsExtended ?? 0,
+              failedObjects: lockOutcome?.failedCount ?? 0,
+              failureSample: (lockOutcome?.failures ?? []).slice(0, 5).map((f) => `${f.code} ${f.message}`),
+              keptWhileLocked,
+            },
+          }
+        : {}),
       failedKeys: outcome.failedCount,
       failureSample: outcome.failures.slice(0, 5).map((f) => `${f.key}: ${f.code} ${f.message}`),
       requests,
     };
     for (const warning of archive?.warnings ?? []) log({ level: 'warn', message: warning });
     for (const failure of outcome.failures) log({ level: 'error', message: `cannot delete ${failure.key}: ${failure.code} ${failure.message}` });
+    for (const failure of lockOutcome?.failures ?? []) log({ level: 'error', message: failure.message, code: failure.code });
+    for (const d of [...hotSite.decisions, ...(archive?.decisions ?? [])]) if (d.code === 'object-locked') log({ level: 'info', message: `${d.setName} not expired yet: ${d.reason}` });
     log({ level: outcome.failedCount > 0 ? 'error' : 'info', message: `prune after job ${jobId}: ${summary.outcome}`, ...summary });
     return summary;
   };
@@ -177,5 +208,5 @@ export const handler = lazyHandlerWithSettings(async () => {
   const { settings, sources } = await loadPruneSettings();
   const log = jsonLog(STATE_NAME);
   log({ level: 'info', message: 'retention settings', settings, sources });
-  return makePruneSetsHandler({ s3: s3ClientFromEnv(), bucket, settings, log });
+  return makePruneSetsHandler({ s3: s3ClientFromEnv(), bucket, settings, locks: pruneLocksFromEnv(), log });
 });

@@ -3,9 +3,12 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { existsSync } from 'node:fs';
+import { describeError } from '#core/errors';
+import { MANIFEST_FILE } from '#core/hotsite-layout';
+import { setName } from '#core/set-id';
 import { FolderCopy } from './folder';
 import { ArchiveCopy, HotSiteCopy } from './s3-copies';
-import type { Copies, Copy, CopyKind } from './types';
+import type { Copies, Copy, CopyKind, CopyListing, CopySetFiles } from './types';
 
 export * from './types';
 export { FolderCopy } from './folder';
@@ -27,4 +30,23 @@ export function selectCopies(options: { from?: string; phase1Destination?: strin
     out.set('archive', new ArchiveCopy(options.s3, options.bucket));
   }
   return out;
+}
+
+/**
+ * Lists a copy once ({@link Copy.listSets}), never throwing: a copy that cannot be listed gives the reason in words
+ * (naming the place). `knownReason`: the copy is already known to be unreachable — it is not asked again.
+ */
+export async function listCopy(copy: Copy, knownReason?: string): Promise<CopyListing> {
+  if (knownReason !== undefined) return { reason: knownReason };
+  try {
+    return { sets: await copy.listSets() };
+  } catch (error) {
+    return { reason: describeError(error) };
+  }
+}
+
+/** A SET of a listing in the shape of `listHotSiteSets` (name as listed, complete when its manifest is there, objects, bytes). */
+export function listedSet(jobId: number, files: CopySetFiles): { jobId: number; setName: string; complete: boolean; objects: number; bytes: number } {
+  const objects = [...files.values()];
+  return { jobId, setName: objects[0]?.setName ?? setName(jobId), complete: files.has(MANIFEST_FILE), objects: objects.length, bytes: objects.reduce((s, o) => s + o.size, 0) };
 }

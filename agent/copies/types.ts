@@ -83,3 +83,9 @@ export interface Copy {
 
 /** The copies in use, by kind (at most one of each). */
 export type Copies = ReadonlyMap<CopyKind, Copy>;
+
+/**
+ * One copy as listed once for a whole command (`sets` reads each copy's listing for the inventory, the per-copy states
+ * and the manifest chain): its SETs, or why it could not be listed.
+ */
+export type CopyListing = { sets: Map<number, CopySetFiles> } | { reason: string };

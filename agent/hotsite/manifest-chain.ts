@@ -12,7 +12,7 @@ import { checkManifestChain, describeChain, manifestSha256, type ChainLink, type
 import { MANIFEST_FILE, setObjectKey } from '#core/hotsite-layout';
 import { parseManifest } from '#core/manifest';
 import { parseSetName } from '#core/set-id';
-import { hotSiteError, listHotSiteSets } from './hot-site';
+import { hotSiteError, listHotSiteSets, type HotSiteSet } from './hot-site';
 
 /** Manifest GETs in flight when reading the hot-site's chain. */
 const CHAIN_READ_CONCURRENCY = 8;
@@ -89,10 +89,11 @@ export function localChainLinks(dir: string): { links: ChainLink[]; problems: st
 
 /**
  * Links of every complete SET under `sets/` (one GET per manifest, {@link CHAIN_READ_CONCURRENCY} at a time).
+ * @param listed the SETs of `sets/` as the caller already listed them (not listed again); absent: listed here.
  * @throws HotSiteError when the hot-site cannot be listed or read.
  */
-export async function hotSiteChainLinks(s3: S3Client, bucket: string): Promise<{ links: ChainLink[]; problems: string[] }> {
-  const sets = (await listHotSiteSets(s3, bucket)).filter((s) => s.complete);
+export async function hotSiteChainLinks(s3: S3Client, bucket: string, listed?: readonly HotSiteSet[]): Promise<{ links: ChainLink[]; problems: string[] }> {
+  const sets = (listed ?? (await listHotSiteSets(s3, bucket))).filter((s) => s.complete);
   const links: ChainLink[] = [];
   const problems: string[] = [];
   for (let i = 0; i < sets.length; i += CHAIN_READ_CONCURRENCY) {
@@ -118,7 +119,11 @@ export interface CopiesChain {
  * Checks the manifest chain at the hot-site and in a folder of SETs. Never throws: a copy that cannot be read is
  * reported as unavailable.
  */
-export async function checkCopiesChain(options: { folder?: { dir: string; label: string } | null; hotSite?: { s3: S3Client; bucket: string } | null }): Promise<CopiesChain> {
+export async function checkCopiesChain(options: {
+  folder?: { dir: string; label: string } | null;
+  /** `sets`: the SETs of `sets/` as already listed (not listed again). */
+  hotSite?: { s3: S3Client; bucket: string; sets?: readonly HotSiteSet[] } | null;
+}): Promise<CopiesChain> {
   const copies: CopiesChain['copies'] = [];
   const untrusted = new Map<string, string>();
   const add = (copy: string, read: { links: ChainLink[]; problems: string[] }) => {
@@ -135,7 +140,7 @@ export async function checkCopiesChain(options: { folder?: { dir: string; label:
   }
   if (options.hotSite) {
     try {
-      add('hot-site', await hotSiteChainLinks(options.hotSite.s3, options.hotSite.bucket));
+      add('hot-site', await hotSiteChainLinks(options.hotSite.s3, options.hotSite.bucket, options.hotSite.sets));
     } catch (error) {
       copies.push({ copy: 'hot-site', unavailable: (error as Error).message });
     }

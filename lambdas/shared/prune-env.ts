@@ -3,7 +3,11 @@
  * - `RETAIN_CYCLES`: successful complete cycles kept at the hot-site (integer ≥ 1; default 5);
  * - `SET_LIFESPAN_FOR_FAILED_DR_DAYS`: days an incomplete or phase-2-failed SET is kept (integer ≥ 1; default 90);
  * - `ARCHIVE_RETAIN_CYCLES`: cycles kept under `archive/` (integer ≥ 1); unset, empty or `unlimited` keeps everything;
- * - `ALLOW_EARLY_ARCHIVE_DELETION`: `true` deletes archive objects younger than their class's minimum (default false).
+ * - `ALLOW_EARLY_ARCHIVE_DELETION`: `true` deletes archive objects younger than their class's minimum (default false);
+ * - `SETS_OBJECT_LOCK_MODE`: `GOVERNANCE` or `COMPLIANCE` locks the kept `sets/` objects until their cycle can expire
+ *   (issue 21 item 3); unset: not locked;
+ * - `OBJECT_LOCK_ENABLED`: `true` when the bucket has Object Lock enabled (hot-site or archive lock): the prune looks
+ *   up the lock of what it would expire and keeps what is still locked (implied by `SETS_OBJECT_LOCK_MODE`).
  *
  * The first three are the deploy-time defaults: the parameters `RetainCycles`, `SetLifeSpanForFailedDR`
  * and `ArchiveRetainCycles` under `SETTINGS_PREFIX`, read at cold start (`shared/settings.ts`), override
@@ -11,6 +15,7 @@
  */
 import { RETENTION_DEFAULTS } from '#core/retention';
 import { EnvironmentError } from './errors';
+import type { PruneLockOptions } from './prune-run';
 import { settingsFromParameters, type SettingsLoaderOptions } from './settings';
 
 /** Variable names. */
@@ -19,6 +24,8 @@ export const PRUNE_ENV = {
   SetLifeSpanForFailedDR: 'SET_LIFESPAN_FOR_FAILED_DR_DAYS',
   ArchiveRetainCycles: 'ARCHIVE_RETAIN_CYCLES',
   AllowEarlyArchiveDeletion: 'ALLOW_EARLY_ARCHIVE_DELETION',
+  SetsObjectLockMode: 'SETS_OBJECT_LOCK_MODE',
+  ObjectLockEnabled: 'OBJECT_LOCK_ENABLED',
 } as const;
 
 /** Retention settings of the PruneSets function. */
@@ -79,4 +86,20 @@ export async function loadPruneSettings(options: SettingsLoaderOptions = {}): Pr
   const parameters = await settingsFromParameters(PRUNE_PARAMETER_SETTINGS, { ...options, env });
   const sources = Object.fromEntries(PRUNE_PARAMETER_SETTINGS.map((n) => [n, parameters.sources[n] ?? 'environment'])) as LoadedPruneSettings['sources'];
   return { settings: { ...fromEnv, ...parameters.settings }, sources };
+}
+
+/**
+ * The prune's Object Lock handling from the environment (`SETS_OBJECT_LOCK_MODE`, `OBJECT_LOCK_ENABLED`).
+ * @throws EnvironmentError naming the variable when a value is invalid.
+ */
+export function pruneLocksFromEnv(env: NodeJS.ProcessEnv = process.env): PruneLockOptions {
+  const mode = env[PRUNE_ENV.SetsObjectLockMode]?.trim() ?? '';
+  if (mode !== '' && mode !== 'GOVERNANCE' && mode !== 'COMPLIANCE') {
+    throw new EnvironmentError(`environment variable ${PRUNE_ENV.SetsObjectLockMode} must be GOVERNANCE or COMPLIANCE, got ${JSON.stringify(mode)}`);
+  }
+  const enabled = env[PRUNE_ENV.ObjectLockEnabled]?.trim().toLowerCase() ?? '';
+  if (!['', 'true', 'false'].includes(enabled)) {
+    throw new EnvironmentError(`environment variable ${PRUNE_ENV.ObjectLockEnabled} must be true or false, got ${JSON.stringify(enabled)}`);
+  }
+  return { check: mode !== '' || enabled === 'true', ...(mode ? { sets: { mode } } : {}) };
 }

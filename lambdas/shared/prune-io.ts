@@ -131,6 +131,10 @@ export const IndexEntrySchema = z.object({
   previousJobId: z.number().int().positive().optional(),
   phase2: z.enum(['archived', 'failed', 'not-run', 'unknown']),
   manifestETag: z.string().optional(),
+  /** Object Lock (issue 21 item 3): the retain-until date every object of the SET was seen to hold (ISO-8601)… */
+  lockedUntil: z.string().optional(),
+  /** …as of this time (objects modified later are checked again: `prune-locks.ts`). */
+  lockCheckedAt: z.string().optional(),
 });
 export type IndexEntry = z.infer<typeof IndexEntrySchema>;
 
@@ -256,6 +260,8 @@ export async function gatherSets(s3: S3Client, bucket: string, listed: Iterable<
         ...(manifestInfo?.previousJobId ? { previousJobId: manifestInfo.previousJobId } : {}),
         phase2: vouched?.phase2 ?? record?.phase2 ?? 'unknown',
         ...(manifestETag ? { manifestETag } : {}),
+        // What the last lock check saw stays true for every object not modified since (prune-locks.ts checks that).
+        ...(cached?.lockedUntil && cached.lockCheckedAt ? { lockedUntil: cached.lockedUntil, lockCheckedAt: cached.lockCheckedAt } : {}),
       };
     }
     const summary: SetSummary = {

@@ -14,7 +14,9 @@ import {
   type RetentionSetInput,
 } from '#core/retention';
 import { describeError } from '#core/errors';
+import { planSetLocks, type SetLockPolicy, type SetLockTarget } from '#core/set-locks';
 import { PruneError } from './errors';
+import { applySetLocks, findSetLocks, type LockOutcome } from './prune-locks';
 import type { PruneSettings } from './prune-env';
 import {
   deleteSets,
@@ -45,7 +47,15 @@ export interface PrunePlanDocument {
   bucket: string;
   dryRun: boolean;
   settings: PruneSettings;
-  hotSite: RetentionPlan & { foreignKeys: number; foreignSample: string[]; problems: Record<string, string[]> };
+  hotSite: RetentionPlan & {
+    foreignKeys: number;
+    foreignSample: string[];
+    problems: Record<string, string[]>;
+    /** Object Lock planned for the kept SETs (when `sets/` objects are locked): until when, and why. */
+    locks?: SetLockTarget[];
+    /** What locking them did (written after it was done, before any delete). */
+    lockOutcome?: LockOutcome;
+  };
   /** Null when `ArchiveRetainCycles` is null and archive/ was not listed. */
   archive: (ArchiveRetentionPlan & { foreignKeys: number; foreignSample: string[] }) | null;
   /** What the next prune may reuse instead of reading manifests and records again. */
@@ -74,7 +84,21 @@ export interface PlanPruneOptions {
    * either place is planned once; the complete copy's summary wins and the newest write time counts.
    */
   localSets?: ReadonlyMap<number, RetentionSetInput>;
+  /** Object Lock: look up locks before expiring, and lock the kept `sets/` objects. Default: neither. */
+  locks?: PruneLockOptions;
   counter?: RequestCounter;
+}
+
+/** Object Lock handling of a prune (issue 21 item 3). */
+export interface PruneLockOptions {
+  /**
+   * Look up the Object Lock of every object of each SET the plan would expire (HeadObject; needs
+   * `s3:GetObjectRetention`, without which S3 leaves the lock out of the answer) and keep a SET still locked
+   * (`object-locked`). On whenever the bucket has Object Lock enabled.
+   */
+  check: boolean;
+  /** Lock the kept hot-site SETs until their cycle can expire (core/set-locks.ts), in this mode. */
+  sets?: SetLockPolicy;
 }
 
 /** Merges two views of one SET: the complete one's summary, the newest write time. */
@@ -110,12 +134,7 @@ export async function planPrune(s3: S3Client, bucket: string, options: PlanPrune
   const inputs = new Map(gathered.map((g) => [g.input.summary.jobId, g.input]));
   for (const [jobId, local] of options.localSets ?? []) inputs.set(jobId, mergeSetInputs(inputs.get(jobId), local));
 
-  let hotPlan: RetentionPlan;
-  try {
-    hotPlan = planRetention({ sets: [...inputs.values()], settings, now });
-  } catch (error) {
-    throw new PruneError('PLAN_FAILED', `cannot plan hot-site retention: ${describeError(error)}`, { cause: error });
-  }
+  const hotPlan = await planWithLocks(s3, bucket, 'hot-site', inputs, hot.sets, options, (sets) => planRetention({ sets, settings, now }));
   const problems: Record<string, string[]> = {};
   for (const g of gathered) if (g.problems.length) problems[g.listed.setName] = g.problems;
 
@@ -134,24 +153,26 @@ export async function planPrune(s3: S3Client, bucket: string, options: PlanPrune
       readManifests: false,
       counter,
     });
-    try {
-      const plan = planArchiveRetention({
-        sets: archived.map((g) => ({
-          ...g.input,
-          objects: g.listed.objects.map((o) => ({ key: o.key, lastModified: o.lastModified, storageClass: o.storageClass })),
-        })),
+    const archivedInputs = new Map(
+      archived.map((g) => [
+        g.input.summary.jobId,
+        { ...g.input, objects: g.listed.objects.map((o) => ({ key: o.key, lastModified: o.lastModified, storageClass: o.storageClass })) },
+      ]),
+    );
+    const plan = await planWithLocks(s3, bucket, 'archive', archivedInputs, listed.sets, options, (sets) =>
+      planArchiveRetention({
+        sets,
         archiveRetainCycles: settings.ArchiveRetainCycles,
         setLifeSpanForFailedDR: settings.SetLifeSpanForFailedDR,
         now,
         allowEarlyArchiveDeletion: settings.allowEarlyArchiveDeletion,
-      });
-      archive = { ...plan, foreignKeys: listed.foreign.length, foreignSample: listed.foreign.slice(0, FOREIGN_SAMPLE) };
-    } catch (error) {
-      throw new PruneError('PLAN_FAILED', `cannot plan archive retention: ${describeError(error)}`, { cause: error });
-    }
+      }),
+    );
+    archive = { ...plan, foreignKeys: listed.foreign.length, foreignSample: listed.foreign.slice(0, FOREIGN_SAMPLE) };
   }
 
   const keptEntries = gathered.filter((g) => hotPlan.keep.includes(g.entry.jobId)).map((g) => g.entry);
+  const locks = options.locks?.sets ? planSetLocks({ sets: [...inputs.values()], plan: hotPlan, policy: options.locks.sets, now }) : undefined;
   const document: PrunePlanDocument = {
     kind: 'commserve-dr-prune-plan',
     formatVersion: 1,
@@ -160,11 +181,59 @@ export async function planPrune(s3: S3Client, bucket: string, options: PlanPrune
     bucket,
     dryRun: options.dryRun,
     settings,
-    hotSite: { ...hotPlan, foreignKeys: hot.foreign.length, foreignSample: hot.foreign.slice(0, FOREIGN_SAMPLE), problems },
+    hotSite: { ...hotPlan, foreignKeys: hot.foreign.length, foreignSample: hot.foreign.slice(0, FOREIGN_SAMPLE), problems, ...(locks ? { locks } : {}) },
     archive,
     index: keptEntries,
   };
   return { document, hotSets: hot.sets, archiveSets };
+}
+
+/**
+ * Plans one area; when locks are checked, looks up the Object Lock of the SETs that plan expires and plans again with
+ * what it found, so a SET still locked (and what it depends on) is kept with its date (`object-locked`).
+ * @throws PruneError `PLAN_FAILED` naming the area; `READ_FAILED` when a lock cannot be read.
+ */
+async function planWithLocks<I extends RetentionSetInput, P extends { expire: readonly number[] }>(
+  s3: S3Client,
+  bucket: string,
+  area: 'hot-site' | 'archive',
+  inputs: ReadonlyMap<number, I>,
+  listed: ReadonlyMap<number, ListedSet>,
+  options: PlanPruneOptions,
+  plan: (sets: I[]) => P,
+): Promise<P> {
+  const attempt = (sets: I[]): P => {
+    try {
+      return plan(sets);
+    } catch (error) {
+      throw new PruneError('PLAN_FAILED', `cannot plan ${area} retention: ${describeError(error)}`, { cause: error });
+    }
+  };
+  const first = attempt([...inputs.values()]);
+  if (!options.locks?.check || first.expire.length === 0) return first;
+  const expiring = first.expire.flatMap((id) => listed.get(id) ?? []);
+  const found = await findSetLocks(s3, bucket, expiring, options.now, options.counter);
+  if (found.size === 0) return first;
+  return attempt([...inputs.values()].map((i) => (found.has(i.summary.jobId) ? { ...i, lock: found.get(i.summary.jobId) } : i)));
+}
+
+/**
+ * Locks the kept hot-site SETs as the plan says (`document.hotSite.locks`), recording the outcome in the document
+ * and the lock dates in its index; nothing when no lock is planned. Call between {@link planPrune} and
+ * {@link applyPrune}, so the plan record written before any delete says what was locked.
+ */
+export async function lockKeptSets(
+  s3: S3Client,
+  bucket: string,
+  prepared: PreparedPrune,
+  counter?: RequestCounter,
+  wallClock?: () => number,
+): Promise<LockOutcome | undefined> {
+  const { hotSite, index } = prepared.document;
+  if (!hotSite.locks) return undefined;
+  const outcome = await applySetLocks(s3, bucket, hotSite.locks, prepared.hotSets, new Map(index.map((e) => [e.jobId, e])), counter, wallClock);
+  hotSite.lockOutcome = outcome;
+  return outcome;
 }
 
 /** What {@link applyPrune} did. */

@@ -125,7 +125,7 @@ describe('HotSiteBucket', () => {
       expect(statements.flatMap((s) => [s.Action].flat()).filter((a) => a.includes('Bypass'))).toEqual([]);
     });
 
-    it('lets PruneSets delete in archive/ without touching retention: S3 refuses deletes of locked versions, as intended', () => {
+    it('lets PruneSets delete in archive/ without setting retention (it only reads the lock, to keep what is still locked)', () => {
       const actions = roleStatements(t.json, 'Phase2PruneSetsServiceRole').flatMap((s) => [s.Action].flat());
       expect(actions).toContain('s3:DeleteObject');
       for (const forbidden of ['s3:PutObjectRetention', 's3:BypassGovernanceRetention', 's3:DeleteObjectVersion', 's3:PutObjectLegalHold']) {
@@ -156,5 +156,70 @@ describe('HotSiteBucket', () => {
 
   it('refuses an invalid Object Lock mode, naming the key', () => {
     expect(() => synth({ context: { archiveObjectLockMode: 'LEGAL_HOLD' } })).toThrow(/invalid context: archiveObjectLockMode/);
+  });
+});
+
+describe('hot-site sets/ Object Lock (issue 21 item 3)', () => {
+  it('is off by default: no Object Lock, PruneSets gets no retention permission and no lock variables', () => {
+    const t = synth();
+    const bucketId = logicalId(t.json, 'AWS::S3::Bucket', 'HotSiteBucket');
+    expect(t.json.Resources[bucketId].Properties.ObjectLockEnabled).toBeUndefined();
+    const actions = roleStatements(t.json, 'Phase2PruneSetsServiceRole').flatMap((s) => [s.Action].flat());
+    expect(actions.filter((a) => a.includes('Retention') || a.includes('Bypass'))).toEqual([]);
+    const prune = Object.values(t.json.Resources).find((r: any) => r.Type === 'AWS::Lambda::Function' && /PruneSets/.test(r.Properties.Description)) as any;
+    expect(Object.keys(prune.Properties.Environment.Variables)).not.toEqual(expect.arrayContaining(['SETS_OBJECT_LOCK_MODE']));
+    expect(prune.Properties.Environment.Variables.OBJECT_LOCK_ENABLED).toBeUndefined();
+  });
+
+  describe('with setsObjectLockMode=GOVERNANCE', () => {
+    let t: ReturnType<typeof synth>;
+    let bucketId: string;
+    beforeAll(() => {
+      t = synth({ context: { setsObjectLockMode: 'GOVERNANCE' } });
+      bucketId = logicalId(t.json, 'AWS::S3::Bucket', 'HotSiteBucket');
+    });
+
+    it('enables Object Lock on the bucket without a default retention (a default would be one period for every key)', () => {
+      const properties = t.json.Resources[bucketId].Properties;
+      expect(properties.ObjectLockEnabled).toBe(true);
+      expect(properties.ObjectLockConfiguration?.Rule).toBeUndefined();
+    });
+
+    it('tells PruneSets the mode and that locks must be looked up', () => {
+      t.template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('PruneSets'),
+        Environment: { Variables: Match.objectLike({ SETS_OBJECT_LOCK_MODE: 'GOVERNANCE', OBJECT_LOCK_ENABLED: 'true' }) },
+      });
+    });
+
+    it('lets PruneSets set and read retention on sets/* only, never bypass governance or delete a version', () => {
+      const statements = roleStatements(t.json, 'Phase2PruneSetsServiceRole');
+      const retention = statements.filter((s) => [s.Action].flat().some((a) => a.endsWith('ObjectRetention')));
+      expect(retention).toEqual([{ Effect: 'Allow', Action: ['s3:GetObjectRetention', 's3:PutObjectRetention'], Resource: objectsArn(bucketId, 'sets') }]);
+      const actions = statements.flatMap((s) => [s.Action].flat());
+      for (const forbidden of ['s3:BypassGovernanceRetention', 's3:DeleteObjectVersion', 's3:PutObjectLegalHold']) expect(actions).not.toContain(forbidden);
+    });
+
+    it('gives ArchiveSet no retention permission (the archive lock is separate)', () => {
+      const actions = roleStatements(t.json, 'Phase2ArchiveSetServiceRole').flatMap((s) => [s.Action].flat());
+      expect(actions).not.toContain('s3:PutObjectRetention');
+    });
+  });
+
+  it('with only the archive locked, PruneSets may read (not set) archive/ retention, to keep what is still locked', () => {
+    const t = synth({ context: { archiveObjectLockMode: 'COMPLIANCE' } });
+    const bucketId = logicalId(t.json, 'AWS::S3::Bucket', 'HotSiteBucket');
+    const statements = roleStatements(t.json, 'Phase2PruneSetsServiceRole');
+    expect(statements.filter((s) => [s.Action].flat().some((a) => a.endsWith('ObjectRetention')))).toEqual([
+      { Effect: 'Allow', Action: 's3:GetObjectRetention', Resource: objectsArn(bucketId, 'archive') },
+    ]);
+    t.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('PruneSets'),
+      Environment: { Variables: Match.objectLike({ OBJECT_LOCK_ENABLED: 'true' }) },
+    });
+  });
+
+  it('refuses an invalid sets/ lock mode, naming the key', () => {
+    expect(() => synth({ context: { setsObjectLockMode: 'FOREVER' } })).toThrow(/invalid context: setsObjectLockMode/);
   });
 });

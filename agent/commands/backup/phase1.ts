@@ -204,8 +204,9 @@ async function unrepairedDamageMetricStep(job: Phase1Job, metrics: MetricsPublis
 }
 
 /**
- * The backup type and its base: a DIFFERENTIAL needs the open cycle's FULL, intact in at least one copy (checked and
- * repaired at the hot-site first when it can be reached) — otherwise it is promoted to FULL, with the reason
+ * The backup type and its base: a DIFFERENTIAL needs the open cycle's FULL — the newest FULL complete in the phase-1
+ * destination or at the hot-site — intact in at least one copy (checked and repaired at the hot-site first when it can
+ * be reached) — otherwise it is promoted to FULL, with the reason
  * (dump-plan.ts); a LOG point continues the open cycle's newest point (log-plan.ts).
  * @throws CommserveDrError `LOG_NOT_POSSIBLE` when a LOG point has no usable base (before any SET folder exists).
  */
@@ -226,7 +227,9 @@ async function planBackupType(job: Phase1Job, settings: Settings, engine: Databa
     job.recordHotSiteCheck(checked.events, checked.unrepaired);
     return checked.problem;
   };
-  const plan = await job.timed('plan', () => planDifferential(settings, engine, checkFull));
+  // The hot-site's SETs count too (a FULL staged there on a day the destination could not be written, issue 15).
+  const hotSite = upkeep ? { s3: upkeep.s3, bucket: settings.HotSite.bucket, stateDirectory: settings.StateDirectory } : null;
+  const plan = await job.timed('plan', () => planDifferential(settings, engine, checkFull, hotSite));
   if ('promote' in plan) job.promote(plan.promote);
   else job.base = plan.base;
 }

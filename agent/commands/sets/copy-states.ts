@@ -5,7 +5,7 @@
  * no longer shows as a copy).
  *
  * Steps:
- * 1. list every copy (one listing each; a copy already found unreachable is not asked again);
+ * 1. list every copy (one listing each, or the caller's listing; a copy already found unreachable is not asked again);
  * 2. compare each copy of a SET with the SET's manifest: a file the manifest lists that is absent, or whose listed size
  *    differs, is damaged (free: the listing carries sizes) — a copy without its own `manifest.json` is incomplete;
  * 3. the hot-site's last content check comes from the scrub state (kept by every job in the state directory, SPEC
@@ -18,7 +18,7 @@ import { MANIFEST_FILE } from '#core/hotsite-layout';
 import type { Manifest } from '#core/manifest';
 import type { ScrubState } from '#core/scrub';
 import { setName as setNameOf } from '#core/set-id';
-import { COPY_ORDER, type Copies, type Copy, type CopyKind, type CopySetFiles, type FileCheck } from '#agent/copies/index';
+import { COPY_ORDER, listCopy, type Copies, type Copy, type CopyKind, type CopyListing, type CopySetFiles, type FileCheck } from '#agent/copies/index';
 
 /**
  * What one copy of a SET is worth:
@@ -83,6 +83,8 @@ export interface InspectOptions {
   scrub?: ScrubState | null;
   /** Check every file of every copy now (see the module comment). */
   check?: boolean;
+  /** Copies the caller already listed (not listed again: each copy is listed once per command), by kind. */
+  listings?: ReadonlyMap<CopyKind, CopyListing>;
   /** Copies already known to be unreachable (not asked again), by kind → reason. */
   unreachable?: ReadonlyMap<CopyKind, string>;
   now?: Date;
@@ -95,7 +97,7 @@ export async function inspectCopies(copies: Copies, options: InspectOptions): Pr
   for (const kind of COPY_ORDER) {
     const copy = copies.get(kind);
     if (!copy) continue;
-    const listed = await listCopy(copy, options.unreachable?.get(kind));
+    const listed = options.listings?.get(kind) ?? (await listCopy(copy, options.unreachable?.get(kind)));
     if ('reason' in listed) {
       inspection.unreachable.push({ copy: kind, label: copy.label, reason: listed.reason });
       continue;
@@ -107,15 +109,6 @@ export async function inspectCopies(copies: Copies, options: InspectOptions): Pr
     }
   }
   return inspection;
-}
-
-async function listCopy(copy: Copy, knownReason: string | undefined): Promise<{ sets: Map<number, CopySetFiles> } | { reason: string }> {
-  if (knownReason !== undefined) return { reason: knownReason };
-  try {
-    return { sets: await copy.listSets() };
-  } catch (error) {
-    return { reason: describeError(error) };
-  }
 }
 
 /** One copy of one SET: listing against the manifest, then the content check (scrub state, or now with `check`). */

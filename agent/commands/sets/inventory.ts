@@ -21,7 +21,8 @@ import { parseManifest, type Manifest } from '#core/manifest';
 import { BackupType, parseSetName, setName } from '#core/set-id';
 import type { Settings } from '#core/settings';
 import { readHistory } from '#agent/history/history';
-import { listHotSiteSets, readHotSiteManifest } from '#agent/hotsite/hot-site';
+import { listHotSiteSets, readHotSiteManifest, type HotSiteSet } from '#agent/hotsite/hot-site';
+import { listedSet, type CopyListing, type CopySetFiles } from '#agent/copies/index';
 import { isPhase1Locked } from '#agent/commands/backup/lock';
 import { describeOtherBackup } from '#agent/engines/sqlserver/other-backups';
 import { backupTypeFromFileNames } from '#core/dump-files';
@@ -57,6 +58,11 @@ export interface InventoryOptions {
    * share, a copy of a phase-1 destination); its `jobs/` history gives the statuses, and no SET of it is `Running`.
    */
   from?: string;
+  /**
+   * The hot-site's `sets/` as the caller already listed it (`sets` lists each copy once for the inventory, the per-copy
+   * states and the manifest chain), or why it could not be listed; absent: listed here.
+   */
+  hotSiteListing?: CopyListing;
 }
 
 /** The inventory and what could not be looked at. */
@@ -95,96 +101,124 @@ async function readHotSiteRecord(s3: S3Client, bucket: string, jobId: number): P
   }
 }
 
+/** What is read from the copies before the entries are built, by job id. */
+interface Readings {
+  records: Map<number, JobRecord>;
+  manifests: Map<number, Manifest>;
+  problems: Map<number, string[]>;
+  local: Map<number, SetLocations['local']>;
+  hotSite: Map<number, SetLocations['hotSite']>;
+  typeFromFiles: Map<number, BackupType | undefined>;
+  /** The SET's name as found (legacy SET_042 or new SET_0000042: core/set-id.ts), never rebuilt from the job id. */
+  names: Map<number, string>;
+}
+
+const addProblem = (r: Readings, jobId: number, text: string) => r.problems.set(jobId, [...(r.problems.get(jobId) ?? []), text]);
+
+/** Step 1: every `SET_<n>/` folder of the phase-1 destination (or `from`): its manifest, completeness, bytes. */
+function readFolder(folder: string, r: Readings): void {
+  if (!existsSync(folder)) return;
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const jobId = entry.isDirectory() ? parseSetName(entry.name) : undefined;
+    if (jobId === undefined) continue;
+    r.names.set(jobId, entry.name);
+    const dir = join(folder, entry.name);
+    const manifestPath = join(dir, MANIFEST_FILE);
+    let complete = false;
+    if (existsSync(manifestPath)) {
+      try {
+        r.manifests.set(jobId, parseManifest(readFileSync(manifestPath), manifestPath));
+        complete = true;
+      } catch (error) {
+        addProblem(r, jobId, `local manifest unusable: ${describeError(error)}`);
+      }
+    }
+    r.local.set(jobId, { path: dir, complete, bytes: folderBytes(dir) });
+    if (!complete) r.typeFromFiles.set(jobId, inferBackupType(dir, jobId));
+  }
+}
+
+/** The hot-site's SETs: from the caller's listing when given (not listed again), else one listing of `sets/`. */
+async function hotSiteSets(s3: S3Client, bucket: string, listing: { sets: Map<number, CopySetFiles> } | undefined): Promise<HotSiteSet[]> {
+  if (!listing) return listHotSiteSets(s3, bucket);
+  return [...listing.sets].map(([jobId, files]) => listedSet(jobId, files)).sort((a, b) => a.jobId - b.jobId);
+}
+
 /**
- * Builds the inventory.
+ * Step 2: the hot-site's SETs, the manifest of each complete one the folder lacks, the job record of each without a
+ * local one. @returns why the hot-site was not listed, or null.
+ */
+async function readHotSite(s3: S3Client, bucket: string, listing: CopyListing | undefined, r: Readings): Promise<string | null> {
+  if (listing && 'reason' in listing) return listing.reason;
+  try {
+    for (const set of await hotSiteSets(s3, bucket, listing)) {
+      let complete = set.complete;
+      if (!r.names.has(set.jobId)) r.names.set(set.jobId, set.setName);
+      if (complete && !r.manifests.has(set.jobId)) {
+        try {
+          r.manifests.set(set.jobId, await readHotSiteManifest(s3, bucket, set.setName));
+        } catch (error) {
+          complete = false;
+          addProblem(r, set.jobId, `hot-site manifest unusable: ${describeError(error)}`);
+        }
+      }
+      r.hotSite.set(set.jobId, { complete, objects: set.objects, bytes: set.bytes });
+      if (!r.records.has(set.jobId)) {
+        const record = await readHotSiteRecord(s3, bucket, set.jobId);
+        if (record) r.records.set(set.jobId, record);
+      }
+    }
+    return null;
+  } catch (error) {
+    return describeError(error);
+  }
+}
+
+/** Step 3: one entry from what was read (status from the record, else from the manifest; type; summary). */
+function entryOf(jobId: number, r: Readings, newest: number | undefined, running: boolean): InventoryEntry {
+  const manifest = r.manifests.get(jobId) ?? null;
+  const record = r.records.get(jobId) ?? null;
+  const complete = (r.local.get(jobId)?.complete ?? false) || (r.hotSite.get(jobId)?.complete ?? false);
+  const status: SetStatus = record ? record.status : statusWithoutRecord(complete ? manifest : null, jobId === newest, running);
+  const backupType = manifest?.backupType ?? record?.backupType ?? r.typeFromFiles.get(jobId) ?? BackupType.Full;
+  const summary: SetSummary = {
+    jobId,
+    setName: manifest?.setName ?? r.names.get(jobId) ?? setName(jobId),
+    backupType,
+    status,
+    complete: complete && manifest !== null,
+    ...(manifest ? { cycleId: manifest.cycleId, endTime: manifest.endTime, bytes: manifest.files.reduce((s, f) => s + f.size, 0), ...chainFields(manifest) } : {}),
+  };
+  return {
+    summary,
+    locations: { local: r.local.get(jobId) ?? null, hotSite: r.hotSite.get(jobId) ?? null },
+    integrity: manifest?.integrity.status ?? null,
+    record,
+    problems: r.problems.get(jobId) ?? [],
+    otherBackups: (manifest?.database.otherBackups ?? []).map(describeOtherBackup),
+    manifest,
+  };
+}
+
+/**
+ * Builds the inventory: the folder's SETs, then the hot-site's, then one entry per job id.
  * @param s3 the hot-site client, or null to look only at the phase-1 destination (or `options.from`).
  * Never throws for an unreachable hot-site or a malformed manifest: both are reported in the result.
  */
 export async function takeInventory(settings: Settings, s3: S3Client | null, options: InventoryOptions = {}): Promise<Inventory> {
-  const bucket = settings.HotSite.bucket;
   const folder = options.from ?? settings.Phase1Destination;
-  const records = new Map(readHistory(folder).filter((r) => r.jobId !== null).map((r) => [r.jobId!, r]));
-  const manifests = new Map<number, Manifest>();
-  const problems = new Map<number, string[]>();
-  const problem = (jobId: number, text: string) => problems.set(jobId, [...(problems.get(jobId) ?? []), text]);
-  const local = new Map<number, SetLocations['local']>();
-  const typeFromFiles = new Map<number, BackupType | undefined>();
-  // The SET's name as found (legacy SET_042 or new SET_0000042: core/set-id.ts), never rebuilt from the job id.
-  const names = new Map<number, string>();
-
-  if (existsSync(folder)) {
-    for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      const jobId = entry.isDirectory() ? parseSetName(entry.name) : undefined;
-      if (jobId === undefined) continue;
-      names.set(jobId, entry.name);
-      const dir = join(folder, entry.name);
-      const manifestPath = join(dir, MANIFEST_FILE);
-      let complete = false;
-      if (existsSync(manifestPath)) {
-        try {
-          manifests.set(jobId, parseManifest(readFileSync(manifestPath), manifestPath));
-          complete = true;
-        } catch (error) {
-          problem(jobId, `local manifest unusable: ${describeError(error)}`);
-        }
-      }
-      local.set(jobId, { path: dir, complete, bytes: folderBytes(dir) });
-      if (!complete) typeFromFiles.set(jobId, inferBackupType(dir, jobId));
-    }
-  }
-
-  const hotSite = new Map<number, SetLocations['hotSite']>();
-  let hotSiteUnavailable: string | null = s3 ? null : 'not looked at (--local-only)';
-  if (s3) {
-    try {
-      for (const set of await listHotSiteSets(s3, bucket)) {
-        let complete = set.complete;
-        if (!names.has(set.jobId)) names.set(set.jobId, set.setName);
-        if (complete && !manifests.has(set.jobId)) {
-          try {
-            manifests.set(set.jobId, await readHotSiteManifest(s3, bucket, set.setName));
-          } catch (error) {
-            complete = false;
-            problem(set.jobId, `hot-site manifest unusable: ${describeError(error)}`);
-          }
-        }
-        hotSite.set(set.jobId, { complete, objects: set.objects, bytes: set.bytes });
-        if (!records.has(set.jobId)) {
-          const record = await readHotSiteRecord(s3, bucket, set.jobId);
-          if (record) records.set(set.jobId, record);
-        }
-      }
-    } catch (error) {
-      hotSiteUnavailable = describeError(error);
-    }
-  }
-
-  const jobIds = [...new Set([...local.keys(), ...hotSite.keys()])].sort((a, b) => a - b);
-  const newest = jobIds.at(-1);
+  const r: Readings = {
+    records: new Map(readHistory(folder).filter((x) => x.jobId !== null).map((x) => [x.jobId!, x])),
+    manifests: new Map(),
+    problems: new Map(),
+    local: new Map(),
+    hotSite: new Map(),
+    typeFromFiles: new Map(),
+    names: new Map(),
+  };
+  readFolder(folder, r);
+  const hotSiteUnavailable = s3 ? await readHotSite(s3, settings.HotSite.bucket, options.hotSiteListing, r) : 'not looked at (--local-only)';
+  const jobIds = [...new Set([...r.local.keys(), ...r.hotSite.keys()])].sort((a, b) => a - b);
   const running = options.from === undefined && isPhase1Locked(settings.StateDirectory);
-  const entries = jobIds.map((jobId): InventoryEntry => {
-    const manifest = manifests.get(jobId) ?? null;
-    const record = records.get(jobId) ?? null;
-    const complete = (local.get(jobId)?.complete ?? false) || (hotSite.get(jobId)?.complete ?? false);
-    const status: SetStatus = record ? record.status : statusWithoutRecord(complete ? manifest : null, jobId === newest, running);
-    const backupType = manifest?.backupType ?? record?.backupType ?? typeFromFiles.get(jobId) ?? BackupType.Full;
-    const summary: SetSummary = {
-      jobId,
-      setName: manifest?.setName ?? names.get(jobId) ?? setName(jobId),
-      backupType,
-      status,
-      complete: complete && manifest !== null,
-      ...(manifest ? { cycleId: manifest.cycleId, endTime: manifest.endTime, bytes: manifest.files.reduce((s, f) => s + f.size, 0), ...chainFields(manifest) } : {}),
-    };
-    return {
-      summary,
-      locations: { local: local.get(jobId) ?? null, hotSite: hotSite.get(jobId) ?? null },
-      integrity: manifest?.integrity.status ?? null,
-      record,
-      problems: problems.get(jobId) ?? [],
-      otherBackups: (manifest?.database.otherBackups ?? []).map(describeOtherBackup),
-      manifest,
-    };
-  });
-  return { entries, hotSiteUnavailable };
+  return { entries: jobIds.map((jobId) => entryOf(jobId, r, jobIds.at(-1), running)), hotSiteUnavailable };
 }

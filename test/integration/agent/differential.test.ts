@@ -4,8 +4,9 @@
 import Database from 'better-sqlite3';
 import { cpSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { parseManifest } from '#core/manifest';
+import { setName } from '#core/set-id';
 import { parseSettings, type Settings } from '#core/settings';
 import { MiB } from '#core/transfer-plan';
 import { runPhase1 } from '#agent/commands/backup/phase1';
@@ -97,13 +98,31 @@ describe('DIFFERENTIAL jobs (real SQLite, file hive, moto)', () => {
     expect(manifest.events.find((e) => e.code === 'PROMOTED_TO_FULL')?.level).toBe('warning');
   });
 
-  it('promotes when the cycle FULL is incomplete (its manifest is gone)', async () => {
+  it('promotes when the cycle FULL is incomplete in every copy (its manifest gone locally and at the hot-site)', async () => {
     const { settings } = await setup();
     await run(settings, 'FULL');
-    unlinkSync(join(settings.Phase1Destination, 'SET_0000001', 'manifest.json'));
+    unlinkSync(join(settings.Phase1Destination, setName(1), 'manifest.json'));
+    await motoS3Client().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `sets/${setName(1)}/manifest.json` }));
     const result = await run(settings, 'DIFFERENTIAL');
     expect(result.backupType).toBe('FULL');
-    expect(manifestOf(settings, 'SET_0000002').promotion?.reason).toMatch(/no successful FULL/);
+    expect(manifestOf(settings, setName(2)).promotion?.reason).toBe('there is no successful FULL in the phase-1 destination or at the hot-site to base it on (no open cycle)');
+  });
+
+  it('the cycle FULL incomplete in the phase-1 destination but complete at the hot-site → the DIFFERENTIAL is based on the hot-site copy (manifest and page hashes fetched into the state directory), and restores exactly', async () => {
+    const { db, settings } = await setup();
+    await run(settings, 'FULL');
+    const fullDump = join(settings.Phase1Destination, setName(1), 'commserv_FULL.dmp');
+    unlinkSync(join(settings.Phase1Destination, setName(1), 'manifest.json'));
+    mutateSampleCommServe(db, { fraction: 0.01, seed: 33 });
+    const result = await run(settings, 'DIFFERENTIAL');
+    expect(result.backupType).toBe('DIFFERENTIAL');
+    const diff = manifestOf(settings, setName(2));
+    expect(diff.cycleId).toBe(1);
+    expect(diff.promotion ?? null).toBeNull();
+    expect(readFileSync(join(settings.StateDirectory, 'differential-base', setName(1), PAGE_HASHES_FILE)).equals(readFileSync(join(settings.Phase1Destination, setName(1), PAGE_HASHES_FILE)))).toBe(true);
+    const out = join(tempDir(), 'restored.db');
+    await restoreFullPlusDifferential({ fullDump, diffFile: join(settings.Phase1Destination, setName(2), 'commserv_DIFF_2.dmp'), baseHashesFile: join(settings.Phase1Destination, setName(1), PAGE_HASHES_FILE), target: out });
+    expect(tableDigests(out)).toEqual(tableDigests(db));
   });
 
   it("promotes when the FULL's page hashes are missing", async () => {

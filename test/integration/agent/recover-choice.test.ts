@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPhase1 } from '#agent/commands/backup/phase1';
 import { runRecover } from '#agent/commands/recover/recover';
@@ -133,7 +133,7 @@ describe('the right point by default (real SQLite, moto, phase-1 folder)', () =>
     expectRecoveredAs(named, fixture.dbAt.SET_0000003);
   });
 
-  it('a day with an unwritable phase-1 destination (read-only tmpfs: that FULL staged straight to the hot-site) followed by normal jobs → recover, sets and report choose the newest SET (its DIFFERENTIALs on the newest FULL in the phase-1 destination); the FULL of that day restores from the hot-site', async () => {
+  it('a day with an unwritable phase-1 destination (read-only tmpfs: that FULL staged straight to the hot-site) followed by normal jobs → recover, sets and report choose the newest SET: its DIFFERENTIALs are based on that hot-site-only FULL (the newest FULL intact in a copy), so the point is that FULL (from the hot-site) + the newest DIFFERENTIAL (local)', async () => {
     const dir = tempDir();
     const disk = join(dir, 'dr-disk');
     mkdirSync(disk);
@@ -163,14 +163,20 @@ describe('the right point by default (real SQLite, moto, phase-1 folder)', () =>
       const at4 = await saveAs(4);
       expect(readdirSync(settings.Phase1Destination).filter((n) => n.startsWith('SET_')).sort()).toEqual([setName(1), setName(3), setName(4)]);
 
-      // The DIFFERENTIALs after that day are planned from the phase-1 destination, where the newest FULL is SET 1: they
-      // are based on SET 1 (their manifests say so), so the newest point is SET 1 + SET 4 — SET 2 stays a FULL alone.
+      // The DIFFERENTIALs after that day are based on the newest FULL intact in at least one copy: SET 2, at the
+      // hot-site only (its manifest and page hashes fetched into the state directory, never into the destination).
+      for (const n of [3, 4]) {
+        const manifest = JSON.parse(readFileSync(join(settings.Phase1Destination, setName(n), 'manifest.json'), 'utf8'));
+        expect(manifest.cycleId).toBe(2);
+      }
+      expect(readdirSync(join(settings.StateDirectory, 'differential-base'))).toEqual([setName(2)]);
+      expect(readdirSync(join(settings.StateDirectory, 'differential-base', setName(2)))).toEqual(['commserv_FULL.pagehashes']);
       const to = join(dir, 'new-commserve');
       const recovered = await runRecover({ settings, s3: motoS3Client(), logger, to, preflight: noProcesses });
       expect(recovered.document.error).toBeNull();
-      expect(recovered.document.point!.sets).toEqual([setName(1), setName(4)]);
+      expect(recovered.document.point!.sets).toEqual([setName(2), setName(4)]);
       const served = Object.fromEntries(recovered.document.plan!.objects.filter((o) => o.file === FULL || o.file === diffFile(4)).map((o) => [`${o.setName}/${o.file}`, o.copy]));
-      expect(served).toEqual({ [`${setName(1)}/${FULL}`]: 'local', [`${setName(4)}/${diffFile(4)}`]: 'local' });
+      expect(served).toEqual({ [`${setName(2)}/${FULL}`]: 'hot-site', [`${setName(4)}/${diffFile(4)}`]: 'local' });
       expectRecoveredAs(to, at4);
       // SET 2 alone is a point too, read from the hot-site (its only copy).
       const atFull2 = join(dir, 'at-set-2');
@@ -181,20 +187,50 @@ describe('the right point by default (real SQLite, moto, phase-1 folder)', () =>
 
       const { document, exitCode } = await runSets({ settings, s3: motoS3Client() });
       expect(exitCode).toBe(0);
-      expect(document.newestRestorablePoint).toEqual({ sets: [setName(1), setName(4)], jobId: 4 });
+      expect(document.newestRestorablePoint).toEqual({ sets: [setName(2), setName(4)], jobId: 4 });
       const rows = document.cycles.flatMap((c) => c.sets.map((s) => [s.setName, s.copies]));
       expect(rows).toEqual([
         [setName(1), ['local', 'hot-site']],
+        [setName(2), ['hot-site']],
         [setName(3), ['local', 'hot-site']],
         [setName(4), ['local', 'hot-site']],
-        [setName(2), ['hot-site']],
       ]);
 
       const { data } = await buildReadinessReport({ settings, s3: motoS3Client(), now: new Date() });
       const inPoint = data.cycles.flatMap((c) => c.sets).filter((s) => s.inNewestRestorablePoint).map((s) => s.setName);
-      expect(inPoint).toEqual([setName(1), setName(4)]);
+      expect(inPoint).toEqual([setName(2), setName(4)]);
     } finally {
       execFileSync('umount', ['-l', disk], { stdio: 'pipe' });
     }
+  });
+
+  it("the newest FULL only at the hot-site with its page hashes damaged there and no other copy to repair from → the next DIFFERENTIAL is promoted to FULL naming the FULL and why, never based on the older local FULL; the point recovers", async () => {
+    const dir = tempDir();
+    const { settings, db, saveAs } = await source(dir);
+    expect((await job(settings, 'FULL')).status).toBe('Completed');
+    mutateSampleCommServe(db, { fraction: 0.02, seed: 71 });
+    expect((await job(settings, 'FULL')).status).toBe('Completed');
+    // As after an unwritable day: SET 2 at the hot-site only.
+    rmSync(join(settings.Phase1Destination, setName(2)), { recursive: true });
+    const s3 = motoS3Client();
+    const key = `sets/${setName(2)}/commserv_FULL.pagehashes`;
+    const hashes = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: settings.HotSite.bucket, Key: key }))).Body!.transformToByteArray());
+    hashes[hashes.length - 1] ^= 0xff;
+    await s3.send(new PutObjectCommand({ Bucket: settings.HotSite.bucket, Key: key, Body: hashes }));
+    mutateSampleCommServe(db, { fraction: 0.02, seed: 72 });
+    const promoted = await job(settings, 'DIFFERENTIAL');
+    const at3 = await saveAs(3);
+    expect(promoted).toMatchObject({ backupType: 'FULL', status: 'Completed' });
+    // Same size, no stored checksum (a plain PUT): the scrub's HeadObject cannot see it; the SHA-256 of the fetched bytes does.
+    const reason = promoted.events.find((e) => e.code === 'PROMOTED_TO_FULL')!.message;
+    expect(reason).toMatch(
+      new RegExp(`^DIFFERENTIAL promoted to FULL: the cycle's FULL ${setName(2)} is only at the hot-site and its base could not be fetched: .*s3://${settings.HotSite.bucket}/${key} does not match its manifest \\(size ${hashes.length}, manifest ${hashes.length}; SHA-256 [0-9a-f]{16}…, manifest [0-9a-f]{16}…\\)$`),
+    );
+    // Nothing damaged is kept for a later DIFFERENTIAL to use.
+    expect(readdirSync(join(settings.StateDirectory, 'differential-base', setName(2)))).toEqual([]);
+    const to = join(dir, 'new-commserve');
+    const recovered = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
+    expect(recovered.document.point!.sets).toEqual([setName(3)]);
+    expectRecoveredAs(to, at3);
   });
 });

@@ -8,6 +8,7 @@ import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec } from '#agent/cli';
+import { runSets } from '#agent/commands/sets/run';
 import { scrubHotSite } from '#agent/hotsite/scrub';
 import { freeLoopbackPort } from '#agent/local/moto-server';
 import { setName } from '#core/set-id';
@@ -202,5 +203,31 @@ describe('sets per SET and per copy, from the copies themselves (real SQLite, mo
     const missing = await sets(cwd, '--from', join(cwd, 'no-such-disk'));
     expect(missing.code).toBe(1);
     expect(missing.err).toContain(`cannot list the SETs in ${join(cwd, 'no-such-disk')}`);
+  });
+
+  it('each copy is listed once per run: one ListObjectsV2 pass over sets/ and one over archive/ (was: sets/ twice — the inventory and the per-copy states — and again for the manifest chain); each hot-site manifest read once', async () => {
+    const { s3, bucket, settings } = await setup();
+    const requests: Array<{ command: string; prefix?: string; key?: string }> = [];
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Prefix?: string; Key?: string };
+        requests.push({ command: context.commandName!, ...(input.Prefix !== undefined ? { prefix: input.Prefix } : {}), ...(input.Key !== undefined ? { key: input.Key } : {}) });
+        return next(args);
+      },
+      { step: 'initialize', name: 'countRequests' },
+    );
+    const { document, exitCode } = await runSets({ settings, s3 });
+    expect(exitCode).toBe(0);
+    expect(document.copiesRead).toEqual([`local ${settings.Phase1Destination}`, `hot-site s3://${bucket}/sets/`, `archive s3://${bucket}/archive/`]);
+    expect(document.cycles.flatMap((c) => c.sets.map((r) => [r.setName, r.copies]))).toEqual([1, 2, 3].map((n) => [setName(n), ['local', 'hot-site', 'archive']]));
+    const listings = requests.filter((r) => r.command === 'ListObjectsV2Command').map((r) => r.prefix);
+    expect(listings).toEqual(['sets/', 'archive/']);
+    // The chain reads every hot-site manifest once; every SET is local too, so the inventory reads none of them.
+    const manifestGets = requests.filter((r) => r.command === 'GetObjectCommand' && r.key!.endsWith('/manifest.json')).map((r) => r.key).sort();
+    expect(manifestGets).toEqual([1, 2, 3].map((n) => `sets/${setName(n)}/manifest.json`));
+    expect(document.manifestChain!.map((c) => [c.copy, c.status])).toEqual([
+      ['phase-1 destination', 'intact'],
+      ['hot-site', 'intact'],
+    ]);
   });
 });
