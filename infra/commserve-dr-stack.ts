@@ -224,6 +224,8 @@ export class CommserveDrStack extends Stack {
         // The operator role writes verify/ and prune/ records and deletes in a manual prune: expected, not tampering.
         cloudWriters: [this.functions.archiveSet.role!, this.functions.reportJob.role!, this.functions.pruneSets.role!, this.operators.operatorRole, this.repair.function.role!],
         deleters: [this.functions.pruneSets.role!, this.operators.operatorRole],
+        // Object Lock: ArchiveSet locks archive/ copies (and extends a FULL's), PruneSets the kept sets/ objects.
+        lockers: [this.functions.archiveSet.role!, this.functions.pruneSets.role!],
       },
       alarmTopic: this.monitoring.topic,
       alarmTopicKey: this.monitoring.topicKey,

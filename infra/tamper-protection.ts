@@ -24,7 +24,8 @@
  * fires on
  * 1. any write or delete S3 refused (`AccessDenied` — e.g. the create-only statement — or
  *    `PreconditionFailed` — an `If-None-Match` write of a key that exists): an attempt is already news;
- * 2. a delete, retention or legal-hold change by anyone but the prune function;
+ * 2. a delete or legal-hold change by anyone but the prune function, a retention change by anyone but the roles
+ *    that lock (ArchiveSet, PruneSets);
  * 3. a create or overwrite (PutObject, CopyObject, CompleteMultipartUpload) by anyone but the known
  *    writers (agent, phase-2 functions, repair);
  * 4. a change of the bucket's policy, versioning, lifecycle, Object Lock or encryption by anyone;
@@ -67,7 +68,14 @@ export function noncurrentVersionDaysFor(retention: { RetainCycles: number; SetL
 export const OBJECT_WRITE_EVENTS = ['PutObject', 'CopyObject', 'CompleteMultipartUpload'] as const;
 
 /** Object actions that remove data or weaken its protection (CloudTrail event names). */
-export const OBJECT_DESTRUCTIVE_EVENTS = ['DeleteObject', 'DeleteObjects', 'PutObjectRetention', 'PutObjectLegalHold'] as const;
+export const OBJECT_DESTRUCTIVE_EVENTS = ['DeleteObject', 'DeleteObjects', 'PutObjectLegalHold'] as const;
+
+/**
+ * Object Lock retention changes (CloudTrail event name). Expected only from the roles that lock (ArchiveSet for
+ * `archive/`, PruneSets for `sets/`: extend only, neither has `s3:BypassGovernanceRetention`); from anyone else —
+ * an administrator shortening a GOVERNANCE lock with the bypass, say — it is an alarm.
+ */
+export const OBJECT_RETENTION_EVENTS = ['PutObjectRetention'] as const;
 
 /** Bucket configuration changes that could switch the protection off (CloudTrail management events). */
 export const BUCKET_PROTECTION_EVENTS = [
@@ -118,6 +126,8 @@ export interface TrustedWriters {
   readonly cloudWriters: readonly iam.IRole[];
   /** Delete objects: the prune function only. */
   readonly deleters: readonly iam.IRole[];
+  /** Set or extend Object Lock retention: ArchiveSet (archive lock), PruneSets (hot-site lock). Default none. */
+  readonly lockers?: readonly iam.IRole[];
 }
 
 /** Properties of the tamper protection. */
@@ -204,6 +214,7 @@ export class TamperProtection extends Construct {
       eventPattern: tamperEventPattern({
         bucketName: bucket.bucketName,
         deleterArns: props.writers.deleters.map((r) => r.roleArn),
+        lockerArns: (props.writers.lockers ?? []).map((r) => r.roleArn),
         writerArns: [...props.writers.creators, ...props.writers.cloudWriters, ...props.writers.deleters].map((r) => r.roleArn),
       }),
       targets: [new targets.SnsTopic(props.alarmTopic)],
@@ -236,6 +247,8 @@ export interface TamperPatternInput {
   readonly deleterArns: readonly string[];
   /** Roles whose object writes are expected (agent, phase-2 functions, repair, prune's plan records). */
   readonly writerArns: readonly string[];
+  /** Roles whose retention changes are expected (ArchiveSet, PruneSets); default none: every retention change alarms. */
+  readonly lockerArns?: readonly string[];
 }
 
 /**
@@ -254,9 +267,13 @@ export function tamperEventPattern(input: TamperPatternInput): events.EventPatte
       eventSource: ['s3.amazonaws.com'],
       requestParameters: { bucketName: [input.bucketName] },
       $or: [
-        { eventName: [...OBJECT_WRITE_EVENTS, ...OBJECT_DESTRUCTIVE_EVENTS], errorCode: ['AccessDenied', 'PreconditionFailed'] },
+        { eventName: [...OBJECT_WRITE_EVENTS, ...OBJECT_DESTRUCTIVE_EVENTS, ...OBJECT_RETENTION_EVENTS], errorCode: ['AccessDenied', 'PreconditionFailed'] },
         { eventName: [...OBJECT_DESTRUCTIVE_EVENTS], userIdentity: issuerNotIn(input.deleterArns) },
         { eventName: [...OBJECT_DESTRUCTIVE_EVENTS], userIdentity: notAssumedRole },
+        ...(input.lockerArns?.length
+          ? [{ eventName: [...OBJECT_RETENTION_EVENTS], userIdentity: issuerNotIn(input.lockerArns) }]
+          : [{ eventName: [...OBJECT_RETENTION_EVENTS] }]),
+        { eventName: [...OBJECT_RETENTION_EVENTS], userIdentity: notAssumedRole },
         { eventName: [...OBJECT_WRITE_EVENTS], userIdentity: issuerNotIn(input.writerArns) },
         { eventName: [...OBJECT_WRITE_EVENTS], userIdentity: notAssumedRole },
         { eventName: [...BUCKET_PROTECTION_EVENTS] },

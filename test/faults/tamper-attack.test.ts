@@ -252,17 +252,24 @@ describe('tamper attack on the hot-site (real SQLite, moto with versioning, the 
       { label: 'IAM user deletes', detail: { eventName: 'DeleteObject', userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/admin` } } },
       { label: 'unknown role copies onto a SET file', detail: { eventName: 'CopyObject', userIdentity: assumed(`arn:aws:iam::${ACCOUNT}:role/intruder`) } },
       { label: 'versioning suspended', detail: { eventName: 'PutBucketVersioning', userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/admin` } } },
+      { label: 'admin shortens a GOVERNANCE lock (bypass)', detail: { eventName: 'PutObjectRetention', userIdentity: assumed(`arn:aws:iam::${ACCOUNT}:role/admin`) } },
+      { label: 'agent retention change refused', detail: { eventName: 'PutObjectRetention', userIdentity: role(ids.agent), errorCode: 'AccessDenied' } },
       { label: 'agent creates a SET file', detail: { eventName: 'PutObject', userIdentity: role(ids.agent) } },
       { label: 'PruneSets deletes expired SETs', detail: { eventName: 'DeleteObjects', userIdentity: role(ids.prune) } },
       { label: 'RepairObject copies a version back', detail: { eventName: 'CopyObject', userIdentity: role(ids.repair) } },
       { label: 'ArchiveSet copies to archive/', detail: { eventName: 'CopyObject', userIdentity: role(ids.archive) } },
+      { label: 'ArchiveSet extends a FULL’s archive lock', detail: { eventName: 'PutObjectRetention', userIdentity: role(ids.archive) } },
+      { label: 'PruneSets locks a kept SET', detail: { eventName: 'PutObjectRetention', userIdentity: role(ids.prune) } },
     ];
     const entries = calls.map((c) => ({
       Source: 'aws.s3',
       DetailType: 'AWS API Call via CloudTrail',
       Detail: JSON.stringify({ eventSource: 's3.amazonaws.com', awsRegion: REGION, requestParameters: { bucketName: BUCKET, key }, ...c.detail, label: c.label }),
     }));
-    expect((await awsJson('events', 'AWSEvents.PutEvents', { Entries: entries })).FailedEntryCount).toBe(0);
+    // PutEvents takes at most 10 entries a request.
+    for (let i = 0; i < entries.length; i += 10) {
+      expect((await awsJson('events', 'AWSEvents.PutEvents', { Entries: entries.slice(i, i + 10) })).FailedEntryCount).toBe(0);
+    }
 
     const received: string[] = [];
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -270,10 +277,10 @@ describe('tamper attack on the hot-site (real SQLite, moto with versioning, the 
       for (const m of batch.Messages ?? []) received.push((JSON.parse(m.Body) as { detail: { label: string } }).detail.label);
       if ((batch.Messages ?? []).length === 0) break;
     }
-    expect(received.sort()).toEqual(calls.slice(0, 6).map((c) => c.label).sort());
+    expect(received.sort()).toEqual(calls.slice(0, 8).map((c) => c.label).sort());
     rows.push({
       fault: 'CloudTrail events of the attack and of the DR components’ own work',
-      expected: 'refused writes, deletes by anyone but PruneSets, writes by unknown principals, bucket changes → alarm topic; DR writes → nothing',
+      expected: 'refused writes, deletes by anyone but PruneSets, retention changes by anyone but ArchiveSet/PruneSets, writes by unknown principals, bucket changes → alarm topic; DR writes and locks → nothing',
       observed: `${received.length} of ${calls.length} events reached the target: ${received.join('; ')}`,
       dataLost: 'n/a',
     });

@@ -73,9 +73,24 @@ describe('TamperProtection (a compromised CommServe cannot destroy its own DR co
     const operatorRoleId = logicalId(t.json, 'AWS::IAM::Role', 'OperatorsOperatorRole');
     expect(or[1].userIdentity.sessionContext.sessionIssuer.arn).toEqual([{ 'anything-but': [{ 'Fn::GetAtt': [pruneRoleId, 'Arn'] }, { 'Fn::GetAtt': [operatorRoleId, 'Arn'] }] }]);
     expect(or[2].userIdentity).toEqual({ type: [{ 'anything-but': ['AssumedRole'] }] });
-    expect(or[5].eventName).toEqual(expect.arrayContaining(['PutBucketPolicy', 'PutBucketVersioning', 'PutBucketLifecycle']));
+    expect(or.at(-1).eventName).toEqual(expect.arrayContaining(['PutBucketPolicy', 'PutBucketVersioning', 'PutBucketLifecycle']));
     const topicId = logicalId(t.json, 'AWS::SNS::Topic', 'MonitoringAlarmTopic');
     expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { Ref: topicId } })]);
+  });
+
+  it('matches an Object Lock retention change by anyone but the roles that lock (ArchiveSet, PruneSets), and every refused one', () => {
+    const rule = Object.values(t.json.Resources).find((r: any) => r.Type === 'AWS::Events::Rule' && r.Properties.Description?.includes('tamper')) as any;
+    const or = rule.Properties.EventPattern.detail.$or as any[];
+    expect(or[0].eventName).toContain('PutObjectRetention');
+    const retention = or.filter((b) => b.eventName.includes('PutObjectRetention') && !b.errorCode);
+    const archiveRoleId = logicalId(t.json, 'AWS::IAM::Role', 'Phase2ArchiveSetServiceRole');
+    const pruneRoleId = logicalId(t.json, 'AWS::IAM::Role', 'Phase2PruneSetsServiceRole');
+    expect(retention).toEqual([
+      { eventName: ['PutObjectRetention'], userIdentity: { sessionContext: { sessionIssuer: { arn: [{ 'anything-but': [{ 'Fn::GetAtt': [archiveRoleId, 'Arn'] }, { 'Fn::GetAtt': [pruneRoleId, 'Arn'] }] }] } } } },
+      { eventName: ['PutObjectRetention'], userIdentity: { type: [{ 'anything-but': ['AssumedRole'] }] } },
+    ]);
+    // A delete or legal hold is still expected from the prune function only.
+    expect(or[1].eventName).toEqual(['DeleteObject', 'DeleteObjects', 'PutObjectLegalHold']);
   });
 
   it('raises an alarm to the alarm topic when the rule matched once in 5 minutes (AWS/Events TriggeredRules; missing data = not breaching)', () => {

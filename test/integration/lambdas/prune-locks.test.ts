@@ -162,6 +162,26 @@ describe('PruneSets with hot-site Object Lock (moto, Object-Lock-enabled bucket)
     expect(index.get(1)!.lockedUntil).toBe(until);
   });
 
+  it('never asks for a shorter retention: an object locked longer keeps its date and mode (S3 behaviour moto lacks: S3 refuses to shorten a COMPLIANCE retention, or a GOVERNANCE one without s3:BypassGovernanceRetention, which no DR role has — moto accepts both, shown here)', async () => {
+    const set = fixture(1, BackupType.Full, T);
+    await uploadSet(s3, set);
+    const [dump, reg] = keysOf(set);
+    const far = new Date(T + 30 * DAY);
+    await s3.send(new PutObjectRetentionCommand({ Bucket: BUCKET, Key: dump, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: far } }));
+    await s3.send(new PutObjectRetentionCommand({ Bucket: BUCKET, Key: reg, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: far } }));
+    const listed = groupBySet(await listPrefix(s3, BUCKET, 'sets/'), 'sets').sets;
+    const recorder = recordCommands(s3);
+    const outcome = await applySetLocks(s3, BUCKET, [{ jobId: 1, setName: setName(1), backupType: BackupType.Full, mode: 'GOVERNANCE', retainUntil: iso(T + DAY), basis: 'cycle', reason: 'test' }], listed, new Map());
+    expect(outcome).toMatchObject({ setsLocked: 1, objectsAlreadyLocked: 2, objectsExtended: 2 });
+    // Only the two objects without a longer lock get one.
+    expect(recorder.calls.filter((c) => c.name === 'PutObjectRetentionCommand').map((c) => c.input.Key).sort()).toEqual(keysOf(set).slice(2).sort());
+    expect(await lockOf(dump)).toEqual({ mode: 'COMPLIANCE', until: far.toISOString() });
+    expect(await lockOf(reg)).toEqual({ mode: 'GOVERNANCE', until: far.toISOString() });
+    // What real S3 would refuse (AccessDenied), moto allows: the guarantee rests on S3 and on the code above.
+    await s3.send(new PutObjectRetentionCommand({ Bucket: BUCKET, Key: dump, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(T + HOUR) } }));
+    expect(await lockOf(dump)).toEqual({ mode: 'COMPLIANCE', until: iso(T + HOUR) });
+  });
+
   it('a retention S3 refuses is named per object, marks the prune pruned-with-errors, and deletes go on', async () => {
     const sets = [1, 2, 3, 4].map((id) => fixture(id, BackupType.Full, T - (5 - id) * DAY));
     for (const set of sets) await uploadSet(s3, set);
