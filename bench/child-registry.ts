@@ -5,12 +5,11 @@
  * Steps, each a full streaming pass over the file:
  * - `parse`: `registry parse` as the CLI runs it (table), output counted and discarded;
  * - `parseJson`: the same with `--json`;
- * - `rewrite`: read every operation and write the file again with the writer (REGEDIT5, streamed to disk in
- *   writes of at least 1 MiB).
+ * - `rewrite`: read every operation and write the file again with the writer (REGEDIT5, `RegFileWriter`: key
+ *   blocks encoded into one reused 1 MiB buffer, written to disk whenever it is full).
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { printRegistryExport } from '#agent/commands/registry/parse';
-import { readRegFile, RegEncoder } from '#agent/registry/reg-format';
+import { readRegFile, RegFileWriter } from '#agent/registry/reg-format';
 import { procStatusKiB } from './proc-status';
 
 async function main(): Promise<void> {
@@ -32,26 +31,10 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   const cpuStart = process.cpuUsage();
-  const fd = openSync(out, 'w');
-  let written = 0;
-  const encoder = new RegEncoder('REGEDIT5');
-  // Key blocks gathered into writes of at least 1 MiB (one syscall per key block costs more than the encoding).
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = () => {
-    if (pendingBytes > 0) written += writeSync(fd, pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes));
-    pending = [];
-    pendingBytes = 0;
-  };
-  const write = (bytes: Buffer) => {
-    pending.push(bytes);
-    pendingBytes += bytes.length;
-    if (pendingBytes >= 1 << 20) flush();
-  };
-  write(encoder.header());
-  const summary = await readRegFile(file, (operation) => write(encoder.operation(operation)));
-  flush();
-  closeSync(fd);
+  // The streaming writer (RegFileWriter): key blocks encoded into one reused 1 MiB buffer, written when full.
+  const writer = new RegFileWriter(out, 'REGEDIT5');
+  const summary = await readRegFile(file, (operation) => writer.operation(operation));
+  const written = writer.close();
   timings.rewrite = performance.now() - started;
   cpu.rewrite = cpuMs(cpuStart);
   process.stdout.write(`${JSON.stringify({ timings, cpu, printedChars: printed, writtenBytes: written, operations: summary.operationCount, warnings: summary.warningCount, vmHwmKiB: procStatusKiB('VmHWM') })}\n`);

@@ -21,6 +21,8 @@ export const ScrubEntrySchema = z.object({
   verdict: z.enum(['intact', 'repaired', 'damaged']),
   /** What was found, one line per object (empty when intact). */
   findings: z.array(z.string()).default([]),
+  /** File names left damaged (verdict `damaged`); absent in states written before it was recorded. */
+  unrepaired: z.array(z.string()).optional(),
 });
 export type ScrubEntry = z.infer<typeof ScrubEntrySchema>;
 
@@ -90,9 +92,15 @@ export interface ScrubPlan {
 }
 
 /**
- * Picks SETs least recently checked first (never checked before any checked; ties: newest job first, the likeliest
- * restore), while their cost fits `budget`. The first SET is always taken, even over budget, so a SET larger than the
- * budget is still checked (one per job) rather than never.
+ * Picks the SETs to check:
+ * 1. SETs found damaged at their last check, least recently checked first, within half of `budget` (strictly: a
+ *    damaged SET costing more waits its turn in step 2) — every job tries them again (an archive copy may have been
+ *    restored since, an operator may have put a local copy back, and the damage is counted afresh for the
+ *    `UnrepairedDamage` alarm); half, so that damaged SETs never starve the rest;
+ * 2. then the others, least recently checked first (never checked before any checked; ties: newest job first, the
+ *    likeliest restore), while their cost fits `budget`. Damaged SETs left out by step 1 wait their turn here too.
+ * The first SET is always taken, even over budget, so a SET larger than the budget is still checked (one per job)
+ * rather than never.
  * @param budget requests per job (`ScrubRequestsPerJob`), ≥ 0; 0 turns the checksum scrub off.
  */
 export function planScrub(candidates: readonly ScrubCandidate[], state: ScrubState, budget: number): ScrubPlan {
@@ -105,12 +113,24 @@ export function planScrub(candidates: readonly ScrubCandidate[], state: ScrubSta
   const ordered = [...candidates].sort((a, b) => last(a) - last(b) || b.jobId - a.jobId);
   const check: string[] = [];
   let requests = 0;
-  for (const c of ordered) {
-    if (check.length > 0 && requests + c.requests > budget) continue;
+  const take = (c: ScrubCandidate, limit: number, firstAlways: boolean) => {
+    if (check.includes(c.setName) || ((check.length > 0 || !firstAlways) && requests + c.requests > limit)) return;
     check.push(c.setName);
     requests += c.requests;
-  }
+  };
+  for (const c of ordered.filter((x) => state.sets[x.setName]?.verdict === 'damaged')) take(c, Math.floor(budget / 2), false);
+  for (const c of ordered) take(c, budget, true);
   return { check, requests, deferred: candidates.length - check.length };
+}
+
+/**
+ * The files a SET's last check left damaged: its entry's `unrepaired`, or, in a state written before that was
+ * recorded, the file named at the start of each finding line that does not say it was repaired.
+ */
+export function unrepairedFiles(entry: ScrubEntry | undefined): string[] {
+  if (!entry || entry.verdict !== 'damaged') return [];
+  if (entry.unrepaired) return entry.unrepaired;
+  return entry.findings.filter((line) => !/: repaired from /.test(line)).map((line) => line.split(' ')[0]!);
 }
 
 /**

@@ -19,7 +19,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { describeError } from '#core/errors';
 import { MANIFEST_FILE, parseSetObjectKey, SETS_PREFIX, setObjectKey } from '#core/hotsite-layout';
 import { parseManifest, type JobEvent, type Manifest } from '#core/manifest';
-import { mergeScrubStates, parseScrubState, planScrub, retainScrubState, scrubRequestsForSet, type ScrubCandidate, type ScrubEntry, type ScrubState } from '#core/scrub';
+import { mergeScrubStates, parseScrubState, planScrub, retainScrubState, scrubRequestsForSet, unrepairedFiles, type ScrubCandidate, type ScrubEntry, type ScrubState } from '#core/scrub';
 import { parseSetName, setName } from '#core/set-id';
 import { isNotFound } from '#lambdas/shared/s3';
 import { CREATE_ONLY, hotSiteError, readHotSiteManifest } from './hot-site';
@@ -60,6 +60,12 @@ export interface ScrubReport {
   requests: number;
   budget: number;
   findings: ScrubFinding[];
+  /**
+   * Objects a previous job found damaged and could not repair, in kept SETs this job did not check again (budget)
+   * and did not find anything about from the listing: still damaged as far as anyone knows (counted in the job's
+   * unrepaired damage and the `UnrepairedDamage` metric). Always empty with `only`.
+   */
+  carried: Array<{ setName: string; file: string; since: string }>;
   /** Objects whose S3 checksum could not be compared (none recorded): only their size was checked. */
   unverifiable: string[];
   /** Events for the job record: a summary, one warning per repair, one error per object left damaged. */
@@ -297,12 +303,15 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
       if (problem) await fix(manifest, expected, problem, 'head');
     }
     const mine = findings.slice(before).concat(findings.filter((f, i) => i < before && f.setName === name));
+    const left = mine.filter((f) => !f.outcome.repaired).map((f) => f.file);
     entries[name] = {
       lastChecked: now().toISOString(),
-      verdict: mine.length === 0 ? 'intact' : mine.every((f) => f.outcome.repaired) ? 'repaired' : 'damaged',
+      verdict: mine.length === 0 ? 'intact' : left.length === 0 ? 'repaired' : 'damaged',
       findings: mine.map((f) => `${f.file} ${f.problem}: ${f.outcome.repaired ? `repaired from ${repairSource(f.outcome)}` : f.outcome.reason}`),
+      ...(left.length > 0 ? { unrepaired: left } : {}),
     };
   }
+  const carried = only ? [] : carriedDamage(kept.map(nameOf).filter((name) => !plan.check.includes(name)), state, findings);
 
   const merged = retainScrubState({ ...state, sets: { ...state.sets, ...entries } }, kept.map((id) => nameOf(id)));
   const stateProblems = stateProblem ? [stateProblem] : [];
@@ -312,13 +321,25 @@ export async function scrubHotSite(options: ScrubOptions): Promise<ScrubReport> 
     stateProblems.push(describeError(error)); // the findings and repairs stand; only the shared check state is behind
   }
   requests++;
-  const report: ScrubReport = { kept: kept.length, checked: plan.check, deferred: plan.deferred, requests, budget: options.budget, findings, unverifiable, events: [] };
+  const report: ScrubReport = { kept: kept.length, checked: plan.check, deferred: plan.deferred, requests, budget: options.budget, findings, carried, unverifiable, events: [] };
   report.events = scrubEvents(report, now().toISOString());
   for (const message of stateProblems) report.events.push({ time: now().toISOString(), level: 'warning', code: 'SCRUB_STATE', message: `scrub check state: ${message}` });
   return report;
 }
 
-/** The job events of a scrub: a summary (info), a warning per repair, an error per object left damaged. */
+/** Damage recorded by earlier checks of the SETs `unchecked`, minus the objects this scrub found anything about. */
+function carriedDamage(unchecked: readonly string[], state: ScrubState, findings: readonly ScrubFinding[]): ScrubReport['carried'] {
+  const carried: ScrubReport['carried'] = [];
+  for (const name of unchecked) {
+    const entry = state.sets[name];
+    for (const file of unrepairedFiles(entry)) {
+      if (!findings.some((f) => f.setName === name && f.file === file)) carried.push({ setName: name, file, since: entry!.lastChecked });
+    }
+  }
+  return carried;
+}
+
+/** The job events of a scrub: a summary (info), a warning per repair, an error per object left damaged (found now or carried). */
 export function scrubEvents(report: ScrubReport, time: string): JobEvent[] {
   const repaired = report.findings.filter((f) => f.outcome.repaired);
   const damaged = report.findings.filter((f) => !f.outcome.repaired);
@@ -339,6 +360,9 @@ export function scrubEvents(report: ScrubReport, time: string): JobEvent[] {
   for (const f of damaged) {
     const reason = f.outcome.repaired ? '' : f.outcome.reason;
     events.push({ time, level: 'error', code: 'HOTSITE_DAMAGED', message: `${f.setName}/${f.file} ${f.problem} at the hot-site and could not be repaired: ${reason}` });
+  }
+  for (const c of report.carried) {
+    events.push({ time, level: 'error', code: 'HOTSITE_DAMAGED', message: `${c.setName}/${c.file} found damaged at the hot-site by the check of ${c.since} and not checked again by this job (ScrubRequestsPerJob ${report.budget}): still damaged as far as is known` });
   }
   return events;
 }

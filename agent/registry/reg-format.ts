@@ -4,7 +4,7 @@
  *
  * - Text: `reg-text.ts` (encoding detection, chunked decoding, lines).
  * - Reader rules (what regedit imports, drops and normalizes): `reg-reader.ts`.
- * - Writer: `reg-writer.ts`. Key paths: `key-path.ts`. ANSI code pages: `code-page.ts`.
+ * - Writer: `reg-writer.ts`; to disk at any size: `reg-file-writer.ts`. Key paths: `key-path.ts`. ANSI code pages: `code-page.ts`.
  *
  * How the data is represented is documented on `RegValue` (types.ts).
  */
@@ -21,7 +21,8 @@ import { fsFailure } from '#agent/fs-errors';
 
 export { REGEDIT4_HEADER, type RegEncoding } from './reg-text';
 export { REGEDIT5_HEADER, REG_TYPE_NUMBERS, DEFAULT_MAX_WARNINGS, RegLineParser, type RegReadOptions } from './reg-reader';
-export { writeReg, formatReg, writeRegFile, RegEncoder, type RegWriteOptions } from './reg-writer';
+export { writeReg, formatReg, RegEncoder, type RegByteTarget, type RegWriteOptions } from './reg-writer';
+export { writeRegFile, RegFileWriter, RegOutputBuffer, REG_OUTPUT_BUFFER_BYTES } from './reg-file-writer';
 export { REGISTRY_ROOTS, foldRegistryName, splitKeyPath, normalizeKeyPath, compareKeyPaths, isKeyWithin } from './key-path';
 export { SUPPORTED_ANSI_CODE_PAGES, DEFAULT_ANSI_CODE_PAGE, ansiCodePage } from './code-page';
 

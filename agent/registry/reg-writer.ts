@@ -7,13 +7,11 @@
  * alone is longer than 76 (strings are never wrapped, as in regedit).
  *
  * Operations are encoded one at a time ({@link RegEncoder}), so a file of any size is written with memory
- * bounded by its largest key block ({@link writeRegFile} streams to disk).
+ * bounded by its largest key block (`writeRegFile` and `RegFileWriter` in reg-file-writer.ts stream to disk).
  *
  * Writing is the inverse of reading: `parseReg(writeReg(f))` deep-equals `f` for every `f` that parseReg can
  * return, and `writeReg(parseReg(writeReg(f)))` is byte-identical to `writeReg(f)`.
  */
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import { RegistryError } from '#core/errors';
 import { ansiCodePage, type AnsiCodePage } from './code-page';
 import { REG_TYPE_NUMBERS, REGEDIT5_HEADER } from './reg-reader';
@@ -31,6 +29,16 @@ const HEX_CONTINUATION = '\\\r\n  ';
 export interface RegWriteOptions {
   /** ANSI code page of a REGEDIT4 file (setting `AnsiCodePage`); default 1252. */
   ansiCodePage?: number;
+}
+
+/**
+ * Where {@link RegEncoder.operationInto} lays out a key block. `claim(size)` reserves `size` bytes and returns the
+ * offset in {@link RegByteTarget.buffer} (read after the call: the target may switch buffers) where the encoder
+ * writes exactly `size` bytes before claiming again.
+ */
+export interface RegByteTarget {
+  buffer: Buffer;
+  claim(size: number): number;
 }
 
 /**
@@ -56,9 +64,39 @@ export class RegEncoder {
 
   /** One key block and the blank line after it. @throws RegistryError (code `REG_UNWRITABLE`) as {@link writeReg}. */
   operation(operation: RegOperation): Buffer {
+    const pieces = this.pieces(operation);
+    if (this.format !== 'REGEDIT5') return this.ansiBytes(pieces);
+    const out = Buffer.allocUnsafe(utf16Size(pieces));
+    layOutUtf16(pieces, out, 0);
+    return out;
+  }
+
+  /**
+   * One key block and the blank line after it, laid out straight into `target` (no buffer of its own: the bulk of
+   * a large export is encoded in place in the target's reused buffer). Nothing is claimed when the operation
+   * cannot be written.
+   * @throws RegistryError (code `REG_UNWRITABLE`) as {@link writeReg}.
+   */
+  operationInto(operation: RegOperation, target: RegByteTarget): void {
+    const pieces = this.pieces(operation);
+    if (this.format !== 'REGEDIT5') {
+      const bytes = this.ansiBytes(pieces);
+      const at = target.claim(bytes.length);
+      bytes.copy(target.buffer, at);
+      return;
+    }
+    const at = target.claim(utf16Size(pieces));
+    layOutUtf16(pieces, target.buffer, at); // the buffer read after the claim: the claim may switch it
+  }
+
+  private pieces(operation: RegOperation): Piece[] {
     const pieces: Piece[] = [];
     formatOperation(operation, this.format, this.page, pieces);
-    return this.format === 'REGEDIT5' ? utf16Bytes(pieces) : Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? this.encode(piece) : hexBytes(piece, 1))));
+    return pieces;
+  }
+
+  private ansiBytes(pieces: readonly Piece[]): Buffer {
+    return Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? this.encode(piece) : hexBytes(piece, 1))));
   }
 
   /** Text of the file in its encoding (no BOM). @throws RegistryError (`REG_UNWRITABLE`) for text REGEDIT4 cannot hold. */
@@ -84,39 +122,6 @@ export function writeReg(file: RegFile, options: RegWriteOptions = {}): Buffer {
 }
 
 /**
- * Streams a `.reg` file to `path` (created or replaced, not atomically: callers that need atomicity write to a
- * temporary name and rename), one operation at a time, waiting for the disk when its buffer is full.
- * @returns the number of bytes written.
- * @throws RegistryError (`REG_UNWRITABLE`) as {@link writeReg}; the file system's error when it cannot be written.
- */
-export async function writeRegFile(
-  path: string,
-  format: RegFormat,
-  operations: AsyncIterable<RegOperation> | Iterable<RegOperation>,
-  options: RegWriteOptions = {},
-): Promise<number> {
-  const encoder = new RegEncoder(format, options);
-  const out = createWriteStream(path);
-  const failed = once(out, 'error').then(([error]) => Promise.reject(error as Error));
-  failed.catch(() => undefined);
-  let bytes = 0;
-  const write = async (chunk: Buffer) => {
-    bytes += chunk.length;
-    if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
-  };
-  try {
-    await write(encoder.header());
-    for await (const operation of operations) await write(encoder.operation(operation));
-    out.end();
-    await Promise.race([once(out, 'finish'), failed]);
-  } catch (error) {
-    out.destroy();
-    throw error;
-  }
-  return bytes;
-}
-
-/**
  * The text {@link writeReg} encodes (no BOM, CRLF line endings).
  * @throws RegistryError (code `REG_UNWRITABLE`) as {@link writeReg}.
  */
@@ -134,11 +139,26 @@ export function formatReg(file: RegFile, options: RegWriteOptions = {}): string 
  */
 type Piece = string | HexData;
 
-/** `hex:`/`hex(N):` and its bytes, starting at `column` of its line (after the `"name"=` prefix). */
+/**
+ * `hex:`/`hex(N):` and its bytes, starting at `column` of its line (after the `"name"=` prefix). The bytes are
+ * `bytes`, or for a REGEDIT5 string the UTF-16LE code units of `utf16` (laid out from the string, without encoding
+ * it into a buffer first).
+ */
 interface HexData {
   column: number;
   typeNumber: number;
-  bytes: Buffer;
+  bytes: Buffer | undefined;
+  utf16: string | undefined;
+}
+
+/** Number of bytes of `data`. */
+function byteCount(data: HexData): number {
+  return data.bytes !== undefined ? data.bytes.length : 2 * data.utf16!.length;
+}
+
+/** The bytes of `data` as a buffer (encoding `utf16` when that is the source). */
+function bytesOf(data: HexData): Buffer {
+  return data.bytes ?? Buffer.from(data.utf16!, 'utf16le');
 }
 
 /** Appends one key block, with the blank line after it, to `pieces`. */
@@ -174,17 +194,19 @@ function checkText(text: string, format: RegFormat, page: AnsiCodePage, context:
   if (format === 'REGEDIT4' && page.encode(text) === undefined) unwritable(`${what} has characters REGEDIT4 (code page ${page.number}) cannot hold`, context);
 }
 
+/** `\` and `"` escaped with a backslash (native string searches: no regular expression per string). */
 function escapeQuoted(text: string): string {
-  if (text.indexOf('\\') === -1 && text.indexOf('"') === -1) return text;
-  return text.replace(QUOTED_SPECIAL, '\\$&');
+  const backslash = text.indexOf('\\') !== -1;
+  if (!backslash && text.indexOf('"') === -1) return text;
+  const escaped = backslash ? text.replaceAll('\\', '\\\\') : text;
+  return escaped.indexOf('"') === -1 ? escaped : escaped.replaceAll('"', '\\"');
 }
 
-/** What {@link escapeQuoted} escapes with a backslash. */
-const QUOTED_SPECIAL = /[\\"]/g;
-
-/** A value line's `"name"=` prefix and its hex data. */
-function hexValue(prefix: string, typeNumber: number, bytes: Buffer): [string, HexData] {
-  return [prefix, { column: prefix.length, typeNumber, bytes }];
+/** A value line's `"name"=` prefix and its hex data (`bytes`, or the UTF-16 code units of a string). */
+function hexValue(prefix: string, typeNumber: number, bytes: Buffer | string): [string, HexData] {
+  return typeof bytes === 'string'
+    ? [prefix, { column: prefix.length, typeNumber, bytes: undefined, utf16: bytes }]
+    : [prefix, { column: prefix.length, typeNumber, bytes, utf16: undefined }];
 }
 
 /** One value line without its line break: text, or the `"name"=` prefix and the hex data that follows it. */
@@ -233,14 +255,15 @@ function typeNumberOf(type: string, context: Record<string, unknown>): number {
   return typeNumber;
 }
 
-function encodeTerminatedString(text: string, format: RegFormat, page: AnsiCodePage, context: Record<string, unknown>): Buffer {
-  if (format === 'REGEDIT5') return Buffer.from(`${text}\0`, 'utf16le');
+/** The bytes of `text` and its NUL: REGEDIT5, the string itself (its UTF-16LE code units); REGEDIT4, ANSI bytes. */
+function encodeTerminatedString(text: string, format: RegFormat, page: AnsiCodePage, context: Record<string, unknown>): Buffer | string {
+  if (format === 'REGEDIT5') return `${text}\0`;
   const bytes = page.encode(`${text}\0`);
   if (bytes === undefined) unwritable(`string has characters REGEDIT4 (code page ${page.number}) cannot hold`, context);
   return bytes;
 }
 
-function encodeMultiString(strings: string[], format: RegFormat, page: AnsiCodePage, context: Record<string, unknown>): Buffer {
+function encodeMultiString(strings: string[], format: RegFormat, page: AnsiCodePage, context: Record<string, unknown>): Buffer | string {
   if (strings.some((s) => s.includes('\0'))) unwritable('a REG_MULTI_SZ string contains a NUL character', context);
   const body = strings.length === 0 ? '' : `${strings.join('\0')}\0`;
   return encodeTerminatedString(body, format, page, context);
@@ -249,62 +272,92 @@ function encodeMultiString(strings: string[], format: RegFormat, page: AnsiCodeP
 /** ASCII codes of the lowercase hex digits. */
 const HEX_DIGIT_CODES = Buffer.from('0123456789abcdef', 'latin1');
 
-/** `pieces` as UTF-16LE bytes (REGEDIT5), in one buffer of their exact size. */
-function utf16Bytes(pieces: readonly Piece[]): Buffer {
+/** Bytes of `pieces` as UTF-16LE (REGEDIT5). */
+function utf16Size(pieces: readonly Piece[]): number {
   let size = 0;
   for (const piece of pieces) size += typeof piece === 'string' ? 2 * piece.length : 2 * hexLength(piece);
-  const out = Buffer.allocUnsafe(size);
-  // Hex data is most of a registry export: laid out as UTF-16 code units, one store per character.
-  const units = out.byteOffset % 2 === 0 ? new Uint16Array(out.buffer, out.byteOffset, size / 2) : undefined;
-  let at = 0;
-  for (const piece of pieces) {
-    if (typeof piece === 'string') at += out.write(piece, at, 'utf16le');
-    else at = units ? 2 * layOutHexUnits(piece, units, at / 2) : layOutHex(piece, out, at, 2);
-  }
-  return out;
+  return size;
 }
 
-/** {@link layOutHex} into UTF-16 code units from index `at`; returns the index after it. */
+/** Lays out `pieces` as UTF-16LE bytes (REGEDIT5) into `out` from byte `start` ({@link utf16Size} bytes). */
+function layOutUtf16(pieces: readonly Piece[], out: Buffer, start: number): void {
+  // Hex data is most of a registry export: laid out as UTF-16 code units, one store per character.
+  const aligned = (out.byteOffset + start) % 2 === 0;
+  const units = aligned ? new Uint16Array(out.buffer, out.byteOffset + start, (out.length - start) >> 1) : undefined;
+  let at = start;
+  for (const piece of pieces) {
+    if (typeof piece === 'string') at += out.write(piece, at, 'utf16le');
+    else at = units ? start + 2 * layOutHexUnits(piece, units, (at - start) / 2) : layOutHex(piece, out, at, 2);
+  }
+}
+
+/**
+ * {@link layOutHex} into UTF-16 code units from index `at`; returns the index after it. Line by line: the bytes
+ * of a line as digit pairs and commas, then the continuation (no test per byte for the end of a line).
+ */
 function layOutHexUnits(data: HexData, units: Uint16Array, at: number): number {
   const label = hexLabel(data.typeNumber);
   for (let i = 0; i < label.length; i++) units[at++] = label.charCodeAt(i);
-  const { bytes } = data;
-  const count = bytes.length;
-  const { first, perLine } = hexLines(data, label);
-  let left = first;
-  for (let i = 0; i < count; i++) {
-    const byte = bytes[i];
-    units[at] = HEX_DIGIT_CODES[byte >> 4];
-    units[at + 1] = HEX_DIGIT_CODES[byte & 15];
-    at += 2;
-    if (i === count - 1) break;
-    units[at++] = 0x2c; // ,
-    if (--left === 0) {
-      for (let c = 0; c < HEX_CONTINUATION.length; c++) units[at++] = HEX_CONTINUATION.charCodeAt(c);
-      left = perLine;
+  const { bytes, utf16 } = data;
+  const count = byteCount(data);
+  if (count === 0) return at;
+  let lineBytes = firstLineBytes(data.column, label);
+  for (let i = 0; ; ) {
+    const end = Math.min(count, i + lineBytes);
+    if (bytes !== undefined) {
+      for (; i < end; i++, at += 3) {
+        const byte = bytes[i];
+        units[at] = HEX_HIGH_DIGIT[byte];
+        units[at + 1] = HEX_LOW_DIGIT[byte];
+        units[at + 2] = 0x2c; // ,
+      }
+    } else {
+      // The UTF-16LE bytes of the string: low byte, then high byte of each code unit.
+      for (; i < end; i++, at += 3) {
+        const unit = utf16!.charCodeAt(i >> 1);
+        const byte = (i & 1) === 0 ? unit & 0xff : unit >> 8;
+        units[at] = HEX_HIGH_DIGIT[byte];
+        units[at + 1] = HEX_LOW_DIGIT[byte];
+        units[at + 2] = 0x2c; // ,
+      }
     }
+    if (i === count) return at - 1; // no comma after the last byte
+    for (let c = 0; c < HEX_CONTINUATION.length; c++) units[at++] = HEX_CONTINUATION.charCodeAt(c);
+    lineBytes = HEX_BYTES_PER_CONTINUATION_LINE;
   }
-  return at;
 }
 
-/** `hex:`/`hex(N):` of `data`, upper bound of the label plus the characters of the wrapped bytes. */
+/** UTF-16 code (ASCII) of the high / low hex digit of each byte value. */
+const HEX_HIGH_DIGIT = Uint16Array.from({ length: 256 }, (_, byte) => HEX_DIGIT_CODES[byte >> 4]);
+const HEX_LOW_DIGIT = Uint16Array.from({ length: 256 }, (_, byte) => HEX_DIGIT_CODES[byte & 15]);
+
+/** `hex:`/`hex(N):` of a type number (the labels of the standard types made once). */
 function hexLabel(typeNumber: number): string {
-  return typeNumber === REG_TYPE_NUMBERS.REG_BINARY ? 'hex:' : `hex(${typeNumber.toString(16)}):`;
+  return typeNumber < HEX_LABELS.length ? HEX_LABELS[typeNumber] : `hex(${typeNumber.toString(16)}):`;
 }
 
-/** Lines of wrapped hex data: bytes on the first line, and on each continuation line. */
-function hexLines(data: HexData, label: string): { first: number; perLine: number; breaks: number } {
-  const first = Math.max(1, Math.ceil((HEX_WRAP_COLUMN - data.column - label.length) / 3));
-  const perLine = Math.ceil((HEX_WRAP_COLUMN - 2) / 3);
-  const count = data.bytes.length;
-  return { first, perLine, breaks: count > first ? Math.ceil((count - first) / perLine) : 0 };
+const HEX_LABELS = Array.from({ length: 12 }, (_, n) => (n === REG_TYPE_NUMBERS.REG_BINARY ? 'hex:' : `hex(${n.toString(16)}):`));
+
+/** Bytes on each continuation line (indented by two): `ceil((77 - 2) / 3)`, 25. */
+const HEX_BYTES_PER_CONTINUATION_LINE = Math.ceil((HEX_WRAP_COLUMN - 2) / 3);
+
+/** Bytes on the first line of hex data whose label starts at `column`: `max(1, ceil((77 - column - label) / 3))`. */
+function firstLineBytes(column: number, label: string): number {
+  return Math.max(1, Math.ceil((HEX_WRAP_COLUMN - column - label.length) / 3));
+}
+
+/** Line breaks of wrapped hex data. */
+function hexBreaks(data: HexData, label: string): number {
+  const first = firstLineBytes(data.column, label);
+  const count = byteCount(data);
+  return count > first ? Math.ceil((count - first) / HEX_BYTES_PER_CONTINUATION_LINE) : 0;
 }
 
 /** Characters of the hex data's text: the label, two digits per byte, a comma between bytes, the line breaks. */
 function hexLength(data: HexData): number {
   const label = hexLabel(data.typeNumber);
-  const count = data.bytes.length;
-  return count === 0 ? label.length : label.length + 3 * count - 1 + HEX_CONTINUATION.length * hexLines(data, label).breaks;
+  const count = byteCount(data);
+  return count === 0 ? label.length : label.length + 3 * count - 1 + HEX_CONTINUATION.length * hexBreaks(data, label);
 }
 
 /** The hex data's text as ASCII (`width` 1) or UTF-16LE (`width` 2) bytes. */
@@ -329,10 +382,9 @@ function layOutHex(data: HexData, out: Buffer, at: number, width: 1 | 2): number
     out[at + high] = 0;
     out[at] = label.charCodeAt(i);
   }
-  const { bytes } = data;
+  const bytes = bytesOf(data);
   const count = bytes.length;
-  const { first, perLine } = hexLines(data, label);
-  let left = first;
+  let left = firstLineBytes(data.column, label);
   for (let i = 0; i < count; i++) {
     const byte = bytes[i];
     out[at + high] = 0;
@@ -349,7 +401,7 @@ function layOutHex(data: HexData, out: Buffer, at: number, width: 1 | 2): number
         out[at + high] = 0;
         out[at] = HEX_CONTINUATION.charCodeAt(c);
       }
-      left = perLine;
+      left = HEX_BYTES_PER_CONTINUATION_LINE;
     }
   }
   return at;

@@ -158,6 +158,9 @@ export async function finishHalfFinishedSets(options: HalfFinishedOptions): Prom
     const name = typeof committed === 'string' ? committed : setName(jobId);
     let record = records.get(jobId);
     if (!record && remoteRecords.has(jobRecordKey(jobId))) {
+      // A record and an archive copy: finished whatever the record says (halfFinishedReason) — no need to read it,
+      // which in AWS (records only at the hot-site) would cost a GetObject per kept SET per job.
+      if (archived.has(jobId)) continue;
       record = await readRemoteRecord(s3, bucket, jobId);
       if (!record) continue; // unreadable remote record: not ours to overwrite
     }

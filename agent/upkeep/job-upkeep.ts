@@ -72,7 +72,7 @@ export async function runJobUpkeep(options: UpkeepOptions): Promise<UpkeepResult
 
 /** The objects a scrub left damaged, as `SET_n/file`. */
 function unrepairedObjects(report: ScrubReport): string[] {
-  return report.findings.filter((f) => !f.outcome.repaired).map((f) => `${f.setName}/${f.file}`);
+  return [...report.findings.filter((f) => !f.outcome.repaired), ...report.carried].map((f) => `${f.setName}/${f.file}`);
 }
 
 /**

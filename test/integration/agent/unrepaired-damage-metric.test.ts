@@ -7,7 +7,7 @@
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateBucketCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CELL_DIMENSION, METRIC_NAMESPACE } from '#core/metrics';
 import { parseSettings, type Settings } from '#core/settings';
 import { setName } from '#core/set-id';
@@ -55,7 +55,7 @@ describe('UnrepairedDamage metric (real SQLite, file hive, moto S3 + CloudWatch)
     await generateSampleCommServe({ dir: sampleDir, sizeBytes: 2 * MiB, seed: 16 });
   });
 
-  async function settingsFor(cwd: string): Promise<Settings> {
+  async function settingsFor(cwd: string, overrides: Record<string, unknown> = {}): Promise<Settings> {
     await motoS3Client().send(new CreateBucketCommand({ Bucket: BUCKET }));
     const db = join(cwd, 'commserv.db');
     copyFileSync(join(sampleDir, 'commserv.db'), db);
@@ -68,6 +68,7 @@ describe('UnrepairedDamage metric (real SQLite, file hive, moto S3 + CloudWatch)
         StateDirectory: join(cwd, 'state'),
         HotSite: { bucket: BUCKET, endpoint: moto.endpoint() },
         Cell: CELL,
+        ...overrides,
       },
       'test',
     );
@@ -108,5 +109,38 @@ describe('UnrepairedDamage metric (real SQLite, file hive, moto S3 + CloudWatch)
     expect(fourth.events.filter((e) => e.code === 'HOTSITE_DAMAGED')).toEqual([]);
     expect(fourth.status).toBe('Completed');
     expect(await unrepairedDamage()).toEqual({ samples: 3, sum: 1, max: 1 });
+  }, 120_000);
+
+  it('damage found by an earlier job in a SET this job does not check again (budget) is still counted: the alarm does not clear on a job that did not look', async () => {
+    const cwd = tempDir();
+    // A FULL SET costs 8 checksum requests (7 files + manifest): budget 8 checks one SET per job, and a damaged SET
+    // (over half the budget) gets no priority — it waits its turn in the rotation.
+    const settings = await settingsFor(cwd, { ScrubRequestsPerJob: 8 });
+    const metrics = createMetricsPublisher(settings, logger);
+    const run = () => runPhase1({ settings, requestedType: 'FULL', s3: motoS3Client(), logger, metrics });
+    await run();
+    await run(); // its scrub checks SET 1
+    const second = setName(2);
+    const hiveKey = `sets/${second}/commserv_hive.reg`;
+    // One byte changed at the hot-site (same size: only the checksum tells) and in the local copy: nothing can repair it.
+    const bytes = Buffer.from(await (await motoS3Client().send(new GetObjectCommand({ Bucket: BUCKET, Key: hiveKey }))).Body!.transformToByteArray());
+    bytes[bytes.length >> 1] ^= 0xff;
+    await motoS3Client().send(new PutObjectCommand({ Bucket: BUCKET, Key: hiveKey, Body: bytes, ChecksumAlgorithm: 'SHA256' }));
+    writeFileSync(join(cwd, 'dr', second, 'commserv_hive.reg'), bytes);
+    expect(await unrepairedDamage()).toEqual({ samples: 2, sum: 0, max: 0 });
+
+    const third = await run(); // checks SET 2 (never checked): finds the damage
+    expect(third.status).toBe('Completed With One or More Errors');
+    expect(third.events.find((e) => e.code === 'SCRUB')?.message).toMatch(new RegExp(`checksums of 1 checked \\(${second}\\)`));
+    expect(third.events.filter((e) => e.code === 'HOTSITE_DAMAGED').map((e) => e.message)).toEqual([expect.stringMatching(new RegExp(`^${second}/commserv_hive\\.reg has SHA-256 checksum .* could not be repaired: `))]);
+    expect(await unrepairedDamage()).toEqual({ samples: 3, sum: 1, max: 1 });
+
+    const fourth = await run(); // checks SET 3 (never checked); SET 2 is not looked at again
+    expect(fourth.events.find((e) => e.code === 'SCRUB')?.message).toMatch(new RegExp(`checksums of 1 checked \\(${setName(3)}\\)`));
+    expect(fourth.status).toBe('Completed With One or More Errors');
+    expect(fourth.events.filter((e) => e.code === 'HOTSITE_DAMAGED').map((e) => e.message)).toEqual([
+      expect.stringMatching(new RegExp(`^${second}/commserv_hive\\.reg found damaged at the hot-site by the check of \\S+ and not checked again by this job \\(ScrubRequestsPerJob 8\\): still damaged as far as is known$`)),
+    ]);
+    expect(await unrepairedDamage()).toEqual({ samples: 4, sum: 2, max: 1 });
   }, 120_000);
 });

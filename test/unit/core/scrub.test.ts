@@ -1,4 +1,4 @@
-import { emptyScrubState, jobsPerFullScrub, mergeScrubStates, parseScrubState, planScrub, retainScrubState, scrubRequestsForSet, type ScrubCandidate, type ScrubState } from '#core/scrub';
+import { emptyScrubState, jobsPerFullScrub, mergeScrubStates, parseScrubState, planScrub, retainScrubState, scrubRequestsForSet, unrepairedFiles, type ScrubCandidate, type ScrubState } from '#core/scrub';
 import { setName } from '#core/set-id';
 
 const candidate = (jobId: number, requests = 9): ScrubCandidate => ({ setName: setName(jobId), jobId, requests });
@@ -17,6 +17,31 @@ describe('planScrub', () => {
   it('a SET larger than the budget is still checked when it comes first (one per job), never skipped for ever', () => {
     expect(planScrub([candidate(1, 500), candidate(2, 5)], emptyScrubState(), 100)).toEqual({ check: ['SET_0000002'], requests: 5, deferred: 1 });
     expect(planScrub([candidate(1, 500)], emptyScrubState(), 100)).toEqual({ check: ['SET_0000001'], requests: 500, deferred: 0 });
+  });
+
+  it('SETs found damaged at their last check go first (tried again every job), within half the budget, so they never starve the rest', () => {
+    const state = checkedAt({ 1: '2026-12-01T00:00:00Z', 2: '2026-12-05T00:00:00Z', 3: '2026-12-05T00:00:00Z', 4: '2026-12-05T00:00:00Z', 5: '2026-12-02T00:00:00Z' });
+    for (const id of [2, 3, 4]) state.sets[setName(id)] = { ...state.sets[setName(id)]!, verdict: 'damaged', findings: ['commserv_FULL.dmp missing: no copy'] };
+    // Budget 36 (4 SETs of 9): 18 for damaged SETs (2 of the 3), then the least recently checked of the others.
+    expect(planScrub([1, 2, 3, 4, 5].map((id) => candidate(id)), state, 36)).toEqual({ check: ['SET_0000004', 'SET_0000003', 'SET_0000001', 'SET_0000005'], requests: 36, deferred: 1 });
+    // Budget 18: half of it takes one damaged SET.
+    expect(planScrub([1, 2, 3, 4, 5].map((id) => candidate(id)), state, 18).check).toEqual(['SET_0000004', 'SET_0000001']);
+    // Budget 9: a damaged SET costs more than half of it, so none goes first — the rotation alone (damage is carried).
+    expect(planScrub([1, 2, 3, 4, 5].map((id) => candidate(id)), state, 9).check).toEqual(['SET_0000001']);
+    // Without damage the order is the plain least-recently-checked one.
+    expect(planScrub([1, 2, 3, 4, 5].map((id) => candidate(id)), checkedAt({ 1: '2026-12-01T00:00:00Z', 2: '2026-12-05T00:00:00Z', 3: '2026-12-05T00:00:00Z', 4: '2026-12-05T00:00:00Z', 5: '2026-12-02T00:00:00Z' }), 36).check).toEqual([
+      'SET_0000001',
+      'SET_0000005',
+      'SET_0000004',
+      'SET_0000003',
+    ]);
+  });
+
+  it('unrepairedFiles: the recorded list, else the files of the finding lines not repaired (states written before the list), none unless damaged', () => {
+    expect(unrepairedFiles({ lastChecked: 't', verdict: 'damaged', findings: ['a.dmp missing: x', 'b.reg missing: y'], unrepaired: ['b.reg'] })).toEqual(['b.reg']);
+    expect(unrepairedFiles({ lastChecked: 't', verdict: 'damaged', findings: ['a.dmp missing: repaired from the local copy', 'b.reg has SHA-256 checksum q: versions: none'] })).toEqual(['b.reg']);
+    expect(unrepairedFiles({ lastChecked: 't', verdict: 'repaired', findings: ['a.dmp missing: repaired from the local copy'] })).toEqual([]);
+    expect(unrepairedFiles(undefined)).toEqual([]);
   });
 
   it('budget 0 turns the checksum check off', () => {
