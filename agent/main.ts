@@ -1,6 +1,9 @@
 /** Process entry of the `commserve-dr` command: the only place that touches `process`. */
 import { exec } from './cli';
+import { keepYoungGenerationSmall } from './memory';
 import { interruptMessage, runInterruptCleanups } from './shutdown';
+
+keepYoungGenerationSmall();
 
 let interrupted = false;
 for (const [signal, code] of [

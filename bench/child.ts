@@ -10,7 +10,9 @@
  * Usage: node <bundle> full|differential|log <settings.json>
  *        node <bundle> recover <settings.json> <recovery dir>
  */
+import './child-memory'; // first: as agent/main.ts, before any agent module loads
 import { readFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { parseSettings } from '#core/settings';
 import { BackupType } from '#core/set-id';
 import { runPhase1 } from '#agent/commands/backup/phase1';
@@ -33,7 +35,7 @@ export interface ChildResult {
    * Where the memory was when the RSS peaked (MiB; sampled every 20 ms): V8 heap used, `external` (Buffers and other
    * memory V8 tracks outside its heap, worker isolates not included) and `arrayBuffers` (part of `external`).
    */
-  atPeakMiB: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+  atPeakMiB: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number; spaces?: Record<string, number> };
   /** Files of the recovered point (recover only), to time the bare download of the same objects. */
   objects?: Array<{ set: string; file: string }>;
 }
@@ -43,16 +45,20 @@ const PHASE1_TYPES: Record<string, BackupType> = { full: BackupType.Full, differ
 /** Samples process.memoryUsage() every 20 ms and keeps the sample with the largest RSS. */
 function watchMemory(): { stop: () => ChildResult['atPeakMiB'] } {
   let peak = process.memoryUsage();
+  let spaces: Record<string, number> = {};
   const timer = setInterval(() => {
     const now = process.memoryUsage();
-    if (now.rss > peak.rss) peak = now;
+    if (now.rss > peak.rss) {
+      peak = now;
+      spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, Math.round(s.space_size / 104857.6) / 10]));
+    }
   }, 20);
   timer.unref();
   const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
   return {
     stop: () => {
       clearInterval(timer);
-      return { rss: mib(peak.rss), heapUsed: mib(peak.heapUsed), heapTotal: mib(peak.heapTotal), external: mib(peak.external), arrayBuffers: mib(peak.arrayBuffers) };
+      return { rss: mib(peak.rss), heapUsed: mib(peak.heapUsed), heapTotal: mib(peak.heapTotal), external: mib(peak.external), arrayBuffers: mib(peak.arrayBuffers), spaces };
     },
   };
 }
