@@ -285,6 +285,15 @@ export class HotSiteBucket extends Construct {
     }
   }
 
+  /**
+   * `s3:GetObjectRetention` on each locked area (`sets/*`, `archive/*`), when Object Lock is on: HeadObject then
+   * reports an object's lock, so a prune run by hand keeps what is still locked. Nothing when no lock is configured.
+   */
+  grantReadRetention(grantee: iam.IGrantable): void {
+    const arns = [...(this.setsObjectLock ? [this.objectsArn('sets')] : []), ...(this.archiveObjectLock ? [this.objectsArn('archive')] : [])];
+    if (arns.length > 0) iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObjectRetention'], resourceArns: arns });
+  }
+
   /** Write the break-glass guide `RECOVERY.md` at the bucket root (one key, no wildcard): RepairObject publishes it. */
   grantWriteRecoveryGuide(grantee: iam.IGrantable): void {
     this.grant(grantee, ['s3:PutObject'], [this.bucket.arnForObjects(RECOVERY_GUIDE_KEY)], KMS_WRITE, false);

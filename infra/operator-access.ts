@@ -7,7 +7,7 @@
  * | role | commands | may |
  * |---|---|---|
  * | recovery | `recover`, `fetch`, `sets`, `history`, `report` | list the bucket; read `sets/*`, `archive/*`, `jobs/*`, `state/*` (scrub state: last checked); `s3:RestoreObject` on `archive/*`; decrypt through S3; read the settings path. Nothing that writes or deletes. |
- * | operator | `verify`, `prune` (by hand), and all the recovery role's commands | the recovery role's permissions, plus write `verify/*` (the trial-restore record), read and write `prune/*` (the plan record), delete in `sets/*` and `archive/*` (`s3:DeleteObject` without version ids: the versioned bucket keeps the data as noncurrent versions; locked archive versions stay). |
+ * | operator | `verify`, `prune` (by hand), and all the recovery role's commands | the recovery role's permissions, plus write `verify/*` (the trial-restore record), read and write `prune/*` (the plan record), delete in `sets/*` and `archive/*` (`s3:DeleteObject` without version ids: the versioned bucket keeps the data as noncurrent versions; locked archive versions stay), and with Object Lock on read retention (`s3:GetObjectRetention`) so it keeps what is still locked. |
  *
  * The agent's own role (AgentAccess) is deliberately not reused: it runs unattended on the CommServe,
  * and issue 21's bucket policy will make it create-only.
@@ -54,6 +54,8 @@ export class OperatorAccess extends Construct {
     props.hotSite.grantWriteArea(this.operatorRole, 'prune');
     props.hotSite.grantDeleteArea(this.operatorRole, 'sets');
     props.hotSite.grantDeleteArea(this.operatorRole, 'archive');
+    // With Object Lock on, a manual prune reads the lock of what it would expire and keeps what is still locked.
+    props.hotSite.grantReadRetention(this.operatorRole);
   }
 
   /** What every recovery command needs. */

@@ -200,6 +200,15 @@ describe('hot-site sets/ Object Lock (issue 21 item 3)', () => {
       for (const forbidden of ['s3:BypassGovernanceRetention', 's3:DeleteObjectVersion', 's3:PutObjectLegalHold']) expect(actions).not.toContain(forbidden);
     });
 
+    it('lets the operator role read (never set) sets/ retention, so a prune by hand keeps what is still locked', () => {
+      const statements = roleStatements(t.json, 'OperatorsOperatorRole');
+      // (CDK merges it with the delete grant on the same prefix.)
+      expect(statements.filter((s) => [s.Action].flat().some((a) => a.endsWith('ObjectRetention')))).toEqual([
+        { Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObjectRetention'], Resource: objectsArn(bucketId, 'sets') },
+      ]);
+      expect(statements.flatMap((s) => [s.Action].flat()).filter((a) => a === 's3:PutObjectRetention' || a.includes('Bypass'))).toEqual([]);
+    });
+
     it('gives ArchiveSet no retention permission (the archive lock is separate)', () => {
       const actions = roleStatements(t.json, 'Phase2ArchiveSetServiceRole').flatMap((s) => [s.Action].flat());
       expect(actions).not.toContain('s3:PutObjectRetention');

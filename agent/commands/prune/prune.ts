@@ -96,7 +96,9 @@ export async function runPrune(options: RunPruneOptions): Promise<{ document: Pr
   let prepared: PreparedPrune | null = null;
   let plan: PrunePlanDocument;
   if (s3) {
-    prepared = await planPrune(s3, bucket, { settings: pruneSettings, now, jobId: null, dryRun, records, localSets: localInputs });
+    // Locks are looked up on what would be expired (a still-locked SET is kept, not hidden behind delete markers): the
+    // operator role reads retention when the stack has Object Lock on; without it HeadObject reports none.
+    prepared = await planPrune(s3, bucket, { settings: pruneSettings, now, jobId: null, dryRun, records, localSets: localInputs, locks: { check: true } });
     plan = prepared.document;
   } else {
     const hotSite = planRetention({ sets: [...localInputs.values()], settings: pruneSettings, now });

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, PutObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
 import { parseSettings, type Settings } from '#core/settings';
 import { setName } from '#core/set-id';
 import { runPrune } from '#agent/commands/prune/prune';
@@ -99,5 +99,37 @@ describe('commserve-dr prune (runPrune)', () => {
     const { document } = await runPrune({ settings, s3: null, now: NOW });
     expect(document.applied?.local.removed).toEqual(['SET_0000001', 'SET_0000002']);
     expect(document.hotSiteUnavailable).toMatch(/no hot-site client/);
+  });
+});
+
+describe('commserve-dr prune (runPrune) on an Object-Lock-enabled bucket', () => {
+  useMoto();
+  it('keeps an expired SET whose hot-site objects are still locked, naming the date, and deletes the rest (moto)', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'prune-lock-'));
+    try {
+      const settings = parseSettings({ RetainCycles: 2, Phase1Destination: join(work, 'dr'), StateDirectory: join(work, 'state'), HotSite: { bucket: BUCKET } }, 'test');
+      const s3 = motoS3Client();
+      await s3.send(new CreateBucketCommand({ Bucket: BUCKET, ObjectLockEnabledForBucket: true }));
+      // Dates relative to the real clock: moto checks retention against it.
+      const now = new Date();
+      const sets = [1, 2, 3, 4, 5].map((id) => {
+        const end = new Date(now.getTime() - (6 - id) * DAY).toISOString();
+        return makeSet(id, [{ name: 'commserv_FULL.dmp', role: 'database', content: Buffer.from(`dump ${id}`) }], { endTime: end, startTime: end });
+      });
+      for (const set of sets) await upload(s3, set);
+      const until = new Date(now.getTime() + DAY);
+      for (const key of [`sets/${setName(2)}/commserv_FULL.dmp`]) {
+        await s3.send(new PutObjectRetentionCommand({ Bucket: BUCKET, Key: key, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: until } }));
+      }
+      const { document } = await runPrune({ settings, s3, dryRun: false, now });
+      expect(document.plan.hotSite.expire).toEqual([1]);
+      const kept = document.plan.hotSite.decisions.find((d) => d.jobId === 2)!;
+      expect(kept).toMatchObject({ action: 'keep', code: 'object-locked' });
+      expect(kept.reason).toContain(`under Object Lock (GOVERNANCE) until ${until.toISOString()}`);
+      const left = new Set((await listPrefix(s3, BUCKET, 'sets/')).map((o) => o.key.split('/')[1]));
+      expect([...left].sort()).toEqual([2, 3, 4, 5].map((id) => setName(id)));
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

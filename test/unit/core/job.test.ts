@@ -109,6 +109,18 @@ describe('decideJobRecord', () => {
       expect(r.events.at(-1)?.message).toMatch(/^retention applied with 2 key\(s\) not deleted \(e\.g\. archive\/SET_0000001\/manifest\.json: AccessDenied locked\)/);
     });
 
+    it('names hot-site Object Lock: SETs locked, expired SETs kept while locked; a lock failure is a warning, status unchanged', () => {
+      const locks = { sets: 5, setsLocked: 5, objectsExtended: 4, failedObjects: 0, failureSample: [], keptWhileLocked: 1 };
+      const ok = decideJobRecord({ backupType: 'FULL', phase1, validation, archive, prune: { ...pruned, locks } }, 'hot', now);
+      expect(ok.events.at(-1)).toMatchObject({ level: 'info', code: 'PRUNED' });
+      expect(ok.events.at(-1)?.message).toContain('; Object Lock: 5 of 5 kept SET(s) locked, 1 expired SET(s) kept while still locked; plan prune/009.json');
+      const failed = { ...locks, setsLocked: 4, failedObjects: 1, failureSample: [`AccessDenied cannot lock sets/${setName(9)}/manifest.json until 2026-12-10T00:00:00.000Z: AccessDenied`] };
+      const r = decideJobRecord({ backupType: 'FULL', phase1, validation, archive, prune: { ...pruned, outcome: 'pruned-with-errors' as const, locks: failed } }, 'hot', now);
+      expect(r.status).toBe('Completed');
+      expect(r.events.at(-1)).toMatchObject({ level: 'warning', code: 'PRUNE_INCOMPLETE' });
+      expect(r.events.at(-1)?.message.startsWith(`retention applied, but 1 object(s) could not be locked (e.g. AccessDenied cannot lock sets/${setName(9)}/manifest.json`)).toBe(true);
+    });
+
     it('adds a warning, status unchanged, when PruneSets failed', () => {
       const r = decideJobRecord(
         { backupType: 'FULL', phase1, validation, archive, pruneError: { Error: 'PruneError', Cause: '{"errorMessage":"cannot list s3://hot/sets/: AccessDenied"}' } },
