@@ -13,6 +13,7 @@
  * Usage: npm run bench -- [--sizes 256,2048] [--runs 3] [--quick]
  *        npm run bench -- --only differential [--size-mb 1024] [--runs 3] [--quick]   (bench/differential.ts)
  *        npm run bench -- --only registry [--size-mb 60] [--runs 3]   (bench/registry.ts)
+ *        npm run bench -- --only recover-disk [--sizes 256,2048] [--runs 3]   (bench/recover-disk.ts)
  *        npm run bench -- --only log [--sizes 256,2048] [--runs 3]   (bench/log.ts: LOG point bytes and time)
  * Writes bench/results/<date>.json and .md (`<date>-quick.*` with --quick). Generated databases are cached under
  * bench/work/ (git-ignored).
@@ -445,7 +446,12 @@ async function main(): Promise<void> {
     require('./log');
     return;
   }
-  if (arg('only') !== undefined) throw new Error(`unknown --only ${arg('only')} (known: differential, registry, log)`);
+  if (arg('only') === 'recover-disk') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    await (require('./recover-disk') as typeof import('./recover-disk')).runRecoverDiskBench();
+    return;
+  }
+  if (arg('only') !== undefined) throw new Error(`unknown --only ${arg('only')} (known: differential, registry, log, recover-disk)`);
   const quick = process.argv.includes('--quick');
   const sizes = (arg('sizes') ?? (quick ? '64' : '256,2048')).split(',').map(Number);
   if (sizes.some((s) => !(Number.isInteger(s) && s >= 1))) throw new Error(`--sizes takes whole MB, e.g. 256,2048`);

@@ -15,8 +15,8 @@
  *   build time; a package whose import runs a needed side effect must not be in the list;
  * - the two packages every command loads (commander, zod) are bundled in: one file to compile, not ~100.
  *
- * Next to the bundle goes `<name>.inputs.json` (the source files it was built from): bin/commserve-dr.js
- * runs the sources instead of a bundle older than any of them.
+ * Next to the bundle goes `<name>.inputs.json` (the source files it was built from, with their SHA-256):
+ * bin/commserve-dr.js runs the sources instead of a bundle when one of them is newer and its content changed.
  *
  * Usage: node bin/build.js [--outdir DIR]   (default: dist/)
  */
@@ -98,7 +98,10 @@ async function build(options = {}) {
       logOverride: { 'require-resolve-not-external': 'silent' },
     });
     const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('node_modules/') && !f.includes(':')).sort();
-    fs.writeFileSync(path.join(outdir, `${name}.inputs.json`), `${JSON.stringify({ entry, inputs }, null, 2)}\n`);
+    // SHA-256 of each input: an installed package (npm gives every extracted file the time of the install) is then
+    // recognised as current by content, not by modification times.
+    const sha256 = Object.fromEntries(inputs.map((f) => [f, require('node:crypto').createHash('sha256').update(fs.readFileSync(path.join(ROOT, f))).digest('hex')]));
+    fs.writeFileSync(path.join(outdir, `${name}.inputs.json`), `${JSON.stringify({ entry, inputs, sha256 }, null, 2)}\n`);
     written.push(outfile);
   }
   return written;

@@ -4,39 +4,16 @@
 //
 // It runs the build (dist/commserve-dr.js, made by bin/build.js through npm's `prepare`), which starts in a
 // fraction of a second. It runs the TypeScript sources instead (compiled at every start by tsx: seconds)
-// when there is no build, when the build is older than a source file it was made from (an edited
-// checkout: never run stale code), or when COMMSERVE_DR_FROM_SOURCES is set (the tests set it).
+// when there is no build, when a source file it was made from has changed since (an edited checkout:
+// never run stale code; bin/stale-build.js), or when COMMSERVE_DR_FROM_SOURCES is set (the tests set it).
 const path = require('node:path');
-const fs = require('node:fs');
 const root = path.join(__dirname, '..');
 // Node 20 is supported by the pinned AWS SDK; its notice about future SDK releases is for developers, not operators.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const BUILT = path.join(root, 'dist', 'commserve-dr.js');
 
-/** Why the build cannot be used (a sentence), or null when it is current. */
-function staleBuild() {
-  let built;
-  let inputs;
-  try {
-    built = fs.statSync(BUILT).mtimeMs;
-    inputs = JSON.parse(fs.readFileSync(path.join(root, 'dist', 'commserve-dr.inputs.json'), 'utf8')).inputs;
-  } catch {
-    return 'missing';
-  }
-  for (const input of inputs) {
-    let changed;
-    try {
-      changed = fs.statSync(path.join(root, input)).mtimeMs;
-    } catch {
-      return `${input} is gone`;
-    }
-    if (changed > built) return `${input} changed after it`;
-  }
-  return null;
-}
-
-const stale = process.env.COMMSERVE_DR_FROM_SOURCES ? 'sources requested' : staleBuild();
+const stale = process.env.COMMSERVE_DR_FROM_SOURCES ? 'sources requested' : require('./stale-build').staleBuild(root);
 if (stale === null) {
   // Stack traces (printed with --verbose) then name the TypeScript file and line.
   if (process.argv.includes('--verbose') || process.argv.includes('-v')) process.setSourceMapsEnabled(true);
