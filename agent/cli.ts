@@ -68,6 +68,18 @@ function errorDocument(code: string, message: string, exitCode: number): string 
   return `${JSON.stringify({ error: { code, message }, exitCode }, null, 2)}\n`;
 }
 
+/** Parses an endpoint option: an http(s) URL. @throws InvalidArgumentError (a usage error naming the option and value). */
+function endpointOption(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected an http:// or https:// URL, e.g. http://127.0.0.1:5000');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('expected an http:// or https:// URL, e.g. http://127.0.0.1:5000');
+  return value;
+}
+
 function backupTypeOption(value: string): BackupType {
   const type = parseBackupType(value);
   if (!type) throw new InvalidArgumentError('expected full, differential or log');
@@ -167,7 +179,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     )
     .option('--shrink', 'compact the database before the dump')
     .option('--sample-size-mb <mb>', 'size of the sample CommServe created on first run (MB)', positiveNumber, DEFAULT_SAMPLE_BYTES / 1024 / 1024)
-    .option('--s3-endpoint <url>', 'use this running S3 stand-in instead of starting moto server')
+    .option('--s3-endpoint <url>', 'use this running S3 stand-in instead of starting moto server', endpointOption)
     .addHelpText('after', '\nExamples:\n  $ commserve-dr start\n  $ commserve-dr start --type differential\n  $ commserve-dr start --type log\n  $ commserve-dr start --sample-size-mb 20 --json')
     .action(async (cmd: { type?: BackupType; shrink?: boolean; sampleSizeMb: number; s3Endpoint?: string }) => {
       const { opts, logger, status, progress, config } = context();

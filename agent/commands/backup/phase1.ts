@@ -172,7 +172,7 @@ function startJob(job: Phase1Job, settings: Settings, destination: DestinationSt
     job.note('error', 'DESTINATION_UNWRITABLE', `${destination.reason} after ${destination.attempts} attempt(s): the local copy is skipped, the SET goes straight to the hot-site`);
   }
   if (!hotSite.reachable) {
-    job.note('error', 'HOTSITE_UNREACHABLE', `${hotSite.reason}: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site`);
+    job.note('error', 'HOTSITE_UNREACHABLE', `${hotSite.reason}: this job writes its SET to the phase-1 destination only (the next job re-fills the hot-site)`);
   }
   job.logger.info({ jobId, setName: job.id.setName, backupType: job.backupType }, 'DR backup job started');
 }

@@ -84,7 +84,7 @@ describe('bad input (CLI in-process, real SQLite, moto)', () => {
     });
     const unreachable = record.events.find((e: { code: string }) => e.code === 'HOTSITE_UNREACHABLE');
     expect(unreachable.message).toMatch(
-      new RegExp(`^hot-site unreachable while trying to reach the bucket \\(bucket commserve-dr-hot-site\\): ECONNREFUSED.* at http://127\\.0\\.0\\.1:${closedPort}: the SET is committed in the phase-1 destination only; the next job re-fills the hot-site$`),
+      new RegExp(`^hot-site unreachable while trying to reach the bucket \\(bucket commserve-dr-hot-site\\): ECONNREFUSED.* at http://127\\.0\\.0\\.1:${closedPort}: this job writes its SET to the phase-1 destination only \\(the next job re-fills the hot-site\\)$`),
     );
     expect(completeSets(cwd)).toEqual(['SET_0000001']);
     // The record is in the phase-1 destination (the hot-site could not take it).
@@ -141,6 +141,16 @@ describe('bad input (CLI in-process, real SQLite, moto)', () => {
     expect(await exec(['backup', '--type', 'incremental'], io)).toBe(2);
     expect(io.err()).toMatch(/expected full, differential or log/);
     expect(io.err()).toMatch(/commserve-dr --help/);
+  });
+
+  it('start --s3-endpoint that is not an http(s) URL: a usage error (exit 2) naming the option and the value, before any work', async () => {
+    const cwd = tempDir();
+    for (const value of ['notaurl', 'ftp://127.0.0.1:21']) {
+      const io = capture(cwd);
+      expect(await exec(['start', '--s3-endpoint', value], io)).toBe(2);
+      expect(io.err()).toContain(`option '--s3-endpoint <url>' argument '${value}' is invalid. expected an http:// or https:// URL`);
+    }
+    expect(existsSync(join(cwd, '.commserve-dr'))).toBe(false);
   });
 
   it('a second job while one holds the phase-1 lock is refused with a clear message', async () => {
