@@ -112,3 +112,20 @@ export async function runInterruptCleanups(timeoutMs = 5_000, signal?: string): 
   }
   return ran;
 }
+
+/**
+ * Removes what an interrupted command was writing (a staging or partial-download directory). Writes still in flight
+ * (parallel downloads) can re-create it while the process stops, so removal is retried (10 × 100 ms).
+ * @returns null once `path` is gone, else why it is still there (a sentence fragment) — so a clean-up line claims
+ *   "removed" only when it was.
+ */
+export async function removeLeftover(path: string): Promise<string | null> {
+  const { existsSync } = require('node:fs') as typeof import('node:fs');
+  const { rm } = require('node:fs/promises') as typeof import('node:fs/promises');
+  let reason = 'it was re-created while being removed';
+  for (let attempt = 0; attempt < 10 && existsSync(path); attempt++) {
+    await rm(path, { recursive: true, force: true }).catch((error: unknown) => (reason = (error as Error).message));
+    if (existsSync(path)) await new Promise((r) => setTimeout(r, 100));
+  }
+  return existsSync(path) ? reason : null;
+}

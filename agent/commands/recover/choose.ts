@@ -123,6 +123,18 @@ function noPointAtAll(view: HotSiteView, summaries: readonly SetSummary[]): Reco
 }
 
 /**
+ * Successful SETs newer than the chosen point that are no point at all in the copies read (e.g. `--from` a folder
+ * whose DIFFERENTIALs are based on a FULL only at the hot-site): one warning each, so a newer SET is never skipped
+ * without a word.
+ */
+function newerUnrestorable(summaries: readonly SetSummary[], point: RestorablePoint): string[] {
+  return buildCycles(summaries)
+    .orphans.filter((o) => o.set.jobId > point.jobId && isSuccessfulSet(o.set))
+    .sort((a, b) => a.set.jobId - b.set.jobId)
+    .map((o) => `${o.set.setName} is newer than the point chosen but cannot be restored from the copies read: ${o.reason}`);
+}
+
+/**
  * Chooses the point to restore (see the module comment).
  * @param command the command to suggest for another point, with `{SET}` where the SET name goes
  *   (e.g. `commserve-dr recover --set {SET} --to DIR`).
@@ -152,7 +164,7 @@ export async function choosePointFromCopies(
   const passedOver: PassedOverPoint[] = [];
   for (const point of points) {
     const reason = findingAgainst(view, point, verifications) ?? (await missingCopies(view, point, filter));
-    if (!reason) return { point, passedOver, warnings: [] };
+    if (!reason) return { point, passedOver, warnings: newerUnrestorable(summaries, point) };
     passedOver.push({ sets: point.sets.map((s) => s.setName), reason });
   }
   if (points.length === 0) throw noPointAtAll(view, summaries);

@@ -20,7 +20,7 @@ import type { Settings } from '#core/settings';
 import { parseSetName, setName as setNameOf } from '#core/set-id';
 import { copyVerified, requestRestore, waitForRestores, type ContentObserver, type WaitOptions } from '#agent/hotsite/download';
 import { hotSiteError } from '#agent/hotsite/hot-site';
-import { onInterrupt } from '#agent/shutdown';
+import { onInterrupt, removeLeftover } from '#agent/shutdown';
 import type { ArchiveCopy, CopyKind, CopyObject } from '#agent/copies/index';
 import { buildPlan, candidates, discoverForCommand, readCopyObject, checkPointManifests, describeNoIntactCopy, isDamagedCopyError, readSetManifest, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
 
@@ -408,8 +408,9 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
   // Interrupted (SIGINT/SIGTERM): the partial download goes; a SET is in --to only once whole (renamed in last).
   const forgetInterrupt = onInterrupt(async () => {
     if (!existsSync(partialDir)) return undefined;
-    await rm(partialDir, { recursive: true, force: true });
-    return `the fetch of ${options.setName} did not complete: its partial download ${partialDir} was removed (nothing at the hot-site was changed); fetch it again`;
+    const left = await removeLeftover(partialDir);
+    const what = left === null ? `its partial download ${partialDir} was removed` : `its partial download ${partialDir} could not be removed (${left}): remove it by hand`;
+    return `the fetch of ${options.setName} did not complete: ${what} (nothing at the hot-site was changed); fetch it again`;
   });
   try {
     if (jobId === undefined) throw new UsageError(`${JSON.stringify(options.setName)} is not a SET name (SET_<n>)`);

@@ -46,7 +46,7 @@ import { runPreflight, type PreflightConfig } from './preflight';
 import { choosePointAt, formatAt, type AtReport } from './at';
 import { assertWritableFilePath, describeChange, describeUndone, existingTargetFiles, TargetGuard, undoInterruptedRecovery, type ExistingTargetFile } from './target';
 import { faultPoint } from '#agent/faults';
-import { onInterrupt } from '#agent/shutdown';
+import { onInterrupt, removeLeftover } from '#agent/shutdown';
 import { formatRecovery, registryDiff, targetStateLine, writeRecoveryReport, type RecoveryDocument, type TargetChangesReport } from './report';
 
 /** Staging directory name under `to`. */
@@ -665,19 +665,13 @@ async function checkTargetFiles(targets: { targetDb?: string; store: RegistrySto
 }
 
 /**
- * Removes the staging directory of an interrupted recovery and says what happened to it. Downloads still in
- * flight can re-create files in it while the process stops, so removal is retried (10 × 100 ms) and the
- * sentence claims removal only when the directory is really gone.
+ * Removes the staging directory of an interrupted recovery and says what happened to it (see {@link removeLeftover}).
  * @returns the sentence for the interruption line (leading space), e.g. " Its staging directory … was removed."
  */
 async function stagingAfterInterrupt(stagingDir: string, keepStaging: boolean): Promise<string> {
   if (keepStaging) return ` Its staging directory ${stagingDir} stays (--keep-staging).`;
-  let reason = '';
-  for (let attempt = 0; attempt < 10 && existsSync(stagingDir); attempt++) {
-    await rm(stagingDir, { recursive: true, force: true }).catch((error: unknown) => (reason = describeError(error)));
-    if (existsSync(stagingDir)) await new Promise((r) => setTimeout(r, 100));
-  }
-  return existsSync(stagingDir)
-    ? ` Its staging directory ${stagingDir} could not be removed${reason ? ` (${reason})` : ''}: remove it by hand (the next recovery into the same directory removes it too).`
-    : ` Its staging directory ${stagingDir} was removed.`;
+  const left = await removeLeftover(stagingDir);
+  return left === null
+    ? ` Its staging directory ${stagingDir} was removed.`
+    : ` Its staging directory ${stagingDir} could not be removed (${left}): remove it by hand (the next recovery into the same directory removes it too).`;
 }

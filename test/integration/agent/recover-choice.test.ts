@@ -184,6 +184,14 @@ describe('the right point by default (real SQLite, moto, phase-1 folder)', () =>
       expect(second.document.error).toBeNull();
       expect(second.document.plan!.objects.filter((o) => o.file === FULL).map((o) => o.copy)).toEqual(['hot-site']);
       expectRecoveredAs(atFull2, at2);
+      // From the phase-1 destination alone (no cloud), SET 3 and SET 4 have no FULL: SET 1 is the point, and each newer
+      // SET is named with the reason instead of being skipped silently.
+      const fromDisk = await runRecover({ settings, s3: null as never, logger, to: join(dir, 'from-disk'), from: settings.Phase1Destination, dryRun: true, preflight: noProcesses });
+      expect(fromDisk.document.error).toBeNull();
+      expect(fromDisk.document.point!.sets).toEqual([setName(1)]);
+      for (const n of [3, 4]) {
+        expect(fromDisk.document.warnings).toContainEqual(expect.stringMatching(new RegExp(`^${setName(n)} is newer than the point chosen but cannot be restored from the copies read: .*${setName(2)}`)));
+      }
 
       const { document, exitCode } = await runSets({ settings, s3: motoS3Client() });
       expect(exitCode).toBe(0);
