@@ -217,7 +217,8 @@ export async function takeInventory(settings: Settings, s3: S3Client | null, opt
     names: new Map(),
   };
   readFolder(folder, r);
-  const hotSiteUnavailable = s3 ? await readHotSite(s3, settings.HotSite.bucket, options.hotSiteListing, r) : 'not looked at (--local-only)';
+  const notLookedAt = options.from === undefined ? 'not looked at (--local-only)' : `not looked at (--from ${options.from}: only that folder is read)`;
+  const hotSiteUnavailable = s3 ? await readHotSite(s3, settings.HotSite.bucket, options.hotSiteListing, r) : notLookedAt;
   const jobIds = [...new Set([...r.local.keys(), ...r.hotSite.keys()])].sort((a, b) => a - b);
   const running = options.from === undefined && isPhase1Locked(settings.StateDirectory);
   return { entries: jobIds.map((jobId) => entryOf(jobId, r, jobIds.at(-1), running)), hotSiteUnavailable };

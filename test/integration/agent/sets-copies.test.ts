@@ -192,6 +192,7 @@ describe('sets per SET and per copy, from the copies themselves (real SQLite, mo
     expect(code).toBe(0);
     expect(doc.copiesRead).toEqual([`local ${usb}`]);
     expect(doc.copiesUnreachable).toEqual([]);
+    expect(doc.hotSiteUnavailable).toBe(`not looked at (--from ${usb}: only that folder is read)`);
     expect(doc.cycles.map((c: { setName: string; complete: boolean }) => [c.setName, c.complete])).toEqual([[setName(1), false]]);
     expect(doc.newestRestorablePoint).toEqual({ sets: [setName(1), setName(3)], jobId: 3 });
     expect(row(2).copies).toEqual(['local']);
