@@ -13,7 +13,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { parseManifest } from '#core/manifest';
@@ -22,25 +22,15 @@ import { MiB } from '#core/transfer-plan';
 import { pageDigest } from '#agent/engines/sqlite/page-hashes';
 import { createHotSiteClient } from '#agent/hotsite/hot-site';
 import { startMotoServer, type MotoServer } from '#agent/local/moto-server';
-import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import { mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
 import type { ChildResult } from './child';
 import { arg, figure, type Figure } from './stats';
+import { log, sample } from './sample';
 
 const WORK = join(__dirname, 'work');
 /** Share of the rows changed between the FULL and the LOG point (the issue's 0.1%). */
 const LOG_FRACTION = 0.001;
-const log = (message: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 
-/** The cached sample of `sizeMb` (seed 1, as bench/run.ts). */
-async function sample(sizeMb: number): Promise<string> {
-  const dir = join(WORK, `sample-${sizeMb}mb`);
-  if (!existsSync(join(dir, 'commserv.db'))) {
-    log(`generating a ${sizeMb} MB sample CommServe into ${dir}…`);
-    rmSync(dir, { recursive: true, force: true });
-    await generateSampleCommServe({ dir, sizeBytes: sizeMb * MiB, seed: 1 });
-  }
-  return dir;
-}
 
 /** Drops `file` from the page cache (GNU dd `iflag=nocache count=0`: this file only, other processes' caches stay). */
 function dropFromCache(file: string): void {

@@ -9,7 +9,7 @@
  * Writes bench/results/<date>-recover-disk-<sizes>mb.json and .md.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -22,12 +22,12 @@ import { runRecover } from '#agent/commands/recover/recover';
 import { createHotSiteClient } from '#agent/hotsite/hot-site';
 import { createLogger } from '#agent/log';
 import { startMotoServer } from '#agent/local/moto-server';
-import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import { mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
 import { arg, figure } from './stats';
+import { log, sample } from './sample';
 
 const WORK = join(__dirname, 'work');
 const logger = createLogger({ level: 'silent' });
-const log = (message: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 
 /** The bare minimum: copy each file to `dir` while hashing its bytes (one read, one write, one SHA-256 per byte). */
 async function bareCopyAndHash(files: string[], dir: string): Promise<number> {
@@ -51,15 +51,11 @@ async function bareCopyAndHash(files: string[], dir: string): Promise<number> {
 }
 
 async function oneSize(sizeMb: number, runs: number, endpoint: string) {
-  const sample = join(WORK, `sample-${sizeMb}mb`);
-  if (!existsSync(join(sample, 'commserv.db'))) {
-    log(`generating a ${sizeMb} MB sample into ${sample}…`);
-    await generateSampleCommServe({ dir: sample, sizeBytes: sizeMb * MiB, seed: 1 });
-  }
+  const sampleDir = await sample(sizeMb);
   const work = join(WORK, `recover-disk-${sizeMb}mb`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  cpSync(sample, join(work, 'cs'), { recursive: true });
+  cpSync(sampleDir, join(work, 'cs'), { recursive: true });
   const bucket = `recover-disk-${sizeMb}-${process.pid}`;
   const settings = parseSettings(
     {

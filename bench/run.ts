@@ -22,7 +22,7 @@ import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/c
 import { Upload } from '@aws-sdk/lib-storage';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { copyFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -34,11 +34,12 @@ import { DEFAULT_PART_BYTES, MiB } from '#core/transfer-plan';
 import { createHotSiteClient, UPLOAD_QUEUE_SIZE } from '#agent/hotsite/hot-site';
 import { createLogger } from '#agent/log';
 import { startMotoServer, type MotoServer } from '#agent/local/moto-server';
-import { generateSampleCommServe, mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import { mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
 import type { ChildResult } from './child';
 import { PEERS, runPeers, type PeerName, type PeerRun } from './peers';
 import { procStatusKiB } from './proc-status';
 import { arg, figure, type Figure } from './stats';
+import { log, sample } from './sample';
 
 const ROOT = __dirname;
 /** Peers as named in the table. */
@@ -46,17 +47,7 @@ const PEER_TITLES: Record<PeerName, string> = { 'sqlite3+awscli': '`sqlite3 .bac
 const WORK = join(ROOT, 'work');
 const logger = createLogger({ level: 'silent' });
 
-const log = (message: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 
-async function sample(sizeMb: number): Promise<string> {
-  const dir = join(WORK, `sample-${sizeMb}mb`);
-  if (!existsSync(join(dir, 'commserv.db'))) {
-    log(`generating a ${sizeMb} MB sample CommServe into ${dir}…`);
-    rmSync(dir, { recursive: true, force: true });
-    await generateSampleCommServe({ dir, sizeBytes: sizeMb * MiB, seed: 1 });
-  }
-  return dir;
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const started = performance.now();
