@@ -2,10 +2,11 @@
  * The operator's disaster path through the CLI (in-process `exec`): DR jobs, then `verify`, `sets`,
  * `recover --dry-run`, `recover`, `fetch` and `prune --dry-run` against the moto hot-site (real SQLite).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { exec } from '#agent/cli';
+import { setName } from '#core/set-id';
 import { capture } from '../support/cli';
 import { useMoto } from '../support/moto';
 import { tableDigests } from '../support/sqlite';
@@ -56,6 +57,16 @@ describe('recovery through the CLI (in-process, real SQLite, moto)', () => {
     expect(full.code).toBe(0);
     expect(JSON.parse(full.out).database).toMatchObject({ integrity: 'ok', integrityCheck: 'full' });
     expect((await run(['recover', '--to', join(tempDir(), 'y'), '--integrity-check', 'fast'])).code).toBe(2);
+
+    // One moment for the point, in one format, everywhere: the newest SET's captured state (manifest pointTime).
+    const pointTime = JSON.parse(readFileSync(join(cwd, '.commserve-dr', 'dr-backups', setName(2), 'manifest.json'), 'utf8')).pointTime;
+    expect(pointTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect([report.point.pointInTime, report.plan.pointInTime]).toEqual([pointTime, pointTime]);
+    const textRun = await run(['recover', '--to', join(tempDir(), 'text')]);
+    expect(textRun.code).toBe(0);
+    const pointLines = textRun.out.split('\n').filter((l) => /^(Point|Restore point): /.test(l));
+    expect(pointLines).toEqual([`Point: ${setName(1)} + ${setName(2)}, state at ${pointTime}`, `Restore point: ${setName(2)} (state at ${pointTime}) from ${setName(1)} + ${setName(2)}`]);
+    expect(new Set(textRun.out.match(/\d{4}-\d\d-\d\dT[\d:.]+Z/g))).toEqual(new Set([pointTime]));
 
     const fetched = await run(['fetch', 'SET_0000001', '--to', join(cwd, 'fetched')]);
     expect(fetched.code).toBe(0);

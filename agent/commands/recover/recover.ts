@@ -39,7 +39,7 @@ import { FileHiveStore, findMachineBoundSecrets, parseRegFile, RegHive, type Reg
 import { FIREWALL_FILES } from '#agent/commands/backup/set-files';
 import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, StreamedRebuild, type IntegrityCheckMode, type RecoveredSqlServer } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type StagedFile } from './fetch';
-import { assertNamedManifestUsable, discoverForCommand, readCopyObject, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
+import { assertNamedManifestUsable, discoverForCommand, pointTimeOf, readCopyObject, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
 import { choosePointFromCopies, withOlderPoints, type OlderPoint } from './choose';
 import { readVerifications } from './verify';
 import { runPreflight, type PreflightConfig } from './preflight';
@@ -205,7 +205,7 @@ function pointOf(point: RestorablePoint, view: HotSiteView): RecoveryDocument['p
     sets: point.sets.map((s) => s.setName),
     full: point.full.setName,
     differential: point.differential?.setName ?? null,
-    pointInTime: view.get(point.jobId)?.manifest?.pointTime ?? view.get(point.jobId)?.manifest?.endTime ?? null,
+    pointInTime: pointTimeOf(view, point),
   };
 }
 

@@ -67,7 +67,10 @@ export interface RecoveryDocument {
   startedAt: string;
   endedAt: string;
   target: { directory: string; database: string; registry: string; firewallDirectory: string | null };
-  /** The point restored: its SETs (FULL first) and the point in time (the newest SET's job end time). */
+  /**
+   * The point restored: its SETs (FULL first) and the point in time — the newest SET's `pointTime` (the captured
+   * state), else its job's end time; the same moment as `plan.pointInTime` (`pointTimeOf`).
+   */
   point: { sets: string[]; full: string; differential: string | null; pointInTime: string | null } | null;
   plan: RecoveryPlan | null;
   preflight: PreflightResult | null;
