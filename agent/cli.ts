@@ -8,7 +8,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { CommserveDrError, describeError, ExitCode, JobLockedError, UsageError } from '#core/errors';
 import { exitCodeForStatus, JobStatus } from '#core/job-status';
 import type { JobRecord } from '#core/job';
@@ -547,14 +547,16 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { opts, config } = settingsContext();
       const { settings } = await config();
       const { buildReadinessReport, formatReportSummary } = require('./commands/report/report') as typeof import('./commands/report/report');
+      const { assertHtmlTarget, writeHtmlReport } = require('./commands/report/html-file') as typeof import('./commands/report/html-file');
+      const file = resolve(io.cwd, cmd.html);
+      assertHtmlTarget(file); // before reading anything: a missing directory is a usage error naming it
       const { html, data } = await buildReadinessReport({
         settings,
         s3: cmd.localOnly ? null : hotSiteClient(settings.HotSite, { maxAttempts: 1 }),
         now: new Date(),
         historyLimit: cmd.history,
       });
-      const file = resolve(io.cwd, cmd.html);
-      writeFileSync(file, html);
+      writeHtmlReport(file, html);
       io.stdout(opts.json ? `${JSON.stringify(data, null, 2)}\n` : `${formatReportSummary(data)}report written to ${file}\n`);
     });
 
