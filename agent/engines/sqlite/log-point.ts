@@ -120,6 +120,8 @@ export interface WriteLogPointOptions {
   jobId: number;
   /** Called after each chunk of the snapshot compared: (bytes compared, snapshot size). */
   onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** Threads hashing the pages: 2 (default: the main thread and a worker, `page-digester.ts`) or 1. */
+  hashThreads?: 1 | 2;
 }
 
 /** What {@link writeLogPoint} wrote. */
@@ -257,7 +259,7 @@ export async function writeLogPoint(options: WriteLogPointOptions): Promise<LogP
     const recordBytes = DIFF_RECORD_PREFIX_BYTES + pageSize;
     // Two shared input buffers: the next chunk is read (libuv thread pool) while this one is hashed (the main thread
     // and the digester's worker), so the read and the hashing overlap instead of adding up (issue 17, bench/log.ts).
-    digester = PageDigester.create({ pageSize, chunkPages });
+    digester = PageDigester.create({ pageSize, chunkPages, threads: options.hashThreads });
     const inputs = digester.inputs;
     const digests = digester.digests;
     const readChunk = (first: number, buffer: Buffer) => {

@@ -26,18 +26,38 @@ export const FULL_PAGE_DIGEST_BYTES = 32;
 export const PAGE_ROOT_TAG = 'CSDRPR01';
 /** Pages a thread takes from the shared counter at a time (64 KiB at 4 KiB pages: small enough to balance). */
 const BLOCK_PAGES = 16;
-/** Longest wait for the worker to finish its last block of a chunk before the digester gives up on it (ms). */
+/** Longest wait for the worker to finish the block it holds before the digester gives up on it (ms). */
 const WORKER_STALL_MS = 60_000;
 
-// Control array slots (Int32).
-const SEQ = 0; // chunk sequence number posted by the main thread (-1: stop)
-const DONE = 1; // last sequence number the worker finished
-const INPUT = 2; // which input buffer
-const COUNT = 3; // pages in the chunk
+/*
+ * The protocol (why the main thread never waits for the worker to wake up, only for a block it is hashing):
+ * - CLAIM (one Int32) = chunk sequence number << 20 | next page index. The main thread writes INPUT and COUNT, then
+ *   publishes CLAIM = seq << 20 (index 0) and notifies. Both threads take blocks of pages from it; the main thread
+ *   with Atomics.add, the worker with compareExchange (so a block is taken only from a chunk still open).
+ * - When the main thread finds the chunk exhausted it *closes* it (index = CLOSED), then waits until INFLIGHT is 0: the
+ *   worker increments INFLIGHT before looking at CLAIM and decrements it after its block, so once the chunk is closed
+ *   and INFLIGHT is 0 the worker can no longer touch this chunk's buffers. A worker that was asleep (or not started
+ *   yet) simply found nothing to do: the main thread did every page.
+ * - The worker reads INPUT and COUNT after CLAIM showed the chunk open, and its compareExchange succeeds only while
+ *   that chunk is still open; the main thread writes the next chunk's INPUT and COUNT only after closing this one and
+ *   seeing INFLIGHT at 0 — so a block is always hashed with its own chunk's parameters.
+ */
+const CLAIM = 0;
+const INFLIGHT = 1;
+const INPUT = 2;
+const COUNT = 3;
 const PAGE_SIZE = 4;
-const NEXT = 5; // next page index to take (shared counter)
-const FAILED = 6; // 1 when the worker threw
+const FAILED = 5; // 1 when the worker threw while hashing
+const STOP = 6; // 1: the worker ends its loop
 const CONTROL_SLOTS = 8;
+const INDEX_BITS = 20;
+const INDEX_MASK = (1 << INDEX_BITS) - 1;
+/** Index of a closed chunk (above any page count + block). */
+const CLOSED = INDEX_MASK;
+/** Most pages in one chunk (the index must stay below {@link CLOSED} after the last claims). */
+const MAX_CHUNK_PAGES = CLOSED - 4 * BLOCK_PAGES;
+/** Sequence numbers wrap within the 11 bits above the index (the claim word stays a positive Int32). */
+const SEQ_LIMIT = 1 << (31 - INDEX_BITS);
 
 /** `Atomics.waitAsync` (Node ≥ 16; typed from lib ES2024, newer than this project's ES2023). */
 const waitAsync = (Atomics as unknown as {
@@ -51,26 +71,30 @@ const { hash } = require('node:crypto');
 const ctrl = new Int32Array(workerData.control);
 const inputs = workerData.inputs.map((s) => Buffer.from(s));
 const digests = Buffer.from(workerData.digests);
-let seen = 0;
 for (;;) {
-  Atomics.wait(ctrl, ${SEQ}, seen);
-  const seq = Atomics.load(ctrl, ${SEQ});
-  if (seq < 0) break;
-  if (seq === seen) continue;
-  seen = seq;
-  try {
-    const input = inputs[ctrl[${INPUT}]];
-    const count = ctrl[${COUNT}];
-    const size = ctrl[${PAGE_SIZE}];
-    for (let i; (i = Atomics.add(ctrl, ${NEXT}, ${BLOCK_PAGES})) < count; ) {
-      const end = Math.min(count, i + ${BLOCK_PAGES});
-      for (; i < end; i++) hash('sha256', input.subarray(i * size, (i + 1) * size), 'buffer').copy(digests, i * 32);
+  if (Atomics.load(ctrl, ${STOP}) === 1) break;
+  Atomics.add(ctrl, ${INFLIGHT}, 1);
+  const v = Atomics.load(ctrl, ${CLAIM});
+  const index = v & ${INDEX_MASK};
+  let took = false;
+  if (index !== ${CLOSED}) {
+    const input = inputs[Atomics.load(ctrl, ${INPUT})];
+    const count = Atomics.load(ctrl, ${COUNT});
+    const size = Atomics.load(ctrl, ${PAGE_SIZE});
+    if (index < count && Atomics.compareExchange(ctrl, ${CLAIM}, v, v + ${BLOCK_PAGES}) === v) {
+      took = true;
+      try {
+        const end = Math.min(count, index + ${BLOCK_PAGES});
+        for (let i = index; i < end; i++) hash('sha256', input.subarray(i * size, (i + 1) * size), 'buffer').copy(digests, i * 32);
+      } catch {
+        Atomics.store(ctrl, ${FAILED}, 1);
+      }
     }
-  } catch {
-    Atomics.store(ctrl, ${FAILED}, 1);
   }
-  Atomics.store(ctrl, ${DONE}, seq);
-  Atomics.notify(ctrl, ${DONE});
+  Atomics.sub(ctrl, ${INFLIGHT}, 1);
+  Atomics.notify(ctrl, ${INFLIGHT});
+  // Nothing to take (closed, exhausted, or another claim won): sleep until the claim word changes (a new chunk or stop).
+  if (!took && Atomics.load(ctrl, ${CLAIM}) === v) Atomics.wait(ctrl, ${CLAIM}, v, 1000);
 }
 `;
 
@@ -124,6 +148,7 @@ export class PageDigester {
    * `chunkPages × pageSize` bytes plus 32 bytes per page, shared with the worker).
    */
   static create(options: PageDigesterOptions): PageDigester {
+    if (!(options.chunkPages >= 1 && options.chunkPages <= MAX_CHUNK_PAGES)) throw new RangeError(`chunkPages must be 1 … ${MAX_CHUNK_PAGES}, got ${options.chunkPages}`);
     return new PageDigester(options.pageSize, options.chunkPages, options.threads ?? 2);
   }
 
@@ -134,43 +159,42 @@ export class PageDigester {
 
   /**
    * Digests pages `[0, count)` of input buffer `input` into {@link digests}. `alongside` runs on the main thread after
-   * the worker has started on the chunk and before the main thread joins it (e.g. the SHA-256 of the whole chunk).
+   * the worker can start on the chunk and before the main thread joins it (e.g. the SHA-256 of the whole chunk).
    * @throws Error when the worker failed or stalled (the chunk is then incomplete; the caller abandons the pass).
    */
   async digest(input: 0 | 1, count: number, alongside?: () => void): Promise<void> {
     if (count > this.chunkPages) throw new RangeError(`${count} pages exceed the chunk of ${this.chunkPages}`);
     const c = this.control;
-    Atomics.store(c, NEXT, 0);
-    if (this.parallel) {
-      c[INPUT] = input;
-      c[COUNT] = count;
-      c[PAGE_SIZE] = this.pageSize;
-      this.seq = this.seq === 0x7fffffff ? 1 : this.seq + 1;
-      Atomics.store(c, SEQ, this.seq);
-      Atomics.notify(c, SEQ);
-    }
+    this.seq = (this.seq + 1) % SEQ_LIMIT;
+    const open = this.seq << INDEX_BITS;
+    Atomics.store(c, INPUT, input);
+    Atomics.store(c, COUNT, count);
+    Atomics.store(c, PAGE_SIZE, this.pageSize);
+    Atomics.store(c, CLAIM, open);
+    if (this.parallel) Atomics.notify(c, CLAIM);
     alongside?.();
     const data = this.inputs[input];
     const size = this.pageSize;
-    for (let i; (i = Atomics.add(c, NEXT, BLOCK_PAGES)) < count; ) {
+    for (let i; (i = Atomics.add(c, CLAIM, BLOCK_PAGES) - open) < count; ) {
       const end = Math.min(count, i + BLOCK_PAGES);
       for (; i < end; i++) oneShotHash('sha256', data.subarray(i * size, (i + 1) * size), 'buffer').copy(this.digests, i * FULL_PAGE_DIGEST_BYTES);
     }
-    if (this.worker) await this.workerDone();
+    Atomics.store(c, CLAIM, open | CLOSED);
+    if (this.worker) await this.workerOut();
   }
 
-  /** Waits (without blocking the event loop) until the worker has finished the current chunk. */
-  private async workerDone(): Promise<void> {
+  /** Waits (without blocking the event loop) until the worker holds no block of the closed chunk. */
+  private async workerOut(): Promise<void> {
     const c = this.control;
-    const deadline = Date.now() + WORKER_STALL_MS;
-    if (Atomics.load(c, DONE) !== this.seq) {
+    if (Atomics.load(c, INFLIGHT) !== 0) {
+      const deadline = Date.now() + WORKER_STALL_MS;
       // A pending Atomics.waitAsync does not keep the event loop alive: the (otherwise unref'd) worker does meanwhile.
       this.worker?.ref();
       try {
-        while (Atomics.load(c, DONE) !== this.seq) {
+        for (let n; (n = Atomics.load(c, INFLIGHT)) !== 0; ) {
           if (this.workerError) throw this.workerError;
-          if (Date.now() > deadline) throw new Error(`the page-digest worker did not finish a chunk within ${WORKER_STALL_MS / 1000} s`);
-          const waited = waitAsync(c, DONE, Atomics.load(c, DONE), 100);
+          if (Date.now() > deadline) throw new Error(`the page-digest worker held a block for more than ${WORKER_STALL_MS / 1000} s`);
+          const waited = waitAsync(c, INFLIGHT, n, 100);
           if (waited.async) await waited.value;
         }
       } finally {
@@ -186,8 +210,9 @@ export class PageDigester {
     this.worker = undefined;
     if (!worker) return;
     worker.ref(); // until it has exited (an unref'd worker would let the process end while close() awaits)
-    Atomics.store(this.control, SEQ, -1);
-    Atomics.notify(this.control, SEQ);
+    Atomics.store(this.control, STOP, 1);
+    Atomics.store(this.control, CLAIM, (this.seq << INDEX_BITS) | CLOSED);
+    Atomics.notify(this.control, CLAIM);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => void worker.terminate().then(() => resolve(), () => resolve()), 5000);
       timer.unref();
