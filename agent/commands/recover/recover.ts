@@ -39,7 +39,7 @@ import { FileHiveStore, findMachineBoundSecrets, parseRegFile, RegHive, type Reg
 import { FIREWALL_FILES } from '#agent/commands/backup/set-files';
 import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, StreamedRebuild, type IntegrityCheckMode, type RecoveredSqlServer } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type StagedFile } from './fetch';
-import { assertNamedManifestUsable, discoverForCommand, readCopyObject, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
+import { assertNamedManifestUsable, discoverForCommand, pointTimeOf, readCopyObject, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
 import { choosePointFromCopies, withOlderPoints, type OlderPoint } from './choose';
 import { readVerifications } from './verify';
 import { runPreflight, type PreflightConfig } from './preflight';
@@ -136,6 +136,53 @@ export interface SqlServerRecoveryReport {
 export type RecoveryDocumentWithSqlServer = RecoveryDocument & { sqlServer?: SqlServerRecoveryReport | null; pointInTime?: AtReport | null };
 
 /**
+ * A recovery document with every key present, as a run starts (status `failed` until it ends otherwise; `exitCode` 1
+ * until `finish` sets it): success and failure print the same shape.
+ */
+function recoveryDocument(init: Pick<RecoveryDocument, 'dryRun' | 'target' | 'durationsMs'>): RecoveryDocumentWithSqlServer {
+  return {
+    command: 'recover',
+    exitCode: ExitCode.Failure,
+    status: 'failed',
+    dryRun: init.dryRun,
+    startedAt: new Date().toISOString(),
+    endedAt: '',
+    target: init.target,
+    point: null,
+    pointInTime: null,
+    passedOver: [],
+    copies: null,
+    plan: null,
+    preflight: null,
+    pending: [],
+    database: null,
+    registry: null,
+    firewall: null,
+    checksums: [],
+    machineBoundSecrets: [],
+    registryDiff: null,
+    warnings: [],
+    error: null,
+    durationsMs: init.durationsMs,
+    reportFiles: null,
+    sqlServer: null,
+    targetChanges: { movedAside: [], installed: [], undone: [], left: [], earlierInterruptedUndone: [] },
+  };
+}
+
+/**
+ * The `recover --json` document of a recover that stopped before it could start (a usage error such as an empty
+ * `--to`, settings that do not load): the same keys as every other recover document, status `failed`, the error and
+ * the exit code; nothing was read or changed.
+ * @param to the `--to` directory as given (resolved), or null when there is none.
+ */
+export function failedRecoveryDocument(error: { code: string; message: string }, exitCode: number, to: string | null): RecoveryDocumentWithSqlServer {
+  const now = new Date().toISOString();
+  const doc = recoveryDocument({ dryRun: false, target: { directory: to ?? '', database: '', registry: '', firewallDirectory: null }, durationsMs: {} });
+  return { ...doc, exitCode, endedAt: now, error: { ...error } };
+}
+
+/**
  * The `Database` setting as the target of a SQL Server recovery.
  * @throws RecoveryError `ENGINE_UNSUPPORTED` when the settings name no SQL Server.
  */
@@ -205,7 +252,7 @@ function pointOf(point: RestorablePoint, view: HotSiteView): RecoveryDocument['p
     sets: point.sets.map((s) => s.setName),
     full: point.full.setName,
     differential: point.differential?.setName ?? null,
-    pointInTime: view.get(point.jobId)?.manifest?.pointTime ?? view.get(point.jobId)?.manifest?.endTime ?? null,
+    pointInTime: pointTimeOf(view, point),
   };
 }
 
@@ -280,35 +327,16 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       durations[name] = Math.round(performance.now() - t);
     }
   };
-  const doc: RecoveryDocumentWithSqlServer = {
-    command: 'recover',
-    status: 'failed',
+  const doc = recoveryDocument({
     dryRun: options.dryRun ?? false,
-    startedAt: new Date().toISOString(),
-    endedAt: '',
     target: {
       directory: to,
       database: targetDb,
       registry: store instanceof FileHiveStore ? `file hive ${store.hiveFile}` : store.kind,
       firewallDirectory: options.firewall ? firewallDir : null,
     },
-    point: null,
-    plan: null,
-    preflight: null,
-    pending: [],
-    database: null,
-    registry: null,
-    firewall: null,
-    checksums: [],
-    machineBoundSecrets: [],
-    registryDiff: null,
-    warnings: [],
-    error: null,
     durationsMs: durations,
-    reportFiles: null,
-    sqlServer: null,
-    targetChanges: { movedAside: [], installed: [], undone: [], left: [], earlierInterruptedUndone: [] },
-  };
+  });
   const changes = doc.targetChanges as TargetChangesReport;
   const guard = new TargetGuard(to);
   let installed = false;
@@ -324,6 +352,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
   const finish = async (exitCode: ExitCode): Promise<CommandResult<RecoveryDocumentWithSqlServer>> => {
     durations.total = Math.round(performance.now() - started);
     doc.endedAt = new Date().toISOString();
+    doc.exitCode = exitCode;
     if (doc.status === 'recovered' || changes.left.length > 0 || doc.sqlServer || (installed && doc.status === 'failed' && !changes.undone.length)) {
       try {
         await mkdir(to, { recursive: true });
@@ -600,6 +629,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     options.logger?.error({ code: doc.error.code }, doc.error.message);
     const sqlServerChanged = installed && fullEngineIsSqlServer(doc);
     await undo();
+    if (e?.code === 'TARGET_WRITE_FAILED') doc.error.message = targetWriteMessage(to, e, targetStateLine(doc));
     if (sqlServerChanged && e?.code !== 'RESTORE_FAILED') doc.warnings.push('the SQL Server database was RESTOREd before the failure; the registry or firewall step did not complete');
     if (!sqlServerChanged) installed = false;
     return await finish(e?.exitCode ?? ExitCode.Failure);
@@ -611,6 +641,17 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
   async function recordAside(movedTo: string | undefined, path: string): Promise<void> {
     if (movedTo) changes.movedAside.push({ path, movedTo });
   }
+}
+
+/**
+ * The message of a recovery whose target cannot be written (disk full, read-only…): the target directory, the file
+ * and the reason, that the copies were not at fault (none was skipped or blamed for it), what became of the target
+ * (`state`, said after the roll-back), and what to do.
+ */
+function targetWriteMessage(to: string, error: CommserveDrError, state: string): string {
+  const full = ['ENOSPC', 'EDQUOT'].includes(String(error.context.fsCode));
+  const fix = full ? `free space in ${to}, or recover into a directory with more room` : `make ${to} writable, or recover into another directory`;
+  return `the recovery target ${to} could not be written: ${error.message}. The copies read were not at fault (none was skipped for this). ${state} ${fix[0].toUpperCase()}${fix.slice(1)}.`;
 }
 
 /** The copies found damaged and the older points offered, when the error is about a point without an intact copy. */

@@ -58,16 +58,28 @@ export function registryDiff(before: RegHive, operations: readonly RegOperation[
   return changes;
 }
 
-/** The `recover` document (`--json`, and `commserve-dr-recovery-report.json`). */
+/**
+ * The `recover` document (`--json`, and `commserve-dr-recovery-report.json`). Every outcome — recovered, planned,
+ * pending, refused, failed, and a recover that stops before it starts (a usage or settings error) — prints a document
+ * with the same keys: what is unknown is `null` or empty, never left out (`failedRecoveryDocument` in recover.ts).
+ */
 export interface RecoveryDocument {
   command: 'recover';
+  /**
+   * The command's exit code (SPEC §11), also in the saved report: 0 recovered or planned (dry run); 1 refused or
+   * failed; 2 usage error (e.g. `--to` empty, unknown SET); 3 archive restores pending (run again, or `--wait`).
+   */
+  exitCode: number;
   /** `recovered`; `planned` (dry run); `pending` (archive restores running, exit 3); `refused` (preflight); `failed`. */
   status: 'recovered' | 'planned' | 'pending' | 'refused' | 'failed';
   dryRun: boolean;
   startedAt: string;
   endedAt: string;
   target: { directory: string; database: string; registry: string; firewallDirectory: string | null };
-  /** The point restored: its SETs (FULL first) and the point in time (the newest SET's job end time). */
+  /**
+   * The point restored: its SETs (FULL first) and the point in time — the newest SET's `pointTime` (the captured
+   * state), else its job's end time; the same moment as `plan.pointInTime` (`pointTimeOf`).
+   */
   point: { sets: string[]; full: string; differential: string | null; pointInTime: string | null } | null;
   plan: RecoveryPlan | null;
   preflight: PreflightResult | null;
@@ -115,8 +127,8 @@ export interface RecoveryDocument {
    * back (`undone`) and what could not be (`left`, with the reason). Absent in reports of older versions.
    */
   targetChanges?: TargetChangesReport;
-  /** The copies read (labels, cheapest first) and those that could not be reached. */
-  copies?: { read: string[]; unreachable: string[] };
+  /** The copies read (labels, cheapest first) and those that could not be reached; null before they were listed. */
+  copies?: { read: string[]; unreachable: string[] } | null;
   /** Newer points not chosen by default, each with its reason (SPEC §6.1). */
   passedOver?: Array<{ sets: string[]; reason: string }>;
 }
