@@ -26,6 +26,7 @@ import { ARCHIVE_PREFIX, parseSetObjectKey, SETS_PREFIX, type SetArea } from '#c
 import { MANIFEST_MAX_BYTES, type ManifestFile } from '#core/manifest';
 import { effectiveTier, needsRestore, parseRestoreHeader, type RetrievalTier } from '#core/recovery';
 import { hotSiteError } from './hot-site';
+import { fsFailure } from '#agent/fs-errors';
 
 /** One SET object as listed. */
 export interface ListedObject {
@@ -391,11 +392,24 @@ export async function copyVerified(
   // the decompressor or the observer made of it.
   let contentError: unknown;
   let flushing: Promise<void> | undefined;
+  // A failure to write the destination (disk full, read-only, gone) is the destination's, never the copy's: it is
+  // reported as TARGET_WRITE_FAILED naming the file, so nobody blames (or skips) the copy being read.
+  let targetFailure: unknown;
+  const onTarget = async <T>(step: Promise<T>): Promise<T> => {
+    try {
+      return await step;
+    } catch (error) {
+      targetFailure ??= error;
+      throw error;
+    }
+  };
   let ok = false;
   try {
-    syncFh = syncMode === 'none' ? undefined : await open(partial, 'w');
+    syncFh = syncMode === 'none' ? undefined : await onTarget(open(partial, 'w'));
     file = createWriteStream(partial, { flags: syncFh ? 'r+' : 'w', highWaterMark: DOWNLOAD_WRITE_BUFFER });
-    file.on('error', () => undefined); // reported by closed()/drained() below
+    file.on('error', (error) => {
+      targetFailure ??= error; // also reported by closed()/drained() below
+    });
     const out = file;
     if (compression) {
       const d = createBrotliDecompress({ chunkSize: DECOMPRESS_CHUNK_BYTES });
@@ -486,15 +500,17 @@ export async function copyVerified(
     await observer?.finish?.();
     await flushing;
     if (syncFh) {
-      await syncFh.sync();
-      await syncFh.close();
+      await onTarget(syncFh.sync());
+      await onTarget(syncFh.close());
       syncFh = undefined;
     }
-    await rename(partial, dest);
+    await onTarget(rename(partial, dest));
     ok = true;
     return { bytes, sha256, stored: { bytes: storedBytes, sha256: storedSha }, kept: keep };
   } catch (error) {
     if (error instanceof CommserveDrError) throw error;
+    // `errored` is set as the write fails, its 'error' event comes a tick later: either identifies the destination's error.
+    if (error !== undefined && (error === targetFailure || error === file?.errored)) throw targetWriteError(dest, error);
     throw wrapError(error);
   } finally {
     if (!ok) {
@@ -509,6 +525,19 @@ export async function copyVerified(
       await rm(partial, { force: true }).catch(() => undefined);
     }
   }
+}
+
+/**
+ * The error for a destination that cannot be written while a verified copy is made (disk full, read-only, removed):
+ * `cannot write <dest>: no space left on device (ENOSPC)`, code `TARGET_WRITE_FAILED`, `context.path` the file and
+ * `context.fsCode` the errno code. It is about the destination only: the copy being read is not damaged and is not
+ * skipped for it.
+ */
+export function targetWriteError(dest: string, error: unknown): CommserveDrError {
+  return new CommserveDrError('TARGET_WRITE_FAILED', fsFailure('cannot write', dest, error), {
+    cause: error,
+    context: { path: dest, fsCode: (error as NodeJS.ErrnoException | undefined)?.code ?? null },
+  });
 }
 
 /**

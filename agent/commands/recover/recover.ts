@@ -629,6 +629,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     options.logger?.error({ code: doc.error.code }, doc.error.message);
     const sqlServerChanged = installed && fullEngineIsSqlServer(doc);
     await undo();
+    if (e?.code === 'TARGET_WRITE_FAILED') doc.error.message = targetWriteMessage(to, e, targetStateLine(doc));
     if (sqlServerChanged && e?.code !== 'RESTORE_FAILED') doc.warnings.push('the SQL Server database was RESTOREd before the failure; the registry or firewall step did not complete');
     if (!sqlServerChanged) installed = false;
     return await finish(e?.exitCode ?? ExitCode.Failure);
@@ -640,6 +641,17 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
   async function recordAside(movedTo: string | undefined, path: string): Promise<void> {
     if (movedTo) changes.movedAside.push({ path, movedTo });
   }
+}
+
+/**
+ * The message of a recovery whose target cannot be written (disk full, read-only…): the target directory, the file
+ * and the reason, that the copies were not at fault (none was skipped or blamed for it), what became of the target
+ * (`state`, said after the roll-back), and what to do.
+ */
+function targetWriteMessage(to: string, error: CommserveDrError, state: string): string {
+  const full = ['ENOSPC', 'EDQUOT'].includes(String(error.context.fsCode));
+  const fix = full ? `free space in ${to}, or recover into a directory with more room` : `make ${to} writable, or recover into another directory`;
+  return `the recovery target ${to} could not be written: ${error.message}. The copies read were not at fault (none was skipped for this). ${state} ${fix[0].toUpperCase()}${fix.slice(1)}.`;
 }
 
 /** The copies found damaged and the older points offered, when the error is about a point without an intact copy. */

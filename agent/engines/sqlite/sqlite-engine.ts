@@ -372,7 +372,9 @@ export class SqliteEngine implements DatabaseEngine {
             changedPages: result.changedPages,
             overlayPages: result.overlayPages,
             previousPageCount: previous.database.pageCount ?? 0,
+            // The identity the next LOG links to and recovery verifies: the page-digest root (log-point.ts), not the file's SHA-256.
             reconstructedSha256: result.sha256,
+            reconstructedIdentity: 'page-digest-root',
             snapshotMs: Math.round(result.snapshotMs),
           },
         },
