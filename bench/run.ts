@@ -12,7 +12,7 @@
  *
  * Usage: npm run bench -- [--sizes 256,2048] [--runs 3] [--quick]
  *        npm run bench -- --only differential [--size-mb 1024] [--runs 3] [--quick]   (bench/differential.ts)
- *        npm run bench -- --only registry [--size-mb 60] [--runs 3]   (bench/registry.ts)
+ *        npm run bench -- --only registry [--size-mb 60] [--runs 5] [--label NAME]   (bench/registry.ts)
  *        npm run bench -- --only recover-disk [--sizes 256,2048] [--runs 3]   (bench/recover-disk.ts)
  *        npm run bench -- --only log [--sizes 256,2048] [--runs 3]   (bench/log.ts: LOG point bytes and time)
  *        npm run bench -- --only memory [--sizes 256,2048] [--runs 1]   (bench/memory.ts: the agent's peak RSS per command)
