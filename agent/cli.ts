@@ -445,13 +445,13 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .addOption(
       new Option(
         '--integrity-check <check>',
-        'integrity check of the rebuilt SQLite database: quick runs PRAGMA quick_check when the database is bit-identical (SHA-256) to the backed-up image and that SET passed the full PRAGMA integrity_check at backup time, else the full check; full always runs PRAGMA integrity_check',
+        'integrity check of the rebuilt SQLite database: auto re-runs none when the database is bit-identical (SHA-256) to the image on which the backup job\'s full PRAGMA integrity_check passed (recorded in its manifest; the report names the SHA-256 and the job), else runs the full check; quick always runs PRAGMA quick_check; full always runs PRAGMA integrity_check',
       )
-        .choices(['quick', 'full'])
-        .default('quick'),
+        .choices(['auto', 'quick', 'full'])
+        .default('auto'),
     )
     .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n  $ commserve-dr recover --to /srv/commserve --from /mnt/usb/dr   (no cloud: a folder of SET_n/ folders)\n  $ commserve-dr recover --to /srv/commserve --at 2026-12-05T14:30:00Z --dry-run\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
-    .action(async (cmd: { to: string; set?: string; at?: string; from?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
+    .action(async (cmd: { to: string; set?: string; at?: string; from?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'auto' | 'quick' | 'full' }) => {
       const { opts, logger, config } = context();
       if (cmd.to.trim() === '') throw new UsageError('--to names no directory: give the recovery directory explicitly (it is never taken to be the current directory)');
       const { settings } = await config();

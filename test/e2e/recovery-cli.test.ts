@@ -51,8 +51,9 @@ describe('recovery through the CLI (in-process, real SQLite, moto)', () => {
     expect(tableDigests(join(target, 'commserv.db'))).toEqual(source);
     expect(existsSync(join(target, 'registry', 'commserv_hive.reg'))).toBe(true);
     expect(existsSync(join(target, 'firewall', 'FwPeers.txt'))).toBe(false); // only with --firewall
-    // Default: PRAGMA quick_check (the image is the backed-up one, whose full check passed); --integrity-check full.
-    expect(report.database).toMatchObject({ integrity: 'ok', integrityCheck: 'quick' });
+    // Default (auto): no check re-run — the image is the one the backup job's full check passed on, named in the
+    // report with its SHA-256; --integrity-check full runs it.
+    expect(report.database).toMatchObject({ integrity: 'ok', integrityCheck: 'none', integrityCheckReason: expect.stringContaining(`SHA-256 ${report.database.sha256} is the image on which PRAGMA integrity_check passed in backup job`) });
     const full = await run(['recover', '--to', join(tempDir(), 'full-check'), '--integrity-check', 'full', '--json']);
     expect(full.code).toBe(0);
     expect(JSON.parse(full.out).database).toMatchObject({ integrity: 'ok', integrityCheck: 'full' });

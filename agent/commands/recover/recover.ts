@@ -6,8 +6,9 @@
  * pending) → download every needed file into `<to>/.commserve-dr-staging/` verifying size and SHA-256 (a
  * compressed dump decompressed on the way and its content verified too; the DIFFERENTIAL before the FULL, whose
  * download also hashes FULL + DIFF) → check the DIFFERENTIAL belongs to the FULL → rebuild the database in the staging
- * directory (the staged FULL renamed, the DIFF's pages written in place) and check its integrity (`PRAGMA
- * quick_check` when proven identical to a backed-up image whose full check passed, else `PRAGMA integrity_check`) → only
+ * directory (the staged FULL renamed, the DIFF's pages written in place) and check its integrity (none when proven
+ * bit-identical to the image the backup job's full check passed on, as its manifest records; else `PRAGMA
+ * integrity_check`; `--integrity-check` forces one) → only
  * then change the target: install the database by rename, import the registry export(s), copy the firewall files
  * (only with `firewall`) → write the report (`<to>/commserve-dr-recovery-report.{json,txt}`) → remove the staging
  * directory. Any failure before the install leaves the target as it was.
@@ -37,7 +38,7 @@ import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engin
 import { targetLabel } from '#agent/engines/sqlserver/session';
 import { FileHiveStore, findMachineBoundSecrets, parseRegFile, RegHive, type RegistryStore, type RegOperation } from '#agent/registry/index';
 import { FIREWALL_FILES } from '#agent/commands/backup/set-files';
-import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, StreamedRebuild, type IntegrityCheckMode, type RecoveredSqlServer } from './database';
+import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, StreamedRebuild, type IntegrityCheckRequest, type RecoveredSqlServer } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type StagedFile } from './fetch';
 import { assertNamedManifestUsable, discoverForCommand, pointTimeOf, readCopyObject, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
 import { choosePointFromCopies, withOlderPoints, type OlderPoint } from './choose';
@@ -86,12 +87,12 @@ export interface RecoverOptions extends ArchiveOptions {
    */
   force?: boolean;
   /**
-   * SQLite integrity check of the rebuilt database (`--integrity-check`): `quick` (default) runs `PRAGMA quick_check`
-   * when the rebuilt file is proven bit-identical to the backed-up image (SHA-256 as recorded at backup) and that
-   * SET's backup-time `PRAGMA integrity_check` was `ok` — the full check already ran on that image then — and the
-   * full `PRAGMA integrity_check` otherwise; `full` always runs the full check (`chooseIntegrityCheck`).
+   * SQLite integrity check of the rebuilt database (`--integrity-check`): `auto` (default) runs none when the rebuilt
+   * file is proven bit-identical (SHA-256) to an image on which the backup job's full `PRAGMA integrity_check` passed —
+   * the manifest records that image's SHA-256 (`integrity.checkedSha256`) — and the full `PRAGMA integrity_check`
+   * otherwise; `quick` always runs `PRAGMA quick_check`; `full` always the full check (`chooseIntegrityCheck`).
    */
-  integrityCheck?: IntegrityCheckMode;
+  integrityCheck?: IntegrityCheckRequest;
   /** Show the plan and the registry changes; change nothing (no restore requested, nothing downloaded). */
   dryRun?: boolean;
   /** Database file to create or replace (default `<to>/commserv.db`). */
@@ -465,8 +466,9 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       return await finish(ExitCode.Success);
     }
 
-    // The FULL's download also computes the SHA-256 of FULL + DIFF (SQLite), so the rebuild does not read it again.
-    const streamed = new StreamedRebuild(point);
+    // The FULL's download also computes the SHA-256 of FULL + DIFF (SQLite), so the rebuild does not read it again;
+    // that one SHA-256 also verifies the FULL's bytes (one hash per byte, issue 15; a mismatch = that copy damaged).
+    const streamed = new StreamedRebuild(point, { verifyFullThroughImage: true });
     const outcome = await timed('stage', () =>
       stagePoint({ ...options, view, point, stagingDir, filter, checkChain: true, logger: options.logger, syncFiles: 'during', observe: streamed.observe }).catch(async (error: unknown) => {
         throw await withOlderPoints(error, view, point, filter, otherPointCommand);
@@ -489,6 +491,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       sha256: f.sha256,
       verified: true as const,
       ...(f.compressed ? { stored: { algorithm: f.compressed.algorithm, bytes: f.compressed.bytes, sha256: f.compressed.sha256 } } : {}),
+      ...(f.verifiedThrough ? { verifiedThrough: f.verifiedThrough } : {}),
     }));
 
     const pointManifest = outcome.manifests.get(point.sets.at(-1)!.setName)!;
@@ -545,7 +548,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     } else {
       // SQLite: everything below the staging directory so far. Rebuild and check before touching the target.
       const work = join(stagingDir, 'restore', 'commserv.db');
-      const rebuilt = await timed('database', () => rebuildDatabase(point, outcome.manifests, outcome.files, work, { integrityCheck: options.integrityCheck ?? 'quick', streamed }));
+      const rebuilt = await timed('database', () => rebuildDatabase(point, outcome.manifests, outcome.files, work, { integrityCheck: options.integrityCheck ?? 'auto', streamed }));
       durations.rebuild = rebuilt.durationsMs.rebuild;
       durations.integrity = rebuilt.durationsMs.integrity;
       doc.database = {

@@ -91,11 +91,15 @@ export interface RecoveryDocument {
     appliedPages: number;
     integrity: string;
     /**
-     * The check that ran: SQLite `quick` (`PRAGMA quick_check`: the rebuilt database is bit-identical to a backed-up
-     * image whose full check passed at backup time) or `full` (`PRAGMA integrity_check`); SQL Server `full` (DBCC CHECKDB).
+     * The check that ran: SQLite `full` (`PRAGMA integrity_check`), `quick` (`PRAGMA quick_check`, when asked), or
+     * `none` — the rebuilt database is bit-identical (SHA-256) to the image on which the backup job's full check passed,
+     * as its manifest records (`integrity` is then that verdict); SQL Server `full` (DBCC CHECKDB).
      */
-    integrityCheck: 'quick' | 'full';
-    /** The command and why that check, e.g. `PRAGMA quick_check: bit-identical (SHA-256) to the image backed up in SET_3, …`. */
+    integrityCheck: 'quick' | 'full' | 'none';
+    /**
+     * The command and why that check, e.g. `not re-run: the rebuilt database's SHA-256 … is the image on which PRAGMA
+     * integrity_check passed in backup job 3 (SET_0000003, DIFFERENTIAL, ended …); --integrity-check full runs it again`.
+     */
     integrityCheckReason: string;
     integrityMessages: string[];
   } | null;
@@ -105,7 +109,16 @@ export interface RecoveryDocument {
    * Every file used, with the size and SHA-256 of its content verified against its manifest; `stored` for a dump
    * stored compressed (the object's bytes, verified too).
    */
-  checksums: Array<{ set: string; file: string; bytes: number; sha256: string; verified: true; stored?: { algorithm: string; bytes: number; sha256: string } }>;
+  checksums: Array<{
+    set: string;
+    file: string;
+    bytes: number;
+    sha256: string;
+    verified: true;
+    stored?: { algorithm: string; bytes: number; sha256: string };
+    /** Verified through another digest than the file's own SHA-256 (a FULL through FULL + DIFF's), and how. */
+    verifiedThrough?: string;
+  }>;
   /** Values that must be entered again (DPAPI-encrypted for the old machine). */
   machineBoundSecrets: Array<MachineBoundSecret & { file: string }>;
   /** Dry run: what the registry import would change (null when it could not be computed). */
@@ -220,7 +233,11 @@ export function formatRecovery(doc: RecoveryDocument): string {
   if (doc.checksums.length > 0) {
     lines.push('Verified files:');
     for (const c of doc.checksums) {
-      lines.push(`  ${c.set}/${c.file}  ${formatBytes(c.bytes)}  sha256 ${c.sha256}${c.stored ? `  (stored ${c.stored.algorithm}: ${formatBytes(c.stored.bytes)}, sha256 ${c.stored.sha256})` : ''}`);
+      lines.push(
+        `  ${c.set}/${c.file}  ${formatBytes(c.bytes)}  sha256 ${c.sha256}${c.stored ? `  (stored ${c.stored.algorithm}: ${formatBytes(c.stored.bytes)}, sha256 ${c.stored.sha256})` : ''}${
+          c.verifiedThrough ? `  (verified through the rebuilt image: ${c.verifiedThrough})` : ''
+        }`,
+      );
     }
   }
   if (doc.machineBoundSecrets.length > 0) {

@@ -184,6 +184,8 @@ export interface DifferentialResult {
   durationMs: number;
   /** Of which the snapshot took, milliseconds. */
   snapshotMs: number;
+  /** The file change counter of the state read, when read in place (see `ConsistentImage.changeCounter`). */
+  changeCounter?: number;
 }
 
 function checkJobId(value: number, what: string): void {
@@ -338,6 +340,7 @@ export async function writeDifferential(options: WriteDifferentialOptions): Prom
       sha256: sha.toString('hex'),
       durationMs: performance.now() - started,
       snapshotMs,
+      ...(image.changeCounter !== undefined ? { changeCounter: image.changeCounter } : {}),
     };
   } catch (error) {
     await out?.close().catch(() => undefined);
