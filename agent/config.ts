@@ -18,8 +18,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { GetParametersByPathCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { ssmClient } from '#agent/aws/clients';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ConfigError, describeError } from '#core/errors';
 import { parseSettings, SETTING_NAMES, type Settings } from '#core/settings';
 import { coerceSettingText } from '#core/settings-text';
@@ -192,7 +191,10 @@ export async function loadEffectiveConfig(
   const hotSite = (envValues.HotSite ?? fileValues.HotSite ?? {}) as { region?: unknown; endpoint?: unknown };
   const region = typeof hotSite.region === 'string' ? hotSite.region : (env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1');
   const endpoint = typeof hotSite.endpoint === 'string' ? hotSite.endpoint : undefined;
-  const client = ssm ?? ssmClient({ region, endpoint });
+  // The AWS SDK is loaded only here, when settings come from SSM: a command that only reads the settings file
+  // (`registry parse`, `config`) starts without it (~1 s of module loading, during which a signal waits).
+  const { GetParametersByPathCommand } = require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm');
+  const client = ssm ?? (require('./aws/clients') as typeof import('./aws/clients')).ssmClient({ region, endpoint });
   const ssmValues: Record<string, unknown> = {};
   const prefix = path.endsWith('/') ? path : `${path}/`;
   try {
