@@ -23,6 +23,7 @@ import { ConfigError, describeError } from '#core/errors';
 import { parseSettings, SETTING_NAMES, type Settings } from '#core/settings';
 import { coerceSettingText } from '#core/settings-text';
 import { ENV_PREFIX, settingsFromEnvironment } from './config-env';
+import { settingsProblems } from './config-issues';
 import { machineConfigFile } from './config-location';
 
 /** The text form of a setting (environment, SSM); shared with the Lambdas. */
@@ -126,8 +127,10 @@ function finish(raw: Record<string, unknown>, sources: Record<string, SettingSou
   const { file, kind } = config;
   const { [SSM_PATH_KEY]: _path, ...settingsRaw } = raw;
   delete sources[SSM_PATH_KEY];
-  const origin = [file, ssmPath ? `SSM ${ssmPath}` : null, 'the environment'].filter(Boolean).join(', ');
-  const parsed = parseSettings(settingsRaw, file || ssmPath ? origin : 'the embedded defaults and the environment');
+  // Each problem is named under the place its value came from (file path, environment variable, SSM parameter).
+  const problems = settingsProblems(settingsRaw, sources, { file, ssmPath });
+  if (problems) throw problems;
+  const parsed = parseSettings(settingsRaw, file ?? 'the settings');
   const relativePaths = pathSettings(parsed)
     .filter((p) => !isAbsolute(p.value))
     .map((p) => ({ ...p, source: sources[p.setting.split('.')[0]] ?? 'default' }));
