@@ -73,6 +73,22 @@ describe('recovery through the CLI (in-process, real SQLite, moto)', () => {
     ]);
     for (const f of failures) expect(Object.keys(f.doc).sort()).toEqual(Object.keys(report).sort());
     expect(failures[1].doc.error.message).toContain('--to names no directory');
+
+    // --force into the same target: the earlier recovery's report is moved aside like the database and hive, and named.
+    const earlierReport = readFileSync(join(target, 'commserve-dr-recovery-report.json'), 'utf8');
+    const earlierText = readFileSync(join(target, 'commserve-dr-recovery-report.txt'), 'utf8');
+    const forced = await run(['recover', '--to', target, '--force', '--json']);
+    expect(forced.code).toBe(0);
+    const movedAside = JSON.parse(forced.out).targetChanges.movedAside as Array<{ path: string; movedTo: string }>;
+    const aside = (name: string) => movedAside.find((m) => m.path === join(target, name))?.movedTo;
+    for (const name of ['commserv.db', 'commserve-dr-recovery-report.json', 'commserve-dr-recovery-report.txt']) {
+      expect(aside(name)).toMatch(new RegExp(`^${join(target, name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.before-recovery-\\d{8}T\\d{6}Z`));
+    }
+    expect(readFileSync(aside('commserve-dr-recovery-report.json')!, 'utf8')).toBe(earlierReport);
+    expect(readFileSync(aside('commserve-dr-recovery-report.txt')!, 'utf8')).toBe(earlierText);
+    const newReport = JSON.parse(readFileSync(join(target, 'commserve-dr-recovery-report.json'), 'utf8'));
+    expect(newReport.targetChanges.movedAside).toEqual(movedAside);
+    expect(readFileSync(join(target, 'commserve-dr-recovery-report.txt'), 'utf8')).toContain(`Kept (moved aside, not deleted): ${join(target, 'commserve-dr-recovery-report.json')} → ${aside('commserve-dr-recovery-report.json')}`);
     expect(failures[2].doc).toMatchObject({ command: 'recover', point: null, checksums: [], target: { directory: unused } });
 
     // One moment for the point, in one format, everywhere: the newest SET's captured state (manifest pointTime).

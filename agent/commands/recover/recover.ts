@@ -25,7 +25,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RestorablePoint } from '#core/cycles';
 import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
@@ -45,7 +45,7 @@ import { choosePointFromCopies, withOlderPoints, type OlderPoint } from './choos
 import { readVerifications } from './verify';
 import { runPreflight, type PreflightConfig } from './preflight';
 import { choosePointAt, formatAt, type AtReport } from './at';
-import { assertWritableFilePath, describeChange, describeUndone, existingTargetFiles, TargetGuard, undoInterruptedRecovery, type ExistingTargetFile } from './target';
+import { asideName, assertWritableFilePath, describeChange, describeUndone, existingTargetFiles, TargetGuard, undoInterruptedRecovery, type ExistingTargetFile } from './target';
 import { faultPoint } from '#agent/faults';
 import { onInterrupt, removeLeftover } from '#agent/shutdown';
 import { formatRecovery, registryDiff, targetStateLine, writeRecoveryReport, type RecoveryDocument, type TargetChangesReport } from './report';
@@ -357,6 +357,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     if (doc.status === 'recovered' || changes.left.length > 0 || doc.sqlServer || (installed && doc.status === 'failed' && !changes.undone.length)) {
       try {
         await mkdir(to, { recursive: true });
+        await keepEarlierReports();
         await writeRecoveryReport(doc, join(to, REPORT_JSON), join(to, REPORT_TEXT));
         if (doc.sqlServer) await writeFile(join(to, REPORT_TEXT), text());
       } catch (error) {
@@ -638,6 +639,20 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     return await finish(e?.exitCode ?? ExitCode.Failure);
   } finally {
     unregister();
+  }
+
+  /**
+   * An earlier recovery's report in the target is moved aside like the other files (`<name>.before-recovery-<UTC
+   * timestamp>`, never overwritten or deleted) before this run's report is written, and named in it.
+   */
+  async function keepEarlierReports(): Promise<void> {
+    for (const name of [REPORT_JSON, REPORT_TEXT]) {
+      const path = join(to, name);
+      if (!existsSync(path)) continue;
+      const movedTo = asideName(path, guard.stamp);
+      await rename(path, movedTo);
+      changes.movedAside.push({ path, movedTo });
+    }
   }
 
   /** Records a file moved aside in the document. */
