@@ -8,7 +8,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { CommserveDrError, describeError, ExitCode, JobLockedError, UsageError } from '#core/errors';
 import { exitCodeForStatus, JobStatus } from '#core/job-status';
 import type { JobRecord } from '#core/job';
@@ -66,6 +66,23 @@ const CONFIG_FILE_FOUND_BY = { option: '--config', 'working-directory': 'working
 /** The JSON error document `--json` prints on stdout when a command stops with an error (exit code 1 or 2). */
 function errorDocument(code: string, message: string, exitCode: number): string {
   return `${JSON.stringify({ error: { code, message }, exitCode }, null, 2)}\n`;
+}
+
+/**
+ * {@link errorDocument} for `command`: `recover`'s is a whole recovery document (status `failed`, every key of a
+ * successful one, `exitCode`), so a script reads one shape whatever happened; `to` is its `--to` as given, if any.
+ */
+function commandErrorDocument(command: string | undefined, code: string, message: string, exitCode: number, to: string | null): string {
+  if (command !== 'recover') return errorDocument(code, message, exitCode);
+  const { failedRecoveryDocument } = require('./commands/recover/recover') as typeof import('./commands/recover/recover');
+  return `${JSON.stringify(failedRecoveryDocument({ code, message }, exitCode, to), null, 2)}\n`;
+}
+
+/** The value of `--to` in `args` (`--to DIR` or `--to=DIR`), resolved against `cwd`; null when absent or empty. */
+function toArgument(args: readonly string[], cwd: string): string | null {
+  const at = args.indexOf('--to');
+  const value = at >= 0 ? args[at + 1] : args.find((a) => a.startsWith('--to='))?.slice('--to='.length);
+  return value && value.trim() !== '' && !value.startsWith('--') ? resolve(cwd, value) : null;
 }
 
 /** Parses an endpoint option: an http(s) URL. @throws InvalidArgumentError (a usage error naming the option and value). */
@@ -428,13 +445,13 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .addOption(
       new Option(
         '--integrity-check <check>',
-        'integrity check of the rebuilt SQLite database: quick runs PRAGMA quick_check when the database is bit-identical (SHA-256) to the backed-up image and that SET passed the full PRAGMA integrity_check at backup time, else the full check; full always runs PRAGMA integrity_check',
+        'integrity check of the rebuilt SQLite database: auto re-runs none when the database is bit-identical (SHA-256) to the image on which the backup job\'s full PRAGMA integrity_check passed (recorded in its manifest; the report names the SHA-256 and the job), else runs the full check; quick always runs PRAGMA quick_check; full always runs PRAGMA integrity_check',
       )
-        .choices(['quick', 'full'])
-        .default('quick'),
+        .choices(['auto', 'quick', 'full'])
+        .default('auto'),
     )
     .addHelpText('after', '\nExamples:\n  $ commserve-dr recover --to /srv/commserve --dry-run\n  $ commserve-dr recover --to /srv/commserve --set SET_042 --firewall\n  $ commserve-dr recover --to D:\\CommServe --wait --tier Expedited\n  $ commserve-dr recover --to /srv/commserve --integrity-check full\n  $ commserve-dr recover --to /srv/commserve --from /mnt/usb/dr   (no cloud: a folder of SET_n/ folders)\n  $ commserve-dr recover --to /srv/commserve --at 2026-12-05T14:30:00Z --dry-run\n\nExit codes: 0 recovered (or planned, with --dry-run), 1 refused or failed, 2 unknown SET, 3 archive restores pending.')
-    .action(async (cmd: { to: string; set?: string; at?: string; from?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'quick' | 'full' }) => {
+    .action(async (cmd: { to: string; set?: string; at?: string; from?: string; firewall?: boolean; force?: boolean; dryRun?: boolean; wait?: boolean; tier: RetrievalTier; registryHive?: string; integrityCheck: 'auto' | 'quick' | 'full' }) => {
       const { opts, logger, config } = context();
       if (cmd.to.trim() === '') throw new UsageError('--to names no directory: give the recovery directory explicitly (it is never taken to be the current directory)');
       const { settings } = await config();
@@ -530,14 +547,16 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { opts, config } = settingsContext();
       const { settings } = await config();
       const { buildReadinessReport, formatReportSummary } = require('./commands/report/report') as typeof import('./commands/report/report');
+      const { assertHtmlTarget, writeHtmlReport } = require('./commands/report/html-file') as typeof import('./commands/report/html-file');
+      const file = resolve(io.cwd, cmd.html);
+      assertHtmlTarget(file); // before reading anything: a missing directory is a usage error naming it
       const { html, data } = await buildReadinessReport({
         settings,
         s3: cmd.localOnly ? null : hotSiteClient(settings.HotSite, { maxAttempts: 1 }),
         now: new Date(),
         historyLimit: cmd.history,
       });
-      const file = resolve(io.cwd, cmd.html);
-      writeFileSync(file, html);
+      writeHtmlReport(file, html);
       io.stdout(opts.json ? `${JSON.stringify(data, null, 2)}\n` : `${formatReportSummary(data)}report written to ${file}\n`);
     });
 
@@ -593,6 +612,8 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
   // --json before the command is parsed: usage errors print their JSON document too.
   const wantsJson = args.includes('--json');
   const commandNames = new Set(program.commands.map((c) => c.name()));
+  const commandName = args.find((a) => commandNames.has(a));
+  const jsonError = (code: string, message: string, exit: number) => commandErrorDocument(commandName, code, message, exit, toArgument(args, io.cwd));
   if (args.includes('--version') && !args.some((a) => commandNames.has(a))) {
     io.stdout(wantsJson ? `${JSON.stringify({ name: 'commserve-dr', version: AGENT_VERSION }, null, 2)}\n` : `commserve-dr ${AGENT_VERSION}\n`);
     return ExitCode.Success;
@@ -603,13 +624,13 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     if (error instanceof CommanderError) {
       // Help is not an error; commander has already printed its message on stderr.
       if (error.exitCode === 0) return ExitCode.Success;
-      if (wantsJson) io.stdout(errorDocument('USAGE', error.message.replace(/^error: /, ''), ExitCode.Usage));
+      if (wantsJson) io.stdout(jsonError('USAGE', error.message.replace(/^error: /, ''), ExitCode.Usage));
       return ExitCode.Usage;
     }
     const opts = program.opts<GlobalOptions>();
     io.stderr(`commserve-dr: ${describeError(error)}\n`);
     const code = error instanceof UsageError || error instanceof CommserveDrError ? error.exitCode : ExitCode.Failure;
-    if (opts.json || wantsJson) io.stdout(errorDocument(error instanceof CommserveDrError ? error.code : 'ERROR', describeError(error), code));
+    if (opts.json || wantsJson) io.stdout(jsonError(error instanceof CommserveDrError ? error.code : 'ERROR', describeError(error), code));
     if (opts.verbose && error instanceof Error && !(error instanceof CommserveDrError)) io.stderr(`${error.stack}\n`);
     if (error instanceof UsageError || error instanceof CommserveDrError) return error.exitCode;
     return ExitCode.Failure;

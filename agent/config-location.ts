@@ -13,6 +13,7 @@
 import { posix, win32 } from 'node:path';
 import { ConfigError } from '#core/errors';
 import type { LoadedConfig, RelativePathSetting } from './config';
+import { sourcePlace } from './config-issues';
 
 /** File name of the config file (working directory and machine-wide). */
 const CONFIG_FILE_NAME = 'commserve-dr.config.json';
@@ -39,7 +40,7 @@ function describeRelative(p: RelativePathSetting, loaded: LoadedConfig): string 
   const where =
     p.source === 'default'
       ? `not set (the default ${JSON.stringify(p.value)} is the local sample's); set it in ${loaded.source ?? 'the config file'}${loaded.ssmPath ? ` or as the parameter ${loaded.ssmPath}${p.setting.split('.')[0]}` : ''}`
-      : `${JSON.stringify(p.value)} from ${p.source === 'file' ? loaded.source : p.source === 'ssm' ? `SSM ${loaded.ssmPath}${p.setting.split('.')[0]}` : 'the environment'}`;
+      : `${JSON.stringify(p.value)} from ${sourcePlace(p.setting.split('.')[0], p.source, { file: loaded.source, ssmPath: loaded.ssmPath })}`;
   return `${p.setting}: ${where}`;
 }
 

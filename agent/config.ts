@@ -18,12 +18,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { GetParametersByPathCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { ssmClient } from '#agent/aws/clients';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ConfigError, describeError } from '#core/errors';
 import { parseSettings, SETTING_NAMES, type Settings } from '#core/settings';
 import { coerceSettingText } from '#core/settings-text';
 import { ENV_PREFIX, settingsFromEnvironment } from './config-env';
+import { settingsProblems } from './config-issues';
 import { machineConfigFile } from './config-location';
 
 /** The text form of a setting (environment, SSM); shared with the Lambdas. */
@@ -127,8 +127,10 @@ function finish(raw: Record<string, unknown>, sources: Record<string, SettingSou
   const { file, kind } = config;
   const { [SSM_PATH_KEY]: _path, ...settingsRaw } = raw;
   delete sources[SSM_PATH_KEY];
-  const origin = [file, ssmPath ? `SSM ${ssmPath}` : null, 'the environment'].filter(Boolean).join(', ');
-  const parsed = parseSettings(settingsRaw, file || ssmPath ? origin : 'the embedded defaults and the environment');
+  // Each problem is named under the place its value came from (file path, environment variable, SSM parameter).
+  const problems = settingsProblems(settingsRaw, sources, { file, ssmPath });
+  if (problems) throw problems;
+  const parsed = parseSettings(settingsRaw, file ?? 'the settings');
   const relativePaths = pathSettings(parsed)
     .filter((p) => !isAbsolute(p.value))
     .map((p) => ({ ...p, source: sources[p.setting.split('.')[0]] ?? 'default' }));
@@ -192,7 +194,10 @@ export async function loadEffectiveConfig(
   const hotSite = (envValues.HotSite ?? fileValues.HotSite ?? {}) as { region?: unknown; endpoint?: unknown };
   const region = typeof hotSite.region === 'string' ? hotSite.region : (env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1');
   const endpoint = typeof hotSite.endpoint === 'string' ? hotSite.endpoint : undefined;
-  const client = ssm ?? ssmClient({ region, endpoint });
+  // The AWS SDK is loaded only here, when settings come from SSM: a command that only reads the settings file
+  // (`registry parse`, `config`) starts without it (~1 s of module loading, during which a signal waits).
+  const { GetParametersByPathCommand } = require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm');
+  const client = ssm ?? (require('./aws/clients') as typeof import('./aws/clients')).ssmClient({ region, endpoint });
   const ssmValues: Record<string, unknown> = {};
   const prefix = path.endsWith('/') ? path : `${path}/`;
   try {

@@ -174,6 +174,12 @@ export const JobRecordSchema = z.object({
    * age (`commserve-dr sets`).
    */
   rpo: z.object({ setName: z.string(), pointTime: z.string(), seconds: z.number().nonnegative() }).optional(),
+  /**
+   * Present when the job's end is not known: a job killed without a chance to record itself (SIGKILL, power loss),
+   * recorded Killed later by the next job. `endTime` is then `lastSeenAlive` — the last time its journal was written
+   * (ISO-8601 UTC); the job ended at or after it — and `foundAt` is when the next job found it dead.
+   */
+  endUnknown: z.object({ lastSeenAlive: z.string(), foundAt: z.string() }).optional(),
   events: z.array(JobEventSchema),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema>;

@@ -77,6 +77,13 @@ export const IntegritySchema = z.object({
   /** The check's own words, capped (e.g. "Tree 2 page 65 cell 0: Extends off end of page"). */
   messages: z.array(z.string()).max(1000),
   durationMs: z.number().nonnegative(),
+  /**
+   * SHA-256 (lowercase hex) of the exact database image this check ran on and passed (`status` `ok`), when that is
+   * known: a SQLite FULL's dump (its content), a DIFFERENTIAL's reconstructed image when the check and the dump read
+   * the same state of the database (issue 15). Absent: the check covered no recorded image (a LOG point, `--shrink`,
+   * a WAL database, SQL Server, older agents). A recovery that rebuilds an image with this SHA-256 need not check it again.
+   */
+  checkedSha256: sha256Hex.optional(),
 });
 export type Integrity = z.infer<typeof IntegritySchema>;
 

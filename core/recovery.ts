@@ -199,7 +199,10 @@ export interface RecoveryPlan {
   sets: string[];
   /** The newest SET: the state restored. */
   pointSet: string;
-  /** End time of the newest SET's job (from its manifest, when known): the point in time restored. */
+  /**
+   * The point in time restored (ISO-8601 UTC): the newest SET's `pointTime` (the captured state), else its job's end
+   * time (from its manifest, when known) — the same moment as the recovery report's `point.pointInTime`.
+   */
   pointInTime: string | null;
   objects: PlannedObject[];
   totalBytes: number;

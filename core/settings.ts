@@ -221,6 +221,43 @@ export type SettingsInput = z.input<typeof SettingsSchema>;
 /** Names of the settings (top-level keys). */
 export const SETTING_NAMES = Object.keys(SettingsSchema.shape) as Array<keyof Settings>;
 
+/** One problem with a settings object: where (`path`, e.g. `["HotSite", "bucket"]`), what, and unknown key names. */
+export interface SettingsIssue {
+  path: string[];
+  message: string;
+  /** For an unknown key: the keys not recognised at `path` (only the top level refuses unknown keys). */
+  unknownKeys?: string[];
+}
+
+/** Every problem of `value` as settings (empty when valid), in the schema's order. */
+export function settingsIssues(value: unknown): SettingsIssue[] {
+  const result = SettingsSchema.safeParse(value ?? {});
+  if (result.success) return [];
+  return result.error.issues.map((i) => ({
+    path: i.path.map(String),
+    message: i.message,
+    ...(i.code === 'unrecognized_keys' ? { unknownKeys: [...i.keys] } : {}),
+  }));
+}
+
+/**
+ * The keys the schema knows at `path` (`[]`: the settings; `["HotSite"]`: `bucket`, `region`, …; a union such as
+ * `Database` gives the keys of every variant). Empty when `path` names no object.
+ */
+export function settingKeysAt(path: readonly string[]): string[] {
+  type Def = { type: string; innerType?: { _zod: { def: Def } }; options?: Array<{ _zod: { def: Def } }>; shape?: Record<string, { _zod: { def: Def } }>; in?: { _zod: { def: Def } } };
+  const keysOf = (def: Def, rest: readonly string[]): string[] => {
+    if (def.innerType) return keysOf(def.innerType._zod.def, rest);
+    if (def.type === 'pipe' && def.in) return keysOf(def.in._zod.def, rest);
+    if (def.options) return [...new Set(def.options.flatMap((o) => keysOf(o._zod.def, rest)))];
+    if (def.type !== 'object' || !def.shape) return [];
+    if (rest.length === 0) return Object.keys(def.shape);
+    const next = def.shape[rest[0]];
+    return next ? keysOf(next._zod.def, rest.slice(1)) : [];
+  };
+  return keysOf((SettingsSchema as unknown as { _zod: { def: Def } })._zod.def, path);
+}
+
 /**
  * Validates settings, listing every problem at once with the offending key.
  * @throws ConfigError whose `context.issues` is `["RetainCycles: must be ≥ 1", …]`.

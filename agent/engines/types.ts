@@ -14,7 +14,22 @@ export interface DumpResult {
   identity: DatabaseIdentity;
   /** Findings for the job record (warnings), e.g. another tool's backups or an LSN disagreement; absent when none. */
   warnings?: string[];
+  /**
+   * SQLite DIFFERENTIAL read in place: the file change counter (header bytes 24–27) of the database state the dump read,
+   * under its read transaction; absent when a snapshot was read. Compared with {@link IntegrityResult.changeCounter}.
+   */
+  changeCounter?: number;
 }
+
+/** What an engine's integrity check found, and which state of the database it checked when that is known. */
+export type IntegrityResult = Integrity & {
+  /**
+   * SQLite, check of the live rollback-journal database: the file change counter (header bytes 24–27) under the check's
+   * read transaction. Equal to a dump's {@link DumpResult.changeCounter}: no commit came between, the check ran on
+   * exactly the pages the dump read (every commit increments it; SQLite's own readers rely on that). Absent otherwise.
+   */
+  changeCounter?: number;
+};
 
 /** A file an engine writes next to a dump (e.g. the FULL's page hashes) and the manifest lists. */
 export interface DumpSidecar {
@@ -75,7 +90,7 @@ export interface DatabaseEngine {
    *   no read transaction held on the live database for the minutes a check takes); SQL Server ignores it
    *   (CHECKDB runs on the database). Absent: the live database.
    */
-  checkIntegrity(dumpFile?: string): Promise<Integrity>;
+  checkIntegrity(dumpFile?: string): Promise<IntegrityResult>;
   /**
    * Writes a consistent FULL dump of the database to `file` (created or replaced).
    * @throws DatabaseError when the dump cannot be taken or written.

@@ -14,7 +14,7 @@
  * The journal lives in the state directory (local to the agent), so it can be written even when the phase-1
  * destination cannot; the records go where every record goes ({@link recordJobAnywhere}).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -52,6 +52,11 @@ export const JobJournalEntrySchema = z.object({
   hotSite: z.string().nullable().default(null),
   bytes: z.number().int().nonnegative().default(0),
   events: z.array(JobEventSchema).default([]),
+  /**
+   * When the journal was last written (ISO-8601 UTC): the last moment the job is known to have been alive. Absent in
+   * journals of older agents: {@link readJournals} takes the file's modification time then.
+   */
+  updatedAt: z.string().optional(),
 });
 export type JobJournalEntry = z.infer<typeof JobJournalEntrySchema>;
 
@@ -108,12 +113,18 @@ export function readLocalRecords(places: RecordPlaces): JobRecord[] {
 /**
  * The *Killed* record of a job from its journal (SPEC §4.4): what it had committed is kept in `copies`, phase 2 did
  * not run, and one error event says how it ended and at which stage.
- * @param how e.g. `interrupted by SIGINT`, `the agent process (pid 4242) ended without finishing the job`.
- * @param now ISO-8601 UTC end time.
+ *
+ * Interrupted (`foundLater` false): the process records itself, `now` is its end. Found later (SIGKILL, power loss:
+ * the next job found the journal of a dead process): the end is not known — `endTime` is the journal's last write
+ * (the job ended at or after it), `endUnknown` says so with `now` as the time it was found, and so does the event.
+ * @param how e.g. `was interrupted by SIGINT`, `was killed (its agent process, pid 4242 on cs01, ended without finishing it)`.
+ * @param now ISO-8601 UTC: the end (interrupted), or when the job was found dead (`foundLater`).
  */
-export function killedRecord(entry: JobJournalEntry, how: string, now: string): JobRecord {
+export function killedRecord(entry: JobJournalEntry, how: string, now: string, foundLater = false): JobRecord {
   const committed = entry.phase1Destination || entry.hotSite;
   const consequence = killedOutcome(entry);
+  const lastSeenAlive = entry.updatedAt ?? entry.startTime;
+  const when = foundLater ? `, at or after ${lastSeenAlive} (the last time its journal was written; the exact end is not known), found dead at ${now} by the next job` : '';
   return {
     jobId: entry.jobId,
     setName: entry.setName,
@@ -121,12 +132,13 @@ export function killedRecord(entry: JobJournalEntry, how: string, now: string): 
     requestedType: entry.requestedType,
     status: JobStatus.Killed,
     startTime: entry.startTime,
-    endTime: now,
+    endTime: foundLater ? lastSeenAlive : now,
+    ...(foundLater ? { endUnknown: { lastSeenAlive, foundAt: now } } : {}),
     bytes: committed ? entry.bytes : 0,
     copies: { phase1Destination: entry.phase1Destination, hotSite: entry.hotSite, archive: null },
     phase2: 'not-run',
     integrity: null,
-    events: [...entry.events, { time: now, level: 'error', code: 'JOB_KILLED', message: `job ${entry.jobId} ${how} during ${entry.stage}: ${consequence}` }],
+    events: [...entry.events, { time: now, level: 'error', code: 'JOB_KILLED', message: `job ${entry.jobId} ${how} during ${entry.stage}${when}: ${consequence}` }],
   };
 }
 
@@ -181,7 +193,8 @@ export function readJournals(stateDir: string): { entries: JobJournalEntry[]; in
   if (!existsSync(dir)) return { entries, invalid };
   for (const name of readdirSync(dir).filter((n) => /^\d+\.json$/.test(n))) {
     try {
-      entries.push(JobJournalEntrySchema.parse(JSON.parse(readFileSync(join(dir, name), 'utf8'))));
+      const entry = JobJournalEntrySchema.parse(JSON.parse(readFileSync(join(dir, name), 'utf8')));
+      entries.push({ ...entry, updatedAt: entry.updatedAt ?? statSync(join(dir, name)).mtime.toISOString() });
     } catch {
       invalid.push(join(dir, name));
     }
@@ -247,8 +260,8 @@ export async function recordAbandonedJobs(
         if (!local.has(entry.jobId)) recordJobAnywhere(places, existing);
         done.push({ jobId: entry.jobId, outcome: 'already-recorded', record: existing });
       } else {
-        const how = `was killed (its agent process, pid ${entry.pid} on ${entry.hostname}, ended without finishing it; found by the next job)`;
-        const record = killedRecord(entry, how, now);
+        const how = `was killed (its agent process, pid ${entry.pid} on ${entry.hostname}, ended without finishing it)`;
+        const record = killedRecord(entry, how, now, true);
         recordJobAnywhere(places, record);
         if (hotSite) await mirrorRecord(hotSite.s3, hotSite.bucket, record).catch((e: unknown) => onWarning(`Killed record of job ${entry.jobId} not mirrored to the hot-site: ${describeError(e)}`));
         done.push({ jobId: entry.jobId, outcome: 'killed', record });
@@ -325,7 +338,8 @@ export class JobJournal {
   }
 
   private write(): void {
-    const file = journalFile(this.places.StateDirectory, this.entry!.jobId);
+    this.entry = { ...this.entry!, updatedAt: new Date().toISOString() };
+    const file = journalFile(this.places.StateDirectory, this.entry.jobId);
     mkdirSync(journalDir(this.places.StateDirectory), { recursive: true });
     writeFileSync(`${file}.tmp`, JSON.stringify(this.entry));
     renameSync(`${file}.tmp`, file);

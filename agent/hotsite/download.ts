@@ -26,6 +26,7 @@ import { ARCHIVE_PREFIX, parseSetObjectKey, SETS_PREFIX, type SetArea } from '#c
 import { MANIFEST_MAX_BYTES, type ManifestFile } from '#core/manifest';
 import { effectiveTier, needsRestore, parseRestoreHeader, type RetrievalTier } from '#core/recovery';
 import { hotSiteError } from './hot-site';
+import { fsFailure } from '#agent/fs-errors';
 
 /** One SET object as listed. */
 export interface ListedObject {
@@ -207,6 +208,11 @@ export interface DownloadResult {
   stored: { bytes: number; sha256: string };
   /** What the file at `dest` holds: the content (default) or the stored bytes (`keep: 'stored'`). */
   kept: 'content' | 'stored';
+  /**
+   * Present when the observer verified the bytes ({@link ContentObserver.verifiedThrough}): `sha256` is then the
+   * manifest's (the object's own SHA-256 was not computed) and this says how the bytes were proven.
+   */
+  verifiedThrough?: string;
 }
 
 /** What {@link downloadObject} checks an object against: the manifest entry's size, SHA-256 and compression. */
@@ -230,6 +236,13 @@ export interface ContentObserver {
   finish?(): void | Promise<void>;
   /** Called when the download failed (release what the observer holds). */
   abort?(): void | Promise<void>;
+  /**
+   * Set when the observer's own digest verifies the bytes instead of the object's SHA-256 (uncompressed objects only;
+   * issue 15: one hash per byte on the recovery path): the object's SHA-256 is then not computed, and {@link finish}
+   * must throw a HotSiteError `CHECKSUM_MISMATCH` naming the object when its digest does not match (the copy is then
+   * treated as damaged). The phrase says what was verified, for the report, e.g. `FULL + DIFF SHA-256 = SET_3's recorded one`.
+   */
+  verifiedThrough?: string;
 }
 
 /** Options of {@link downloadObject}. */
@@ -374,6 +387,8 @@ export async function copyVerified(
   const compression = expected.compression;
   const keep = compression ? (options.keep ?? 'content') : 'content';
   const observer = options.observer;
+  // The observer's digest verifies an uncompressed object's bytes instead of their own SHA-256 (see ContentObserver).
+  const observerVerifies = !compression && observer?.verifiedThrough !== undefined;
   // The stored bytes' SHA-256 (= the content's for an uncompressed object).
   const storedHash = createHash('sha256');
   let storedBytes = 0;
@@ -391,11 +406,24 @@ export async function copyVerified(
   // the decompressor or the observer made of it.
   let contentError: unknown;
   let flushing: Promise<void> | undefined;
+  // A failure to write the destination (disk full, read-only, gone) is the destination's, never the copy's: it is
+  // reported as TARGET_WRITE_FAILED naming the file, so nobody blames (or skips) the copy being read.
+  let targetFailure: unknown;
+  const onTarget = async <T>(step: Promise<T>): Promise<T> => {
+    try {
+      return await step;
+    } catch (error) {
+      targetFailure ??= error;
+      throw error;
+    }
+  };
   let ok = false;
   try {
-    syncFh = syncMode === 'none' ? undefined : await open(partial, 'w');
+    syncFh = syncMode === 'none' ? undefined : await onTarget(open(partial, 'w'));
     file = createWriteStream(partial, { flags: syncFh ? 'r+' : 'w', highWaterMark: DOWNLOAD_WRITE_BUFFER });
-    file.on('error', () => undefined); // reported by closed()/drained() below
+    file.on('error', (error) => {
+      targetFailure ??= error; // also reported by closed()/drained() below
+    });
     const out = file;
     if (compression) {
       const d = createBrotliDecompress({ chunkSize: DECOMPRESS_CHUNK_BYTES });
@@ -423,7 +451,7 @@ export async function copyVerified(
       const buf = chunk as Buffer;
       storedBytes += buf.length;
       if (storedBytes > expected.size) break; // longer than the manifest says: stop reading
-      storedHash.update(buf);
+      if (!observerVerifies) storedHash.update(buf);
       if (!compression && observer && contentError === undefined) {
         try {
           await observer.update(buf);
@@ -452,7 +480,7 @@ export async function copyVerified(
         context: { key, expected: expected.size, actual: storedBytes },
       });
     }
-    const storedSha = storedHash.digest('hex');
+    const storedSha = observerVerifies ? expected.sha256 : storedHash.digest('hex');
     if (storedSha !== expected.sha256) {
       throw new HotSiteError('CHECKSUM_MISMATCH', `${key}: SHA-256 ${storedSha.slice(0, 16)}… differs from the manifest's ${expected.sha256.slice(0, 16)}…: the object was changed or damaged`, {
         context: { key, expected: expected.sha256, actual: storedSha },
@@ -486,15 +514,17 @@ export async function copyVerified(
     await observer?.finish?.();
     await flushing;
     if (syncFh) {
-      await syncFh.sync();
-      await syncFh.close();
+      await onTarget(syncFh.sync());
+      await onTarget(syncFh.close());
       syncFh = undefined;
     }
-    await rename(partial, dest);
+    await onTarget(rename(partial, dest));
     ok = true;
-    return { bytes, sha256, stored: { bytes: storedBytes, sha256: storedSha }, kept: keep };
+    return { bytes, sha256, stored: { bytes: storedBytes, sha256: storedSha }, kept: keep, ...(observerVerifies ? { verifiedThrough: observer!.verifiedThrough } : {}) };
   } catch (error) {
     if (error instanceof CommserveDrError) throw error;
+    // `errored` is set as the write fails, its 'error' event comes a tick later: either identifies the destination's error.
+    if (error !== undefined && (error === targetFailure || error === file?.errored)) throw targetWriteError(dest, error);
     throw wrapError(error);
   } finally {
     if (!ok) {
@@ -509,6 +539,19 @@ export async function copyVerified(
       await rm(partial, { force: true }).catch(() => undefined);
     }
   }
+}
+
+/**
+ * The error for a destination that cannot be written while a verified copy is made (disk full, read-only, removed):
+ * `cannot write <dest>: no space left on device (ENOSPC)`, code `TARGET_WRITE_FAILED`, `context.path` the file and
+ * `context.fsCode` the errno code. It is about the destination only: the copy being read is not damaged and is not
+ * skipped for it.
+ */
+export function targetWriteError(dest: string, error: unknown): CommserveDrError {
+  return new CommserveDrError('TARGET_WRITE_FAILED', fsFailure('cannot write', dest, error), {
+    cause: error,
+    context: { path: dest, fsCode: (error as NodeJS.ErrnoException | undefined)?.code ?? null },
+  });
 }
 
 /**

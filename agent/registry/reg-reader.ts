@@ -52,7 +52,7 @@
 import { RegistryFormatError } from '#core/errors';
 import { ansiCodePage, type AnsiCodePage } from './code-page';
 import { REGEDIT4_HEADER } from './reg-text';
-import type { CodeUnits, UnitLine } from './reg-units';
+import { TextCache, type CodeUnits, type UnitLine } from './reg-units';
 import type { RegFormat, RegOperation, RegRawType, RegSetKey, RegValue, RegValueDeletion, RegWarning } from './types';
 
 export type { RegWarning } from './types';
@@ -146,6 +146,8 @@ export class RegLineParser {
   private readonly onHeader: RegReadOptions['onHeader'];
   /** The bytes of the hex value being read: one buffer reused for every value (decoded data never keeps it). */
   private readonly hexBytes = new ByteBuilder();
+  /** Value names read before: a registry export repeats the same few names in key after key. */
+  private readonly names = new TextCache();
 
   /** @throws RegistryError (code `REG_CODE_PAGE`) for an unsupported `options.ansiCodePage`. */
   constructor(
@@ -350,10 +352,10 @@ export class RegLineParser {
     let pos = line.start;
     let name = '';
     if (units[pos] === 0x22 /* " */) {
-      const quoted = quotedUnits(line, pos + 1);
+      const quoted = quotedUnits(line, pos + 1, this.names);
       if (quoted === undefined) return false;
-      name = quoted.text;
-      pos = quoted.end;
+      name = quoted;
+      pos = quotedEnd;
     } else if (units[pos] === 0x40 /* @ */) pos++;
     else return false;
     if (units[pos] !== 0x3d /* = */) return false;
@@ -361,9 +363,9 @@ export class RegLineParser {
     const c = units[pos];
     if (c === 0x22 /* " */) {
       const quoted = quotedUnits(line, pos + 1);
-      if (quoted === undefined || quoted.end !== end) return false;
+      if (quoted === undefined || quotedEnd !== end) return false;
       this.lineNo++;
-      key.values.push({ name, type: 'REG_SZ', data: quoted.text });
+      key.values.push({ name, type: 'REG_SZ', data: quoted });
       return true;
     }
     if (c === 0x64 /* d */) {
@@ -613,24 +615,34 @@ function firstNonBlankUnit(units: CodeUnits, from: number, end: number): number 
   return i;
 }
 
+/** Index after the closing quote of the last string {@link quotedUnits} read (one slot instead of an object per call). */
+let quotedEnd = 0;
+
 /**
- * The fast path of {@link readQuoted}: the text of a quoted string whose first character is `units[from]`, and
- * the index after its closing quote. Only the escapes regedit writes (`\\`, `\"`) are taken; `undefined` for
- * any other backslash or a string without its closing quote (the general path reads those by the rules).
+ * The fast path of {@link readQuoted}: the text of a quoted string whose first character is `units[from]`; the
+ * index after its closing quote is left in {@link quotedEnd}. Only the escapes regedit writes (`\\`, `\"`) are
+ * taken; `undefined` for any other backslash or a string without its closing quote (the general path reads those
+ * by the rules). With `names`, a short text without escapes is taken from that cache when it was read before.
  */
-function quotedUnits(line: UnitLine, from: number): { text: string; end: number } | undefined {
+function quotedUnits(line: UnitLine, from: number, names?: TextCache): string | undefined {
   const { units, end } = line;
   let escapes = false;
+  let quoteEscapes = false;
+  let hash = 0;
   for (let i = from; i < end; i++) {
     const c = units[i];
     if (c === 0x22 /* " */) {
-      const text = line.text(from, i);
-      return { text: escapes ? text.replace(ESCAPED_CHARACTER, '$1') : text, end: i + 1 };
+      quotedEnd = i + 1;
+      // Only `\\` pairs (paths): every backslash is one of a pair, which a native replace of the pairs takes.
+      if (escapes) return quoteEscapes ? line.text(from, i).replace(ESCAPED_CHARACTER, '$1') : line.text(from, i).replaceAll('\\\\', '\\');
+      return names !== undefined ? names.text(line, from, i, hash) : line.text(from, i);
     }
+    hash = (Math.imul(hash, 31) + c) | 0;
     if (c !== 0x5c /* \ */) continue;
     const next = units[i + 1];
     if (i + 1 >= end || (next !== 0x5c && next !== 0x22)) return undefined;
     escapes = true;
+    if (next === 0x22) quoteEscapes = true;
     i++;
   }
   return undefined;
@@ -753,12 +765,17 @@ export function decodeTypedValue(name: string, typeNumber: number, data: Buffer,
   switch (typeNumber) {
     case REG_TYPE_NUMBERS.REG_SZ:
     case REG_TYPE_NUMBERS.REG_EXPAND_SZ: {
+      const type = typeNumber === REG_TYPE_NUMBERS.REG_SZ ? 'REG_SZ' : 'REG_EXPAND_SZ';
+      const utf16 = utf16String(data);
+      if (format === 'REGEDIT5' && utf16 !== undefined) return { name, type, data: utf16 };
       const bytes = withTerminator(data, format);
       const text = decodeTerminatedString(bytes, format, page);
       if (text === undefined) return { name, type: `REG_HEX_${typeNumber}`, data: bytes.toString('hex') };
-      return { name, type: typeNumber === REG_TYPE_NUMBERS.REG_SZ ? 'REG_SZ' : 'REG_EXPAND_SZ', data: text };
+      return { name, type, data: text };
     }
     case REG_TYPE_NUMBERS.REG_MULTI_SZ: {
+      const utf16 = format === 'REGEDIT5' ? utf16MultiString(data) : undefined;
+      if (utf16 !== undefined) return { name, type: 'REG_MULTI_SZ', data: utf16 };
       const bytes = withTerminator(data, format);
       const strings = decodeMultiString(bytes, format, page);
       return strings === undefined ? { name, type: 'REG_HEX_7', data: bytes.toString('hex') } : { name, type: 'REG_MULTI_SZ', data: strings };
@@ -766,12 +783,50 @@ export function decodeTypedValue(name: string, typeNumber: number, data: Buffer,
     case REG_TYPE_NUMBERS.REG_DWORD:
       return data.length === 4 ? { name, type: 'REG_DWORD', data: data.readUInt32LE(0) } : { name, type: 'REG_HEX_4', data: data.toString('hex') };
     case REG_TYPE_NUMBERS.REG_QWORD:
-      return data.length === 8
-        ? { name, type: 'REG_QWORD', data: data.readBigUInt64LE(0).toString() }
-        : { name, type: 'REG_HEX_11', data: data.toString('hex') };
+      return data.length === 8 ? { name, type: 'REG_QWORD', data: qwordString(data) } : { name, type: 'REG_HEX_11', data: data.toString('hex') };
     default:
       return { name, type: `REG_HEX_${typeNumber}`, data: data.toString('hex') };
   }
+}
+
+/**
+ * REGEDIT5 `hex(1)`/`hex(2)` data of whole UTF-16 code units (at least one) as the string regedit stores: the
+ * text before a final NUL character, or all of it when there is none (regedit appends one: Wine20a–d, Wine21a/b).
+ * The same result as {@link withTerminator} then {@link decodeTerminatedString}, decoded once with no copies.
+ * `undefined` for empty data or an odd number of bytes (the general path reads those).
+ */
+function utf16String(data: Buffer): string | undefined {
+  const length = data.length;
+  if (length < 2 || length % 2 !== 0) return undefined;
+  const terminated = data[length - 1] === 0 && data[length - 2] === 0;
+  return data.toString('utf16le', 0, terminated ? length - 2 : length);
+}
+
+/**
+ * REGEDIT5 `hex(7)` data ending in two NUL characters once regedit has appended its one where missing (see
+ * {@link utf16String}): the strings, as {@link decodeMultiString} reads them (`\0` alone is no strings), decoded
+ * once. `undefined` for anything else (empty, odd, not ending so), which the general path reads.
+ */
+function utf16MultiString(data: Buffer): string[] | undefined {
+  const length = data.length;
+  if (length < 2 || length % 2 !== 0) return undefined;
+  // The terminated bytes: `data`, or `data` and one NUL character.
+  const terminated = data[length - 1] === 0 && data[length - 2] === 0;
+  const full = terminated ? length : length + 2;
+  if (full === 2) return [];
+  // The character before the final NUL (within `data` in both cases) must be NUL too.
+  if (data[full - 4] !== 0 || data[full - 3] !== 0) return undefined;
+  return data.toString('utf16le', 0, full - 4).split('\0');
+}
+
+/**
+ * A REG_QWORD's 8 little-endian bytes as a decimal string (as `readBigUInt64LE(0).toString()`), without a BigInt
+ * when the value is below 2^53 (exact as a double, printed without exponent).
+ */
+function qwordString(data: Buffer): string {
+  const high = data.readUInt32LE(4);
+  if (high < 0x200000) return String(high * 0x100000000 + data.readUInt32LE(0));
+  return data.readBigUInt64LE(0).toString();
 }
 
 /**

@@ -51,6 +51,53 @@ export class UnitLine {
 }
 
 /**
+ * Short texts decoded before, found again from their code units (string interning): a registry export writes the
+ * same value names in key after key (`"DisplayName"`, `"Version"`, …), and taking the string already made saves
+ * a decoding call, a string allocation and the garbage collection of it for each value — and every value with
+ * that name then shares one string. A direct-mapped table of {@link TEXT_CACHE_SLOTS} slots: a text whose slot
+ * holds another text replaces it. Only texts of at most {@link TEXT_CACHE_MAX_UNITS} units are kept, and in an
+ * 8-bit file only ASCII ones (whose bytes are their characters in UTF-8 and every ANSI code page); in a UTF-16 file
+ * each code unit is one character code of the decoded string, so any text can be compared unit by unit.
+ */
+export class TextCache {
+  private readonly texts: Array<string | undefined> = new Array<string | undefined>(TEXT_CACHE_SLOTS).fill(undefined);
+
+  /**
+   * The text of units `from…to` of `line`, from the cache when it holds it.
+   * @param hash any 32-bit hash of those units that is the same for the same units (the caller computes it
+   *   while scanning them anyway).
+   */
+  text(line: UnitLine, from: number, to: number, hash: number): string {
+    const length = to - from;
+    if (length > TEXT_CACHE_MAX_UNITS) return line.text(from, to);
+    const slot = (hash ^ (hash >>> 15) ^ length) & (TEXT_CACHE_SLOTS - 1);
+    const cached = this.texts[slot];
+    const { units } = line;
+    if (cached !== undefined && cached.length === length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (cached.charCodeAt(i) !== units[from + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return cached;
+    }
+    const text = line.text(from, to);
+    if (line.width === 1) {
+      for (let i = from; i < to; i++) if (units[i] >= 0x80) return text; // not ASCII: characters are not units
+    }
+    this.texts[slot] = text;
+    return text;
+  }
+}
+
+/** Slots of a {@link TextCache} (a power of two). */
+const TEXT_CACHE_SLOTS = 1024;
+/** Longest text a {@link TextCache} keeps, in code units. */
+const TEXT_CACHE_MAX_UNITS = 64;
+
+/**
  * Cuts bytes pushed in chunks (any sizes, no byte-order mark) into {@link UnitLine}s. A line spanning chunks is
  * kept as a list of pieces until it ends and joined once, so long lines cost no repeated copying. Line breaks are
  * found with the native `Buffer.indexOf` (UTF-16: a match must be a whole code unit).

@@ -47,6 +47,8 @@ export interface RegByteTarget {
  */
 export class RegEncoder {
   private readonly page: AnsiCodePage;
+  /** `"name"=` of the value names written so far (a registry export repeats the same few in key after key). */
+  private readonly prefixes = new NamePrefixes();
 
   /** @throws RegistryError (code `REG_CODE_PAGE`) for an unsupported code page. */
   constructor(
@@ -91,7 +93,7 @@ export class RegEncoder {
 
   private pieces(operation: RegOperation): Piece[] {
     const pieces: Piece[] = [];
-    formatOperation(operation, this.format, this.page, pieces);
+    formatOperation(operation, this.format, this.page, pieces, this.prefixes);
     return pieces;
   }
 
@@ -162,7 +164,7 @@ function bytesOf(data: HexData): Buffer {
 }
 
 /** Appends one key block, with the blank line after it, to `pieces`. */
-function formatOperation(operation: RegOperation, format: RegFormat, page: AnsiCodePage, pieces: Piece[]): void {
+function formatOperation(operation: RegOperation, format: RegFormat, page: AnsiCodePage, pieces: Piece[], prefixes = new NamePrefixes()): void {
   if (operation.key.trim() === '') unwritable('empty key name', { key: operation.key });
   checkText(operation.key, format, page, { key: operation.key }, 'key');
   if (operation.op === 'deleteKey') {
@@ -173,7 +175,7 @@ function formatOperation(operation: RegOperation, format: RegFormat, page: AnsiC
   if (/\]\s*;/.test(operation.key)) unwritable('a key containing "] ;" reads back as a key and a comment', { key: operation.key });
   let text = `[${operation.key}]\r\n`;
   for (const value of operation.values) {
-    const line = formatValue(value, format, page, operation.key);
+    const line = formatValue(value, format, page, operation.key, prefixes);
     if (typeof line === 'string') text += `${line}\r\n`;
     else {
       pieces.push(text + line[0], line[1]);
@@ -186,6 +188,27 @@ function formatOperation(operation: RegOperation, format: RegFormat, page: AnsiC
 function unwritable(message: string, context: Record<string, unknown>): never {
   const where = context.name !== undefined ? ` (value "${String(context.name)}" of ${String(context.key)})` : ` (${String(context.key)})`;
   throw new RegistryError('REG_UNWRITABLE', `cannot write .reg file: ${message}${where}`, { context });
+}
+
+/**
+ * `"name"=` (or `@=`) of value names, checked ({@link checkText}) and escaped once per name: names that pass are
+ * kept (up to 4096, then the cache starts again: memory stays bounded), so the check and the escaping are not
+ * repeated for every key that has a value of that name. One cache per format and code page (an encoder's).
+ */
+class NamePrefixes {
+  private readonly known = new Map<string, string>();
+
+  /** @throws RegistryError (code `REG_UNWRITABLE`) as {@link checkText}, for a name it has not accepted before. */
+  prefix(name: string, format: RegFormat, page: AnsiCodePage, context: Record<string, unknown>): string {
+    let prefix = this.known.get(name);
+    if (prefix === undefined) {
+      checkText(name, format, page, context, 'value name');
+      prefix = name === '' ? '@=' : `"${escapeQuoted(name)}"=`;
+      if (this.known.size >= 4096) this.known.clear();
+      this.known.set(name, prefix);
+    }
+    return prefix;
+  }
 }
 
 /** Checks a key or value name: no CR/LF/NUL, and only characters of the code page in REGEDIT4. */
@@ -210,10 +233,9 @@ function hexValue(prefix: string, typeNumber: number, bytes: Buffer | string): [
 }
 
 /** One value line without its line break: text, or the `"name"=` prefix and the hex data that follows it. */
-function formatValue(value: RegValue | RegValueDeletion, format: RegFormat, page: AnsiCodePage, key: string): string | [string, HexData] {
+function formatValue(value: RegValue | RegValueDeletion, format: RegFormat, page: AnsiCodePage, key: string, prefixes: NamePrefixes): string | [string, HexData] {
   const context = { key, name: value.name };
-  checkText(value.name, format, page, context, 'value name');
-  const prefix = value.name === '' ? '@=' : `"${escapeQuoted(value.name)}"=`;
+  const prefix = prefixes.prefix(value.name, format, page, context);
   if ('op' in value) return `${prefix}-`;
   switch (value.type) {
     case 'REG_SZ':
@@ -281,45 +303,76 @@ function utf16Size(pieces: readonly Piece[]): number {
 
 /** Lays out `pieces` as UTF-16LE bytes (REGEDIT5) into `out` from byte `start` ({@link utf16Size} bytes). */
 function layOutUtf16(pieces: readonly Piece[], out: Buffer, start: number): void {
-  // Hex data is most of a registry export: laid out as UTF-16 code units, one store per character.
+  // Hex data is most of a registry export: laid out as UTF-16 code units, two bytes of data (six characters) per
+  // three 32-bit stores where the position allows it.
   const aligned = (out.byteOffset + start) % 2 === 0;
-  const units = aligned ? new Uint16Array(out.buffer, out.byteOffset + start, (out.length - start) >> 1) : undefined;
+  const view = aligned ? unitViews(out, start) : undefined;
   let at = start;
   for (const piece of pieces) {
     if (typeof piece === 'string') at += out.write(piece, at, 'utf16le');
-    else at = units ? start + 2 * layOutHexUnits(piece, units, (at - start) / 2) : layOutHex(piece, out, at, 2);
+    else at = view ? start + 2 * layOutHexUnits(piece, view, (at - start) / 2) : layOutHex(piece, out, at, 2);
   }
 }
 
 /**
- * {@link layOutHex} into UTF-16 code units from index `at`; returns the index after it. Line by line: the bytes
- * of a line as digit pairs and commas, then the continuation (no test per byte for the end of a line).
+ * `out` from byte `start` (even) as 16-bit code units, and as 32-bit words covering units `phase + 2k` and
+ * `phase + 2k + 1` (word `k`), `phase` (0 or 1) being the first unit on a 4-byte boundary. No words on a
+ * big-endian machine (a word's first unit would be its high half there): only 16-bit stores are used then.
  */
-function layOutHexUnits(data: HexData, units: Uint16Array, at: number): number {
+interface UnitViews {
+  units: Uint16Array;
+  words: Uint32Array | undefined;
+  phase: number;
+}
+
+function unitViews(out: Buffer, start: number): UnitViews {
+  const offset = out.byteOffset + start;
+  const units = new Uint16Array(out.buffer, offset, (out.length - start) >> 1);
+  const phase = (offset >> 1) & 1;
+  const wordCount = (units.length - phase) >> 1;
+  const words = LITTLE_ENDIAN && wordCount > 0 ? new Uint32Array(out.buffer, offset + 2 * phase, wordCount) : undefined;
+  return { units, words, phase };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * {@link layOutHex} into UTF-16 code units from index `at`; returns the index after it. Line by line: the bytes
+ * of a line as digit pairs and commas, then the continuation (no test per byte for the end of a line). Within a
+ * line, two bytes (`h1 l1 , h2 l2 ,`) are three 32-bit stores once the position is on a 4-byte boundary (at most
+ * one byte per line is laid out unit by unit to get there). A REGEDIT5 string is first encoded to its UTF-16LE
+ * bytes in a scratch buffer (one native call).
+ */
+function layOutHexUnits(data: HexData, view: UnitViews, at: number): number {
+  const { units, words, phase } = view;
   const label = hexLabel(data.typeNumber);
   for (let i = 0; i < label.length; i++) units[at++] = label.charCodeAt(i);
-  const { bytes, utf16 } = data;
   const count = byteCount(data);
   if (count === 0) return at;
+  const bytes = data.bytes ?? utf16Scratch(data.utf16!);
   let lineBytes = firstLineBytes(data.column, label);
   for (let i = 0; ; ) {
     const end = Math.min(count, i + lineBytes);
-    if (bytes !== undefined) {
-      for (; i < end; i++, at += 3) {
-        const byte = bytes[i];
+    if (words !== undefined) {
+      if (((at - phase) & 1) !== 0 && i < end) {
+        const byte = bytes[i++];
         units[at] = HEX_HIGH_DIGIT[byte];
         units[at + 1] = HEX_LOW_DIGIT[byte];
         units[at + 2] = 0x2c; // ,
+        at += 3;
       }
-    } else {
-      // The UTF-16LE bytes of the string: low byte, then high byte of each code unit.
-      for (; i < end; i++, at += 3) {
-        const unit = utf16!.charCodeAt(i >> 1);
-        const byte = (i & 1) === 0 ? unit & 0xff : unit >> 8;
-        units[at] = HEX_HIGH_DIGIT[byte];
-        units[at + 1] = HEX_LOW_DIGIT[byte];
-        units[at + 2] = 0x2c; // ,
+      for (let w = (at - phase) >> 1; i + 1 < end; i += 2, w += 3, at += 6) {
+        const second = bytes[i + 1];
+        words[w] = HEX_PAIR_WORD[bytes[i]];
+        words[w + 1] = HEX_COMMA_HIGH_WORD[second];
+        words[w + 2] = HEX_LOW_COMMA_WORD[second];
       }
+    }
+    for (; i < end; i++, at += 3) {
+      const byte = bytes[i];
+      units[at] = HEX_HIGH_DIGIT[byte];
+      units[at + 1] = HEX_LOW_DIGIT[byte];
+      units[at + 2] = 0x2c; // ,
     }
     if (i === count) return at - 1; // no comma after the last byte
     for (let c = 0; c < HEX_CONTINUATION.length; c++) units[at++] = HEX_CONTINUATION.charCodeAt(c);
@@ -327,9 +380,28 @@ function layOutHexUnits(data: HexData, units: Uint16Array, at: number): number {
   }
 }
 
+/** A buffer reused for the UTF-16LE bytes of REGEDIT5 strings written as hex (up to {@link MAX_SCRATCH_BYTES}). */
+let scratch = Buffer.allocUnsafeSlow(4096);
+const MAX_SCRATCH_BYTES = 64 * 1024;
+
+/** The UTF-16LE bytes of `text` (a view of the scratch buffer, valid until the next call, or a buffer of their own). */
+function utf16Scratch(text: string): Buffer {
+  const size = 2 * text.length;
+  if (size > scratch.length) {
+    if (size > MAX_SCRATCH_BYTES) return Buffer.from(text, 'utf16le');
+    scratch = Buffer.allocUnsafeSlow(Math.min(MAX_SCRATCH_BYTES, Math.max(size, 2 * scratch.length)));
+  }
+  scratch.write(text, 0, 'utf16le');
+  return scratch.subarray(0, size);
+}
+
 /** UTF-16 code (ASCII) of the high / low hex digit of each byte value. */
 const HEX_HIGH_DIGIT = Uint16Array.from({ length: 256 }, (_, byte) => HEX_DIGIT_CODES[byte >> 4]);
 const HEX_LOW_DIGIT = Uint16Array.from({ length: 256 }, (_, byte) => HEX_DIGIT_CODES[byte & 15]);
+/** 32-bit words (little-endian: first unit in the low half) of two units: `high low`, `, high` and `low ,`. */
+const HEX_PAIR_WORD = Uint32Array.from({ length: 256 }, (_, byte) => (HEX_HIGH_DIGIT[byte] | (HEX_LOW_DIGIT[byte] << 16)) >>> 0);
+const HEX_COMMA_HIGH_WORD = Uint32Array.from({ length: 256 }, (_, byte) => (0x2c | (HEX_HIGH_DIGIT[byte] << 16)) >>> 0);
+const HEX_LOW_COMMA_WORD = Uint32Array.from({ length: 256 }, (_, byte) => (HEX_LOW_DIGIT[byte] | (0x2c << 16)) >>> 0);
 
 /** `hex:`/`hex(N):` of a type number (the labels of the standard types made once). */
 function hexLabel(typeNumber: number): string {

@@ -348,6 +348,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Deletes keys with DeleteObjects, at most 1,000 a request (`Quiet`: the response lists only
  * failures). Per-key `Errors` in a 200 response, and a failed request, are failures: those keys are
  * retried (`attempts` in all), then reported. Never throws for S3 failures.
+ *
+ * No version ids are sent: in the versioned bucket each delete adds a delete marker. S3 does not refuse that for an
+ * object under Object Lock (only a delete naming the locked version is refused), so a locked object counts as deleted
+ * here while its version stays until its date — callers look locks up first (`prune-locks.ts` `findSetLocks`) and keep
+ * what is still locked rather than relying on a refusal.
  */
 export async function deleteKeys(s3: S3Client, bucket: string, keys: readonly string[], options: DeleteOptions = {}): Promise<DeleteResult> {
   const attempts = Math.max(1, options.attempts ?? 3);

@@ -6,7 +6,8 @@
  *
  * Set COMMSERVE_DR_REPORT_ARTIFACTS=<dir> to keep the page and the screenshot for a look.
  */
-import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec } from '#agent/cli';
 import { capture } from '../support/cli';
@@ -143,6 +144,66 @@ describe('recovery-readiness report (CLI-made SETs, moto, headless Chromium)', (
     expect(late.html).toContain('data-over-threshold="true"');
     expect(late.html).toContain('OVER the 26-hour threshold');
     expect(formatReportSummary(late.data)).toMatch(/RPO: 1 d 6 h .* — OVER 26 h/);
+  });
+});
+
+describe('report --html <file>: a path that cannot be written is named with the reason (CLI in-process, no hot-site)', () => {
+  const tempDir = useTempDirs();
+
+  /** A working directory whose settings point at a closed port (the hot-site is never asked: --local-only). */
+  function workDir(): string {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: { bucket: 'offline-bucket', endpoint: 'http://127.0.0.1:9' }, StateDirectory: join(cwd, 'state') }));
+    return cwd;
+  }
+  const run = async (cwd: string, args: string[]) => {
+    const io = capture(cwd);
+    const code = await exec(args, io);
+    return { code, out: io.out(), err: io.err() };
+  };
+
+  it('a missing directory: usage error (exit 2) naming the file and the directory, nothing written; --json gives the error document', async () => {
+    const cwd = workDir();
+    const file = join(cwd, 'no-such-dir', 'readiness.html');
+    const text = await run(cwd, ['report', '--html', 'no-such-dir/readiness.html', '--local-only']);
+    expect(text).toEqual({
+      code: 2,
+      out: '',
+      err: `commserve-dr: --html ${file}: the directory ${join(cwd, 'no-such-dir')} does not exist: create it first, or name a file in an existing directory (nothing was written)\n`,
+    });
+    const json = await run(cwd, ['report', '--html', file, '--local-only', '--json']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.out)).toEqual({ error: { code: 'USAGE', message: expect.stringContaining(`the directory ${join(cwd, 'no-such-dir')} does not exist`) }, exitCode: 2 });
+    expect(existsSync(join(cwd, 'no-such-dir'))).toBe(false);
+  });
+
+  it('a directory given as the file, or a file given as the directory: usage error naming it', async () => {
+    const cwd = workDir();
+    expect(await run(cwd, ['report', '--html', cwd, '--local-only'])).toMatchObject({ code: 2, err: expect.stringContaining(`--html ${cwd} is a directory: name the page's file`) });
+    writeFileSync(join(cwd, 'plain'), 'x');
+    expect(await run(cwd, ['report', '--html', 'plain/r.html', '--local-only'])).toMatchObject({ code: 2, err: expect.stringContaining(`--html ${join(cwd, 'plain', 'r.html')}: ${join(cwd, 'plain')} is not a directory`) });
+  });
+
+  it('a full disk (64 KiB tmpfs, filled): exit 1, "cannot write the report <file>: no space left on device (ENOSPC)", the earlier page left as it was, no partial file', async () => {
+    const cwd = workDir();
+    const mount = join(cwd, 'full');
+    mkdirSync(mount);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount], { stdio: 'pipe' });
+    } catch (error) {
+      throw new Error(`this test needs a size-limited file system: mount -t tmpfs failed (${(error as Error).message}); run the suite as root`);
+    }
+    try {
+      const file = join(mount, 'readiness.html');
+      writeFileSync(file, '<p>the earlier page</p>');
+      writeFileSync(join(mount, 'filler'), Buffer.alloc(60 * 1024)); // tmpfs counts 4 KiB pages: now full
+      const result = await run(cwd, ['report', '--html', file, '--local-only']);
+      expect(result).toEqual({ code: 1, out: '', err: `commserve-dr: cannot write the report ${file}: no space left on device (ENOSPC) (the earlier page there is left as it was)\n` });
+      expect(readFileSync(file, 'utf8')).toBe('<p>the earlier page</p>');
+      expect(readdirSync(mount).sort()).toEqual(['filler', 'readiness.html']);
+    } finally {
+      execFileSync('umount', ['-l', mount], { stdio: 'pipe' });
+    }
   });
 });
 

@@ -51,7 +51,10 @@ describe('job records for killed jobs and jobs that can write no copy (real proc
     expect(run.signal).toBe('SIGKILL');
     // Nothing could write a record: the journal of job 2 is left.
     expect(existsSync(join(w.dest, 'jobs', '002.json'))).toBe(false);
-    expect(existsSync(join(w.cwd, '.commserve-dr', 'state', 'jobs-in-progress', '2.json'))).toBe(true);
+    const journal = join(w.cwd, '.commserve-dr', 'state', 'jobs-in-progress', '2.json');
+    expect(existsSync(journal)).toBe(true);
+    const lastSeenAlive = JSON.parse(readFileSync(journal, 'utf8')).updatedAt as string;
+    const beforeNext = new Date().toISOString();
     const next = await w.cli(['start', '--type', 'full', '--s3-endpoint', moto.endpoint(), '--json']);
     expect(next.code).toBe(0);
     const nextRecord = JSON.parse(next.out).record;
@@ -62,9 +65,18 @@ describe('job records for killed jobs and jobs that can write no copy (real proc
       [2, 'Killed'],
       [3, 'Completed'],
     ]);
-    const killed = jobs[1];
+    const killed = jobs[1] as (typeof jobs)[number] & { endTime: string; durationMs: number | null; endUnknown: { lastSeenAlive: string; foundAt: string } };
     const event = killed.events.find((e) => e.code === 'JOB_KILLED')!;
-    expect(event.message).toMatch(/^job 2 was killed \(its agent process, pid \d+ on .+, ended without finishing it; found by the next job\) during /);
+    // No end time is claimed: the record says "at or after" the journal's last write, and when the next job found it.
+    expect(killed.endTime).toBe(lastSeenAlive);
+    expect(killed.endUnknown.lastSeenAlive).toBe(lastSeenAlive);
+    expect(killed.endUnknown.foundAt >= beforeNext).toBe(true);
+    expect(killed.durationMs).toBeNull();
+    expect(event.message).toMatch(/^job 2 was killed \(its agent process, pid \d+ on .+, ended without finishing it\) during \S+, at or after /);
+    expect(event.message).toContain(`at or after ${lastSeenAlive} (the last time its journal was written; the exact end is not known), found dead at ${killed.endUnknown.foundAt} by the next job: `);
+    const table = (await w.cli(['history'])).out.split('\n').find((l) => l.startsWith('2 '))!;
+    expect(table).toContain(`≥${lastSeenAlive.slice(0, 19).replace('T', ' ')}`);
+    expect(table).toMatch(/ ≥ \d/);
     if (committed) {
       expect(killed.copies.phase1Destination).toBe(join(w.dest, 'SET_0000002'));
       expect(event.message).toMatch(/the SET committed in .*SET_0000002 stays \(phase 2 did not run: no archive copy\)$/);

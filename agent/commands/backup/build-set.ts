@@ -13,7 +13,7 @@ import { setObjectKey } from '#core/hotsite-layout';
 import type { DatabaseIdentity, Integrity, ManifestInput } from '#core/manifest';
 import { BackupType } from '#core/set-id';
 import type { Settings } from '#core/settings';
-import type { DatabaseEngine, DumpResult } from '#agent/engines/types';
+import type { DatabaseEngine, DumpResult, IntegrityResult } from '#agent/engines/types';
 import { faultPoint } from '#agent/faults';
 import { SetUploadSession, streamSetFile } from '#agent/hotsite/stream-upload';
 import type { MetricsPublisher } from '#agent/metrics/metrics';
@@ -62,7 +62,9 @@ export const LOG_POINT_INTEGRITY: Integrity = { status: 'skipped', messages: ['L
  * once, with what corruption triggers (metric, job activity).
  */
 export class IntegrityCheck {
-  private running: Promise<Integrity> | undefined;
+  private running: Promise<IntegrityResult> | undefined;
+  /** What the running check reads: the FULL's dump file, or the live database. */
+  private target: 'dump' | 'live' | undefined;
 
   constructor(
     private readonly job: Phase1Job,
@@ -72,12 +74,30 @@ export class IntegrityCheck {
   /** Starts the check (of `dumpFile` when given) unless it already runs. */
   start(dumpFile?: string): void {
     if (this.running) return;
+    this.target = dumpFile === undefined ? 'live' : 'dump';
     this.running = this.job.timed('integrity', () => this.options.engine.checkIntegrity(dumpFile));
     this.running.catch(() => undefined); // awaited in settle(); a failure must not surface as an unhandled rejection
   }
 
+  /**
+   * The SHA-256 of the database image the check passed on, when exactly known (issue 15: a recovery that rebuilds that
+   * image need not check it again). SQLite only: a FULL's check of its own dump covered the dump's content; a
+   * DIFFERENTIAL's check of the live database covered the image the DIFF records (its reconstructed SHA-256) only when
+   * both read the same state — the same file change counter under each one's read transaction (a rollback-journal
+   * database read in place). Undefined otherwise: the check did not pass, it ran before the dump (`--shrink`) or on the
+   * live database for a FULL (a DIFFERENTIAL promoted), a WAL database or a snapshot, SQL Server, a LOG point.
+   */
+  coveredImage(verdict: IntegrityResult, dump: DumpResult, dumpEntry: ManifestInput['files'][number] | undefined): string | undefined {
+    if (verdict.status !== 'ok' || this.options.engine.engine !== 'sqlite' || this.job.logBase) return undefined;
+    if (this.target === 'dump' && this.job.backupType === BackupType.Full) return dumpEntry?.compression?.contentSha256 ?? dumpEntry?.sha256;
+    if (this.target !== 'live' || this.job.backupType !== BackupType.Differential) return undefined;
+    const reconstructed = dump.identity.details.reconstructedSha256;
+    const same = verdict.changeCounter !== undefined && dump.changeCounter !== undefined && verdict.changeCounter === dump.changeCounter;
+    return same && typeof reconstructed === 'string' ? reconstructed : undefined;
+  }
+
   /** Waits for the verdict and notes it (corruption: events, metric, job activity). */
-  async settle(): Promise<Integrity> {
+  async settle(): Promise<IntegrityResult> {
     this.start();
     const result = await this.running!;
     if (result.status === 'corrupt') {
@@ -120,11 +140,13 @@ export async function buildSet(job: Phase1Job, setDir: string, upload: SetUpload
     ...[...dump.files.slice(1), ...registry.files, ...firewall.files, ...logs].map((f) => ({ file: f, path: join(setDir, f.name), dump: false })),
   ];
   const { files, cycleDetails } = await streamStep(job, setDir, upload, sources, options);
-  const verdict = await (options.integritySettled ?? integrity.settle());
+  const verdict: IntegrityResult = await (options.integritySettled ?? integrity.settle());
   if (dump.detail.file !== join(setDir, dump.files[0]!.name)) rmSync(dump.detail.file, { force: true });
+  const dumpEntry = files.find((f) => f.name === dump.files[0]!.name);
+  const checkedSha256 = options.integritySettled ? undefined : integrity.coveredImage(verdict, dump.detail, dumpEntry);
   return {
     files,
-    integrity: verdict,
+    integrity: { status: verdict.status, messages: verdict.messages, durationMs: verdict.durationMs, ...(checkedSha256 ? { checkedSha256 } : {}) },
     dump: dump.detail,
     cycleId,
     registry: { store: options.registryStore.kind, exportedKeys: registry.detail.exportedKeys, missingKeys: registry.detail.missingKeys },

@@ -74,30 +74,42 @@ async function fetchChecked(source: HotSiteBaseSource, setName: string, entry: M
   }
 }
 
-/** Removes the base folders of other SETs (one base is kept at a time). */
-function forgetOtherBases(root: string, setName: string): void {
+/** Removes the base folders of SETs not in `keep` (only the bases the job at hand needs are kept). */
+function forgetOtherBases(root: string, keep: readonly string[]): void {
   if (!existsSync(root)) return;
-  for (const name of readdirSync(root)) if (name !== setName) rmSync(join(root, name), { recursive: true, force: true });
+  for (const name of readdirSync(root)) if (!keep.includes(name)) rmSync(join(root, name), { recursive: true, force: true });
 }
 
 /**
- * The DIFFERENTIAL base of the FULL `setName` from its hot-site copy (see the module comment).
+ * The DIFFERENTIAL base of the FULL `setName` from its hot-site copy (see the module comment): its manifest and
+ * sidecars (the page hashes).
  * @throws HotSiteError when the manifest or a sidecar cannot be read; ManifestError for a malformed manifest;
  *   CommserveDrError `DIFF_BASE_DAMAGED` when a sidecar does not match the manifest, `DIFF_BASE_UNWRITABLE` when the
  *   state directory cannot take it. The caller promotes the job to FULL with the message.
  */
 export async function hotSiteDifferentialBase(source: HotSiteBaseSource, setName: string): Promise<DifferentialBase> {
+  return hotSiteBase(source, setName, (entry) => entry.role === 'sidecar');
+}
+
+/**
+ * A point's manifest and the files `wanted` of its hot-site copy, into `<StateDirectory>/differential-base/<SET>/`
+ * (each checked against the manifest, size and SHA-256; a kept one is reused when it still matches). Base folders of
+ * SETs not in `keep` (default: this one) are removed. A LOG point continuing a point that is only at the hot-site uses
+ * it for the FULL (page hashes) and the previous point (a DIFFERENTIAL's dump, a LOG's page overlay).
+ * @throws as {@link hotSiteDifferentialBase}.
+ */
+export async function hotSiteBase(source: HotSiteBaseSource, setName: string, wanted: (entry: ManifestFile) => boolean, keep: readonly string[] = [setName]): Promise<DifferentialBase> {
   const manifest = await readHotSiteManifest(source.s3, source.bucket, setName);
   if (manifest.setName !== setName) throw new CommserveDrError('DIFF_BASE_DAMAGED', `the hot-site manifest of ${setName} describes ${manifest.setName}`);
   const root = join(source.stateDirectory, DIFFERENTIAL_BASE_DIR);
   const setDir = join(root, setName);
   try {
-    forgetOtherBases(root, setName);
+    forgetOtherBases(root, keep);
     mkdirSync(setDir, { recursive: true });
   } catch (error) {
     throw new CommserveDrError('DIFF_BASE_UNWRITABLE', `cannot keep the base of ${setName} in ${setDir}: ${describeError(error)}`, { cause: error });
   }
-  for (const entry of manifest.files.filter((f) => f.role === 'sidecar')) {
+  for (const entry of manifest.files.filter(wanted)) {
     const path = join(setDir, entry.name);
     if (!(await keptIntact(path, entry))) await fetchChecked(source, setName, entry, path);
   }

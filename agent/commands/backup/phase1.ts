@@ -207,12 +207,14 @@ async function unrepairedDamageMetricStep(job: Phase1Job, metrics: MetricsPublis
  * The backup type and its base: a DIFFERENTIAL needs the open cycle's FULL — the newest FULL complete in the phase-1
  * destination or at the hot-site — intact in at least one copy (checked and repaired at the hot-site first when it can
  * be reached) — otherwise it is promoted to FULL, with the reason
- * (dump-plan.ts); a LOG point continues the open cycle's newest point (log-plan.ts).
+ * (dump-plan.ts); a LOG point continues the open cycle's newest point in any copy (log-plan.ts).
  * @throws CommserveDrError `LOG_NOT_POSSIBLE` when a LOG point has no usable base (before any SET folder exists).
  */
 async function planBackupType(job: Phase1Job, settings: Settings, engine: DatabaseEngine, upkeep: Omit<UpkeepOptions, 'jobSetName'> | null): Promise<void> {
   if (job.requestedType === BackupType.Log) {
-    const plan = await job.timed('plan', () => planLog(settings, engine));
+    // The hot-site's SETs count too: after a day the destination could not be written, the newest point is there (issue 15).
+    const hotSite = upkeep ? { s3: upkeep.s3, bucket: settings.HotSite.bucket, stateDirectory: settings.StateDirectory } : null;
+    const plan = await job.timed('plan', () => planLog(settings, engine, hotSite));
     if ('refuse' in plan) throw new CommserveDrError('LOG_NOT_POSSIBLE', `no LOG point taken: ${plan.refuse}`);
     job.logBase = plan.base;
     return;

@@ -8,7 +8,8 @@ import type { JobRecord } from '#core/job';
 
 /**
  * Formats the summary.
- * @param extra.durationsMs per-state wall times (ms) keyed by state name.
+ * @param extra.durationsMs per-state wall times (ms) keyed by state name; a phase-2 step that did not run (no hot-site
+ *   copy to validate, no archive copy made or failed, no prune result) shows `—`, whatever its state's time.
  */
 export function formatJobSummary(
   record: JobRecord,
@@ -25,7 +26,9 @@ export function formatJobSummary(
   row('integrity check', '', record.integrity === 'corrupt' && record.integrityFindings ? `corrupt: ${record.integrityFindings}` : record.integrity ?? 'not run');
   row('phase 1 (agent)', dur('RunPhase1'), record.copies.phase1Destination ? `${formatBytes(record.bytes)} → ${record.copies.phase1Destination}` : 'no SET written');
   row('  hot-site upload', '', record.copies.hotSite ? `→ ${record.copies.hotSite}` : 'not uploaded');
-  row('phase 2: validate', dur('ValidateSet'), record.copies.hotSite ? 'every file checked against the manifest' : 'not run');
+  // A step that did not run shows no duration (its state may still have passed through the state machine in a moment).
+  const ranFor = (state: string, ran: boolean) => (ran ? dur(state) : '—');
+  row('phase 2: validate', ranFor('ValidateSet', Boolean(record.copies.hotSite)), record.copies.hotSite ? 'every file checked against the manifest' : 'not run');
   const logWithCycle = record.backupType === 'LOG' && record.copies.hotSite && record.phase2 === 'not-run';
   const archive = record.copies.archive
     ? `→ ${record.copies.archive}`
@@ -34,9 +37,9 @@ export function formatJobSummary(
       : logWithCycle
         ? 'with its cycle: by the next FULL or DIFFERENTIAL (no archive job per LOG point)'
         : 'not run';
-  row('phase 2: archive', dur('ArchiveSet'), archive);
+  row('phase 2: archive', ranFor('ArchiveSet', Boolean(record.copies.archive) || record.phase2 === 'failed'), archive);
   const pruned = record.events.find((e) => e.code.startsWith('PRUNE'));
-  row('phase 2: prune', dur('PruneSets'), pruned ? pruned.message : record.phase2 === 'archived' ? 'not run' : 'not run (no archive copy)');
+  row('phase 2: prune', ranFor('PruneSets', pruned !== undefined), pruned ? pruned.message : record.phase2 === 'archived' ? 'not run' : 'not run (no archive copy)');
   row('RPO', '', describeRpo(record));
   row('report', dur('ReportJob'), record.jobId !== null ? `job record jobs/${String(record.jobId).padStart(3, '0')}.json` : '');
   if (extra.totalMs !== undefined) row('total', formatDuration(extra.totalMs), extra.hotSiteNote ?? '');

@@ -43,6 +43,10 @@ export function parseDateFilter(text: string, option: string): Date {
 
 /** The `--json` document of `history`. */
 export interface HistoryDocument {
+  /**
+   * `durationMs`: end − start, null when either is not known (a job killed and found later by the next job: its
+   * `endTime` is only a lower bound, see `endUnknown`).
+   */
   jobs: Array<JobRecord & { durationMs: number | null; source: Array<'local' | 'hot-site'> }>;
   hotSiteUnavailable: string | null;
 }
@@ -60,7 +64,7 @@ export async function collectHistory(settings: Settings, s3: S3Client | null, fi
       existing.source.push(source);
       return;
     }
-    const durationMs = r.startTime ? Date.parse(r.endTime) - Date.parse(r.startTime) : null;
+    const durationMs = r.startTime && !r.endUnknown ? Date.parse(r.endTime) - Date.parse(r.startTime) : null;
     byKey.set(key(r), { ...r, durationMs, source: [source] });
   };
   for (const r of readLocalRecords(settings)) add(r, 'local');
@@ -90,8 +94,11 @@ export function formatHistory(document: HistoryDocument): string {
       const copies = [j.copies.phase1Destination ? 'local' : null, j.copies.hotSite ? 'hot-site' : null, j.copies.archive ? 'archive' : null].filter(Boolean).join('+') || '—';
       const time = (t: string | null) => (t ? t.slice(0, 19).replace('T', ' ') : '—');
       const type = j.requestedType !== j.backupType ? `${j.backupType}*` : j.backupType;
+      // A killed job found later: its end is at or after the time shown (≥), and so is its duration.
+      const atLeast = j.endUnknown ? '≥' : '';
+      const duration = j.durationMs !== null ? formatDuration(j.durationMs) : j.endUnknown && j.startTime ? `≥ ${formatDuration(Date.parse(j.endTime) - Date.parse(j.startTime))}` : '—';
       lines.push(
-        `${String(j.jobId ?? '—').padEnd(6)} ${type.padEnd(13)} ${j.status.padEnd(34)} ${time(j.startTime).padEnd(20)} ${time(j.endTime).padEnd(20)} ${(j.durationMs === null ? '—' : formatDuration(j.durationMs)).padStart(10)} ${formatBytes(j.bytes).padStart(10)}  ${copies}${j.integrity === 'corrupt' ? '  CORRUPT DB' : ''}`,
+        `${String(j.jobId ?? '—').padEnd(6)} ${type.padEnd(13)} ${j.status.padEnd(34)} ${time(j.startTime).padEnd(20)} ${`${atLeast}${time(j.endTime)}`.padEnd(20)} ${duration.padStart(10)} ${formatBytes(j.bytes).padStart(10)}  ${copies}${j.integrity === 'corrupt' ? '  CORRUPT DB' : ''}`,
       );
       for (const e of j.events.filter((ev) => ev.level !== 'info')) lines.push(`       ${e.level === 'error' ? 'ERROR' : 'warning'} ${e.code}: ${e.message}`);
     }

@@ -26,7 +26,7 @@ import { pipeline } from 'node:stream/promises';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ssmClient } from '#agent/aws/clients';
 import type { RestorablePoint } from '#core/cycles';
-import { CommserveDrError, ConfigError, DatabaseError, describeError } from '#core/errors';
+import { CommserveDrError, ConfigError, DatabaseError, describeError, HotSiteError } from '#core/errors';
 import { fileContent, type Integrity, type Manifest } from '#core/manifest';
 import { RecoveryError } from '#core/recovery';
 import type { Settings } from '#core/settings';
@@ -41,8 +41,15 @@ import { DEFAULT_BACKUP_PATH_QUERY, DEFAULT_DATA_LOG_PATH_QUERY, dropDatabaseSta
 import type { ObserveTarget, StagedFile } from './fetch';
 import { applyStagedLogChain } from './log-chain-apply';
 
-/** Which SQLite integrity check a rebuild runs: `PRAGMA quick_check` or the full `PRAGMA integrity_check`. */
-export type IntegrityCheckMode = 'quick' | 'full';
+/**
+ * Which SQLite integrity check a rebuild asks for (`recover --integrity-check`): `auto` (recover's default) re-runs no
+ * check when the rebuilt image is one a backup-time check passed on, else the full check ({@link chooseIntegrityCheck});
+ * `quick` always `PRAGMA quick_check`; `full` always `PRAGMA integrity_check`.
+ */
+export type IntegrityCheckRequest = 'auto' | 'quick' | 'full';
+
+/** The SQLite check that ran on a rebuilt database: `PRAGMA quick_check`, `PRAGMA integrity_check`, or none (see {@link chooseIntegrityCheck}). */
+export type IntegrityCheckMode = 'quick' | 'full' | 'none';
 
 /** What {@link rebuildDatabase} produced. */
 export interface RebuiltDatabase {
@@ -67,7 +74,7 @@ export interface RebuiltDatabase {
  * quarter of the time on the sample CommServe). A pragma that throws SQLITE_CORRUPT / SQLITE_NOTADB is `corrupt`, any
  * other failure `check-failed`.
  */
-export function checkIntegrity(file: string, mode: IntegrityCheckMode = 'full'): Integrity {
+export function checkIntegrity(file: string, mode: 'quick' | 'full' = 'full'): Integrity {
   const started = performance.now();
   let db: Database.Database | undefined;
   try {
@@ -85,24 +92,28 @@ export function checkIntegrity(file: string, mode: IntegrityCheckMode = 'full'):
 }
 
 /**
- * The check a rebuild runs. `requested` `full` (recover `--integrity-check full`, and `verify`) is always the full
- * `PRAGMA integrity_check`. `quick` (recover's default) runs `PRAGMA quick_check` only when both hold:
- * - the rebuilt file is proven bit-identical to the image that was backed up — its SHA-256 equals the one recorded at
- *   backup time (the FULL's SHA-256 in its manifest, or the reconstructed database's SHA-256 recorded in the
- *   DIFFERENTIAL), and
- * - that SET's manifest says `integrity.status` `ok`: the full `PRAGMA integrity_check` already ran at backup time and
- *   found nothing — for a FULL on its dump itself (exactly these bytes), for a DIFFERENTIAL on the live database the
- *   image was snapshotted from during the same job;
- * otherwise the full check runs. `quick_check` still proves the file opens as a database and its b-trees and pages
- * are sound; what it skips (index ↔ table consistency) cannot have changed in a byte-identical file.
+ * The check a rebuild runs (issue 15). `full` (recover `--integrity-check full`, and `verify`) always runs the full
+ * `PRAGMA integrity_check`, `quick` always `PRAGMA quick_check`. `auto` (recover's default) runs none only when all hold:
+ * - the rebuilt file is proven bit-identical to the image that was backed up: its SHA-256, computed from the bytes
+ *   written, equals the one recorded at backup time (`identical`), and
+ * - the backup job of that image recorded that its full `PRAGMA integrity_check` passed on exactly that image
+ *   (`integrity.status` `ok` and `integrity.checkedSha256` = this SHA-256: a FULL's check runs on its own dump; a
+ *   DIFFERENTIAL's on the live database, recorded only when it read the same state as the dump);
+ * otherwise — a LOG point (no check at backup), an image no check covered, an older manifest — the full check runs.
+ * @param sha256 SHA-256 of the rebuilt database (lowercase hex).
  */
-export function chooseIntegrityCheck(requested: IntegrityCheckMode, identical: boolean, backedUp: Manifest): { mode: IntegrityCheckMode; reason: string } {
+export function chooseIntegrityCheck(requested: IntegrityCheckRequest, identical: boolean, backedUp: Manifest, sha256: string): { mode: IntegrityCheckMode; reason: string } {
   if (requested === 'full') return { mode: 'full', reason: 'PRAGMA integrity_check: full check requested' };
-  if (!identical) return { mode: 'full', reason: 'PRAGMA integrity_check: the rebuilt database is not proven identical to the backed-up image' };
-  if (backedUp.integrity.status !== 'ok') return { mode: 'full', reason: `PRAGMA integrity_check: the backup-time integrity check of ${backedUp.setName} was ${backedUp.integrity.status}` };
+  if (requested === 'quick') return { mode: 'quick', reason: 'PRAGMA quick_check: requested (--integrity-check quick)' };
+  const full = (why: string) => ({ mode: 'full' as const, reason: `PRAGMA integrity_check: ${why}` });
+  if (!identical) return full('the rebuilt database is not proven identical to the backed-up image');
+  if (backedUp.integrity.status !== 'ok') return full(`the backup-time integrity check of ${backedUp.setName} was ${backedUp.integrity.status}`);
+  if (backedUp.integrity.checkedSha256 !== sha256) {
+    return full(`no backup-time check covered this image (${backedUp.setName}, ${backedUp.backupType}: its check ${backedUp.integrity.checkedSha256 ? `ran on the image with SHA-256 ${backedUp.integrity.checkedSha256}` : 'recorded no image it ran on'})`);
+  }
   return {
-    mode: 'quick',
-    reason: `PRAGMA quick_check: bit-identical (SHA-256) to the image backed up in ${backedUp.setName}, whose full PRAGMA integrity_check passed at backup time`,
+    mode: 'none',
+    reason: `not re-run: the rebuilt database's SHA-256 ${sha256} is the image on which PRAGMA integrity_check passed in backup job ${backedUp.jobId} (${backedUp.setName}, ${backedUp.backupType}); --integrity-check full runs it again`,
   };
 }
 
@@ -176,7 +187,17 @@ export class StreamedRebuild {
   /** Set once the FULL is staged: the files hashed, the DIFF's header, the SHA-256 of FULL + DIFF. */
   result?: { fullPath: string; diffPath: string; header: DifferentialHeader; sha256: string };
 
-  constructor(private readonly point: RestorablePoint) {}
+  /**
+   * @param options.verifyFullThroughImage the FULL's bytes are verified by the SHA-256 of FULL + DIFF alone (one hash
+   *   per byte instead of two, issue 15): it must equal the reconstructed SHA-256 the DIFFERENTIAL recorded, else the
+   *   FULL copy is treated as damaged (HotSiteError `CHECKSUM_MISMATCH`, the next copy is read). That proves every
+   *   byte of the FULL the rebuilt database holds; pages the DIFF replaces are not checked — they are not restored.
+   *   `recover` sets it; `verify` (which reports on the copies themselves) does not.
+   */
+  constructor(
+    private readonly point: RestorablePoint,
+    private readonly options: { verifyFullThroughImage?: boolean } = {},
+  ) {}
 
   /** `stagePoint`'s `observe`: a hasher for the point's FULL dump when the point has a SQLite DIFFERENTIAL. */
   readonly observe = async (target: ObserveTarget): Promise<ContentObserver | undefined> => {
@@ -191,23 +212,36 @@ export class StreamedRebuild {
     const header = await readDifferentialHeader(diff.path);
     const fullSha256 = fileContent(target.file).sha256;
     if (header.baseJobId !== full.jobId || header.baseSha256 !== fullSha256) throw diffWrongBase(diffManifest.setName, diff.file, header, full, fullSha256);
+    const recorded = diffManifest.database.details.reconstructedSha256;
+    if (typeof recorded === 'string' && recorded !== header.sha256) {
+      throw new DatabaseError('DIFF_CORRUPT', `${diffManifest.setName}/${diff.file} records the reconstructed SHA-256 ${header.sha256.slice(0, 12)}…, its manifest ${recorded.slice(0, 12)}…: refusing to restore it`);
+    }
     const hasher = await DifferentialImageHasher.open(diff.path, header);
     const fullPath = target.path;
+    const throughImage = this.options.verifyFullThroughImage === true && !target.file.compression;
     return {
       update: (chunk) => hasher.update(chunk),
       finish: async () => {
         const { sha256 } = await hasher.finish();
+        if (throughImage && sha256 !== header.sha256) {
+          throw new HotSiteError(
+            'CHECKSUM_MISMATCH',
+            `${target.setName}/${target.file.name}: with the pages of ${diffManifest.setName}/${diff.file} (verified) it gives SHA-256 ${sha256.slice(0, 16)}…, not the ${header.sha256.slice(0, 16)}… the DIFFERENTIAL recorded: this copy of the FULL is damaged`,
+            { context: { expected: header.sha256, actual: sha256 } },
+          );
+        }
         this.result = { fullPath, diffPath: diff.path, header, sha256 };
       },
       abort: () => hasher.close(),
+      ...(throughImage ? { verifiedThrough: `its bytes with ${diffManifest.setName}'s pages give the SHA-256 of the database ${diffManifest.setName} recorded (${header.sha256})` } : {}),
     };
   };
 }
 
 /** Options of {@link rebuildDatabase}. */
 export interface RebuildOptions {
-  /** `quick` (default): `PRAGMA quick_check` when allowed (see {@link chooseIntegrityCheck}); `full`: always the full check. */
-  integrityCheck?: IntegrityCheckMode;
+  /** `auto` (default): no check when a backup-time check covered the image, else the full one; `quick`, `full` (see {@link chooseIntegrityCheck}). */
+  integrityCheck?: IntegrityCheckRequest;
   /** The {@link StreamedRebuild} passed to `stagePoint` (its SHA-256 of FULL + DIFF spares reading the FULL again). */
   streamed?: StreamedRebuild;
   /** fsync the rebuilt file (default true: it is about to be installed; a trial restore's scratch copy needs none). */
@@ -288,8 +322,8 @@ export async function rebuildDatabase(
     const rebuildMs = performance.now() - started;
     const syncing = options.sync === false ? Promise.resolve() : syncFile(workFile);
     syncing.catch(() => undefined);
-    const integrityCheck = chooseIntegrityCheck(options.integrityCheck ?? 'quick', sha256 === recordedSha256, backedUp);
-    const integrity = checkIntegrity(workFile, integrityCheck.mode);
+    const integrityCheck = chooseIntegrityCheck(options.integrityCheck ?? 'auto', sha256 === recordedSha256, backedUp, sha256);
+    const integrity: Integrity = integrityCheck.mode === 'none' ? { status: 'ok', messages: [], durationMs: 0 } : checkIntegrity(workFile, integrityCheck.mode);
     await syncing;
     const { size } = statSync(workFile);
     return {

@@ -59,6 +59,11 @@ export interface StagedFile {
    * `sha256`), and what `path` holds: the decompressed content (recovery staging) or the stored bytes (`fetch`).
    */
   compressed?: { algorithm: 'brotli'; bytes: number; sha256: string; pathHolds: 'content' | 'stored' };
+  /**
+   * Present when the bytes were verified through another digest than their own SHA-256 (a FULL through the SHA-256 of
+   * FULL + DIFF, `StreamedRebuild`): `sha256` is then the manifest's, and this says how they were proven.
+   */
+  verifiedThrough?: string;
 }
 
 /** Target of {@link StageOptions.observe}: the file about to be downloaded, and what is known and staged so far. */
@@ -250,6 +255,7 @@ export async function stagePoint(options: StageOptions): Promise<StageOutcome> {
       bytes: result.bytes,
       sha256: result.sha256,
       ...(file.compression ? { compressed: { algorithm: file.compression.algorithm, bytes: result.stored.bytes, sha256: result.stored.sha256, pathHolds: result.kept } } : {}),
+      ...(result.verifiedThrough ? { verifiedThrough: result.verifiedThrough } : {}),
     });
     options.logger?.info({ key: object.key, bytes: result.stored.bytes, ...(file.compression ? { contentBytes: result.bytes } : {}) }, 'downloaded and verified');
   };

@@ -257,10 +257,20 @@ export async function plannedObjects(view: HotSiteView, point: RestorablePoint, 
   return out;
 }
 
+/**
+ * The one moment a point is shown at everywhere (the plan's "Restore point" line, the report's "Point" line, `--json`):
+ * its newest SET's `pointTime` (the captured database state, ISO-8601 UTC), else that job's end time for a manifest
+ * older than `pointTime`; null while the manifest is not readable (archived, not restored yet).
+ */
+export function pointTimeOf(view: HotSiteView, point: RestorablePoint): string | null {
+  const manifest = view.get(point.jobId)?.manifest;
+  return manifest?.pointTime ?? manifest?.endTime ?? null;
+}
+
 /** Builds the plan for a point. */
 export async function buildPlan(view: HotSiteView, point: RestorablePoint, filter: FileFilter, tier: RetrievalTier, deep = false): Promise<RecoveryPlan> {
   const objects = await plannedObjects(view, point, filter, deep);
-  return makePlan(point, objects, tier, view.get(point.jobId)!.manifest?.endTime ?? null);
+  return makePlan(point, objects, tier, pointTimeOf(view, point));
 }
 
 /**

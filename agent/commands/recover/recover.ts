@@ -6,8 +6,9 @@
  * pending) → download every needed file into `<to>/.commserve-dr-staging/` verifying size and SHA-256 (a
  * compressed dump decompressed on the way and its content verified too; the DIFFERENTIAL before the FULL, whose
  * download also hashes FULL + DIFF) → check the DIFFERENTIAL belongs to the FULL → rebuild the database in the staging
- * directory (the staged FULL renamed, the DIFF's pages written in place) and check its integrity (`PRAGMA
- * quick_check` when proven identical to a backed-up image whose full check passed, else `PRAGMA integrity_check`) → only
+ * directory (the staged FULL renamed, the DIFF's pages written in place) and check its integrity (none when proven
+ * bit-identical to the image the backup job's full check passed on, as its manifest records; else `PRAGMA
+ * integrity_check`; `--integrity-check` forces one) → only
  * then change the target: install the database by rename, import the registry export(s), copy the firewall files
  * (only with `firewall`) → write the report (`<to>/commserve-dr-recovery-report.{json,txt}`) → remove the staging
  * directory. Any failure before the install leaves the target as it was.
@@ -24,7 +25,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RestorablePoint } from '#core/cycles';
 import { CommserveDrError, describeError, ExitCode, UsageError } from '#core/errors';
@@ -37,14 +38,14 @@ import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engin
 import { targetLabel } from '#agent/engines/sqlserver/session';
 import { FileHiveStore, findMachineBoundSecrets, parseRegFile, RegHive, type RegistryStore, type RegOperation } from '#agent/registry/index';
 import { FIREWALL_FILES } from '#agent/commands/backup/set-files';
-import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, StreamedRebuild, type IntegrityCheckMode, type RecoveredSqlServer } from './database';
+import { rebuildDatabase, recoverSqlServerPoint, sqlServerDeps, StreamedRebuild, type IntegrityCheckRequest, type RecoveredSqlServer } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type StagedFile } from './fetch';
-import { assertNamedManifestUsable, discoverForCommand, readCopyObject, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
+import { assertNamedManifestUsable, discoverForCommand, pointTimeOf, readCopyObject, sourceObject, unreachableWarnings, type FileFilter, type HotSiteView } from './plan';
 import { choosePointFromCopies, withOlderPoints, type OlderPoint } from './choose';
 import { readVerifications } from './verify';
 import { runPreflight, type PreflightConfig } from './preflight';
 import { choosePointAt, formatAt, type AtReport } from './at';
-import { assertWritableFilePath, describeChange, describeUndone, existingTargetFiles, TargetGuard, undoInterruptedRecovery, type ExistingTargetFile } from './target';
+import { asideName, assertWritableFilePath, describeChange, describeUndone, existingTargetFiles, TargetGuard, undoInterruptedRecovery, type ExistingTargetFile } from './target';
 import { faultPoint } from '#agent/faults';
 import { onInterrupt, removeLeftover } from '#agent/shutdown';
 import { formatRecovery, registryDiff, targetStateLine, writeRecoveryReport, type RecoveryDocument, type TargetChangesReport } from './report';
@@ -86,12 +87,12 @@ export interface RecoverOptions extends ArchiveOptions {
    */
   force?: boolean;
   /**
-   * SQLite integrity check of the rebuilt database (`--integrity-check`): `quick` (default) runs `PRAGMA quick_check`
-   * when the rebuilt file is proven bit-identical to the backed-up image (SHA-256 as recorded at backup) and that
-   * SET's backup-time `PRAGMA integrity_check` was `ok` — the full check already ran on that image then — and the
-   * full `PRAGMA integrity_check` otherwise; `full` always runs the full check (`chooseIntegrityCheck`).
+   * SQLite integrity check of the rebuilt database (`--integrity-check`): `auto` (default) runs none when the rebuilt
+   * file is proven bit-identical (SHA-256) to an image on which the backup job's full `PRAGMA integrity_check` passed —
+   * the manifest records that image's SHA-256 (`integrity.checkedSha256`) — and the full `PRAGMA integrity_check`
+   * otherwise; `quick` always runs `PRAGMA quick_check`; `full` always the full check (`chooseIntegrityCheck`).
    */
-  integrityCheck?: IntegrityCheckMode;
+  integrityCheck?: IntegrityCheckRequest;
   /** Show the plan and the registry changes; change nothing (no restore requested, nothing downloaded). */
   dryRun?: boolean;
   /** Database file to create or replace (default `<to>/commserv.db`). */
@@ -134,6 +135,53 @@ export interface SqlServerRecoveryReport {
 
 /** The recovery document with the SQL Server details (null for an SQLite point). */
 export type RecoveryDocumentWithSqlServer = RecoveryDocument & { sqlServer?: SqlServerRecoveryReport | null; pointInTime?: AtReport | null };
+
+/**
+ * A recovery document with every key present, as a run starts (status `failed` until it ends otherwise; `exitCode` 1
+ * until `finish` sets it): success and failure print the same shape.
+ */
+function recoveryDocument(init: Pick<RecoveryDocument, 'dryRun' | 'target' | 'durationsMs'>): RecoveryDocumentWithSqlServer {
+  return {
+    command: 'recover',
+    exitCode: ExitCode.Failure,
+    status: 'failed',
+    dryRun: init.dryRun,
+    startedAt: new Date().toISOString(),
+    endedAt: '',
+    target: init.target,
+    point: null,
+    pointInTime: null,
+    passedOver: [],
+    copies: null,
+    plan: null,
+    preflight: null,
+    pending: [],
+    database: null,
+    registry: null,
+    firewall: null,
+    checksums: [],
+    machineBoundSecrets: [],
+    registryDiff: null,
+    warnings: [],
+    error: null,
+    durationsMs: init.durationsMs,
+    reportFiles: null,
+    sqlServer: null,
+    targetChanges: { movedAside: [], installed: [], undone: [], left: [], earlierInterruptedUndone: [] },
+  };
+}
+
+/**
+ * The `recover --json` document of a recover that stopped before it could start (a usage error such as an empty
+ * `--to`, settings that do not load): the same keys as every other recover document, status `failed`, the error and
+ * the exit code; nothing was read or changed.
+ * @param to the `--to` directory as given (resolved), or null when there is none.
+ */
+export function failedRecoveryDocument(error: { code: string; message: string }, exitCode: number, to: string | null): RecoveryDocumentWithSqlServer {
+  const now = new Date().toISOString();
+  const doc = recoveryDocument({ dryRun: false, target: { directory: to ?? '', database: '', registry: '', firewallDirectory: null }, durationsMs: {} });
+  return { ...doc, exitCode, endedAt: now, error: { ...error } };
+}
 
 /**
  * The `Database` setting as the target of a SQL Server recovery.
@@ -205,7 +253,7 @@ function pointOf(point: RestorablePoint, view: HotSiteView): RecoveryDocument['p
     sets: point.sets.map((s) => s.setName),
     full: point.full.setName,
     differential: point.differential?.setName ?? null,
-    pointInTime: view.get(point.jobId)?.manifest?.pointTime ?? view.get(point.jobId)?.manifest?.endTime ?? null,
+    pointInTime: pointTimeOf(view, point),
   };
 }
 
@@ -280,35 +328,16 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       durations[name] = Math.round(performance.now() - t);
     }
   };
-  const doc: RecoveryDocumentWithSqlServer = {
-    command: 'recover',
-    status: 'failed',
+  const doc = recoveryDocument({
     dryRun: options.dryRun ?? false,
-    startedAt: new Date().toISOString(),
-    endedAt: '',
     target: {
       directory: to,
       database: targetDb,
       registry: store instanceof FileHiveStore ? `file hive ${store.hiveFile}` : store.kind,
       firewallDirectory: options.firewall ? firewallDir : null,
     },
-    point: null,
-    plan: null,
-    preflight: null,
-    pending: [],
-    database: null,
-    registry: null,
-    firewall: null,
-    checksums: [],
-    machineBoundSecrets: [],
-    registryDiff: null,
-    warnings: [],
-    error: null,
     durationsMs: durations,
-    reportFiles: null,
-    sqlServer: null,
-    targetChanges: { movedAside: [], installed: [], undone: [], left: [], earlierInterruptedUndone: [] },
-  };
+  });
   const changes = doc.targetChanges as TargetChangesReport;
   const guard = new TargetGuard(to);
   let installed = false;
@@ -324,9 +353,11 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
   const finish = async (exitCode: ExitCode): Promise<CommandResult<RecoveryDocumentWithSqlServer>> => {
     durations.total = Math.round(performance.now() - started);
     doc.endedAt = new Date().toISOString();
+    doc.exitCode = exitCode;
     if (doc.status === 'recovered' || changes.left.length > 0 || doc.sqlServer || (installed && doc.status === 'failed' && !changes.undone.length)) {
       try {
         await mkdir(to, { recursive: true });
+        await keepEarlierReports();
         await writeRecoveryReport(doc, join(to, REPORT_JSON), join(to, REPORT_TEXT));
         if (doc.sqlServer) await writeFile(join(to, REPORT_TEXT), text());
       } catch (error) {
@@ -436,8 +467,9 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       return await finish(ExitCode.Success);
     }
 
-    // The FULL's download also computes the SHA-256 of FULL + DIFF (SQLite), so the rebuild does not read it again.
-    const streamed = new StreamedRebuild(point);
+    // The FULL's download also computes the SHA-256 of FULL + DIFF (SQLite), so the rebuild does not read it again;
+    // that one SHA-256 also verifies the FULL's bytes (one hash per byte, issue 15; a mismatch = that copy damaged).
+    const streamed = new StreamedRebuild(point, { verifyFullThroughImage: true });
     const outcome = await timed('stage', () =>
       stagePoint({ ...options, view, point, stagingDir, filter, checkChain: true, logger: options.logger, syncFiles: 'during', observe: streamed.observe }).catch(async (error: unknown) => {
         throw await withOlderPoints(error, view, point, filter, otherPointCommand);
@@ -460,6 +492,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
       sha256: f.sha256,
       verified: true as const,
       ...(f.compressed ? { stored: { algorithm: f.compressed.algorithm, bytes: f.compressed.bytes, sha256: f.compressed.sha256 } } : {}),
+      ...(f.verifiedThrough ? { verifiedThrough: f.verifiedThrough } : {}),
     }));
 
     const pointManifest = outcome.manifests.get(point.sets.at(-1)!.setName)!;
@@ -516,7 +549,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     } else {
       // SQLite: everything below the staging directory so far. Rebuild and check before touching the target.
       const work = join(stagingDir, 'restore', 'commserv.db');
-      const rebuilt = await timed('database', () => rebuildDatabase(point, outcome.manifests, outcome.files, work, { integrityCheck: options.integrityCheck ?? 'quick', streamed }));
+      const rebuilt = await timed('database', () => rebuildDatabase(point, outcome.manifests, outcome.files, work, { integrityCheck: options.integrityCheck ?? 'auto', streamed }));
       durations.rebuild = rebuilt.durationsMs.rebuild;
       durations.integrity = rebuilt.durationsMs.integrity;
       doc.database = {
@@ -600,6 +633,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     options.logger?.error({ code: doc.error.code }, doc.error.message);
     const sqlServerChanged = installed && fullEngineIsSqlServer(doc);
     await undo();
+    if (e?.code === 'TARGET_WRITE_FAILED') doc.error.message = targetWriteMessage(to, e, targetStateLine(doc));
     if (sqlServerChanged && e?.code !== 'RESTORE_FAILED') doc.warnings.push('the SQL Server database was RESTOREd before the failure; the registry or firewall step did not complete');
     if (!sqlServerChanged) installed = false;
     return await finish(e?.exitCode ?? ExitCode.Failure);
@@ -607,10 +641,35 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     unregister();
   }
 
+  /**
+   * An earlier recovery's report in the target is moved aside like the other files (`<name>.before-recovery-<UTC
+   * timestamp>`, never overwritten or deleted) before this run's report is written, and named in it.
+   */
+  async function keepEarlierReports(): Promise<void> {
+    for (const name of [REPORT_JSON, REPORT_TEXT]) {
+      const path = join(to, name);
+      if (!existsSync(path)) continue;
+      const movedTo = asideName(path, guard.stamp);
+      await rename(path, movedTo);
+      changes.movedAside.push({ path, movedTo });
+    }
+  }
+
   /** Records a file moved aside in the document. */
   async function recordAside(movedTo: string | undefined, path: string): Promise<void> {
     if (movedTo) changes.movedAside.push({ path, movedTo });
   }
+}
+
+/**
+ * The message of a recovery whose target cannot be written (disk full, read-only…): the target directory, the file
+ * and the reason, that the copies were not at fault (none was skipped or blamed for it), what became of the target
+ * (`state`, said after the roll-back), and what to do.
+ */
+function targetWriteMessage(to: string, error: CommserveDrError, state: string): string {
+  const full = ['ENOSPC', 'EDQUOT'].includes(String(error.context.fsCode));
+  const fix = full ? `free space in ${to}, or recover into a directory with more room` : `make ${to} writable, or recover into another directory`;
+  return `the recovery target ${to} could not be written: ${error.message}. The copies read were not at fault (none was skipped for this). ${state} ${fix[0].toUpperCase()}${fix.slice(1)}.`;
 }
 
 /** The copies found damaged and the older points offered, when the error is about a point without an intact copy. */

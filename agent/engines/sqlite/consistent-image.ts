@@ -44,6 +44,13 @@ export interface ConsistentImage {
   pageSize: number;
   /** Pages of the database at that moment (pages beyond, in the file, are not part of it). */
   pageCount: number;
+  /**
+   * `live` only: SQLite's file change counter (header bytes 24–27) of the state read, taken under the read transaction.
+   * In a rollback-journal database every commit increments it (SQLite's own readers detect a changed file by it), so
+   * another reader that saw the same value under its own read transaction saw exactly these pages (issue 15: which
+   * bytes a DIFFERENTIAL's integrity check covered).
+   */
+  changeCounter?: number;
   /** Milliseconds spent making the image readable (the snapshot; ~0 in place). */
   preparedMs: number;
   /** Moment the image is the database's (ISO-8601 UTC), set by {@link release}: the end of the read, or of the snapshot. */
@@ -70,6 +77,13 @@ function pagesOf(header: Buffer, fileBytes: number, pageSize: number): number {
   return valid ? inHeader : Math.floor(fileBytes / pageSize);
 }
 
+/** Page size from a database header (bytes 16–17; 1 means 65536). @throws Error when it is not an SQLite header. */
+function pageSizeOf(header: Buffer, file: string): number {
+  if (header.toString('latin1', 0, 16) !== 'SQLite format 3\0') throw new Error(`${basename(file)} is not an SQLite database (bad header)`);
+  const raw = header.readUInt16BE(16);
+  return raw === 1 ? 65536 : raw;
+}
+
 async function openLive(options: ConsistentImageOptions, live: LiveDatabase, started: number): Promise<ConsistentImage | null> {
   let begun: boolean;
   try {
@@ -82,7 +96,9 @@ async function openLive(options: ConsistentImageOptions, live: LiveDatabase, sta
     const handle = await live.fileHandle();
     const header = Buffer.alloc(100);
     await handle.read(header, 0, 100, 0);
-    const { pageSize } = readSqliteHeader(options.sourceDb);
+    // From the header read through the kept descriptor: opening and closing another descriptor of the file here
+    // (as readSqliteHeader does) would drop the process's POSIX locks on it — the read transaction's SHARED lock too.
+    const pageSize = pageSizeOf(header, options.sourceDb);
     const fileBytes = (await handle.stat()).size;
     const pageCount = pagesOf(header, fileBytes, pageSize);
     if (pageCount * pageSize > fileBytes) throw new Error(`the header counts ${pageCount} pages, the file holds ${Math.floor(fileBytes / pageSize)}`);
@@ -92,6 +108,7 @@ async function openLive(options: ConsistentImageOptions, live: LiveDatabase, sta
       handle,
       pageSize,
       pageCount,
+      changeCounter: header.readUInt32BE(24),
       preparedMs: performance.now() - started,
       release: async () => {
         if (!released) {

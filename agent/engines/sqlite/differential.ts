@@ -23,6 +23,12 @@
  * | 128 | (4 + page size) × records | page records in ascending page order: page number (1-based, uint32), then the page's bytes |
  * | 128 + (4 + page size) × records | 32 | trailer: SHA-256 of every byte before it |
  *
+ * **Version 2** (LOG points only, `log-point.ts`; issue 17): the same layout, but bytes 40–71 hold the *page-digest
+ * root* of the reconstructed database (`page-digester.ts`: SHA-256 over every page's SHA-256) instead of the SHA-256
+ * of its bytes — the LOG dump computes every page's digest anyway, and a second pass over every byte made it
+ * hash-bound. Readers of this version verify the root; a DIFFERENTIAL is always version 1, and the DIFF appliers
+ * refuse version 2. An agent that only knows version 1 refuses version 2 ("unsupported format version").
+ *
  * Every page numbered above the base page count is always present (new pages); a database that shrank
  * (e.g. after `VACUUM`) is expressed by a new page count below the base page count. Size:
  * 160 + records × (4 + page size) bytes — 0.1 % above the changed pages themselves at 4 KiB pages.
@@ -57,8 +63,10 @@ import { openConsistentImage, type ConsistentImage, type LiveDatabase } from './
 
 /** Magic of a DIFF dump (bytes 0–7). */
 export const DIFF_MAGIC = 'CSDRDF01';
-/** Current (and only) DIFF format version (bytes 8–9). */
+/** DIFF format version (bytes 8–9) of DIFFERENTIALs, and of LOG points written before version 2. */
 export const DIFF_VERSION = 1;
+/** Format version of LOG points whose bytes 40–71 are the page-digest root of the reconstructed database. */
+export const DIFF_VERSION_PAGE_ROOT = 2;
 /** DIFF header length in bytes; page records start at this offset. */
 export const DIFF_HEADER_BYTES = 128;
 /** DIFF trailer length in bytes (SHA-256 of everything before it). */
@@ -176,6 +184,8 @@ export interface DifferentialResult {
   durationMs: number;
   /** Of which the snapshot took, milliseconds. */
   snapshotMs: number;
+  /** The file change counter of the state read, when read in place (see `ConsistentImage.changeCounter`). */
+  changeCounter?: number;
 }
 
 function checkJobId(value: number, what: string): void {
@@ -330,6 +340,7 @@ export async function writeDifferential(options: WriteDifferentialOptions): Prom
       sha256: sha.toString('hex'),
       durationMs: performance.now() - started,
       snapshotMs,
+      ...(image.changeCounter !== undefined ? { changeCounter: image.changeCounter } : {}),
     };
   } catch (error) {
     await out?.close().catch(() => undefined);
@@ -351,8 +362,13 @@ export async function writeDifferential(options: WriteDifferentialOptions): Prom
 
 /** Header of a DIFF dump, as returned by {@link readDifferentialHeader}. */
 export interface DifferentialHeader {
-  /** Format version (1). */
+  /** Format version ({@link DIFF_VERSION} or, LOG points only, {@link DIFF_VERSION_PAGE_ROOT}). */
   version: number;
+  /**
+   * What {@link sha256} is: `sha256`, the SHA-256 of the reconstructed database's bytes (version 1); `page-root`, its
+   * page-digest root (version 2, `page-digester.ts`).
+   */
+  identity: 'sha256' | 'page-root';
   /** Page size, bytes. */
   pageSize: number;
   /** Page count of the base FULL. */
@@ -363,7 +379,7 @@ export interface DifferentialHeader {
   baseJobId: number;
   /** Job id of the DIFFERENTIAL. */
   jobId: number;
-  /** SHA-256 of the reconstructed database, lowercase hex. */
+  /** Identity of the reconstructed database, lowercase hex: its SHA-256, or its page-digest root ({@link identity}). */
   sha256: string;
   /** Number of page records. */
   records: number;
@@ -398,7 +414,7 @@ export async function readDifferentialHeader(diffFile: string): Promise<Differen
     await readFully(fh, header, 0, header.length, 0);
     if (header.toString('latin1', 0, 8) !== DIFF_MAGIC) throw corrupt(diffFile, `bad magic (not a ${DIFF_MAGIC} file)`);
     const version = header.readUInt16BE(8);
-    if (version !== DIFF_VERSION) throw corrupt(diffFile, `unsupported format version ${version} (this agent reads ${DIFF_VERSION})`);
+    if (version !== DIFF_VERSION && version !== DIFF_VERSION_PAGE_ROOT) throw corrupt(diffFile, `unsupported format version ${version} (this agent reads ${DIFF_VERSION} and ${DIFF_VERSION_PAGE_ROOT})`);
     if (header.readUInt16BE(10) !== DIFF_HEADER_BYTES) throw corrupt(diffFile, `unexpected header length ${header.readUInt16BE(10)}`);
     const pageSize = header.readUInt32BE(12);
     if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) throw corrupt(diffFile, `impossible page size ${pageSize}`);
@@ -410,6 +426,7 @@ export async function readDifferentialHeader(diffFile: string): Promise<Differen
     }
     const parsed: DifferentialHeader = {
       version,
+      identity: version === DIFF_VERSION_PAGE_ROOT ? 'page-root' : 'sha256',
       pageSize,
       basePageCount: header.readUInt32BE(16),
       pageCount: header.readUInt32BE(20),
@@ -456,6 +473,11 @@ export async function readDifferentialHeader(diffFile: string): Promise<Differen
   } finally {
     await fh.close().catch(() => undefined);
   }
+}
+
+/** A DIFFERENTIAL is always version 1: a version-2 file is a LOG point's dump, applied only as part of a LOG chain. */
+function refuseLogDump(diffFile: string, header: DifferentialHeader): void {
+  if (header.identity !== 'sha256') throw corrupt(diffFile, `format version ${header.version} is a LOG point's dump (page-digest root), not a DIFFERENTIAL`);
 }
 
 /** Options of {@link restoreFullPlusDifferential}. */
@@ -515,6 +537,7 @@ export async function restoreFullPlusDifferential(options: RestoreDifferentialOp
     throw new DatabaseError('RESTORE_WRITE_FAILED', `restore target ${basename(target)} is one of the source files`);
   }
   const diff = await readDifferentialHeader(diffFile);
+  refuseLogDump(diffFile, diff);
   const full = readSqliteHeader(fullDump);
   const fullBytes = (await stat(fullDump)).size;
   const wrongBase = (why: string) =>
@@ -655,9 +678,10 @@ export class DifferentialImageHasher {
 
   /**
    * Opens the DIFF for reading.
-   * @throws DatabaseError `DIFF_CORRUPT` when it cannot be opened.
+   * @throws DatabaseError `DIFF_CORRUPT` when it cannot be opened or is a LOG point's dump (version 2).
    */
   static async open(diffFile: string, header: DifferentialHeader): Promise<DifferentialImageHasher> {
+    refuseLogDump(diffFile, header);
     let fh: FileHandle;
     try {
       fh = await open(diffFile, 'r');
@@ -795,6 +819,7 @@ export async function applyDifferentialInPlace(options: ApplyInPlaceOptions): Pr
   const started = performance.now();
   const { file, diffFile, header } = options;
   const { pageSize, pageCount, basePageCount } = header;
+  refuseLogDump(diffFile, header);
   const wrongBase = (why: string) => new DatabaseError('DIFF_WRONG_BASE', `${basename(diffFile)} does not apply to ${basename(file)}: ${why}`, { context: { diffBaseJobId: header.baseJobId, diffJobId: header.jobId } });
   let fh: FileHandle | undefined;
   let diffFh: FileHandle | undefined;

@@ -3,10 +3,17 @@
  * consistent snapshot, checked end to end with the SHA-256 of the reconstructed database.
  *
  * ## The LOG dump `commserv_LOG_<jobId>.dmp`
- * Exactly the DIFF format `CSDRDF01` (see `differential.ts`), with the **previous point** as its base instead of the
- * FULL: base page count = the previous point's page count, base job id = the previous point's job id, base SHA-256 =
- * the SHA-256 of the previous point's reconstructed database. Applying LOG k to the database of point k−1 gives point
- * k, whose SHA-256 is in the header; the same reader validates it (`readDifferentialHeader`).
+ * The DIFF format `CSDRDF01` (see `differential.ts`), version 2, with the **previous point** as its base instead of
+ * the FULL: base page count = the previous point's page count, base job id = the previous point's job id, base
+ * identity (bytes 76–107) = the previous point's recorded identity. Applying LOG k to the database of point k−1 gives
+ * point k, whose identity is in the header (bytes 40–71); the same reader validates it (`readDifferentialHeader`).
+ *
+ * The identity of a point (version 2) is its **page-digest root** (`page-digester.ts`): SHA-256 over the full SHA-256
+ * of every page, which the dump computes anyway to find the changed pages — so every byte of the database is hashed
+ * once, on two threads, instead of twice (a page digest plus the SHA-256 of the whole file) on one. LOG points
+ * written before (version 1) carry the SHA-256 of the whole database; both are verified end to end by
+ * {@link applyLogChainInPlace}. The FULL's and a DIFFERENTIAL's identity stay the SHA-256 of their bytes (a LOG's
+ * base identity is whatever its predecessor recorded).
  *
  * ## The previous point's page state without a page-hash table per point: the overlay `commserv_LOG_<jobId>.pagehashes`
  * Format `CSDRPO01`, version 1 (all integers big-endian):
@@ -38,6 +45,7 @@
  * See docs/ARCHITECTURE.md for the measured ratios.
  */
 import { randomBytes, createHash } from 'node:crypto';
+import { FULL_PAGE_DIGEST_BYTES, fileIdentities, PageDigester, pageDigestRoot } from './page-digester';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DatabaseError } from '#core/errors';
@@ -59,7 +67,7 @@ import {
   DIFF_MAGIC,
   DIFF_RECORD_PREFIX_BYTES,
   DIFF_TRAILER_BYTES,
-  DIFF_VERSION,
+  DIFF_VERSION_PAGE_ROOT,
   readDifferentialHeader,
   removeDatabaseFiles,
 } from './differential';
@@ -86,7 +94,7 @@ export interface LogPredecessor {
   jobId: number;
   /** Page count of the previous point's database. */
   pageCount: number;
-  /** SHA-256 (hex) of the previous point's reconstructed database. */
+  /** Identity (hex) of the previous point's database as recorded with it: the SHA-256 of its bytes (FULL, DIFFERENTIAL, LOG version 1) or its page-digest root (LOG version 2). */
   sha256: string;
   /** Pages of the previous point that differ from the FULL: none (the FULL itself), a DIFF's records, or a LOG's overlay. */
   overlay: { kind: 'full' } | { kind: 'diff'; file: string } | { kind: 'log'; file: string };
@@ -112,6 +120,8 @@ export interface WriteLogPointOptions {
   jobId: number;
   /** Called after each chunk of the snapshot compared: (bytes compared, snapshot size). */
   onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** Threads hashing the pages: 2 (default: the main thread and a worker, `page-digester.ts`) or 1. */
+  hashThreads?: 1 | 2;
 }
 
 /** What {@link writeLogPoint} wrote. */
@@ -124,7 +134,10 @@ export interface LogPointResult {
   overlayPages: number;
   pageSize: number;
   pageCount: number;
-  /** SHA-256 of this point's database (= of the snapshot). */
+  /**
+   * Identity of this point's database, recorded in the LOG header and the manifest (`reconstructedSha256`): its
+   * page-digest root (`page-digester.ts`), not the SHA-256 of the file's bytes.
+   */
   sha256: string;
   /** The point's moment (ISO-8601 UTC): when the read in place ended, or the snapshot was complete. */
   pointTime: string;
@@ -231,6 +244,7 @@ export async function writeLogPoint(options: WriteLogPointOptions): Promise<LogP
   let sidecar: FileHandle | undefined;
   let out: FileHandle | undefined;
   let ov: FileHandle | undefined;
+  let digester: PageDigester | undefined;
   try {
     image = await openConsistentImage({ sourceDb, live: options.live, takeSnapshot: options.takeSnapshot, outFile, purpose: 'a LOG point' });
     const snapshotMs = image.preparedMs;
@@ -243,9 +257,11 @@ export async function writeLogPoint(options: WriteLogPointOptions): Promise<LogP
 
     const chunkPages = pagesPerChunk(pageSize);
     const recordBytes = DIFF_RECORD_PREFIX_BYTES + pageSize;
-    // Two input buffers: the next chunk is read (libuv thread pool) while this one is hashed (main thread), so a cold
-    // read and the hashing overlap instead of adding up (issue 17, bench/log.ts).
-    const inputs = [Buffer.allocUnsafe(chunkPages * pageSize), Buffer.allocUnsafe(chunkPages * pageSize)];
+    // Two shared input buffers: the next chunk is read (libuv thread pool) while this one is hashed (the main thread
+    // and the digester's worker), so the read and the hashing overlap instead of adding up (issue 17, bench/log.ts).
+    digester = PageDigester.create({ pageSize, chunkPages, threads: options.hashThreads });
+    const inputs = digester.inputs;
+    const digests = digester.digests;
     const readChunk = (first: number, buffer: Buffer) => {
       const read = readFully(snap, buffer, 0, Math.min(chunkPages, pageCount - first) * pageSize, first * pageSize);
       read.catch(() => undefined); // awaited below; a read still in flight when an error ends the loop is not unhandled
@@ -255,38 +271,45 @@ export async function writeLogPoint(options: WriteLogPointOptions): Promise<LogP
     const fullDigests = Buffer.allocUnsafe(chunkPages * PAGE_DIGEST_BYTES);
     const output = Buffer.allocUnsafe(chunkPages * recordBytes);
     const overlayOut = Buffer.allocUnsafe(chunkPages * OVERLAY_ENTRY_BYTES);
-    const whole = createHash('sha256');
+    const root = pageDigestRoot(pageSize, pageCount);
     let outPos = DIFF_HEADER_BYTES;
     let ovPos = OVERLAY_HEADER_BYTES;
     let records = 0;
     let overlayPages = 0;
     for (let first = 0, k = 0; first < pageCount; first += chunkPages, k++) {
       const n = Math.min(chunkPages, pageCount - first);
-      const input = inputs[k % 2];
+      const current = (k % 2) as 0 | 1;
+      const input = inputs[current];
       const got = await pending!;
-      pending = first + chunkPages < pageCount ? readChunk(first + chunkPages, inputs[(k + 1) % 2]) : undefined;
+      pending = first + chunkPages < pageCount ? readChunk(first + chunkPages, inputs[1 - current]) : undefined;
       if (got !== n * pageSize) throw new Error('snapshot ended early');
-      whole.update(input.subarray(0, got));
       const inFull = Math.max(0, Math.min(n, full.pageCount - first));
-      if (inFull > 0) await readPageDigests(sidecar, first, inFull, fullDigests);
+      const fullRead = inFull > 0 ? readPageDigests(sidecar, first, inFull, fullDigests) : undefined;
+      fullRead?.catch(() => undefined); // awaited below
+      await digester.digest(current, n);
+      await fullRead;
+      root.update(digests.subarray(0, n * FULL_PAGE_DIGEST_BYTES));
       let fill = 0;
       let ovFill = 0;
       for (let i = 0; i < n; i++) {
         const pageNo = first + i + 1;
-        const page = input.subarray(i * pageSize, (i + 1) * pageSize);
-        const digest = pageDigest(page);
-        const fullDigest = i < inFull ? fullDigests.subarray(i * PAGE_DIGEST_BYTES, (i + 1) * PAGE_DIGEST_BYTES) : undefined;
-        const differsFromFull = !fullDigest || !digest.equals(fullDigest);
+        // This page's 16-byte digest (as in the FULL's sidecar): the first 16 bytes of its SHA-256.
+        const at = i * FULL_PAGE_DIGEST_BYTES;
+        const end = at + PAGE_DIGEST_BYTES;
+        const differsFromFull = i >= inFull || digests.compare(fullDigests, i * PAGE_DIGEST_BYTES, (i + 1) * PAGE_DIGEST_BYTES, at, end) !== 0;
         if (differsFromFull) {
           overlayOut.writeUInt32BE(pageNo, ovFill);
-          digest.copy(overlayOut, ovFill + 4);
+          digests.copy(overlayOut, ovFill + 4, at, end);
           ovFill += OVERLAY_ENTRY_BYTES;
           overlayPages++;
         }
-        const before = pageNo > previous.pageCount ? undefined : (overlay.get(pageNo) ?? fullDigest);
-        if (before && digest.equals(before)) continue;
+        if (pageNo <= previous.pageCount) {
+          const before = overlay.get(pageNo);
+          const unchanged = before ? digests.compare(before, 0, PAGE_DIGEST_BYTES, at, end) === 0 : !differsFromFull;
+          if (unchanged) continue;
+        }
         output.writeUInt32BE(pageNo, fill);
-        page.copy(output, fill + DIFF_RECORD_PREFIX_BYTES);
+        input.copy(output, fill + DIFF_RECORD_PREFIX_BYTES, i * pageSize, (i + 1) * pageSize);
         fill += recordBytes;
         records++;
       }
@@ -300,13 +323,14 @@ export async function writeLogPoint(options: WriteLogPointOptions): Promise<LogP
       }
       onProgress?.((first + n) * pageSize, snapBytes);
     }
-    const sha = whole.digest();
+    const sha = root.digest();
+    await digester.close();
     // Every page is read: the point's moment (end of the read in place, or of the snapshot); writers may commit again.
     const pointTime = await image.release();
 
     const header = Buffer.alloc(DIFF_HEADER_BYTES);
     header.write(DIFF_MAGIC, 0, 'latin1');
-    header.writeUInt16BE(DIFF_VERSION, 8);
+    header.writeUInt16BE(DIFF_VERSION_PAGE_ROOT, 8);
     header.writeUInt16BE(DIFF_HEADER_BYTES, 10);
     header.writeUInt32BE(pageSize, 12);
     header.writeUInt32BE(previous.pageCount, 16);
@@ -366,6 +390,7 @@ export async function writeLogPoint(options: WriteLogPointOptions): Promise<LogP
     await out?.close().catch(() => undefined);
     await ov?.close().catch(() => undefined);
     await sidecar?.close().catch(() => undefined);
+    await digester?.close();
     await image?.release();
   }
 }
@@ -386,8 +411,10 @@ export interface LogChainResult {
   pageCount: number;
   /** Page records written, over all LOGs. */
   appliedPages: number;
-  /** SHA-256 of the result (equal to the last LOG's recorded one). */
+  /** SHA-256 of the result's bytes (the last LOG's recorded identity when it is a version-1 LOG). */
   sha256: string;
+  /** The last LOG's recorded identity, which the result was verified against: `sha256` (version 1) or the result's page-digest root (version 2). */
+  identity: { kind: 'sha256' | 'page-root'; value: string };
   durationMs: number;
 }
 
@@ -395,8 +422,9 @@ export interface LogChainResult {
  * Applies a chain of LOG points, oldest first, in place to `file` (the verified database of `base`). Before the first
  * write every LOG is validated (`readDifferentialHeader`: trailer, records) and the links are checked: LOG 1 continues
  * `base` (job id, page count, SHA-256), LOG k continues LOG k−1. Then each LOG's pages are written (positional writes)
- * and the file is cut or grown to its page count; finally the result is read once and its SHA-256 must equal the last
- * LOG's recorded one. The file is left half-patched if a write fails or the final check fails: work on a copy.
+ * and the file is cut or grown to its page count; finally the result is read once and its identity must equal the last
+ * LOG's recorded one: its SHA-256 (a version-1 LOG) or its page-digest root (version 2; computed in the same read as
+ * the SHA-256 of its bytes, which is returned either way). The file is left half-patched if a write fails or the final check fails: work on a copy.
  *
  * @throws DatabaseError `LOG_CHAIN_BROKEN` (a link does not match: a LOG is missing, from another chain or the base is
  *   another point), `DIFF_CORRUPT` (a damaged LOG), `RESTORE_VERIFY_FAILED` (the result's SHA-256 differs),
@@ -445,19 +473,21 @@ export async function applyLogChainInPlace(file: string, base: LogChainBase, log
     }
     const last = headers.at(-1)!.header;
     const bytes = last.pageCount * last.pageSize;
-    const hash = createHash('sha256');
-    const buffer = Buffer.allocUnsafe(1024 * 1024);
-    for (let position = 0; position < bytes; ) {
-      const got = await readFully(fh, buffer, 0, Math.min(buffer.length, bytes - position), position);
-      if (got === 0) throw new Error(`${basename(file)} ended early`);
-      hash.update(buffer.subarray(0, got));
-      position += got;
+    let sha256: string;
+    let actual: string;
+    if (last.identity === 'page-root') {
+      const both = await fileIdentities(fh, last.pageSize, last.pageCount);
+      sha256 = both.sha256;
+      actual = both.pageRoot;
+    } else {
+      sha256 = (await sha256OfRange(fh, bytes)).toString('hex');
+      actual = sha256;
     }
-    const sha256 = hash.digest('hex');
-    if (sha256 !== last.sha256) {
-      throw new DatabaseError('RESTORE_VERIFY_FAILED', `the database rebuilt to LOG job ${last.jobId} has SHA-256 ${sha256.slice(0, 12)}…, not the recorded ${last.sha256.slice(0, 12)}…`);
+    if (actual !== last.sha256) {
+      const what = last.identity === 'page-root' ? 'page-digest root' : 'SHA-256';
+      throw new DatabaseError('RESTORE_VERIFY_FAILED', `the database rebuilt to LOG job ${last.jobId} has ${what} ${actual.slice(0, 12)}…, not the recorded ${last.sha256.slice(0, 12)}…`);
     }
-    return { jobId: last.jobId, bytes, pageCount: last.pageCount, appliedPages: applied, sha256, durationMs: performance.now() - started };
+    return { jobId: last.jobId, bytes, pageCount: last.pageCount, appliedPages: applied, sha256, identity: { kind: last.identity, value: last.sha256 }, durationMs: performance.now() - started };
   } catch (error) {
     if (error instanceof DatabaseError) throw error;
     throw new DatabaseError('RESTORE_WRITE_FAILED', `cannot apply the LOG chain to ${basename(file)}: ${(error as Error).message}`, { cause: error });

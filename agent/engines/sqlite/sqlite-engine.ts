@@ -8,8 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DatabaseError } from '#core/errors';
-import type { Integrity } from '#core/manifest';
-import type { CycleWriter, DatabaseEngine, DifferentialBase, DumpResult, DumpSidecar, LogBase, LogDumpResult } from '../types';
+import type { CycleWriter, DatabaseEngine, DifferentialBase, DumpResult, DumpSidecar, IntegrityResult, LogBase, LogDumpResult } from '../types';
 import { logOverlayFile, writeLogPoint, type LogPredecessor } from './log-point';
 import { createBrotliDecompress } from 'node:zlib';
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
@@ -58,8 +57,19 @@ try {
   db = new Database(workerData.path, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 10000');
   db.pragma('cache_size = -' + workerData.cacheKiB);
+  // Live database (workerData.fd: the engine's kept descriptor — never open and close one here, that drops the
+  // process's locks): the check runs in one read transaction, and the file change counter is read under it.
+  let changeCounter;
+  const live = typeof workerData.fd === 'number' && String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal';
+  if (live) {
+    db.exec('BEGIN');
+    db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get(); // takes the SHARED lock: no commit until COMMIT
+    const header = Buffer.alloc(4);
+    if (require('node:fs').readSync(workerData.fd, header, 0, 4, 24) === 4) changeCounter = header.readUInt32BE(0);
+  }
   const rows = db.prepare('PRAGMA integrity_check(' + workerData.max + ')').all().map((r) => r.integrity_check);
-  parentPort.postMessage({ rows });
+  if (live) db.exec('COMMIT');
+  parentPort.postMessage({ rows, changeCounter });
 } catch (error) {
   parentPort.postMessage({ error: { code: error && error.code, message: String(error && error.message) } });
 } finally {
@@ -67,14 +77,21 @@ try {
 }
 `;
 
-/** Runs `PRAGMA integrity_check(max)` on `path` in a worker thread (added to `workers` while it runs); never rejects. */
-function runIntegrityWorker(path: string, max: number, workers: Set<Worker>): Promise<{ rows: string[] } | { error: { code?: string; message: string } }> {
+/** What the integrity-check worker reports. */
+type WorkerOutcome = { rows: string[]; changeCounter?: number } | { error: { code?: string; message: string } };
+
+/**
+ * Runs `PRAGMA integrity_check(max)` on `path` in a worker thread (added to `workers` while it runs); never rejects.
+ * @param fd the engine's kept read descriptor of `path` when it is the live database: the check then runs in one read
+ *   transaction and reports the file change counter read under it (rollback-journal databases).
+ */
+function runIntegrityWorker(path: string, max: number, workers: Set<Worker>, fd?: number): Promise<WorkerOutcome> {
   return new Promise((resolve) => {
-    const worker = new Worker(INTEGRITY_WORKER_SOURCE, { eval: true, workerData: { path, max, cacheKiB: INTEGRITY_CACHE_KIB, driver: require.resolve('better-sqlite3') } });
+    const worker = new Worker(INTEGRITY_WORKER_SOURCE, { eval: true, workerData: { path, max, fd, cacheKiB: INTEGRITY_CACHE_KIB, driver: require.resolve('better-sqlite3') } });
     workers.add(worker);
     worker.once('exit', () => workers.delete(worker));
     let settled = false;
-    const settle = (value: { rows: string[] } | { error: { code?: string; message: string } }) => {
+    const settle = (value: WorkerOutcome) => {
       if (settled) return;
       settled = true;
       resolve(value);
@@ -183,19 +200,21 @@ export class SqliteEngine implements DatabaseEngine {
    * dump this engine wrote: a self-contained rollback-journal database) the copy is checked — exactly the bytes
    * backed up, and no read transaction on the live CommServe database for the length of the check.
    */
-  async checkIntegrity(dumpFile?: string): Promise<Integrity> {
+  async checkIntegrity(dumpFile?: string): Promise<IntegrityResult> {
     const started = performance.now();
-    let outcome = await runIntegrityWorker(dumpFile ?? this.path, MAX_INTEGRITY_MESSAGES, this.workers);
+    // The live database: through the kept descriptor, so the worker can read the change counter without opening one.
+    const fd = dumpFile === undefined ? (await this.live.fileHandle()).fd : undefined;
+    let outcome = await runIntegrityWorker(dumpFile ?? this.path, MAX_INTEGRITY_MESSAGES, this.workers, fd);
     // On some damage the pragma fails with SQLITE_CORRUPT in some runs and lists the findings (tables, pages) in others,
     // on the same bytes (measured: 3 of 10 runs failed on a page whose cell pointers were overwritten). The findings
     // are what an operator needs (SPEC §4.2 step 1): try again before settling for the bare error.
     for (let retry = 0; retry < INTEGRITY_RETRIES_ON_CORRUPT && 'error' in outcome && String(outcome.error.code).startsWith('SQLITE_CORRUPT'); retry++) {
-      outcome = await runIntegrityWorker(dumpFile ?? this.path, MAX_INTEGRITY_MESSAGES, this.workers);
+      outcome = await runIntegrityWorker(dumpFile ?? this.path, MAX_INTEGRITY_MESSAGES, this.workers, fd);
     }
     const durationMs = performance.now() - started;
     if ('rows' in outcome) {
       const ok = outcome.rows.length === 1 && outcome.rows[0] === 'ok';
-      return { status: ok ? 'ok' : 'corrupt', messages: ok ? [] : outcome.rows, durationMs };
+      return { status: ok ? 'ok' : 'corrupt', messages: ok ? [] : outcome.rows, durationMs, ...(outcome.changeCounter !== undefined ? { changeCounter: outcome.changeCounter } : {}) };
     }
     const code = outcome.error.code ?? '';
     // On heavy damage the pragma itself throws SQLITE_CORRUPT (or NOTADB): that is corruption, not a failed check.
@@ -311,6 +330,7 @@ export class SqliteEngine implements DatabaseEngine {
           snapshotMs: Math.round(result.snapshotMs),
         },
       },
+      ...(result.changeCounter !== undefined ? { changeCounter: result.changeCounter } : {}),
     };
   }
 
@@ -375,7 +395,9 @@ export class SqliteEngine implements DatabaseEngine {
             changedPages: result.changedPages,
             overlayPages: result.overlayPages,
             previousPageCount: previous.database.pageCount ?? 0,
+            // The identity the next LOG links to and recovery verifies: the page-digest root (log-point.ts), not the file's SHA-256.
             reconstructedSha256: result.sha256,
+            reconstructedIdentity: 'page-digest-root',
             snapshotMs: Math.round(result.snapshotMs),
           },
         },

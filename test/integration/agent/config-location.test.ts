@@ -78,7 +78,7 @@ describe('config location (issue 22 item 2)', () => {
       const message = (error as Error).message;
       expect(message).toContain(`relative paths are refused for a scheduled job (--task-token) (they would resolve against the working directory ${cwd}`);
       expect(message).toContain(`Phase1Destination: "dr-backups" from ${file}`);
-      expect(message).toContain('FirewallDirectory: "fw" from the environment');
+      expect(message).toContain('FirewallDirectory: "fw" from environment variable COMMSERVE_DR_FirewallDirectory');
       expect(message).not.toContain('Database.path');
       expect(message).not.toContain('StateDirectory'); // unset: becomes the machine-wide one, not refused
       if (process.platform !== 'win32') expect(message).toContain('Registry.hiveFile: not set (the default ".commserve-dr/sample/registry/commserv_hive.reg" is the local sample\'s)');

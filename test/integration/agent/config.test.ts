@@ -65,5 +65,25 @@ describe('settings sources (moto SSM)', () => {
       expect.stringMatching(/^ArchiveStorageClass:/),
       expect.stringMatching(/^ScheduleTime: must be HH:MM/),
     ]);
+    // Each problem under the place its value came from — not "<file>, SSM …, the environment" for all of them.
+    const message = (error as ConfigError).message;
+    const file = join(cwd, 'commserve-dr.config.json');
+    expect(message).toMatch(/^invalid settings in environment variable COMMSERVE_DR_RetainCycles: RetainCycles: [^;]+; in SSM parameter \/commserve-dr\/bad\/ArchiveStorageClass: ArchiveStorageClass: [^;]+; in (\S+): ScheduleTime: must be HH:MM/);
+    expect(message).toContain(`; in ${file}: ScheduleTime: must be HH:MM`);
+    expect(message).not.toContain('the environment');
+  });
+
+  it('a misspelt key in the config file: "did you mean <Key>?" naming the file; nested too (a misspelt key is not silently dropped)', () => {
+    const cwd = tempDir();
+    const file = join(cwd, 'commserve-dr.config.json');
+    writeFileSync(file, JSON.stringify({ RetainCycle: 3, HotSite: { bukcet: 'commserve-dr-hot-site' } }));
+    expect(() => loadConfig(undefined, cwd, {})).toThrow(
+      `invalid settings in ${file}: HotSite.bucket: Invalid input: expected string, received undefined ("HotSite.bukcet" is given: did you mean HotSite.bucket?); "RetainCycle" is not a setting (did you mean RetainCycles?)`,
+    );
+    writeFileSync(file, JSON.stringify({ HotSite: { bucket: 'commserve-dr-hot-site', endpiont: 'http://127.0.0.1:5000' } }));
+    expect(() => loadConfig(undefined, cwd, {})).toThrow(`invalid settings in ${file}: "HotSite.endpiont" is not a setting (did you mean HotSite.endpoint?)`);
+    // The file's error does not blame the environment, and a bad value from the environment names its variable.
+    writeFileSync(file, JSON.stringify({ RetainCycles: 3 }));
+    expect(() => loadConfig(undefined, cwd, { COMMSERVE_DR_AnsiCodePage: '7' })).toThrow(/^invalid settings in environment variable COMMSERVE_DR_AnsiCodePage: AnsiCodePage: must be a single-byte Windows ANSI code page/);
   });
 });

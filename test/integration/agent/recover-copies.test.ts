@@ -146,7 +146,10 @@ describe('recover from every copy, cheapest intact first (real SQLite, moto, pha
     expect(result.exitCode).toBe(0);
     const full = result.document.plan!.objects.find((o) => o.file === FULL)!;
     expect(full).toMatchObject({ copy: 'archive', key: `archive/${setName(1)}/${FULL}`, storageClass: 'GLACIER' });
-    expect(full.skipped).toEqual([expect.objectContaining({ copy: 'hot-site', code: 'CHECKSUM_MISMATCH' })]);
+    // The FULL is verified through the SHA-256 of FULL + DIFF (one hash per byte): the flipped byte shows there.
+    expect(full.skipped).toEqual([
+      expect.objectContaining({ copy: 'hot-site', code: 'CHECKSUM_MISMATCH', detail: expect.stringMatching(new RegExp(`with the pages of ${setName(3)}/${diffFile(3)} \\(verified\\) it gives SHA-256 .*: this copy of the FULL is damaged`)) }),
+    ]);
     expect(result.document.warnings).toContainEqual(expect.stringMatching(/hot-site copy sets\/.*commserv_FULL\.dmp .*skipped .*served from the archive copy archive\//));
     expectRecoveredAt(to, 3);
   });

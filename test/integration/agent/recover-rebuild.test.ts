@@ -1,8 +1,8 @@
 /**
  * The database rebuild of `recover` (issue 10) on real components (SETs from the real phase 1, moto, SQLite): the
- * staged FULL renamed into the work file and the DIFFERENTIAL applied in place, the integrity check chosen
- * (`PRAGMA quick_check` only for a bit-identical image whose backup-time check passed), and a failed rebuild leaving
- * the target as it was.
+ * staged FULL renamed into the work file and the DIFFERENTIAL applied in place, the integrity check chosen (none for
+ * the image a backup-time check passed on, as its manifest records; the full check otherwise), and a failed rebuild
+ * leaving the target as it was.
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
@@ -40,34 +40,48 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
     return { ...hot, to: join(dir, 'new-commserve'), manifestOf, putManifest };
   }
 
-  it('by default runs PRAGMA quick_check on a bit-identical image whose backup-time check passed, and says so', async () => {
+  it('by default runs no check on the image whose full PRAGMA integrity_check passed at backup time, and names the SHA-256 and the job', async () => {
     const { s3, settings, to } = await setup();
     const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
     expect(result.exitCode).toBe(0);
     const database = result.document.database!;
-    expect(database).toMatchObject({ integrity: 'ok', integrityCheck: 'quick' });
-    expect(database.integrityCheckReason).toMatch(/^PRAGMA quick_check: bit-identical \(SHA-256\) to the image backed up in SET_0000003, whose full PRAGMA integrity_check passed at backup time$/);
-    // The installed file is the image the DIFFERENTIAL recorded (its manifest's reconstructed SHA-256).
+    // The DIFFERENTIAL's check ran on the live database in the same state its dump read (same file change counter):
+    // its manifest records the reconstructed image as the one the check passed on.
     const diffManifest = JSON.parse(readFileSync(join(fixture.phase1, 'SET_0000003', 'manifest.json'), 'utf8')) as Manifest;
-    expect(sha(readFileSync(join(to, 'commserv.db')))).toBe(diffManifest.database.details.reconstructedSha256);
-    expect(database.sha256).toBe(diffManifest.database.details.reconstructedSha256);
-    expect(result.text).toMatch(/^Integrity check: quick \(PRAGMA quick_check: bit-identical/m);
-    expect(readFileSync(join(to, REPORT_TEXT), 'utf8')).toMatch(/^Integrity check: quick/m);
+    const image = diffManifest.database.details.reconstructedSha256 as string;
+    expect(diffManifest.integrity).toMatchObject({ status: 'ok', checkedSha256: image });
+    expect(database).toMatchObject({ integrity: 'ok', integrityCheck: 'none', sha256: image });
+    expect(database.integrityCheckReason).toBe(
+      `not re-run: the rebuilt database's SHA-256 ${image} is the image on which PRAGMA integrity_check passed in backup job 3 (SET_0000003, DIFFERENTIAL); --integrity-check full runs it again`,
+    );
+    // The installed file is that image.
+    expect(sha(readFileSync(join(to, 'commserv.db')))).toBe(image);
+    expect(tableDigests(join(to, 'commserv.db'))).toEqual(fixture.digestsAtLastDiff);
+    const line = `Integrity check: none (not re-run: the rebuilt database's SHA-256 ${image} is the image on which PRAGMA integrity_check passed in backup job 3`;
+    expect(result.text).toContain(line);
+    expect(readFileSync(join(to, REPORT_TEXT), 'utf8')).toContain(line);
+    // The FULL was verified through the rebuilt image (one SHA-256 per byte), and the report says so.
+    const fullChecksum = result.document.checksums.find((c) => c.file === 'commserv_FULL.dmp')!;
+    expect(fullChecksum.verifiedThrough).toBe(`its bytes with SET_0000003's pages give the SHA-256 of the database SET_0000003 recorded (${image})`);
+    expect(result.text).toContain('(verified through the rebuilt image: its bytes with SET_0000003');
     // Per-phase durations for the benchmark.
     expect(Object.keys(result.document.durationsMs)).toEqual(expect.arrayContaining(['download', 'database', 'rebuild', 'integrity', 'install', 'total']));
   });
 
-  it('runs the full PRAGMA integrity_check when asked (integrityCheck: full)', async () => {
+  it('runs the full PRAGMA integrity_check when asked (integrityCheck: full), PRAGMA quick_check with integrityCheck: quick', async () => {
     const { s3, settings, to } = await setup();
     const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses, integrityCheck: 'full' });
     expect(result.exitCode).toBe(0);
     expect(result.document.database).toMatchObject({ integrity: 'ok', integrityCheck: 'full', integrityCheckReason: 'PRAGMA integrity_check: full check requested' });
     expect(result.text).toMatch(/^Integrity check: full \(PRAGMA integrity_check: full check requested\)$/m);
+    const quick = await runRecover({ settings, s3, logger, to: join(to, '..', 'quick'), preflight: noProcesses, integrityCheck: 'quick' });
+    expect(quick.document.database).toMatchObject({ integrity: 'ok', integrityCheck: 'quick', integrityCheckReason: 'PRAGMA quick_check: requested (--integrity-check quick)' });
   });
 
-  it('runs the full check when the backup-time verdict of the SET was not ok', async () => {
+  it('runs the full check when the backup-time verdict of the SET was not ok, or its check covered no recorded image', async () => {
     const { s3, settings, to, manifestOf, putManifest } = await setup();
     const manifest = await manifestOf('SET_0000003');
+    const covered = manifest.integrity;
     manifest.integrity = { status: 'check-failed', messages: ['SQLITE_BUSY: database is locked'], durationMs: 5 };
     await putManifest(manifest);
     const result = await runRecover({ settings, s3, logger, to, preflight: noProcesses });
@@ -76,9 +90,22 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
       integrityCheck: 'full',
       integrityCheckReason: 'PRAGMA integrity_check: the backup-time integrity check of SET_0000003 was check-failed',
     });
-    // A FULL alone is judged by its own verdict.
+    // A check that passed but recorded no image (an older agent; a DIFFERENTIAL whose dump read another state): the full check.
+    manifest.integrity = { status: 'ok', messages: [], durationMs: covered.durationMs };
+    await putManifest(manifest);
+    const uncovered = await runRecover({ settings, s3, logger, to: join(to, '..', 'uncovered'), preflight: noProcesses });
+    expect(uncovered.document.database).toMatchObject({
+      integrity: 'ok',
+      integrityCheck: 'full',
+      integrityCheckReason: 'PRAGMA integrity_check: no backup-time check covered this image (SET_0000003, DIFFERENTIAL: its check recorded no image it ran on)',
+    });
+    // A FULL alone is judged by its own check, which ran on its dump: exactly the bytes recovered.
+    const fullManifest = await manifestOf('SET_0000001');
+    const dumpSha = fullManifest.files.find((f) => f.role === 'database')!.sha256;
+    expect(fullManifest.integrity).toMatchObject({ status: 'ok', checkedSha256: dumpSha });
     const full = await runRecover({ settings, s3, logger, to: join(to, '..', 'full-only'), setName: 'SET_0000001', preflight: noProcesses });
-    expect(full.document.database).toMatchObject({ integrityCheck: 'quick', integrityCheckReason: expect.stringMatching(/image backed up in SET_0000001/) });
+    expect(full.document.database).toMatchObject({ integrityCheck: 'none', sha256: dumpSha, integrityCheckReason: expect.stringContaining(`SHA-256 ${dumpSha} is the image on which PRAGMA integrity_check passed in backup job 1 (SET_0000001, FULL);`) });
+    expect(tableDigests(join(to, '..', 'full-only', 'commserv.db'))).toEqual(fixture.digestsAtFull);
   });
 
   it('rebuilds without the streamed SHA-256 too (the FULL read once), to the same database', async () => {
@@ -90,7 +117,7 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
     if (outcome.kind !== 'staged') throw new Error('not staged');
     const fullDump = outcome.files.find((f) => f.file === 'commserv_FULL.dmp')!.path;
     const rebuilt = await rebuildDatabase(point, outcome.manifests, outcome.files, join(stagingDir, 'work', 'commserv.db'));
-    expect(rebuilt.integrityCheck.mode).toBe('quick');
+    expect(rebuilt.integrityCheck.mode).toBe('none');
     expect(existsSync(fullDump)).toBe(false); // renamed into the work file, not copied
     expect(sha(readFileSync(rebuilt.file))).toBe(rebuilt.sha256);
     expect(tableDigests(rebuilt.file)).toEqual(fixture.digestsAtLastDiff);

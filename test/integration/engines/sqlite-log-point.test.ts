@@ -17,6 +17,22 @@ import { useTempDirs } from '../../support/tmp';
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+/**
+ * The page-digest root of a database file, computed here independently of page-digester.ts: SHA-256 over 'CSDRPR01',
+ * page size and page count (uint32 BE), then the SHA-256 of every page.
+ */
+function pageRoot(file: string): string {
+  const bytes = readFileSync(file);
+  const pageSize = readSqliteHeader(file).pageSize;
+  const head = Buffer.alloc(16);
+  head.write('CSDRPR01', 0, 'latin1');
+  head.writeUInt32BE(pageSize, 8);
+  head.writeUInt32BE(bytes.length / pageSize, 12);
+  const root = createHash('sha256').update(head);
+  for (let at = 0; at < bytes.length; at += pageSize) root.update(createHash('sha256').update(bytes.subarray(at, at + pageSize)).digest());
+  return root.digest('hex');
+}
+
 function hasSqldiff(): boolean {
   try {
     execFileSync('sqldiff', ['--help'], { stdio: 'ignore' });
@@ -107,13 +123,15 @@ describe('SQLite LOG points (chain of pages changed since the previous point)', 
       const overlay = join(dir, `log-${jobId}.pagehashes`);
       const result = await writeLogPoint({ sourceDb: live, fullHashesFile: hashes, fullJobId: 1, previous, outFile: file, overlayOutFile: overlay, jobId });
       await snapshotOf(live, copy);
+      expect(sha(copy)).not.toBe(result.sha256);
       // Exactly the pages that differ from the previous point (an oracle comparing the two database files page by page).
       expect(result.changedPages).toBe(changedPages(points.at(-1)?.copy ?? fullDump, copy, result.pageSize));
       expect(result.changedPages).toBeLessThan(result.pageCount);
       expect(result.bytes).toBe(160 + result.changedPages * (4 + result.pageSize));
-      expect(result.sha256).toBe(sha(copy));
+      // The point's identity is its page-digest root (format version 2), computed here independently.
+      expect(result.sha256).toBe(pageRoot(copy));
       const header = await readDifferentialHeader(file);
-      expect(header).toMatchObject({ baseJobId: previous.jobId, basePageCount: previous.pageCount, baseSha256: previous.sha256, jobId });
+      expect(header).toMatchObject({ version: 2, identity: 'page-root', sha256: pageRoot(copy), baseJobId: previous.jobId, basePageCount: previous.pageCount, baseSha256: previous.sha256, jobId });
       expect((await readLogOverlay(overlay, 1)).pageCount).toBe(result.pageCount);
       points.push({ jobId, copy, kind: 'LOG', file, overlay, sha256: result.sha256, pageCount: result.pageCount, predecessor: previous.jobId });
       previous = { jobId, pageCount: result.pageCount, sha256: result.sha256, overlay: { kind: 'log', file: overlay } };
@@ -129,9 +147,14 @@ describe('SQLite LOG points (chain of pages changed since the previous point)', 
       const logs = points.filter((p) => p.kind === 'LOG' && p.jobId > base.jobId && p.jobId <= point.jobId).map((p) => p.file);
       if (logs.length > 0) {
         const result = await applyLogChainInPlace(target, base, logs);
-        expect(result.sha256).toBe(point.sha256);
+        // Verified against the last LOG's recorded page-digest root; the SHA-256 returned is of the rebuilt bytes.
+        expect(result.identity).toEqual({ kind: 'page-root', value: point.sha256 });
+        expect(result.sha256).toBe(sha(point.copy));
+        expect(pageRoot(target)).toBe(point.sha256);
+      } else {
+        expect(sha(target)).toBe(point.sha256);
       }
-      expect(sha(target)).toBe(point.sha256);
+      expect(sha(target)).toBe(sha(point.copy));
       expectSameContent(target, point.copy);
     }
   });
@@ -179,5 +202,91 @@ describe('SQLite LOG points (chain of pages changed since the previous point)', 
     ).rejects.toMatchObject({ code: 'LOG_BASE_UNUSABLE', message: expect.stringContaining('damaged') });
     expect(existsSync(join(dir, 'l3.dmp'))).toBe(false);
     expect(existsSync(join(dir, 'l3.dmp.partial'))).toBe(false);
+  });
+
+  /** A FULL of a fresh database and its sidecar; `live` keeps changing after it. */
+  async function fullOf(dir: string) {
+    const live = join(dir, 'live.db');
+    makeDb(live);
+    const fullDump = join(dir, 'full.dmp');
+    await snapshotOf(live, fullDump);
+    const hashes = join(dir, 'full.pagehashes');
+    const full = await writePageHashes(fullDump, hashes, { jobId: 1 });
+    return { live, fullDump, hashes, full, pages: readSqliteHeader(fullDump).pageCount };
+  }
+
+  /** Rewrites a LOG dump as a version-1 LOG (what agents before the page-digest root wrote): whole-file SHA-256 identities, trailer recomputed. */
+  function asVersion1(file: string, sha256: string, baseSha256: string): void {
+    const bytes = readFileSync(file);
+    bytes.writeUInt16BE(1, 8);
+    Buffer.from(sha256, 'hex').copy(bytes, 40);
+    Buffer.from(baseSha256, 'hex').copy(bytes, 76);
+    const body = bytes.length - 32;
+    createHash('sha256').update(bytes.subarray(0, body)).digest().copy(bytes, body);
+    writeFileSync(file, bytes);
+  }
+
+  test('LOG points written before the page-digest root (format version 1, SHA-256 identity) still verify, alone and followed by a version-2 LOG', async () => {
+    const dir = tmp();
+    const { live, fullDump, hashes, full, pages } = await fullOf(dir);
+    activity(live, 2);
+    const l2 = await writeLogPoint({ sourceDb: live, fullHashesFile: hashes, fullJobId: 1, previous: { jobId: 1, pageCount: pages, sha256: full.dumpSha256, overlay: { kind: 'full' } }, outFile: join(dir, 'l2.dmp'), overlayOutFile: join(dir, 'l2.ph'), jobId: 2 });
+    const at2 = join(dir, 'at2.db');
+    await snapshotOf(live, at2);
+    asVersion1(join(dir, 'l2.dmp'), sha(at2), full.dumpSha256);
+    expect(await readDifferentialHeader(join(dir, 'l2.dmp'))).toMatchObject({ version: 1, identity: 'sha256', sha256: sha(at2) });
+    // The next LOG continues the old one: its base identity is the SHA-256 the version-1 LOG recorded.
+    activity(live, 3);
+    const l3 = await writeLogPoint({ sourceDb: live, fullHashesFile: hashes, fullJobId: 1, previous: { jobId: 2, pageCount: l2.pageCount, sha256: sha(at2), overlay: { kind: 'log', file: join(dir, 'l2.ph') } }, outFile: join(dir, 'l3.dmp'), overlayOutFile: join(dir, 'l3.ph'), jobId: 3 });
+    const at3 = join(dir, 'at3.db');
+    await snapshotOf(live, at3);
+
+    const old = join(dir, 'old.db');
+    copyFileSync(fullDump, old);
+    const one = await applyLogChainInPlace(old, { jobId: 1, pageCount: pages, sha256: full.dumpSha256 }, [join(dir, 'l2.dmp')]);
+    expect(one).toMatchObject({ sha256: sha(at2), identity: { kind: 'sha256', value: sha(at2) } });
+    expectSameContent(old, at2);
+
+    const mixed = join(dir, 'mixed.db');
+    copyFileSync(fullDump, mixed);
+    const two = await applyLogChainInPlace(mixed, { jobId: 1, pageCount: pages, sha256: full.dumpSha256 }, [join(dir, 'l2.dmp'), join(dir, 'l3.dmp')]);
+    expect(two).toMatchObject({ sha256: sha(at3), identity: { kind: 'page-root', value: l3.sha256 } });
+    expect(l3.sha256).toBe(pageRoot(at3));
+    expectSameContent(mixed, at3);
+
+    // A version-1 LOG whose recorded SHA-256 is not its result's is refused, naming the SHA-256.
+    asVersion1(join(dir, 'l2.dmp'), sha(at3), full.dumpSha256);
+    const wrong = join(dir, 'wrong.db');
+    copyFileSync(fullDump, wrong);
+    await expect(applyLogChainInPlace(wrong, { jobId: 1, pageCount: pages, sha256: full.dumpSha256 }, [join(dir, 'l2.dmp')])).rejects.toMatchObject({ code: 'RESTORE_VERIFY_FAILED', message: expect.stringContaining('has SHA-256') });
+  });
+
+  test('a page altered inside a LOG (trailer recomputed, so the file itself looks intact) fails the page-digest root check on recovery', async () => {
+    const dir = tmp();
+    const { live, fullDump, hashes, full, pages } = await fullOf(dir);
+    activity(live, 2);
+    const l2 = await writeLogPoint({ sourceDb: live, fullHashesFile: hashes, fullJobId: 1, previous: { jobId: 1, pageCount: pages, sha256: full.dumpSha256, overlay: { kind: 'full' } }, outFile: join(dir, 'l2.dmp'), overlayOutFile: join(dir, 'l2.ph'), jobId: 2 });
+    expect(l2.changedPages).toBeGreaterThan(0);
+    const bytes = readFileSync(join(dir, 'l2.dmp'));
+    bytes[128 + 4 + 100] ^= 0x01; // one bit of the first page record's page
+    const body = bytes.length - 32;
+    createHash('sha256').update(bytes.subarray(0, body)).digest().copy(bytes, body);
+    writeFileSync(join(dir, 'l2.dmp'), bytes);
+    const target = join(dir, 'target.db');
+    copyFileSync(fullDump, target);
+    await expect(applyLogChainInPlace(target, { jobId: 1, pageCount: pages, sha256: full.dumpSha256 }, [join(dir, 'l2.dmp')])).rejects.toMatchObject({
+      code: 'RESTORE_VERIFY_FAILED',
+      message: expect.stringContaining(`page-digest root`),
+    });
+  });
+
+  test('a LOG dump (version 2) is refused as a DIFFERENTIAL (DIFF_CORRUPT), nothing written', async () => {
+    const dir = tmp();
+    const { live, fullDump, hashes, full, pages } = await fullOf(dir);
+    activity(live, 2);
+    await writeLogPoint({ sourceDb: live, fullHashesFile: hashes, fullJobId: 1, previous: { jobId: 1, pageCount: pages, sha256: full.dumpSha256, overlay: { kind: 'full' } }, outFile: join(dir, 'l2.dmp'), overlayOutFile: join(dir, 'l2.ph'), jobId: 2 });
+    const target = join(dir, 'target.db');
+    await expect(restoreFullPlusDifferential({ fullDump, diffFile: join(dir, 'l2.dmp'), target })).rejects.toMatchObject({ code: 'DIFF_CORRUPT', message: expect.stringContaining("a LOG point's dump") });
+    expect(existsSync(target)).toBe(false);
   });
 });

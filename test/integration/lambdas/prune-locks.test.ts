@@ -12,7 +12,7 @@ import { MANIFEST_FILE, setObjectKey } from '#core/hotsite-layout';
 import { BackupType, setName } from '#core/set-id';
 import { makePruneSetsHandler } from '#lambdas/prune-sets';
 import type { PruneSettings } from '#lambdas/shared/prune-env';
-import { listPrefix, groupBySet, type IndexEntry } from '#lambdas/shared/prune-io';
+import { deleteKeys, listPrefix, groupBySet, type IndexEntry } from '#lambdas/shared/prune-io';
 import { applySetLocks, LOCK_CHECK_MARGIN_MS } from '#lambdas/shared/prune-locks';
 import { motoS3Client, useMoto } from '../../support/moto';
 import { BUCKET, defaultFiles, makeSet, recordCommands, uploadSet, type FixtureSet } from './fixtures';
@@ -191,5 +191,21 @@ describe('PruneSets with hot-site Object Lock (moto, Object-Lock-enabled bucket)
     expect(summary).toMatchObject({ outcome: 'pruned-with-errors', hotSite: { expired: 1, setsDeleted: 1 }, locks: { sets: 2, setsLocked: 1, failedObjects: 1 } });
     // SET 2's date (its end + 3 days) is now: its lock would already have ended, so only SETs 3 and 4 are locked.
     expect(summary.locks!.failureSample[0]).toBe(`AccessDenied cannot lock ${keysOf(sets[3])[0]} until ${iso(T - DAY + 3 * DAY)}: AccessDenied: Access Denied`);
+  });
+
+  it('S3 does not refuse a delete without a version id on a locked object: DeleteObjects reports it deleted, a delete marker hides it, the locked version stays (only a delete naming the version is refused)', async () => {
+    const set = fixture(1, BackupType.Full, T - DAY);
+    await uploadSet(s3, set);
+    const [dump] = keysOf(set);
+    await s3.send(new PutObjectRetentionCommand({ Bucket: BUCKET, Key: dump, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(T + DAY) } }));
+
+    const result = await deleteKeys(s3, BUCKET, [dump], { attempts: 1 });
+
+    expect(result).toEqual({ deleted: 1, failed: [] });
+    expect(await listPrefix(s3, BUCKET, dump)).toEqual([]);
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: dump }));
+    expect([versions.Versions?.length, versions.DeleteMarkers?.length]).toEqual([1, 1]);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: dump, VersionId: versions.Versions![0].VersionId }))).ObjectLockMode).toBe('COMPLIANCE');
+    await expect(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: dump, VersionId: versions.Versions![0].VersionId }))).rejects.toMatchObject({ name: 'AccessDenied' });
   });
 });

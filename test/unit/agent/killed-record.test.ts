@@ -45,4 +45,16 @@ describe('killedRecord', () => {
     const e = entry({ stage: 'phase 2', phase1Destination: `/dr/${setName(7)}`, hotSite: `s3://b/sets/${setName(7)}/` });
     expect(killedEvent(e)).toMatch(/stays \(phase 2 did not finish: no complete archive copy\)$/);
   });
+
+  it('found dead later (SIGKILL, power loss): no end time is claimed — endTime is the journal\'s last write, "at or after" it, and when it was found', () => {
+    const e = entry({ stage: 'upload', updatedAt: '2026-12-05T10:02:30.000Z' });
+    const record = killedRecord(e, 'was killed (its agent process, pid 4242 on cs01, ended without finishing it)', '2026-12-06T02:00:00.000Z', true);
+    expect(record).toMatchObject({ status: 'Killed', startTime: '2026-12-05T10:00:00.000Z', endTime: '2026-12-05T10:02:30.000Z', endUnknown: { lastSeenAlive: '2026-12-05T10:02:30.000Z', foundAt: '2026-12-06T02:00:00.000Z' } });
+    expect(record.events.find((x) => x.code === 'JOB_KILLED')!.message).toBe(
+      'job 7 was killed (its agent process, pid 4242 on cs01, ended without finishing it) during upload, at or after 2026-12-05T10:02:30.000Z (the last time its journal was written; the exact end is not known), found dead at 2026-12-06T02:00:00.000Z by the next job: no SET of this job was committed (an unfinished SET folder or upload never counts; the next job removes it)',
+    );
+    // Interrupted (the process records itself): its end is known, nothing is marked unknown.
+    expect(killedRecord(e, 'was interrupted by SIGINT', '2026-12-05T10:05:00.000Z')).not.toHaveProperty('endUnknown');
+    expect(killedRecord(e, 'was interrupted by SIGINT', '2026-12-05T10:05:00.000Z').endTime).toBe('2026-12-05T10:05:00.000Z');
+  });
 });

@@ -173,6 +173,21 @@ describe('RPO in the job record and summary (issue 17 item 4)', () => {
     expect(archiveFailed.rpo?.seconds).toBe(260);
   });
 
+  it('a phase-2 step that was not run shows no duration, even when its state passed through (LOG point; SET not at the hot-site)', () => {
+    const durationsMs = { RunPhase1: 61_000, ValidateSet: 1_500, ArchiveSet: 40, PruneSets: 30, ReportJob: 200 };
+    const rowOf = (text: string, label: string) => text.split('\n').find((l) => l.startsWith(`  ${label}`))!;
+    const log = decideJobRecord({ backupType: 'LOG', phase1: { ...p1, backupType: 'LOG', requestedType: 'LOG' }, validation }, 'hot', now);
+    const logText = formatJobSummary(log, { durationsMs });
+    expect(rowOf(logText, 'phase 2: validate')).toMatch(/^  phase 2: validate +1\.5 s +every file checked against the manifest$/);
+    expect(rowOf(logText, 'phase 2: archive')).toMatch(/^  phase 2: archive +— +with its cycle: /);
+    expect(rowOf(logText, 'phase 2: prune')).toMatch(/^  phase 2: prune +— +not run \(no archive copy\)$/);
+    const localOnly = decideJobRecord({ backupType: 'FULL', phase1: { ...p1, hotSiteUploaded: false } }, 'hot', now);
+    const localText = formatJobSummary(localOnly, { durationsMs });
+    for (const label of ['phase 2: validate', 'phase 2: archive', 'phase 2: prune']) expect(rowOf(localText, label)).toMatch(new RegExp(`^  ${label} +— +not run`));
+    const archived = decideJobRecord({ backupType: 'FULL', phase1: p1, validation, archive }, 'hot', now);
+    expect(rowOf(formatJobSummary(archived, { durationsMs }), 'phase 2: archive')).toMatch(/^  phase 2: archive +40 ms +→ /);
+  });
+
   it('states no RPO, and says why, when the job added no restorable point at the hot-site', () => {
     const failed = decideJobRecord({ backupType: 'FULL', phase1: p1, error: { Error: 'SetValidationError', Cause: 'size mismatch' } }, 'hot', now);
     expect(failed.rpo).toBeUndefined();

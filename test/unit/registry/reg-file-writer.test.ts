@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { RegistryError } from '#core/errors';
-import { parseReg, RegEncoder, RegFileWriter, RegOutputBuffer, writeReg, writeRegFile } from '#agent/registry/reg-format';
+import { formatReg, parseReg, RegEncoder, RegFileWriter, RegOutputBuffer, writeReg, writeRegFile } from '#agent/registry/reg-format';
 import type { RegFormat, RegOperation } from '#agent/registry/types';
 import { useTempDirs } from '../../support/tmp';
 
@@ -84,6 +84,26 @@ describe('reg-file-writer: key blocks encoded into one reused buffer', () => {
         expect(throughOutputBuffer('REGEDIT5', operations, capacity).bytes.equals(writeReg({ format: 'REGEDIT5', operations }))).toBe(true);
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('REGEDIT5 hex laid out at any position (2-byte and 4-byte boundaries, two bytes per three 32-bit stores) equals the text formatReg lays out character by character', () => {
+    const value = fc.oneof(
+      fc.record({ name: fc.string({ maxLength: 9 }).filter((n) => !/[\r\n\0]/.test(n)), type: fc.constant('REG_BINARY' as const), data: fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.from(b).toString('hex')) }),
+      fc.record({ name: fc.constantFrom('e', 'long name of a value'), type: fc.constantFrom('REG_EXPAND_SZ' as const, 'REG_SZ' as const), data: fc.string({ unit: 'binary', maxLength: 60 }).map((d) => `${d}\n`) }),
+      fc.record({ name: fc.constantFrom('m'), type: fc.constant('REG_MULTI_SZ' as const), data: fc.array(fc.string({ maxLength: 9 }).filter((d) => !d.includes('\0')), { maxLength: 4 }) }),
+      fc.record({ name: fc.constantFrom('q'), type: fc.constant('REG_QWORD' as const), data: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(String) }),
+    );
+    const operation = fc.record({ op: fc.constant('setKey' as const), key: fc.constantFrom(`${KEY}\\P`, `${KEY}\\Quite\\Long\\Path`), values: fc.array(value, { maxLength: 5 }) });
+    fc.assert(
+      fc.property(operation, fc.constantFrom(0, 2, 4, 6), (op, offset) => {
+        const encoder = new RegEncoder('REGEDIT5');
+        const target = { buffer: Buffer.alloc(0), claim: (size: number) => ((target.buffer = Buffer.alloc(offset + size)), offset) };
+        encoder.operationInto(op, target);
+        const text = formatReg({ format: 'REGEDIT5', operations: [op] }).replace(/^[^\n]*\n\r\n/, '');
+        expect(target.buffer.subarray(offset).toString('utf16le')).toBe(text);
+      }),
+      { numRuns: 400 },
     );
   });
 

@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 import { ansiCodePage, parseRegText, RegByteReader, type RegReadSummary } from '#agent/registry/reg-format';
 import { UnitLineSplitter } from '#agent/registry/reg-units';
-import type { RegOperation } from '#agent/registry/types';
+import { decodeTypedValue } from '#agent/registry/reg-reader';
+import type { RegOperation, RegValue } from '#agent/registry/types';
 
 const HEADER5 = 'Windows Registry Editor Version 5.00';
 
@@ -151,5 +152,63 @@ describe('reg-units: the byte reader reads every file as the general path does',
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('reg-units: value names taken from the text cache read exactly as decoding them', () => {
+  it.each<[string, (text: string) => Buffer, string]>([
+    ['UTF-16LE with BOM', (text) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), HEADER5],
+    ['UTF-8', (text) => Buffer.from(text, 'utf8'), HEADER5],
+    ['REGEDIT4 (ANSI, code page 1252)', (text) => Buffer.from(text, 'latin1'), 'REGEDIT4'],
+  ])('%s: 3000 names (many sharing a cache slot), each read three times, non-ASCII and escaped ones among them', (_encoding, encode, header) => {
+    const names = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? `Näme${i}` : i % 11 === 0 ? `Esc\\\\${i}` : `Name${i}`));
+    const lines = [header, ''];
+    for (let round = 0; round < 3; round++) {
+      lines.push(`[HKEY_LOCAL_MACHINE\\R${round}]`);
+      for (const name of names) lines.push(`"${name}"=dword:00000001`);
+    }
+    const source = `${lines.join('\r\n')}\r\n`;
+    const { operations } = readInPieces(encode(source), [1000, 70000]);
+    const expected = names.map((name) => ({ name: name.replace(/\\\\/g, '\\'), type: 'REG_DWORD', data: 1 }));
+    expect(operations).toEqual([0, 1, 2].map((round) => ({ op: 'setKey', key: `HKEY_LOCAL_MACHINE\\R${round}`, values: expected })));
+    expect(operations).toEqual(parseRegText(source).operations);
+  });
+});
+
+describe('reg-reader: typed hex data decoded in one step reads as the NUL-appending rules say', () => {
+  /** The rules of Wine20a–d/21a/b/22b written out plainly: append the missing NUL, then decode and strip it. */
+  function reference(typeNumber: number, data: Buffer): RegValue {
+    if (typeNumber === 11) return data.length === 8 ? { name: 'v', type: 'REG_QWORD', data: data.readBigUInt64LE(0).toString() } : { name: 'v', type: 'REG_HEX_11', data: data.toString('hex') };
+    let bytes = data;
+    if (bytes.length > 0 && bytes.length % 2 === 0 && !(bytes[bytes.length - 1] === 0 && bytes[bytes.length - 2] === 0)) bytes = Buffer.concat([bytes, Buffer.alloc(2)]);
+    const text = bytes.length >= 2 && bytes.length % 2 === 0 ? bytes.toString('utf16le') : undefined;
+    const body = text?.endsWith('\0') ? text.slice(0, -1) : undefined;
+    if (typeNumber === 7) {
+      if (body === '') return { name: 'v', type: 'REG_MULTI_SZ', data: [] };
+      if (body === undefined || !body.endsWith('\0')) return { name: 'v', type: 'REG_HEX_7', data: bytes.toString('hex') };
+      return { name: 'v', type: 'REG_MULTI_SZ', data: body.slice(0, -1).split('\0') };
+    }
+    const type = typeNumber === 1 ? 'REG_SZ' : 'REG_EXPAND_SZ';
+    return body === undefined ? { name: 'v', type: `REG_HEX_${typeNumber}`, data: bytes.toString('hex') } : { name: 'v', type, data: body };
+  }
+
+  it('REGEDIT5 hex(1), hex(2), hex(7) and hex(b) of any bytes (NULs likely)', () => {
+    const page = ansiCodePage();
+    const bytes = fc.array(fc.constantFrom(0, 0, 0, 0x41, 0x20, 0xd8, 0xff), { maxLength: 14 }).map((b) => Buffer.from(b));
+    fc.assert(
+      fc.property(fc.constantFrom(1, 2, 7, 11), fc.oneof(bytes, fc.uint8Array({ maxLength: 12 }).map((b) => Buffer.from(b))), (typeNumber, data) => {
+        expect(decodeTypedValue('v', typeNumber, data, 'REGEDIT5', page)).toEqual(reference(typeNumber, data));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('a REG_QWORD at and around 2^53 and 2^64 - 1 reads as its exact decimal', () => {
+    const page = ansiCodePage();
+    for (const n of [0n, 1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n]) {
+      const data = Buffer.alloc(8);
+      data.writeBigUInt64LE(n);
+      expect(decodeTypedValue('v', 11, data, 'REGEDIT5', page)).toEqual({ name: 'v', type: 'REG_QWORD', data: n.toString() });
+    }
   });
 });
