@@ -28,7 +28,9 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
   let fixture: RecoverFixture;
 
   beforeAll(async () => {
-    fixture = await buildFixture(tempDir());
+    // Plain dumps: these tests pin the plain FULL's verification through the rebuilt image and the backup-time check
+    // of that image (a compressed FULL is hashed as it is decompressed: recover-compressed.test.ts).
+    fixture = await buildFixture(tempDir(), { DumpCompression: 'none' });
   });
 
   async function setup() {
