@@ -11,7 +11,7 @@
  *        node <bundle> recover <settings.json> <recovery dir>
  */
 import './child-memory'; // first: as agent/main.ts, before any agent module loads
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { parseSettings } from '#core/settings';
 import { BackupType } from '#core/set-id';
@@ -35,7 +35,19 @@ export interface ChildResult {
    * Where the memory was when the RSS peaked (MiB; sampled every 20 ms): V8 heap used, `external` (Buffers and other
    * memory V8 tracks outside its heap, worker isolates not included) and `arrayBuffers` (part of `external`).
    */
-  atPeakMiB: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number; spaces?: Record<string, number> };
+  atPeakMiB: {
+    rss: number;
+    heapUsed: number;
+    heapTotal: number;
+    external: number;
+    arrayBuffers: number;
+    spaces?: Record<string, number>;
+    /** /proc/self/status at the peak: anonymous memory (heaps, malloc, buffers) and file-backed pages (code, libraries). */
+    rssAnon?: number;
+    rssFile?: number;
+    /** Threads of the process at the peak (main, libuv pool, V8 platform, workers). */
+    threads?: number;
+  };
   /** Files of the recovered point (recover only), to time the bare download of the same objects. */
   objects?: Array<{ set: string; file: string }>;
 }
@@ -46,19 +58,31 @@ const PHASE1_TYPES: Record<string, BackupType> = { full: BackupType.Full, differ
 function watchMemory(): { stop: () => ChildResult['atPeakMiB'] } {
   let peak = process.memoryUsage();
   let spaces: Record<string, number> = {};
+  let status = { rssAnon: 0, rssFile: 0, threads: 0 };
   const timer = setInterval(() => {
     const now = process.memoryUsage();
     if (now.rss > peak.rss) {
       peak = now;
       spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, Math.round(s.space_size / 104857.6) / 10]));
+      status = { rssAnon: procStatusKiB('RssAnon') / 1024, rssFile: procStatusKiB('RssFile') / 1024, threads: procStatusKiB('Threads') };
     }
   }, 20);
   timer.unref();
+  // BENCH_MEMORY_TRACE=<file>: one line per 100 ms (ms since start, RSS, RssAnon, heap used, array buffers; MiB).
+  const traceFile = process.env.BENCH_MEMORY_TRACE;
+  if (traceFile) {
+    const t0 = performance.now();
+    const trace = setInterval(() => {
+      const m = process.memoryUsage();
+      appendFileSync(traceFile, `${process.argv[2]} ${Math.round(performance.now() - t0)} ${(m.rss / 1048576).toFixed(1)} ${(procStatusKiB('RssAnon') / 1024).toFixed(1)} ${(m.heapUsed / 1048576).toFixed(1)} ${(m.arrayBuffers / 1048576).toFixed(1)}\n`);
+    }, 100);
+    trace.unref();
+  }
   const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
   return {
     stop: () => {
       clearInterval(timer);
-      return { rss: mib(peak.rss), heapUsed: mib(peak.heapUsed), heapTotal: mib(peak.heapTotal), external: mib(peak.external), arrayBuffers: mib(peak.arrayBuffers), spaces };
+      return { rss: mib(peak.rss), heapUsed: mib(peak.heapUsed), heapTotal: mib(peak.heapTotal), external: mib(peak.external), arrayBuffers: mib(peak.arrayBuffers), spaces, ...status };
     },
   };
 }

@@ -15,13 +15,13 @@
  *        npm run bench -- --only registry [--size-mb 60] [--runs 5] [--label NAME]   (bench/registry.ts)
  *        npm run bench -- --only recover-disk [--sizes 256,2048] [--runs 3]   (bench/recover-disk.ts)
  *        npm run bench -- --only log [--sizes 256,2048] [--runs 3]   (bench/log.ts: LOG point bytes and time)
+ *        npm run bench -- --only memory [--sizes 256,2048] [--runs 1]   (bench/memory.ts: the agent's peak RSS per command)
  * Writes bench/results/<date>.json and .md (`<date>-quick.*` with --quick). Generated databases are cached under
  * bench/work/ (git-ignored).
  */
 import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
 import { copyFileSync, createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -35,9 +35,8 @@ import { createHotSiteClient, UPLOAD_QUEUE_SIZE } from '#agent/hotsite/hot-site'
 import { createLogger } from '#agent/log';
 import { startMotoServer, type MotoServer } from '#agent/local/moto-server';
 import { mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
-import type { ChildResult } from './child';
+import { peakMiB, runChild } from './agent-child';
 import { PEERS, runPeers, type PeerName, type PeerRun } from './peers';
-import { procStatusKiB } from './proc-status';
 import { arg, figure, type Figure } from './stats';
 import { log, sample } from './sample';
 
@@ -83,39 +82,6 @@ async function bareFull(s3: S3Client, bucket: string, db: string, out: string): 
   const ms = performance.now() - started;
   return { ms, backupMs, uploadMs: ms - backupMs };
 }
-
-/** The bench child (bench/child.ts) built with the agent's own build: run by plain `node`, no TypeScript compiler. */
-let childBundle: string | undefined;
-
-async function buildChild(): Promise<string> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { build } = require('../bin/build.js') as { build: (o: { outdir: string; entries: Record<string, string> }) => Promise<string[]> };
-  const [bundle] = await build({ outdir: join(WORK, 'dist'), entries: { 'bench-child': 'bench/child.ts' } });
-  return bundle;
-}
-
-/** One agent command (FULL, DIFFERENTIAL, LOG phase 1 or a recovery) in a child process, its RSS polled every 50 ms. */
-async function runChild(mode: 'full' | 'differential' | 'log' | 'recover', settingsFile: string, to?: string): Promise<ChildResult & { polledRssKiB: number }> {
-  childBundle ??= await buildChild();
-  const child = spawn(process.execPath, [childBundle, mode, settingsFile, ...(to ? [to] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let polled = 0;
-  const timer = setInterval(() => {
-    polled = Math.max(polled, procStatusKiB('VmRSS', child.pid!));
-  }, 50);
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  clearInterval(timer);
-  if (code !== 0) throw new Error(`bench child ${mode} exited with ${code}`);
-  const result = JSON.parse(out.trim().split('\n').at(-1)!) as ChildResult;
-  const expected = mode === 'recover' ? 'recovered' : 'Completed';
-  if (result.status !== expected) throw new Error(`bench child ${mode} ended ${result.status}`);
-  if (mode !== 'recover' && result.backupType !== mode.toUpperCase()) throw new Error(`bench child ${mode} took a ${result.backupType}`);
-  return { ...result, polledRssKiB: polled };
-}
-
-/** Peak RSS of a child run (MiB): the larger of its own VmHWM and the parent's polling. */
-const peakMiB = (r: { peakRssKiB: number; polledRssKiB: number }) => Math.max(r.peakRssKiB, r.polledRssKiB) / 1024;
 
 /** The bare minimum of a recovery: download the same objects, then copy the FULL dump into place. */
 async function bareRecovery(s3: S3Client, bucket: string, objects: Array<{ set: string; file: string }>, dir: string): Promise<number> {
@@ -408,8 +374,9 @@ function markdown(result: { date: string; node: string; machine: string; runs: n
     '  upload does not stop the pass: the local SET is still committed and the next job re-fills the hot-site. An agent',
     '  killed during the pass leaves an incomplete SET (no manifest) that never counts; the previous point stays intact',
     '  (fault suite: "kill mid-upload", "kill after the local commit").',
-    `- Memory: parts of \`choosePartSize\` bytes (${DEFAULT_PART_BYTES / MiB} MiB; ≥ 5 MiB, ≤ 10,000 parts, > 5 TiB refused before any request)`,
-    `  from a pool of ${UPLOAD_QUEUE_SIZE} + 1 buffers shared by every file of the SET, ${UPLOAD_QUEUE_SIZE} in flight: bounded whatever the database size.`,
+    `- Memory: parts of \`choosePartSize\` bytes (${DEFAULT_PART_BYTES / MiB} MiB; ≥ 5 MiB, ≤ 10,000 parts, > 5 TiB refused before any request),`,
+    `  ${UPLOAD_QUEUE_SIZE} in flight, none held in memory: each is hashed in 1 MiB chunks, then sent as a byte range of the stored file`,
+    '  (read again from the page cache): bounded whatever the database size.',
     '- Compression: brotli (Node 20\'s zlib has no zstd before 22.15; brotli level 1 compresses faster than gzip level 1 with',
     '  a better ratio on the sample CommServe). The manifest records the stored bytes (size, SHA-256, S3 checksum) and the',
     '  content (`compression.contentSize` / `contentSha256`); recovery decompresses while it stages and verifies both.',
@@ -437,12 +404,18 @@ async function main(): Promise<void> {
     require('./log');
     return;
   }
+  if (arg('only') === 'memory') {
+    const i = process.argv.indexOf('--only');
+    process.argv.splice(i, 2);
+    require('./memory');
+    return;
+  }
   if (arg('only') === 'recover-disk') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     await (require('./recover-disk') as typeof import('./recover-disk')).runRecoverDiskBench();
     return;
   }
-  if (arg('only') !== undefined) throw new Error(`unknown --only ${arg('only')} (known: differential, registry, log, recover-disk)`);
+  if (arg('only') !== undefined) throw new Error(`unknown --only ${arg('only')} (known: differential, registry, log, recover-disk, memory)`);
   const quick = process.argv.includes('--quick');
   const sizes = (arg('sizes') ?? (quick ? '64' : '256,2048')).split(',').map(Number);
   if (sizes.some((s) => !(Number.isInteger(s) && s >= 1))) throw new Error(`--sizes takes whole MB, e.g. 256,2048`);
@@ -482,7 +455,7 @@ async function main(): Promise<void> {
     machine: `${cpus().length} CPU (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
     runs,
     quick,
-    uploadPlan: { partSizeBytes: DEFAULT_PART_BYTES, partSizeRule: 'choosePartSize: ≥ 5 MiB, ≤ 10,000 parts', queueSize: UPLOAD_QUEUE_SIZE, buffers: UPLOAD_QUEUE_SIZE + 1 },
+    uploadPlan: { partSizeBytes: DEFAULT_PART_BYTES, partSizeRule: 'choosePartSize: ≥ 5 MiB, ≤ 10,000 parts', queueSize: UPLOAD_QUEUE_SIZE, partBody: 'file range' },
     targets: { fullRatio: 1.2, specFullRatio: 1.5, diffBytesRatio: 1.05, diffTimeVsReadOnce: 1.5, logTimeVsReadOnce: 1.5, recoveryRatio: 1.1, peakRssMiB: 128, fullVsFastestPeer: 1.0 },
     sizes: measured,
     costCurve: curve,

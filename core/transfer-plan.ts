@@ -19,8 +19,8 @@ export const S3_MAX_PART_BYTES = 5 * GiB;
 export const S3_MAX_COPY_OBJECT_BYTES = 5 * GiB;
 
 /**
- * Default upload part size (bytes), as the AWS CLI's: large enough for throughput, small enough that the agent's
- * part buffers (part size × (queue size + 1) = 40 MiB) keep its peak RSS under the 256 MiB of SPEC §10.
+ * Default upload part size (bytes), as the AWS CLI's: large enough for throughput. Phase 1 holds no part in memory (each
+ * is sent as a byte range of the SET file, agent/hotsite/file-range-body.ts), so the agent's memory does not depend on it.
  */
 export const DEFAULT_PART_BYTES = 8 * MiB;
 

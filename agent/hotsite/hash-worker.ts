@@ -26,6 +26,11 @@ parentPort.on('message', (m) => {
   if (!whole) { whole = createHash('sha256'); streams.set(m.stream, whole); }
   const view = Buffer.from(m.buffer, 0, m.length);
   whole.update(view);
+  if (m.also) {
+    let also = streams.get(m.also);
+    if (!also) { also = createHash('sha256'); streams.set(m.also, also); }
+    also.update(view);
+  }
   const reply = { id: m.id, buffer: m.buffer };
   if (m.piece) {
     const d = hash('sha256', view, 'buffer');
@@ -106,13 +111,13 @@ export class HashWorker {
   }
 
   /**
-   * Adds `buffer[0, length)` to stream `stream`. `buffer` must be an {@link ownedBuffer}; it is unusable until the
-   * returned promise hands it back.
+   * Adds `buffer[0, length)` to stream `stream` (and to stream `options.also`, e.g. the upload part the bytes belong
+   * to). `buffer` must be an {@link ownedBuffer}; it is unusable until the returned promise hands it back.
    * @throws Error when the worker died (the buffer is then lost to the caller).
    */
-  async update(stream: string, buffer: Buffer, length: number, options: { piece?: boolean; pageSize?: number } = {}): Promise<HashedPiece> {
+  async update(stream: string, buffer: Buffer, length: number, options: { piece?: boolean; pageSize?: number; also?: string } = {}): Promise<HashedPiece> {
     if (buffer.byteOffset !== 0 || buffer.byteLength !== buffer.buffer.byteLength) throw new RangeError('HashWorker.update needs a buffer that owns its ArrayBuffer (ownedBuffer)');
-    const reply = await this.request({ op: 'update', stream, buffer: buffer.buffer, length, piece: options.piece ?? false, pageSize: options.pageSize ?? 0 }, [buffer.buffer as ArrayBuffer]);
+    const reply = await this.request({ op: 'update', stream, buffer: buffer.buffer, length, piece: options.piece ?? false, pageSize: options.pageSize ?? 0, also: options.also ?? '' }, [buffer.buffer as ArrayBuffer]);
     return {
       buffer: Buffer.from(reply.buffer!),
       ...(reply.pieceDigest ? { pieceDigest: Buffer.from(reply.pieceDigest) } : {}),

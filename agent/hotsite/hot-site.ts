@@ -24,7 +24,7 @@ import type { Manifest } from '#core/manifest';
 import { parseManifest } from '#core/manifest';
 import type { Settings } from '#core/settings';
 
-/** Concurrent part uploads per file. Memory used by an upload ≈ partSize × UPLOAD_QUEUE_SIZE (8 MiB × 4 by default). */
+/** Concurrent part uploads per file. Phase 1's parts are file ranges (no part in memory): each holds 256 KiB of its body. */
 export const UPLOAD_QUEUE_SIZE = 4;
 
 /**

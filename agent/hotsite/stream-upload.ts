@@ -6,8 +6,13 @@
  * in parts sent `queueSize` at a time, each with its `ChecksumSHA256` (S3 verifies every part). The object is created
  * with `If-None-Match: *` (PutObject or CompleteMultipartUpload): never replacing a committed object (issue 21).
  *
- * Memory: part buffers of the file's part size come from a pool of `queueSize + 1` buffers that every file of the SET
- * shares (part size × 5), plus the read chunks (1 MiB) and brotli's window: bounded whatever the database size.
+ * Memory (issue 20: peak RSS ≤ 128 MiB, flat in the database size): the pass holds no part in memory. It reads and
+ * hashes 1 MiB chunks (a pool of {@link CHUNKS}); once a part's last chunk is hashed,
+ * the part is sent as a byte range of the stored file ({@link attachFileRangeBody}: the file was just written and
+ * just read, so the range comes from the page cache), 256 KiB at a time. So the pass holds 4 MiB of chunks, 1 MiB of
+ * request bodies and brotli's window, whatever the part size and the database size — it held part size × 5 (40 MiB)
+ * when parts were buffers. The part's `ChecksumSHA256` is the SHA-256 of the bytes hashed: S3 refuses a part whose
+ * bytes differ from them.
  *
  * Failure handling: an upload that fails (after the SDK's and the uploader's retries) does not stop the pass — the
  * multipart upload is aborted, the session remembers the failure, and this file and the rest of the SET are still
@@ -33,11 +38,14 @@ import { setObjectKey } from '#core/hotsite-layout';
 import { join } from 'node:path';
 import { choosePartSize, MiB, partCount, S3_MAX_OBJECT_BYTES, S3_MAX_PART_BYTES, S3_MAX_PARTS, S3_MIN_PART_BYTES, TransferLimitError } from '#core/transfer-plan';
 import { faultPoint } from '#agent/faults';
+import { attachFileRangeBody } from './file-range-body';
 import { HashWorker, ownedBuffer } from './hash-worker';
 import { createOnlyWrite, CREATE_ONLY, hotSiteError, sendWithRetry, uploadManifest, UPLOAD_QUEUE_SIZE, UPLOAD_REQUEST_RETRY, type RequestRetry } from './hot-site';
 
-/** Read size of the pass (bytes). */
-const READ_CHUNK_BYTES = MiB;
+/** Read size of the pass (bytes): the unit read, hashed and (compressed) written. A multiple of every SQLite page size. */
+const CHUNK_BYTES = MiB;
+/** Chunks of the pass at once (one being read while the others are hashed): 4 MiB. */
+const CHUNKS = 4;
 
 /** Fixed-size buffers handed out up to `max` at a time; `take` waits for a `give` when all are out. */
 class BufferPool {
@@ -68,19 +76,18 @@ class BufferPool {
 }
 
 /**
- * The hot-site side of one SET's pass: where objects go, the shared part-buffer pool, and the first upload failure.
- * Without an S3 client (`s3: null`) the pass only hashes and stores (no upload).
+ * The hot-site side of one SET's pass: where objects go, the shared chunk pool and hashing worker, and the first
+ * upload failure. Without an S3 client (`s3: null`) the pass only hashes and stores (no upload).
  */
 export class SetUploadSession {
   /** The first upload failure (a HotSiteError); later files of the SET are then only hashed and stored. */
   failure: HotSiteError | undefined;
-  private pool: BufferPool | undefined;
   readonly queueSize: number;
   readonly retry: RequestRetry;
 
   /**
    * @param s3 the hot-site client, or null to upload nothing.
-   * @param options.queueSize parts in flight per file (default {@link UPLOAD_QUEUE_SIZE}); memory ≈ part size × (queueSize + 1).
+   * @param options.queueSize parts in flight per file (default {@link UPLOAD_QUEUE_SIZE}); each holds 256 KiB of its body.
    * @param options.requestRetry the uploader's own retries of one request (default {@link UPLOAD_REQUEST_RETRY}).
    */
   constructor(
@@ -116,12 +123,6 @@ export class SetUploadSession {
   async close(): Promise<void> {
     await this.worker?.close();
     this.worker = undefined;
-  }
-
-  /** The pool for parts of `partSize` bytes (kept while files share a part size, replaced otherwise). */
-  buffers(partSize: number): BufferPool {
-    if (!this.pool || this.pool.size !== partSize) this.pool = new BufferPool(partSize, this.queueSize + 1);
-    return this.pool;
   }
 }
 
@@ -174,33 +175,6 @@ export interface StreamedSetFile {
   uploaded: boolean;
 }
 
-/** One file's multipart upload (created when a second part appears). */
-interface MultipartState {
-  uploadId: string;
-  done: CompletedPart[];
-  inFlight: Set<Promise<void>>;
-}
-
-/**
- * Gives a PutObject/UploadPart the SHA-256 of its body as `x-amz-content-sha256`, so SigV4 signs the payload with the
- * digest the hashing worker already computed instead of hashing the body again on the main thread (@smithy/signature-v4
- * `getPayloadHash` takes the header when present; measured: ~1 s of main-thread CPU per GiB otherwise).
- */
-function withPayloadSha256<C extends PutObjectCommand | UploadPartCommand>(command: C, digest: Buffer): C {
-  const hex = digest.toString('hex');
-  type Handler = (args: { request: unknown }) => Promise<unknown>;
-  const stack = command.middlewareStack as unknown as { add(middleware: (next: Handler) => Handler, options: { step: 'build'; name: string }): void };
-  stack.add(
-    (next) => async (args) => {
-      const request = args.request as { headers?: Record<string, string> };
-      if (request.headers) request.headers['x-amz-content-sha256'] = hex;
-      return next(args);
-    },
-    { step: 'build', name: 'commserveDrPayloadSha256' },
-  );
-  return command;
-}
-
 /** Reads up to `length` bytes at `position` into `buffer[0…]`, looping over short reads; returns the bytes read. */
 async function readInto(handle: FileHandle, buffer: Buffer, length: number, position: number): Promise<number> {
   let done = 0;
@@ -210,6 +184,332 @@ async function readInto(handle: FileHandle, buffer: Buffer, length: number, posi
     done += bytesRead;
   }
   return done;
+}
+
+/** One file's multipart upload (created when a second part appears). */
+interface MultipartState {
+  uploadId: string;
+  done: CompletedPart[];
+  inFlight: Set<Promise<void>>;
+}
+
+/**
+ * The hot-site side of one file: its parts as the pass seals them (each sent as a byte range of `bodyPath`), then the
+ * single PUT or the CompleteMultipartUpload, or the abort. A failed request does not throw: it ends the file's upload
+ * (`uploaded` false) and is kept as the session's failure.
+ */
+class FileUpload {
+  /** SHA-256 of every part sealed so far, in order. */
+  readonly partDigests: Buffer[] = [];
+  /** Stored bytes sealed so far (the next part starts here). */
+  storedBytes = 0;
+  uploaded: boolean;
+  private multipart: MultipartState | undefined;
+  /** The file is one part: sent by a single PUT once its whole SHA-256 is known. */
+  private single = false;
+  private readonly conditional: typeof CREATE_ONLY | Record<string, never>;
+
+  constructor(
+    private readonly session: SetUploadSession,
+    private readonly file: { key: string; name: string; bodyPath: string; partSize: number; existing: 'create-only' | 'overwrite' },
+  ) {
+    this.uploaded = session.uploading;
+    this.conditional = file.existing === 'create-only' ? CREATE_ONLY : {};
+  }
+
+  /** Sends nothing more (the pass failed and throws its own error; the open multipart upload is aborted after). */
+  cancel(): void {
+    this.uploaded = false;
+  }
+
+  private fail(error: unknown): void {
+    if (!this.uploaded) return;
+    this.uploaded = false;
+    const where = this.file.key.split('/').slice(-2).join('/'); // SET_<n>/<file>
+    this.session.failure ??= error instanceof HotSiteError ? error : hotSiteError(`upload ${where}`, this.session.bucket, error);
+  }
+
+  /**
+   * The next part (`length` stored bytes, already on disk, with their SHA-256): kept for the single PUT, or sent, with
+   * at most `queueSize` parts in flight (waits for one to finish).
+   * @throws TransferLimitError past 10,000 parts.
+   */
+  async seal(length: number, digest: Buffer, last: boolean): Promise<void> {
+    const start = this.storedBytes;
+    this.partDigests.push(digest);
+    this.storedBytes += length;
+    const partNumber = this.partDigests.length;
+    if (!this.uploaded) return; // upload off or failed: hashed and stored only
+    if (last && partNumber === 1) {
+      this.single = true;
+      return;
+    }
+    if (partNumber > S3_MAX_PARTS) throw new TransferLimitError(`${this.file.name} needs more than ${S3_MAX_PARTS} parts of ${this.file.partSize} bytes`);
+    const s3 = this.session.s3!;
+    const { bucket } = this.session;
+    const { key, bodyPath } = this.file;
+    try {
+      this.multipart ??= {
+        uploadId: (await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: 'SHA256' }))).UploadId!,
+        done: [],
+        inFlight: new Set(),
+      };
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    const state = this.multipart;
+    const checksum = digest.toString('base64');
+    const sending: Promise<void> = sendWithRetry(() => {
+      const command = new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: state.uploadId, PartNumber: partNumber, ContentLength: length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum });
+      return s3.send(command, { abortSignal: attachFileRangeBody(command, { path: bodyPath, start, length }, digest) });
+    }, this.session.retry)
+      .then(
+        (r) => {
+          state.done.push({ PartNumber: partNumber, ETag: r.ETag, ChecksumSHA256: r.ChecksumSHA256 ?? checksum });
+          if (!last) faultPoint('upload');
+        },
+        (error: unknown) => this.fail(error),
+      )
+      .finally(() => state.inFlight.delete(sending));
+    state.inFlight.add(sending);
+    // Backpressure: at most queueSize parts in flight.
+    while (state.inFlight.size >= this.session.queueSize) await Promise.race(state.inFlight);
+  }
+
+  /**
+   * Makes the object: the single PUT, or (every part sent) the CompleteMultipartUpload — both create-only unless the
+   * file says `overwrite`. A 412 on the same object counts as uploaded (see {@link createOnlyWrite}).
+   */
+  async complete(storedDigest: Buffer, checksumSHA256: string): Promise<void> {
+    const s3 = this.session.s3!;
+    const { bucket } = this.session;
+    const { key, bodyPath } = this.file;
+    const size = this.storedBytes;
+    const target = { s3, bucket, key, size, checksumSHA256 };
+    if (this.single && this.uploaded) {
+      try {
+        await createOnlyWrite(
+          () =>
+            sendWithRetry(() => {
+              const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentLength: size, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksumSHA256, ...this.conditional });
+              return s3.send(command, { abortSignal: attachFileRangeBody(command, { path: bodyPath, start: 0, length: size }, storedDigest) });
+            }, this.session.retry),
+          target,
+        );
+      } catch (error) {
+        this.fail(error);
+      }
+    }
+    if (!this.multipart) return;
+    await Promise.all(this.multipart.inFlight);
+    if (!this.uploaded) return;
+    const state = this.multipart;
+    try {
+      state.done.sort((a, b) => a.PartNumber! - b.PartNumber!);
+      const outcome = await createOnlyWrite(
+        () => s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: state.uploadId, MultipartUpload: { Parts: state.done }, ...this.conditional })),
+        target,
+      );
+      // Created: the upload is done. Already there: S3 keeps the refused upload open — `abortIfOpen` aborts it.
+      if (outcome === 'created') this.multipart = undefined;
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Aborts the multipart upload if it was not completed (after its parts in flight settle). Never throws. */
+  async abortIfOpen(): Promise<void> {
+    if (!this.multipart) return;
+    const { uploadId, inFlight } = this.multipart;
+    this.multipart = undefined;
+    await Promise.allSettled(inFlight);
+    await this.session.s3!.send(new AbortMultipartUploadCommand({ Bucket: this.session.bucket, Key: this.file.key, UploadId: uploadId })).catch(() => undefined);
+  }
+}
+
+/** What the two readers of the pass ({@link passPlain}, {@link passCompressed}) share. */
+interface PassContext {
+  session: SetUploadSession;
+  options: StreamSetFileOptions;
+  source: FileHandle;
+  sourceSize: number;
+  partSize: number;
+  upload: FileUpload;
+  storedStream: string;
+  contentStream: string;
+  /** The pass's read chunks ({@link CHUNKS} of {@link CHUNK_BYTES}; one pool per file, so a failed pass loses none for the next). */
+  chunks: BufferPool;
+  /** Content bytes read: page digests (in order) and progress. */
+  counted: (length: number, digests?: Buffer) => Promise<void>;
+}
+
+/**
+ * Runs `step`s one after another, in the order given, while the caller goes on (reading the next chunk). `failed`
+ * rejects as soon as a step has failed, so a caller waiting for something the failed steps would have given back
+ * (a chunk) stops waiting.
+ */
+class OrderedSteps {
+  private tail: Promise<void> = Promise.resolve();
+  private fault: ((error: unknown) => void) | undefined;
+  readonly failed = new Promise<never>((_, reject) => (this.fault = reject));
+
+  constructor() {
+    this.failed.catch(() => undefined);
+  }
+
+  /** Queues `step` after the steps queued before; @returns its completion (a failure also ends every later step). */
+  then(step: () => Promise<void>): Promise<void> {
+    const run = this.tail.then(step);
+    run.catch((error: unknown) => this.fault!(error));
+    this.tail = run;
+    return run;
+  }
+
+  /** `promise`, or the first failure of a step if that comes first. */
+  async race<T>(promise: Promise<T>): Promise<T> {
+    return Promise.race([promise, this.failed]);
+  }
+
+  /** Waits for every step; throws the first failure. */
+  async done(): Promise<void> {
+    await this.tail;
+  }
+
+  /** Waits for every step queued so far to end, failed or not. */
+  async settled(): Promise<void> {
+    await this.tail.catch(() => undefined);
+  }
+}
+
+/**
+ * The pass over a file stored as is: 1 MiB chunks read in order, each hashed in the worker into the file's SHA-256,
+ * its part's SHA-256 and the page digests while the next is read; a part is sealed (sent from the file) once its last
+ * chunk is hashed. The reader stays at most one part ahead of the part being sealed (which waits while `queueSize`
+ * parts are in flight).
+ */
+async function passPlain(ctx: PassContext): Promise<void> {
+  const { session, options, source, sourceSize, partSize, upload, storedStream, chunks } = ctx;
+  const hashing = session.hashing();
+  const pageSize = options.pageDigests?.pageSize;
+  const steps = new OrderedSteps();
+  let position = 0;
+  let previousSeal: Promise<void> = Promise.resolve();
+  try {
+    for (let partNumber = 1; ; partNumber++) {
+      const partStream = session.streamName(`${options.key} part ${partNumber}`);
+      const partEnd = position + partSize;
+      let partLength = 0;
+      let ended = false;
+      while (position < partEnd) {
+        const chunk = await steps.race(chunks.take());
+        const wanted = Math.min(chunk.length, partEnd - position);
+        const length = await readInto(source, chunk, wanted, position);
+        position += length;
+        partLength += length;
+        if (length > 0) {
+          const hashed = hashing.update(storedStream, chunk, length, { also: partStream, ...(pageSize ? { pageSize } : {}) }).then((piece) => {
+            chunks.give(piece.buffer);
+            return piece;
+          });
+          hashed.catch(() => undefined); // awaited in its step
+          void steps.then(async () => ctx.counted(length, (await hashed).pageDigests));
+        } else chunks.give(chunk);
+        if (length < wanted) {
+          ended = true; // end of file
+          break;
+        }
+      }
+      const last = ended || position >= sourceSize;
+      const digest = hashing.finish(partStream);
+      digest.catch(() => undefined); // awaited in its step
+      const length = partLength;
+      const seal = steps.then(async () => upload.seal(length, await digest, last));
+      if (last) break;
+      await steps.race(previousSeal);
+      previousSeal = seal;
+    }
+  } catch (error) {
+    upload.cancel(); // steps still queued send nothing: the caller aborts the upload once this returns
+    await steps.settled();
+    throw error;
+  }
+  await steps.done();
+}
+
+/**
+ * The pass over a file stored brotli-compressed: the content is read and hashed (its SHA-256 and page digests) in
+ * 1 MiB chunks, compressed (zlib's thread pool), and the compressed bytes are written to `storedPath` 1 MiB at a
+ * time, each hashed into the stored SHA-256 and its part's SHA-256; a part is sealed (sent from `storedPath`) when
+ * the next one starts, or at the end.
+ */
+async function passCompressed(ctx: PassContext, compression: { level: number; storedPath: string }): Promise<void> {
+  const { session, options, source, sourceSize, partSize, upload, storedStream, contentStream, chunks } = ctx;
+  const hashing = session.hashing();
+  const pageSize = options.pageDigests?.pageSize;
+  const stored = await open(compression.storedPath, 'w');
+  try {
+    const brotli = createBrotliCompress({
+      chunkSize: 256 * 1024,
+      params: { [zlibConstants.BROTLI_PARAM_QUALITY]: compression.level, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: sourceSize },
+    });
+    // read → hash + page digests (worker) → compress. Each read gets its own chunk: brotli may still hold the previous one.
+    const readChunks = async function* (): AsyncGenerator<Buffer> {
+      for (let position = 0; ; ) {
+        const chunk = ownedBuffer(CHUNK_BYTES);
+        const length = await readInto(source, chunk, CHUNK_BYTES, position);
+        if (length === 0) return;
+        position += length;
+        const hashed = await hashing.update(contentStream, chunk, length, pageSize ? { pageSize } : {});
+        await ctx.counted(length, hashed.pageDigests);
+        yield hashed.buffer.subarray(0, length);
+      }
+    };
+    let written = 0;
+    let partNumber = 1;
+    let partStream = session.streamName(`${options.key} part 1`);
+    let partFill = 0;
+    let current: Buffer | undefined;
+    let fill = 0;
+    /** Writes the chunk being filled to the stored file and hashes it into the stored and part streams. */
+    const flush = async () => {
+      if (!current) return;
+      let done = 0;
+      while (done < fill) done += (await stored.write(current, done, fill - done, written + done)).bytesWritten;
+      written += fill;
+      const hashed = await hashing.update(storedStream, current, fill, { also: partStream });
+      chunks.give(hashed.buffer);
+      partFill += fill;
+      current = undefined;
+      fill = 0;
+    };
+    /** Seals the part written so far (its bytes are in the stored file). */
+    const seal = async (last: boolean) => {
+      await flush();
+      const digest = await hashing.finish(partStream);
+      await upload.seal(partFill, digest, last);
+      partNumber += 1;
+      partStream = session.streamName(`${options.key} part ${partNumber}`);
+      partFill = 0;
+    };
+    await pipeline(readChunks(), brotli, async (compressed: AsyncIterable<Buffer>) => {
+      for await (const out of compressed) {
+        for (let offset = 0; offset < out.length; ) {
+          if (partFill + fill === partSize) await seal(false);
+          if (current && fill === current.length) await flush();
+          current ??= await chunks.take();
+          const take = Math.min(current.length - fill, partSize - partFill - fill, out.length - offset);
+          out.copy(current, fill, offset, offset + take);
+          fill += take;
+          offset += take;
+        }
+      }
+      await seal(true); // an empty file still makes one (empty) object
+    });
+    await stored.sync();
+  } finally {
+    await stored.close().catch(() => undefined);
+  }
 }
 
 /**
@@ -228,168 +528,40 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
   const planned = options.compression ? sourceSize + Math.ceil(sourceSize / 1024) + 1024 : sourceSize;
   const partSize = options.partSize ?? choosePartSize(planned); // choosePartSize refuses over 5 TiB either way
   if (options.partSize !== undefined) choosePartSize(planned);
-  const pool = session.buffers(partSize);
-  const hashing = session.hashing();
   const storedStream = session.streamName(`${options.key} stored`);
   const contentStream = options.compression ? session.streamName(`${options.key} content`) : storedStream;
-  const pageSize = options.pageDigests?.pageSize;
-  const partDigests: Buffer[] = [];
-  let storedBytes = 0;
+  const upload = new FileUpload(session, {
+    key: options.key,
+    name: options.name,
+    bodyPath: options.compression?.storedPath ?? options.source,
+    partSize,
+    existing: options.existing ?? 'create-only',
+  });
   let readBytes = 0;
   let source: FileHandle | undefined;
-  let storedFile: FileHandle | undefined;
-  let multipart: MultipartState | undefined;
-  let uploaded = session.uploading;
-  /** A single-part object's bytes, kept for the PUT at the end. */
-  let single: Buffer | undefined;
-
-  const conditional = (options.existing ?? 'create-only') === 'create-only' ? CREATE_ONLY : {};
-  const fail = (error: unknown) => {
-    if (!uploaded) return;
-    uploaded = false;
-    session.failure ??= error instanceof HotSiteError ? error : hotSiteError(`upload ${options.key.split('/').slice(-2).join('/')}`, session.bucket, error); // SET_<n>/<file>
-  };
-
-  /** Content bytes read: page digests (when the content is what is stored, they come with the part's hash) and progress. */
-  const counted = async (length: number, digests?: Buffer) => {
-    if (digests) await options.pageDigests!.add(digests, length);
-    readBytes += length;
-    options.onProgress?.(readBytes, sourceSize);
-  };
-
-  /** The next part of the stored bytes, hashed: store it (compressed), then send it, keep it (single PUT) or drop it. */
-  const sealPart = async (buffer: Buffer, length: number, digest: Buffer, last: boolean): Promise<void> => {
-    const body = buffer.subarray(0, length);
-    partDigests.push(digest);
-    if (storedFile) {
-      let written = 0;
-      while (written < length) written += (await storedFile.write(body, written, length - written, storedBytes + written)).bytesWritten;
-    }
-    storedBytes += length;
-    const partNumber = partDigests.length;
-    if (last && partNumber === 1 && uploaded) {
-      single = buffer;
-      return;
-    }
-    if (!uploaded) {
-      pool.give(buffer); // upload off or failed: hashed and stored only
-      return;
-    }
-    if (partNumber > S3_MAX_PARTS) throw new TransferLimitError(`${options.name} needs more than ${S3_MAX_PARTS} parts of ${partSize} bytes`);
-    try {
-      multipart ??= {
-        uploadId: (await session.s3!.send(new CreateMultipartUploadCommand({ Bucket: session.bucket, Key: options.key, ChecksumAlgorithm: 'SHA256' }))).UploadId!,
-        done: [],
-        inFlight: new Set(),
-      };
-    } catch (error) {
-      fail(error);
-      pool.give(buffer);
-      return;
-    }
-    const state = multipart;
-    const checksum = digest.toString('base64');
-    const sending: Promise<void> = sendWithRetry(
-      () =>
-        session.s3!.send(
-          withPayloadSha256(
-            new UploadPartCommand({ Bucket: session.bucket, Key: options.key, UploadId: state.uploadId, PartNumber: partNumber, Body: body, ContentLength: length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum }),
-            digest,
-          ),
-        ),
-      session.retry,
-    )
-      .then(
-        (r) => {
-          state.done.push({ PartNumber: partNumber, ETag: r.ETag, ChecksumSHA256: r.ChecksumSHA256 ?? checksum });
-          if (!last) faultPoint('upload');
-        },
-        (error: unknown) => fail(error),
-      )
-      .finally(() => {
-        state.inFlight.delete(sending);
-        pool.give(buffer);
-      });
-    state.inFlight.add(sending);
-    // Backpressure: at most queueSize parts in flight.
-    while (state.inFlight.size >= session.queueSize) await Promise.race(state.inFlight);
-  };
-
   try {
     source = await open(options.source, 'r');
-    if (options.compression) {
-      storedFile = await open(options.compression.storedPath, 'w');
-      const brotli = createBrotliCompress({
-        chunkSize: 256 * 1024,
-        params: {
-          [zlibConstants.BROTLI_PARAM_QUALITY]: options.compression.level,
-          [zlibConstants.BROTLI_PARAM_SIZE_HINT]: sourceSize,
-        },
-      });
-      const handle = source;
-      // read → hash + page digests (worker) → compress (zlib's thread pool) → parts, with backpressure and errors
-      // carried by the pipeline. Each read gets its own chunk: brotli may still hold the previous one.
-      const readChunks = async function* (): AsyncGenerator<Buffer> {
-        for (let position = 0; ; ) {
-          const chunk = ownedBuffer(READ_CHUNK_BYTES);
-          const length = await readInto(handle, chunk, READ_CHUNK_BYTES, position);
-          if (length === 0) return;
-          position += length;
-          const hashed = await hashing.update(contentStream, chunk, length, pageSize ? { pageSize } : {});
-          await counted(length, hashed.pageDigests);
-          yield hashed.buffer.subarray(0, length);
-        }
-      };
-      let current: Buffer | undefined;
-      let fill = 0;
-      const seal = async (last: boolean) => {
-        const hashed = await hashing.update(storedStream, current!, fill, { piece: true });
-        const length = fill;
-        current = undefined;
-        fill = 0;
-        await sealPart(hashed.buffer, length, hashed.pieceDigest!, last);
-      };
-      await pipeline(readChunks(), brotli, async (compressed: AsyncIterable<Buffer>) => {
-        for await (const out of compressed) {
-          for (let offset = 0; offset < out.length; ) {
-            if (current && fill === partSize) await seal(false);
-            current ??= await pool.take();
-            const take = Math.min(partSize - fill, out.length - offset);
-            out.copy(current, fill, offset, offset + take);
-            fill += take;
-            offset += take;
-          }
-        }
-        current ??= await pool.take(); // an empty file still makes one (empty) object
-        await seal(true);
-      });
-    } else {
-      // Parts are read straight into the pool's buffers; part n is hashed in the worker while part n+1 is read.
-      let position = 0;
-      let previous: Promise<void> = Promise.resolve();
-      do {
-        const buffer = await pool.take();
-        const length = await readInto(source, buffer, partSize, position);
-        position += length;
-        const last = position >= sourceSize || length < partSize;
-        await previous; // parts are hashed and sealed in order
-        previous = (async () => {
-          const hashed = await hashing.update(storedStream, buffer, length, { piece: true, ...(pageSize ? { pageSize } : {}) });
-          await counted(length, hashed.pageDigests);
-          await sealPart(hashed.buffer, length, hashed.pieceDigest!, last);
-        })();
-        previous.catch(() => undefined); // awaited at the next part or after the loop
-        if (last) break;
-      } while (true);
-      await previous;
-    }
+    const ctx: PassContext = {
+      session,
+      options,
+      source,
+      sourceSize,
+      partSize,
+      upload,
+      storedStream,
+      contentStream,
+      chunks: new BufferPool(CHUNK_BYTES, CHUNKS),
+      counted: async (length, digests) => {
+        if (digests) await options.pageDigests!.add(digests, length);
+        readBytes += length;
+        options.onProgress?.(readBytes, sourceSize);
+      },
+    };
+    if (options.compression) await passCompressed(ctx, options.compression);
+    else await passPlain(ctx);
     const { size: sizeNow } = await source.stat();
     if (readBytes !== sourceSize || sizeNow !== sourceSize) throw new Error(`${options.name} changed size while it was read (${sourceSize} → ${Math.max(readBytes, sizeNow)} bytes)`);
-    if (storedFile) {
-      await storedFile.sync();
-      await storedFile.close();
-      storedFile = undefined;
-    }
+    const hashing = session.hashing();
     const storedDigest = await hashing.finish(storedStream);
     if (options.expectedSha256 !== undefined && storedDigest.toString('hex') !== options.expectedSha256) {
       throw new CommserveDrError(
@@ -398,49 +570,10 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
       );
     }
     const contentSha256 = options.compression ? (await hashing.finish(contentStream)).toString('hex') : storedDigest.toString('hex');
+    const { partDigests, storedBytes } = upload;
     const checksumSHA256 =
       partDigests.length === 1 ? storedDigest.toString('base64') : `${createHash('sha256').update(Buffer.concat(partDigests)).digest('base64')}-${partDigests.length}`;
-    if (single) {
-      const body = single.subarray(0, storedBytes);
-      try {
-        await createOnlyWrite(
-          () =>
-            sendWithRetry(
-              () =>
-                session.s3!.send(
-                  withPayloadSha256(
-                    new PutObjectCommand({ Bucket: session.bucket, Key: options.key, Body: body, ContentLength: storedBytes, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksumSHA256, ...conditional }),
-                    storedDigest,
-                  ),
-                ),
-              session.retry,
-            ),
-          { s3: session.s3!, bucket: session.bucket, key: options.key, size: storedBytes, checksumSHA256 },
-        );
-      } catch (error) {
-        fail(error);
-      }
-    }
-    if (multipart) {
-      await Promise.all(multipart.inFlight);
-      if (uploaded) {
-        const state = multipart;
-        try {
-          state.done.sort((a, b) => a.PartNumber! - b.PartNumber!);
-          const outcome = await createOnlyWrite(
-            () =>
-              session.s3!.send(
-                new CompleteMultipartUploadCommand({ Bucket: session.bucket, Key: options.key, UploadId: state.uploadId, MultipartUpload: { Parts: state.done }, ...conditional }),
-              ),
-            { s3: session.s3!, bucket: session.bucket, key: options.key, size: storedBytes, checksumSHA256 },
-          );
-          // Created: the upload is done. Already there: S3 keeps the refused upload open — `finally` aborts it.
-          if (outcome === 'created') multipart = undefined;
-        } catch (error) {
-          fail(error);
-        }
-      }
-    }
+    await upload.complete(storedDigest, checksumSHA256);
     const entry: ManifestFile = {
       name: options.name,
       role: options.role,
@@ -449,15 +582,10 @@ export async function streamSetFile(session: SetUploadSession, options: StreamSe
       s3: { partSize, checksumSHA256 },
       ...(options.compression ? { compression: { algorithm: 'brotli' as const, level: options.compression.level, contentSize: readBytes, contentSha256 } } : {}),
     };
-    return { entry, contentSha256, uploaded };
+    return { entry, contentSha256, uploaded: upload.uploaded };
   } finally {
-    if (single) pool.give(single);
     await source?.close().catch(() => undefined);
-    await storedFile?.close().catch(() => undefined);
-    if (multipart) {
-      await Promise.allSettled(multipart.inFlight);
-      await session.s3!.send(new AbortMultipartUploadCommand({ Bucket: session.bucket, Key: options.key, UploadId: multipart.uploadId })).catch(() => undefined);
-    }
+    await upload.abortIfOpen();
   }
 }
 

@@ -160,6 +160,10 @@ export async function startMotoServer(options: { timeoutMs?: number } = {}): Pro
     stop() {
       stopped ??= new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        // Started unref'd (it must not keep its owner alive); while stopping, wait for it: a moto slower than 3 s to
+        // exit would otherwise be SIGKILLed and its owner's event loop end before the exit arrives, `stop()` never
+        // resolving (a benchmark then ended without writing its results).
+        child.ref();
         const killTimer = setTimeout(() => child.kill('SIGKILL'), 3000);
         child.once('exit', () => {
           clearTimeout(killTimer);

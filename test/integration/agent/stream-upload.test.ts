@@ -4,17 +4,21 @@
  * queue size; an upload failure does not stop the pass (the local SET can still be committed) and leaves no
  * multipart upload open.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliDecompressSync } from 'node:zlib';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { PassThrough, type Readable } from 'node:stream';
 import { SetFileHasher } from '#core/checksums';
 import { HotSiteError } from '#core/errors';
 import { MiB } from '#core/transfer-plan';
+import { setName } from '#core/set-id';
+import { attachFileRangeBody } from '#agent/hotsite/file-range-body';
 import { SetUploadSession, streamSetFile } from '#agent/hotsite/stream-upload';
 import { pageDigest } from '#agent/engines/sqlite/page-hashes';
-import { motoS3Client, useMoto } from '../../support/moto';
+import { motoEndpoint, motoS3Client, useMoto } from '../../support/moto';
 import { useTempDirs } from '../../support/tmp';
 
 const BUCKET = 'stream-upload';
@@ -129,23 +133,34 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
     expect(await openUploads(s3)).toBe(0);
   });
 
-  it('SigV4 signs each request with the payload SHA-256 from the hashing worker (x-amz-content-sha256 = SHA-256 of the body), not a second hash on the main thread', async () => {
+  it('SigV4 signs each request with the payload SHA-256 from the hashing worker (x-amz-content-sha256 = SHA-256 of the bytes on the wire), not a second hash on the main thread', async () => {
     const dir = tempDir();
     const data = sampleBytes(11 * MiB);
     writeFileSync(join(dir, 'commserv_FULL.dmp'), data);
-    const s3 = motoS3Client();
-    const signed: Array<{ command: string; payload: string | undefined; body: Buffer }> = [];
-    s3.middlewareStack.add(
-      (next, context) => async (args) => {
-        const request = args.request as { headers: Record<string, string>; body: Uint8Array };
-        if (context.commandName === 'UploadPartCommand') signed.push({ command: context.commandName, payload: request.headers['x-amz-content-sha256'], body: Buffer.from(request.body) });
-        return next(args);
-      },
-      { step: 'finalizeRequest', name: 'captureSigned' },
-    );
-    await streamSetFile(open(s3), { source: join(dir, 'commserv_FULL.dmp'), name: 'commserv_FULL.dmp', role: 'database', key: 'sets/SET_0000009/commserv_FULL.dmp', partSize: PART });
-    expect(signed).toHaveLength(3);
-    for (const s of signed) expect(s.payload).toBe(createHash('sha256').update(s.body).digest('hex'));
+    // The bytes each UploadPart puts on the wire, as the HTTP handler sends them (the body is read from the file there).
+    const sentParts: Array<Promise<{ payload: string; body: Buffer }>> = [];
+    class CapturingHandler extends NodeHttpHandler {
+      override async handle(...[request, options]: Parameters<NodeHttpHandler['handle']>) {
+        if (request.query?.partNumber !== undefined) {
+          const tee = new PassThrough();
+          (request.body as Readable).pipe(tee);
+          const chunks: Buffer[] = [];
+          tee.on('data', (c: Buffer) => chunks.push(c));
+          sentParts.push(new Promise((resolve) => tee.on('end', () => resolve({ payload: request.headers['x-amz-content-sha256'], body: Buffer.concat(chunks) }))));
+          request.body = tee;
+        }
+        return super.handle(request, options);
+      }
+    }
+    const s3 = new S3Client({ endpoint: motoEndpoint(), region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, requestHandler: new CapturingHandler() });
+    const key = `sets/${setName(9)}/commserv_FULL.dmp`;
+    const result = await streamSetFile(open(s3), { source: join(dir, 'commserv_FULL.dmp'), name: 'commserv_FULL.dmp', role: 'database', key, partSize: PART });
+    expect(result.uploaded).toBe(true);
+    const parts = await Promise.all(sentParts);
+    expect(parts.map((p) => p.body.length)).toEqual([PART, PART, data.length - 2 * PART]);
+    for (const p of parts) expect(p.payload).toBe(createHash('sha256').update(p.body).digest('hex'));
+    expect(Buffer.concat(parts.map((p) => p.body)).equals(data)).toBe(true);
+    expect((await objectBytes(s3, key)).equals(data)).toBe(true);
   });
 
   it('a file that fits in one part is one PutObject with the whole SHA-256; exactly one part size is still one PUT', async () => {
@@ -192,6 +207,26 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
     expect((await objectBytes(s3, 'sets/SET_0000002/commserv_FULL.dmp')).equals(stored)).toBe(true);
   });
 
+  it('brotli over several parts (incompressible content): each part is a range of the stored file with its SHA-256; the object is the stored file and decompresses to the source', async () => {
+    const dir = tempDir();
+    const data = randomBytes(11 * MiB);
+    writeFileSync(join(dir, 'raw.dmp'), data);
+    const { s3, sent } = recordingClient();
+    const key = `sets/${setName(6)}/commserv_FULL.dmp`;
+    const result = await streamSetFile(open(s3, { queueSize: 2 }), { source: join(dir, 'raw.dmp'), name: 'commserv_FULL.dmp', role: 'database', key, partSize: PART, compression: { level: 1, storedPath: join(dir, 'commserv_FULL.dmp') } });
+    const stored = readFileSync(join(dir, 'commserv_FULL.dmp'));
+    expect(stored.length).toBeGreaterThan(2 * PART);
+    expect(brotliDecompressSync(stored).equals(data)).toBe(true);
+    const hasher = new SetFileHasher(PART);
+    hasher.update(stored);
+    const expected = hasher.digest();
+    expect(result).toMatchObject({ uploaded: true, entry: { size: stored.length, sha256: expected.sha256, s3: { partSize: PART, checksumSHA256: expected.s3ChecksumSHA256 } } });
+    const parts = sent.filter((x) => x.command === 'UploadPartCommand').sort((a, b) => Number(a.input.PartNumber) - Number(b.input.PartNumber));
+    expect(parts.map((p) => p.input.ChecksumSHA256)).toEqual([0, 1, 2].map((n) => createHash('sha256').update(stored.subarray(n * PART, (n + 1) * PART)).digest('base64')));
+    expect((await objectBytes(s3, key)).equals(stored)).toBe(true);
+    expect(await openUploads(s3)).toBe(0);
+  });
+
   it('an upload that fails mid-file: the pass still completes (entry, stored bytes), the session keeps the HotSiteError, the multipart upload is aborted and later files are not sent', async () => {
     const dir = tempDir();
     const data = sampleBytes(16 * MiB);
@@ -224,5 +259,39 @@ describe('streamSetFile: one pass — hash, page digests, compress, upload (moto
     expect(result).toMatchObject({ uploaded: false, entry: { size: 8, sha256: createHash('sha256').update('firewall').digest('hex') } });
     expect(await openUploads(motoS3Client())).toBe(0);
     expect((await motoS3Client().send(new ListObjectsV2Command({ Bucket: BUCKET }))).KeyCount ?? 0).toBe(0);
+  });
+  it('a part body is read from its file range at each attempt: a file that ends before the range, or cannot be read, fails the request with the file and the reason (never a request left waiting for bytes)', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'short.dmp');
+    writeFileSync(file, Buffer.alloc(50, 7));
+    const s3 = motoS3Client();
+    const meant = createHash('sha256').update(Buffer.alloc(100, 9)).digest();
+    const put = (path: string, key: string) => {
+      const command = new PutObjectCommand({ Bucket: BUCKET, Key: key, ContentLength: 100, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: meant.toString('base64') });
+      return s3.send(command, { abortSignal: attachFileRangeBody(command, { path, start: 0, length: 100 }, meant) });
+    };
+    // The SDK cannot hash a body it does not see: a command without the range's checksum is refused before sending.
+    expect(() => attachFileRangeBody(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', ContentLength: 100 }), { path: file, start: 0, length: 100 }, meant)).toThrow(RangeError);
+    await expect(put(file, 'short')).rejects.toThrow(`reading ${file} (bytes 0–99) to upload it failed: the file ends after 50 of the range's 100 bytes (it changed since it was hashed)`);
+    await expect(put(join(dir, 'missing.dmp'), 'missing')).rejects.toThrow(new RegExp(`reading ${join(dir, 'missing.dmp')} \\(bytes 0–99\\) to upload it failed: ENOENT`));
+    expect((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }))).KeyCount ?? 0).toBe(0);
+    // The same range of an intact file goes through, the bytes as on disk.
+    writeFileSync(file, Buffer.alloc(100, 9));
+    await put(file, 'whole');
+    expect((await objectBytes(s3, 'whole')).equals(Buffer.alloc(100, 9))).toBe(true);
+  });
+
+  it('the source shrinks after its first part was hashed (before it is sent): the pass throws "changed size", the part request does not hang, no multipart upload is left open, nothing is stored', async () => {
+    const dir = tempDir();
+    const source = join(dir, 'commserv_FULL.dmp');
+    writeFileSync(source, sampleBytes(3 * PART));
+    const { s3 } = recordingClient((sent) => {
+      if (sent.command === 'UploadPartCommand' && sent.input.PartNumber === 1) truncateSync(source, PART / 2);
+      return false;
+    });
+    const session = open(s3, { requestRetry: { attempts: 1, baseDelayMs: 0 } });
+    await expect(streamSetFile(session, { source, name: 'commserv_FULL.dmp', role: 'database', key: `sets/${setName(5)}/commserv_FULL.dmp`, partSize: PART })).rejects.toThrow(/changed size while it was read/);
+    expect(await openUploads(s3)).toBe(0);
+    expect((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }))).KeyCount ?? 0).toBe(0);
   });
 });
