@@ -627,12 +627,14 @@ let quotedEnd = 0;
 function quotedUnits(line: UnitLine, from: number, names?: TextCache): string | undefined {
   const { units, end } = line;
   let escapes = false;
+  let quoteEscapes = false;
   let hash = 0;
   for (let i = from; i < end; i++) {
     const c = units[i];
     if (c === 0x22 /* " */) {
       quotedEnd = i + 1;
-      if (escapes) return line.text(from, i).replace(ESCAPED_CHARACTER, '$1');
+      // Only `\\` pairs (paths): every backslash is one of a pair, which a native replace of the pairs takes.
+      if (escapes) return quoteEscapes ? line.text(from, i).replace(ESCAPED_CHARACTER, '$1') : line.text(from, i).replaceAll('\\\\', '\\');
       return names !== undefined ? names.text(line, from, i, hash) : line.text(from, i);
     }
     hash = (Math.imul(hash, 31) + c) | 0;
@@ -640,6 +642,7 @@ function quotedUnits(line: UnitLine, from: number, names?: TextCache): string | 
     const next = units[i + 1];
     if (i + 1 >= end || (next !== 0x5c && next !== 0x22)) return undefined;
     escapes = true;
+    if (next === 0x22) quoteEscapes = true;
     i++;
   }
   return undefined;

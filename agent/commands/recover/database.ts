@@ -113,7 +113,7 @@ export function chooseIntegrityCheck(requested: IntegrityCheckRequest, identical
   }
   return {
     mode: 'none',
-    reason: `not re-run: the rebuilt database's SHA-256 ${sha256} is the image on which PRAGMA integrity_check passed in backup job ${backedUp.jobId} (${backedUp.setName}, ${backedUp.backupType}, ended ${backedUp.endTime}); --integrity-check full runs it again`,
+    reason: `not re-run: the rebuilt database's SHA-256 ${sha256} is the image on which PRAGMA integrity_check passed in backup job ${backedUp.jobId} (${backedUp.setName}, ${backedUp.backupType}); --integrity-check full runs it again`,
   };
 }
 

@@ -98,7 +98,7 @@ export interface RecoveryDocument {
     integrityCheck: 'quick' | 'full' | 'none';
     /**
      * The command and why that check, e.g. `not re-run: the rebuilt database's SHA-256 … is the image on which PRAGMA
-     * integrity_check passed in backup job 3 (SET_0000003, DIFFERENTIAL, ended …); --integrity-check full runs it again`.
+     * integrity_check passed in backup job 3 (SET_0000003, DIFFERENTIAL); --integrity-check full runs it again`.
      */
     integrityCheckReason: string;
     integrityMessages: string[];
