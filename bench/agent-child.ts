@@ -4,6 +4,7 @@
  * (bench/run.ts) and the memory benchmark (bench/memory.ts).
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildResult } from './child';
 import { procStatusKiB } from './proc-status';
@@ -15,7 +16,10 @@ let childBundle: string | undefined;
 async function buildChild(): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { build } = require('../bin/build.js') as { build: (o: { outdir: string; entries: Record<string, string> }) => Promise<string[]> };
-  const [bundle] = await build({ outdir: join(BENCH_WORK, 'dist'), entries: { 'bench-child': 'bench/child.ts' } });
+  // Each benchmark process builds its own bundle: one running alongside never runs another's code.
+  const outdir = join(BENCH_WORK, `dist-${process.pid}`);
+  process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
+  const [bundle] = await build({ outdir, entries: { 'bench-child': 'bench/child.ts' } });
   return bundle;
 }
 

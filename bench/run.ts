@@ -10,7 +10,7 @@
  * - the cost curve (time and bytes of the smallest vs the largest size).
  * moto (Python, in memory) is part of every upload and download measurement, for the product and the baseline.
  *
- * Usage: npm run bench -- [--sizes 256,2048] [--runs 3] [--quick]
+ * Usage: npm run bench -- [--sizes 256,2048] [--runs 3] [--quick] [--label NAME]   (results: <date>[-NAME].md)
  *        npm run bench -- --only differential [--size-mb 1024] [--runs 3] [--quick]   (bench/differential.ts)
  *        npm run bench -- --only registry [--size-mb 60] [--runs 5] [--label NAME]   (bench/registry.ts)
  *        npm run bench -- --only recover-disk [--sizes 256,2048] [--runs 3]   (bench/recover-disk.ts)
@@ -469,7 +469,8 @@ async function main(): Promise<void> {
     sizes: measured,
     costCurve: curve,
   };
-  const stamp = `${date.slice(0, 10)}${quick ? '-quick' : ''}`;
+  const label = arg('label'); // e.g. growth: keeps the day's other results file
+  const stamp = `${date.slice(0, 10)}${quick ? '-quick' : ''}${label ? `-${label.replace(/[^a-z0-9-]/gi, '')}` : ''}`;
   mkdirSync(join(ROOT, 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'results', `${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
   const md = markdown(result, curve);

@@ -15,7 +15,9 @@
  * request with an error naming the file — never a request left waiting for bytes that will not come.
  */
 import type { PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
-import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { OutgoingMessage } from 'node:http';
+import { Readable, type Writable } from 'node:stream';
 
 /** `length` bytes of the file at `path` from byte `start`. */
 export interface FileRange {
@@ -24,8 +26,89 @@ export interface FileRange {
   length: number;
 }
 
-/** Read size of a range body (bytes): the most a request in flight holds of its file (4 in flight: 1 MiB). */
+/** Read size of a range body (bytes): a request in flight holds two of them (4 in flight: 2 MiB). */
 const BODY_READ_BYTES = 256 * 1024;
+
+/**
+ * A file range as a readable body. Piped into an HTTP request (what the SDK's Node HTTP handler does with a stream
+ * body), it sends the range through two buffers it reuses — each read into again only once the request's `write`
+ * callback says its bytes are written to the socket — instead of a new buffer per read: the garbage a read stream leaves (the whole
+ * range, freed only when V8 next collects, which external memory triggers after ~64 MiB) stays out of the agent's RSS.
+ * Read any other way (piped into anything but an HTTP request — a pass-through may still hold a buffer after its write
+ * callback), it is an ordinary stream (a new buffer per read). It fails with an Error whose message says
+ * why (the file system's, or that the file ends before the range does).
+ */
+export class FileRangeBody extends Readable {
+  private handle: Promise<FileHandle> | undefined;
+  private position: number;
+  private remaining: number;
+
+  constructor(private readonly range: FileRange) {
+    super({ highWaterMark: BODY_READ_BYTES });
+    this.position = range.start;
+    this.remaining = range.length;
+  }
+
+  private file(): Promise<FileHandle> {
+    this.handle ??= open(this.range.path, 'r');
+    return this.handle;
+  }
+
+  /** Reads the next piece of the range into `buffer`; @returns its length, 0 at the end of the range. @throws when the file ends early. */
+  private async next(buffer: Buffer): Promise<number> {
+    if (this.remaining === 0) return 0;
+    const want = Math.min(buffer.length, this.remaining);
+    const { bytesRead } = await (await this.file()).read(buffer, 0, want, this.position);
+    if (bytesRead === 0) {
+      throw new Error(`the file ends after ${this.range.length - this.remaining} of the range's ${this.range.length} bytes (it changed since it was hashed)`);
+    }
+    this.position += bytesRead;
+    this.remaining -= bytesRead;
+    return bytesRead;
+  }
+
+  override _read(): void {
+    const buffer = Buffer.allocUnsafe(Math.min(BODY_READ_BYTES, Math.max(1, this.remaining)));
+    this.next(buffer).then(
+      (length) => this.push(length === 0 ? null : buffer.subarray(0, length)),
+      (error: Error) => this.destroy(error),
+    );
+  }
+
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    if (!(destination instanceof OutgoingMessage) || options?.end === false) return super.pipe(destination, options);
+    void this.pump(destination as unknown as Writable).catch((error: Error) => this.destroy(error));
+    return destination;
+  }
+
+  /** Sends the range to `destination` through two reused buffers, then ends it; stops when this body is destroyed. */
+  private async pump(destination: Writable): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.once('close', resolve));
+    const buffers = [Buffer.allocUnsafe(BODY_READ_BYTES), Buffer.allocUnsafe(BODY_READ_BYTES)];
+    const written: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
+    for (let i = 0; !this.destroyed; i = 1 - i) {
+      await Promise.race([written[i], closed]); // buffer i is free again
+      if (this.destroyed) return;
+      const length = await this.next(buffers[i]);
+      if (length === 0) break;
+      written[i] = new Promise((resolve, reject) => destination.write(buffers[i].subarray(0, length), (error) => (error ? reject(error) : resolve())));
+      written[i].catch(() => undefined); // a failed write fails the request, which the SDK reports
+    }
+    if (this.destroyed) return;
+    await Promise.race([Promise.allSettled(written), closed]);
+    if (!this.destroyed) destination.end();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const handle = this.handle;
+    this.handle = undefined;
+    if (!handle) return callback(error);
+    handle.then((h) => h.close()).then(
+      () => callback(error),
+      () => callback(error),
+    );
+  }
+}
 
 type Handler = (args: { request: unknown }) => Promise<unknown>;
 type Stack = { add(middleware: (next: Handler) => Handler, options: { step: 'build' | 'deserialize'; priority?: 'low'; name: string }): void };
@@ -61,11 +144,8 @@ export function attachFileRangeBody(command: PutObjectCommand | UploadPartComman
         failure ??= new Error(`reading ${range.path} (bytes ${range.start}–${range.start + range.length - 1}) to upload it failed: ${reason}`);
         abort.abort(failure);
       };
-      const body = createReadStream(range.path, { start: range.start, end: range.start + range.length - 1, highWaterMark: BODY_READ_BYTES });
+      const body = new FileRangeBody(range);
       body.on('error', (error) => stop(error.message));
-      body.on('end', () => {
-        if (body.bytesRead !== range.length) stop(`the file ends after ${body.bytesRead} of the range's ${range.length} bytes (it changed since it was hashed)`);
-      });
       // A copy of the signed request with this attempt's body: the SDK's retry middleware keeps seeing no stream.
       const request = args.request as object;
       const attempt = Object.assign(Object.create(Object.getPrototypeOf(request) as object) as object, request, { body });

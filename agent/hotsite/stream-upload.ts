@@ -9,9 +9,10 @@
  * Memory (issue 20: peak RSS ≤ 128 MiB, flat in the database size): the pass holds no part in memory. It reads and
  * hashes 1 MiB chunks (a pool of {@link CHUNKS}); once a part's last chunk is hashed,
  * the part is sent as a byte range of the stored file ({@link attachFileRangeBody}: the file was just written and
- * just read, so the range comes from the page cache), 256 KiB at a time. So the pass holds 4 MiB of chunks, 1 MiB of
- * request bodies and brotli's window, whatever the part size and the database size — it held part size × 5 (40 MiB)
- * when parts were buffers. The part's `ChecksumSHA256` is the SHA-256 of the bytes hashed: S3 refuses a part whose
+ * just read, so the range comes from the page cache) through two reused 256 KiB buffers per request. So the pass
+ * holds 4 MiB of chunks (+ 3 MiB of compression input), 2 MiB of request bodies and brotli's window, whatever the part
+ * size and the database size — it held part size × 5 (40 MiB) when parts were buffers — and leaves no per-read garbage
+ * (freed only when V8 next collects: tens of MiB of RSS). The part's `ChecksumSHA256` is the SHA-256 of the bytes hashed: S3 refuses a part whose
  * bytes differ from them.
  *
  * Failure handling: an upload that fails (after the SDK's and the uploader's retries) does not stop the pass — the
@@ -30,7 +31,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createBrotliCompress } from 'node:zlib';
 import { CommserveDrError, HotSiteError } from '#core/errors';
 import type { Manifest, ManifestFile } from '#core/manifest';
@@ -439,7 +439,7 @@ async function passPlain(ctx: PassContext): Promise<void> {
 
 /**
  * The pass over a file stored brotli-compressed: the content is read and hashed (its SHA-256 and page digests) in
- * 1 MiB chunks, compressed (zlib's thread pool), and the compressed bytes are written to `storedPath` 1 MiB at a
+ * 1 MiB chunks (3, reused once brotli has consumed them), compressed (zlib's thread pool), and the compressed bytes are written to `storedPath` 1 MiB at a
  * time, each hashed into the stored SHA-256 and its part's SHA-256; a part is sealed (sent from `storedPath`) when
  * the next one starts, or at the end.
  */
@@ -453,18 +453,6 @@ async function passCompressed(ctx: PassContext, compression: { level: number; st
       chunkSize: 256 * 1024,
       params: { [zlibConstants.BROTLI_PARAM_QUALITY]: compression.level, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: sourceSize },
     });
-    // read → hash + page digests (worker) → compress. Each read gets its own chunk: brotli may still hold the previous one.
-    const readChunks = async function* (): AsyncGenerator<Buffer> {
-      for (let position = 0; ; ) {
-        const chunk = ownedBuffer(CHUNK_BYTES);
-        const length = await readInto(source, chunk, CHUNK_BYTES, position);
-        if (length === 0) return;
-        position += length;
-        const hashed = await hashing.update(contentStream, chunk, length, pageSize ? { pageSize } : {});
-        await ctx.counted(length, hashed.pageDigests);
-        yield hashed.buffer.subarray(0, length);
-      }
-    };
     let written = 0;
     let partNumber = 1;
     let partStream = session.streamName(`${options.key} part 1`);
@@ -492,8 +480,9 @@ async function passCompressed(ctx: PassContext, compression: { level: number; st
       partStream = session.streamName(`${options.key} part ${partNumber}`);
       partFill = 0;
     };
-    await pipeline(readChunks(), brotli, async (compressed: AsyncIterable<Buffer>) => {
-      for await (const out of compressed) {
+    /** The compressed side: parts of `partSize` stored bytes, each written, hashed and sealed. */
+    const storeCompressed = async () => {
+      for await (const out of brotli as AsyncIterable<Buffer>) {
         for (let offset = 0; offset < out.length; ) {
           if (partFill + fill === partSize) await seal(false);
           if (current && fill === current.length) await flush();
@@ -505,7 +494,37 @@ async function passCompressed(ctx: PassContext, compression: { level: number; st
         }
       }
       await seal(true); // an empty file still makes one (empty) object
-    });
+    };
+    const compressing = storeCompressed();
+    const compressingFailed = compressing.then(
+      () => new Promise<never>(() => undefined),
+      (error: unknown) => Promise.reject(error),
+    );
+    compressingFailed.catch(() => undefined);
+    // The content side: read → hash + page digests (worker) → compress. Input chunks come from their own pool and go
+    // back once brotli has consumed them (its write callback), so reading leaves no 1 MiB garbage per read.
+    const inputs = new BufferPool(CHUNK_BYTES, CHUNKS - 1);
+    try {
+      for (let position = 0; ; ) {
+        const chunk = await Promise.race([inputs.take(), compressingFailed]);
+        const length = await readInto(source, chunk, CHUNK_BYTES, position);
+        if (length === 0) {
+          inputs.give(chunk);
+          break;
+        }
+        position += length;
+        const hashed = await hashing.update(contentStream, chunk, length, pageSize ? { pageSize } : {});
+        await ctx.counted(length, hashed.pageDigests);
+        const consumed = hashed.buffer;
+        brotli.write(consumed.subarray(0, length), () => inputs.give(consumed));
+      }
+      brotli.end();
+      await compressing;
+    } catch (error) {
+      brotli.destroy();
+      await compressing.catch(() => undefined);
+      throw error;
+    }
     await stored.sync();
   } finally {
     await stored.close().catch(() => undefined);

@@ -258,4 +258,11 @@ describe('renderReportHtml (pure)', () => {
     expect(html).not.toMatch(EXTERNAL_REFERENCE);
     expect(renderReportHtml(base)).toBe(html);
   });
+
+  it('a job killed and found dead later shows its end as "≥" the last journal write (its end is not known), no duration', () => {
+    const killed = { jobId: 5, setName: 'x', backupType: 'FULL', requestedType: 'FULL', status: 'Killed', startTime: '2026-12-01T07:00:00.000Z', endTime: '2026-12-01T07:00:30.000Z', endTimeAtLeast: true, durationMs: null, bytes: 0, copies: [], integrity: null, events: [] };
+    const html = renderReportHtml({ ...base, history: { jobs: [killed], total: 1, limit: 20, hotSiteUnavailable: null } });
+    const row = /<tr class="job" data-job-id="5"[\s\S]*?<\/tr>/.exec(html)![0];
+    expect(row).toMatch(/<td><span title="killed; found dead later by the next job: it ended at or after this time">≥ <\/span>[^<]*07:00:30[^<]*<\/td><td class="num">—<\/td>/);
+  });
 });

@@ -74,5 +74,5 @@ describe('recover into a full target (1 MiB tmpfs): the target is named, not the
     } finally {
       unmount();
     }
-  });
+  }, 180_000); // a job, then two recoveries: generous on a shared 2-core machine
 });

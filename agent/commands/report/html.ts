@@ -303,7 +303,7 @@ function historySection(data: ReportData): string {
     const events = j.events.map((e) => `<li class="ev-${e.level}"><strong>${esc(e.level)}</strong> <code>${esc(e.code)}</code> ${esc(e.message)}</li>`).join('');
     return (
       `<tr class="job" data-job-id="${j.jobId ?? ''}" data-status="${esc(j.status)}"><th scope="row">${esc(j.jobId ?? '—')}</th><td>${esc(type)}</td><td>${statusBadge(j.status)}</td>` +
-      `<td>${esc(time(j.startTime))}</td><td>${esc(time(j.endTime))}</td><td class="num">${esc(j.durationMs === null ? '—' : formatDuration(j.durationMs))}</td><td class="num">${esc(bytes(j.bytes))}</td>` +
+      `<td>${esc(time(j.startTime))}</td><td>${j.endTimeAtLeast ? '<span title="killed; found dead later by the next job: it ended at or after this time">≥ </span>' : ''}${esc(time(j.endTime))}</td><td class="num">${esc(j.durationMs === null ? '—' : formatDuration(j.durationMs))}</td><td class="num">${esc(bytes(j.bytes))}</td>` +
       `<td>${esc(j.copies.join(', ') || '—')}</td><td>${events ? `<ul class="events">${events}</ul>` : ''}</td></tr>`
     );
   });

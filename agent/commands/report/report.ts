@@ -109,6 +109,11 @@ export interface ReportJob {
   status: string;
   startTime: string | null;
   endTime: string;
+  /**
+   * True when the end is not known (a job killed and found dead later by the next job): `endTime` is then the last time
+   * its journal was written — it ended at or after it — and `durationMs` is null.
+   */
+  endTimeAtLeast?: boolean;
   durationMs: number | null;
   bytes: number;
   /** `local`, `hot-site`, `archive`. */
@@ -376,6 +381,7 @@ export async function buildReadinessReport(options: ReportOptions): Promise<{ ht
     status: j.status,
     startTime: j.startTime,
     endTime: j.endTime,
+    ...(j.endUnknown ? { endTimeAtLeast: true } : {}),
     durationMs: j.durationMs,
     bytes: j.bytes,
     copies: [j.copies.phase1Destination ? 'local' : null, j.copies.hotSite ? 'hot-site' : null, j.copies.archive ? 'archive' : null].filter((c): c is string => c !== null),
