@@ -76,8 +76,15 @@ async function sqliteBackup(db: string, copy: string): Promise<number> {
   return statSync(copy).size;
 }
 
-/** Times each installed peer once on `target`; peers that are not installed are skipped with a line on stderr. */
-export async function runPeers(target: PeerTarget, say: (message: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<Partial<Record<PeerName, PeerRun>>> {
+/**
+ * Times each installed peer once on `target` (or only those in `only`); peers that are not installed are skipped with a
+ * line on stderr.
+ */
+export async function runPeers(
+  target: PeerTarget,
+  say: (message: string) => void = (m) => process.stderr.write(`${m}\n`),
+  only: readonly PeerName[] = PEERS,
+): Promise<Partial<Record<PeerName, PeerRun>>> {
   const out: Partial<Record<PeerName, PeerRun>> = {};
   if (!(await installed('sqlite3'))) {
     say('peers skipped: the sqlite3 shell is not installed (Debian: sqlite3)');
@@ -85,13 +92,17 @@ export async function runPeers(target: PeerTarget, say: (message: string) => voi
   }
   const copy = join(target.work, 'peer-copy.db');
   try {
-    if (await installed('aws')) {
+    if (!only.includes('sqlite3+awscli')) {
+      // not asked for
+    } else if (await installed('aws')) {
       const started = performance.now();
       const bytes = await sqliteBackup(target.db, copy);
       await must('aws', ['s3', 'cp', copy, `s3://${target.bucket}/peer/awscli/commserv.db`, '--endpoint-url', target.endpoint, '--only-show-errors']);
       out['sqlite3+awscli'] = { ms: performance.now() - started, bytes };
     } else say('peer sqlite3+awscli skipped: the AWS CLI (aws) is not installed (Debian: awscli)');
-    if (await installed('restic')) {
+    if (!only.includes('restic')) {
+      // not asked for
+    } else if (await installed('restic')) {
       const repo = `s3:${target.endpoint}/${target.bucket}/peer/restic`;
       await must('restic', ['-r', repo, 'init']);
       const started = performance.now();

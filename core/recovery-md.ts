@@ -21,6 +21,19 @@ export interface RecoveryMdInput {
   sets: string[];
 }
 
+/**
+ * Decompresses a brotli file with Node.js alone (the agent's runtime, so present wherever the agent ran), for hosts
+ * without the `brotli` tool: `node -e "<this>" <compressed> <out>` — file arguments, so it works from cmd.exe,
+ * PowerShell and sh alike.
+ */
+export const NODE_BROTLI_DECOMPRESS =
+  "const z=require('zlib'),f=require('fs');f.createReadStream(process.argv[1]).pipe(z.createBrotliDecompress()).pipe(f.createWriteStream(process.argv[2]))";
+
+/** The name of a SET file as used by hand: the decompressed `<name>.raw` of a compressed dump, else the file itself. */
+function byHand(m: Manifest, file: string): string {
+  return m.files.find((f) => f.name === file)?.compression ? `${file}.raw` : file;
+}
+
 function fileTable(bucket: string, m: Manifest): string[] {
   const lines = [`### ${m.setName} (${m.backupType}, ended ${m.endTime})`, '', '| file | bytes | SHA-256 |', '|---|---|---|'];
   for (const f of m.files) lines.push(`| \`${f.name}\` | ${f.size} | \`${f.sha256}\` |`);
@@ -31,7 +44,10 @@ function fileTable(bucket: string, m: Manifest): string[] {
   const compressed = m.files.filter((f) => f.compression);
   for (const f of compressed) {
     const c = fileContent(f);
-    lines.push(`\`${f.name}\` is brotli-compressed: \`brotli -d -o ${f.name}.raw ${f.name}\` gives ${c.size} bytes with SHA-256 \`${c.sha256}\`; use the .raw file below.`, '');
+    lines.push(
+      `\`${f.name}\` is brotli-compressed (\`DumpCompression\`, the default): \`brotli -d -o ${f.name}.raw ${f.name}\` (Debian/Ubuntu package \`brotli\`), or with Node.js alone \`node -e "${NODE_BROTLI_DECOMPRESS}" ${f.name} ${f.name}.raw\`, gives ${c.size} bytes with SHA-256 \`${c.sha256}\`; use the .raw file below.`,
+      '',
+    );
   }
   return lines;
 }
@@ -42,7 +58,7 @@ export function renderRecoveryMd(input: RecoveryMdInput): string {
   const lines: string[] = [
     '# RECOVERY — CommServe DR backups (commserve-dr)',
     '',
-    `Written ${input.generatedAt} by ${input.byJob}; every job rewrites it. Needs only the AWS CLI, \`sha256sum\` and Python 3 (or any language).`,
+    `Written ${input.generatedAt} by ${input.byJob}; every job rewrites it. Needs only the AWS CLI, \`sha256sum\` and Python 3 (or any language) — and, for a brotli-compressed dump (the default), \`brotli\` or Node.js.`,
     '',
     '## Layout',
     '',
@@ -51,7 +67,7 @@ export function renderRecoveryMd(input: RecoveryMdInput): string {
     `- \`s3://${bucket}/jobs/<n>.json\`: job records (status \`Completed\`, \`Completed With One or More Errors\`, \`Failed\`, \`Killed\`).`,
     '- The phase-1 destination holds the same `SET_<n>` folders and this file.',
     '- SET names: `SET_` and the job number padded to 7 digits (`SET_0000042`), so `aws s3 ls` lists them in job order up to job 9999999. SETs written before that change keep their 3-digit names (`SET_042`, `SET_1000`): `aws s3 ls` lists them out of job order (`SET_1000` before `SET_999`, `SET_998` after `SET_0001000`), so compare job numbers as numbers there (`commserve-dr sets` does). Job records keep 3 digits (`jobs/042.json`, `jobs/1000.json`).',
-    '- A SET: `commserv_FULL.dmp` (FULL: the SQLite database file itself) or `commserv_DIFF_<n>.dmp` (DIFFERENTIAL, below), `commserv_hive*.reg` (registry, import with `reg import`), `<module>.reg`, `FwPeers.txt`/`FwHosts.txt`/`FwPorts.txt`, `manifest.json` (sizes, SHA-256s, `cycleId` = the job of the cycle\'s FULL, `baseFullSet`).',
+    '- A SET: `commserv_FULL.dmp` (FULL: the SQLite database file itself, brotli-compressed unless `DumpCompression` is `none`; the file table below says which) or `commserv_DIFF_<n>.dmp` (DIFFERENTIAL, below), `commserv_hive*.reg` (registry, import with `reg import`), `<module>.reg`, `FwPeers.txt`/`FwHosts.txt`/`FwPorts.txt`, `manifest.json` (sizes, SHA-256s, `cycleId` = the job of the cycle\'s FULL, `baseFullSet`).',
     '',
     '## Newest restorable point',
     '',
@@ -63,8 +79,8 @@ export function renderRecoveryMd(input: RecoveryMdInput): string {
     if (point.differential) lines.push(...fileTable(bucket, point.differential));
     lines.push(
       point.differential
-        ? `Database: apply \`${point.differential.setName}/commserv_DIFF_${point.differential.jobId}.dmp\` to \`${point.full.setName}/commserv_FULL.dmp\` as below; the result's SHA-256 must equal bytes 40–71 of the DIFF.`
-        : `Database: \`${point.full.setName}/commserv_FULL.dmp\` is the database file; rename it to \`commserv.db\`.`,
+        ? `Database: apply \`${point.differential.setName}/${byHand(point.differential, `commserv_DIFF_${point.differential.jobId}.dmp`)}\` to \`${point.full.setName}/${byHand(point.full, 'commserv_FULL.dmp')}\` as below; the result's SHA-256 must equal bytes 40–71 of the DIFF.`
+        : `Database: \`${point.full.setName}/${byHand(point.full, 'commserv_FULL.dmp')}\` is the database file; rename it to \`commserv.db\`.`,
       '',
     );
   }

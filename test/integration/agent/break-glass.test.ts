@@ -2,6 +2,7 @@
  * Break-glass (issue 16 item 7): after a FULL and a DIFFERENTIAL, RECOVERY.md at the hot-site root and in the phase-1
  * destination names the newest restorable point with its files' SHA-256s, and a short independent Python script
  * (standard library only, written from RECOVERY.md's DIFFERENTIAL section alone) applies the DIFFERENTIAL to the FULL
+ * — both decompressed first with the Node.js command RECOVERY.md prints (the dumps are brotli-compressed by default) —
  * and gets the database the agent's own restore gets, byte for byte.
  */
 import { createHash } from 'node:crypto';
@@ -10,6 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { parseManifest } from '#core/manifest';
+import { NODE_BROTLI_DECOMPRESS } from '#core/recovery-md';
 import { parseSettings } from '#core/settings';
 import { MiB } from '#core/transfer-plan';
 import { runPhase1 } from '#agent/commands/backup/phase1';
@@ -90,13 +92,26 @@ describe('break-glass RECOVERY.md (real SQLite, moto, python3)', () => {
     // Fetch as the commands say (here with the SDK against moto), then apply by hand.
     const fetched = tempDir();
     const get = async (key: string, to: string) => writeFileSync(to, Buffer.from(await (await motoS3Client().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray()));
-    await get('sets/SET_0000001/commserv_FULL.dmp', join(fetched, 'full.dmp'));
-    await get('sets/SET_0000002/commserv_DIFF_2.dmp', join(fetched, 'diff.dmp'));
+    await get('sets/SET_0000001/commserv_FULL.dmp', join(fetched, 'commserv_FULL.dmp'));
+    await get('sets/SET_0000002/commserv_DIFF_2.dmp', join(fetched, 'commserv_DIFF_2.dmp'));
+    // The dumps are brotli-compressed (the default): decompress with the Node.js command RECOVERY.md prints, run as it
+    // is written there, and check each result against the content SHA-256 RECOVERY.md gives.
+    for (const [name, manifest] of [['commserv_FULL.dmp', fullManifest], ['commserv_DIFF_2.dmp', diffManifest]] as const) {
+      const entry = manifest.files.find((f) => f.name === name)!;
+      expect(entry.compression).toMatchObject({ algorithm: 'brotli' });
+      const command = `node -e "${NODE_BROTLI_DECOMPRESS}" ${name} ${name}.raw`;
+      expect(text).toContain(`\`${command}\``);
+      execFileSync('sh', ['-c', command], { cwd: fetched });
+      expect(createHash('sha256').update(readFileSync(join(fetched, `${name}.raw`))).digest('hex')).toBe(entry.compression!.contentSha256);
+      expect(text).toContain(`with SHA-256 \`${entry.compression!.contentSha256}\``);
+    }
+    expect(text).toContain('Database: apply `SET_0000002/commserv_DIFF_2.dmp.raw` to `SET_0000001/commserv_FULL.dmp.raw` as below');
     writeFileSync(join(fetched, 'apply.py'), APPLY_PY);
-    const printed = execFileSync('python3', [join(fetched, 'apply.py'), join(fetched, 'full.dmp'), join(fetched, 'diff.dmp'), join(fetched, 'commserv.db')], { encoding: 'utf8' }).trim();
+    const printed = execFileSync('python3', [join(fetched, 'apply.py'), join(fetched, 'commserv_FULL.dmp.raw'), join(fetched, 'commserv_DIFF_2.dmp.raw'), join(fetched, 'commserv.db')], { encoding: 'utf8' }).trim();
 
-    const agent = await restoreFullPlusDifferential({ fullDump: join(cwd, 'dr', 'SET_0000001', 'commserv_FULL.dmp'), diffFile: join(cwd, 'dr', 'SET_0000002', 'commserv_DIFF_2.dmp'), target: join(fetched, 'agent.db') });
+    const agent = await restoreFullPlusDifferential({ fullDump: join(fetched, 'commserv_FULL.dmp.raw'), diffFile: join(fetched, 'commserv_DIFF_2.dmp.raw'), target: join(fetched, 'agent.db') });
     expect(printed).toBe(agent.sha256);
+    expect(printed).toBe(diffManifest.database.details?.reconstructedSha256); // what the DIFFERENTIAL job recorded
     expect(createHash('sha256').update(readFileSync(join(fetched, 'commserv.db'))).digest('hex')).toBe(agent.sha256);
   });
 });

@@ -36,15 +36,19 @@ export interface RecoverFixture {
 
 let bucketCounter = 0;
 
-/** Builds the fixture in `root` (deletes the source database afterwards: it is "lost"). */
-export async function buildFixture(root: string): Promise<RecoverFixture> {
+/**
+ * Builds the fixture in `root` (deletes the source database afterwards: it is "lost"). `settings` are added to the
+ * jobs' settings (e.g. `DumpCompression: 'none'` for plain dumps; brotli-compressed by default).
+ */
+export async function buildFixture(root: string, settings: Record<string, unknown> = {}): Promise<RecoverFixture> {
   const cs = join(root, 'cs');
   await generateSampleCommServe({ dir: cs, sizeBytes: 3 * MiB, seed: 21 });
   // A bucket of its own: a SET left at the hot-site by an earlier test file would move the job ids on.
   const bucket = `recover-source-${randomBytes(6).toString('hex')}`;
   await motoS3Client().send(new CreateBucketCommand({ Bucket: bucket }));
-  const settings = parseSettings(
+  const jobSettings = parseSettings(
     {
+      ...settings,
       Database: { engine: 'sqlite', path: join(cs, 'commserv.db') },
       Registry: { store: 'file-hive', hiveFile: join(cs, 'registry', 'commserv_hive.reg'), commServeKeys: [SAMPLE_REGISTRY_ROOT] },
       FirewallDirectory: join(cs, 'firewall'),
@@ -55,7 +59,7 @@ export async function buildFixture(root: string): Promise<RecoverFixture> {
     'test',
   );
   const db = join(cs, 'commserv.db');
-  const run = (type: 'FULL' | 'DIFFERENTIAL') => runPhase1({ settings, requestedType: type, s3: motoS3Client(), logger });
+  const run = (type: 'FULL' | 'DIFFERENTIAL') => runPhase1({ settings: jobSettings, requestedType: type, s3: motoS3Client(), logger });
   const saves = join(root, 'source-at');
   mkdirSync(saves, { recursive: true });
   const save = async (name: 'SET_0000001' | 'SET_0000002' | 'SET_0000003') => {
@@ -77,8 +81,8 @@ export async function buildFixture(root: string): Promise<RecoverFixture> {
   // The CommServe is lost: only the hot-site remains (each test gets its own copy of the SETs).
   rmSync(db, { force: true });
   const keep = join(root, 'phase1-copy');
-  cpSync(settings.Phase1Destination, keep, { recursive: true });
-  rmSync(settings.Phase1Destination, { recursive: true, force: true });
+  cpSync(jobSettings.Phase1Destination, keep, { recursive: true });
+  rmSync(jobSettings.Phase1Destination, { recursive: true, force: true });
   return { root, phase1: keep, firewallDir: join(cs, 'firewall'), digestsAtFull, digestsAtLastDiff, dbAt: { SET_0000001: at1, SET_0000002: at2, SET_0000003: at3 } };
 }
 

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { brotliCompressSync, brotliDecompressSync } from 'node:zlib';
 import { choosePoint } from '#core/recovery';
 import type { Manifest } from '#core/manifest';
 import { rebuildDatabase, StreamedRebuild } from '#agent/commands/recover/database';
@@ -27,7 +28,9 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
   let fixture: RecoverFixture;
 
   beforeAll(async () => {
-    fixture = await buildFixture(tempDir());
+    // Plain dumps: these tests pin the plain FULL's verification through the rebuilt image and the backup-time check
+    // of that image (a compressed FULL is hashed as it is decompressed: recover-compressed.test.ts).
+    fixture = await buildFixture(tempDir(), { DumpCompression: 'none' });
   });
 
   async function setup() {
@@ -174,11 +177,15 @@ describe('recover: database rebuild and integrity check (real SQLite, moto)', ()
     // 2. A DIFF damaged before it was uploaded (its manifest entry matches the damaged bytes): the trailer catches it.
     manifest.database.details.reconstructedSha256 = recorded;
     const key = 'sets/SET_0000003/commserv_DIFF_3.dmp';
-    const diff = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
-    diff[diff.length - 100] ^= 0x01;
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: diff }));
     const entry = manifest.files.find((f) => f.name === 'commserv_DIFF_3.dmp')!;
-    Object.assign(entry, { size: diff.length, sha256: sha(diff) });
+    const stored = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+    // Damaged content: stored brotli-compressed (the default), the damaged DIFF is compressed again, as the pass would have.
+    const diff = entry.compression ? brotliDecompressSync(stored) : stored;
+    diff[diff.length - 100] ^= 0x01;
+    const body = entry.compression ? brotliCompressSync(diff) : diff;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    Object.assign(entry, { size: body.length, sha256: sha(body) });
+    if (entry.compression) Object.assign(entry.compression, { contentSize: diff.length, contentSha256: sha(diff) });
     delete entry.s3;
     await putManifest(manifest);
     const r2 = await runRecover({ settings, s3, logger, to, force: true, preflight: noProcesses });

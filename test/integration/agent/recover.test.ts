@@ -225,6 +225,7 @@ describe('recover (real SQLite, file hive, moto)', () => {
     const entry = manifest.files.find((f: { name: string }) => f.name === 'commserv_FULL.dmp');
     Object.assign(entry, { size: bytes.length, sha256: sha });
     delete entry.s3;
+    delete entry.compression; // the forged FULL is a plain file (the dumps are brotli-compressed by default)
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: mKey, Body: JSON.stringify(manifest) }));
     // Manifests written before the manifest chain (none records a predecessor), so the chain check
     // (test/integration/agent/manifest-chain.test.ts) does not stop it first: the base check must.
