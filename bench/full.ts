@@ -15,17 +15,16 @@
  */
 import { CreateBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseSettings, type Settings } from '#core/settings';
 import { createHotSiteClient } from '#agent/hotsite/hot-site';
 import { startMotoServer, type MotoServer } from '#agent/local/moto-server';
-import { SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
 import type { ChildResult } from './child';
 import { PEERS, runPeers, type PeerName } from './peers';
 import { arg, figure, type Figure } from './stats';
-import { BENCH_WORK, log, sample } from './sample';
+import { BENCH_WORK, log, sample, sampleWorkspace } from './sample';
 
 /** Clock ticks per second of /proc's CPU times (Linux: USER_HZ, 100 on every mainstream kernel). */
 const TICKS_PER_SECOND = 100;
@@ -160,21 +159,10 @@ async function benchSize(moto: MotoServer, sizeMb: number, runs: number, variant
   const out: Array<Record<string, Entry>> = [];
   for (let run = 0; run < runs; run++) {
     await moto.reset();
-    const work = join(BENCH_WORK, `full-${sizeMb}mb`);
-    rmSync(work, { recursive: true, force: true });
-    mkdirSync(work, { recursive: true });
+    const bucket = `bench-full-${sizeMb}-${run}`;
+    const { work, db, raw: base } = sampleWorkspace(sampleDir, `full-${sizeMb}mb`, bucket, moto.endpoint);
     try {
-      const db = join(work, 'commserv.db');
-      copyFileSync(join(sampleDir, 'commserv.db'), db);
-      const bucket = `bench-full-${sizeMb}-${run}`;
-      const base = {
-        Database: { engine: 'sqlite', path: db },
-        Registry: { store: 'file-hive', hiveFile: join(sampleDir, 'registry', 'commserv_hive.reg'), commServeKeys: [SAMPLE_REGISTRY_ROOT] },
-        FirewallDirectory: join(sampleDir, 'firewall'),
-        StateDirectory: join(work, 'state'),
-        HotSite: { bucket, endpoint: moto.endpoint },
-      };
-      const settings: Settings = parseSettings({ ...base, Phase1Destination: join(work, 'dr') }, 'bench');
+      const settings: Settings = parseSettings(base, 'bench');
       const s3 = createHotSiteClient(settings.HotSite);
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
       const entries: Array<{ name: string; go: () => Promise<Entry> }> = [

@@ -13,7 +13,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
@@ -23,10 +23,10 @@ import { MiB } from '#core/transfer-plan';
 import { pageDigest } from '#agent/engines/sqlite/page-hashes';
 import { createHotSiteClient } from '#agent/hotsite/hot-site';
 import { startMotoServer, type MotoServer } from '#agent/local/moto-server';
-import { mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import { mutateSampleCommServe } from '#agent/local/sample-db/index';
 import type { ChildResult } from './child';
 import { arg, figure, type Figure } from './stats';
-import { log, sample } from './sample';
+import { log, sample, sampleWorkspace } from './sample';
 
 const WORK = join(__dirname, 'work');
 /** Share of the rows changed between the FULL and the LOG point (the issue's 0.1%). */
@@ -136,21 +136,9 @@ interface LogRun {
 async function benchRun(moto: MotoServer, sizeMb: number, run: number): Promise<LogRun> {
   const loadAtStart = loadavg()[0];
   const sampleDir = await sample(sizeMb);
-  const work = join(WORK, `log-${sizeMb}mb`);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
+  const bucket = `bench-log-${sizeMb}-${run}`;
+  const { work, db, raw } = sampleWorkspace(sampleDir, `log-${sizeMb}mb`, bucket, moto.endpoint);
   try {
-    const db = join(work, 'commserv.db');
-    copyFileSync(join(sampleDir, 'commserv.db'), db);
-    const bucket = `bench-log-${sizeMb}-${run}`;
-    const raw = {
-      Database: { engine: 'sqlite', path: db },
-      Registry: { store: 'file-hive', hiveFile: join(sampleDir, 'registry', 'commserv_hive.reg'), commServeKeys: [SAMPLE_REGISTRY_ROOT] },
-      FirewallDirectory: join(sampleDir, 'firewall'),
-      Phase1Destination: join(work, 'dr'),
-      StateDirectory: join(work, 'state'),
-      HotSite: { bucket, endpoint: moto.endpoint },
-    };
     const settingsFile = join(work, 'settings.json');
     writeFileSync(settingsFile, JSON.stringify(raw));
     await createHotSiteClient(parseSettings(raw, 'bench').HotSite).send(new CreateBucketCommand({ Bucket: bucket }));

@@ -9,16 +9,16 @@
  * Writes bench/results/<date>-memory.json and .md.
  */
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseSettings } from '#core/settings';
 import { createHotSiteClient } from '#agent/hotsite/hot-site';
 import { startMotoServer, type MotoServer } from '#agent/local/moto-server';
-import { mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import { mutateSampleCommServe } from '#agent/local/sample-db/index';
 import { peakMiB, runChild, type AgentChildRun } from './agent-child';
 import { arg, figure, type Figure } from './stats';
-import { BENCH_WORK, log, sample } from './sample';
+import { log, sample, sampleWorkspace } from './sample';
 
 /** The commands measured, in the order they run (each builds on the previous one's SETs). */
 const STEPS = ['full-brotli', 'full', 'differential', 'recover', 'log'] as const;
@@ -40,24 +40,11 @@ async function resetMoto(moto: MotoServer): Promise<void> {
 async function runOnce(moto: MotoServer, sizeMb: number, run: number): Promise<{ dbBytes: number; steps: Record<Step, StepRun> }> {
   const sampleDir = await sample(sizeMb);
   await resetMoto(moto);
-  const work = join(BENCH_WORK, `memory-${sizeMb}mb`);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
+  const bucket = `memory-${sizeMb}-${run}`;
+  // Plain dumps for the FULL, DIFFERENTIAL, LOG and recovery steps (brotli is the default since issue 20 item 5;
+  // the brotli FULL is measured on its own first, as in bench/run.ts).
+  const { work, db, raw } = sampleWorkspace(sampleDir, `memory-${sizeMb}mb`, bucket, moto.endpoint, { DumpCompression: 'none' });
   try {
-    const db = join(work, 'commserv.db');
-    copyFileSync(join(sampleDir, 'commserv.db'), db);
-    const bucket = `memory-${sizeMb}-${run}`;
-    const raw = {
-      Database: { engine: 'sqlite', path: db },
-      Registry: { store: 'file-hive', hiveFile: join(sampleDir, 'registry', 'commserv_hive.reg'), commServeKeys: [SAMPLE_REGISTRY_ROOT] },
-      FirewallDirectory: join(sampleDir, 'firewall'),
-      Phase1Destination: join(work, 'dr'),
-      StateDirectory: join(work, 'state'),
-      HotSite: { bucket, endpoint: moto.endpoint },
-      // Plain dumps for the FULL, DIFFERENTIAL, LOG and recovery steps (brotli is the default since issue 20 item 5;
-      // the brotli FULL is measured on its own first, as in bench/run.ts).
-      DumpCompression: 'none',
-    };
     const settingsFile = join(work, 'settings.json');
     writeFileSync(settingsFile, JSON.stringify(raw));
     const brotliFile = join(work, 'settings-brotli.json');

@@ -23,7 +23,7 @@
 import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import Database from 'better-sqlite3';
-import { copyFileSync, createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -35,11 +35,11 @@ import { DEFAULT_PART_BYTES, MiB } from '#core/transfer-plan';
 import { createHotSiteClient, UPLOAD_QUEUE_SIZE } from '#agent/hotsite/hot-site';
 import { createLogger } from '#agent/log';
 import { startMotoServer, type MotoServer } from '#agent/local/moto-server';
-import { mutateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
+import { mutateSampleCommServe } from '#agent/local/sample-db/index';
 import { peakMiB, runChild } from './agent-child';
 import { PEERS, runPeers, type PeerName, type PeerRun } from './peers';
 import { arg, figure, type Figure } from './stats';
-import { log, sample } from './sample';
+import { log, sample, sampleWorkspace } from './sample';
 
 const ROOT = __dirname;
 /** Peers as named in the table. */
@@ -149,24 +149,11 @@ async function benchSize(moto: MotoServer, sizeMb: number, runs: number): Promis
   const out: SizeRun[] = [];
   for (let run = 0; run < runs; run++) {
     await resetMoto(moto);
-    const work = join(WORK, `run-${sizeMb}mb`);
-    rmSync(work, { recursive: true, force: true });
-    mkdirSync(work, { recursive: true });
+    const bucket = `bench-${sizeMb}-${run}`;
+    // The main series stays plain (the bare minimum uploads the plain bytes); the brotli FULL (the default since
+    // issue 20) is timed on its own below.
+    const { work, db, raw } = sampleWorkspace(sampleDir, `run-${sizeMb}mb`, bucket, moto.endpoint, { DumpCompression: 'none' });
     try {
-      const db = join(work, 'commserv.db');
-      copyFileSync(join(sampleDir, 'commserv.db'), db);
-      const bucket = `bench-${sizeMb}-${run}`;
-      const raw = {
-        Database: { engine: 'sqlite', path: db },
-        Registry: { store: 'file-hive', hiveFile: join(sampleDir, 'registry', 'commserv_hive.reg'), commServeKeys: [SAMPLE_REGISTRY_ROOT] },
-        FirewallDirectory: join(sampleDir, 'firewall'),
-        Phase1Destination: join(work, 'dr'),
-        StateDirectory: join(work, 'state'),
-        HotSite: { bucket, endpoint: moto.endpoint },
-        // The main series stays plain (the bare minimum uploads the plain bytes); the brotli FULL (the default since
-        // issue 20) is timed on its own below.
-        DumpCompression: 'none',
-      };
       const settingsFile = join(work, 'settings.json');
       writeFileSync(settingsFile, JSON.stringify(raw));
       const settings: Settings = parseSettings(raw, 'bench');

@@ -2,9 +2,9 @@
  * What every benchmark shares: the timestamped progress line on stderr, and the cached bench sample CommServe of a
  * given size (seed 1) in bench/work/, so every benchmark measures the same database.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateSampleCommServe } from '#agent/local/sample-db/index';
+import { generateSampleCommServe, SAMPLE_REGISTRY_ROOT } from '#agent/local/sample-db/index';
 import { MiB } from '#core/transfer-plan';
 
 /** Where benchmarks keep their (git-ignored) inputs and scratch files. */
@@ -24,4 +24,36 @@ export async function sample(sizeMb: number): Promise<string> {
     await generateSampleCommServe({ dir, sizeBytes: sizeMb * MiB, seed: 1 });
   }
   return dir;
+}
+
+/** A fresh per-run workspace holding a copy of a sample CommServe database, and agent settings pointing at it. */
+export interface SampleWorkspace {
+  /** The workspace folder (removed and re-created by {@link sampleWorkspace}). */
+  work: string;
+  /** The copy of the sample database the agent backs up (`<work>/commserv.db`). */
+  db: string;
+  /** Raw agent settings (before `parseSettings`): the copy, the sample's registry and firewall, `<work>/dr`, `<work>/state`, the bucket at `endpoint`. */
+  raw: Record<string, unknown>;
+}
+
+/**
+ * Re-creates `<BENCH_WORK>/<name>`, copies the sample database of `sampleDir` into it and returns raw settings for a
+ * job on that copy (shared by every bench that runs the agent on the sample). `extra` is merged over the defaults.
+ */
+export function sampleWorkspace(sampleDir: string, name: string, bucket: string, endpoint: string, extra: Record<string, unknown> = {}): SampleWorkspace {
+  const work = join(BENCH_WORK, name);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const db = join(work, 'commserv.db');
+  copyFileSync(join(sampleDir, 'commserv.db'), db);
+  const raw = {
+    Database: { engine: 'sqlite', path: db },
+    Registry: { store: 'file-hive', hiveFile: join(sampleDir, 'registry', 'commserv_hive.reg'), commServeKeys: [SAMPLE_REGISTRY_ROOT] },
+    FirewallDirectory: join(sampleDir, 'firewall'),
+    Phase1Destination: join(work, 'dr'),
+    StateDirectory: join(work, 'state'),
+    HotSite: { bucket, endpoint },
+    ...extra,
+  };
+  return { work, db, raw };
 }
