@@ -28,7 +28,8 @@ describe('recovery of brotli-compressed SETs (real SQLite, moto)', () => {
   let fixture: RecoverFixture;
 
   beforeAll(async () => {
-    fixture = await buildFixture(tempDir());
+    // Plain dumps: these tests compress the SETs' dumps themselves (`compressedHotSite`), one choice per file.
+    fixture = await buildFixture(tempDir(), { DumpCompression: 'none' });
   });
 
   /**
