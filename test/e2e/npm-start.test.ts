@@ -4,11 +4,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { brotliDecompressSync } from 'node:zlib';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, RestoreObjectCommand } from '@aws-sdk/client-s3';
-import { parseManifest } from '#core/manifest';
+import { parseManifest, type ManifestFile } from '#core/manifest';
 import { restoreFullPlusDifferential } from '#agent/engines/sqlite/differential';
 import { motoS3Client, useMoto } from '../support/moto';
 import { tableDigests } from '../support/sqlite';
@@ -21,6 +22,17 @@ const BUCKET = 'commserve-dr-hot-site';
 function runCli(cwd: string, args: string[]) {
   const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 180_000, env: { ...process.env, CI: 'true' } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * The content of a SET file as stored (`bytes`): brotli-decompressed when its manifest entry says it is compressed
+ * (the default since issue 20), checked against the content SHA-256 the manifest records.
+ */
+function content(bytes: Buffer, entry: ManifestFile): Buffer {
+  if (!entry.compression) return bytes;
+  const plain = brotliDecompressSync(bytes);
+  expect(createHash('sha256').update(plain).digest('hex')).toBe(entry.compression.contentSha256);
+  return plain;
 }
 
 async function getBytes(key: string): Promise<Buffer> {
@@ -67,7 +79,7 @@ describe('npm start (end to end, real CLI, moto hot-site)', () => {
 
     // Restore into a new file: integrity ok, every table's rows equal the source CommServe's.
     const restored = join(tempDir(), 'restored.db');
-    writeFileSync(restored, dump);
+    writeFileSync(restored, content(dump, entry));
     const db = new Database(restored, { readonly: true });
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
@@ -103,7 +115,9 @@ describe('npm start (end to end, real CLI, moto hot-site)', () => {
       if (key.startsWith('archive/')) {
         await s3.send(new RestoreObjectCommand({ Bucket: BUCKET, Key: key, RestoreRequest: { Days: 1, GlacierJobParameters: { Tier: 'Standard' } } }));
       }
-      writeFileSync(join(staging, key.split('/')[2]), await getBytes(key));
+      const [, set, name] = key.split('/');
+      const entry = parseManifest(await getBytes(`sets/${set}/manifest.json`)).files.find((f) => f.name === name)!;
+      writeFileSync(join(staging, name!), content(await getBytes(key), entry));
     }
     const restored = join(staging, 'restored.db');
     await restoreFullPlusDifferential({
