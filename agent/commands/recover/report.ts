@@ -193,7 +193,11 @@ export function formatRecovery(doc: RecoveryDocument): string {
   const lines: string[] = [];
   const title = {
     recovered: 'CommServe recovered',
-    planned: 'Recovery plan (dry run: nothing changed)',
+    // A dry run still undoes an earlier killed recovery first (the operator's files go back): it must not claim
+    // that nothing changed.
+    planned: doc.targetChanges?.earlierInterruptedUndone.length
+      ? 'Recovery plan (dry run: only an earlier killed recovery into this directory was undone, listed below; nothing else changed)'
+      : 'Recovery plan (dry run: nothing changed)',
     pending: 'Recovery waiting for archive restores',
     refused: doc.error?.code === 'TARGET_EXISTS' ? 'Recovery refused: the target holds files it would replace' : 'Recovery refused by the preflight',
     failed: 'Recovery FAILED',

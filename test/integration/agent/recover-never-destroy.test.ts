@@ -186,6 +186,24 @@ describe('recover never destroys (real SQLite, file hive, moto)', () => {
     expect(after).toEqual(before);
   });
 
+  it('SIGKILL after the install, then a --dry-run: it undoes the killed recovery first and says so, never "nothing changed"', async () => {
+    const { settings, to } = await occupiedTarget();
+    const cwd = join(to, '..');
+    writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: settings.HotSite, StateDirectory: settings.StateDirectory, Phase1Destination: settings.Phase1Destination }));
+    const before = snapshot(to);
+    const killed = spawnSync(process.execPath, [CLI, 'recover', '--to', to, '--force'], { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, [FAULT_ENV]: 'install' } });
+    expect(killed.signal).toBe('SIGKILL');
+    const io = capture(cwd);
+    const code = await exec(['recover', '--to', to, '--dry-run'], io);
+    expect(code).toBe(0);
+    expect(io.out()).not.toMatch(/dry run: nothing changed/);
+    expect(io.out()).toMatch(/Recovery plan \(dry run: only an earlier killed recovery into this directory was undone, listed below; nothing else changed\)/);
+    expect(io.out()).toMatch(/Undone first \(an earlier recovery into this directory was killed\): .*commserv\.db put back/);
+    const after = snapshot(to);
+    for (const k of Object.keys(after)) if (k.startsWith('.commserve-dr-staging/')) delete after[k];
+    expect(after).toEqual(before);
+  });
+
   it('interrupted (SIGINT/SIGTERM clean-ups run) after the database was installed: put back, and the line printed says so', async () => {
     const { s3, settings, to } = await occupiedTarget();
     const before = snapshot(to);
