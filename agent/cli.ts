@@ -60,6 +60,16 @@ function setArgument(value: string): string {
   return name;
 }
 
+/**
+ * The `--from` folder of `sets`, `recover`, `fetch` and `verify`, resolved against `cwd`; undefined when not given.
+ * @throws UsageError for an empty value: like `--to`, it is never taken to be the current directory (newcomer review).
+ */
+function fromFolder(from: string | undefined, cwd: string): string | undefined {
+  if (from === undefined) return undefined;
+  if (from.trim() === '') throw new UsageError('--from names no folder: give the folder of SET_<n> folders explicitly (it is never taken to be the current directory)');
+  return resolve(cwd, from);
+}
+
 /** How the config file was found, in words. */
 const CONFIG_FILE_FOUND_BY = { option: '--config', 'working-directory': 'working directory', machine: 'machine-wide location' } as const;
 
@@ -362,8 +372,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
       const { settings } = await config();
       const { runSets } = require('./commands/sets/run') as typeof import('./commands/sets/run');
       const { formatSets } = require('./commands/sets/sets') as typeof import('./commands/sets/sets');
-      if (cmd.from !== undefined && cmd.from.trim() === '') throw new UsageError('--from needs a folder of SET_<n> folders');
-      const from = cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from);
+      const from = fromFolder(cmd.from, io.cwd);
       const s3 = cmd.localOnly || from !== undefined ? null : hotSiteClient(settings.HotSite, { maxAttempts: 1 });
       const result = await runSets({ settings, s3, from, check: cmd.check });
       io.stdout(opts.json ? `${JSON.stringify(result.document, null, 2)}\n` : formatSets(result.document));
@@ -469,7 +478,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         logger,
         setName: cmd.set,
         at: cmd.at,
-        from: cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from),
+        from: fromFolder(cmd.from, io.cwd),
         to,
         firewall: cmd.firewall,
         force: cmd.force,
@@ -494,7 +503,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .action(async (set: string, cmd: { to: string; from?: string; wait?: boolean; tier: RetrievalTier }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
-      const from = cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from);
+      const from = fromFolder(cmd.from, io.cwd);
       const { runFetch } = require('./commands/recover/fetch') as typeof import('./commands/recover/fetch');
       const result = await runFetch({ settings, s3: hotSiteClient(settings.HotSite), logger, setName: set, to: resolve(io.cwd, cmd.to), from, wait: cmd.wait, tier: cmd.tier });
       exitCode = printResult(opts, result);
@@ -512,7 +521,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .action(async (set: string | undefined, cmd: { from?: string; wait?: boolean; tier: RetrievalTier; repair?: boolean }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
-      const from = cmd.from === undefined ? undefined : resolve(io.cwd, cmd.from);
+      const from = fromFolder(cmd.from, io.cwd);
       if (cmd.repair && from !== undefined) throw new UsageError('--repair mends the hot-site copy and cannot be combined with --from (a folder is only read)');
       const s3 = hotSiteClient(settings.HotSite);
       const { runVerify } = require('./commands/recover/verify') as typeof import('./commands/recover/verify');

@@ -35,14 +35,26 @@ export interface AtReport {
 }
 
 /**
+ * Whether the fields of an ISO-8601 match name a real calendar moment: `Date.parse` rolls 2026-02-30 over to
+ * 2026-03-02 instead of refusing it (newcomer review), so the day is checked against the month's length.
+ */
+function isCalendarMoment(m: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute] = [1, 2, 3, 4, 5].map((i) => Number(m[i]));
+  const second = m[7] === undefined ? 0 : Number(m[7]);
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! <= 23 && minute! <= 59 && second <= 59;
+}
+
+/**
  * Parses the `--at` moment: ISO-8601 with a time and an explicit zone (`Z` or `±hh:mm`), so a moment never depends on
  * the recovery machine's time zone.
  * @throws UsageError for anything else (exit 2), with an example.
  */
 export function parseAtMoment(text: string): number {
-  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+  const iso = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(:(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+  const m = iso.exec(text.trim());
   const ms = Date.parse(text);
-  if (!iso.test(text.trim()) || !Number.isFinite(ms)) {
+  if (!m || !Number.isFinite(ms) || !isCalendarMoment(m)) {
     throw new UsageError(`--at ${JSON.stringify(text)} is not an ISO-8601 moment with a time zone: e.g. 2026-12-05T14:30:00Z or 2026-12-05T15:30:00+01:00`);
   }
   return ms;

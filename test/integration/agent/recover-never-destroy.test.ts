@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { exec } from '#agent/cli';
 import { runRecover } from '#agent/commands/recover/recover';
+import { parseAtMoment } from '#agent/commands/recover/at';
+import { UsageError } from '#core/errors';
 import { UNDO_JOURNAL } from '#agent/commands/recover/target';
 import { interruptNotes, runInterruptCleanups } from '#agent/shutdown';
 import { FAULT_ENV } from '#agent/faults';
@@ -113,6 +115,24 @@ describe('recover never destroys (real SQLite, file hive, moto)', () => {
     expect(await exec(['recover'], missing)).toBe(2);
     expect(missing.err()).toMatch(/--to <dir>/);
     await expect(runRecover({ settings: {} as never, s3: {} as never, to: '  ' })).rejects.toMatchObject({ code: 'USAGE', exitCode: 2 });
+  });
+
+  it('an empty --from is a usage error (exit 2) for recover, fetch, verify and sets: never the current directory', async () => {
+    const cwd = tempDir();
+    for (const args of [['recover', '--to', join(cwd, 'out'), '--from', ''], ['fetch', 'SET_1', '--to', join(cwd, 'out'), '--from', ''], ['verify', 'SET_1', '--from', ''], ['sets', '--from', ' ']]) {
+      const io = capture(cwd);
+      expect(await exec(args, io)).toBe(2);
+      expect(io.err()).toMatch(/--from names no folder: .*never taken to be the current directory/);
+    }
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('--at refuses a day its month does not have (Date.parse would roll 2026-02-30 over to 2026-03-02)', () => {
+    expect(() => parseAtMoment('2026-02-30T00:00:00Z')).toThrow(/--at "2026-02-30T00:00:00Z" is not an ISO-8601 moment/);
+    expect(() => parseAtMoment('2026-04-31T12:00:00+01:00')).toThrow(UsageError);
+    expect(() => parseAtMoment('2026-12-05T24:00:00Z')).toThrow(UsageError);
+    expect(parseAtMoment('2028-02-29T23:59:59Z')).toBe(Date.UTC(2028, 1, 29, 23, 59, 59));
+    expect(parseAtMoment('2026-12-05T15:30:00+01:00')).toBe(Date.UTC(2026, 11, 5, 14, 30));
   });
 
   it('a bad --registry-hive (a directory, or under a file) is refused before anything changes', async () => {
