@@ -32,7 +32,7 @@ const JOB_COMMANDS = new Set(['start', 'backup']);
  */
 export function interruptMessage(name: string | undefined = command, notes: readonly string[] = interruptNotes()): string {
   if (name !== undefined && JOB_COMMANDS.has(name)) {
-    const what = notes.length > 0 ? notes.join('; ') : 'it stopped before phase 1 (no job id taken, no SET started, nothing written to the phase-1 destination or the hot-site)';
+    const what = notes.length > 0 ? notes.join('; ') : 'it stopped before phase 1 (no job id taken, no SET of this job started; upkeep of earlier SETs that ran first, such as a hot-site re-fill, stays done)';
     return `the job did not complete: ${what}; the next job starts cleanly`;
   }
   if (notes.length > 0) return notes.join('; ');

@@ -72,7 +72,7 @@ describe('interruptions say what happened and leave nothing behind (real CLI, SQ
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(143);
     expect(cliLines(run.stderr())).toEqual([
-      'commserve-dr: interrupted (SIGTERM): the job did not complete: it stopped before phase 1 (no job id taken, no SET started, nothing written to the phase-1 destination or the hot-site); the next job starts cleanly',
+      'commserve-dr: interrupted (SIGTERM): the job did not complete: it stopped before phase 1 (no job id taken, no SET of this job started; upkeep of earlier SETs that ran first, such as a hot-site re-fill, stays done); the next job starts cleanly',
     ]);
     // The moto server it was starting does not outlive it.
     await until('the moto server to end', () => markedPids(run.mark).length === 0, 10_000);

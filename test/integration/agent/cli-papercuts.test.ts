@@ -154,7 +154,7 @@ describe('the interruption message fits the command', () => {
   it('only start and backup speak of a job and a SET; interrupted before phase 1 they say so, not that a SET was removed', () => {
     for (const job of ['start', 'backup']) {
       expect(interruptMessage(job, [])).toBe(
-        'the job did not complete: it stopped before phase 1 (no job id taken, no SET started, nothing written to the phase-1 destination or the hot-site); the next job starts cleanly',
+        'the job did not complete: it stopped before phase 1 (no job id taken, no SET of this job started; upkeep of earlier SETs that ran first, such as a hot-site re-fill, stays done); the next job starts cleanly',
       );
     }
     setInterruptedCommand(undefined); // none recorded: interrupted before the CLI parsed its arguments
