@@ -144,7 +144,7 @@ export function killedRecord(entry: JobJournalEntry, how: string, now: string, f
 
 /** What a Killed job leaves: the SET it committed (phase 1 destination, hot-site) stays, or nothing of it counts. */
 function killedOutcome(entry: JobJournalEntry): string {
-  if (!entry.phase1Destination && !entry.hotSite) return 'no SET of this job was committed (an unfinished SET folder or upload never counts; the next job removes it)';
+  if (!entry.phase1Destination && !entry.hotSite) return 'no SET of this job was committed (an unfinished SET folder or upload never counts; the next job aborts an unfinished upload and prune removes the folder after SetLifeSpanForFailedDR days)';
   const kept = [entry.phase1Destination ? `the SET committed in ${entry.phase1Destination}` : null, entry.hotSite ? `and at the hot-site (${entry.hotSite})` : null]
     .filter(Boolean)
     .join(' ');

@@ -30,7 +30,7 @@ describe('killedRecord', () => {
   it('no SET committed: nothing of the job counts, 0 bytes', () => {
     const e = entry({ stage: 'dump' });
     expect(killedEvent(e)).toBe(
-      'job 7 was interrupted by SIGINT during dump: no SET of this job was committed (an unfinished SET folder or upload never counts; the next job removes it)',
+      'job 7 was interrupted by SIGINT during dump: no SET of this job was committed (an unfinished SET folder or upload never counts; the next job aborts an unfinished upload and prune removes the folder after SetLifeSpanForFailedDR days)',
     );
     expect(killedRecord(e, 'x', '2026-12-05T10:05:00.000Z')).toMatchObject({ status: 'Killed', bytes: 0, phase2: 'not-run' });
   });
@@ -51,7 +51,7 @@ describe('killedRecord', () => {
     const record = killedRecord(e, 'was killed (its agent process, pid 4242 on cs01, ended without finishing it)', '2026-12-06T02:00:00.000Z', true);
     expect(record).toMatchObject({ status: 'Killed', startTime: '2026-12-05T10:00:00.000Z', endTime: '2026-12-05T10:02:30.000Z', endUnknown: { lastSeenAlive: '2026-12-05T10:02:30.000Z', foundAt: '2026-12-06T02:00:00.000Z' } });
     expect(record.events.find((x) => x.code === 'JOB_KILLED')!.message).toBe(
-      'job 7 was killed (its agent process, pid 4242 on cs01, ended without finishing it) during upload, at or after 2026-12-05T10:02:30.000Z (the last time its journal was written; the exact end is not known), found dead at 2026-12-06T02:00:00.000Z by the next job: no SET of this job was committed (an unfinished SET folder or upload never counts; the next job removes it)',
+      'job 7 was killed (its agent process, pid 4242 on cs01, ended without finishing it) during upload, at or after 2026-12-05T10:02:30.000Z (the last time its journal was written; the exact end is not known), found dead at 2026-12-06T02:00:00.000Z by the next job: no SET of this job was committed (an unfinished SET folder or upload never counts; the next job aborts an unfinished upload and prune removes the folder after SetLifeSpanForFailedDR days)',
     );
     // Interrupted (the process records itself): its end is known, nothing is marked unknown.
     expect(killedRecord(e, 'was interrupted by SIGINT', '2026-12-05T10:05:00.000Z')).not.toHaveProperty('endUnknown');
