@@ -165,7 +165,10 @@ export interface TargetChangesReport {
 export function targetStateLine(doc: RecoveryDocument): string {
   const c = doc.targetChanges;
   if (doc.warnings.some((w) => /RESTORE|RESTORING|SINGLE_USER/.test(w))) return 'The target database may have been changed: see the warnings.';
-  if (!c || (c.undone.length === 0 && c.left.length === 0 && c.installed.length === 0 && c.movedAside.length === 0)) return 'The target was not changed.';
+  const ownChanges = c && (c.undone.length > 0 || c.left.length > 0 || c.installed.length > 0 || c.movedAside.length > 0);
+  // An earlier killed recovery undone first did change the target (back to how it was before that recovery).
+  if (!ownChanges && c?.earlierInterruptedUndone.length) return `The target is as it was before an earlier killed recovery into it, whose changes were undone first (${c.earlierInterruptedUndone.join('; ')}); this recovery changed nothing else.`;
+  if (!c || !ownChanges) return 'The target was not changed.';
   if (c.left.length > 0) return `The target WAS changed and could not be fully put back: ${c.left.join('; ')}${c.undone.length ? ` (undone: ${c.undone.join('; ')})` : ''}.`;
   if (c.undone.length > 0) return `The target is as it was: the recovery's changes were undone (${c.undone.join('; ')}).`;
   return `The target WAS changed: ${[...c.movedAside.map((m) => `${m.path} moved aside to ${m.movedTo}`), ...c.installed.map((i) => `${i} installed`)].join('; ')}.`;

@@ -167,13 +167,22 @@ describe('recover never destroys (real SQLite, file hive, moto)', () => {
     expect(snapshot(to)).toEqual(before);
   });
 
-  it('SIGKILL during the rebuild (real CLI process): the target is unchanged; the next run cleans the staging and recovers', async () => {
+  /**
+   * An occupied target, a config file beside it, and a real CLI `recover --force` SIGKILLed at `fault` (FAULT_ENV).
+   * @returns the target, the folder the CLI ran in, and the target's snapshot before the killed run.
+   */
+  async function killedRecovery(fault: 'rebuild' | 'install'): Promise<{ to: string; cwd: string; before: Record<string, string> }> {
     const { settings, to } = await occupiedTarget();
     const cwd = join(to, '..');
     writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: settings.HotSite, StateDirectory: settings.StateDirectory, Phase1Destination: settings.Phase1Destination }));
     const before = snapshot(to);
-    const killed = spawnSync(process.execPath, [CLI, 'recover', '--to', to, '--force'], { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, [FAULT_ENV]: 'rebuild' } });
+    const killed = spawnSync(process.execPath, [CLI, 'recover', '--to', to, '--force'], { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, [FAULT_ENV]: fault } });
     expect(killed.signal).toBe('SIGKILL');
+    return { to, cwd, before };
+  }
+
+  it('SIGKILL during the rebuild (real CLI process): the target is unchanged; the next run cleans the staging and recovers', async () => {
+    const { to, cwd, before } = await killedRecovery('rebuild');
     const after = snapshot(to);
     expect(Object.keys(after).some((k) => k.startsWith('.commserve-dr-staging/'))).toBe(true);
     for (const k of Object.keys(after)) if (k.startsWith('.commserve-dr-staging/')) delete after[k];
@@ -187,12 +196,7 @@ describe('recover never destroys (real SQLite, file hive, moto)', () => {
   });
 
   it('SIGKILL after the database was installed (real CLI process): the next recover undoes it first, then refuses without --force', async () => {
-    const { settings, to } = await occupiedTarget();
-    const cwd = join(to, '..');
-    writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: settings.HotSite, StateDirectory: settings.StateDirectory, Phase1Destination: settings.Phase1Destination }));
-    const before = snapshot(to);
-    const killed = spawnSync(process.execPath, [CLI, 'recover', '--to', to, '--force'], { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, [FAULT_ENV]: 'install' } });
-    expect(killed.signal).toBe('SIGKILL');
+    const { to, cwd, before } = await killedRecovery('install');
     // Killed between the install and the registry: the old database is aside, the new one in place.
     expect(readdirSync(to).some((n) => n.startsWith('commserv.db.before-recovery-'))).toBe(true);
     expect(existsSync(join(to, UNDO_JOURNAL))).toBe(true);
@@ -201,18 +205,16 @@ describe('recover never destroys (real SQLite, file hive, moto)', () => {
     expect(code).toBe(1);
     expect(io.out()).toMatch(/Undone first \(an earlier recovery into this directory was killed\): .*commserv\.db put back/);
     expect(io.out()).toMatch(/TARGET_EXISTS/);
+    // The refusal does not say 'not changed': the earlier recovery's changes were undone first.
+    expect(io.out()).not.toMatch(/The target was not changed/);
+    expect(io.out()).toMatch(/The target is as it was before an earlier killed recovery into it, whose changes were undone first \(.*commserv\.db put back/);
     const after = snapshot(to);
     for (const k of Object.keys(after)) if (k.startsWith('.commserve-dr-staging/')) delete after[k];
     expect(after).toEqual(before);
   });
 
   it('SIGKILL after the install, then a --dry-run: it undoes the killed recovery first and says so, never "nothing changed"', async () => {
-    const { settings, to } = await occupiedTarget();
-    const cwd = join(to, '..');
-    writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: settings.HotSite, StateDirectory: settings.StateDirectory, Phase1Destination: settings.Phase1Destination }));
-    const before = snapshot(to);
-    const killed = spawnSync(process.execPath, [CLI, 'recover', '--to', to, '--force'], { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, [FAULT_ENV]: 'install' } });
-    expect(killed.signal).toBe('SIGKILL');
+    const { to, cwd, before } = await killedRecovery('install');
     const io = capture(cwd);
     const code = await exec(['recover', '--to', to, '--dry-run'], io);
     expect(code).toBe(0);
