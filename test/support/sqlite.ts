@@ -1,8 +1,10 @@
 /** SQLite helpers for tests: content hashes of every table, and deliberate corruption. */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { backupInto, convertOutOfWal } from '#agent/engines/sqlite/differential';
+import { setName } from '#core/set-id';
 
 /** Row count and SHA-256 of the rows (ordered by rowid or all columns) of every user table. */
 export function tableDigests(path: string): Record<string, { rows: number; sha256: string }> {
@@ -71,4 +73,19 @@ export function rowDifferences(a: string, b: string): string {
 export async function snapshotOf(source: string, file: string): Promise<void> {
   await backupInto(source, file);
   convertOutOfWal(file);
+}
+
+/**
+ * Saves the source database `db` as it is now (SQLite online backup) for "the source at point n": `save(n)` writes
+ * `<dir>/source-at/<SET name of n>.db` and returns its path.
+ */
+export function sourceSaver(db: string, dir: string): (n: number) => Promise<string> {
+  mkdirSync(join(dir, 'source-at'), { recursive: true });
+  return async (n) => {
+    const copy = new Database(db, { readonly: true });
+    const path = join(dir, 'source-at', `${setName(n)}.db`);
+    await copy.backup(path);
+    copy.close();
+    return path;
+  };
 }

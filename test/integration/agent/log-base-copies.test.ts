@@ -20,7 +20,7 @@ import { setName } from '#core/set-id';
 import { parseSettings, type Settings } from '#core/settings';
 import { MiB } from '#core/transfer-plan';
 import { motoEndpoint, motoS3Client } from '../../support/moto';
-import { rowDifferences } from '../../support/sqlite';
+import { rowDifferences, sourceSaver } from '../../support/sqlite';
 import { useTempDirs } from '../../support/tmp';
 import { logger } from './recover-fixture';
 
@@ -57,15 +57,8 @@ describe('a LOG point continues the newest point in any copy (real SQLite, moto,
       'test',
     );
     const db = join(cs, 'commserv.db');
-    mkdirSync(join(dir, 'source-at'), { recursive: true });
-    /** A copy of the source as it is now (nothing writes during a job here: the moment the LOG captured). */
-    const saveAs = async (n: number) => {
-      const copy = new Database(db, { readonly: true });
-      const path = join(dir, 'source-at', `${setName(n)}.db`);
-      await copy.backup(path);
-      copy.close();
-      return path;
-    };
+    // A copy of the source as it is now (nothing writes during a job here: the moment the LOG captured).
+    const saveAs = sourceSaver(db, dir);
     const remount = (mode: 'ro' | 'rw') => execFileSync('mount', ['-o', `remount,${mode}`, disk], { stdio: 'pipe' });
     const unmount = () => execFileSync('umount', ['-l', disk], { stdio: 'pipe' });
     const job = (type: 'FULL' | 'DIFFERENTIAL' | 'LOG') => runPhase1({ settings, requestedType: type, s3: motoS3Client(), logger });

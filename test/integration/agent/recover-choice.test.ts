@@ -22,7 +22,7 @@ import { setName } from '#core/set-id';
 import { parseSettings, type Settings } from '#core/settings';
 import { MiB } from '#core/transfer-plan';
 import { motoEndpoint, motoS3Client } from '../../support/moto';
-import { corruptPage, rowDifferences } from '../../support/sqlite';
+import { corruptPage, rowDifferences, sourceSaver } from '../../support/sqlite';
 import { useTempDirs } from '../../support/tmp';
 import { buildFixture, freshHotSite, logger } from './recover-fixture';
 
@@ -62,14 +62,7 @@ describe('the right point by default (real SQLite, moto, phase-1 folder)', () =>
       'test',
     );
     const db = join(cs, 'commserv.db');
-    mkdirSync(join(dir, 'source-at'), { recursive: true });
-    const saveAs = async (n: number) => {
-      const copy = new Database(db, { readonly: true });
-      const path = join(dir, 'source-at', `${setName(n)}.db`);
-      await copy.backup(path);
-      copy.close();
-      return path;
-    };
+    const saveAs = sourceSaver(db, dir);
     return { settings, db, saveAs };
   }
 
