@@ -516,13 +516,13 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .option('--from <dir>', 'read the SETs from this folder of SET_<n>/ folders only (a phase-1 destination, USB disk, mounted share): no cloud needed; default every copy (phase-1 destination, hot-site, archive), cheapest intact first')
     .option('--wait', 'wait for archive restores instead of exiting with code 3 while they are pending')
     .addOption(tierOption())
-    .option('--repair', 'first check every object of the SET (without one: of every kept SET) at the hot-site against its manifest, no budget, and repair what is damaged or missing from the local or archive copy')
+    .option('--repair', 'first check every object of the SET (without one: of every kept SET) against its manifest, at the hot-site (no budget) and in the phase-1 destination (SHA-256 of every file), and repair what is damaged or missing: the hot-site from the local or archive copy, the phase-1 destination from the hot-site or archive copy (checked, then renamed into place; intact files are never written)')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr verify\n  $ commserve-dr verify SET_042 --json\n  $ commserve-dr verify --repair SET_042')
     .action(async (set: string | undefined, cmd: { from?: string; wait?: boolean; tier: RetrievalTier; repair?: boolean }) => {
       const { opts, logger, config } = context();
       const { settings } = await config();
       const from = fromFolder(cmd.from, io.cwd);
-      if (cmd.repair && from !== undefined) throw new UsageError('--repair mends the hot-site copy and cannot be combined with --from (a folder is only read)');
+      if (cmd.repair && from !== undefined) throw new UsageError('--repair mends the hot-site and the phase-1 destination and cannot be combined with --from (a --from folder is only read)');
       const s3 = hotSiteClient(settings.HotSite);
       const { runVerify } = require('./commands/recover/verify') as typeof import('./commands/recover/verify');
       let unrepaired = 0;
@@ -539,6 +539,10 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         });
         for (const e of report.events) io.stderr(`${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);
         unrepaired = report.findings.filter((f) => !f.outcome.repaired).length;
+        const { formatLocalRepair, repairLocalCopies } = require('./commands/recover/repair-local') as typeof import('./commands/recover/repair-local');
+        const local = await repairLocalCopies({ s3, bucket: settings.HotSite.bucket, phase1Destination: settings.Phase1Destination, ...(set ? { only: [set] } : {}) });
+        for (const line of formatLocalRepair(local)) io.stderr(`${line}\n`);
+        unrepaired += local.findings.filter((f) => !f.outcome.repaired).length;
       }
       const result = await runVerify({ settings, s3, logger, setName: set, from, wait: cmd.wait, tier: cmd.tier });
       exitCode = printResult(opts, result);

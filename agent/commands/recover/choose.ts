@@ -10,7 +10,7 @@ import { buildCycles, isSuccessfulSet, type RestorablePoint, type SetSummary } f
 import { CommserveDrError, describeError } from '#core/errors';
 import { describeIntegrityFindings } from '#core/integrity-findings';
 import { choosePoint, RecoveryError } from '#core/recovery';
-import { plannedObjects, type FileFilter, type HotSiteView } from './plan';
+import { plannedObjects, type FileFilter, type HotSiteSetView, type HotSiteView } from './plan';
 
 /** A point not chosen, and why. */
 export interface PassedOverPoint {
@@ -127,11 +127,19 @@ function noPointAtAll(view: HotSiteView, summaries: readonly SetSummary[]): Reco
  * whose DIFFERENTIALs are based on a FULL only at the hot-site): one warning each, so a newer SET is never skipped
  * without a word.
  */
-function newerUnrestorable(summaries: readonly SetSummary[], point: RestorablePoint): string[] {
-  return buildCycles(summaries)
+function newerUnrestorable(view: HotSiteView, summaries: readonly SetSummary[], point: RestorablePoint): string[] {
+  const orphans = buildCycles(summaries)
     .orphans.filter((o) => o.set.jobId > point.jobId && isSuccessfulSet(o.set))
-    .sort((a, b) => a.set.jobId - b.set.jobId)
-    .map((o) => `${o.set.setName} is newer than the point chosen but cannot be restored from the copies read: ${o.reason}`);
+    .map((o) => ({ jobId: o.set.jobId, line: `${o.set.setName} is newer than the point chosen but cannot be restored from the copies read: ${o.reason}` }));
+  const unfinished = summaries.filter((s) => s.jobId > point.jobId && !s.complete).map((s) => ({ jobId: s.jobId, line: `${s.setName} is newer than the point chosen but was skipped: ${withoutManifest(view.get(s.jobId))}` }));
+  return [...orphans, ...unfinished].sort((a, b) => a.jobId - b.jobId).map((w) => w.line);
+}
+
+/** Why a SET found has no usable manifest (newcomer review finding 2: a newer SET is never skipped without a word). */
+function withoutManifest(entry: HotSiteSetView | undefined): string {
+  if (entry?.manifestState === 'invalid') return `its manifest was refused (${entry.problems.join('; ')})`;
+  const where = entry ? [...entry.listed.byCopy.keys()].join(', ') : 'the copies read';
+  return `no manifest in ${where} (unfinished or damaged: a job that did not finish, or a lost manifest; a SET without a manifest is never restored)`;
 }
 
 /**
@@ -164,7 +172,7 @@ export async function choosePointFromCopies(
   const passedOver: PassedOverPoint[] = [];
   for (const point of points) {
     const reason = findingAgainst(view, point, verifications) ?? (await missingCopies(view, point, filter));
-    if (!reason) return { point, passedOver, warnings: newerUnrestorable(summaries, point) };
+    if (!reason) return { point, passedOver, warnings: newerUnrestorable(view, summaries, point) };
     passedOver.push({ sets: point.sets.map((s) => s.setName), reason });
   }
   if (points.length === 0) throw noPointAtAll(view, summaries);

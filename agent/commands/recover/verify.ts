@@ -1,7 +1,8 @@
 /**
  * `commserve-dr verify [SET_n]`: proves a restore point restorable without touching any CommServe —
- * 1. checksums at the hot-site: HeadObject (`ChecksumMode: ENABLED`) size and `ChecksumSHA256` against the manifest
- *    (the recorded S3 checksum, or base64 of the file's SHA-256); a streamed re-hash when S3 has no checksum;
+ * 1. every copy of every file against the manifest (`verify-copies.ts`): SHA-256 of every byte on disk, HeadObject
+ *    (`ChecksumMode: ENABLED`) size and `ChecksumSHA256` at the hot-site and in the archive; a file is verified when
+ *    one copy is intact, and each damaged copy beside it is named (exit 3) — only a file with no intact copy fails;
  * 2. a trial restore into a scratch database (`<StateDirectory>/verify/scratch-<SET>/`, removed afterwards) with
  *    the full `PRAGMA integrity_check` (always: unlike `recover`, a drill is not time-critical);
  *    a SQL Server point is trial-restored on the SQL Server of the `Database` setting as `<db>_commserve_dr_verify`
@@ -11,7 +12,7 @@
  * The result is recorded in `<StateDirectory>/verify/<SET>.json` and at the hot-site as `verify/<SET>.json`, keyed by
  * the point's newest SET; {@link readVerifications} reads them back for `sets`.
  */
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { checkCopiesChain, manifestChainFindings } from '#agent/hotsite/manifest-chain';
@@ -19,15 +20,15 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CommserveDrError, describeError, ExitCode } from '#core/errors';
-import { choosePoint, needsRestore } from '#core/recovery';
+import { choosePoint } from '#core/recovery';
 import type { Settings } from '#core/settings';
-import { hashObject } from '#agent/hotsite/download';
 import { hotSiteError } from '#agent/hotsite/hot-site';
 import { onInterrupt } from '#agent/shutdown';
 import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engine';
 import { checkSqlServerStagedDumps, rebuildDatabase, recoverSqlServerPoint, SCRATCH_DATABASE_SUFFIX, sqlServerDeps, StreamedRebuild } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type PendingRestore } from './fetch';
-import { assertNamedManifestUsable, discoverForCommand, sourceObject } from './plan';
+import { assertNamedManifestUsable, discoverForCommand } from './plan';
+import { checkPointCopies, damagedCopyLines } from './verify-copies';
 
 /** Hot-site prefix of verification records. */
 export const VERIFY_PREFIX = 'verify/';
@@ -54,9 +55,29 @@ export const VerificationSchema = z.object({
   note: z.string().optional(),
   /** Things to clean up by hand (a scratch database or dump copy that could not be removed). */
   warnings: z.array(z.string()).optional(),
+  /**
+   * One entry per file of the point: ok when at least one copy is intact (`copy` names the one that proved it; absent
+   * in records written before every copy was checked); `method` how that copy was checked (`size`: only the size
+   * could be compared, e.g. an archived object not restored — the trial restore then checks every byte).
+   */
   checksums: z.array(
-    z.object({ set: z.string(), file: z.string(), bytes: z.number(), method: z.enum(['s3-checksum', 'streamed-hash']), ok: z.boolean(), detail: z.string().optional() }),
+    z.object({
+      set: z.string(),
+      file: z.string(),
+      bytes: z.number(),
+      method: z.enum(['s3-checksum', 'streamed-hash', 'size']),
+      ok: z.boolean(),
+      copy: z.enum(['local', 'hot-site', 'archive']).optional(),
+      detail: z.string().optional(),
+    }),
   ),
+  /**
+   * Copies of files found damaged or missing while another copy of the same file is intact (newcomer review finding
+   * 1): damage to that copy, not to the point (`verify` exits 3; `verify --repair` mends it). Absent when none.
+   */
+  damagedCopies: z
+    .array(z.object({ set: z.string(), file: z.string(), copy: z.enum(['local', 'hot-site', 'archive']), key: z.string(), detail: z.string() }))
+    .optional(),
   trialRestore: z
     .object({
       integrity: z.string(),
@@ -130,8 +151,6 @@ export function readVerifications(settings: Settings): Map<string, Verification>
   return out;
 }
 
-const hexToBase64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
-const digestOf = (checksum: string) => checksum.replace(/-\d+$/, '');
 
 function formatVerification(doc: VerifyDocument): string {
   const v = doc.verification;
@@ -144,18 +163,29 @@ function formatVerification(doc: VerifyDocument): string {
     const verdict = v.result === 'restorable' ? 'RESTORABLE (checksums ok, trial restore ok)' : v.scope === 'checksums-only' && v.problems.length === 1 ? 'CHECKSUMS OK, NOT PROVEN RESTORABLE (no trial restore)' : 'FAILED';
     lines.push(`${v.sets.join(' + ')}: ${verdict}`);
     const byS3 = v.checksums.filter((c) => c.method === 's3-checksum').length;
-    lines.push(`  checksums: ${v.checksums.filter((c) => c.ok).length}/${v.checksums.length} ok (${byS3} by S3's stored checksum, ${v.checksums.length - byS3} re-hashed)`);
+    const bySize = v.checksums.filter((c) => c.ok && c.method === 'size').length;
+    lines.push(`  checksums: ${v.checksums.filter((c) => c.ok).length}/${v.checksums.length} files with an intact copy (${byS3} by S3's stored checksum, ${v.checksums.filter((c) => c.method === 'streamed-hash').length} re-hashed${bySize ? `, ${bySize} by size only` : ''})`);
     const t = v.trialRestore;
     if (t?.engine === 'sqlserver') lines.push(`  trial restore: ${t.server ?? 'SQL Server'} as [${t.database ?? '?'}] (dropped), DBCC CHECKDB ${t.integrity}, ${t.bytes} bytes of dumps`);
     else if (t) lines.push(`  trial restore: integrity ${t.integrity}${t.integrityCheck === 'full' ? ' (PRAGMA integrity_check)' : ''}, ${t.bytes} bytes, SHA-256 ${t.sha256 ?? '?'}`);
     if (t) lines.push(`  measured recovery time: ${(v.durationMs / 1000).toFixed(1)} s (whole trial: download + rebuild + check); rebuild + check ${(t.durationMs / 1000).toFixed(1)} s`);
     if (v.note) lines.push(`  note: ${v.note}`);
     for (const p of v.problems) lines.push(`  problem: ${p}`);
+    lines.push(...damagedCopyLines(v.damagedCopies ?? [], v.checksums));
     for (const w of v.warnings ?? []) lines.push(`  warning: ${w}`);
   }
   if (doc.recordedAt) lines.push(`  recorded: ${doc.recordedAt.local}, s3 ${doc.recordedAt.hotSite}`);
   if (doc.error) lines.push(`verify failed: ${doc.error.message}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Exit code of a verification: 0 restorable; 3 restorable with a damaged copy beside an intact one ("completed with
+ * errors", SPEC §11: run `verify --repair`); 1 anything else.
+ */
+function verifyExitCode(status: VerifyDocument['status'], damagedCopies: number): ExitCode {
+  if (status !== 'restorable') return ExitCode.Failure;
+  return damagedCopies > 0 ? ExitCode.CompletedWithErrors : ExitCode.Success;
 }
 
 /**
@@ -181,51 +211,10 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
     assertNamedManifestUsable(view, options.setName);
     const point = choosePoint([...view.values()].map((v) => v.summary), options.setName);
     const pointSet = point.sets.at(-1)!.setName;
-    const problems: string[] = [];
-    const checksums: Verification['checksums'] = [];
-
-    // 1. Checksums at the hot-site (readable objects with a known manifest).
-    for (const set of point.sets) {
-      const entry = view.get(set.jobId)!;
-      if (!entry.manifest) continue; // archived manifest: checked after its restore, by the staging below
-      for (const file of entry.manifest.files) {
-        const object = sourceObject(entry.listed, file.name);
-        if (!object) {
-          checksums.push({ set: set.setName, file: file.name, bytes: 0, method: 's3-checksum', ok: false, detail: 'missing at the hot-site' });
-          problems.push(`${set.setName}/${file.name} is missing at the hot-site`);
-          continue;
-        }
-        if (object.copy === 'local') {
-          // A folder copy (`--from`, or the phase-1 destination): every byte hashed.
-          const check = await view.copies.get('local')!.check(object, file, true);
-          checksums.push({ set: set.setName, file: file.name, bytes: file.size, method: 'streamed-hash', ok: check.ok, ...(check.detail ? { detail: check.detail } : {}) });
-          if (!check.ok) problems.push(`${object.key}: ${check.detail}`);
-          continue;
-        }
-        let head;
-        try {
-          head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: object.key, ChecksumMode: 'ENABLED' }));
-        } catch (error) {
-          throw hotSiteError(`look at ${object.key}`, bucket, error);
-        }
-        const bytes = head.ContentLength ?? -1;
-        let ok = bytes === file.size;
-        let detail = ok ? undefined : `size ${bytes}, manifest ${file.size}`;
-        let method: 's3-checksum' | 'streamed-hash' = 's3-checksum';
-        if (ok && head.ChecksumSHA256) {
-          const expected = file.s3?.checksumSHA256 ?? hexToBase64(file.sha256);
-          ok = digestOf(head.ChecksumSHA256) === digestOf(expected) || digestOf(head.ChecksumSHA256) === hexToBase64(file.sha256);
-          if (!ok) detail = `S3 checksum ${head.ChecksumSHA256} ≠ manifest ${expected}`;
-        } else if (ok && !needsRestore(head.StorageClass)) {
-          method = 'streamed-hash';
-          const hashed = await hashObject(s3, bucket, object.key);
-          ok = hashed.sha256 === file.sha256 && hashed.bytes === file.size;
-          if (!ok) detail = `SHA-256 ${hashed.sha256.slice(0, 16)}… ≠ manifest ${file.sha256.slice(0, 16)}…`;
-        }
-        checksums.push({ set: set.setName, file: file.name, bytes: Math.max(bytes, 0), method, ok, ...(detail ? { detail } : {}) });
-        if (!ok) problems.push(`${object.key}: ${detail}`);
-      }
-    }
+    // 1. Every copy of every file against the manifest: the point fails only for a file with no intact copy.
+    const copiesCheck = await checkPointCopies(view, point, s3, bucket);
+    const { checksums, damagedCopies } = copiesCheck;
+    const problems = [...copiesCheck.problems];
 
     // 1b. The manifest hash chain at the hot-site (issue 21): a manifest replaced after the fact fails the point.
     problems.push(...manifestChainFindings(await checkCopiesChain({ hotSite: options.from === undefined ? { s3, bucket } : null }), point.sets.map((s) => s.setName)));
@@ -319,6 +308,7 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
       ...(warnings.length ? { warnings } : {}),
       trialRestore: trial,
       problems,
+      ...(damagedCopies.length ? { damagedCopies } : {}),
       durationMs: Math.round(performance.now() - started),
     };
     doc.verification = verification;
@@ -338,7 +328,7 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
       }
     }
     doc.recordedAt = { local, hotSite: options.from === undefined ? `s3://${bucket}/${key}` : 'not recorded (--from: no cloud)' };
-    return { document: doc, text: formatVerification(doc), exitCode: doc.status === 'restorable' ? ExitCode.Success : ExitCode.Failure };
+    return { document: doc, text: formatVerification(doc), exitCode: verifyExitCode(doc.status, damagedCopies.length) };
   } catch (error) {
     const e = error instanceof CommserveDrError ? error : undefined;
     doc.status = 'failed';

@@ -25,8 +25,8 @@ import { COPY_ORDER, listCopy, type Copies, type Copy, type CopyKind, type CopyL
  * `intact` (every file present with the manifest's size, and its content checked: SHA-256 or S3's stored checksum);
  * `sizes-ok` (every file present with the manifest's size; content not checked, or only the size could be);
  * `damaged` (a file missing, of the wrong size, or failing its content check);
- * `incomplete` (this copy has no `manifest.json` of its own: never committed there, e.g. an interrupted upload, or the
- * SET has no manifest in any copy).
+ * `incomplete` (this copy has no `manifest.json` of its own: never committed there, e.g. an interrupted upload at the
+ * hot-site, or the running job's folder; a folder on disk without one is `damaged` otherwise).
  */
 export type CopyVerdict = 'intact' | 'sizes-ok' | 'damaged' | 'incomplete';
 
@@ -85,6 +85,8 @@ export interface InspectOptions {
   check?: boolean;
   /** Copies the caller already listed (not listed again: each copy is listed once per command), by kind. */
   listings?: ReadonlyMap<CopyKind, CopyListing>;
+  /** SETs whose job is still running (a folder without a manifest is then not damage). */
+  running?: ReadonlySet<number>;
   /** Copies already known to be unreachable (not asked again), by kind → reason. */
   unreachable?: ReadonlyMap<CopyKind, string>;
   now?: Date;
@@ -126,11 +128,27 @@ async function stateOfCopy(copy: Copy, jobId: number, files: CopySetFiles, optio
     lastChecked: null,
   };
   const manifest = options.manifests.get(jobId) ?? null;
-  if (!manifest || !files.has(MANIFEST_FILE)) return state;
+  if (!files.has(MANIFEST_FILE)) return folderWithoutManifest(state, copy.kind, manifest, options.running?.has(jobId) ?? false);
+  if (!manifest) return state;
   state.damaged = listingProblems(manifest, files);
   if (options.check) await checkContent(copy, manifest, files, state, now);
   else if (copy.kind === 'hot-site') applyScrub(options.scrub?.sets[name], state);
   state.verdict = state.damaged.length > 0 ? 'damaged' : state.lastChecked && state.lastChecked.method !== 'size' ? 'intact' : 'sizes-ok';
+  return state;
+}
+
+/**
+ * A copy of a SET without its own `manifest.json`. A SET folder on disk (phase-1 destination, `--from`) without one is
+ * damage unless its job is still running (newcomer review finding 2): its manifest is missing although another copy
+ * holds it, or no copy has one (an unfinished job's leftovers, or a damaged folder) — never silently ignored. At the
+ * hot-site and in the archive it stays `incomplete` (an upload or phase-2 copy not finished: resumed or pruned).
+ */
+function folderWithoutManifest(state: CopyState, kind: CopyKind, manifest: Manifest | null, running: boolean): CopyState {
+  if (kind !== 'local' || running) return state;
+  state.verdict = 'damaged';
+  state.damaged = manifest
+    ? [`${MANIFEST_FILE}: missing (the SET is committed: another copy holds its manifest; verify --repair puts it back)`]
+    : [`no manifest: unfinished or damaged SET (${state.files} file(s), never restorable; prune removes it after SetLifeSpanForFailedDR days)`];
   return state;
 }
 

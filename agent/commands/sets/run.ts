@@ -11,6 +11,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RUNNING } from '#core/cycles';
 import { ExitCode } from '#core/errors';
 import { parseScrubState, type ScrubState } from '#core/scrub';
 import type { Settings } from '#core/settings';
@@ -51,6 +52,7 @@ export async function runSets(options: SetsOptions): Promise<{ document: SetsDoc
     manifests: new Map(inventory.entries.map((e) => [e.summary.jobId, e.manifest ?? null])),
     scrub: hotSiteReached && !options.check ? scrubState(settings) : null,
     check: options.check,
+    running: new Set(inventory.entries.filter((e) => e.summary.status === RUNNING).map((e) => e.summary.jobId)),
     listings,
     now: options.now,
   });

@@ -26,7 +26,8 @@ describe('sets command (CLI in-process, real SQLite, moto)', () => {
 
     const io = capture(cwd);
     writeFileSync(join(cwd, 'commserve-dr.config.json'), JSON.stringify({ HotSite: { bucket: 'commserve-dr-hot-site', endpoint: moto.endpoint() } }));
-    expect(await exec(['sets', '--json'], io)).toBe(0);
+    // A SET folder without a manifest (not running) is damage to the local copy: exit 3 (newcomer review finding 2).
+    expect(await exec(['sets', '--json'], io)).toBe(3);
     const doc = JSON.parse(io.out());
     expect(doc.cycles.map((c: { setName: string; complete: boolean; successful: boolean; open: boolean }) => [c.setName, c.complete, c.successful, c.open])).toEqual([
       ['SET_0000001', true, true, false],
@@ -46,7 +47,8 @@ describe('sets command (CLI in-process, real SQLite, moto)', () => {
     expect(doc.hotSiteUnavailable).toBeNull();
 
     const table = capture(cwd);
-    expect(await exec(['sets'], table)).toBe(0);
+    expect(await exec(['sets'], table)).toBe(3);
+    expect(table.out()).toMatch(/local DAMAGED: no manifest: unfinished or damaged SET \(1 file\(s\)/);
     expect(table.out()).toContain('Cycle SET_0000001 · complete · successful');
     expect(table.out()).toContain('Cycle SET_0000003 · open · NOT successful');
     expect(table.out()).toMatch(/SET_0000005\s+DIFFERENTIAL\s+Failed\s+.*INCOMPLETE/);

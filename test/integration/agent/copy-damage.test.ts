@@ -1,0 +1,131 @@
+/**
+ * Newcomer review, findings 1 and 2 (SPEC §6.1): a damaged or missing file in one copy of a SET, with another copy
+ * intact, is damage to that copy — not a failed point. Real components: SETs made by the real phase 1 (SQLite, file
+ * hive), the hot-site on moto, the phase-1 destination on disk, the CLI run in-process.
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exec } from '#agent/cli';
+import { setName } from '#core/set-id';
+import { capture } from '../../support/cli';
+import { useTempDirs } from '../../support/tmp';
+import { buildFixture, freshHotSite, type RecoverFixture } from './recover-fixture';
+
+const diffFile = (n: number) => `commserv_DIFF_${n}.dmp`;
+const FULL = 'commserv_FULL.dmp';
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+describe('one damaged copy of a SET, another intact (real SQLite, moto, phase-1 folder, CLI)', () => {
+  const tempDir = useTempDirs('commserve-dr-copy-damage-');
+  let fixture: RecoverFixture;
+
+  beforeAll(async () => {
+    fixture = await buildFixture(tempDir(), { DumpCompression: 'none' });
+  });
+
+  /** A bucket holding every SET, the phase-1 destination holding them too, and a config file for the CLI. */
+  async function setup() {
+    const dir = tempDir();
+    const hot = await freshHotSite(fixture, join(dir, 'state'));
+    cpSync(fixture.phase1, hot.settings.Phase1Destination, { recursive: true });
+    const config = join(dir, 'commserve-dr.config.json');
+    writeFileSync(config, JSON.stringify({ HotSite: hot.settings.HotSite, StateDirectory: hot.settings.StateDirectory, Phase1Destination: hot.settings.Phase1Destination }));
+    const cli = async (...args: string[]) => {
+      const io = capture(dir);
+      const code = await exec(['--config', config, '--log-format', 'json', ...args], io);
+      return { code, out: io.out(), err: io.err() };
+    };
+    return { ...hot, dir, cli, local: (n: number, file: string) => join(hot.settings.Phase1Destination, setName(n), file) };
+  }
+
+  function flipFileByte(path: string): void {
+    const bytes = readFileSync(path);
+    bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+    writeFileSync(path, bytes);
+  }
+
+  it('verify: a damaged local file with the hot-site copy intact → point restorable, the damaged copy named, exit 3; the default point does not regress', async () => {
+    const { cli, local } = await setup();
+    const damaged = local(3, diffFile(3));
+    flipFileByte(damaged);
+
+    const verify = await cli('--json', 'verify');
+    expect(verify.code).toBe(3);
+    const doc = JSON.parse(verify.out);
+    expect(doc.status).toBe('restorable');
+    expect(doc.verification).toMatchObject({ setName: setName(3), result: 'restorable', problems: [] });
+    expect(doc.verification.damagedCopies).toEqual([expect.objectContaining({ set: setName(3), file: diffFile(3), copy: 'local', key: damaged, detail: expect.stringMatching(/SHA-256/) })]);
+    const text = await cli('verify');
+    expect(text.code).toBe(3);
+    expect(text.out).toContain(`damaged copy: local ${damaged}`);
+    expect(text.out).toContain('verify --repair');
+
+    // The default point is still the newest one (its last verify passed: an intact copy of every file exists).
+    const plan = await cli('--json', 'recover', '--to', join(tempDir(), 'target'), '--dry-run', '--force');
+    expect(JSON.parse(plan.out).point.sets).toEqual([setName(1), setName(3)]);
+  });
+
+  it('verify --repair: a damaged and a missing local file are restored from the hot-site (SHA-256 checked, temp + rename); intact files untouched', async () => {
+    const { cli, local, settings } = await setup();
+    const damaged = local(3, diffFile(3));
+    const missing = local(1, 'commserv_hive.reg');
+    const expected = { damaged: sha256(damaged), missing: sha256(missing) };
+    flipFileByte(damaged);
+    rmSync(missing);
+    const intact = local(1, FULL);
+    const before = statSync(intact);
+
+    const repair = await cli('verify', '--repair');
+    expect(repair.err).toContain(`${damaged}`);
+    expect(repair.err).toMatch(new RegExp(`local copy ${damaged.replace(/[/.]/g, '\\$&')} .*repaired from the hot-site copy`));
+    expect(repair.err).toMatch(new RegExp(`local copy ${missing.replace(/[/.]/g, '\\$&')} .*missing.*repaired from the hot-site copy`));
+    expect(sha256(damaged)).toBe(expected.damaged);
+    expect(sha256(missing)).toBe(expected.missing);
+    const after = statSync(intact);
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+    expect(repair.code).toBe(0);
+    // Nothing left behind in the SET folders.
+    expect(readdirNames(join(settings.Phase1Destination, setName(3))).filter((n) => /partial|repair/.test(n))).toEqual([]);
+  });
+
+  it('sets: a missing local manifest of a SET the hot-site has, and a SET folder without a manifest, are damage (exit 3)', async () => {
+    const { cli, local, settings } = await setup();
+    rmSync(local(2, 'manifest.json'));
+    mkdirSync(join(settings.Phase1Destination, setName(4)));
+    writeFileSync(join(settings.Phase1Destination, setName(4), diffFile(4)), 'partial');
+
+    const sets = await cli('--json', 'sets');
+    expect(sets.code).toBe(3);
+    const doc = JSON.parse(sets.out);
+    expect(doc.damagedCopies).toEqual(
+      expect.arrayContaining([
+        { setName: setName(2), copy: 'local', damaged: [expect.stringMatching(/manifest\.json: missing/)] },
+        { setName: setName(4), copy: 'local', damaged: [expect.stringMatching(/no manifest: unfinished or damaged/)] },
+      ]),
+    );
+    const from = await cli('--json', 'sets', '--from', settings.Phase1Destination);
+    expect(from.code).toBe(3);
+    expect(JSON.parse(from.out).damagedCopies).toEqual(expect.arrayContaining([expect.objectContaining({ setName: setName(4), copy: 'local' })]));
+
+    // verify --repair puts the committed SET's manifest back from the hot-site (its files are intact): no longer damaged.
+    const repair = await cli('verify', '--repair', setName(2));
+    expect(repair.err).toMatch(new RegExp(`local copy ${local(2, 'manifest.json').replace(/[/.]/g, '\\$&')} \\(missing\\): repaired from the hot-site copy`));
+    expect(readFileSync(local(2, 'manifest.json'), 'utf8')).toContain(`"setName": "${setName(2)}"`);
+    const again = JSON.parse((await cli('--json', 'sets')).out);
+    expect(again.damagedCopies.map((d: { setName: string }) => d.setName)).toEqual([setName(4)]);
+  });
+
+  it('recover --from DIR: the newest SET folder has no manifest → an older point, and the newer SET skipped is named with the reason', async () => {
+    const { cli, settings } = await setup();
+    rmSync(join(settings.Phase1Destination, setName(3), 'manifest.json'));
+    const result = await cli('--json', 'recover', '--from', settings.Phase1Destination, '--to', join(tempDir(), 'target'), '--dry-run', '--force');
+    const doc = JSON.parse(result.out);
+    expect(doc.point.sets).toEqual([setName(1), setName(2)]);
+    expect(doc.warnings).toContainEqual(expect.stringMatching(new RegExp(`${setName(3)} is newer than the point chosen .*no manifest.*unfinished or damaged`)));
+  });
+});
+
+function readdirNames(dir: string): string[] {
+  return require('node:fs').readdirSync(dir) as string[];
+}
