@@ -65,6 +65,12 @@ export interface SetSummary {
   readonly previousJobId?: number;
   /** From the manifest: the moment the SET's database state was captured (ISO-8601 UTC). Read by `log-chain.ts`. */
   readonly pointTime?: string;
+  /**
+   * Why the SET's manifest was refused (not valid JSON, not a manifest, an unsafe file name such as a path that
+   * escapes the SET folder), naming the manifest and the entry: the SET then counts as incomplete, but is never
+   * described as having no manifest (newcomer review finding 3).
+   */
+  readonly manifestRefused?: string;
 }
 
 /**
@@ -179,10 +185,15 @@ export function isSuccessfulSet(set: SetSummary): boolean {
   return set.complete && set.status !== RUNNING && statusProducesUsableSet(set.status);
 }
 
+/** Why a SET is incomplete, in words: `no manifest`, or `manifest refused: <reason>` (see {@link SetSummary.manifestRefused}). */
+export function incompleteWhy(set: Pick<SetSummary, 'manifestRefused'>): string {
+  return set.manifestRefused ? `manifest refused: ${set.manifestRefused}` : 'no manifest';
+}
+
 /** A SET's outcome as a verb phrase, e.g. `failed (Killed)`, `is incomplete (no manifest; job Failed)`, `succeeded (Completed)`. */
 export function describeSetOutcome(set: SetSummary): string {
   if (set.status === RUNNING) return set.complete ? 'is still running (no final status yet)' : 'is still running (upload may be in progress)';
-  if (!set.complete) return `is incomplete (no manifest; job ${set.status})`;
+  if (!set.complete) return `is incomplete (${incompleteWhy(set)}; job ${set.status})`;
   if (!statusProducesUsableSet(set.status)) return `failed (${set.status})`;
   return `succeeded (${set.status})`;
 }

@@ -27,7 +27,7 @@ export type FileRole = z.infer<typeof FileRole>;
 /** One file of the SET. */
 export const ManifestFileSchema = z.object({
   /** Plain file name inside the SET folder (never a path). */
-  name: z.string().refine(isSafeFileName, 'must be a plain file name (no path separators, not . or ..)'),
+  name: z.string().refine(isSafeFileName, { error: (issue) => `unsafe file name ${JSON.stringify(issue.input)} refused: must be a plain file name (no path separators, not . or .., no drive)` }),
   role: FileRole,
   /** Size in bytes. */
   size: z.number().int().nonnegative(),

@@ -36,7 +36,7 @@
  * Idempotent: planning again over the kept SETs with the same `now` expires nothing more (the
  * counting cycles at or after the boundary are untouched, so the boundary does not move).
  */
-import { buildCycles, RUNNING, type Cycle, type SetStatus, type SetSummary } from './cycles';
+import { buildCycles, incompleteWhy, RUNNING, type Cycle, type SetStatus, type SetSummary } from './cycles';
 import { CommserveDrError } from './errors';
 import { ARCHIVE_MINIMUM_DAYS, type ArchiveStorageClass } from './settings';
 import { BackupType } from './set-id';
@@ -256,18 +256,18 @@ export function planRetention(input: RetentionInput): RetentionPlan {
     }
     if (!s.complete) {
       if (age === undefined) {
-        drafts.set(s.jobId, { action: 'keep', code: 'incomplete-age-unknown', reason: 'incomplete (no manifest) and its age is unknown: kept' });
+        drafts.set(s.jobId, { action: 'keep', code: 'incomplete-age-unknown', reason: `incomplete (${incompleteWhy(s)}) and its age is unknown: kept` });
       } else if (age < lifespan) {
         drafts.set(s.jobId, withAge({
           action: 'keep',
           code: 'incomplete-within-lifespan',
-          reason: `incomplete (no manifest; job ${s.status}), last written ${fmtDays(age)} ago: kept for ${lifespan} days (SetLifeSpanForFailedDR)`,
+          reason: `incomplete (${incompleteWhy(s)}; job ${s.status}), last written ${fmtDays(age)} ago: kept for ${lifespan} days (SetLifeSpanForFailedDR)`,
         }));
       } else {
         drafts.set(s.jobId, withAge({
           action: 'expire',
           code: 'incomplete-past-lifespan',
-          reason: `incomplete (no manifest; job ${s.status}), last written ${fmtDays(age)} ago, past the ${lifespan}-day SetLifeSpanForFailedDR`,
+          reason: `incomplete (${incompleteWhy(s)}; job ${s.status}), last written ${fmtDays(age)} ago, past the ${lifespan}-day SetLifeSpanForFailedDR`,
         }));
       }
       continue;
