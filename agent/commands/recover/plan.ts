@@ -154,6 +154,7 @@ export async function discoverCopies(copies: Copies, records: RecordSources = {}
       status,
       complete,
       ...(read.manifest ? { cycleId: read.manifest.cycleId, endTime: read.manifest.endTime, bytes: read.manifest.files.reduce((s, f) => s + f.size, 0), ...chainFields(read.manifest) } : {}),
+      ...(read.manifestState === 'invalid' ? { manifestRefused: read.problems.join('; ') } : {}),
     };
     view.set(listed.jobId, { listed, ...read, record, summary });
   }

@@ -85,6 +85,8 @@ export interface InspectOptions {
   check?: boolean;
   /** Copies the caller already listed (not listed again: each copy is listed once per command), by kind. */
   listings?: ReadonlyMap<CopyKind, CopyListing>;
+  /** Why the manifest of a SET was refused (no valid manifest in any copy), by job id. */
+  refused?: ReadonlyMap<number, string>;
   /** SETs whose job is still running (a folder without a manifest is then not damage). */
   running?: ReadonlySet<number>;
   /** Copies already known to be unreachable (not asked again), by kind → reason. */
@@ -129,7 +131,7 @@ async function stateOfCopy(copy: Copy, jobId: number, files: CopySetFiles, optio
   };
   const manifest = options.manifests.get(jobId) ?? null;
   if (!files.has(MANIFEST_FILE)) return folderWithoutManifest(state, copy.kind, manifest, options.running?.has(jobId) ?? false);
-  if (!manifest) return state;
+  if (!manifest) return refusedManifest(state, options.refused?.get(jobId));
   state.damaged = listingProblems(manifest, files);
   if (options.check) await checkContent(copy, manifest, files, state, now);
   else if (copy.kind === 'hot-site') applyScrub(options.scrub?.sets[name], state);
@@ -149,6 +151,14 @@ function folderWithoutManifest(state: CopyState, kind: CopyKind, manifest: Manif
   state.damaged = manifest
     ? [`${MANIFEST_FILE}: missing (the SET is committed: another copy holds its manifest; verify --repair puts it back)`]
     : [`no manifest: unfinished or damaged SET (${state.files} file(s), never restorable; prune removes it after SetLifeSpanForFailedDR days)`];
+  return state;
+}
+
+/** A copy whose `manifest.json` was refused (malformed, unsafe file names): damaged, with the reason (finding 3). */
+function refusedManifest(state: CopyState, reason: string | undefined): CopyState {
+  if (reason === undefined) return state;
+  state.verdict = 'damaged';
+  state.damaged = [`${MANIFEST_FILE} refused: ${reason}`];
   return state;
 }
 

@@ -188,6 +188,7 @@ function entryOf(jobId: number, r: Readings, newest: number | undefined, running
     status,
     complete: complete && manifest !== null,
     ...(manifest ? { cycleId: manifest.cycleId, endTime: manifest.endTime, bytes: manifest.files.reduce((s, f) => s + f.size, 0), ...chainFields(manifest) } : {}),
+    ...(!manifest && r.problems.get(jobId)?.length ? { manifestRefused: r.problems.get(jobId)!.join('; ') } : {}),
   };
   return {
     summary,

@@ -52,6 +52,7 @@ export async function runSets(options: SetsOptions): Promise<{ document: SetsDoc
     manifests: new Map(inventory.entries.map((e) => [e.summary.jobId, e.manifest ?? null])),
     scrub: hotSiteReached && !options.check ? scrubState(settings) : null,
     check: options.check,
+    refused: new Map(inventory.entries.flatMap((e) => (e.summary.manifestRefused ? [[e.summary.jobId, e.summary.manifestRefused] as const] : []))),
     running: new Set(inventory.entries.filter((e) => e.summary.status === RUNNING).map((e) => e.summary.jobId)),
     listings,
     now: options.now,

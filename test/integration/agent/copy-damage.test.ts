@@ -1,5 +1,5 @@
 /**
- * Newcomer review, findings 1 and 2 (SPEC §6.1): a damaged or missing file in one copy of a SET, with another copy
+ * Newcomer review, findings 1, 2 and 3 (SPEC §6.1, §10): a damaged or missing file in one copy of a SET, with another copy
  * intact, is damage to that copy — not a failed point. Real components: SETs made by the real phase 1 (SQLite, file
  * hive), the hot-site on moto, the phase-1 destination on disk, the CLI run in-process.
  */
@@ -123,6 +123,41 @@ describe('one damaged copy of a SET, another intact (real SQLite, moto, phase-1 
     const doc = JSON.parse(result.out);
     expect(doc.point.sets).toEqual([setName(1), setName(2)]);
     expect(doc.warnings).toContainEqual(expect.stringMatching(new RegExp(`${setName(3)} is newer than the point chosen .*no manifest.*unfinished or damaged`)));
+  });
+
+  it('a manifest with hostile file names (path traversal, absolute path) is refused as unsafe, naming the SET and the entry — never "no manifest"; nothing outside the target is written', async () => {
+    const { cli, dir, settings, local } = await setup();
+    const path = local(3, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(path, 'utf8'));
+    manifest.files[0].name = '../../../outside.dmp';
+    manifest.files[1].name = '/etc/passwd';
+    writeFileSync(path, JSON.stringify(manifest));
+    const from = settings.Phase1Destination;
+    const around = () => [readdirNames(dir).sort(), readdirNames(join(from, setName(3))).sort()];
+    const before = around();
+
+    const sets = await cli('--json', 'sets', '--from', from);
+    expect(sets.code).toBe(3);
+    const doc = JSON.parse(sets.out);
+    const row = doc.orphans.concat(doc.cycles.flatMap((c: { sets: unknown[] }) => c.sets)).find((r: { setName: string }) => r.setName === setName(3));
+    expect(row.problems.join(' ')).toContain('unsafe file name "../../../outside.dmp" refused');
+    expect(doc.damagedCopies).toContainEqual({ setName: setName(3), copy: 'local', damaged: [expect.stringMatching(/manifest\.json refused: .*unsafe file name "\.\.\/\.\.\/\.\.\/outside\.dmp"/)] });
+    const table = await cli('sets', '--from', from);
+    expect(table.out).toMatch(new RegExp(`${setName(3)}.*manifest refused: .*SET_0000003/manifest\\.json is not a valid manifest: .*unsafe file name`));
+    expect(table.out).not.toMatch(new RegExp(`${setName(3)}[^\n]*no manifest`));
+
+    const plan = await cli('--json', 'recover', '--from', from, '--to', join(dir, 'target'), '--dry-run', '--force');
+    const planDoc = JSON.parse(plan.out);
+    expect(planDoc.point.sets).toEqual([setName(1), setName(2)]);
+    expect(planDoc.warnings).toContainEqual(expect.stringMatching(new RegExp(`${setName(3)} is newer than the point chosen but was skipped: its manifest was refused .*unsafe file name "\\.\\./\\.\\./\\.\\./outside\\.dmp"`)));
+
+    const named = await cli('--json', 'recover', '--from', from, '--set', setName(3), '--to', join(dir, 'target'), '--force');
+    expect(named.code).toBe(1);
+    expect(JSON.parse(named.out).error.message).toMatch(new RegExp(`${setName(3)}: manifest unusable: .*unsafe file name "\\.\\./\\.\\./\\.\\./outside\\.dmp" refused.*unsafe file name "/etc/passwd" refused`));
+    // Nothing new beside the target (the refused names are never joined to a path), nothing added to the SET folder.
+    const [besideAfter, setAfter] = around();
+    expect(besideAfter.filter((n) => n !== 'target')).toEqual(before[0]);
+    expect(setAfter).toEqual(before[1]);
   });
 });
 
