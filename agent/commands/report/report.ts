@@ -26,7 +26,9 @@ import type { Settings } from '#core/settings';
 import { formatBytes, formatDuration } from '#core/format';
 import { collectHistory } from '#agent/commands/history/history';
 import { readVerifications, type Verification } from '#agent/commands/recover/verify';
-import { takeInventory, type InventoryEntry } from '#agent/commands/sets/inventory';
+import { takeInventory, type Inventory, type InventoryEntry } from '#agent/commands/sets/inventory';
+import { inspectCopies, type CopyInspection } from '#agent/commands/sets/copy-states';
+import { listCopy, selectCopies, type CopyKind, type CopyListing } from '#agent/copies/index';
 import { setsDocument, type SetRow } from '#agent/commands/sets/sets';
 import { formatAge, HOUR_MS } from './format';
 import { renderReportHtml } from './html';
@@ -233,6 +235,21 @@ const byTimeThenName = (a: { time: string | null; setName: string | null }, b: {
   (b.time ?? '').localeCompare(a.time ?? '') || (b.setName ?? '').localeCompare(a.setName ?? '');
 
 /**
+ * The inventory, and what each copy holds as listed from the copy itself (newcomer review finding 4: a SET shows an
+ * archive copy only when `archive/SET_n/` is there, never because its job record says it was archived). Each copy is
+ * listed once; an unreachable copy is left out of the copies shown (the inventory says the hot-site was not listed).
+ */
+async function inventoryWithCopies(settings: Settings, s3: S3Client | null): Promise<{ inventory: Inventory; inspection: CopyInspection }> {
+  const copies = selectCopies({ phase1Destination: settings.Phase1Destination, s3, bucket: settings.HotSite.bucket });
+  const listings = new Map<CopyKind, CopyListing>();
+  for (const [kind, copy] of copies) listings.set(kind, await listCopy(copy));
+  const hotSiteListing = listings.get('hot-site');
+  const inventory = await takeInventory(settings, s3, hotSiteListing ? { hotSiteListing } : {});
+  const inspection = await inspectCopies(copies, { manifests: new Map(inventory.entries.map((e) => [e.summary.jobId, e.manifest ?? null])), listings });
+  return { inventory, inspection };
+}
+
+/**
  * Gathers the report and renders the page.
  * Never throws for an unreachable hot-site (the page says so); throws what `buildCycles` throws for an
  * inconsistent inventory. Nothing is written or deleted: retention is planned as a dry run.
@@ -243,9 +260,9 @@ export async function buildReadinessReport(options: ReportOptions): Promise<{ ht
   const nowMs = now.getTime();
   const limit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
 
-  const inventory = await takeInventory(settings, s3);
+  const { inventory, inspection } = await inventoryWithCopies(settings, s3);
   const verifications = readVerifications(settings);
-  const { document, report } = setsDocument(inventory, verifications, now);
+  const { document, report } = setsDocument(inventory, verifications, now, inspection);
   const history = await collectHistory(settings, s3);
 
   // Retention, as a dry run.

@@ -6,7 +6,10 @@
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CopyObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { exec } from '#agent/cli';
+import { recordJob } from '#agent/history/history';
+import type { JobRecord } from '#core/job';
 import { setName } from '#core/set-id';
 import { capture } from '../../support/cli';
 import { useTempDirs } from '../../support/tmp';
@@ -158,6 +161,27 @@ describe('one damaged copy of a SET, another intact (real SQLite, moto, phase-1 
     const [besideAfter, setAfter] = around();
     expect(besideAfter.filter((n) => n !== 'target')).toEqual(before[0]);
     expect(setAfter).toEqual(before[1]);
+  });
+
+  it('report --html lists only the copies that exist, listed from the copies: no archive copy for a SET not under archive/, whatever its job record says', async () => {
+    const { cli, dir, settings, s3, bucket } = await setup();
+    // A job record that says SET_1 was archived, while nothing is under archive/ (e.g. pruned there, or lost).
+    recordJob(settings.Phase1Destination, {
+      jobId: 1, setName: setName(1), backupType: 'FULL', requestedType: 'FULL', status: 'Completed', startTime: '2026-12-01T17:00:00.000Z', endTime: '2026-12-01T17:01:00.000Z', bytes: 1,
+      copies: { phase1Destination: join(settings.Phase1Destination, setName(1)), hotSite: `s3://${bucket}/sets/${setName(1)}/`, archive: `s3://${bucket}/archive/${setName(1)}/` },
+      phase2: 'archived', integrity: 'ok', events: [],
+    } as JobRecord);
+    const copiesOf = async (set: string) => {
+      const result = await cli('--json', 'report', '--html', join(dir, 'readiness.html'));
+      expect(result.code).toBe(0);
+      return JSON.parse(result.out).cycles.flatMap((c: { sets: Array<{ setName: string; copies: string[] }> }) => c.sets).find((r: { setName: string }) => r.setName === set).copies;
+    };
+    expect(await copiesOf(setName(1))).toEqual(['local', 'hot-site']);
+    expect(readFileSync(join(dir, 'readiness.html'), 'utf8')).not.toMatch(new RegExp(`${setName(1)}[^<]*copies: [^<]*archive`));
+
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `sets/${setName(1)}/` }));
+    for (const o of listed.Contents ?? []) await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: `archive/${o.Key!.slice(5)}`, CopySource: `${bucket}/${o.Key}`, StorageClass: 'GLACIER' }));
+    expect(await copiesOf(setName(1))).toEqual(['local', 'hot-site', 'archive']);
   });
 });
 

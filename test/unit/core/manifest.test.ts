@@ -55,7 +55,7 @@ describe('manifest', () => {
       const issues = (error as ManifestError).context.issues as string[];
       expect(issues).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/^files\.0\.name: must be a plain file name/),
+          expect.stringMatching(/^files\.0\.name: unsafe file name "\.\.\/etc\/passwd" refused: must be a plain file name/),
           expect.stringMatching(/^files\.0\.size:/),
           expect.stringMatching(/^files\.0\.sha256: must be 64 lowercase hex/),
         ]),
