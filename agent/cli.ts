@@ -16,6 +16,7 @@ import type { Settings } from '#core/settings';
 import type { JobJournal as JobJournalType } from './history/job-journal';
 import { BackupType, canonicalSetName, parseBackupType, SET_ARGUMENT_FORM } from '#core/set-id';
 import { parseRetrievalTier, type RetrievalTier } from '#core/recovery';
+import { parseWholeNumber } from '#core/cli-values';
 import { AGENT_VERSION } from './version';
 import { setInterruptedCommand } from './shutdown';
 import type { LogFormat } from './log';
@@ -111,6 +112,13 @@ function backupTypeOption(value: string): BackupType {
   const type = parseBackupType(value);
   if (!type) throw new InvalidArgumentError('expected full, differential or log');
   return type;
+}
+
+/** A count typed on the command line (`report --history N`). @throws InvalidArgumentError (usage error, exit 2) with the reason. */
+function wholeNumberOption(value: string): number {
+  const parsed = parseWholeNumber(value);
+  if ('reason' in parsed) throw new InvalidArgumentError(parsed.reason);
+  return parsed.value;
 }
 
 function positiveNumber(value: string): number {
@@ -553,7 +561,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
     .command('report')
     .description('recovery-readiness report: a self-contained HTML page (timeline of SETs by cycle, RPO, last verified trial restore, retention verdicts, alarms, job history)')
     .requiredOption('--html <file>', 'write the page here')
-    .option('--history <n>', 'jobs shown in the history table', (v) => Math.max(1, Number.parseInt(v, 10) || 20), 20)
+    .option('--history <n>', 'jobs shown in the history table (a whole number, at least 1)', wholeNumberOption, 20)
     .option('--local-only', 'read only the phase-1 destination (not the hot-site)')
     .addHelpText('after', '\nExamples:\n  $ commserve-dr report --html readiness.html\n  $ commserve-dr report --html readiness.html --json')
     .action(async (cmd: { html: string; history: number; localOnly?: boolean }) => {

@@ -3,6 +3,7 @@
  * copy went, events — from the phase-1 destination and the hot-site mirror, with filters.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { parseIsoDate } from '#core/cli-values';
 import { describeError, UsageError } from '#core/errors';
 import type { JobRecord } from '#core/job';
 import { ALL_JOB_STATUSES, JobStatus } from '#core/job-status';
@@ -34,11 +35,14 @@ export function parseStatusFilter(text: string): JobStatus {
   return status;
 }
 
-/** Parses an ISO date or date-time for `--since`/`--until`. @throws UsageError when it is not one. */
+/**
+ * Parses an ISO date or date-time for `--since`/`--until` (`parseIsoDate`: a date alone is midnight UTC, a time
+ * without a zone is UTC). @throws UsageError (exit 2) when it is not a real date, with the reason (`2026-02-30`).
+ */
 export function parseDateFilter(text: string, option: string): Date {
-  const date = new Date(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) throw new UsageError(`${option} expects a date like 2026-11-29 or 2026-11-29T17:00:00Z, got "${text}"`);
-  return date;
+  const parsed = parseIsoDate(text);
+  if ('reason' in parsed) throw new UsageError(`${option} expects a date like 2026-11-29 or 2026-11-29T17:00:00Z, got "${text}": ${parsed.reason}`);
+  return parsed.date;
 }
 
 /** The `--json` document of `history`. */

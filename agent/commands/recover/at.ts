@@ -13,6 +13,7 @@
  */
 import type { RestorablePoint } from '#core/cycles';
 import { buildCycles } from '#core/cycles';
+import { isCalendarMoment } from '#core/cli-values';
 import { UsageError } from '#core/errors';
 import { planPointInTime, resolveCycleChain, restorablePointOf, type ChainPoint } from '#core/log-chain';
 import { BackupType } from '#core/set-id';
@@ -34,15 +35,10 @@ export interface AtReport {
   stopAt?: string;
 }
 
-/**
- * Whether the fields of an ISO-8601 match name a real calendar moment: `Date.parse` rolls 2026-02-30 over to
- * 2026-03-02 instead of refusing it (newcomer review), so the day is checked against the month's length.
- */
-function isCalendarMoment(m: RegExpExecArray): boolean {
+/** Whether the fields of an ISO-8601 match name a real calendar moment (`Date.parse` rolls 2026-02-30 over). */
+function isCalendarMatch(m: RegExpExecArray): boolean {
   const [year, month, day, hour, minute] = [1, 2, 3, 4, 5].map((i) => Number(m[i]));
-  const second = m[7] === undefined ? 0 : Number(m[7]);
-  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
-  return month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! <= 23 && minute! <= 59 && second <= 59;
+  return isCalendarMoment(year!, month!, day!, hour!, minute!, m[7] === undefined ? 0 : Number(m[7]));
 }
 
 /**
@@ -54,7 +50,7 @@ export function parseAtMoment(text: string): number {
   const iso = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(:(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
   const m = iso.exec(text.trim());
   const ms = Date.parse(text);
-  if (!m || !Number.isFinite(ms) || !isCalendarMoment(m)) {
+  if (!m || !Number.isFinite(ms) || !isCalendarMatch(m)) {
     throw new UsageError(`--at ${JSON.stringify(text)} is not an ISO-8601 moment with a time zone: e.g. 2026-12-05T14:30:00Z or 2026-12-05T15:30:00+01:00`);
   }
   return ms;

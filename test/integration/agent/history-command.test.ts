@@ -53,6 +53,6 @@ describe('history command (CLI in-process, real SQLite, moto)', () => {
   it('refuses a bad filter with exit code 2 and one line', async () => {
     const io = capture(tempDir());
     expect(await exec(['history', '--since', 'yesterday'], io)).toBe(2);
-    expect(io.err()).toBe('commserve-dr: --since expects a date like 2026-11-29 or 2026-11-29T17:00:00Z, got "yesterday"\n');
+    expect(io.err()).toBe('commserve-dr: --since expects a date like 2026-11-29 or 2026-11-29T17:00:00Z, got "yesterday": not an ISO-8601 date\n');
   });
 });
