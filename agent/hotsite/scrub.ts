@@ -350,7 +350,7 @@ export function scrubEvents(report: ScrubReport, time: string): JobEvent[] {
       code: 'SCRUB',
       message:
         `hot-site scrub: ${report.kept} kept SET(s) listed; checksums of ${report.checked.length} checked (${report.checked.join(', ') || 'none'}), ${report.deferred} left for later jobs; ` +
-        `${report.requests} request(s) (budget ${report.budget}); ${report.findings.length} object(s) damaged or missing, ${repaired.length} repaired, ${damaged.length} not repaired`,
+        `${report.requests} request(s) (${describeBudget(report.budget, 'budget')}); ${report.findings.length} object(s) damaged or missing, ${repaired.length} repaired, ${damaged.length} not repaired`,
     },
   ];
   for (const f of repaired) {
@@ -362,7 +362,15 @@ export function scrubEvents(report: ScrubReport, time: string): JobEvent[] {
     events.push({ time, level: 'error', code: 'HOTSITE_DAMAGED', message: `${f.setName}/${f.file} ${f.problem} at the hot-site and could not be repaired: ${reason}` });
   }
   for (const c of report.carried) {
-    events.push({ time, level: 'error', code: 'HOTSITE_DAMAGED', message: `${c.setName}/${c.file} found damaged at the hot-site by the check of ${c.since} and not checked again by this job (ScrubRequestsPerJob ${report.budget}): still damaged as far as is known` });
+    events.push({ time, level: 'error', code: 'HOTSITE_DAMAGED', message: `${c.setName}/${c.file} found damaged at the hot-site by the check of ${c.since} and not checked again by this job (${describeBudget(report.budget, 'ScrubRequestsPerJob')}): still damaged as far as is known` });
   }
   return events;
+}
+
+/**
+ * The request budget in words: `<label> 400`, or `no request limit` for an unbounded one (`verify --repair` passes
+ * Number.MAX_SAFE_INTEGER) — never 9007199254740991 shown as a number (newcomer review).
+ */
+export function describeBudget(budget: number, label: string): string {
+  return budget >= Number.MAX_SAFE_INTEGER ? 'no request limit' : `${label} ${budget}`;
 }

@@ -57,8 +57,10 @@ export interface RebuiltDatabase {
   file: string;
   bytes: number;
   sha256: string;
-  /** Page records applied from the DIFFERENTIAL (0 for a FULL alone). */
+  /** Page records applied from the DIFFERENTIAL and the LOG chain together (0 for a FULL alone). */
   appliedPages: number;
+  /** Of {@link appliedPages}, those applied from LOG points (0 without a LOG chain). */
+  appliedLogPages: number;
   integrity: Integrity;
   /** The check that ran, and the pragma and why that one (see {@link chooseIntegrityCheck}). */
   integrityCheck: { mode: IntegrityCheckMode; reason: string };
@@ -299,6 +301,7 @@ export async function rebuildDatabase(
     let sha256: string;
     let recordedSha256: string;
     let appliedPages = 0;
+    let appliedLogPages = 0;
     if (dumps.diff) {
       const precomputed = streamed && streamed.fullPath === dumps.fullDump.path && streamed.diffPath === dumps.diff.staged.path ? streamed.sha256 : undefined;
       const result = await applyDifferentialInPlace({ file: workFile, diffFile: dumps.diff.staged.path, header: dumps.diff.header, reconstructedSha256: precomputed });
@@ -317,6 +320,7 @@ export async function rebuildDatabase(
       sha256 = chain.sha256;
       recordedSha256 = chain.sha256;
       appliedPages += chain.appliedPages;
+      appliedLogPages = chain.appliedPages;
       backedUp = chain.lastManifest;
     }
     const rebuildMs = performance.now() - started;
@@ -331,6 +335,7 @@ export async function rebuildDatabase(
       bytes: size,
       sha256,
       appliedPages,
+      appliedLogPages,
       integrity,
       integrityCheck,
       durationMs: performance.now() - started,

@@ -391,7 +391,8 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
     }
     if (!doc.dryRun && existsSync(stagingDir)) {
       await rm(stagingDir, { recursive: true, force: true });
-      doc.warnings.push(`removed ${stagingDir}, left by an earlier recovery that was interrupted`);
+      changes.staleStagingRemoved = stagingDir;
+      doc.warnings.push(`removed ${stagingDir}: the staging folder (downloads only) an earlier interrupted recovery left`);
     }
     doc.preflight = await timed('preflight', () => runPreflight(to, options.preflight, options.force ?? false));
     doc.warnings.push(...doc.preflight.warnings);
@@ -557,6 +558,7 @@ export async function runRecover(options: RecoverOptions): Promise<CommandResult
         bytes: rebuilt.bytes,
         sha256: rebuilt.sha256,
         appliedPages: rebuilt.appliedPages,
+        ...(rebuilt.appliedLogPages ? { appliedLogPages: rebuilt.appliedLogPages } : {}),
         integrity: rebuilt.integrity.status,
         integrityCheck: rebuilt.integrityCheck.mode,
         integrityCheckReason: rebuilt.integrityCheck.reason,

@@ -88,7 +88,10 @@ export interface RecoveryDocument {
     file: string;
     bytes: number;
     sha256: string;
+    /** Page records applied on the FULL: from the DIFFERENTIAL and the LOG chain together. */
     appliedPages: number;
+    /** Of `appliedPages`, those applied from LOG points (absent: none, or a report written before LOG points). */
+    appliedLogPages?: number;
     integrity: string;
     /**
      * The check that ran: SQLite `full` (`PRAGMA integrity_check`), `quick` (`PRAGMA quick_check`, when asked), or
@@ -156,6 +159,11 @@ export interface TargetChangesReport {
   left: string[];
   /** A recovery killed earlier into this directory that this run undid first (phrases), if any. */
   earlierInterruptedUndone: string[];
+  /**
+   * The staging folder an earlier interrupted recovery left in the target directory, removed by this run (present only
+   * then): downloads, never the target's own files — but a removal all the same, so the target line says it.
+   */
+  staleStagingRemoved?: string;
 }
 
 /**
@@ -168,7 +176,7 @@ export function targetStateLine(doc: RecoveryDocument): string {
   const ownChanges = c && (c.undone.length > 0 || c.left.length > 0 || c.installed.length > 0 || c.movedAside.length > 0);
   // An earlier killed recovery undone first did change the target (back to how it was before that recovery).
   if (!ownChanges && c?.earlierInterruptedUndone.length) return `The target is as it was before an earlier killed recovery into it, whose changes were undone first (${c.earlierInterruptedUndone.join('; ')}); this recovery changed nothing else.`;
-  if (!c || !ownChanges) return 'The target was not changed.';
+  if (!c || !ownChanges) return c?.staleStagingRemoved ? `The target's files were not changed; only ${c.staleStagingRemoved}, the staging folder an earlier interrupted recovery left, was removed.` : 'The target was not changed.';
   if (c.left.length > 0) return `The target WAS changed and could not be fully put back: ${c.left.join('; ')}${c.undone.length ? ` (undone: ${c.undone.join('; ')})` : ''}.`;
   if (c.undone.length > 0) return `The target is as it was: the recovery's changes were undone (${c.undone.join('; ')}).`;
   return `The target WAS changed: ${[...c.movedAside.map((m) => `${m.path} moved aside to ${m.movedTo}`), ...c.installed.map((i) => `${i} installed`)].join('; ')}.`;
@@ -189,6 +197,12 @@ function describeChange(c: RegistryChange): string {
     case 'value-changed':
       return `~ ${c.key}${name}: ${data(c.before)} → ${data(c.after)}`;
   }
+}
+
+/** `, 120 DIFFERENTIAL pages and 8 LOG pages applied` — each page counted where it came from (newcomer review). */
+function appliedPagesText(total: number, fromLogs: number): string {
+  const parts = [total - fromLogs > 0 ? `${total - fromLogs} DIFFERENTIAL pages` : '', fromLogs > 0 ? `${fromLogs} LOG pages` : ''].filter(Boolean);
+  return parts.length ? `, ${parts.join(' and ')} applied` : '';
 }
 
 /** The report as text for people. */
@@ -223,7 +237,7 @@ export function formatRecovery(doc: RecoveryDocument): string {
   }
   if (doc.database) {
     const d = doc.database;
-    lines.push(`Database: ${d.file}, ${formatBytes(d.bytes)}, SHA-256 ${d.sha256}, integrity ${d.integrity}${d.appliedPages ? `, ${d.appliedPages} DIFFERENTIAL pages applied` : ''}`);
+    lines.push(`Database: ${d.file}, ${formatBytes(d.bytes)}, SHA-256 ${d.sha256}, integrity ${d.integrity}${appliedPagesText(d.appliedPages, d.appliedLogPages ?? 0)}`);
     lines.push(`Integrity check: ${d.integrityCheck} (${d.integrityCheckReason})`);
   }
   if (doc.registry) for (const r of doc.registry.imported) lines.push(`Registry: imported ${r.set}/${r.file} (${r.operations} key blocks) into ${doc.registry.store}`);

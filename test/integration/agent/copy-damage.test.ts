@@ -88,6 +88,9 @@ describe('one damaged copy of a SET, another intact (real SQLite, moto, phase-1 
     const after = statSync(intact);
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
     expect(repair.code).toBe(0);
+    // The unbounded budget of verify --repair is said in words, never as 9007199254740991.
+    expect(repair.err).toContain('(no request limit)');
+    expect(repair.err).not.toContain(String(Number.MAX_SAFE_INTEGER));
     // Nothing left behind in the SET folders.
     expect(readdirNames(join(settings.Phase1Destination, setName(3))).filter((n) => /partial|repair/.test(n))).toEqual([]);
   });
@@ -182,6 +185,20 @@ describe('one damaged copy of a SET, another intact (real SQLite, moto, phase-1 
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `sets/${setName(1)}/` }));
     for (const o of listed.Contents ?? []) await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: `archive/${o.Key!.slice(5)}`, CopySource: `${bucket}/${o.Key}`, StorageClass: 'GLACIER' }));
     expect(await copiesOf(setName(1))).toEqual(['local', 'hot-site', 'archive']);
+  });
+
+  it('a failed recovery that first removed the staging folder an earlier interrupted one left says so on the target line, never a bare "the target was not changed"', async () => {
+    const { cli, dir } = await setup();
+    const to = join(dir, 'target');
+    mkdirSync(join(to, '.commserve-dr-staging', 'download'), { recursive: true });
+    writeFileSync(join(to, '.commserve-dr-staging', 'download', 'commserv_FULL.dmp'), 'partial');
+    writeFileSync(join(to, 'keep.txt'), 'operator file');
+    const result = await cli('recover', '--to', to, '--set', 'SET_0000099', '--force');
+    expect(result.code).toBe(2);
+    const staging = join(to, '.commserve-dr-staging');
+    expect(result.out).toContain(`The target's files were not changed; only ${staging}, the staging folder an earlier interrupted recovery left, was removed.`);
+    expect(result.out).not.toContain('The target was not changed.');
+    expect(readdirNames(to)).toEqual(['keep.txt']);
   });
 });
 

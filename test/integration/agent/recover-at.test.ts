@@ -100,6 +100,14 @@ describe('recover --at: FULL + DIFFERENTIAL + LOG chain to a moment (real SQLite
       expect(tableDigests(restored)).toEqual(tableDigests(p.copy));
       expect(result.document.database!.integrity).toBe('ok');
       expect(result.text).toContain(`Point in time: asked ${p.time}, reached ${p.time} with ${setName(jobId)} — exactly the moment asked for`);
+      // Each page is counted where it came from: LOG pages are never called DIFFERENTIAL pages (newcomer review).
+      const d = result.document.database!;
+      const pagesLine = result.text.split('\n').find((l) => l.startsWith('Database: '))!;
+      if (p.type === 'LOG') {
+        expect(d.appliedLogPages).toBeGreaterThan(0);
+        expect(pagesLine).toContain(`${d.appliedLogPages} LOG pages applied`);
+      } else expect(d.appliedLogPages).toBeUndefined();
+      if (jobId <= 3) expect(pagesLine).not.toContain('DIFFERENTIAL pages');
     }
     // The chain of the last point: FULL + DIFFERENTIAL + the two LOGs after it (not the LOGs before the DIFFERENTIAL).
     const last = await recoverAt(points.get(6)!.time, { dryRun: true });

@@ -190,7 +190,7 @@ describe('recover never destroys (real SQLite, file hive, moto)', () => {
     // The next run removes the staging left behind and recovers.
     const io = capture(cwd);
     expect(await exec(['recover', '--to', to, '--force'], io)).toBe(0);
-    expect(io.out()).toMatch(/removed .*\.commserve-dr-staging, left by an earlier recovery that was interrupted/);
+    expect(io.out()).toMatch(/removed .*\.commserve-dr-staging: the staging folder \(downloads only\) an earlier interrupted recovery left/);
     expect(existsSync(join(to, '.commserve-dr-staging'))).toBe(false);
     expectRecoveredDatabase(join(to, 'commserv.db'), fixture.dbAt.SET_0000003);
   });
