@@ -8,8 +8,8 @@
  * SHA-1 of every page of the database file before the change and at the LOG point (pages added count as changed).
  * Each figure is the median of `--runs` runs (min, max). The machine is shared: ratios only.
  *
- * Usage: npm run bench -- --only log [--sizes 256,2048] [--runs 3]
- * Writes bench/results/<date>-log.json and .md.
+ * Usage: npm run bench -- --only log [--sizes 256,2048] [--runs 3] [--label name]
+ * Writes bench/results/<date>-log[-<label>].json and .md.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -318,7 +318,8 @@ async function main(): Promise<void> {
   } finally {
     await moto.stop();
   }
-  const stem = join(__dirname, 'results', `${new Date().toISOString().slice(0, 10)}-log`);
+  const label = arg('label');
+  const stem = join(__dirname, 'results', `${new Date().toISOString().slice(0, 10)}-log${label ? `-${label}` : ''}`);
   mkdirSync(join(__dirname, 'results'), { recursive: true });
   writeFileSync(`${stem}.json`, `${JSON.stringify({ fraction: LOG_FRACTION, runsPerSize: runs, targets: { bytesRatio: 1.1, dumpVsReadOnce: 1.5 }, sizes: measured }, null, 2)}\n`);
   const md = formatMarkdown(measured, runs);

@@ -8,9 +8,11 @@
  * ({@link ownedBuffer}).
  */
 import { Worker } from 'node:worker_threads';
+import { PAGE_ENTRIES_WORKER_SOURCE } from '#agent/engines/sqlite/page-hashes';
+import { xxh64PagesModule } from '#agent/engines/sqlite/page-xxh64';
 
-/** The worker (plain JavaScript: the worker does not load TypeScript). Page digest = first 16 bytes of SHA-256. */
-const HASH_WORKER_SOURCE = `
+/** The worker (plain JavaScript: the worker does not load TypeScript). Page entry = XXH64 + SHA-256 (page-hashes.ts). */
+const HASH_WORKER_SOURCE = `${PAGE_ENTRIES_WORKER_SOURCE}
 const { parentPort } = require('node:worker_threads');
 const { createHash, hash } = require('node:crypto');
 const streams = new Map();
@@ -38,8 +40,7 @@ parentPort.on('message', (m) => {
   }
   if (m.pageSize) {
     const pages = Math.floor(m.length / m.pageSize);
-    const digests = Buffer.from(new ArrayBuffer(pages * 16)); // its own memory, transferred (never a pooled slice)
-    for (let i = 0; i < pages; i++) hash('sha256', view.subarray(i * m.pageSize, (i + 1) * m.pageSize), 'buffer').copy(digests, i * 16, 0, 16);
+    const digests = pageEntries(view, m.pageSize, pages); // its own memory, transferred (never a pooled slice)
     reply.pageDigests = digests.buffer;
     reply.pageTail = m.length - pages * m.pageSize;
   }
@@ -58,7 +59,7 @@ export interface HashedPiece {
   buffer: Buffer;
   /** SHA-256 of this piece (with `piece: true`). */
   pieceDigest?: Buffer;
-  /** The 16-byte digest of every whole page in the piece (with `pageSize`), in order. */
+  /** The 40-byte page entry (XXH64 + SHA-256, page-hashes.ts) of every whole page in the piece (with `pageSize`), in order. */
   pageDigests?: Buffer;
   /** Bytes after the last whole page (with `pageSize`; non-zero only at the end of a dump that is not whole pages). */
   pageTail?: number;
@@ -85,7 +86,7 @@ export class HashWorker {
   private failed: Error | undefined;
 
   constructor() {
-    this.worker = new Worker(HASH_WORKER_SOURCE, { eval: true });
+    this.worker = new Worker(HASH_WORKER_SOURCE, { eval: true, workerData: { xxh64: xxh64PagesModule() } });
     this.worker.unref();
     this.worker.on('message', (reply: Reply) => {
       const waiter = this.waiting.get(reply.id);

@@ -288,7 +288,7 @@ export async function writeDifferential(options: WriteDifferentialOptions): Prom
       if (got !== n * pageSize) throw new Error('snapshot ended early');
       whole.update(input.subarray(0, got));
       const compared = Math.max(0, Math.min(n, base.pageCount - first));
-      if (compared > 0) await readPageDigests(sidecar, first, compared, baseDigests);
+      if (compared > 0) await readPageDigests(sidecar, first, compared, baseDigests, base);
       let fill = 0;
       for (let i = 0; i < n; i++) {
         const page = input.subarray(i * pageSize, (i + 1) * pageSize);

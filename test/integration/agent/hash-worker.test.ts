@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { HashWorker, ownedBuffer } from '#agent/hotsite/hash-worker';
-import { pageDigest } from '#agent/engines/sqlite/page-hashes';
+import { PAGE_ENTRY_BYTES, pageEntry } from '#agent/engines/sqlite/page-hashes';
 
 function filled(size: number, seed: number): Buffer {
   const b = ownedBuffer(size);
@@ -35,8 +35,9 @@ describe('HashWorker (worker thread)', () => {
     expect(rb.buffer.equals(copies[1])).toBe(true);
     expect(ra.pieceDigest!.equals(createHash('sha256').update(copies[0]).digest())).toBe(true);
     expect(rb.pieceDigest!.equals(createHash('sha256').update(copies[1]).digest())).toBe(true);
-    expect(ra.pageDigests!.length).toBe(16 * 16);
-    expect(ra.pageDigests!.subarray(16, 32).equals(pageDigest(copies[0].subarray(4096, 8192)))).toBe(true);
+    expect(ra.pageDigests!.length).toBe(16 * PAGE_ENTRY_BYTES);
+    expect(ra.pageDigests!.subarray(PAGE_ENTRY_BYTES, 2 * PAGE_ENTRY_BYTES).toString('hex')).toBe(pageEntry(copies[0].subarray(4096, 8192)).toString('hex'));
+    expect(rb.pageDigests!.subarray(15 * PAGE_ENTRY_BYTES).toString('hex')).toBe(pageEntry(copies[1].subarray(15 * 4096, 16 * 4096)).toString('hex'));
     expect(rb.pageTail).toBe(100);
     expect(rOther.pieceDigest).toBeUndefined();
     expect((await worker.finish('dump')).equals(createHash('sha256').update(copies[0]).update(copies[1]).digest())).toBe(true);

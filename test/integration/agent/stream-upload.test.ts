@@ -17,7 +17,7 @@ import { MiB } from '#core/transfer-plan';
 import { setName } from '#core/set-id';
 import { attachFileRangeBody } from '#agent/hotsite/file-range-body';
 import { SetUploadSession, streamSetFile } from '#agent/hotsite/stream-upload';
-import { pageDigest } from '#agent/engines/sqlite/page-hashes';
+import { PAGE_ENTRY_BYTES, pageDigest, pageEntry } from '#agent/engines/sqlite/page-hashes';
 import { motoEndpoint, motoS3Client, useMoto } from '../../support/moto';
 import { useTempDirs } from '../../support/tmp';
 
@@ -60,13 +60,15 @@ function sampleBytes(size: number): Buffer {
   return data;
 }
 
-/** The digests given cover `data` exactly: one per 4 KiB page, the first 16 bytes of its SHA-256, in order. */
+/** The page entries given cover `data` exactly: one per 4 KiB page, its XXH64 then its SHA-256 (40 bytes), in order. */
 function expectPageDigests(pages: Array<{ digests: Buffer; bytes: number }>, data: Buffer): void {
   expect(pages.reduce((sum, p) => sum + p.bytes, 0)).toBe(data.length);
   const all = Buffer.concat(pages.map((p) => p.digests));
-  expect(all.length).toBe((data.length / 4096) * 16);
+  expect(all.length).toBe((data.length / 4096) * PAGE_ENTRY_BYTES);
   for (const page of [0, 1, 2000, data.length / 4096 - 1]) {
-    expect(all.subarray(page * 16, page * 16 + 16).equals(pageDigest(data.subarray(page * 4096, (page + 1) * 4096)))).toBe(true);
+    const entry = all.subarray(page * PAGE_ENTRY_BYTES, (page + 1) * PAGE_ENTRY_BYTES);
+    expect(entry.toString('hex')).toBe(pageEntry(data.subarray(page * 4096, (page + 1) * 4096)).toString('hex'));
+    expect(entry.subarray(8, 24).equals(pageDigest(data.subarray(page * 4096, (page + 1) * 4096)))).toBe(true);
   }
 }
 

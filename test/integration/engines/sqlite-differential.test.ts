@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteEngine, readSqliteHeader } from '#agent/engines/sqlite/sqlite-engine';
-import { readPageHashes, writePageHashes } from '#agent/engines/sqlite/page-hashes';
+import { pageEntry, readPageHashes, writePageHashes } from '#agent/engines/sqlite/page-hashes';
 import {
   compareDatabaseIdentity,
   databaseIdentity,
@@ -123,16 +123,18 @@ describe('SQLite DIFFERENTIAL (real SQLite)', () => {
   it('writes a page-hash sidecar of the FULL and refuses a truncated, bit-flipped or foreign one', async () => {
     const { dir, full, hashes, written } = await withFull();
     const { pageSize, pageCount } = readSqliteHeader(full);
-    expect(written).toMatchObject({ pageSize, pageCount, bytes: 128 + 16 * pageCount, dumpSha256: sha(full) });
+    // Version 2: 40 bytes per page, the page's XXH64 (checked against xxhash-wasm in sqlite-log-fast.test.ts) then its SHA-256.
+    expect(written).toMatchObject({ pageSize, pageCount, bytes: 128 + 40 * pageCount, dumpSha256: sha(full) });
     expect(statSync(hashes).size).toBe(written.bytes);
     const header = await readPageHashes(hashes);
-    expect(header).toMatchObject({ version: 1, algorithm: 1, digestBytes: 16, pageSize, pageCount, jobId: 10, dumpSha256: sha(full), dumpBytes: pageSize * pageCount });
+    expect(header).toMatchObject({ version: 2, algorithm: 2, digestBytes: 40, pageSize, pageCount, jobId: 10, dumpSha256: sha(full), dumpBytes: pageSize * pageCount });
     const raw = readFileSync(hashes);
     expect(raw.toString('latin1', 0, 8)).toBe('CSDRPH01');
     const dump = readFileSync(full);
     for (const p of [0, 1, pageCount - 1]) {
-      const expected = createHash('sha256').update(dump.subarray(p * pageSize, (p + 1) * pageSize)).digest().subarray(0, 16);
-      expect(raw.subarray(96 + 16 * p, 96 + 16 * (p + 1)).equals(expected)).toBe(true);
+      const page = dump.subarray(p * pageSize, (p + 1) * pageSize);
+      expect(raw.subarray(96 + 40 * p + 8, 96 + 40 * (p + 1)).equals(createHash('sha256').update(page).digest())).toBe(true);
+      expect(raw.subarray(96 + 40 * p, 96 + 40 * (p + 1)).equals(pageEntry(page))).toBe(true);
     }
 
     const truncated = join(dir, 'truncated.pagehashes');
@@ -140,7 +142,7 @@ describe('SQLite DIFFERENTIAL (real SQLite)', () => {
     await expect(readPageHashes(truncated)).rejects.toMatchObject({ code: 'PAGE_HASHES_INVALID', message: expect.stringContaining('truncated') });
     const flipped = join(dir, 'flipped.pagehashes');
     const copy = Buffer.from(raw);
-    copy[96 + 16 * 5] ^= 0x01;
+    copy[96 + 40 * 5] ^= 0x01;
     writeFileSync(flipped, copy);
     await expect(readPageHashes(flipped)).rejects.toMatchObject({ code: 'PAGE_HASHES_INVALID', message: expect.stringContaining('corrupt') });
     const foreign = join(dir, 'foreign.pagehashes');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { readSqliteHeader } from '#agent/engines/sqlite/sqlite-engine';
 import { writePageHashes } from '#agent/engines/sqlite/page-hashes';
 import { readDifferentialHeader, restoreFullPlusDifferential, writeDifferential } from '#agent/engines/sqlite/differential';
-import { applyLogChainInPlace, readLogOverlay, writeLogPoint, type LogPredecessor } from '#agent/engines/sqlite/log-point';
+import { applyLogChainInPlace, readLogOverlayHeader, writeLogPoint, type LogPredecessor } from '#agent/engines/sqlite/log-point';
 import { tableDigests } from '../../support/sqlite';
 import { useTempDirs } from '../../support/tmp';
 
@@ -132,7 +132,7 @@ describe('SQLite LOG points (chain of pages changed since the previous point)', 
       expect(result.sha256).toBe(pageRoot(copy));
       const header = await readDifferentialHeader(file);
       expect(header).toMatchObject({ version: 2, identity: 'page-root', sha256: pageRoot(copy), baseJobId: previous.jobId, basePageCount: previous.pageCount, baseSha256: previous.sha256, jobId });
-      expect((await readLogOverlay(overlay, 1)).pageCount).toBe(result.pageCount);
+      expect(await readLogOverlayHeader(overlay, 1)).toMatchObject({ version: 2, pageCount: result.pageCount, entries: result.overlayPages, entryBytes: 44 });
       points.push({ jobId, copy, kind: 'LOG', file, overlay, sha256: result.sha256, pageCount: result.pageCount, predecessor: previous.jobId });
       previous = { jobId, pageCount: result.pageCount, sha256: result.sha256, overlay: { kind: 'log', file: overlay } };
     }
