@@ -39,6 +39,7 @@ import { NO_METRICS, type MetricsPublisher } from '#agent/metrics/metrics';
 import { JobJournal, recordAbandonedJobs } from '#agent/history/job-journal';
 import { baseFullProblem, runJobUpkeep, type UpkeepOptions } from '#agent/upkeep/job-upkeep';
 import { writeRecoveryMd } from '#agent/upkeep/recovery-md';
+import { removeUnfinishedTempsStep } from '#agent/upkeep/unfinished-temps';
 import { allocateJobId } from '#agent/state/job-ids';
 import { AGENT_VERSION } from '#agent/version';
 import { faultPoint } from '#agent/faults';
@@ -122,6 +123,7 @@ export async function runPhase1(options: Phase1Options): Promise<Phase1Result> {
     const hotSite = await job.timed('preflight', () => checkHotSite(s3, settings.HotSite.bucket, settings.HotSite.endpoint, job.logger));
     await job.timed('abandoned', () => recordAbandonedStep(job, settings, s3, hotSite));
     startJob(job, settings, destination, hotSite);
+    if (destination.writable) removeUnfinishedTempsStep(settings.Phase1Destination, job.id.jobId, (level, code, message) => job.note(level, code, message));
     const upkeepOptions: Omit<UpkeepOptions, 'jobSetName'> = { s3, settings, logger: job.logger, phase1DestinationUsable: destination.writable, now: () => new Date() };
     const scrubbed = await upkeepStep(job, upkeepOptions, hotSite);
     if (hotSite.reachable) await job.timed('refill', () => refillStep(job, settings, s3));
