@@ -80,10 +80,19 @@ function errorDocument(code: string, message: string, exitCode: number): string 
 }
 
 /**
- * {@link errorDocument} for `command`: `recover`'s is a whole recovery document (status `failed`, every key of a
- * successful one, `exitCode`), so a script reads one shape whatever happened; `to` is its `--to` as given, if any.
+ * {@link errorDocument} for `command`: `recover`'s, `fetch`'s and `verify`'s is that command's whole document (status
+ * `failed`, every key of a successful one, `exitCode`), so a script reads one shape whatever happened; `to` is
+ * `recover --to` as given, `setArg` the SET argument of `fetch`, if any.
  */
-function commandErrorDocument(command: string | undefined, code: string, message: string, exitCode: number, to: string | null): string {
+function commandErrorDocument(command: string | undefined, code: string, message: string, exitCode: number, to: string | null, setArg: string | null): string {
+  if (command === 'fetch') {
+    const { failedFetchDocument } = require('./commands/recover/fetch') as typeof import('./commands/recover/fetch');
+    return `${JSON.stringify(failedFetchDocument({ code, message }, exitCode, setArg), null, 2)}\n`;
+  }
+  if (command === 'verify') {
+    const { failedVerifyDocument } = require('./commands/recover/verify') as typeof import('./commands/recover/verify');
+    return `${JSON.stringify(failedVerifyDocument({ code, message }, exitCode), null, 2)}\n`;
+  }
   if (command !== 'recover') return errorDocument(code, message, exitCode);
   const { failedRecoveryDocument } = require('./commands/recover/recover') as typeof import('./commands/recover/recover');
   return `${JSON.stringify(failedRecoveryDocument({ code, message }, exitCode, to), null, 2)}\n`;
@@ -553,8 +562,9 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
         unrepaired += local.findings.filter((f) => !f.outcome.repaired).length;
       }
       const result = await runVerify({ settings, s3, logger, setName: set, from, wait: cmd.wait, tier: cmd.tier });
+      // Something damaged and not repaired: completed with errors, in the document too.
+      if (unrepaired > 0 && result.exitCode === ExitCode.Success) result.exitCode = result.document.exitCode = ExitCode.CompletedWithErrors;
       exitCode = printResult(opts, result);
-      if (unrepaired > 0 && exitCode === ExitCode.Success) exitCode = ExitCode.CompletedWithErrors;
     });
 
   program
@@ -634,7 +644,8 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
   const wantsJson = args.includes('--json');
   const commandNames = new Set(program.commands.map((c) => c.name()));
   const commandName = args.find((a) => commandNames.has(a));
-  const jsonError = (code: string, message: string, exit: number) => commandErrorDocument(commandName, code, message, exit, toArgument(args, io.cwd));
+  const setArg = commandName === 'fetch' ? (args.slice(args.indexOf('fetch') + 1).find((a) => /^set_/i.test(a)) ?? null) : null;
+  const jsonError = (code: string, message: string, exit: number) => commandErrorDocument(commandName, code, message, exit, toArgument(args, io.cwd), setArg);
   if (args.includes('--version') && !args.some((a) => commandNames.has(a))) {
     io.stdout(wantsJson ? `${JSON.stringify({ name: 'commserve-dr', version: AGENT_VERSION }, null, 2)}\n` : `commserve-dr ${AGENT_VERSION}\n`);
     return ExitCode.Success;

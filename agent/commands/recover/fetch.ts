@@ -379,6 +379,16 @@ export interface FetchDocument {
   /** `skipped`: with `NO_INTACT_COPY`, every copy of the file tried and what was wrong with it. */
   error: { code: string; message: string; skipped?: PlannedObject['skipped'] } | null;
   durationMs: number;
+  /** The command's exit code (SPEC §11), as in `recover --json`: the same document shape whatever happened. */
+  exitCode: number;
+}
+
+/**
+ * The `fetch --json` document of a fetch that stopped before it could start (a usage error such as a malformed SET
+ * name or a missing `--to`): every key present, `status: failed`, the error and exit code (newcomer review finding 8).
+ */
+export function failedFetchDocument(error: { code: string; message: string }, exitCode: number, setName: string | null): FetchDocument {
+  return { command: 'fetch', status: 'failed', setName: setName ?? '', directory: null, plan: null, files: [], pending: [], warnings: [], error: { ...error }, durationMs: 0, exitCode };
 }
 
 /**
@@ -404,10 +414,12 @@ export async function runFetch(options: FetchOptions): Promise<CommandResult<Fet
     warnings: [],
     error: null,
     durationMs: 0,
+    exitCode: ExitCode.Failure,
   };
   const finish = (exitCode: ExitCode, text: string): CommandResult<FetchDocument> => {
     forgetInterrupt();
     document.durationMs = Math.round(performance.now() - started);
+    document.exitCode = exitCode;
     return { document, text, exitCode };
   };
   const partialDir = resolve(options.to, `.${options.setName}.partial`);

@@ -126,6 +126,22 @@ export interface VerifyDocument {
   pending: PendingRestore[];
   recordedAt: { local: string; hotSite: string } | null;
   error: { code: string; message: string } | null;
+  /** The command's exit code (SPEC §11), as in `recover --json`: the same document shape whatever happened. */
+  exitCode: number;
+}
+
+/**
+ * The `verify --json` document of a verify that stopped before it could start (a usage error such as a malformed
+ * SET name, or `--repair` with `--from`): every key present, `status: failed` (newcomer review finding 8).
+ */
+export function failedVerifyDocument(error: { code: string; message: string }, exitCode: number): VerifyDocument {
+  return { command: 'verify', status: 'failed', verification: null, pending: [], recordedAt: null, error: { ...error }, exitCode };
+}
+
+/** The result with the document's `exitCode` set to the one returned. */
+function withExitCode(result: CommandResult<VerifyDocument>): CommandResult<VerifyDocument> {
+  result.document.exitCode = result.exitCode;
+  return result;
 }
 
 function verifyDir(settings: Settings): string {
@@ -197,7 +213,7 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
   const started = performance.now();
   const { s3, settings } = options;
   const bucket = settings.HotSite.bucket;
-  const doc: VerifyDocument = { command: 'verify', status: 'failed', verification: null, pending: [], recordedAt: null, error: null };
+  const doc: VerifyDocument = { command: 'verify', status: 'failed', verification: null, pending: [], recordedAt: null, error: null, exitCode: ExitCode.Failure };
   const scratchRoot = verifyDir(settings);
   let scratch: string | undefined;
   // Interrupted (SIGINT/SIGTERM): the trial restore's scratch copy goes too; no result is recorded.
@@ -242,7 +258,7 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
       if (outcome.kind === 'pending') {
         doc.status = 'pending';
         doc.pending = outcome.pending;
-        return { document: doc, text: formatVerification(doc), exitCode: ExitCode.CompletedWithErrors };
+        return withExitCode({ document: doc, text: formatVerification(doc), exitCode: ExitCode.CompletedWithErrors });
       }
       const full = outcome.manifests.get(point.full.setName)!;
       scope = 'checksums-and-trial-restore';
@@ -328,13 +344,13 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
       }
     }
     doc.recordedAt = { local, hotSite: options.from === undefined ? `s3://${bucket}/${key}` : 'not recorded (--from: no cloud)' };
-    return { document: doc, text: formatVerification(doc), exitCode: verifyExitCode(doc.status, damagedCopies.length) };
+    return withExitCode({ document: doc, text: formatVerification(doc), exitCode: verifyExitCode(doc.status, damagedCopies.length) });
   } catch (error) {
     const e = error instanceof CommserveDrError ? error : undefined;
     doc.status = 'failed';
     doc.error = { code: e?.code ?? 'ERROR', message: describeError(error) };
     options.logger?.error({ code: doc.error.code }, doc.error.message);
-    return { document: doc, text: formatVerification(doc), exitCode: e?.exitCode ?? ExitCode.Failure };
+    return withExitCode({ document: doc, text: formatVerification(doc), exitCode: e?.exitCode ?? ExitCode.Failure });
   } finally {
     forgetInterrupt();
     if (scratch) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);

@@ -200,6 +200,31 @@ describe('one damaged copy of a SET, another intact (real SQLite, moto, phase-1 
     expect(result.out).not.toContain('The target was not changed.');
     expect(readdirNames(to)).toEqual(['keep.txt']);
   });
+
+  it('fetch --json and verify --json print one document shape, exitCode among its keys, whatever happened (success, unknown SET, usage error) — as recover --json does', async () => {
+    const { cli, dir, settings } = await setup();
+    const shape = async (...args: string[]) => {
+      const result = await cli('--json', ...args);
+      const doc = JSON.parse(result.out);
+      expect(doc.exitCode).toBe(result.code);
+      return { code: result.code, keys: Object.keys(doc).sort(), status: doc.status, error: doc.error?.code ?? null };
+    };
+    const verifyRuns = [await shape('verify'), await shape('verify', setName(99)), await shape('verify', '--repair', '--from', settings.Phase1Destination), await shape('verify', 'SET_x')];
+    expect(verifyRuns.map((r) => [r.code, r.status, r.error])).toEqual([
+      [0, 'restorable', null],
+      [2, 'failed', 'SET_NOT_FOUND'],
+      [2, 'failed', 'USAGE'],
+      [2, 'failed', 'USAGE'],
+    ]);
+    expect(new Set(verifyRuns.map((r) => r.keys.join()))).toEqual(new Set([verifyRuns[0].keys.join()]));
+    const fetchRuns = [await shape('fetch', setName(1), '--to', join(dir, 'fetched')), await shape('fetch', setName(99), '--to', join(dir, 'fetched2')), await shape('fetch', setName(1))];
+    expect(fetchRuns.map((r) => [r.code, r.status, r.error])).toEqual([
+      [0, 'fetched', null],
+      [2, 'failed', 'SET_NOT_FOUND'],
+      [2, 'failed', 'USAGE'],
+    ]);
+    expect(new Set(fetchRuns.map((r) => r.keys.join()))).toEqual(new Set([fetchRuns[0].keys.join()]));
+  });
 });
 
 function readdirNames(dir: string): string[] {
