@@ -644,7 +644,7 @@ export async function exec(args: string[], io: CliIo = defaultIo): Promise<numbe
   const wantsJson = args.includes('--json');
   const commandNames = new Set(program.commands.map((c) => c.name()));
   const commandName = args.find((a) => commandNames.has(a));
-  const setArg = commandName === 'fetch' ? (args.slice(args.indexOf('fetch') + 1).find((a) => /^set_/i.test(a)) ?? null) : null;
+  const setArg = commandName === 'fetch' ? (args.slice(args.indexOf('fetch') + 1).find((a) => /^set/i.test(a)) ?? null) : null;
   const jsonError = (code: string, message: string, exit: number) => commandErrorDocument(commandName, code, message, exit, toArgument(args, io.cwd), setArg);
   if (args.includes('--version') && !args.some((a) => commandNames.has(a))) {
     io.stdout(wantsJson ? `${JSON.stringify({ name: 'commserve-dr', version: AGENT_VERSION }, null, 2)}\n` : `commserve-dr ${AGENT_VERSION}\n`);

@@ -71,8 +71,18 @@ describe('SET names as typed by an operator', () => {
     const { code, out, err } = await run(['--json', 'fetch', 'SET-7', '--to', 'x']);
     expect(code).toBe(2);
     expect(err).toContain("command-argument value 'SET-7' is invalid for argument 'SET_n'. expected a SET name SET_<job id>, with any zero-padding (SET_7, SET_007)");
+    // fetch's own document, every key present, as recover --json (newcomer review finding 8).
     expect(JSON.parse(out)).toEqual({
+      command: 'fetch',
+      status: 'failed',
+      setName: 'SET-7',
+      directory: null,
+      plan: null,
+      files: [],
+      pending: [],
+      warnings: [],
       error: { code: 'USAGE', message: "command-argument value 'SET-7' is invalid for argument 'SET_n'. expected a SET name SET_<job id>, with any zero-padding (SET_7, SET_007)" },
+      durationMs: 0,
       exitCode: 2,
     });
   });
