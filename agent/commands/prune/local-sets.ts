@@ -54,12 +54,14 @@ export function readLocalSets(destination: string, stateDir: string, records: Re
     const path = join(destination, name);
     const problems: string[] = [];
     let manifest: Manifest | null = null;
+    let refused: string | undefined; // why the manifest was refused: prune's reason says so, never "no manifest"
     const manifestPath = join(path, MANIFEST_FILE);
     if (existsSync(manifestPath)) {
       try {
         manifest = parseManifest(readFileSync(manifestPath), manifestPath);
       } catch (error) {
-        problems.push(`local manifest unusable, SET taken as incomplete: ${describeError(error)}`);
+        refused = describeError(error);
+        problems.push(`local manifest unusable, SET taken as incomplete: ${refused}`);
       }
     }
     const files = readdirSync(path);
@@ -85,6 +87,7 @@ export function readLocalSets(destination: string, stateDir: string, records: Re
       status,
       complete: manifest !== null,
       ...(manifest ? { cycleId: manifest.cycleId, endTime: manifest.endTime, ...chainFields(manifest) } : {}),
+      ...(refused !== undefined ? { manifestRefused: refused } : {}),
     };
     sets.set(jobId, { input: { summary, phase2: record?.phase2 ?? 'unknown', lastModified: new Date(newestMs).toISOString() }, path, problems });
   }

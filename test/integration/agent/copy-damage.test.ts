@@ -160,6 +160,10 @@ describe('one damaged copy of a SET, another intact (real SQLite, moto, phase-1 
     const named = await cli('--json', 'recover', '--from', from, '--set', setName(3), '--to', join(dir, 'target'), '--force');
     expect(named.code).toBe(1);
     expect(JSON.parse(named.out).error.message).toMatch(new RegExp(`${setName(3)}: manifest unusable: .*unsafe file name "\\.\\./\\.\\./\\.\\./outside\\.dmp" refused.*unsafe file name "/etc/passwd" refused`));
+    // prune's plan names the refusal too (a SET with a refused manifest is not "without a manifest").
+    const prune = await cli('prune', '--local-only', '--dry-run');
+    expect(prune.out).toMatch(new RegExp(`Problem with ${setName(3)}: .*unsafe file name "\\.\\./\\.\\./\\.\\./outside\\.dmp" refused`));
+    expect(prune.out).not.toMatch(new RegExp(`${setName(3)}[^\n]*no manifest`));
     // Nothing new beside the target (the refused names are never joined to a path), nothing added to the SET folder.
     const [besideAfter, setAfter] = around();
     expect(besideAfter.filter((n) => n !== 'target')).toEqual(before[0]);

@@ -188,6 +188,14 @@ describe('planRetention (SPEC §5, sentence by sentence)', () => {
     expect(verdict(young, 2)).toMatchObject({ action: 'keep', code: 'incomplete-within-lifespan' });
   });
 
+  it('a SET whose manifest was refused (unsafe file name) is described so, never as "no manifest" (newcomer review 3)', () => {
+    const refused = diff(2, 1, { status: JobStatus.Failed, complete: false, age: 91 });
+    const sets = [full(1), { ...refused, summary: { ...refused.summary, manifestRefused: 'files.0.name: unsafe file name "../x" refused' } }, diff(3, 1), full(4)];
+    const reason = verdict(plan(sets, 5), 2)!.reason;
+    expect(reason).toContain('incomplete (manifest refused: files.0.name: unsafe file name "../x" refused; job Failed)');
+    expect(reason).not.toContain('no manifest');
+  });
+
   it('an old incomplete last DIFFERENTIAL of a kept cycle stays: it records that the cycle does not count', () => {
     const sets = [full(1), diff(2, 1), diff(3, 1, { status: JobStatus.Killed, complete: false, age: 200 }), full(4)];
     const p = plan(sets, 5);
