@@ -137,13 +137,16 @@ async function checkHotSiteObject(s3: S3Client, bucket: string, key: string, fil
   }
 }
 
-/** Lines naming each damaged copy and where the file is intact, with the command that mends it. */
+/** Lines naming each damaged copy of a file that is intact in another copy, where, and the command that mends it. */
 export function damagedCopyLines(damaged: readonly DamagedCopy[], checksums: ReadonlyArray<Pick<FileVerdict, 'set' | 'file' | 'ok' | 'copy'>>): string[] {
-  if (damaged.length === 0) return [];
-  const lines = damaged.map((d) => {
+  // A file with no intact copy is the point's problem (its own line); here only the copies an intact one can mend.
+  const mendable = damaged.flatMap((d) => {
     const intact = checksums.find((c) => c.set === d.set && c.file === d.file && c.ok);
-    return `  damaged copy: ${d.copy} ${d.key}: ${d.detail}${intact?.copy ? ` (${d.set}/${d.file} is intact in the ${intact.copy} copy)` : ''}`;
+    return intact ? [{ ...d, intactIn: intact.copy }] : [];
   });
+  if (mendable.length === 0) return [];
+  damaged = mendable;
+  const lines = mendable.map((d) => `  damaged copy: ${d.copy} ${d.key}: ${d.detail}${d.intactIn ? ` (${d.set}/${d.file} is intact in the ${d.intactIn} copy)` : ''}`);
   const sets = [...new Set(damaged.map((d) => d.set))];
   const repair = sets.length === 1 ? `commserve-dr verify --repair ${sets[0]}` : 'commserve-dr verify --repair';
   lines.push(`  ${damaged.length} damaged or missing cop${damaged.length === 1 ? 'y' : 'ies'} (exit 3): run ${repair} to mend ${damaged.length === 1 ? 'it' : 'them'} from an intact copy`);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CopyObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { exec } from '#agent/cli';
 import { recordJob } from '#agent/history/history';
 import type { JobRecord } from '#core/job';
@@ -93,6 +93,26 @@ describe('one damaged copy of a SET, another intact (real SQLite, moto, phase-1 
     expect(repair.err).not.toContain(String(Number.MAX_SAFE_INTEGER));
     // Nothing left behind in the SET folders.
     expect(readdirNames(join(settings.Phase1Destination, setName(3))).filter((n) => /partial|repair/.test(n))).toEqual([]);
+  });
+
+  it('verify --repair with the hot-site copy damaged too: the local file is not replaced by unverified bytes (kept as it was, no .partial left); no intact copy anywhere, so the point fails (exit 1) naming both copies', async () => {
+    const { cli, local, s3, bucket } = await setup();
+    const damaged = local(3, diffFile(3));
+    flipFileByte(damaged);
+    const key = `sets/${setName(3)}/${diffFile(3)}`;
+    const bytes = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+    bytes[7] ^= 0x01;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
+    const before = readFileSync(damaged);
+
+    const repair = await cli('verify', '--repair', setName(3));
+
+    expect(repair.code).toBe(1); // no intact copy of that file anywhere: the point itself fails
+    expect(repair.err).toMatch(new RegExp(`error: local copy ${damaged.replace(/[/.]/g, '\\$&')} \\(SHA-256 .*\\): not repaired: hot-site copy ${key.replace(/[/.]/g, '\\$&')}: .*`));
+    expect(readFileSync(damaged).equals(before)).toBe(true);
+    expect(readdirNames(join(local(3, '..'))).filter((n) => n.endsWith('.partial'))).toEqual([]);
+    expect(repair.out).toMatch(new RegExp(`problem: ${setName(3)}/${diffFile(3)} has no intact copy: local \\S+: SHA-256 .*; hot-site ${key.replace(/[/.]/g, '\\$&')}: SHA-256 `));
+    expect(repair.out).not.toContain('to mend'); // nothing intact to mend from: no such promise
   });
 
   it('sets: a missing local manifest of a SET the hot-site has, and a SET folder without a manifest, are damage (exit 3)', async () => {
