@@ -28,7 +28,7 @@ import type { OpenSqlServerDeps } from '#agent/engines/sqlserver/sqlserver-engin
 import { checkSqlServerStagedDumps, rebuildDatabase, recoverSqlServerPoint, SCRATCH_DATABASE_SUFFIX, sqlServerDeps, StreamedRebuild } from './database';
 import { stagePoint, type ArchiveOptions, type CommandResult, type PendingRestore } from './fetch';
 import { assertNamedManifestUsable, discoverForCommand } from './plan';
-import { checkPointCopies, damagedCopyLines } from './verify-copies';
+import { checkPointCopies, damagedCopyLines, type DamagedCopy } from './verify-copies';
 
 /** Hot-site prefix of verification records. */
 export const VERIFY_PREFIX = 'verify/';
@@ -72,8 +72,9 @@ export const VerificationSchema = z.object({
     }),
   ),
   /**
-   * Copies of files found damaged or missing while another copy of the same file is intact (newcomer review finding
-   * 1): damage to that copy, not to the point (`verify` exits 3; `verify --repair` mends it). Absent when none.
+   * Copies of files found damaged or missing (newcomer review finding 1). Beside an intact copy of the same file it is
+   * damage to that copy, not to the point (`verify` exits 3; `verify --repair` mends it); a file with no intact copy
+   * at all is also in `problems` (the point fails). Absent when none.
    */
   damagedCopies: z
     .array(z.object({ set: z.string(), file: z.string(), copy: z.enum(['local', 'hot-site', 'archive']), key: z.string(), detail: z.string() }))
@@ -126,6 +127,11 @@ export interface VerifyDocument {
   pending: PendingRestore[];
   recordedAt: { local: string; hotSite: string } | null;
   error: { code: string; message: string } | null;
+  /**
+   * Copies found damaged or missing (as `verification.damagedCopies`); also given while archive restores are pending,
+   * when there is no verification yet.
+   */
+  damagedCopies: DamagedCopy[];
   /** The command's exit code (SPEC §11), as in `recover --json`: the same document shape whatever happened. */
   exitCode: number;
 }
@@ -135,7 +141,7 @@ export interface VerifyDocument {
  * SET name, or `--repair` with `--from`): every key present, `status: failed` (newcomer review finding 8).
  */
 export function failedVerifyDocument(error: { code: string; message: string }, exitCode: number): VerifyDocument {
-  return { command: 'verify', status: 'failed', verification: null, pending: [], recordedAt: null, error: { ...error }, exitCode };
+  return { command: 'verify', status: 'failed', verification: null, pending: [], recordedAt: null, error: { ...error }, damagedCopies: [], exitCode };
 }
 
 /** The result with the document's `exitCode` set to the one returned. */
@@ -213,7 +219,7 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
   const started = performance.now();
   const { s3, settings } = options;
   const bucket = settings.HotSite.bucket;
-  const doc: VerifyDocument = { command: 'verify', status: 'failed', verification: null, pending: [], recordedAt: null, error: null, exitCode: ExitCode.Failure };
+  const doc: VerifyDocument = { command: 'verify', status: 'failed', verification: null, pending: [], recordedAt: null, error: null, damagedCopies: [], exitCode: ExitCode.Failure };
   const scratchRoot = verifyDir(settings);
   let scratch: string | undefined;
   // Interrupted (SIGINT/SIGTERM): the trial restore's scratch copy goes too; no result is recorded.
@@ -258,7 +264,10 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
       if (outcome.kind === 'pending') {
         doc.status = 'pending';
         doc.pending = outcome.pending;
-        return withExitCode({ document: doc, text: formatVerification(doc), exitCode: ExitCode.CompletedWithErrors });
+        // No verification yet, but what step 1 found is said now: the damaged copy that sent it to the archive.
+        doc.damagedCopies = damagedCopies;
+        const found = damagedCopyLines(damagedCopies, checksums);
+        return withExitCode({ document: doc, text: formatVerification(doc) + found.map((l) => `${l}\n`).join(''), exitCode: ExitCode.CompletedWithErrors });
       }
       const full = outcome.manifests.get(point.full.setName)!;
       scope = 'checksums-and-trial-restore';
@@ -328,6 +337,7 @@ export async function runVerify(options: VerifyOptions): Promise<CommandResult<V
       durationMs: Math.round(performance.now() - started),
     };
     doc.verification = verification;
+    doc.damagedCopies = damagedCopies;
     doc.status = verification.result === 'failed' && scope === 'checksums-only' && problems.length === 1 ? 'checksums-only' : verification.result;
     // Record locally and at the hot-site.
     mkdirSync(scratchRoot, { recursive: true });
